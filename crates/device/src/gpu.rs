@@ -1,0 +1,378 @@
+//! The `Gpu` handle: device, queue, buffer pool, pipeline cache and the open command encoder.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::adapter::{self, GpuOptions};
+use crate::pool::{size_class, Pool};
+use crate::{DeviceError, Result};
+
+/// Bytes of uniform data one dispatch may use (one slot of the uniform arena).
+pub const PARAMS_SLOT: u64 = 256;
+/// Dispatches recorded before the encoder is submitted on its own.
+const MAX_RECORDED: usize = 256;
+
+/// A cheap-to-clone handle to one GPU device.
+#[derive(Clone)]
+pub struct Gpu {
+    pub(crate) inner: Arc<GpuInner>,
+}
+
+pub(crate) struct GpuInner {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+    limits: wgpu::Limits,
+    features: wgpu::Features,
+    pub(crate) pool: Mutex<Pool>,
+    pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
+    pub(crate) rec: Mutex<Recorder>,
+    errors: Arc<Mutex<Vec<DeviceError>>>,
+    lost: Arc<Mutex<Option<String>>>,
+}
+
+/// The open command encoder and the uniform bytes of the dispatches recorded in it.
+pub(crate) struct Recorder {
+    encoder: Option<wgpu::CommandEncoder>,
+    params: Vec<u8>,
+    arena: wgpu::Buffer,
+    /// Number of submits so far (a statistic for tests and benches).
+    submits: u64,
+    /// Number of dispatches so far (a statistic for tests and benches).
+    dispatches: u64,
+}
+
+/// A compiled compute pipeline, from [`Gpu::pipeline`].
+pub type Pipeline = Arc<wgpu::ComputePipeline>;
+
+/// Counters describing how the device has been used (for tests and benchmarks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GpuStats {
+    /// Queue submissions.
+    pub submits: u64,
+    /// Compute dispatches recorded.
+    pub dispatches: u64,
+    /// Storage buffers created.
+    pub buffers_created: u64,
+    /// Storage buffers served from the pool.
+    pub buffers_reused: u64,
+    /// Pipelines compiled.
+    pub pipelines: u64,
+}
+
+impl Recorder {
+    /// The open encoder, created on first use.
+    fn encoder(&mut self, dev: &wgpu::Device) -> &mut wgpu::CommandEncoder {
+        self.encoder.get_or_insert_with(|| dev.create_command_encoder(&Default::default()))
+    }
+
+    /// Records a whole-range copy from `src` to `dst`.
+    pub(crate) fn copy_into(&mut self, dev: &wgpu::Device, src: &wgpu::Buffer, dst: &wgpu::Buffer, size: u64) {
+        self.encoder(dev).copy_buffer_to_buffer(src, 0, dst, 0, size);
+    }
+}
+
+impl Gpu {
+    /// Opens the best adapter (blocking; native only). See [`GpuOptions::from_env`].
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn new() -> Result<Self> {
+        Self::with_options(&GpuOptions::from_env()?)
+    }
+
+    /// Opens an adapter chosen by `opts` (blocking; native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn with_options(opts: &GpuOptions) -> Result<Self> {
+        pollster::block_on(Self::new_async(opts))
+    }
+
+    /// Opens an adapter chosen by `opts`; the only constructor in the browser.
+    pub async fn new_async(opts: &GpuOptions) -> Result<Self> {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = opts.backends.unwrap_or(wgpu::Backends::all());
+        let instance = wgpu::Instance::new(desc);
+        let adapter = adapter::choose(adapter::candidates(&instance, opts).await, opts)?;
+        Self::from_adapter(adapter).await
+    }
+
+    async fn from_adapter(adapter: wgpu::Adapter) -> Result<Self> {
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let desc = wgpu::DeviceDescriptor {
+            label: Some("tessera"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits.clone(),
+            experimental_features: wgpu::ExperimentalFeatures::disabled(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        };
+        let (device, queue) = adapter.request_device(&desc).await.map_err(|e| {
+            DeviceError::RequestDevice { adapter: info.name.clone(), reason: e.to_string() }
+        })?;
+        let errors: Arc<Mutex<Vec<DeviceError>>> = Arc::default();
+        let sink = errors.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            sink.lock().unwrap_or_else(|p| p.into_inner()).push(e.into());
+        }));
+        let lost: Arc<Mutex<Option<String>>> = Arc::default();
+        let lost_sink = lost.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            *lost_sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("{reason:?}: {msg}"));
+        });
+        let arena = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("tessera params"),
+            size: PARAMS_SLOT * MAX_RECORDED as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let rec = Recorder { encoder: None, params: Vec::new(), arena, submits: 0, dispatches: 0 };
+        let features = device.features();
+        let inner = GpuInner {
+            device,
+            queue,
+            info,
+            limits,
+            features,
+            pool: Mutex::default(),
+            pipelines: Mutex::default(),
+            rec: Mutex::new(rec),
+            errors,
+            lost,
+        };
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// True when both handles refer to the same opened device.
+    pub fn same_device(&self, other: &Gpu) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The adapter's description (name, backend, driver, device type).
+    pub fn info(&self) -> &wgpu::AdapterInfo {
+        &self.inner.info
+    }
+
+    /// The limits the device was opened with (the adapter's own).
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.inner.limits
+    }
+
+    /// The features the adapter offers.
+    pub fn features(&self) -> wgpu::Features {
+        self.inner.features
+    }
+
+    /// True when the adapter is a CPU implementation (lavapipe, SwiftShader, WARP).
+    pub fn is_software(&self) -> bool {
+        self.inner.info.device_type == wgpu::DeviceType::Cpu
+    }
+
+    /// Usage counters since the device was opened.
+    pub fn stats(&self) -> GpuStats {
+        let rec = lock(&self.inner.rec);
+        let pool = lock(&self.inner.pool);
+        GpuStats {
+            submits: rec.submits,
+            dispatches: rec.dispatches,
+            buffers_created: pool.created,
+            buffers_reused: pool.reused,
+            pipelines: lock(&self.inner.pipelines).len() as u64,
+        }
+    }
+
+    /// Largest buffer a single storage binding may cover, in bytes.
+    pub fn max_binding_bytes(&self) -> u64 {
+        self.inner.limits.max_storage_buffer_binding_size.min(self.inner.limits.max_buffer_size)
+    }
+
+    /// Returns the first error wgpu reported since the last check, or device loss.
+    pub fn check(&self) -> Result<()> {
+        if let Some(why) = lock(&self.inner.lost).clone() {
+            return Err(DeviceError::Lost(why));
+        }
+        let mut errs = lock(&self.inner.errors);
+        match errs.is_empty() {
+            true => Ok(()),
+            false => Err(errs.remove(0)),
+        }
+    }
+
+    /// Returns the compiled pipeline for `key`, compiling `source()`'s WGSL on first use.
+    pub fn pipeline(
+        &self,
+        key: &str,
+        entry: &str,
+        constants: &[(&str, f64)],
+        source: impl FnOnce() -> String,
+    ) -> Result<Pipeline> {
+        if let Some(p) = lock(&self.inner.pipelines).get(key) {
+            return Ok(p.clone());
+        }
+        let dev = &self.inner.device;
+        let text = source();
+        let module = dev.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(key),
+            source: wgpu::ShaderSource::Wgsl(text.into()),
+        });
+        let pipe = dev.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(key),
+            layout: None,
+            module: &module,
+            entry_point: Some(entry),
+            compilation_options: wgpu::PipelineCompilationOptions { constants, ..Default::default() },
+            cache: None,
+        });
+        self.check().map_err(|e| DeviceError::Validation(format!("compiling kernel '{key}': {e}")))?;
+        let pipe = Arc::new(pipe);
+        lock(&self.inner.pipelines).insert(key.to_string(), pipe.clone());
+        Ok(pipe)
+    }
+
+    /// Records one dispatch: binding 0 is `params` (a uniform), bindings 1.. are `buffers`.
+    /// Nothing is submitted until [`Gpu::flush`], a readback, or the recording limit.
+    pub fn dispatch(
+        &self,
+        pipeline: &Pipeline,
+        params: &[u8],
+        buffers: &[&crate::GpuBuffer],
+        groups: [u32; 3],
+    ) -> Result<()> {
+        let limit = self.inner.limits.max_compute_workgroups_per_dimension;
+        if groups.iter().any(|&g| g > limit) {
+            return Err(DeviceError::TooManyWorkgroups { groups, limit });
+        }
+        if groups.contains(&0) {
+            return Ok(());
+        }
+        assert!(params.len() as u64 <= PARAMS_SLOT, "kernel params exceed one uniform slot");
+        let mut rec = lock(&self.inner.rec);
+        if rec.params.len() as u64 >= PARAMS_SLOT * MAX_RECORDED as u64 {
+            self.submit_locked(&mut rec);
+        }
+        let offset = rec.params.len() as u64;
+        rec.params.extend_from_slice(params);
+        rec.params.resize((offset + PARAMS_SLOT) as usize, 0);
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &rec.arena,
+                offset,
+                size: wgpu::BufferSize::new(PARAMS_SLOT),
+            }),
+        }];
+        for (i, b) in buffers.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry { binding: i as u32 + 1, resource: b.binding() });
+        }
+        let bind = self.inner.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        let enc = rec.encoder(&self.inner.device);
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, &bind, &[]);
+            pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        }
+        rec.dispatches += 1;
+        drop(rec);
+        self.check()
+    }
+
+    /// Records a buffer-to-buffer copy into the open encoder.
+    pub fn copy(&self, src: &crate::GpuBuffer, src_off: u64, dst: &crate::GpuBuffer, dst_off: u64, bytes: u64) -> Result<()> {
+        let mut rec = lock(&self.inner.rec);
+        let enc = rec.encoder(&self.inner.device);
+        enc.copy_buffer_to_buffer(src.raw(), src_off, dst.raw(), dst_off, bytes);
+        drop(rec);
+        self.check()
+    }
+
+    /// Submits everything recorded so far (one queue submission).
+    pub fn flush(&self) -> Result<()> {
+        let mut rec = lock(&self.inner.rec);
+        self.submit_locked(&mut rec);
+        drop(rec);
+        self.check()
+    }
+
+    /// Submits and blocks until the GPU has finished all work (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn synchronize(&self) -> Result<()> {
+        self.flush()?;
+        self.inner
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| DeviceError::Lost(e.to_string()))?;
+        self.check()
+    }
+
+    /// Drops every idle pooled buffer.
+    pub fn trim(&self) {
+        lock(&self.inner.pool).clear();
+    }
+
+    fn submit_locked(&self, rec: &mut Recorder) {
+        let Some(enc) = rec.encoder.take() else { return };
+        if !rec.params.is_empty() {
+            self.inner.queue.write_buffer(&rec.arena, 0, &rec.params);
+            rec.params.clear();
+        }
+        self.inner.queue.submit(Some(enc.finish()));
+        rec.submits += 1;
+    }
+
+    /// Allocates a storage buffer able to hold `bytes` (pooled by size class).
+    pub fn alloc(&self, bytes: u64) -> Result<crate::GpuBuffer> {
+        let limit = self.max_binding_bytes();
+        if bytes > limit {
+            return Err(DeviceError::BufferTooLarge { bytes, limit, what: "storage binding" });
+        }
+        let usage = crate::buffer::STORAGE_USAGE;
+        let class = size_class(bytes, limit);
+        let taken = lock(&self.inner.pool).take(class, usage);
+        let buf = match taken {
+            Some(b) => b,
+            None => {
+                lock(&self.inner.pool).created += 1;
+                self.inner.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: None,
+                    size: class,
+                    usage,
+                    mapped_at_creation: false,
+                })
+            }
+        };
+        self.check()?;
+        Ok(crate::GpuBuffer::new(self.clone(), buf, class, bytes, usage))
+    }
+
+    /// Allocates a buffer and fills it with `data` (the write lands before the next submit).
+    pub fn upload(&self, data: &[u8]) -> Result<crate::GpuBuffer> {
+        let buf = self.alloc(data.len() as u64)?;
+        self.write(&buf, data)?;
+        Ok(buf)
+    }
+
+    /// Writes `data` at the start of `buf`, ordered after all work recorded so far.
+    pub fn write(&self, buf: &crate::GpuBuffer, data: &[u8]) -> Result<()> {
+        // Recorded work must run before the write lands, so submit it first.
+        self.flush()?;
+        let padded;
+        let bytes = if data.len() % 4 == 0 {
+            data
+        } else {
+            padded = [data, &[0u8; 3][..4 - data.len() % 4]].concat();
+            &padded
+        };
+        if !bytes.is_empty() {
+            self.inner.queue.write_buffer(buf.raw(), 0, bytes);
+        }
+        self.check()
+    }
+}
+
+/// Locks a mutex, recovering from poisoning (a panicked holder leaves plain data behind).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -1,0 +1,18 @@
+//! Tessera's device layer: opens a WebGPU adapter (Vulkan, Metal, DX12, GL or the browser's),
+//! owns the buffer pool and pipeline cache, records dispatches into one open command encoder
+//! and submits them in batches, and reads buffers back (async underneath, blocking on native).
+//! Every wgpu failure surfaces as a [`DeviceError`]. It knows nothing of neural networks.
+
+mod adapter;
+mod buffer;
+mod error;
+mod gpu;
+mod pool;
+mod readback;
+
+pub use adapter::{parse_backends, GpuOptions};
+pub use buffer::GpuBuffer;
+pub use error::{DeviceError, Result};
+pub use gpu::{Gpu, GpuStats, Pipeline, PARAMS_SLOT};
+pub use readback::ReadFuture;
+pub use wgpu;

@@ -1,0 +1,73 @@
+//! Size-classed buffer pool: freed storage and staging buffers are kept and reused.
+
+use std::collections::HashMap;
+
+/// Smallest buffer handed out, in bytes.
+const MIN_CLASS: u64 = 256;
+/// Bytes the pool may hold idle before it lets freed buffers go.
+const MAX_IDLE_BYTES: u64 = 1 << 30;
+
+/// Rounds a request up to its size class: a power of two, capped at `max` (then 256-aligned).
+pub(crate) fn size_class(bytes: u64, max: u64) -> u64 {
+    let b = bytes.max(MIN_CLASS);
+    let p = b.next_power_of_two();
+    if p <= max {
+        p
+    } else {
+        b.div_ceil(MIN_CLASS) * MIN_CLASS
+    }
+}
+
+/// Idle buffers by (size class, usage) key.
+#[derive(Default)]
+pub(crate) struct Pool {
+    free: HashMap<(u64, u32), Vec<wgpu::Buffer>>,
+    idle_bytes: u64,
+    /// Buffers created since start (a statistic for tests and benches).
+    pub(crate) created: u64,
+    /// Buffers served from the pool (a statistic for tests and benches).
+    pub(crate) reused: u64,
+}
+
+impl Pool {
+    /// Takes an idle buffer of this class and usage, if one is kept.
+    pub(crate) fn take(&mut self, class: u64, usage: wgpu::BufferUsages) -> Option<wgpu::Buffer> {
+        let b = self.free.get_mut(&(class, usage.bits()))?.pop()?;
+        self.idle_bytes -= class;
+        self.reused += 1;
+        Some(b)
+    }
+
+    /// Returns a buffer to the pool (or drops it when the pool is full).
+    pub(crate) fn give(&mut self, class: u64, usage: wgpu::BufferUsages, buf: wgpu::Buffer) {
+        if self.idle_bytes + class > MAX_IDLE_BYTES {
+            return;
+        }
+        self.idle_bytes += class;
+        self.free.entry((class, usage.bits())).or_default().push(buf);
+    }
+
+    /// Drops every idle buffer.
+    pub(crate) fn clear(&mut self) {
+        self.free.clear();
+        self.idle_bytes = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_class;
+
+    #[test]
+    fn classes_are_powers_of_two_above_the_minimum() {
+        assert_eq!(size_class(1, 1 << 30), 256);
+        assert_eq!(size_class(257, 1 << 30), 512);
+        assert_eq!(size_class(4096, 1 << 30), 4096);
+        assert_eq!(size_class(5000, 1 << 30), 8192);
+    }
+
+    #[test]
+    fn classes_past_the_cap_are_256_aligned() {
+        assert_eq!(size_class(3000, 2048), 3072);
+    }
+}

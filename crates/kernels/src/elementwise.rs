@@ -1,0 +1,190 @@
+//! Launcher for `shaders/elementwise.wgsl`: broadcasting binary ops, unary ops and fill.
+
+use tessera_device::{Gpu, GpuBuffer};
+
+use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::{shape_err, Result};
+
+const SRC: &str = include_str!("../../../shaders/elementwise.wgsl");
+const MAX_RANK: usize = 8;
+
+/// Binary elementwise operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    /// a + b
+    Add,
+    /// a - b
+    Sub,
+    /// a * b
+    Mul,
+    /// a / b
+    Div,
+    /// max(a, b)
+    Maximum,
+    /// min(a, b)
+    Minimum,
+    /// a ^ b
+    Pow,
+    /// 1 where a > b, else 0
+    Greater,
+}
+
+/// Unary elementwise operations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum UnaryOp {
+    /// max(x, 0)
+    Relu,
+    /// 1 / (1 + e^-x)
+    Sigmoid,
+    /// tanh(x)
+    Tanh,
+    /// e^x
+    Exp,
+    /// ln(x)
+    Log,
+    /// -x
+    Neg,
+    /// sqrt(x)
+    Sqrt,
+    /// |x|
+    Abs,
+    /// x^2
+    Square,
+    /// alpha * x + beta
+    Affine(f32, f32),
+}
+
+impl BinaryOp {
+    /// Applies the op to two scalars (the CPU reference uses this too).
+    pub fn apply(self, x: f32, y: f32) -> f32 {
+        match self {
+            BinaryOp::Add => x + y,
+            BinaryOp::Sub => x - y,
+            BinaryOp::Mul => x * y,
+            BinaryOp::Div => x / y,
+            BinaryOp::Maximum => x.max(y),
+            BinaryOp::Minimum => x.min(y),
+            BinaryOp::Pow => x.powf(y),
+            BinaryOp::Greater => (x > y) as u8 as f32,
+        }
+    }
+
+    fn code(self) -> usize {
+        self as usize
+    }
+}
+
+impl UnaryOp {
+    /// Applies the op to a scalar (the CPU reference uses this too).
+    pub fn apply(self, x: f32) -> f32 {
+        match self {
+            UnaryOp::Relu => x.max(0.0),
+            UnaryOp::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            UnaryOp::Tanh => x.tanh(),
+            UnaryOp::Exp => x.exp(),
+            UnaryOp::Log => x.ln(),
+            UnaryOp::Neg => -x,
+            UnaryOp::Sqrt => x.sqrt(),
+            UnaryOp::Abs => x.abs(),
+            UnaryOp::Square => x * x,
+            UnaryOp::Affine(a, b) => a * x + b,
+        }
+    }
+
+    fn code(self) -> (usize, f32, f32) {
+        match self {
+            UnaryOp::Relu => (0, 0.0, 0.0),
+            UnaryOp::Sigmoid => (1, 0.0, 0.0),
+            UnaryOp::Tanh => (2, 0.0, 0.0),
+            UnaryOp::Exp => (3, 0.0, 0.0),
+            UnaryOp::Log => (4, 0.0, 0.0),
+            UnaryOp::Neg => (5, 0.0, 0.0),
+            UnaryOp::Sqrt => (6, 0.0, 0.0),
+            UnaryOp::Abs => (7, 0.0, 0.0),
+            UnaryOp::Square => (8, 0.0, 0.0),
+            UnaryOp::Affine(a, b) => (9, a, b),
+        }
+    }
+}
+
+/// NumPy/TensorFlow broadcasting of two shapes; errors name both shapes.
+pub fn broadcast_shape(op: &'static str, a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
+    let rank = a.len().max(b.len());
+    let dim = |s: &[usize], i: usize| if i + s.len() >= rank { s[i + s.len() - rank] } else { 1 };
+    (0..rank)
+        .map(|i| match (dim(a, i), dim(b, i)) {
+            (x, y) if x == y => Ok(x),
+            (1, y) => Ok(y),
+            (x, 1) => Ok(x),
+            _ => Err(shape_err(op, format!("shapes {a:?} and {b:?} cannot be broadcast together"))),
+        })
+        .collect()
+}
+
+/// Element strides of `shape` read as `out` (0 on broadcast axes).
+pub fn broadcast_strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
+    let mut strides = vec![0; out.len()];
+    let mut s = 1;
+    for i in (0..shape.len()).rev() {
+        let o = i + out.len() - shape.len();
+        strides[o] = if shape[i] == 1 { 0 } else { s };
+        s *= shape[i];
+    }
+    strides
+}
+
+fn pack(p: Params, v: &[usize]) -> Params {
+    let mut p = p;
+    for i in 0..MAX_RANK {
+        p = p.u(v.get(i).copied().unwrap_or(1));
+    }
+    p
+}
+
+/// Records `out = a (op) b` with broadcasting; returns the output buffer.
+pub fn binary(gpu: &Gpu, op: BinaryOp, a: &GpuBuffer, a_shape: &[usize], b: &GpuBuffer, b_shape: &[usize]) -> Result<(GpuBuffer, Vec<usize>)> {
+    let name = "elementwise";
+    let out_shape = broadcast_shape(name, a_shape, b_shape)?;
+    if out_shape.len() > MAX_RANK {
+        return Err(shape_err(name, format!("rank {} exceeds the GPU limit of {MAX_RANK}", out_shape.len())));
+    }
+    let n: usize = out_shape.iter().product();
+    check_u32(name, &[n])?;
+    let out = out_f32(gpu, n)?;
+    if n == 0 {
+        return Ok((out, out_shape));
+    }
+    let same = a_shape == b_shape;
+    let entry = if same { "binary_same" } else { "binary" };
+    let p = Params::new().u(n).u(op.code()).u(out_shape.len()).u(0).f(0.0).f(0.0).u(0).u(0);
+    let p = pack(pack(pack(p, &out_shape), &broadcast_strides(a_shape, &out_shape)), &broadcast_strides(b_shape, &out_shape));
+    let pipe = pipeline(gpu, "elementwise.wgsl", SRC, entry, &[])?;
+    gpu.dispatch(&pipe, p.bytes(), &[a, b, &out], grid_1d(gpu, n, 256))?;
+    Ok((out, out_shape))
+}
+
+/// Records `out = op(a)` over `n` elements.
+pub fn unary(gpu: &Gpu, op: UnaryOp, a: &GpuBuffer, n: usize) -> Result<GpuBuffer> {
+    let (code, alpha, beta) = op.code();
+    run_simple(gpu, "unary", code, alpha, beta, a, n)
+}
+
+/// Returns a new buffer of `n` elements all equal to `value`.
+pub fn fill(gpu: &Gpu, value: f32, n: usize) -> Result<GpuBuffer> {
+    let dummy = out_f32(gpu, 1)?;
+    run_simple(gpu, "fill", 0, value, 0.0, &dummy, n)
+}
+
+fn run_simple(gpu: &Gpu, entry: &str, code: usize, alpha: f32, beta: f32, a: &GpuBuffer, n: usize) -> Result<GpuBuffer> {
+    check_u32("elementwise", &[n])?;
+    let out = out_f32(gpu, n)?;
+    if n == 0 {
+        return Ok(out);
+    }
+    let dummy = out_f32(gpu, 1)?;
+    let p = Params::new().u(n).u(code).u(1).u(0).f(alpha).f(beta).u(0).u(0);
+    let p = pack(pack(pack(p, &[n]), &[1]), &[0]);
+    let pipe = pipeline(gpu, "elementwise.wgsl", SRC, entry, &[])?;
+    gpu.dispatch(&pipe, p.bytes(), &[a, &dummy, &out], grid_1d(gpu, n, 256))?;
+    Ok(out)
+}

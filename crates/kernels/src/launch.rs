@@ -1,0 +1,71 @@
+//! Helpers every launcher shares: uniform packing, dispatch grids, output allocation.
+
+use tessera_device::{Gpu, GpuBuffer, Pipeline};
+
+use crate::Result;
+
+/// Uniform parameters packed as 32-bit words in declaration order.
+#[derive(Default)]
+pub struct Params(Vec<u32>);
+
+impl Params {
+    /// Empty parameter block.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a `u32` field (sizes are checked to fit in 32 bits).
+    pub fn u(mut self, v: usize) -> Self {
+        self.0.push(u32::try_from(v).expect("kernel sizes fit in u32 (checked by the launcher)"));
+        self
+    }
+
+    /// Appends an `f32` field.
+    pub fn f(mut self, v: f32) -> Self {
+        self.0.push(v.to_bits());
+        self
+    }
+
+    /// Pads with zero words to a multiple of four (a vec4 boundary).
+    pub fn align4(mut self) -> Self {
+        while self.0.len() % 4 != 0 {
+            self.0.push(0);
+        }
+        self
+    }
+
+    /// The bytes to upload.
+    pub fn bytes(&self) -> &[u8] {
+        bytemuck::cast_slice(&self.0)
+    }
+}
+
+/// Workgroup counts covering `threads` invocations with `wg` per group, spilling into y
+/// when x would pass the adapter's per-dimension limit (shaders rebuild the linear id).
+pub fn grid_1d(gpu: &Gpu, threads: usize, wg: u32) -> [u32; 3] {
+    let groups = threads.div_ceil(wg as usize).max(1);
+    let max = gpu.limits().max_compute_workgroups_per_dimension as usize;
+    let x = groups.min(max);
+    [x as u32, groups.div_ceil(x) as u32, 1]
+}
+
+/// Allocates an f32 output buffer of `elems` elements.
+pub fn out_f32(gpu: &Gpu, elems: usize) -> Result<GpuBuffer> {
+    Ok(gpu.alloc((elems * 4) as u64)?)
+}
+
+/// Gets (or compiles) `entry` of a shader file, keyed by file, entry and constants.
+pub fn pipeline(gpu: &Gpu, file: &'static str, src: &'static str, entry: &str, constants: &[(&str, f64)]) -> Result<Pipeline> {
+    let key = format!("{file}:{entry}:{constants:?}");
+    Ok(gpu.pipeline(&key, entry, constants, || src.to_string())?)
+}
+
+/// Checks that every size fits the 32-bit indices the shaders use.
+pub fn check_u32(op: &'static str, sizes: &[usize]) -> Result<()> {
+    for &s in sizes {
+        if s > u32::MAX as usize / 2 {
+            return Err(crate::shape_err(op, format!("size {s} is too large for GPU indexing (limit {})", u32::MAX / 2)));
+        }
+    }
+    Ok(())
+}

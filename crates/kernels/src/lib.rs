@@ -1,0 +1,44 @@
+//! Tessera's kernels: one typed launcher per WGSL kernel family (`shaders/<family>.wgsl` ↔
+//! `src/<family>.rs`). A launcher checks shapes, packs the uniform parameters, picks the
+//! kernel variant for the adapter and records the dispatch. It knows nothing of autodiff.
+
+mod error;
+pub mod elementwise;
+pub mod geometry;
+pub mod launch;
+pub mod matmul;
+
+pub use error::{shape_err, KernelError, Result};
+pub use geometry::{Conv2dGeometry, Conv2dTransposeGeometry, DepthwiseGeometry, Padding, Window2d};
+pub use tessera_device as device;
+
+/// An activation fused into a kernel's epilogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Activation {
+    /// Identity.
+    #[default]
+    None,
+    /// max(x, 0)
+    Relu,
+    /// 1 / (1 + e^-x)
+    Sigmoid,
+    /// tanh(x)
+    Tanh,
+}
+
+impl Activation {
+    /// The code the shaders switch on.
+    pub fn code(self) -> usize {
+        self as usize
+    }
+
+    /// Applies the activation to a scalar (the CPU reference uses this too).
+    pub fn apply(self, x: f32) -> f32 {
+        match self {
+            Activation::None => x,
+            Activation::Relu => x.max(0.0),
+            Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            Activation::Tanh => x.tanh(),
+        }
+    }
+}

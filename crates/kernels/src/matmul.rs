@@ -1,0 +1,128 @@
+//! Launcher for `shaders/matmul.wgsl`: batched matrix multiply with fused bias and activation.
+
+use tessera_device::{Gpu, GpuBuffer};
+
+use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::{Activation, Result};
+
+const SRC: &str = include_str!("../../../shaders/matmul.wgsl");
+
+/// Which matmul kernel to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatmulVariant {
+    /// Pick per adapter and shape.
+    Auto,
+    /// One output per invocation; any layout.
+    Naive,
+    /// Register-blocked 8x16 per invocation (CPU adapters); needs row-major, k and n % 4 == 0.
+    Register,
+    /// 64x64 shared-memory tiles (discrete and integrated GPUs).
+    Tiled,
+}
+
+/// Layout of one operand: element strides for row, column and batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// Stride between rows.
+    pub row: usize,
+    /// Stride between columns.
+    pub col: usize,
+    /// Stride between batch items (0 broadcasts one matrix over the batch).
+    pub batch: usize,
+}
+
+impl Layout {
+    /// Row-major `[rows, cols]` matrices packed one after another.
+    pub fn row_major(rows: usize, cols: usize) -> Self {
+        Self { row: cols, col: 1, batch: rows * cols }
+    }
+
+    /// The transpose of a row-major `[cols, rows]` matrix, read as `[rows, cols]`.
+    pub fn transposed(rows: usize, cols: usize) -> Self {
+        Self { row: 1, col: rows, batch: rows * cols }
+    }
+
+    fn is_row_major(&self, cols: usize) -> bool {
+        self.col == 1 && self.row == cols
+    }
+}
+
+/// The problem: `out[batch, m, n] = act(alpha * A[batch, m, k] @ B[batch, k, n] + bias[n])`.
+#[derive(Debug, Clone, Copy)]
+pub struct Matmul {
+    /// Batch count.
+    pub batch: usize,
+    /// Rows of A and of the output.
+    pub m: usize,
+    /// Shared dimension.
+    pub k: usize,
+    /// Columns of B and of the output.
+    pub n: usize,
+    /// Layout of A.
+    pub a: Layout,
+    /// Layout of B.
+    pub b: Layout,
+    /// Scale applied before the bias.
+    pub alpha: f32,
+    /// Fused activation.
+    pub act: Activation,
+}
+
+impl Matmul {
+    /// Plain row-major `[m, k] @ [k, n]`.
+    pub fn new(m: usize, k: usize, n: usize) -> Self {
+        Self { batch: 1, m, k, n, a: Layout::row_major(m, k), b: Layout::row_major(k, n), alpha: 1.0, act: Activation::None }
+    }
+
+    /// The variant `Auto` resolves to on this adapter.
+    pub fn pick(&self, gpu: &Gpu, v: MatmulVariant) -> MatmulVariant {
+        let reg_ok = self.a.is_row_major(self.k) && self.b.is_row_major(self.n) && self.k % 4 == 0 && self.n % 4 == 0;
+        match v {
+            MatmulVariant::Register if !reg_ok => MatmulVariant::Naive,
+            MatmulVariant::Auto if gpu.is_software() && reg_ok => MatmulVariant::Register,
+            MatmulVariant::Auto if gpu.is_software() => MatmulVariant::Naive,
+            MatmulVariant::Auto => MatmulVariant::Tiled,
+            v => v,
+        }
+    }
+}
+
+/// Records the matmul and returns the `[batch, m, n]` output buffer.
+pub fn matmul(gpu: &Gpu, a: &GpuBuffer, b: &GpuBuffer, bias: Option<&GpuBuffer>, mm: &Matmul, variant: MatmulVariant) -> Result<GpuBuffer> {
+    check_u32("matmul", &[mm.batch * mm.m * mm.k, mm.batch * mm.k * mm.n, mm.batch * mm.m * mm.n])?;
+    let out = out_f32(gpu, mm.batch * mm.m * mm.n)?;
+    if mm.m * mm.n * mm.batch == 0 {
+        return Ok(out);
+    }
+    let v = mm.pick(gpu, variant);
+    let params = Params::new()
+        .u(mm.m).u(mm.n).u(mm.k).u(mm.batch)
+        .u(mm.a.row).u(mm.a.col).u(mm.a.batch).u(bias.is_some() as usize)
+        .u(mm.b.row).u(mm.b.col).u(mm.b.batch).u(mm.act.code())
+        .f(mm.alpha).align4();
+    let (entry, groups) = match v {
+        MatmulVariant::Register => {
+            let blocks = mm.m.div_ceil(8) * mm.n.div_ceil(16);
+            let mut g = grid_1d(gpu, blocks, 64);
+            g[2] = mm.batch as u32;
+            ("matmul_reg", g)
+        }
+        MatmulVariant::Tiled => ("matmul_tiled", [mm.n.div_ceil(64) as u32, mm.m.div_ceil(64) as u32, mm.batch as u32]),
+        _ => {
+            let mut g = grid_1d(gpu, mm.m * mm.n, 64);
+            g[2] = mm.batch as u32;
+            ("matmul_naive", g)
+        }
+    };
+    let pipe = pipeline(gpu, "matmul.wgsl", SRC, entry, &[])?;
+    let dummy;
+    let bias = match bias {
+        Some(b) => b,
+        None => {
+            dummy = out_f32(gpu, 1)?;
+            &dummy
+        }
+    };
+    gpu.dispatch(&pipe, params.bytes(), &[a, b, bias, &out], groups)?;
+    Ok(out)
+}

@@ -1,0 +1,30 @@
+//! CPU twins of `shaders/elementwise.wgsl`.
+
+use tessera_kernels::elementwise::{broadcast_strides, BinaryOp, UnaryOp};
+
+/// `op(a, b)` with broadcasting to `out_shape`.
+pub fn binary(op: BinaryOp, a: &[f32], a_shape: &[usize], b: &[f32], b_shape: &[usize], out_shape: &[usize]) -> Vec<f32> {
+    let sa = broadcast_strides(a_shape, out_shape);
+    let sb = broadcast_strides(b_shape, out_shape);
+    let n: usize = out_shape.iter().product();
+    let mut out = Vec::with_capacity(n);
+    let mut idx = vec![0usize; out_shape.len()];
+    for _ in 0..n {
+        let ia: usize = idx.iter().zip(&sa).map(|(i, s)| i * s).sum();
+        let ib: usize = idx.iter().zip(&sb).map(|(i, s)| i * s).sum();
+        out.push(op.apply(a[ia], b[ib]));
+        for d in (0..idx.len()).rev() {
+            idx[d] += 1;
+            if idx[d] < out_shape[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+    out
+}
+
+/// `op(x)` for every element.
+pub fn unary(op: UnaryOp, x: &[f32]) -> Vec<f32> {
+    x.iter().map(|&v| op.apply(v)).collect()
+}

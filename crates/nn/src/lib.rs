@@ -1,0 +1,15 @@
+//! Tessera's neural-network crate: the [`Tensor`] on a [`Device`], the CPU reference backend
+//! ([`cpu`]) that every GPU kernel is checked against, and `tf.nn`-style functional [`ops`].
+
+pub mod cpu;
+mod device;
+mod error;
+pub mod ops;
+pub mod random;
+mod tensor;
+
+pub use device::Device;
+pub use error::{shape_err, Error, Result};
+pub use tensor::Tensor;
+pub use tessera_device::{Gpu, GpuOptions};
+pub use tessera_kernels::{Activation, Padding};

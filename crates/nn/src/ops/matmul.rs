@@ -1,0 +1,85 @@
+//! Matrix products: `matmul` (`tf.linalg.matmul`) and `dense` (a Keras Dense layer's forward).
+
+use tessera_kernels::matmul::{self as k, Layout, Matmul};
+pub use tessera_kernels::matmul::MatmulVariant;
+use tessera_kernels::Activation;
+
+use crate::tensor::common_device;
+use crate::{cpu, shape_err, Device, Result, Tensor};
+
+/// Options of [`matmul_with`].
+#[derive(Debug, Clone, Copy)]
+pub struct MatmulOptions {
+    /// Use Aᵀ.
+    pub transpose_a: bool,
+    /// Use Bᵀ.
+    pub transpose_b: bool,
+    /// Kernel variant (normally `Auto`).
+    pub variant: MatmulVariant,
+}
+
+impl Default for MatmulOptions {
+    fn default() -> Self {
+        Self { transpose_a: false, transpose_b: false, variant: MatmulVariant::Auto }
+    }
+}
+
+/// `a @ b` for `[m, k] @ [k, n]` or batched `[b, m, k] @ [b, k, n]`.
+pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    matmul_with(a, b, MatmulOptions::default())
+}
+
+/// `a @ b` with optional transposes and a chosen kernel variant.
+pub fn matmul_with(a: &Tensor, b: &Tensor, opts: MatmulOptions) -> Result<Tensor> {
+    let mm = plan("matmul", a.shape(), b.shape(), opts)?;
+    let mut shape = vec![mm.m, mm.n];
+    if a.rank() == 3 {
+        shape.insert(0, mm.batch);
+    }
+    run(a, b, None, &mm, opts.variant, shape)
+}
+
+/// `act(x @ w + bias)` for `x [batch, in]`, `w [in, units]`, `bias [units]`.
+pub fn dense(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, act: Activation) -> Result<Tensor> {
+    let mut mm = plan("dense", x.shape(), w.shape(), MatmulOptions::default())?;
+    if x.rank() != 2 {
+        return Err(shape_err("dense", format!("input must be [batch, features], got {:?}", x.shape())));
+    }
+    if let Some(b) = bias {
+        if b.shape() != [mm.n] {
+            return Err(shape_err("dense", format!("bias shape {:?} must be [{}] for kernel {:?}", b.shape(), mm.n, w.shape())));
+        }
+    }
+    mm.act = act;
+    run(x, w, bias, &mm, MatmulVariant::Auto, vec![mm.m, mm.n])
+}
+
+fn run(a: &Tensor, b: &Tensor, bias: Option<&Tensor>, mm: &Matmul, v: MatmulVariant, shape: Vec<usize>) -> Result<Tensor> {
+    let mut ts = vec![a, b];
+    ts.extend(bias);
+    let dev = common_device("matmul", &ts)?;
+    match &dev {
+        Device::Cpu => Ok(Tensor::from_cpu(cpu::matmul(a.cpu_data(), b.cpu_data(), bias.map(|t| t.cpu_data()), mm), shape)),
+        Device::Gpu(g) => {
+            let buf = k::matmul(g, a.gpu_buf(), b.gpu_buf(), bias.map(|t| t.gpu_buf()), mm, v)?;
+            Ok(Tensor::from_gpu(buf, shape, &dev))
+        }
+    }
+}
+
+fn plan(op: &'static str, a: &[usize], b: &[usize], o: MatmulOptions) -> Result<Matmul> {
+    let bad = || shape_err(op, format!("cannot multiply {a:?} by {b:?} (transpose_a={}, transpose_b={})", o.transpose_a, o.transpose_b));
+    let (batch, ar, ac, br, bc) = match (a, b) {
+        ([ar, ac], [br, bc]) => (1, *ar, *ac, *br, *bc),
+        ([ba, ar, ac], [bb, br, bc]) if ba == bb => (*ba, *ar, *ac, *br, *bc),
+        _ => return Err(bad()),
+    };
+    let (m, ka) = if o.transpose_a { (ac, ar) } else { (ar, ac) };
+    let (kb, n) = if o.transpose_b { (bc, br) } else { (br, bc) };
+    if ka != kb {
+        return Err(bad());
+    }
+    let la = if o.transpose_a { Layout::transposed(m, ka) } else { Layout::row_major(m, ka) };
+    let lb = if o.transpose_b { Layout::transposed(kb, n) } else { Layout::row_major(kb, n) };
+    Ok(Matmul { batch, m, k: ka, n, a: la, b: lb, alpha: 1.0, act: Activation::None })
+}

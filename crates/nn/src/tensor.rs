@@ -1,0 +1,213 @@
+//! `Tensor`: an immutable f32 array with a shape, on a [`Device`]. Activations are NHWC.
+
+use std::sync::Arc;
+
+use tessera_device::GpuBuffer;
+
+use crate::random::Rng;
+use crate::{shape_err, Device, Error, Result};
+
+/// Where a tensor's numbers are.
+pub(crate) enum Storage {
+    Cpu(Vec<f32>),
+    Gpu(GpuBuffer),
+}
+
+/// An immutable, cheaply clonable f32 tensor.
+#[derive(Clone)]
+pub struct Tensor {
+    shape: Vec<usize>,
+    storage: Arc<Storage>,
+    device: Device,
+}
+
+impl Tensor {
+    /// A tensor from `data` laid out row-major in `shape`.
+    pub fn from_vec(data: Vec<f32>, shape: &[usize], device: &Device) -> Result<Self> {
+        let n: usize = shape.iter().product();
+        if data.len() != n {
+            return Err(shape_err("from_vec", format!(
+                "{} values cannot fill shape {shape:?} ({n} elements)", data.len()
+            )));
+        }
+        let storage = match device {
+            Device::Cpu => Storage::Cpu(data),
+            Device::Gpu(g) => Storage::Gpu(g.upload(bytemuck::cast_slice(&data))?),
+        };
+        Ok(Self { shape: shape.to_vec(), storage: Arc::new(storage), device: device.clone() })
+    }
+
+    /// A tensor copied from a slice.
+    pub fn from_slice(data: &[f32], shape: &[usize], device: &Device) -> Result<Self> {
+        Self::from_vec(data.to_vec(), shape, device)
+    }
+
+    /// A tensor filled with `value`.
+    pub fn full(value: f32, shape: &[usize], device: &Device) -> Result<Self> {
+        let n = shape.iter().product();
+        match device {
+            Device::Cpu => Self::from_vec(vec![value; n], shape, device),
+            Device::Gpu(g) => {
+                let buf = tessera_kernels::elementwise::fill(g, value, n)?;
+                Ok(Self::from_gpu(buf, shape.to_vec(), device))
+            }
+        }
+    }
+
+    /// All zeros.
+    pub fn zeros(shape: &[usize], device: &Device) -> Result<Self> {
+        Self::full(0.0, shape, device)
+    }
+
+    /// All ones.
+    pub fn ones(shape: &[usize], device: &Device) -> Result<Self> {
+        Self::full(1.0, shape, device)
+    }
+
+    /// Normal samples with `mean` and `std`, reproducible from `seed`.
+    pub fn randn(shape: &[usize], mean: f32, std: f32, seed: u64, device: &Device) -> Result<Self> {
+        let mut rng = Rng::new(seed);
+        let n = shape.iter().product();
+        let data = (0..n).map(|_| mean + std * rng.normal() as f32).collect();
+        Self::from_vec(data, shape, device)
+    }
+
+    /// Uniform samples in `[lo, hi)`, reproducible from `seed`.
+    pub fn rand_uniform(shape: &[usize], lo: f32, hi: f32, seed: u64, device: &Device) -> Result<Self> {
+        let mut rng = Rng::new(seed);
+        let n = shape.iter().product();
+        let data = (0..n).map(|_| lo + (hi - lo) * rng.uniform() as f32).collect();
+        Self::from_vec(data, shape, device)
+    }
+
+    pub(crate) fn from_cpu(data: Vec<f32>, shape: Vec<usize>) -> Self {
+        debug_assert_eq!(data.len(), shape.iter().product::<usize>());
+        Self { shape, storage: Arc::new(Storage::Cpu(data)), device: Device::Cpu }
+    }
+
+    pub(crate) fn from_gpu(buf: GpuBuffer, shape: Vec<usize>, device: &Device) -> Self {
+        Self { shape, storage: Arc::new(Storage::Gpu(buf)), device: device.clone() }
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Number of dimensions.
+    pub fn rank(&self) -> usize {
+        self.shape.len()
+    }
+
+    /// Number of elements.
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// The device the tensor lives on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// The values, row-major (blocks on native until the GPU is done).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn to_vec(&self) -> Result<Vec<f32>> {
+        match &*self.storage {
+            Storage::Cpu(v) => Ok(v.clone()),
+            Storage::Gpu(b) => {
+                let bytes = b.gpu().read(b, (self.numel() * 4) as u64)?;
+                Ok(bytemuck::pod_collect_to_vec(&bytes))
+            }
+        }
+    }
+
+    /// The values, row-major, without blocking the thread (the browser's way).
+    pub async fn to_vec_async(&self) -> Result<Vec<f32>> {
+        match &*self.storage {
+            Storage::Cpu(v) => Ok(v.clone()),
+            Storage::Gpu(b) => {
+                let bytes = b.gpu().read_async(b, (self.numel() * 4) as u64).await?;
+                Ok(bytemuck::pod_collect_to_vec(&bytes))
+            }
+        }
+    }
+
+    /// The single value of a one-element tensor.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn item(&self) -> Result<f32> {
+        if self.numel() != 1 {
+            return Err(shape_err("item", format!("tensor of shape {:?} has {} elements, not 1", self.shape, self.numel())));
+        }
+        Ok(self.to_vec()?[0])
+    }
+
+    /// A copy on `device` (a cheap clone when already there; native only for GPU → CPU).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn to_device(&self, device: &Device) -> Result<Self> {
+        if self.device.same(device) {
+            return Ok(self.clone());
+        }
+        Self::from_vec(self.to_vec()?, &self.shape, device)
+    }
+
+    /// The same data viewed with another shape of equal size; one dimension may be `usize::MAX`
+    /// (TensorFlow's -1) to be inferred.
+    pub fn reshape(&self, shape: &[usize]) -> Result<Self> {
+        let shape = infer_shape(&self.shape, shape)?;
+        Ok(Self { shape, storage: self.storage.clone(), device: self.device.clone() })
+    }
+
+    /// `[n, ...]` → `[n, rest]` (Keras `Flatten`).
+    pub fn flatten(&self) -> Result<Self> {
+        match self.shape.first() {
+            Some(&n) => self.reshape(&[n, self.shape[1..].iter().product()]),
+            None => Err(shape_err("flatten", "cannot flatten a scalar (shape [])")),
+        }
+    }
+
+    /// The CPU values (only for tensors on the CPU).
+    pub(crate) fn cpu_data(&self) -> &[f32] {
+        match &*self.storage {
+            Storage::Cpu(v) => v,
+            Storage::Gpu(_) => unreachable!("cpu_data on a GPU tensor: ops dispatch on the device first"),
+        }
+    }
+
+    /// The GPU buffer (only for tensors on a GPU).
+    pub(crate) fn gpu_buf(&self) -> &GpuBuffer {
+        match &*self.storage {
+            Storage::Gpu(b) => b,
+            Storage::Cpu(_) => unreachable!("gpu_buf on a CPU tensor: ops dispatch on the device first"),
+        }
+    }
+}
+
+/// Resolves one `usize::MAX` (−1) dimension and checks the element count.
+fn infer_shape(from: &[usize], to: &[usize]) -> Result<Vec<usize>> {
+    let n: usize = from.iter().product();
+    let unknown = to.iter().filter(|&&d| d == usize::MAX).count();
+    let known: usize = to.iter().filter(|&&d| d != usize::MAX).product();
+    let bad = || shape_err("reshape", format!("cannot reshape {from:?} ({n} elements) to {to:?}"));
+    match unknown {
+        0 if known == n => Ok(to.to_vec()),
+        1 if known > 0 && n % known == 0 => Ok(to.iter().map(|&d| if d == usize::MAX { n / known } else { d }).collect()),
+        _ => Err(bad()),
+    }
+}
+
+/// The device all `tensors` share, or an error naming the two that differ.
+pub(crate) fn common_device(op: &'static str, tensors: &[&Tensor]) -> Result<Device> {
+    let first = tensors[0].device();
+    for t in &tensors[1..] {
+        if !t.device().same(first) {
+            return Err(Error::DeviceMismatch { op, a: first.to_string(), b: t.device().to_string() });
+        }
+    }
+    Ok(first.clone())
+}
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tensor(shape={:?}, device={})", self.shape, self.device)
+    }
+}

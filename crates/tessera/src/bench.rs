@@ -1,0 +1,62 @@
+//! `tessera bench`: times ops on the GPU adapter and prints a table (ms, GFLOP/s).
+
+use std::time::Instant;
+
+use tessera_nn::ops::*;
+use tessera_nn::{Device, Padding, Tensor};
+
+/// One benchmark case: a name, its FLOPs and a closure that records one run.
+struct Case {
+    name: String,
+    flops: f64,
+    run: Box<dyn Fn() -> tessera_nn::Result<Tensor>>,
+}
+
+/// Runs the benchmark named `what` and prints its table.
+pub fn run(what: &str, reps: usize) -> anyhow::Result<()> {
+    match what {
+        "ops" => ops(reps),
+        other => anyhow::bail!("unknown benchmark '{other}' (try: ops)"),
+    }
+}
+
+fn ops(reps: usize) -> anyhow::Result<()> {
+    let dev = Device::gpu()?;
+    let gpu = dev.as_gpu().expect("gpu device");
+    println!("adapter: {} ({:?}, {:?})", gpu.info().name, gpu.info().backend, gpu.info().device_type);
+    let cases = op_cases(&dev)?;
+    println!("{:<44} {:>10} {:>10} {:>10}", "op", "ms (best)", "ms (mean)", "GFLOP/s");
+    for c in cases {
+        (c.run)()?.to_vec()?; // warm-up: compiles the pipeline
+        let mut times = Vec::with_capacity(reps);
+        for _ in 0..reps {
+            let t = Instant::now();
+            let y = (c.run)()?;
+            dev.synchronize()?;
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+            drop(y);
+        }
+        let best = times.iter().cloned().fold(f64::INFINITY, f64::min);
+        let mean = times.iter().sum::<f64>() / times.len() as f64;
+        let gflops = if c.flops > 0.0 { format!("{:.2}", c.flops / best / 1e6) } else { "-".into() };
+        println!("{:<44} {:>10.2} {:>10.2} {:>10}", c.name, best, mean, gflops);
+    }
+    Ok(())
+}
+
+fn op_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
+    let mut cases = Vec::new();
+    let a = Tensor::randn(&[1024, 1024], 0.0, 1.0, 1, dev)?;
+    let b = Tensor::randn(&[1024, 1024], 0.0, 1.0, 2, dev)?;
+    for (label, v) in [("auto", MatmulVariant::Auto), ("naive", MatmulVariant::Naive), ("tiled", MatmulVariant::Tiled)] {
+        let (a, b) = (a.clone(), b.clone());
+        let opts = MatmulOptions { variant: v, ..Default::default() };
+        cases.push(Case {
+            name: format!("matmul 1024^3 ({label})"),
+            flops: 2.0 * 1024f64.powi(3),
+            run: Box::new(move || matmul_with(&a, &b, opts)),
+        });
+    }
+    let _ = Padding::Same;
+    Ok(cases)
+}

@@ -1,0 +1,29 @@
+//! Tessera: train convolutional networks on any GPU through WebGPU (wgpu + WGSL), with
+//! TensorFlow's conventions (NHWC, `[kh, kw, cin, cout]` filters, the same shapes and numbers)
+//! and a CPU reference path that checks every GPU kernel.
+//!
+//! ```no_run
+//! use tessera::prelude::*;
+//! let dev = Device::gpu().unwrap_or(Device::Cpu);
+//! let x = Tensor::randn(&[1, 28, 28, 1], 0.0, 1.0, 0, &dev)?;
+//! let w = Tensor::randn(&[3, 3, 1, 6], 0.0, 0.1, 1, &dev)?;
+//! let y = conv2d(&x, &w, &Conv2dOptions::default().padding(Padding::Same))?;
+//! assert_eq!(y.shape(), &[1, 28, 28, 6]);
+//! # Ok::<(), tessera::Error>(())
+//! ```
+
+pub use tessera_device as device;
+pub use tessera_kernels as kernels;
+pub use tessera_nn as nn;
+pub use tessera_nn::{Device, Error, Result, Tensor};
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod bench;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
+
+/// Everything a model script needs: `use tessera::prelude::*;`.
+pub mod prelude {
+    pub use tessera_nn::ops::*;
+    pub use tessera_nn::{Activation, Device, Error, Padding, Result, Tensor};
+}

@@ -1,0 +1,5 @@
+//! The `tessera` command-line tool.
+
+fn main() -> std::process::ExitCode {
+    tessera::cli::main()
+}
