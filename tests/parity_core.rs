@@ -69,7 +69,15 @@ fn binary_ops_broadcast_like_tensorflow() {
         (&[1], &[3, 2]),
         (&[6, 1], &[1, 5]),
     ];
-    let ops = [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Maximum, BinaryOp::Minimum, BinaryOp::Greater];
+    let ops = [
+        BinaryOp::Add,
+        BinaryOp::Sub,
+        BinaryOp::Mul,
+        BinaryOp::Div,
+        BinaryOp::Maximum,
+        BinaryOp::Minimum,
+        BinaryOp::Greater,
+    ];
     for (i, (sa, sb)) in shapes.iter().enumerate() {
         let (ac, ag) = pair(sa, 10 + i as u64);
         let (bc, bg) = pair(sb, 20 + i as u64);
@@ -93,7 +101,16 @@ fn broadcast_add_small_case_by_hand() {
 fn unary_ops_match_cpu() {
     let (xc, xg) = pair(&[3, 7, 5], 30);
     let (pc, pg) = (exp(&xc).unwrap(), exp(&xg).unwrap()); // positive inputs for log/sqrt
-    for op in [UnaryOp::Relu, UnaryOp::Sigmoid, UnaryOp::Tanh, UnaryOp::Exp, UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Square, UnaryOp::Affine(0.5, -2.0)] {
+    for op in [
+        UnaryOp::Relu,
+        UnaryOp::Sigmoid,
+        UnaryOp::Tanh,
+        UnaryOp::Exp,
+        UnaryOp::Neg,
+        UnaryOp::Abs,
+        UnaryOp::Square,
+        UnaryOp::Affine(0.5, -2.0),
+    ] {
         assert_close(&unary(op, &xg).unwrap(), &unary(op, &xc).unwrap(), RTOL, &format!("{op:?}"));
     }
     for op in [UnaryOp::Log, UnaryOp::Sqrt] {

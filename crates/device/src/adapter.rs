@@ -76,7 +76,10 @@ pub(crate) fn choose(candidates: Vec<wgpu::Adapter>, opts: &GpuOptions) -> Resul
         .ok_or_else(|| {
             let why = match &opts.adapter_name {
                 Some(n) => format!("no adapter name contains '{n}'; found {seen:?}"),
-                None => "no Vulkan, Metal, DX12 or GL adapter is installed (on Debian: apt-get install mesa-vulkan-drivers)".to_string(),
+                None => {
+                    "no Vulkan, Metal, DX12 or GL adapter is installed (on Debian: apt-get install mesa-vulkan-drivers)"
+                        .to_string()
+                }
             };
             DeviceError::NoAdapter(why)
         })

@@ -4,9 +4,8 @@ use crate::gpu::lock;
 use crate::Gpu;
 
 /// Usage of every storage buffer Tessera allocates.
-pub(crate) const STORAGE_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
-    .union(wgpu::BufferUsages::COPY_SRC)
-    .union(wgpu::BufferUsages::COPY_DST);
+pub(crate) const STORAGE_USAGE: wgpu::BufferUsages =
+    wgpu::BufferUsages::STORAGE.union(wgpu::BufferUsages::COPY_SRC).union(wgpu::BufferUsages::COPY_DST);
 
 /// A storage buffer holding at least `len` bytes; goes back to its pool on drop.
 pub struct GpuBuffer {

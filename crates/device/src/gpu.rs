@@ -105,9 +105,10 @@ impl Gpu {
             memory_hints: wgpu::MemoryHints::Performance,
             trace: wgpu::Trace::Off,
         };
-        let (device, queue) = adapter.request_device(&desc).await.map_err(|e| {
-            DeviceError::RequestDevice { adapter: info.name.clone(), reason: e.to_string() }
-        })?;
+        let (device, queue) = adapter
+            .request_device(&desc)
+            .await
+            .map_err(|e| DeviceError::RequestDevice { adapter: info.name.clone(), reason: e.to_string() })?;
         let errors: Arc<Mutex<Vec<DeviceError>>> = Arc::default();
         let sink = errors.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
@@ -280,7 +281,14 @@ impl Gpu {
     }
 
     /// Records a buffer-to-buffer copy into the open encoder.
-    pub fn copy(&self, src: &crate::GpuBuffer, src_off: u64, dst: &crate::GpuBuffer, dst_off: u64, bytes: u64) -> Result<()> {
+    pub fn copy(
+        &self,
+        src: &crate::GpuBuffer,
+        src_off: u64,
+        dst: &crate::GpuBuffer,
+        dst_off: u64,
+        bytes: u64,
+    ) -> Result<()> {
         let mut rec = lock(&self.inner.rec);
         let enc = rec.encoder(&self.inner.device);
         enc.copy_buffer_to_buffer(src.raw(), src_off, dst.raw(), dst_off, bytes);
@@ -300,10 +308,7 @@ impl Gpu {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn synchronize(&self) -> Result<()> {
         self.flush()?;
-        self.inner
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| DeviceError::Lost(e.to_string()))?;
+        self.inner.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| DeviceError::Lost(e.to_string()))?;
         self.check()
     }
 

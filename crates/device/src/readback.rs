@@ -50,10 +50,7 @@ impl Gpu {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn read(&self, buf: &GpuBuffer, bytes: u64) -> Result<Vec<u8>> {
         let fut = self.read_async(buf, bytes);
-        self.inner
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| DeviceError::Lost(e.to_string()))?;
+        self.inner.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| DeviceError::Lost(e.to_string()))?;
         pollster::block_on(fut)
     }
 

@@ -142,7 +142,14 @@ fn pack(p: Params, v: &[usize]) -> Params {
 }
 
 /// Records `out = a (op) b` with broadcasting; returns the output buffer.
-pub fn binary(gpu: &Gpu, op: BinaryOp, a: &GpuBuffer, a_shape: &[usize], b: &GpuBuffer, b_shape: &[usize]) -> Result<(GpuBuffer, Vec<usize>)> {
+pub fn binary(
+    gpu: &Gpu,
+    op: BinaryOp,
+    a: &GpuBuffer,
+    a_shape: &[usize],
+    b: &GpuBuffer,
+    b_shape: &[usize],
+) -> Result<(GpuBuffer, Vec<usize>)> {
     let name = "elementwise";
     let out_shape = broadcast_shape(name, a_shape, b_shape)?;
     if out_shape.len() > MAX_RANK {
@@ -157,7 +164,10 @@ pub fn binary(gpu: &Gpu, op: BinaryOp, a: &GpuBuffer, a_shape: &[usize], b: &Gpu
     let same = a_shape == b_shape;
     let entry = if same { "binary_same" } else { "binary" };
     let p = Params::new().u(n).u(op.code()).u(out_shape.len()).u(0).f(0.0).f(0.0).u(0).u(0);
-    let p = pack(pack(pack(p, &out_shape), &broadcast_strides(a_shape, &out_shape)), &broadcast_strides(b_shape, &out_shape));
+    let p = pack(
+        pack(pack(p, &out_shape), &broadcast_strides(a_shape, &out_shape)),
+        &broadcast_strides(b_shape, &out_shape),
+    );
     let pipe = pipeline(gpu, "elementwise.wgsl", SRC, entry, &[])?;
     gpu.dispatch(&pipe, p.bytes(), &[a, b, &out], grid_1d(gpu, n, 256))?;
     Ok((out, out_shape))
@@ -175,7 +185,15 @@ pub fn fill(gpu: &Gpu, value: f32, n: usize) -> Result<GpuBuffer> {
     run_simple(gpu, "fill", 0, value, 0.0, &dummy, n)
 }
 
-fn run_simple(gpu: &Gpu, entry: &str, code: usize, alpha: f32, beta: f32, a: &GpuBuffer, n: usize) -> Result<GpuBuffer> {
+fn run_simple(
+    gpu: &Gpu,
+    entry: &str,
+    code: usize,
+    alpha: f32,
+    beta: f32,
+    a: &GpuBuffer,
+    n: usize,
+) -> Result<GpuBuffer> {
     check_u32("elementwise", &[n])?;
     let out = out_f32(gpu, n)?;
     if n == 0 {

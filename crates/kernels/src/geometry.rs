@@ -116,12 +116,22 @@ impl Window2d {
         let (oh, pt, pb) = out_and_pad(op, "height", h, k[0], strides[0], dilations[0], padding, ph).map_err(ctx)?;
         let (ow, pl, pr) = out_and_pad(op, "width", w, k[1], strides[1], dilations[1], padding, pw).map_err(ctx)?;
         Ok(Self {
-            n, h, w, c,
-            kh: k[0], kw: k[1],
-            sh: strides[0], sw: strides[1],
-            dh: dilations[0], dw: dilations[1],
-            pad_top: pt, pad_bottom: pb, pad_left: pl, pad_right: pr,
-            oh, ow,
+            n,
+            h,
+            w,
+            c,
+            kh: k[0],
+            kw: k[1],
+            sh: strides[0],
+            sw: strides[1],
+            dh: dilations[0],
+            dw: dilations[1],
+            pad_top: pt,
+            pad_bottom: pb,
+            pad_left: pl,
+            pad_right: pr,
+            oh,
+            ow,
         })
     }
 
@@ -142,14 +152,24 @@ pub struct Conv2dGeometry {
 
 impl Conv2dGeometry {
     /// Checks shapes the way `tf.nn.conv2d` does and computes the output geometry.
-    pub fn new(x: &[usize], filter: &[usize], strides: [usize; 2], dilations: [usize; 2], padding: &Padding) -> Result<Self> {
+    pub fn new(
+        x: &[usize],
+        filter: &[usize],
+        strides: [usize; 2],
+        dilations: [usize; 2],
+        padding: &Padding,
+    ) -> Result<Self> {
         let op = "conv2d";
         let [kh, kw, fin, cout] = rank4(op, "filter", filter)?;
         let xs = rank4(op, "input", x)?;
         if fin != xs[3] {
-            return Err(shape_err(op, format!(
-                "input channels {} (input {x:?}) do not match the filter's in_channels {fin} (filter {filter:?})", xs[3]
-            )));
+            return Err(shape_err(
+                op,
+                format!(
+                    "input channels {} (input {x:?}) do not match the filter's in_channels {fin} (filter {filter:?})",
+                    xs[3]
+                ),
+            ));
         }
         if cout == 0 {
             return Err(shape_err(op, format!("filter {filter:?} has zero output channels")));
@@ -181,14 +201,24 @@ pub struct DepthwiseGeometry {
 
 impl DepthwiseGeometry {
     /// Checks shapes the way `tf.nn.depthwise_conv2d` does.
-    pub fn new(x: &[usize], filter: &[usize], strides: [usize; 2], dilations: [usize; 2], padding: &Padding) -> Result<Self> {
+    pub fn new(
+        x: &[usize],
+        filter: &[usize],
+        strides: [usize; 2],
+        dilations: [usize; 2],
+        padding: &Padding,
+    ) -> Result<Self> {
         let op = "depthwise_conv2d";
         let [kh, kw, fc, m] = rank4(op, "filter", filter)?;
         let xs = rank4(op, "input", x)?;
         if fc != xs[3] {
-            return Err(shape_err(op, format!(
-                "input channels {} (input {x:?}) do not match the filter's in_channels {fc} (filter {filter:?})", xs[3]
-            )));
+            return Err(shape_err(
+                op,
+                format!(
+                    "input channels {} (input {x:?}) do not match the filter's in_channels {fc} (filter {filter:?})",
+                    xs[3]
+                ),
+            ));
         }
         if m == 0 {
             return Err(shape_err(op, format!("filter {filter:?} has a zero channel multiplier")));
@@ -233,9 +263,12 @@ impl Conv2dTransposeGeometry {
             )));
         }
         if fout != oc || on != n {
-            return Err(shape_err(op, format!(
-                "output_shape {output_shape:?} must be [{n}, h, w, {fout}] for input {x:?} and filter {filter:?}"
-            )));
+            return Err(shape_err(
+                op,
+                format!(
+                    "output_shape {output_shape:?} must be [{n}, h, w, {fout}] for input {x:?} and filter {filter:?}"
+                ),
+            ));
         }
         let fwd_filter = [kh, kw, oc, cin];
         let fwd = Conv2dGeometry::new(&[n, oh, ow, oc], &fwd_filter, strides, dilations, padding)
@@ -258,9 +291,8 @@ impl Conv2dTransposeGeometry {
 
 /// Checks that `shape` has rank 4 and returns it as an array.
 pub fn rank4(op: &'static str, what: &str, shape: &[usize]) -> Result<[usize; 4]> {
-    <[usize; 4]>::try_from(shape).map_err(|_| {
-        shape_err(op, format!("{what} must have rank 4 (NHWC or [kh, kw, in, out]), got shape {shape:?}"))
-    })
+    <[usize; 4]>::try_from(shape)
+        .map_err(|_| shape_err(op, format!("{what} must have rank 4 (NHWC or [kh, kw, in, out]), got shape {shape:?}")))
 }
 
 #[cfg(test)]
@@ -268,7 +300,20 @@ mod tests {
     use super::*;
 
     fn g(n: usize, k: usize, s: usize, d: usize, p: Padding) -> (usize, usize, usize) {
-        out_and_pad("t", "height", n, k, s, d, &p, match p { Padding::Explicit(e) => e[0], _ => [0, 0] }).unwrap()
+        out_and_pad(
+            "t",
+            "height",
+            n,
+            k,
+            s,
+            d,
+            &p,
+            match p {
+                Padding::Explicit(e) => e[0],
+                _ => [0, 0],
+            },
+        )
+        .unwrap()
     }
 
     #[test]
@@ -286,7 +331,9 @@ mod tests {
                 for s in 1..=3 {
                     for d in 1..=2 {
                         let eff = (k - 1) * d + 1;
-                        if n < eff { continue; }
+                        if n < eff {
+                            continue;
+                        }
                         assert_eq!(g(n, k, s, d, Padding::Valid).0, (n - eff + 1).div_ceil(s));
                     }
                 }
@@ -308,10 +355,16 @@ mod tests {
     #[test]
     fn transpose_accepts_exactly_the_forward_sizes() {
         // VALID, i=3, k=3, s=2: o in [(i-1)s+k, (i-1)s+k+s-1] = [7, 8]
-        let ok = |o| Conv2dTransposeGeometry::new(&[1, 3, 3, 2], &[3, 3, 4, 2], &[1, o, o, 4], [2, 2], [1, 1], &Padding::Valid).is_ok();
+        let ok = |o| {
+            Conv2dTransposeGeometry::new(&[1, 3, 3, 2], &[3, 3, 4, 2], &[1, o, o, 4], [2, 2], [1, 1], &Padding::Valid)
+                .is_ok()
+        };
         assert!(!ok(6) && ok(7) && ok(8) && !ok(9));
         // SAME, i=3, s=2: o in [(i-1)s+1, i*s] = [5, 6]
-        let ok = |o| Conv2dTransposeGeometry::new(&[1, 3, 3, 2], &[3, 3, 4, 2], &[1, o, o, 4], [2, 2], [1, 1], &Padding::Same).is_ok();
+        let ok = |o| {
+            Conv2dTransposeGeometry::new(&[1, 3, 3, 2], &[3, 3, 4, 2], &[1, o, o, 4], [2, 2], [1, 1], &Padding::Same)
+                .is_ok()
+        };
         assert!(!ok(4) && ok(5) && ok(6) && !ok(7));
     }
 }

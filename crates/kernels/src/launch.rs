@@ -55,7 +55,13 @@ pub fn out_f32(gpu: &Gpu, elems: usize) -> Result<GpuBuffer> {
 }
 
 /// Gets (or compiles) `entry` of a shader file, keyed by file, entry and constants.
-pub fn pipeline(gpu: &Gpu, file: &'static str, src: &'static str, entry: &str, constants: &[(&str, f64)]) -> Result<Pipeline> {
+pub fn pipeline(
+    gpu: &Gpu,
+    file: &'static str,
+    src: &'static str,
+    entry: &str,
+    constants: &[(&str, f64)],
+) -> Result<Pipeline> {
     let key = format!("{file}:{entry}:{constants:?}");
     Ok(gpu.pipeline(&key, entry, constants, || src.to_string())?)
 }
@@ -64,7 +70,10 @@ pub fn pipeline(gpu: &Gpu, file: &'static str, src: &'static str, entry: &str, c
 pub fn check_u32(op: &'static str, sizes: &[usize]) -> Result<()> {
     for &s in sizes {
         if s > u32::MAX as usize / 2 {
-            return Err(crate::shape_err(op, format!("size {s} is too large for GPU indexing (limit {})", u32::MAX / 2)));
+            return Err(crate::shape_err(
+                op,
+                format!("size {s} is too large for GPU indexing (limit {})", u32::MAX / 2),
+            ));
         }
     }
     Ok(())

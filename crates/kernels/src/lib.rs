@@ -2,11 +2,20 @@
 //! `src/<family>.rs`). A launcher checks shapes, packs the uniform parameters, picks the
 //! kernel variant for the adapter and records the dispatch. It knows nothing of autodiff.
 
-mod error;
+pub mod batch_norm;
+pub mod concat;
+pub mod conv2d;
+pub mod conv2d_transpose;
+pub mod depthwise_conv2d;
 pub mod elementwise;
+mod error;
 pub mod geometry;
 pub mod launch;
 pub mod matmul;
+pub mod pool;
+pub mod reduce;
+pub mod resize;
+pub mod softmax;
 
 pub use error::{shape_err, KernelError, Result};
 pub use geometry::{Conv2dGeometry, Conv2dTransposeGeometry, DepthwiseGeometry, Padding, Window2d};

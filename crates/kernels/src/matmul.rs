@@ -71,7 +71,16 @@ pub struct Matmul {
 impl Matmul {
     /// Plain row-major `[m, k] @ [k, n]`.
     pub fn new(m: usize, k: usize, n: usize) -> Self {
-        Self { batch: 1, m, k, n, a: Layout::row_major(m, k), b: Layout::row_major(k, n), alpha: 1.0, act: Activation::None }
+        Self {
+            batch: 1,
+            m,
+            k,
+            n,
+            a: Layout::row_major(m, k),
+            b: Layout::row_major(k, n),
+            alpha: 1.0,
+            act: Activation::None,
+        }
     }
 
     /// The variant `Auto` resolves to on this adapter.
@@ -88,7 +97,14 @@ impl Matmul {
 }
 
 /// Records the matmul and returns the `[batch, m, n]` output buffer.
-pub fn matmul(gpu: &Gpu, a: &GpuBuffer, b: &GpuBuffer, bias: Option<&GpuBuffer>, mm: &Matmul, variant: MatmulVariant) -> Result<GpuBuffer> {
+pub fn matmul(
+    gpu: &Gpu,
+    a: &GpuBuffer,
+    b: &GpuBuffer,
+    bias: Option<&GpuBuffer>,
+    mm: &Matmul,
+    variant: MatmulVariant,
+) -> Result<GpuBuffer> {
     check_u32("matmul", &[mm.batch * mm.m * mm.k, mm.batch * mm.k * mm.n, mm.batch * mm.m * mm.n])?;
     let out = out_f32(gpu, mm.batch * mm.m * mm.n)?;
     if mm.m * mm.n * mm.batch == 0 {
@@ -96,10 +112,20 @@ pub fn matmul(gpu: &Gpu, a: &GpuBuffer, b: &GpuBuffer, bias: Option<&GpuBuffer>,
     }
     let v = mm.pick(gpu, variant);
     let params = Params::new()
-        .u(mm.m).u(mm.n).u(mm.k).u(mm.batch)
-        .u(mm.a.row).u(mm.a.col).u(mm.a.batch).u(bias.is_some() as usize)
-        .u(mm.b.row).u(mm.b.col).u(mm.b.batch).u(mm.act.code())
-        .f(mm.alpha).align4();
+        .u(mm.m)
+        .u(mm.n)
+        .u(mm.k)
+        .u(mm.batch)
+        .u(mm.a.row)
+        .u(mm.a.col)
+        .u(mm.a.batch)
+        .u(bias.is_some() as usize)
+        .u(mm.b.row)
+        .u(mm.b.col)
+        .u(mm.b.batch)
+        .u(mm.act.code())
+        .f(mm.alpha)
+        .align4();
     let (entry, groups) = match v {
         MatmulVariant::Register => {
             let blocks = mm.m.div_ceil(8) * mm.n.div_ceil(16);

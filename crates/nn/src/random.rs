@@ -43,8 +43,14 @@ mod tests {
 
     #[test]
     fn same_seed_same_stream_and_sane_moments() {
-        let a: Vec<f64> = { let mut r = Rng::new(7); (0..4).map(|_| r.normal()).collect() };
-        let b: Vec<f64> = { let mut r = Rng::new(7); (0..4).map(|_| r.normal()).collect() };
+        let a: Vec<f64> = {
+            let mut r = Rng::new(7);
+            (0..4).map(|_| r.normal()).collect()
+        };
+        let b: Vec<f64> = {
+            let mut r = Rng::new(7);
+            (0..4).map(|_| r.normal()).collect()
+        };
         assert_eq!(a, b);
         let mut r = Rng::new(1);
         let xs: Vec<f64> = (0..20000).map(|_| r.normal()).collect();

@@ -26,9 +26,10 @@ impl Tensor {
     pub fn from_vec(data: Vec<f32>, shape: &[usize], device: &Device) -> Result<Self> {
         let n: usize = shape.iter().product();
         if data.len() != n {
-            return Err(shape_err("from_vec", format!(
-                "{} values cannot fill shape {shape:?} ({n} elements)", data.len()
-            )));
+            return Err(shape_err(
+                "from_vec",
+                format!("{} values cannot fill shape {shape:?} ({n} elements)", data.len()),
+            ));
         }
         let storage = match device {
             Device::Cpu => Storage::Cpu(data),
@@ -136,7 +137,10 @@ impl Tensor {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn item(&self) -> Result<f32> {
         if self.numel() != 1 {
-            return Err(shape_err("item", format!("tensor of shape {:?} has {} elements, not 1", self.shape, self.numel())));
+            return Err(shape_err(
+                "item",
+                format!("tensor of shape {:?} has {} elements, not 1", self.shape, self.numel()),
+            ));
         }
         Ok(self.to_vec()?[0])
     }
@@ -190,7 +194,9 @@ fn infer_shape(from: &[usize], to: &[usize]) -> Result<Vec<usize>> {
     let bad = || shape_err("reshape", format!("cannot reshape {from:?} ({n} elements) to {to:?}"));
     match unknown {
         0 if known == n => Ok(to.to_vec()),
-        1 if known > 0 && n % known == 0 => Ok(to.iter().map(|&d| if d == usize::MAX { n / known } else { d }).collect()),
+        1 if known > 0 && n % known == 0 => {
+            Ok(to.iter().map(|&d| if d == usize::MAX { n / known } else { d }).collect())
+        }
         _ => Err(bad()),
     }
 }

@@ -48,7 +48,8 @@ fn op_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
     let mut cases = Vec::new();
     let a = Tensor::randn(&[1024, 1024], 0.0, 1.0, 1, dev)?;
     let b = Tensor::randn(&[1024, 1024], 0.0, 1.0, 2, dev)?;
-    for (label, v) in [("auto", MatmulVariant::Auto), ("naive", MatmulVariant::Naive), ("tiled", MatmulVariant::Tiled)] {
+    for (label, v) in [("auto", MatmulVariant::Auto), ("naive", MatmulVariant::Naive), ("tiled", MatmulVariant::Tiled)]
+    {
         let (a, b) = (a.clone(), b.clone());
         let opts = MatmulOptions { variant: v, ..Default::default() };
         cases.push(Case {

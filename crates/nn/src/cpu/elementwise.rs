@@ -3,7 +3,14 @@
 use tessera_kernels::elementwise::{broadcast_strides, BinaryOp, UnaryOp};
 
 /// `op(a, b)` with broadcasting to `out_shape`.
-pub fn binary(op: BinaryOp, a: &[f32], a_shape: &[usize], b: &[f32], b_shape: &[usize], out_shape: &[usize]) -> Vec<f32> {
+pub fn binary(
+    op: BinaryOp,
+    a: &[f32],
+    a_shape: &[usize],
+    b: &[f32],
+    b_shape: &[usize],
+    out_shape: &[usize],
+) -> Vec<f32> {
     let sa = broadcast_strides(a_shape, out_shape);
     let sb = broadcast_strides(b_shape, out_shape);
     let n: usize = out_shape.iter().product();

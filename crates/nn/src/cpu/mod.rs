@@ -1,8 +1,26 @@
 //! The CPU reference backend: plain, obviously-correct loops over row-major slices. Every GPU
 //! kernel is tested against the function of the same name here.
 
+mod batch_norm;
+mod concat;
+mod conv2d;
+mod conv2d_transpose;
+mod depthwise_conv2d;
 mod elementwise;
 mod matmul;
+mod pool;
+mod reduce;
+mod resize;
+mod softmax;
 
+pub use batch_norm::*;
+pub use concat::*;
+pub use conv2d::*;
+pub use conv2d_transpose::*;
+pub use depthwise_conv2d::*;
 pub use elementwise::*;
 pub use matmul::*;
+pub use pool::*;
+pub use reduce::*;
+pub use resize::*;
+pub use softmax::*;

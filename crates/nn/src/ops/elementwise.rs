@@ -10,10 +10,9 @@ pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let dev = common_device("elementwise", &[a, b])?;
     let shape = broadcast_shape("elementwise", a.shape(), b.shape())?;
     match &dev {
-        Device::Cpu => Ok(Tensor::from_cpu(
-            cpu::binary(op, a.cpu_data(), a.shape(), b.cpu_data(), b.shape(), &shape),
-            shape,
-        )),
+        Device::Cpu => {
+            Ok(Tensor::from_cpu(cpu::binary(op, a.cpu_data(), a.shape(), b.cpu_data(), b.shape(), &shape), shape))
+        }
         Device::Gpu(g) => {
             let (buf, shape) = k::binary(g, op, a.gpu_buf(), a.shape(), b.gpu_buf(), b.shape())?;
             Ok(Tensor::from_gpu(buf, shape, &dev))
@@ -25,7 +24,9 @@ pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
 pub fn unary(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
     match x.device() {
         Device::Cpu => Ok(Tensor::from_cpu(cpu::unary(op, x.cpu_data()), x.shape().to_vec())),
-        Device::Gpu(g) => Ok(Tensor::from_gpu(k::unary(g, op, x.gpu_buf(), x.numel())?, x.shape().to_vec(), x.device())),
+        Device::Gpu(g) => {
+            Ok(Tensor::from_gpu(k::unary(g, op, x.gpu_buf(), x.numel())?, x.shape().to_vec(), x.device()))
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Matrix products: `matmul` (`tf.linalg.matmul`) and `dense` (a Keras Dense layer's forward).
 
-use tessera_kernels::matmul::{self as k, Layout, Matmul};
 pub use tessera_kernels::matmul::MatmulVariant;
+use tessera_kernels::matmul::{self as k, Layout, Matmul};
 use tessera_kernels::Activation;
 
 use crate::tensor::common_device;
@@ -47,19 +47,31 @@ pub fn dense(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, act: Activation) -> 
     }
     if let Some(b) = bias {
         if b.shape() != [mm.n] {
-            return Err(shape_err("dense", format!("bias shape {:?} must be [{}] for kernel {:?}", b.shape(), mm.n, w.shape())));
+            return Err(shape_err(
+                "dense",
+                format!("bias shape {:?} must be [{}] for kernel {:?}", b.shape(), mm.n, w.shape()),
+            ));
         }
     }
     mm.act = act;
     run(x, w, bias, &mm, MatmulVariant::Auto, vec![mm.m, mm.n])
 }
 
-fn run(a: &Tensor, b: &Tensor, bias: Option<&Tensor>, mm: &Matmul, v: MatmulVariant, shape: Vec<usize>) -> Result<Tensor> {
+fn run(
+    a: &Tensor,
+    b: &Tensor,
+    bias: Option<&Tensor>,
+    mm: &Matmul,
+    v: MatmulVariant,
+    shape: Vec<usize>,
+) -> Result<Tensor> {
     let mut ts = vec![a, b];
     ts.extend(bias);
     let dev = common_device("matmul", &ts)?;
     match &dev {
-        Device::Cpu => Ok(Tensor::from_cpu(cpu::matmul(a.cpu_data(), b.cpu_data(), bias.map(|t| t.cpu_data()), mm), shape)),
+        Device::Cpu => {
+            Ok(Tensor::from_cpu(cpu::matmul(a.cpu_data(), b.cpu_data(), bias.map(|t| t.cpu_data()), mm), shape))
+        }
         Device::Gpu(g) => {
             let buf = k::matmul(g, a.gpu_buf(), b.gpu_buf(), bias.map(|t| t.gpu_buf()), mm, v)?;
             Ok(Tensor::from_gpu(buf, shape, &dev))
@@ -68,7 +80,12 @@ fn run(a: &Tensor, b: &Tensor, bias: Option<&Tensor>, mm: &Matmul, v: MatmulVari
 }
 
 fn plan(op: &'static str, a: &[usize], b: &[usize], o: MatmulOptions) -> Result<Matmul> {
-    let bad = || shape_err(op, format!("cannot multiply {a:?} by {b:?} (transpose_a={}, transpose_b={})", o.transpose_a, o.transpose_b));
+    let bad = || {
+        shape_err(
+            op,
+            format!("cannot multiply {a:?} by {b:?} (transpose_a={}, transpose_b={})", o.transpose_a, o.transpose_b),
+        )
+    };
     let (batch, ar, ac, br, bc) = match (a, b) {
         ([ar, ac], [br, bc]) => (1, *ar, *ac, *br, *bc),
         ([ba, ar, ac], [bb, br, bc]) if ba == bb => (*ba, *ar, *ac, *br, *bc),

@@ -2,8 +2,28 @@
 //! them), then runs on the operands' device: the CPU reference in [`crate::cpu`] or a GPU
 //! kernel launcher from `tessera-kernels`.
 
+mod batch_norm;
+mod concat;
+mod conv2d;
+mod conv2d_transpose;
+mod depthwise_conv2d;
 mod elementwise;
 mod matmul;
+mod options;
+mod pool;
+mod reduce;
+mod resize;
+mod softmax;
 
+pub use batch_norm::*;
+pub use concat::*;
+pub use conv2d::*;
+pub use conv2d_transpose::*;
+pub use depthwise_conv2d::*;
 pub use elementwise::*;
 pub use matmul::*;
+pub use options::*;
+pub use pool::*;
+pub use reduce::*;
+pub use resize::*;
+pub use softmax::*;

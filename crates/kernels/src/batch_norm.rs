@@ -1,0 +1,1 @@
+//! Launcher for `shaders/batch_norm.wgsl` (being written).

@@ -1,0 +1,1 @@
+//! Launcher for `shaders/conv2d.wgsl` (being written).

@@ -1,0 +1,1 @@
+//! Launcher for `shaders/depthwise_conv2d.wgsl` (being written).

@@ -1,0 +1,1 @@
+//! Launcher for `shaders/pool.wgsl` (being written).

@@ -1,0 +1,1 @@
+//! Launcher for `shaders/reduce.wgsl` (being written).

@@ -1,0 +1,1 @@
+//! Launcher for `shaders/resize.wgsl` (being written).

@@ -1,0 +1,1 @@
+//! Launcher for `shaders/softmax.wgsl` (being written).

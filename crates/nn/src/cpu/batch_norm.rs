@@ -1,0 +1,1 @@
+//! CPU twin of `shaders/batch_norm.wgsl` (being written).

@@ -1,0 +1,1 @@
+//! CPU twin of `shaders/concat.wgsl` (being written).

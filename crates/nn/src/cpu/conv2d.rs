@@ -1,0 +1,1 @@
+//! CPU twin of `shaders/conv2d.wgsl` (being written).

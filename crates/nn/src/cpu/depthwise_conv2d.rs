@@ -1,0 +1,1 @@
+//! CPU twin of `shaders/depthwise_conv2d.wgsl` (being written).

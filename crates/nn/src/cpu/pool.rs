@@ -1,0 +1,1 @@
+//! CPU twin of `shaders/pool.wgsl` (being written).

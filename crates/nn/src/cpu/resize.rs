@@ -1,0 +1,1 @@
+//! CPU twin of `shaders/resize.wgsl` (being written).

@@ -1,0 +1,1 @@
+//! CPU twin of `shaders/softmax.wgsl` (being written).

@@ -1,0 +1,1 @@
+//! `concat` ops (being written).

@@ -1,0 +1,1 @@
+//! `conv2d_transpose` ops (being written).
