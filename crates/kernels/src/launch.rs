@@ -63,7 +63,7 @@ pub fn pipeline(
     constants: &[(&str, f64)],
 ) -> Result<Pipeline> {
     let key = format!("{file}:{entry}:{constants:?}");
-    Ok(gpu.pipeline(&key, entry, constants, || src.to_string())?)
+    Ok(gpu.pipeline(&key, entry, constants, || shader_text(file, src))?)
 }
 
 /// Checks that every size fits the 32-bit indices the shaders use.
@@ -77,4 +77,16 @@ pub fn check_u32(op: &'static str, sizes: &[usize]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The shader's text: embedded at build time, or read from `$TESSERA_SHADER_DIR/<file>` when
+/// that variable is set (for editing kernels without rebuilding; native only).
+fn shader_text(file: &str, embedded: &str) -> String {
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Some(dir) = std::env::var_os("TESSERA_SHADER_DIR") {
+        if let Ok(text) = std::fs::read_to_string(std::path::Path::new(&dir).join(file)) {
+            return text;
+        }
+    }
+    embedded.to_string()
 }

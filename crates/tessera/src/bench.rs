@@ -13,20 +13,20 @@ struct Case {
 }
 
 /// Runs the benchmark named `what` and prints its table.
-pub fn run(what: &str, reps: usize) -> anyhow::Result<()> {
+pub fn run(what: &str, reps: usize, filter: &str) -> anyhow::Result<()> {
     match what {
-        "ops" => ops(reps),
+        "ops" => ops(reps, filter),
         other => anyhow::bail!("unknown benchmark '{other}' (try: ops)"),
     }
 }
 
-fn ops(reps: usize) -> anyhow::Result<()> {
+fn ops(reps: usize, filter: &str) -> anyhow::Result<()> {
     let dev = Device::gpu()?;
     let gpu = dev.as_gpu().expect("gpu device");
     println!("adapter: {} ({:?}, {:?})", gpu.info().name, gpu.info().backend, gpu.info().device_type);
     let cases = op_cases(&dev)?;
     println!("{:<44} {:>10} {:>10} {:>10}", "op", "ms (best)", "ms (mean)", "GFLOP/s");
-    for c in cases {
+    for c in cases.into_iter().filter(|c| c.name.contains(filter)) {
         (c.run)()?.to_vec()?; // warm-up: compiles the pipeline
         let mut times = Vec::with_capacity(reps);
         for _ in 0..reps {

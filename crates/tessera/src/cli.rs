@@ -23,6 +23,9 @@ enum Cmd {
         /// Timed repetitions per case.
         #[arg(long, default_value_t = 5)]
         reps: usize,
+        /// Only cases whose name contains this text.
+        #[arg(long, default_value = "")]
+        filter: String,
     },
 }
 
@@ -31,7 +34,7 @@ pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let res = match cli.cmd {
         Cmd::Info => info(),
-        Cmd::Bench { what, reps } => crate::bench::run(&what, reps),
+        Cmd::Bench { what, reps, filter } => crate::bench::run(&what, reps, &filter),
     };
     match res {
         Ok(()) => std::process::ExitCode::SUCCESS,
