@@ -1,1 +1,111 @@
-//! Launcher for `shaders/conv2d.wgsl` (being written).
+//! Launcher for `shaders/conv2d.wgsl`: `tf.nn.conv2d` with fused bias and activation, in
+//! three variants (direct, register-blocked implicit GEMM, im2col + tiled matmul).
+
+use tessera_device::{Gpu, GpuBuffer};
+
+use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::matmul::{self, Matmul, MatmulVariant};
+use crate::{Activation, Conv2dGeometry, Result};
+
+const SRC: &str = include_str!("../../../shaders/conv2d.wgsl");
+
+/// Which conv2d kernel to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conv2dVariant {
+    /// Pick per adapter and shape.
+    Auto,
+    /// One output per invocation; any sizes.
+    Direct,
+    /// Register-blocked implicit GEMM (CPU adapters); needs cin and cout % 4 == 0.
+    Register,
+    /// Patch matrix + shared-memory tiled matmul (discrete and integrated GPUs).
+    Im2col,
+}
+
+impl Conv2dVariant {
+    /// The variant `Auto` resolves to for this adapter and geometry.
+    pub fn pick(self, gpu: &Gpu, g: &Conv2dGeometry) -> Conv2dVariant {
+        let aligned = g.win.c % 4 == 0 && g.cout % 4 == 0;
+        let patch_bytes = (g.win.n * g.win.oh * g.win.ow * g.win.kh * g.win.kw * g.win.c * 4) as u64;
+        let im2col_fits = patch_bytes <= gpu.max_binding_bytes();
+        match self {
+            Conv2dVariant::Register if !aligned => Conv2dVariant::Direct,
+            Conv2dVariant::Im2col if !im2col_fits => Conv2dVariant::Direct,
+            Conv2dVariant::Auto if gpu.is_software() && aligned => Conv2dVariant::Register,
+            Conv2dVariant::Auto if gpu.is_software() => Conv2dVariant::Direct,
+            Conv2dVariant::Auto if im2col_fits => Conv2dVariant::Im2col,
+            Conv2dVariant::Auto => Conv2dVariant::Direct,
+            v => v,
+        }
+    }
+}
+
+fn params(g: &Conv2dGeometry, has_bias: bool, act: Activation) -> Params {
+    let w = &g.win;
+    Params::new()
+        .u(w.n).u(w.h).u(w.w).u(w.c)
+        .u(w.oh).u(w.ow).u(g.cout).u(w.kh)
+        .u(w.kw).u(w.sh).u(w.sw).u(w.dh)
+        .u(w.dw).u(w.pad_top).u(w.pad_left).u(has_bias as usize)
+        .u(act.code()).align4()
+}
+
+/// Records `act(conv2d(x, filter) + bias)`; returns the `[n, oh, ow, cout]` output buffer.
+pub fn conv2d(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    filter: &GpuBuffer,
+    bias: Option<&GpuBuffer>,
+    g: &Conv2dGeometry,
+    act: Activation,
+    variant: Conv2dVariant,
+) -> Result<GpuBuffer> {
+    let w = &g.win;
+    let rows = w.n * w.oh * w.ow;
+    check_u32("conv2d", &[w.n * w.h * w.w * w.c, rows * g.cout, rows * w.kh * w.kw * w.c])?;
+    if rows * g.cout == 0 {
+        return out_f32(gpu, 0);
+    }
+    match variant.pick(gpu, g) {
+        Conv2dVariant::Im2col => im2col_matmul(gpu, x, filter, bias, g, act),
+        v => {
+            let out = out_f32(gpu, rows * g.cout)?;
+            let (entry, threads) = match v {
+                Conv2dVariant::Register => ("conv2d_reg", rows.div_ceil(8) * g.cout.div_ceil(16)),
+                _ => ("conv2d_direct", rows * g.cout),
+            };
+            let dummy;
+            let bias_buf = match bias {
+                Some(b) => b,
+                None => {
+                    dummy = out_f32(gpu, 1)?;
+                    &dummy
+                }
+            };
+            let pipe = pipeline(gpu, "conv2d.wgsl", SRC, entry, &[])?;
+            let p = params(g, bias.is_some(), act);
+            gpu.dispatch(&pipe, p.bytes(), &[x, filter, bias_buf, &out], grid_1d(gpu, threads, 64))?;
+            Ok(out)
+        }
+    }
+}
+
+fn im2col_matmul(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    filter: &GpuBuffer,
+    bias: Option<&GpuBuffer>,
+    g: &Conv2dGeometry,
+    act: Activation,
+) -> Result<GpuBuffer> {
+    let w = &g.win;
+    let (rows, kdim) = (w.n * w.oh * w.ow, w.kh * w.kw * w.c);
+    let patches = out_f32(gpu, rows * kdim)?;
+    let dummy = out_f32(gpu, 1)?;
+    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "im2col", &[])?;
+    let p = params(g, false, Activation::None);
+    gpu.dispatch(&pipe, p.bytes(), &[x, filter, &dummy, &patches], grid_1d(gpu, rows * kdim, 64))?;
+    let mut mm = Matmul::new(rows, kdim, g.cout);
+    mm.act = act;
+    matmul::matmul(gpu, &patches, filter, bias, &mm, MatmulVariant::Tiled)
+}

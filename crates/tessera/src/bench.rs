@@ -58,6 +58,24 @@ fn op_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
             run: Box::new(move || matmul_with(&a, &b, opts)),
         });
     }
-    let _ = Padding::Same;
+    let same = Conv2dOptions::default().padding(Padding::Same);
+    let x = Tensor::randn(&[32, 32, 32, 64], 0.0, 1.0, 3, dev)?;
+    let f = Tensor::randn(&[3, 3, 64, 64], 0.0, 0.1, 4, dev)?;
+    let flops = 2.0 * (32 * 32 * 32 * 64 * 64 * 9) as f64;
+    for (label, v) in [("auto", Conv2dVariant::Auto), ("direct", Conv2dVariant::Direct), ("im2col", Conv2dVariant::Im2col)] {
+        let (x, f) = (x.clone(), f.clone());
+        cases.push(Case {
+            name: format!("conv2d [32,32,32,64] 3x3 64->64 SAME ({label})"),
+            flops,
+            run: Box::new(move || conv2d_variant(&x, &f, None, &same, v)),
+        });
+    }
+    let x1 = Tensor::randn(&[32, 28, 28, 1], 0.0, 1.0, 5, dev)?;
+    let f1 = Tensor::randn(&[3, 3, 1, 6], 0.0, 0.1, 6, dev)?;
+    cases.push(Case {
+        name: "conv2d [32,28,28,1] 3x3 1->6 VALID".into(),
+        flops: 2.0 * (32 * 26 * 26 * 6 * 9) as f64,
+        run: Box::new(move || conv2d(&x1, &f1, &Conv2dOptions::default())),
+    });
     Ok(cases)
 }
