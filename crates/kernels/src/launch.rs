@@ -88,5 +88,6 @@ fn shader_text(file: &str, embedded: &str) -> String {
             return text;
         }
     }
+    let _ = file;
     embedded.to_string()
 }

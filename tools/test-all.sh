@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every check Tessera has, on a fresh machine: installs the software Vulkan GPU (Mesa
+# lavapipe) and the wasm32 target if missing, then formatting, clippy, all tests (GPU tests
+# fail, never skip, without an adapter) and the wasm32 build of device/kernels/nn.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
+  echo "== installing mesa-vulkan-drivers (lavapipe software GPU)"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mesa-vulkan-drivers >/dev/null
+fi
+rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/tessera-xdg}"
+mkdir -p -m 700 "$XDG_RUNTIME_DIR"
+export MESA_SHADER_CACHE_DIR="${MESA_SHADER_CACHE_DIR:-$PWD/target/mesa-shader-cache}"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== GPU adapter"
+cargo run -q -p tessera -- info
+echo "== cargo test"
+cargo test --workspace
+echo "== wasm32 build (device, kernels, nn with wgpu's webgpu backend)"
+cargo build --target wasm32-unknown-unknown -p tessera-device -p tessera-kernels -p tessera-nn
+echo "== all checks passed"
