@@ -364,7 +364,7 @@ impl Gpu {
         // Recorded work must run before the write lands, so submit it first.
         self.flush()?;
         let padded;
-        let bytes = if data.len() % 4 == 0 {
+        let bytes = if data.len().is_multiple_of(4) {
             data
         } else {
             padded = [data, &[0u8; 3][..4 - data.len() % 4]].concat();

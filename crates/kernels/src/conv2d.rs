@@ -25,7 +25,7 @@ pub enum Conv2dVariant {
 impl Conv2dVariant {
     /// The variant `Auto` resolves to for this adapter and geometry.
     pub fn pick(self, gpu: &Gpu, g: &Conv2dGeometry) -> Conv2dVariant {
-        let aligned = g.win.c % 4 == 0 && g.cout % 4 == 0;
+        let aligned = g.win.c.is_multiple_of(4) && g.cout.is_multiple_of(4);
         let patch_bytes = (g.win.n * g.win.oh * g.win.ow * g.win.kh * g.win.kw * g.win.c * 4) as u64;
         let im2col_fits = patch_bytes <= gpu.max_binding_bytes();
         match self {
@@ -43,11 +43,24 @@ impl Conv2dVariant {
 fn params(g: &Conv2dGeometry, has_bias: bool, act: Activation) -> Params {
     let w = &g.win;
     Params::new()
-        .u(w.n).u(w.h).u(w.w).u(w.c)
-        .u(w.oh).u(w.ow).u(g.cout).u(w.kh)
-        .u(w.kw).u(w.sh).u(w.sw).u(w.dh)
-        .u(w.dw).u(w.pad_top).u(w.pad_left).u(has_bias as usize)
-        .u(act.code()).align4()
+        .u(w.n)
+        .u(w.h)
+        .u(w.w)
+        .u(w.c)
+        .u(w.oh)
+        .u(w.ow)
+        .u(g.cout)
+        .u(w.kh)
+        .u(w.kw)
+        .u(w.sh)
+        .u(w.sw)
+        .u(w.dh)
+        .u(w.dw)
+        .u(w.pad_top)
+        .u(w.pad_left)
+        .u(has_bias as usize)
+        .u(act.code())
+        .align4()
 }
 
 /// Records `act(conv2d(x, filter) + bias)`; returns the `[n, oh, ow, cout]` output buffer.

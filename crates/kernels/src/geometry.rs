@@ -52,14 +52,13 @@ pub struct Window2d {
     pub ow: usize,
 }
 
-/// Output size and (before, after) padding along one axis, by TensorFlow's rules.
+/// Output size and (before, after) padding along one axis of size `n` for window `k`, stride
+/// `s` and dilation `d`, by TensorFlow's rules.
 pub fn out_and_pad(
     op: &'static str,
     axis: &str,
     n: usize,
-    k: usize,
-    s: usize,
-    d: usize,
+    [k, s, d]: [usize; 3],
     padding: &Padding,
     explicit: [usize; 2],
 ) -> Result<(usize, usize, usize)> {
@@ -113,8 +112,8 @@ impl Window2d {
             }
             other => other,
         };
-        let (oh, pt, pb) = out_and_pad(op, "height", h, k[0], strides[0], dilations[0], padding, ph).map_err(ctx)?;
-        let (ow, pl, pr) = out_and_pad(op, "width", w, k[1], strides[1], dilations[1], padding, pw).map_err(ctx)?;
+        let (oh, pt, pb) = out_and_pad(op, "height", h, [k[0], strides[0], dilations[0]], padding, ph).map_err(ctx)?;
+        let (ow, pl, pr) = out_and_pad(op, "width", w, [k[1], strides[1], dilations[1]], padding, pw).map_err(ctx)?;
         Ok(Self {
             n,
             h,

@@ -28,7 +28,7 @@ impl Params {
 
     /// Pads with zero words to a multiple of four (a vec4 boundary).
     pub fn align4(mut self) -> Self {
-        while self.0.len() % 4 != 0 {
+        while !self.0.len().is_multiple_of(4) {
             self.0.push(0);
         }
         self

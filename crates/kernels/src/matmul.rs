@@ -85,7 +85,10 @@ impl Matmul {
 
     /// The variant `Auto` resolves to on this adapter.
     pub fn pick(&self, gpu: &Gpu, v: MatmulVariant) -> MatmulVariant {
-        let reg_ok = self.a.is_row_major(self.k) && self.b.is_row_major(self.n) && self.k % 4 == 0 && self.n % 4 == 0;
+        let reg_ok = self.a.is_row_major(self.k)
+            && self.b.is_row_major(self.n)
+            && self.k.is_multiple_of(4)
+            && self.n.is_multiple_of(4);
         match v {
             MatmulVariant::Register if !reg_ok => MatmulVariant::Naive,
             MatmulVariant::Auto if gpu.is_software() && reg_ok => MatmulVariant::Register,

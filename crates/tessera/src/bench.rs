@@ -62,7 +62,9 @@ fn op_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
     let x = Tensor::randn(&[32, 32, 32, 64], 0.0, 1.0, 3, dev)?;
     let f = Tensor::randn(&[3, 3, 64, 64], 0.0, 0.1, 4, dev)?;
     let flops = 2.0 * (32 * 32 * 32 * 64 * 64 * 9) as f64;
-    for (label, v) in [("auto", Conv2dVariant::Auto), ("direct", Conv2dVariant::Direct), ("im2col", Conv2dVariant::Im2col)] {
+    for (label, v) in
+        [("auto", Conv2dVariant::Auto), ("direct", Conv2dVariant::Direct), ("im2col", Conv2dVariant::Im2col)]
+    {
         let (x, f) = (x.clone(), f.clone());
         cases.push(Case {
             name: format!("conv2d [32,32,32,64] 3x3 64->64 SAME ({label})"),

@@ -30,9 +30,10 @@ pub fn conv2d_variant(
     let g = Conv2dGeometry::new(x.shape(), filter.shape(), opts.strides, opts.dilations, &opts.padding)?;
     if let Some(b) = bias {
         if b.shape() != [g.cout] {
-            return Err(shape_err("conv2d", format!(
-                "bias shape {:?} must be [{}] for filter {:?}", b.shape(), g.cout, filter.shape()
-            )));
+            return Err(shape_err(
+                "conv2d",
+                format!("bias shape {:?} must be [{}] for filter {:?}", b.shape(), g.cout, filter.shape()),
+            ));
         }
     }
     let mut operands = vec![x, filter];
