@@ -303,9 +303,7 @@ mod tests {
             "t",
             "height",
             n,
-            k,
-            s,
-            d,
+            [k, s, d],
             &p,
             match p {
                 Padding::Explicit(e) => e[0],
