@@ -1,4 +1,5 @@
-// Elementwise family: broadcasting binary ops (add, sub, mul, div, max, min, pow, gt-mask),
+// Elementwise family: broadcasting binary ops (add, sub, mul, div, max, min, pow, gt-mask,
+// and the activation gradients relu'(x)·g, σ'(from y)·g, tanh'(from y)·g),
 // unary ops (relu, sigmoid, tanh, exp, log, neg, sqrt, abs, square, affine) and fill.
 // Shapes up to rank 8; a stride of 0 broadcasts that axis.
 
@@ -27,6 +28,9 @@ fn binop(x: f32, y: f32) -> f32 {
         case 5u: { return min(x, y); }
         case 6u: { return pow(x, y); }
         case 7u: { return select(0.0, 1.0, x > y); }
+        case 8u: { return select(0.0, y, x > 0.0); }
+        case 9u: { return y * x * (1.0 - x); }
+        case 10u: { return y * (1.0 - x * x); }
         default: { return x * y; }
     }
 }

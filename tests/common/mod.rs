@@ -46,3 +46,69 @@ pub fn assert_close(got: &Tensor, want: &Tensor, rtol: f32, what: &str) {
 
 /// Float32 parity tolerance between the GPU and the CPU reference.
 pub const RTOL: f32 = 1e-4;
+
+/// `Σ y · r` for a fixed random `r` (seeded by `y`'s size), as a `[1, 1]` scalar built only
+/// from matmul, so gradient checks get a non-uniform upstream gradient.
+pub fn weighted_sum(y: &Tensor) -> Result<Tensor> {
+    let n = y.numel();
+    let r = Tensor::from_vec(rand_vec(n, 9_999 + n as u64), &[n, 1], y.device())?;
+    matmul(&y.reshape(&[1, n])?, &r)
+}
+
+/// Checks `f`'s gradients: on the CPU against central finite differences (a sample of
+/// elements of every input), and on the GPU against the CPU gradients (`RTOL`).
+/// `inputs` are the input shapes; each input is fresh normal data from `seed`.
+pub fn grad_check(name: &str, shapes: &[&[usize]], seed: u64, f: impl Fn(&[Tensor]) -> Result<Tensor>) {
+    let data: Vec<Vec<f32>> =
+        shapes.iter().enumerate().map(|(i, s)| rand_vec(s.iter().product(), seed + i as u64)).collect();
+    let make = |dev: &Device, vals: &[Vec<f32>]| -> Vec<Tensor> {
+        shapes.iter().zip(vals).map(|(s, v)| Tensor::from_slice(v, s, dev).unwrap().variable()).collect()
+    };
+    let loss = |dev: &Device, vals: &[Vec<f32>]| -> (Vec<Tensor>, Tensor) {
+        let xs = make(dev, vals);
+        let l = weighted_sum(&f(&xs).unwrap()).unwrap();
+        (xs, l)
+    };
+    let (xs, l) = loss(&Device::Cpu, &data);
+    let grads = l.backward().unwrap();
+    let cpu_grads: Vec<Vec<f32>> =
+        xs.iter().map(|x| grads.get(x).expect("gradient reached every input").to_vec().unwrap()).collect();
+    // Finite differences on the CPU twin (f32: eps 1e-2, central differences). Elements whose
+    // one-sided differences disagree sit within eps of a kink (ReLU at 0, max ties) and are
+    // skipped; most sampled elements must be smooth and checked.
+    let eps = 1e-2f32;
+    let f0 = l.item().unwrap();
+    for (i, g) in cpu_grads.iter().enumerate() {
+        let n = g.len();
+        let scale = g.iter().map(|v| v.abs()).fold(0.0f32, f32::max).max(1e-3);
+        let (mut checked, mut sampled) = (0, 0);
+        for j in (0..n).step_by((n / 12).max(1)) {
+            let at = |delta: f32| {
+                let mut v = data.clone();
+                v[i][j] += delta;
+                loss(&Device::Cpu, &v).1.item().unwrap()
+            };
+            let (fp, fm) = (at(eps), at(-eps));
+            let tol = 2e-2 * (g[j].abs() + scale);
+            sampled += 1;
+            if ((fp - f0) / eps - (f0 - fm) / eps).abs() > tol {
+                continue;
+            }
+            checked += 1;
+            let num = (fp - fm) / (2.0 * eps);
+            assert!(
+                (num - g[j]).abs() <= tol,
+                "{name}: input {i} element {j}: finite difference {num} vs analytic {}",
+                g[j]
+            );
+        }
+        assert!(checked * 2 >= sampled, "{name}: input {i}: only {checked} of {sampled} sampled elements were smooth");
+    }
+    // GPU gradients equal the CPU gradients.
+    let (gxs, gl) = loss(&gpu(), &data);
+    let ggrads = gl.backward().unwrap();
+    for (i, (x, want)) in gxs.iter().zip(&cpu_grads).enumerate() {
+        let got = ggrads.get(x).expect("GPU gradient reached every input").to_vec().unwrap();
+        assert_close_vec(&got, want, RTOL, &format!("{name}: GPU vs CPU gradient of input {i}"));
+    }
+}

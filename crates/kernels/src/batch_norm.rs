@@ -1,1 +1,209 @@
-//! Launcher for `shaders/batch_norm.wgsl` (being written).
+//! Launcher for `shaders/batch_norm.wgsl`: two-pass parallel axis reductions (mean, max, and
+//! the mean of squared deviations) behind `tf.nn.moments` and global pooling, and the fused
+//! `tf.nn.batch_normalization` kernel.
+
+use tessera_device::{Gpu, GpuBuffer};
+
+use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::{shape_err, Result};
+
+const SRC: &str = include_str!("../../../shaders/batch_norm.wgsl");
+/// Most axis groups of each kind (kept / reduced) a reduction can have after merging.
+const MAX_GROUPS: usize = 4;
+/// Invocations the partial pass aims for (enough to keep every core busy).
+const TARGET_THREADS: usize = 8192;
+/// Most partials per output (bounds the final pass's loop).
+const MAX_CHUNKS: usize = 256;
+
+/// What a reduction computes per output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReduceOp {
+    /// Arithmetic mean.
+    Mean,
+    /// Maximum.
+    Max,
+    /// Mean of `(x − mean)²` given the mean (the biased variance).
+    SqDevMean,
+}
+
+/// A reduction of a row-major tensor over some axes, as merged (size, stride) axis groups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReducePlan {
+    /// Kept axis groups (size, element stride), outermost first; they index the outputs.
+    pub kept: Vec<(usize, usize)>,
+    /// Reduced axis groups (size, element stride), outermost first; never empty.
+    pub reduced: Vec<(usize, usize)>,
+    /// Number of outputs.
+    pub outs: usize,
+    /// Elements reduced into each output.
+    pub count: usize,
+}
+
+/// Checks `axes` against a tensor of `shape`: each in range and none repeated.
+pub fn check_axes(op: &'static str, shape: &[usize], axes: &[usize]) -> Result<Vec<bool>> {
+    let mut reduced = vec![false; shape.len()];
+    for &a in axes {
+        if a >= shape.len() {
+            return Err(shape_err(op, format!("axis {a} is out of range for shape {shape:?} (rank {})", shape.len())));
+        }
+        if reduced[a] {
+            return Err(shape_err(op, format!("axis {a} is repeated in axes {axes:?} (shape {shape:?})")));
+        }
+        reduced[a] = true;
+    }
+    Ok(reduced)
+}
+
+/// The shape of a reduction's result: reduced axes become 1 (`keepdims`) or disappear.
+pub fn reduced_shape(shape: &[usize], reduced: &[bool], keepdims: bool) -> Vec<usize> {
+    let kept = shape.iter().zip(reduced).filter(|(_, &r)| keepdims || !r);
+    kept.map(|(&d, &r)| if r { 1 } else { d }).collect()
+}
+
+impl ReducePlan {
+    /// Plans reducing `shape` over `axes`; errors on bad axes or an empty reduction.
+    pub fn new(op: &'static str, shape: &[usize], axes: &[usize]) -> Result<Self> {
+        let reduced = check_axes(op, shape, axes)?;
+        let count: usize = shape.iter().zip(&reduced).filter(|(_, &r)| r).map(|(d, _)| d).product();
+        let outs: usize = shape.iter().zip(&reduced).filter(|(_, &r)| !r).map(|(d, _)| d).product();
+        if count == 0 && outs > 0 {
+            return Err(shape_err(op, format!("axes {axes:?} of shape {shape:?} hold no elements to reduce")));
+        }
+        let (mut kept, mut red) = (Vec::new(), Vec::new());
+        let mut stride = 1;
+        for i in (0..shape.len()).rev() {
+            let list: &mut Vec<(usize, usize)> = if reduced[i] { &mut red } else { &mut kept };
+            if shape[i] != 1 {
+                match list.last_mut() {
+                    Some(g) if g.0 * g.1 == stride => g.0 *= shape[i],
+                    _ => list.push((shape[i], stride)),
+                }
+            }
+            stride *= shape[i];
+        }
+        if red.is_empty() {
+            red.push((1, 0));
+        }
+        kept.reverse();
+        red.reverse();
+        if kept.len() > MAX_GROUPS || red.len() > MAX_GROUPS {
+            return Err(shape_err(op, format!("axes {axes:?} of shape {shape:?} interleave too often for the GPU")));
+        }
+        Ok(Self { kept, reduced: red, outs, count })
+    }
+}
+
+fn pack4(p: Params, groups: &[(usize, usize)]) -> Params {
+    let mut p = p;
+    for i in 0..MAX_GROUPS {
+        p = p.u(groups.get(i).map_or(1, |g| g.0));
+    }
+    for i in 0..MAX_GROUPS {
+        p = p.u(groups.get(i).map_or(0, |g| g.1));
+    }
+    p
+}
+
+/// Records a reduction of `x` by `plan`; `mean` (one value per output) is needed by
+/// [`ReduceOp::SqDevMean`]. Returns the buffer of `plan.outs` results.
+pub fn reduce(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    plan: &ReducePlan,
+    op: ReduceOp,
+    mean: Option<&GpuBuffer>,
+) -> Result<GpuBuffer> {
+    let (len, _) = *plan.reduced.last().expect("a plan always has a reduced group");
+    let lead: usize = plan.reduced[..plan.reduced.len() - 1].iter().map(|g| g.0).product();
+    let base = plan.outs * lead;
+    let want = TARGET_THREADS.div_ceil(base.max(1)).clamp(1, MAX_CHUNKS);
+    let chunk = len.div_ceil(want.min(len.div_ceil(16)).max(1));
+    let nchunks = len.div_ceil(chunk);
+    let parts = lead * nchunks;
+    check_u32("reduce", &[plan.outs * plan.count, base * nchunks])?;
+    let out = out_f32(gpu, plan.outs)?;
+    if plan.outs == 0 {
+        return Ok(out);
+    }
+    let code = match op {
+        ReduceOp::Mean => 0.0,
+        ReduceOp::Max => 1.0,
+        ReduceOp::SqDevMean => 2.0,
+    };
+    let p = Params::new().u(plan.outs).u(plan.kept.len()).u(plan.reduced.len()).u(chunk);
+    let p = p.u(nchunks).u(parts).f(plan.count as f32).u(0);
+    let p = pack4(pack4(p, &plan.kept), &plan.reduced);
+    let dummy = out_f32(gpu, 4)?;
+    let aux = mean.unwrap_or(&dummy);
+    let partials = out_f32(gpu, plan.outs * parts)?;
+    let pass1 = pipeline(gpu, "batch_norm.wgsl", SRC, "reduce_partial", &[("OP", code)])?;
+    gpu.dispatch(&pass1, p.bytes(), &[x, aux, &partials], grid_1d(gpu, plan.outs * parts, 64))?;
+    let pass2 = pipeline(gpu, "batch_norm.wgsl", SRC, "reduce_final", &[("OP", code)])?;
+    gpu.dispatch(&pass2, p.bytes(), &[&partials, &dummy, &out], grid_1d(gpu, plan.outs, 64))?;
+    Ok(out)
+}
+
+/// Records `tf.nn.moments`: the mean, then the mean of squared deviations from it (two
+/// passes over `x`, each a parallel two-level reduction). Returns (mean, variance) buffers.
+pub fn moments(gpu: &Gpu, x: &GpuBuffer, plan: &ReducePlan) -> Result<(GpuBuffer, GpuBuffer)> {
+    let mean = reduce(gpu, x, plan, ReduceOp::Mean, None)?;
+    let var = reduce(gpu, x, plan, ReduceOp::SqDevMean, Some(&mean))?;
+    Ok((mean, var))
+}
+
+/// Per-channel parameters of [`batch_normalization`] (each of `c` values).
+pub struct BnParams<'a> {
+    /// Mean to subtract.
+    pub mean: &'a GpuBuffer,
+    /// Variance to divide by (after adding epsilon and taking the square root).
+    pub variance: &'a GpuBuffer,
+    /// Added last (β), or nothing.
+    pub offset: Option<&'a GpuBuffer>,
+    /// Multiplied in (γ), or nothing.
+    pub scale: Option<&'a GpuBuffer>,
+    /// Added to the variance.
+    pub epsilon: f32,
+}
+
+/// Records `(x − mean) · scale / √(variance + ε) + offset` over `total` elements whose last
+/// axis has `c` channels; returns the output buffer.
+pub fn batch_normalization(gpu: &Gpu, x: &GpuBuffer, total: usize, c: usize, bn: &BnParams) -> Result<GpuBuffer> {
+    check_u32("batch_normalization", &[total])?;
+    let out = out_f32(gpu, total)?;
+    if total == 0 {
+        return Ok(out);
+    }
+    let vec4 = c.is_multiple_of(4);
+    let (entry, threads) = if vec4 { ("batch_norm4", total / 4) } else { ("batch_norm", total) };
+    let flags = bn.offset.is_some() as usize | (bn.scale.is_some() as usize) << 1;
+    let p = Params::new().u(threads).u(c).u(flags).f(bn.epsilon);
+    let (d1, d2) = (out_f32(gpu, 4)?, out_f32(gpu, 4)?);
+    let (offset, scale) = (bn.offset.unwrap_or(&d1), bn.scale.unwrap_or(&d2));
+    let pipe = pipeline(gpu, "batch_norm.wgsl", SRC, entry, &[])?;
+    let bufs = [x, bn.mean, bn.variance, offset, scale, &out];
+    gpu.dispatch(&pipe, p.bytes(), &bufs, grid_1d(gpu, threads, 256))?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_merge_adjacent_axes_and_drop_unit_axes() {
+        let p = ReducePlan::new("t", &[8, 33, 17, 5], &[0, 1, 2]).unwrap();
+        assert_eq!((p.kept, p.reduced, p.outs, p.count), (vec![(5, 1)], vec![(8 * 33 * 17, 5)], 5, 8 * 33 * 17));
+        let p = ReducePlan::new("t", &[2, 3, 1, 4], &[0, 2]).unwrap();
+        assert_eq!((p.kept, p.reduced), (vec![(12, 1)], vec![(2, 12)]));
+        let p = ReducePlan::new("t", &[2, 3, 4], &[]).unwrap();
+        assert_eq!((p.kept, p.reduced, p.count), (vec![(24, 1)], vec![(1, 0)], 1));
+    }
+
+    #[test]
+    fn bad_axes_are_errors_naming_the_shape() {
+        let e = ReducePlan::new("t", &[2, 3], &[2]).unwrap_err().to_string();
+        assert!(e.contains("[2, 3]") && e.contains("axis 2"), "{e}");
+        let e = ReducePlan::new("t", &[2, 3], &[1, 1]).unwrap_err().to_string();
+        assert!(e.contains("repeated"), "{e}");
+    }
+}

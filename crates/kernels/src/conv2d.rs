@@ -122,3 +122,29 @@ fn im2col_matmul(
     mm.act = act;
     matmul::matmul(gpu, &patches, filter, bias, &mm, MatmulVariant::Tiled)
 }
+
+/// Records the filter gradient of conv2d, `dW[ky, kx, ci, co] = Σ x[tap] · dY[pixel, co]`,
+/// for input `x` and upstream gradient `dy` (`[n, oh, ow, cout]`); returns `[kh, kw, cin, cout]`.
+pub fn conv2d_filter_grad(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    g: &Conv2dGeometry,
+    variant: Conv2dVariant,
+) -> Result<GpuBuffer> {
+    let w = &g.win;
+    let elems = w.kh * w.kw * w.c * g.cout;
+    check_u32("conv2d_filter_grad", &[w.n * w.h * w.w * w.c, w.n * w.oh * w.ow * g.cout, elems])?;
+    let out = out_f32(gpu, elems)?;
+    let aligned = w.c.is_multiple_of(4) && g.cout.is_multiple_of(4);
+    let (entry, threads) = match variant {
+        Conv2dVariant::Direct => ("conv2d_filter_grad", elems),
+        _ if aligned => ("conv2d_filter_grad_reg", w.kh * w.kw * (w.c / 4) * g.cout.div_ceil(16)),
+        _ => ("conv2d_filter_grad", elems),
+    };
+    let dummy = out_f32(gpu, 1)?;
+    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, entry, &[])?;
+    let p = params(g, false, Activation::None);
+    gpu.dispatch(&pipe, p.bytes(), &[x, dy, &dummy, &out], grid_1d(gpu, threads, 64))?;
+    Ok(out)
+}

@@ -1,1 +1,98 @@
-//! Launcher for `shaders/conv2d_transpose.wgsl` (being written).
+//! Launcher for `shaders/conv2d_transpose.wgsl`: `tf.nn.conv2d_transpose` as a gather kernel
+//! (no atomics) with fused bias and activation, in a vec4 (cin % 4 == 0) and a scalar variant.
+
+use tessera_device::{Gpu, GpuBuffer};
+
+use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::{Activation, Conv2dTransposeGeometry, Result};
+
+const SRC: &str = include_str!("../../../shaders/conv2d_transpose.wgsl");
+
+/// Which conv2d_transpose kernel to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conv2dTransposeVariant {
+    /// Pick per geometry.
+    Auto,
+    /// Scalar loads along the input channels; any shape.
+    Scalar,
+    /// Vec4 loads along the input channels, 4 channels x 4 columns per invocation; needs cin % 4 == 0.
+    Vec4,
+}
+
+impl Conv2dTransposeVariant {
+    /// The variant `Auto` (or an unusable `Vec4`) resolves to for this geometry.
+    pub fn pick(self, g: &Conv2dTransposeGeometry) -> Conv2dTransposeVariant {
+        match self {
+            Conv2dTransposeVariant::Auto | Conv2dTransposeVariant::Vec4 if g.cin.is_multiple_of(4) => {
+                Conv2dTransposeVariant::Vec4
+            }
+            _ => Conv2dTransposeVariant::Scalar,
+        }
+    }
+}
+
+fn params(g: &Conv2dTransposeGeometry, has_bias: bool, act: Activation) -> Params {
+    // The forward conv maps our output (its input) to our input (its output).
+    let w = &g.fwd.win;
+    Params::new()
+        .u(w.n)
+        .u(w.oh)
+        .u(w.ow)
+        .u(g.cin)
+        .u(w.h)
+        .u(w.w)
+        .u(w.c)
+        .u(w.kh)
+        .u(w.kw)
+        .u(w.sh)
+        .u(w.sw)
+        .u(w.dh)
+        .u(w.dw)
+        .u(w.pad_top)
+        .u(w.pad_left)
+        .u(has_bias as usize)
+        .u(act.code())
+        .align4()
+}
+
+/// Records `act(conv2d_transpose(x, filter) + bias)`; returns the `[n, oh, ow, cout]` buffer.
+pub fn conv2d_transpose(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    filter: &GpuBuffer,
+    bias: Option<&GpuBuffer>,
+    g: &Conv2dTransposeGeometry,
+    act: Activation,
+    variant: Conv2dTransposeVariant,
+) -> Result<GpuBuffer> {
+    let w = &g.fwd.win;
+    let outs = w.n * w.h * w.w * w.c;
+    let threads = w.n * w.h * w.w * w.c.div_ceil(4);
+    check_u32(
+        "conv2d_transpose",
+        &[w.n * w.oh * w.ow * g.cin, w.kh * w.kw * w.c * g.cin, outs + 3 * threads + 4 * w.sw * w.c],
+    )?;
+    let out = out_f32(gpu, outs)?;
+    if outs == 0 {
+        return Ok(out);
+    }
+    let (entry, threads) = match variant.pick(g) {
+        Conv2dTransposeVariant::Vec4 => {
+            let cols = w.sw * w.w.div_ceil(w.sw).div_ceil(4);
+            ("tconv_vec4", w.n * w.h * cols * w.c.div_ceil(4))
+        }
+        _ => ("tconv_scalar", threads),
+    };
+    let dummy;
+    let bias_buf = match bias {
+        Some(b) => b,
+        None => {
+            dummy = out_f32(gpu, 1)?;
+            &dummy
+        }
+    };
+    let pipe = pipeline(gpu, "conv2d_transpose.wgsl", SRC, entry, &[])?;
+    let p = params(g, bias.is_some(), act);
+    gpu.dispatch(&pipe, p.bytes(), &[x, filter, bias_buf, &out], grid_1d(gpu, threads, 64))?;
+    Ok(out)
+}

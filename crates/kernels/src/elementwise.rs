@@ -27,6 +27,12 @@ pub enum BinaryOp {
     Pow,
     /// 1 where a > b, else 0
     Greater,
+    /// b where a > 0, else 0 (ReLU's gradient: a = input or output, b = upstream gradient)
+    ReluGrad,
+    /// b · a · (1 − a) (sigmoid's gradient from its output a)
+    SigmoidGrad,
+    /// b · (1 − a²) (tanh's gradient from its output a)
+    TanhGrad,
 }
 
 /// Unary elementwise operations.
@@ -66,6 +72,15 @@ impl BinaryOp {
             BinaryOp::Minimum => x.min(y),
             BinaryOp::Pow => x.powf(y),
             BinaryOp::Greater => (x > y) as u8 as f32,
+            BinaryOp::ReluGrad => {
+                if x > 0.0 {
+                    y
+                } else {
+                    0.0
+                }
+            }
+            BinaryOp::SigmoidGrad => y * x * (1.0 - x),
+            BinaryOp::TanhGrad => y * (1.0 - x * x),
         }
     }
 

@@ -41,6 +41,17 @@ impl Activation {
         self as usize
     }
 
+    /// The elementwise op giving this activation's gradient from its output and the upstream
+    /// gradient (`None` for the identity).
+    pub fn grad_op(self) -> Option<elementwise::BinaryOp> {
+        match self {
+            Activation::None => None,
+            Activation::Relu => Some(elementwise::BinaryOp::ReluGrad),
+            Activation::Sigmoid => Some(elementwise::BinaryOp::SigmoidGrad),
+            Activation::Tanh => Some(elementwise::BinaryOp::TanhGrad),
+        }
+    }
+
     /// Applies the activation to a scalar (the CPU reference uses this too).
     pub fn apply(self, x: f32) -> f32 {
         match self {

@@ -1,1 +1,101 @@
-//! Launcher for `shaders/pool.wgsl` (being written).
+//! Launcher for `shaders/pool.wgsl`: `tf.nn.max_pool2d` / `avg_pool2d` on NHWC input (scalar
+//! and vec4 variants), plus global average/max pooling through the reduction kernels of
+//! `shaders/batch_norm.wgsl`.
+
+use tessera_device::{Gpu, GpuBuffer};
+
+use crate::batch_norm::{reduce, ReduceOp, ReducePlan};
+use crate::geometry::rank4;
+use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::{shape_err, Padding, Result, Window2d};
+
+const SRC: &str = include_str!("../../../shaders/pool.wgsl");
+
+/// Which pooling a window computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolMode {
+    /// Maximum of the real cells (padding acts as −inf).
+    Max,
+    /// Mean of the real cells (padding is not counted).
+    Avg,
+}
+
+impl PoolMode {
+    /// The op name used in error messages.
+    pub fn op(self) -> &'static str {
+        match self {
+            PoolMode::Max => "max_pool2d",
+            PoolMode::Avg => "avg_pool2d",
+        }
+    }
+}
+
+/// Checks a pooling window on input `x` (dilation 1) like TensorFlow: positive sizes and
+/// strides, a window that fits the padded input, and explicit padding smaller than the window.
+pub fn pool_geometry(
+    op: &'static str,
+    x: &[usize],
+    ksize: [usize; 2],
+    strides: [usize; 2],
+    padding: &Padding,
+) -> Result<Window2d> {
+    let win = Window2d::new(op, x, ksize, strides, [1, 1], padding)?;
+    let pads = [win.pad_top, win.pad_bottom, win.pad_left, win.pad_right];
+    let ks = [win.kh, win.kh, win.kw, win.kw];
+    if pads.iter().zip(&ks).any(|(p, k)| p >= k) {
+        return Err(shape_err(
+            op,
+            format!("padding {padding:?} must be smaller than the window {ksize:?} (input {x:?})"),
+        ));
+    }
+    Ok(win)
+}
+
+/// Records max or average pooling; returns the `[n, oh, ow, c]` output buffer.
+pub fn pool2d(gpu: &Gpu, x: &GpuBuffer, win: &Window2d, mode: PoolMode) -> Result<GpuBuffer> {
+    let total = win.n * win.oh * win.ow * win.c;
+    check_u32(mode.op(), &[win.n * win.h * win.w * win.c, total])?;
+    let out = out_f32(gpu, total)?;
+    if total == 0 {
+        return Ok(out);
+    }
+    let vec4 = win.c.is_multiple_of(4);
+    let (entry, threads) = if vec4 { ("pool4", total / 4) } else { ("pool", total) };
+    #[rustfmt::skip]
+    let p = Params::new()
+        .u(win.n).u(win.h).u(win.w).u(win.c)
+        .u(win.oh).u(win.ow).u(win.kh).u(win.kw)
+        .u(win.sh).u(win.sw).u(win.pad_top).u(win.pad_left)
+        .u(threads).align4();
+    let code = match mode {
+        PoolMode::Max => 0.0,
+        PoolMode::Avg => 1.0,
+    };
+    let pipe = pipeline(gpu, "pool.wgsl", SRC, entry, &[("MODE", code)])?;
+    gpu.dispatch(&pipe, p.bytes(), &[x, &out], grid_1d(gpu, threads, 64))?;
+    Ok(out)
+}
+
+/// Checks a global pooling input `[n, h, w, c]` (rank 4, at least one cell per window).
+pub fn global_pool_shape(op: &'static str, x: &[usize]) -> Result<[usize; 4]> {
+    let s = rank4(op, "input", x)?;
+    if s[1] * s[2] == 0 {
+        return Err(shape_err(op, format!("input {x:?} has no spatial cells to pool")));
+    }
+    Ok(s)
+}
+
+/// Records global average or max pooling of `[n, h, w, c]`; returns the `[n, c]` buffer.
+pub fn global_pool2d(gpu: &Gpu, x: &GpuBuffer, shape: &[usize], mode: PoolMode) -> Result<GpuBuffer> {
+    let op = match mode {
+        PoolMode::Max => "global_max_pool2d",
+        PoolMode::Avg => "global_avg_pool2d",
+    };
+    global_pool_shape(op, shape)?;
+    let plan = ReducePlan::new(op, shape, &[1, 2])?;
+    let rop = match mode {
+        PoolMode::Max => ReduceOp::Max,
+        PoolMode::Avg => ReduceOp::Mean,
+    };
+    reduce(gpu, x, &plan, rop, None)
+}

@@ -1,1 +1,172 @@
-//! Launcher for `shaders/reduce.wgsl` (being written).
+//! Launcher for `shaders/reduce.wgsl`: `tf.reduce_sum` / `reduce_mean` / `reduce_max` over any
+//! set of axes, and `tf.math.argmax` over one axis. Each run of consecutive reduced axes is one
+//! `[outer, len, inner]` reduction; long reductions over few rows are split into interleaved
+//! partial results reduced again, so a full reduction never runs on a single invocation.
+
+use tessera_device::{Gpu, GpuBuffer};
+
+use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::{shape_err, Result};
+
+const SRC: &str = include_str!("../../../shaders/reduce.wgsl");
+/// Axis elements each invocation should at least loop over before a reduction is split.
+const CHUNK: usize = 256;
+/// Invocations a split reduction aims for.
+const TARGET_THREADS: usize = 1 << 16;
+
+/// The reduction to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReduceOp {
+    /// Sum of the elements.
+    Sum,
+    /// Arithmetic mean of the elements.
+    Mean,
+    /// Maximum of the elements.
+    Max,
+}
+
+impl ReduceOp {
+    /// The TensorFlow name (`reduce_sum`, ...), used in error messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReduceOp::Sum => "reduce_sum",
+            ReduceOp::Mean => "reduce_mean",
+            ReduceOp::Max => "reduce_max",
+        }
+    }
+}
+
+/// Per-axis flags for `axes` (`None` = every axis); errors on out-of-range or repeated axes.
+pub fn reduced_axes(op: &'static str, shape: &[usize], axes: Option<&[usize]>) -> Result<Vec<bool>> {
+    let Some(axes) = axes else { return Ok(vec![true; shape.len()]) };
+    let mut flags = vec![false; shape.len()];
+    for &a in axes {
+        if a >= shape.len() {
+            return Err(shape_err(op, format!("axis {a} is out of range for shape {shape:?} (rank {})", shape.len())));
+        }
+        if flags[a] {
+            return Err(shape_err(op, format!("axis {a} is repeated in axes {axes:?} for shape {shape:?}")));
+        }
+        flags[a] = true;
+    }
+    Ok(flags)
+}
+
+/// The output shape: reduced axes become 1 (`keepdims`) or disappear.
+pub fn reduced_shape(shape: &[usize], reduced: &[bool], keepdims: bool) -> Vec<usize> {
+    let kept = shape.iter().zip(reduced);
+    match keepdims {
+        true => kept.map(|(&d, &r)| if r { 1 } else { d }).collect(),
+        false => kept.filter(|(_, &r)| !r).map(|(&d, _)| d).collect(),
+    }
+}
+
+/// `[outer, len, inner]` of each run of consecutive reduced axes (runs of length 1 skipped,
+/// but at least one run is returned).
+pub fn reduce_runs(shape: &[usize], reduced: &[bool]) -> Vec<[usize; 3]> {
+    let mut runs = Vec::new();
+    let mut d = 0;
+    while d < shape.len() {
+        if !reduced[d] {
+            d += 1;
+            continue;
+        }
+        let start = d;
+        while d < shape.len() && reduced[d] {
+            d += 1;
+        }
+        let len: usize = shape[start..d].iter().product();
+        if len != 1 {
+            runs.push([shape[..start].iter().product(), len, shape[d..].iter().product()]);
+        }
+    }
+    if runs.is_empty() {
+        runs.push([shape.iter().product(), 1, 1]);
+    }
+    runs
+}
+
+/// How many interleaved partial results one pass over `[outer, len, inner]` should produce.
+fn parts_for(outer: usize, len: usize, inner: usize) -> usize {
+    let rows = (outer * inner).max(1);
+    if len <= 2 * CHUNK || rows >= TARGET_THREADS / 4 {
+        return 1;
+    }
+    (len / CHUNK).min(TARGET_THREADS / rows).max(1)
+}
+
+/// Records the reduction of `x` (shape `shape`) over the flagged axes; the output buffer holds
+/// the keepdims-shaped result.
+pub fn reduce(gpu: &Gpu, op: ReduceOp, x: &GpuBuffer, shape: &[usize], reduced: &[bool]) -> Result<GpuBuffer> {
+    let n: usize = shape.iter().product();
+    check_u32(op.name(), &[n])?;
+    let mut cur: Option<GpuBuffer> = None;
+    for run in reduce_runs(shape, reduced) {
+        let out = reduce_run(gpu, op, cur.as_ref().unwrap_or(x), run)?;
+        cur = Some(out);
+    }
+    Ok(cur.expect("reduce_runs returns at least one run"))
+}
+
+/// One run: passes over `[outer, len, inner]` until one value per (outer, inner) is left.
+fn reduce_run(gpu: &Gpu, op: ReduceOp, x: &GpuBuffer, [outer, len, inner]: [usize; 3]) -> Result<GpuBuffer> {
+    let mut cur_len = len;
+    let mut partial: Option<GpuBuffer> = None;
+    loop {
+        let parts = parts_for(outer, cur_len, inner);
+        let scale = if parts == 1 && op == ReduceOp::Mean { 1.0 / len as f32 } else { 1.0 };
+        let out = pass(gpu, op, partial.as_ref().unwrap_or(x), [outer, cur_len, inner], parts, scale)?;
+        if parts == 1 {
+            return Ok(out);
+        }
+        partial = Some(out);
+        cur_len = parts;
+    }
+}
+
+/// One dispatch of `reduce_axis`: `[outer, len, inner]` → `[outer, parts, inner]`.
+fn pass(gpu: &Gpu, op: ReduceOp, x: &GpuBuffer, dims: [usize; 3], parts: usize, scale: f32) -> Result<GpuBuffer> {
+    let [outer, len, inner] = dims;
+    let threads = outer * parts * inner;
+    let out = out_f32(gpu, threads)?;
+    if threads == 0 {
+        return Ok(out);
+    }
+    let code = if op == ReduceOp::Max { 1 } else { 0 };
+    let p = Params::new().u(outer).u(len).u(inner).u(parts).u(code).u(0).f(f32::NEG_INFINITY).f(scale);
+    let pipe = pipeline(gpu, "reduce.wgsl", SRC, "reduce_axis", &[])?;
+    gpu.dispatch(&pipe, p.bytes(), &[x, &out], grid_1d(gpu, threads, 256))?;
+    Ok(out)
+}
+
+/// Records `tf.math.argmax(x, axis)`: f32 indices (first maximum), shape with `axis` removed.
+pub fn argmax(gpu: &Gpu, x: &GpuBuffer, shape: &[usize], axis: usize) -> Result<GpuBuffer> {
+    check_argmax(shape, axis)?;
+    let n: usize = shape.iter().product();
+    check_u32("argmax", &[n])?;
+    let (outer, len, inner) = split_axis(shape, axis);
+    let out = out_f32(gpu, outer * inner)?;
+    if outer * inner == 0 {
+        return Ok(out);
+    }
+    let p = Params::new().u(outer).u(len).u(inner).u(1).u(0).u(0).f(0.0).f(1.0);
+    let pipe = pipeline(gpu, "reduce.wgsl", SRC, "argmax_axis", &[])?;
+    gpu.dispatch(&pipe, p.bytes(), &[x, &out], grid_1d(gpu, outer * inner, 256))?;
+    Ok(out)
+}
+
+/// Checks `axis` is in range and not empty for `tf.math.argmax`.
+pub fn check_argmax(shape: &[usize], axis: usize) -> Result<()> {
+    if axis >= shape.len() {
+        return Err(shape_err("argmax", format!("axis {axis} is out of range for shape {shape:?}")));
+    }
+    if shape[axis] == 0 {
+        return Err(shape_err("argmax", format!("axis {axis} of shape {shape:?} is empty")));
+    }
+    Ok(())
+}
+
+/// `(outer, len, inner)`: the products of the dimensions before, at and after `axis`.
+pub fn split_axis(shape: &[usize], axis: usize) -> (usize, usize, usize) {
+    (shape[..axis].iter().product(), shape[axis], shape[axis + 1..].iter().product())
+}

@@ -1,1 +1,49 @@
-//! Launcher for `shaders/softmax.wgsl` (being written).
+//! Launcher for `shaders/softmax.wgsl`: `tf.nn.softmax` and `tf.nn.log_softmax` over the last
+//! axis (numerically stable). Many rows: one invocation per row; few long rows: one workgroup
+//! per row with a tree reduction.
+
+use tessera_device::{Gpu, GpuBuffer};
+
+use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::Result;
+
+const SRC: &str = include_str!("../../../shaders/softmax.wgsl");
+
+/// Which softmax kernel to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SoftmaxVariant {
+    /// Pick by shape.
+    Auto,
+    /// One invocation per row.
+    Rows,
+    /// One 64-wide workgroup per row.
+    Workgroup,
+}
+
+/// Records softmax (or log-softmax when `log`) of `rows` rows of `len` values each.
+pub fn softmax(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    rows: usize,
+    len: usize,
+    log: bool,
+    variant: SoftmaxVariant,
+) -> Result<GpuBuffer> {
+    check_u32("softmax", &[rows * len])?;
+    let out = out_f32(gpu, rows * len)?;
+    if rows * len == 0 {
+        return Ok(out);
+    }
+    let wg = match variant {
+        SoftmaxVariant::Auto => rows < 1024 && len >= 512,
+        v => v == SoftmaxVariant::Workgroup,
+    };
+    let p = Params::new().u(rows).u(len).u(log as usize).u(0);
+    let (entry, groups) = match wg {
+        true => ("softmax_wg", grid_1d(gpu, rows, 1)),
+        false => ("softmax_rows", grid_1d(gpu, rows, 64)),
+    };
+    let pipe = pipeline(gpu, "softmax.wgsl", SRC, entry, &[])?;
+    gpu.dispatch(&pipe, p.bytes(), &[x, &out], groups)?;
+    Ok(out)
+}

@@ -1,6 +1,7 @@
 //! Tessera's neural-network crate: the [`Tensor`] on a [`Device`], the CPU reference backend
 //! ([`cpu`]) that every GPU kernel is checked against, and `tf.nn`-style functional [`ops`].
 
+pub mod autodiff;
 pub mod cpu;
 mod device;
 mod error;
@@ -8,6 +9,7 @@ pub mod ops;
 pub mod random;
 mod tensor;
 
+pub use autodiff::{no_grad, Gradients};
 pub use device::Device;
 pub use error::{shape_err, Error, Result};
 pub use tensor::Tensor;

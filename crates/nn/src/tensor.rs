@@ -1,9 +1,11 @@
 //! `Tensor`: an immutable f32 array with a shape, on a [`Device`]. Activations are NHWC.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tessera_device::GpuBuffer;
 
+use crate::autodiff::GradNode;
 use crate::random::Rng;
 use crate::{shape_err, Device, Error, Result};
 
@@ -13,12 +15,21 @@ pub(crate) enum Storage {
     Gpu(GpuBuffer),
 }
 
-/// An immutable, cheaply clonable f32 tensor.
+/// An immutable, cheaply clonable f32 tensor. Clones share data and identity.
 #[derive(Clone)]
 pub struct Tensor {
     shape: Vec<usize>,
     storage: Arc<Storage>,
     device: Device,
+    id: u64,
+    variable: bool,
+    node: Option<Arc<GradNode>>,
+}
+
+/// A fresh tensor identity.
+fn next_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 impl Tensor {
@@ -35,7 +46,7 @@ impl Tensor {
             Device::Cpu => Storage::Cpu(data),
             Device::Gpu(g) => Storage::Gpu(g.upload(bytemuck::cast_slice(&data))?),
         };
-        Ok(Self { shape: shape.to_vec(), storage: Arc::new(storage), device: device.clone() })
+        Ok(Self::new(shape.to_vec(), Arc::new(storage), device.clone()))
     }
 
     /// A tensor copied from a slice.
@@ -81,13 +92,50 @@ impl Tensor {
         Self::from_vec(data, shape, device)
     }
 
+    fn new(shape: Vec<usize>, storage: Arc<Storage>, device: Device) -> Self {
+        Self { shape, storage, device, id: next_id(), variable: false, node: None }
+    }
+
     pub(crate) fn from_cpu(data: Vec<f32>, shape: Vec<usize>) -> Self {
         debug_assert_eq!(data.len(), shape.iter().product::<usize>());
-        Self { shape, storage: Arc::new(Storage::Cpu(data)), device: Device::Cpu }
+        Self::new(shape, Arc::new(Storage::Cpu(data)), Device::Cpu)
     }
 
     pub(crate) fn from_gpu(buf: GpuBuffer, shape: Vec<usize>, device: &Device) -> Self {
-        Self { shape, storage: Arc::new(Storage::Gpu(buf)), device: device.clone() }
+        Self::new(shape, Arc::new(Storage::Gpu(buf)), device.clone())
+    }
+
+    /// This tensor as a trainable variable: gradients flow to it in [`Tensor::backward`].
+    pub fn variable(self) -> Self {
+        Self { variable: true, node: None, id: next_id(), ..self }
+    }
+
+    /// The same values with no gradient history and no variable mark.
+    pub fn detach(&self) -> Self {
+        Self::new(self.shape.clone(), self.storage.clone(), self.device.clone())
+    }
+
+    /// True for tensors made with [`Tensor::variable`].
+    pub fn is_variable(&self) -> bool {
+        self.variable
+    }
+
+    /// True when gradients flow through this tensor (a variable or a result computed from one).
+    pub fn requires_grad(&self) -> bool {
+        self.variable || self.node.is_some()
+    }
+
+    /// The tensor's identity (shared by clones; new for every op result).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub(crate) fn node(&self) -> Option<&Arc<GradNode>> {
+        self.node.as_ref()
+    }
+
+    pub(crate) fn with_node(self, node: Arc<GradNode>) -> Self {
+        Self { node: Some(node), ..self }
     }
 
     /// The shape.
@@ -158,7 +206,9 @@ impl Tensor {
     /// (TensorFlow's -1) to be inferred.
     pub fn reshape(&self, shape: &[usize]) -> Result<Self> {
         let shape = infer_shape(&self.shape, shape)?;
-        Ok(Self { shape, storage: self.storage.clone(), device: self.device.clone() })
+        let out = Self::new(shape, self.storage.clone(), self.device.clone());
+        let from = self.shape.clone();
+        Ok(crate::autodiff::record(out, "reshape", &[self], move |g| Ok(vec![Some(g.reshape(&from)?)])))
     }
 
     /// `[n, ...]` → `[n, rest]` (Keras `Flatten`).
@@ -194,7 +244,7 @@ fn infer_shape(from: &[usize], to: &[usize]) -> Result<Vec<usize>> {
     let bad = || shape_err("reshape", format!("cannot reshape {from:?} ({n} elements) to {to:?}"));
     match unknown {
         0 if known == n => Ok(to.to_vec()),
-        1 if known > 0 && n % known == 0 => {
+        1 if known > 0 && n.is_multiple_of(known) => {
             Ok(to.iter().map(|&d| if d == usize::MAX { n / known } else { d }).collect())
         }
         _ => Err(bad()),

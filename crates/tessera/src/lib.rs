@@ -25,5 +25,5 @@ pub mod cli;
 /// Everything a model script needs: `use tessera::prelude::*;`.
 pub mod prelude {
     pub use tessera_nn::ops::*;
-    pub use tessera_nn::{Activation, Device, Error, Padding, Result, Tensor};
+    pub use tessera_nn::{no_grad, Activation, Device, Error, Gradients, Padding, Result, Tensor};
 }

@@ -1,1 +1,16 @@
-//! CPU twin of `shaders/concat.wgsl` (being written).
+//! CPU twin of `shaders/concat.wgsl`: concatenation along one axis.
+
+/// Concatenates `xs` (each with its shape) along `axis`; shapes are already checked.
+pub fn concat(xs: &[(&[f32], &[usize])], axis: usize) -> Vec<f32> {
+    let Some((_, first)) = xs.first() else { return Vec::new() };
+    let outer: usize = first[..axis].iter().product();
+    let inner: usize = first[axis + 1..].iter().product();
+    let mut out = Vec::new();
+    for o in 0..outer {
+        for (x, s) in xs {
+            let chunk = s[axis] * inner;
+            out.extend_from_slice(&x[o * chunk..(o + 1) * chunk]);
+        }
+    }
+    out
+}

@@ -1,1 +1,67 @@
-//! CPU twin of `shaders/pool.wgsl` (being written).
+//! CPU twins of `shaders/pool.wgsl` and of global pooling: plain loops over NHWC slices.
+
+use tessera_kernels::Window2d;
+
+/// The real (unpadded) input cells of output `(oy, ox)`'s window, as row and column ranges.
+fn window_cells(w: &Window2d, oy: usize, ox: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+    let y0 = (oy * w.sh) as isize - w.pad_top as isize;
+    let x0 = (ox * w.sw) as isize - w.pad_left as isize;
+    let rows = y0.max(0) as usize..(y0 + w.kh as isize).min(w.h as isize) as usize;
+    let cols = x0.max(0) as usize..(x0 + w.kw as isize).min(w.w as isize) as usize;
+    (rows, cols)
+}
+
+/// Pools every window with `f(real values)`.
+fn pool(x: &[f32], w: &Window2d, f: impl Fn(&[f32]) -> f32) -> Vec<f32> {
+    let mut out = Vec::with_capacity(w.n * w.oh * w.ow * w.c);
+    for b in 0..w.n {
+        for oy in 0..w.oh {
+            for ox in 0..w.ow {
+                let (rows, cols) = window_cells(w, oy, ox);
+                for ch in 0..w.c {
+                    let mut vals = Vec::new();
+                    for y in rows.clone() {
+                        for xx in cols.clone() {
+                            vals.push(x[((b * w.h + y) * w.w + xx) * w.c + ch]);
+                        }
+                    }
+                    out.push(f(&vals));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `tf.nn.max_pool2d`: the maximum of each window's real cells (padding never wins).
+pub fn max_pool2d(x: &[f32], w: &Window2d) -> Vec<f32> {
+    pool(x, w, |v| v.iter().copied().fold(f32::NEG_INFINITY, f32::max))
+}
+
+/// `tf.nn.avg_pool2d`: the mean of each window's real cells (padding is not counted).
+pub fn avg_pool2d(x: &[f32], w: &Window2d) -> Vec<f32> {
+    pool(x, w, |v| v.iter().sum::<f32>() / v.len() as f32)
+}
+
+/// Reduces each `[h·w]` column of `[n, h, w, c]` with `f` into `[n, c]`.
+fn global_pool(x: &[f32], shape: [usize; 4], f: impl Fn(&[f32]) -> f32) -> Vec<f32> {
+    let [n, h, w, c] = shape;
+    let mut out = Vec::with_capacity(n * c);
+    for b in 0..n {
+        for ch in 0..c {
+            let vals: Vec<f32> = (0..h * w).map(|p| x[(b * h * w + p) * c + ch]).collect();
+            out.push(f(&vals));
+        }
+    }
+    out
+}
+
+/// Keras `GlobalAveragePooling2D`: `[n, h, w, c]` → `[n, c]` means.
+pub fn global_avg_pool2d(x: &[f32], shape: [usize; 4]) -> Vec<f32> {
+    global_pool(x, shape, |v| v.iter().sum::<f32>() / v.len() as f32)
+}
+
+/// Keras `GlobalMaxPooling2D`: `[n, h, w, c]` → `[n, c]` maxima.
+pub fn global_max_pool2d(x: &[f32], shape: [usize; 4]) -> Vec<f32> {
+    global_pool(x, shape, |v| v.iter().copied().fold(f32::NEG_INFINITY, f32::max))
+}

@@ -1,1 +1,57 @@
-//! CPU twin of `shaders/reduce.wgsl` (being written).
+//! CPU twins of `shaders/reduce.wgsl`: reductions over flagged axes and argmax.
+
+use tessera_kernels::reduce::ReduceOp;
+
+/// Reduces `x` (shape `shape`) over the axes flagged in `reduced`; keepdims-shaped result.
+pub fn reduce(op: ReduceOp, x: &[f32], shape: &[usize], reduced: &[bool]) -> Vec<f32> {
+    let out_shape: Vec<usize> = shape.iter().zip(reduced).map(|(&d, &r)| if r { 1 } else { d }).collect();
+    let n_out: usize = out_shape.iter().product();
+    let init = if op == ReduceOp::Max { f32::NEG_INFINITY } else { 0.0 };
+    let mut acc = vec![init; n_out];
+    let mut count = vec![0usize; n_out];
+    let mut idx = vec![0usize; shape.len()];
+    for &v in x {
+        let mut o = 0;
+        for d in 0..shape.len() {
+            o = o * out_shape[d] + if reduced[d] { 0 } else { idx[d] };
+        }
+        acc[o] = if op == ReduceOp::Max { acc[o].max(v) } else { acc[o] + v };
+        count[o] += 1;
+        for d in (0..shape.len()).rev() {
+            idx[d] += 1;
+            if idx[d] < shape[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+    if op == ReduceOp::Mean {
+        for (a, &c) in acc.iter_mut().zip(&count) {
+            *a /= c as f32;
+        }
+    }
+    acc
+}
+
+/// The first index of the maximum along `axis`, as f32; `axis` removed from the shape.
+pub fn argmax(x: &[f32], shape: &[usize], axis: usize) -> Vec<f32> {
+    let outer: usize = shape[..axis].iter().product();
+    let len = shape[axis];
+    let inner: usize = shape[axis + 1..].iter().product();
+    let mut out = Vec::with_capacity(outer * inner);
+    for o in 0..outer {
+        for i in 0..inner {
+            let mut best = x[o * len * inner + i];
+            let mut arg = 0;
+            for a in 1..len {
+                let v = x[(o * len + a) * inner + i];
+                if v > best {
+                    best = v;
+                    arg = a;
+                }
+            }
+            out.push(arg as f32);
+        }
+    }
+    out
+}

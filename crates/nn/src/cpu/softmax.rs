@@ -1,1 +1,23 @@
-//! CPU twin of `shaders/softmax.wgsl` (being written).
+//! CPU twins of `shaders/softmax.wgsl`: softmax and log-softmax over rows of `len` values.
+
+/// `exp(x - max) / sum(exp(x - max))` for each row of `len` values.
+pub fn softmax(x: &[f32], len: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(x.len());
+    for row in x.chunks(len.max(1)) {
+        let m = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let s: f32 = row.iter().map(|&v| (v - m).exp()).sum();
+        out.extend(row.iter().map(|&v| (v - m).exp() / s));
+    }
+    out
+}
+
+/// `x - max - ln(sum(exp(x - max)))` for each row of `len` values.
+pub fn log_softmax(x: &[f32], len: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(x.len());
+    for row in x.chunks(len.max(1)) {
+        let m = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let s: f32 = row.iter().map(|&v| (v - m).exp()).sum();
+        out.extend(row.iter().map(|&v| v - m - s.ln()));
+    }
+    out
+}

@@ -5,9 +5,10 @@ use tessera_kernels::conv2d as k;
 pub use tessera_kernels::conv2d::Conv2dVariant;
 use tessera_kernels::Conv2dGeometry;
 
-use crate::ops::Conv2dOptions;
+use crate::autodiff::record;
+use crate::ops::{activation_grad, conv2d_transpose, reduce_sum, Conv2dOptions};
 use crate::tensor::common_device;
-use crate::{cpu, shape_err, Device, Result, Tensor};
+use crate::{cpu, shape_err, Activation, Device, Result, Tensor};
 
 /// `tf.nn.conv2d(x, filter, strides, padding, dilations)` followed by `opts.activation`.
 pub fn conv2d(x: &Tensor, filter: &Tensor, opts: &Conv2dOptions) -> Result<Tensor> {
@@ -40,15 +41,60 @@ pub fn conv2d_variant(
     operands.extend(bias);
     let dev = common_device("conv2d", &operands)?;
     let shape = g.out_shape();
-    match &dev {
+    let out = match &dev {
         Device::Cpu => {
             let out = cpu::conv2d(x.cpu_data(), filter.cpu_data(), bias.map(|b| b.cpu_data()), &g, opts.activation);
-            Ok(Tensor::from_cpu(out, shape))
+            Tensor::from_cpu(out, shape)
         }
         Device::Gpu(gpu) => {
             let bias = bias.map(|b| b.gpu_buf());
             let buf = k::conv2d(gpu, x.gpu_buf(), filter.gpu_buf(), bias, &g, opts.activation, variant)?;
-            Ok(Tensor::from_gpu(buf, shape, &dev))
+            Tensor::from_gpu(buf, shape, &dev)
         }
+    };
+    let (xc, fc, y, o, has_bias) = (x.clone(), filter.clone(), out.detach(), *opts, bias.is_some());
+    Ok(record(out, "conv2d", &operands, move |g| {
+        let gz = activation_grad(o.activation, &y, g)?;
+        let lin = Conv2dOptions { activation: Activation::None, ..o };
+        let dx = xc.requires_grad().then(|| conv2d_transpose(&gz, &fc, xc.shape(), &lin)).transpose()?;
+        let dw = fc.requires_grad().then(|| conv2d_backprop_filter(&xc, &gz, fc.shape(), &lin)).transpose()?;
+        let mut grads = vec![dx, dw];
+        if has_bias {
+            grads.push(Some(reduce_sum(&gz, Some(&[0, 1, 2]), false)?));
+        }
+        Ok(grads)
+    }))
+}
+
+/// The gradient of `conv2d` with respect to its filter (`tf.nn.conv2d_backprop_filter`):
+/// input `x`, upstream gradient `dy` (`[n, oh, ow, cout]`), and the filter's shape.
+pub fn conv2d_backprop_filter(x: &Tensor, dy: &Tensor, filter_shape: &[usize], opts: &Conv2dOptions) -> Result<Tensor> {
+    let g = Conv2dGeometry::new(x.shape(), filter_shape, opts.strides, opts.dilations, &opts.padding)?;
+    if dy.shape() != g.out_shape().as_slice() {
+        return Err(shape_err(
+            "conv2d_backprop_filter",
+            format!(
+                "out_backprop shape {:?} must be {:?} for input {:?} and filter {filter_shape:?}",
+                dy.shape(),
+                g.out_shape(),
+                x.shape()
+            ),
+        ));
     }
+    let dev = common_device("conv2d_backprop_filter", &[x, dy])?;
+    let out = match &dev {
+        Device::Cpu => {
+            Tensor::from_cpu(cpu::conv2d_filter_grad(x.cpu_data(), dy.cpu_data(), &g), filter_shape.to_vec())
+        }
+        Device::Gpu(gpu) => {
+            let buf = k::conv2d_filter_grad(gpu, x.gpu_buf(), dy.gpu_buf(), &g, Conv2dVariant::Auto)?;
+            Tensor::from_gpu(buf, filter_shape.to_vec(), &dev)
+        }
+    };
+    let (xc, dyc, o) = (x.clone(), dy.clone(), *opts);
+    Ok(record(out, "conv2d_backprop_filter", &[x, dy], move |g| {
+        let dx = conv2d_transpose(&dyc, g, xc.shape(), &o)?;
+        let ddy = conv2d(&xc, g, &o)?;
+        Ok(vec![Some(dx), Some(ddy)])
+    }))
 }

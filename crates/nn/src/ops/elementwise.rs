@@ -1,12 +1,88 @@
-//! Elementwise ops: broadcasting arithmetic (`tf.math.add`, ...) and activations.
+//! Elementwise ops: broadcasting arithmetic (`tf.math.add`, ...) and activations, with their
+//! gradients (summed over broadcast axes).
 
 use tessera_kernels::elementwise::{self as k, broadcast_shape, BinaryOp, UnaryOp};
 
+use crate::autodiff::{record, sum_to_shape};
 use crate::tensor::common_device;
 use crate::{cpu, Device, Result, Tensor};
 
 /// `op(a, b)` with NumPy/TensorFlow broadcasting.
 pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let out = binary_forward(op, a, b)?;
+    let (ac, bc) = (a.clone(), b.clone());
+    Ok(record(out, "binary", &[a, b], move |g| {
+        let (ga, gb) = binary_grads(op, &ac, &bc, g)?;
+        let ga = ga.map(|t| sum_to_shape(&t, ac.shape())).transpose()?;
+        let gb = gb.map(|t| sum_to_shape(&t, bc.shape())).transpose()?;
+        Ok(vec![ga, gb])
+    }))
+}
+
+/// Gradients of `op(a, b)` (at the broadcast shape) given the upstream gradient `g`.
+fn binary_grads(op: BinaryOp, a: &Tensor, b: &Tensor, g: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    Ok(match op {
+        BinaryOp::Add => (Some(g.clone()), Some(g.clone())),
+        BinaryOp::Sub => (Some(g.clone()), Some(neg(g)?)),
+        BinaryOp::Mul => (Some(mul(g, b)?), Some(mul(g, a)?)),
+        BinaryOp::Div => {
+            let ga = div(g, b)?;
+            (Some(ga.clone()), Some(neg(&mul(&ga, &div(a, b)?)?)?))
+        }
+        BinaryOp::Maximum | BinaryOp::Minimum => {
+            // TensorFlow: ties send the gradient to `a`.
+            let (hi, lo) = if op == BinaryOp::Maximum { (b, a) } else { (a, b) };
+            let to_b = binary_forward(BinaryOp::Greater, hi, lo)?;
+            let gb = mul(g, &to_b)?;
+            (Some(sub(g, &gb)?), Some(gb))
+        }
+        BinaryOp::Pow => {
+            let y = binary_forward(BinaryOp::Pow, a, b)?;
+            let ga = mul(&mul(g, b)?, &div(&y, a)?)?;
+            (Some(ga), Some(mul(&mul(g, &y)?, &log(a)?)?))
+        }
+        BinaryOp::Greater | BinaryOp::ReluGrad | BinaryOp::SigmoidGrad | BinaryOp::TanhGrad => (None, None),
+    })
+}
+
+/// `op(x)` for every element.
+pub fn unary(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
+    let y = unary_forward(op, x)?;
+    let (xc, yc) = (x.clone(), y.detach());
+    Ok(record(y, "unary", &[x], move |g| Ok(vec![Some(unary_grad(op, &xc, &yc, g)?)])))
+}
+
+/// Gradient of `y = op(x)` given the upstream gradient `g`.
+fn unary_grad(op: UnaryOp, x: &Tensor, y: &Tensor, g: &Tensor) -> Result<Tensor> {
+    match op {
+        UnaryOp::Relu => binary_forward(BinaryOp::ReluGrad, x, g),
+        UnaryOp::Sigmoid => binary_forward(BinaryOp::SigmoidGrad, y, g),
+        UnaryOp::Tanh => binary_forward(BinaryOp::TanhGrad, y, g),
+        UnaryOp::Exp => mul(g, y),
+        UnaryOp::Log => div(g, x),
+        UnaryOp::Neg => neg(g),
+        UnaryOp::Sqrt => div(g, &affine(y, 2.0, 0.0)?),
+        UnaryOp::Abs => {
+            let zero = Tensor::zeros(&[1], x.device())?;
+            let sign =
+                sub(&binary_forward(BinaryOp::Greater, x, &zero)?, &binary_forward(BinaryOp::Greater, &zero, x)?)?;
+            mul(g, &sign)
+        }
+        UnaryOp::Square => mul(g, &affine(x, 2.0, 0.0)?),
+        UnaryOp::Affine(alpha, _) => affine(g, alpha, 0.0),
+    }
+}
+
+/// The activation's gradient from its output `y` and the upstream gradient `g`.
+pub(crate) fn activation_grad(act: crate::Activation, y: &Tensor, g: &Tensor) -> Result<Tensor> {
+    match act.grad_op() {
+        Some(op) => binary_forward(op, y, g),
+        None => Ok(g.clone()),
+    }
+}
+
+/// `op(a, b)` without recording a gradient.
+pub(crate) fn binary_forward(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let dev = common_device("elementwise", &[a, b])?;
     let shape = broadcast_shape("elementwise", a.shape(), b.shape())?;
     match &dev {
@@ -20,8 +96,8 @@ pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     }
 }
 
-/// `op(x)` for every element.
-pub fn unary(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
+/// `op(x)` without recording a gradient.
+fn unary_forward(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
     match x.device() {
         Device::Cpu => Ok(Tensor::from_cpu(cpu::unary(op, x.cpu_data()), x.shape().to_vec())),
         Device::Gpu(g) => {
@@ -83,6 +159,21 @@ pub fn exp(x: &Tensor) -> Result<Tensor> {
 /// Natural logarithm.
 pub fn log(x: &Tensor) -> Result<Tensor> {
     unary(UnaryOp::Log, x)
+}
+
+/// `-x`.
+pub fn neg(x: &Tensor) -> Result<Tensor> {
+    unary(UnaryOp::Neg, x)
+}
+
+/// `x²`.
+pub fn square(x: &Tensor) -> Result<Tensor> {
+    unary(UnaryOp::Square, x)
+}
+
+/// `√x`.
+pub fn sqrt(x: &Tensor) -> Result<Tensor> {
+    unary(UnaryOp::Sqrt, x)
 }
 
 /// `alpha * x + beta`.

@@ -4,6 +4,8 @@ pub use tessera_kernels::matmul::MatmulVariant;
 use tessera_kernels::matmul::{self as k, Layout, Matmul};
 use tessera_kernels::Activation;
 
+use crate::autodiff::record;
+use crate::ops::{activation_grad, reduce_sum};
 use crate::tensor::common_device;
 use crate::{cpu, shape_err, Device, Result, Tensor};
 
@@ -36,7 +38,24 @@ pub fn matmul_with(a: &Tensor, b: &Tensor, opts: MatmulOptions) -> Result<Tensor
     if a.rank() == 3 {
         shape.insert(0, mm.batch);
     }
-    run(a, b, None, &mm, opts.variant, shape)
+    let out = run(a, b, None, &mm, opts.variant, shape)?;
+    let (ac, bc) = (a.clone(), b.clone());
+    Ok(record(out, "matmul", &[a, b], move |g| {
+        let (ga, gb) = matmul_grads(&ac, &bc, g, opts)?;
+        Ok(vec![Some(ga), Some(gb)])
+    }))
+}
+
+/// Gradients of `C = op(A) @ op(B)` for each combination of transposes.
+fn matmul_grads(a: &Tensor, b: &Tensor, g: &Tensor, o: MatmulOptions) -> Result<(Tensor, Tensor)> {
+    let mm =
+        |x: &Tensor, y: &Tensor, ta, tb| matmul_with(x, y, MatmulOptions { transpose_a: ta, transpose_b: tb, ..o });
+    Ok(match (o.transpose_a, o.transpose_b) {
+        (false, false) => (mm(g, b, false, true)?, mm(a, g, true, false)?),
+        (false, true) => (mm(g, b, false, false)?, mm(g, a, true, false)?),
+        (true, false) => (mm(b, g, false, true)?, mm(a, g, false, false)?),
+        (true, true) => (mm(b, g, true, true)?, mm(g, a, true, true)?),
+    })
 }
 
 /// `act(x @ w + bias)` for `x [batch, in]`, `w [in, units]`, `bias [units]`.
@@ -54,7 +73,22 @@ pub fn dense(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, act: Activation) -> 
         }
     }
     mm.act = act;
-    run(x, w, bias, &mm, MatmulVariant::Auto, vec![mm.m, mm.n])
+    let out = run(x, w, bias, &mm, MatmulVariant::Auto, vec![mm.m, mm.n])?;
+    let mut inputs = vec![x, w];
+    inputs.extend(bias);
+    let (xc, wc, y, has_bias) = (x.clone(), w.clone(), out.detach(), bias.is_some());
+    Ok(record(out, "dense", &inputs, move |g| {
+        let gz = activation_grad(act, &y, g)?;
+        let o = MatmulOptions::default();
+        let dx =
+            xc.requires_grad().then(|| matmul_with(&gz, &wc, MatmulOptions { transpose_b: true, ..o })).transpose()?;
+        let dw = matmul_with(&xc, &gz, MatmulOptions { transpose_a: true, ..o })?;
+        let mut grads = vec![dx, Some(dw)];
+        if has_bias {
+            grads.push(Some(reduce_sum(&gz, Some(&[0]), false)?));
+        }
+        Ok(grads)
+    }))
 }
 
 fn run(

@@ -1,0 +1,129 @@
+// Batch-norm family: axis reductions for tf.nn.moments and global pooling, and the fused
+// tf.nn.batch_normalization.
+//
+// Reductions view the input through merged axis groups: up to 4 kept groups (kdim, kstr) that
+// index the outputs, and up to 4 reduced groups (rdim, rstr) whose last group is split into
+// chunks. Pass 1 (reduce_partial) has one invocation per (output, leading reduced index,
+// chunk) writing a partial; pass 2 (reduce_final) combines an output's partials and divides.
+// Outputs are the fastest index, so neighbouring invocations read neighbouring channels.
+// OP: 0 = mean, 1 = max, 2 = mean of squared deviations from aux[output] (the biased
+// variance given the mean: never E[x^2] - E[x]^2).
+//   batch_norm / batch_norm4: (x - mean) * scale / sqrt(var + eps) + offset per channel.
+
+override OP: u32 = 0u;
+
+struct ReduceParams {
+    outs: u32, nk: u32, nr: u32, chunk: u32,
+    nchunks: u32, parts: u32, count: f32, _p0: u32,
+    kdim: vec4<u32>, kstr: vec4<u32>, rdim: vec4<u32>, rstr: vec4<u32>,
+}
+
+@group(0) @binding(0) var<uniform> rp: ReduceParams;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read> aux: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dst: array<f32>;
+
+// Input offset of output `o` plus leading reduced index `q`.
+fn base_offset(o: u32, q: u32) -> u32 {
+    var base = 0u;
+    var r = o;
+    for (var i = i32(rp.nk) - 1; i >= 0; i--) {
+        base += (r % rp.kdim[i]) * rp.kstr[i];
+        r = r / rp.kdim[i];
+    }
+    r = q;
+    for (var i = i32(rp.nr) - 2; i >= 0; i--) {
+        base += (r % rp.rdim[i]) * rp.rstr[i];
+        r = r / rp.rdim[i];
+    }
+    return base;
+}
+
+@compute @workgroup_size(64)
+fn reduce_partial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 64u;
+    if id >= rp.outs * rp.parts { return; }
+    let o = id % rp.outs;
+    let j = id / rp.outs;
+    let last = rp.nr - 1u;
+    let len = rp.rdim[last];
+    let st = rp.rstr[last];
+    let base = base_offset(o, j / rp.nchunks);
+    let t0 = (j % rp.nchunks) * rp.chunk;
+    let t1 = min(t0 + rp.chunk, len);
+    var m = 0.0;
+    if OP == 2u { m = aux[o]; }
+    var acc = 0.0;
+    if OP == 1u { acc = src[base + t0 * st]; }
+    for (var t = t0; t < t1; t++) {
+        let v = src[base + t * st];
+        if OP == 0u {
+            acc += v;
+        } else if OP == 1u {
+            acc = max(acc, v);
+        } else {
+            let d = v - m;
+            acc += d * d;
+        }
+    }
+    dst[id] = acc;
+}
+
+@compute @workgroup_size(64)
+fn reduce_final(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let o = gid.x + gid.y * nwg.x * 64u;
+    if o >= rp.outs { return; }
+    var acc = src[o];
+    for (var j = 1u; j < rp.parts; j++) {
+        let v = src[j * rp.outs + o];
+        if OP == 1u { acc = max(acc, v); } else { acc += v; }
+    }
+    if OP != 1u { acc = acc / rp.count; }
+    if o == 0xffffffffu { acc = aux[0]; } // keeps `aux` in this entry's layout
+    dst[o] = acc;
+}
+
+struct BnParams {
+    total: u32, c: u32, flags: u32, eps: f32,
+}
+
+@group(0) @binding(0) var<uniform> bp: BnParams;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> mean: array<f32>;
+@group(0) @binding(3) var<storage, read> variance: array<f32>;
+@group(0) @binding(4) var<storage, read> offset: array<f32>;
+@group(0) @binding(5) var<storage, read> scale: array<f32>;
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+
+// Vec4 views for batch_norm4 (c % 4 == 0).
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> mean4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> variance4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> offset4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> scale4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> out4: array<vec4<f32>>;
+
+// flags: bit 0 = has offset, bit 1 = has scale.
+@compute @workgroup_size(256)
+fn batch_norm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 256u;
+    if id >= bp.total { return; }
+    let ch = id % bp.c;
+    var k = 1.0 / sqrt(variance[ch] + bp.eps);
+    if (bp.flags & 2u) != 0u { k *= scale[ch]; }
+    var b = 0.0;
+    if (bp.flags & 1u) != 0u { b = offset[ch]; }
+    out[id] = (x[id] - mean[ch]) * k + b;
+}
+
+@compute @workgroup_size(256)
+fn batch_norm4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 256u;
+    if id >= bp.total { return; }
+    let ch = id % (bp.c / 4u);
+    var k = 1.0 / sqrt(variance4[ch] + bp.eps);
+    if (bp.flags & 2u) != 0u { k *= scale4[ch]; }
+    var b = vec4(0.0);
+    if (bp.flags & 1u) != 0u { b = offset4[ch]; }
+    out4[id] = (x4[id] - mean4[ch]) * k + b;
+}

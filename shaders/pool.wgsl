@@ -1,0 +1,82 @@
+// Pooling family (tf.nn.max_pool2d / avg_pool2d on NHWC input). The window is clipped to the
+// real input, so padded cells never take part: max pooling behaves as padding with -inf, and
+// average pooling divides by the number of real cells (TensorFlow's SAME behaviour; VALID
+// windows are never clipped, so they divide by kh * kw). Launchers make sure every window
+// holds at least one real cell (padding < window size).
+//   pool   one output per invocation (any channel count);
+//   pool4  four channels per invocation with vec4 loads (c % 4 == 0).
+// MODE: 0 = max, 1 = average.
+
+override MODE: u32 = 0u;
+
+struct Params {
+    n: u32, h: u32, w: u32, c: u32,
+    oh: u32, ow: u32, kh: u32, kw: u32,
+    sh: u32, sw: u32, pad_top: u32, pad_left: u32,
+    total: u32, _p0: u32, _p1: u32, _p2: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+// Vec4 views of the same bindings, used by pool4.
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> out4: array<vec4<f32>>;
+
+// The window of output pixel `pix` clipped to the input: (batch, y0, y1, x0, x1) as
+// [y0, y1) x [x0, x1) rows and columns, plus the batch index.
+struct Win { b: u32, y0: u32, y1: u32, x0: u32, x1: u32 }
+
+fn window(pix: u32) -> Win {
+    let ox = pix % p.ow;
+    let t = pix / p.ow;
+    let oy = t % p.oh;
+    let b = t / p.oh;
+    let ys = i32(oy * p.sh) - i32(p.pad_top);
+    let xs = i32(ox * p.sw) - i32(p.pad_left);
+    let y0 = u32(max(ys, 0));
+    let x0 = u32(max(xs, 0));
+    let y1 = u32(min(ys + i32(p.kh), i32(p.h)));
+    let x1 = u32(min(xs + i32(p.kw), i32(p.w)));
+    return Win(b, y0, y1, x0, x1);
+}
+
+@compute @workgroup_size(64)
+fn pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 64u;
+    if id >= p.total { return; }
+    let ch = id % p.c;
+    let win = window(id / p.c);
+    var acc = x[((win.b * p.h + win.y0) * p.w + win.x0) * p.c + ch];
+    if MODE == 1u { acc = 0.0; }
+    for (var y = win.y0; y < win.y1; y++) {
+        let row = (win.b * p.h + y) * p.w;
+        for (var xx = win.x0; xx < win.x1; xx++) {
+            let v = x[(row + xx) * p.c + ch];
+            if MODE == 0u { acc = max(acc, v); } else { acc += v; }
+        }
+    }
+    if MODE == 1u { acc = acc / f32((win.y1 - win.y0) * (win.x1 - win.x0)); }
+    out[id] = acc;
+}
+
+@compute @workgroup_size(64)
+fn pool4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 64u;
+    if id >= p.total { return; }
+    let c4 = p.c / 4u;
+    let ch = id % c4;
+    let win = window(id / c4);
+    var acc = x4[((win.b * p.h + win.y0) * p.w + win.x0) * c4 + ch];
+    if MODE == 1u { acc = vec4(0.0); }
+    for (var y = win.y0; y < win.y1; y++) {
+        let row = (win.b * p.h + y) * p.w;
+        for (var xx = win.x0; xx < win.x1; xx++) {
+            let v = x4[(row + xx) * c4 + ch];
+            if MODE == 0u { acc = max(acc, v); } else { acc += v; }
+        }
+    }
+    if MODE == 1u { acc = acc / f32((win.y1 - win.y0) * (win.x1 - win.x0)); }
+    out4[id] = acc;
+}

@@ -1,0 +1,42 @@
+// Resize family: Keras UpSampling2D(size, interpolation='nearest') on NHWC input,
+// out[b, y, x, c] = in[b, y / sh, x / sw, c].
+//   upsample_nearest   one output per invocation (any channel count);
+//   upsample_nearest4  four channels per invocation with vec4 copies (c % 4 == 0).
+
+struct Params {
+    n: u32, h: u32, w: u32, c: u32,
+    oh: u32, ow: u32, sh: u32, sw: u32,
+    total: u32, _p0: u32, _p1: u32, _p2: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+// Vec4 views of the same bindings, used by upsample_nearest4.
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> out4: array<vec4<f32>>;
+
+// Source pixel (row-major index over [n, h, w]) of output pixel `pix`.
+fn source(pix: u32) -> u32 {
+    let ox = pix % p.ow;
+    let t = pix / p.ow;
+    let oy = t % p.oh;
+    let b = t / p.oh;
+    return (b * p.h + oy / p.sh) * p.w + ox / p.sw;
+}
+
+@compute @workgroup_size(64)
+fn upsample_nearest(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 64u;
+    if id >= p.total { return; }
+    out[id] = x[source(id / p.c) * p.c + id % p.c];
+}
+
+@compute @workgroup_size(64)
+fn upsample_nearest4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 64u;
+    if id >= p.total { return; }
+    let c4 = p.c / 4u;
+    out4[id] = x4[source(id / c4) * c4 + id % c4];
+}

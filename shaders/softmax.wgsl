@@ -1,0 +1,66 @@
+// Softmax family over the last axis of a [rows, len] view, numerically stable (the row max is
+// subtracted first). `log` selects log-softmax: x - max - ln(sum(exp(x - max))).
+// `softmax_rows`: one invocation per row (many rows). `softmax_wg`: one 64-wide workgroup per
+// row with shared-memory tree reductions (few, long rows).
+
+struct Params {
+    rows: u32, len: u32, log: u32, _p0: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+fn lin(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * 64u; }
+
+fn write_row(base: u32, first: u32, stride: u32, m: f32, s: f32) {
+    let ls = log(s);
+    let inv = 1.0 / s;
+    for (var j = first; j < p.len; j += stride) {
+        let d = x[base + j] - m;
+        out[base + j] = select(exp(d) * inv, d - ls, p.log != 0u);
+    }
+}
+
+@compute @workgroup_size(64)
+fn softmax_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let r = lin(gid, nwg);
+    if r >= p.rows { return; }
+    let base = r * p.len;
+    var m = x[base];
+    for (var j = 1u; j < p.len; j++) { m = max(m, x[base + j]); }
+    var s = 0.0;
+    for (var j = 0u; j < p.len; j++) { s += exp(x[base + j] - m); }
+    write_row(base, 0u, 1u, m, s);
+}
+
+var<workgroup> red: array<f32, 64>;
+
+// Tree-reduces `red` (max when `is_max`, else sum); every invocation gets the result.
+fn tree(l: u32, v: f32, is_max: bool) -> f32 {
+    red[l] = v;
+    workgroupBarrier();
+    for (var w = 32u; w > 0u; w /= 2u) {
+        if l < w { red[l] = select(red[l] + red[l + w], max(red[l], red[l + w]), is_max); }
+        workgroupBarrier();
+    }
+    let r = red[0];
+    workgroupBarrier();
+    return r;
+}
+
+@compute @workgroup_size(64)
+fn softmax_wg(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+              @builtin(num_workgroups) nwg: vec3<u32>) {
+    let r = wid.x + wid.y * nwg.x;
+    if r >= p.rows { return; }
+    let l = lid.x;
+    let base = r * p.len;
+    var m = x[base];
+    for (var j = l; j < p.len; j += 64u) { m = max(m, x[base + j]); }
+    m = tree(l, m, true);
+    var s = 0.0;
+    for (var j = l; j < p.len; j += 64u) { s += exp(x[base + j] - m); }
+    s = tree(l, s, false);
+    write_row(base, l, 64u, m, s);
+}

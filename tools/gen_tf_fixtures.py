@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Generates tests/fixtures/tf_ops.safetensors: small deterministic TensorFlow 2 reference cases.
+
+Each case stores its operands as `<case>/x`, `<case>/w`, ... and TensorFlow's result as
+`<case>/out` (float32; tf.nn.moments also stores `<case>/out_var`). The safetensors
+`__metadata__` maps each case name to a JSON string with the op and its options, read by
+tests/tf_fixtures.rs. Padding is "VALID", "SAME" or [[top, bottom], [left, right]].
+
+Usage: pip install tensorflow-cpu safetensors numpy; python3 tools/gen_tf_fixtures.py
+"""
+
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from safetensors.numpy import save_file  # noqa: E402
+
+OUT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "tf_ops.safetensors"))
+rng = np.random.RandomState(20261125)
+tensors = {}
+metadata = {}
+
+
+def rand(*shape):
+    """Fresh normal(0, 1) float32 values (never zeros)."""
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def add_case(name, meta, inputs, out, **extra):
+    """Records one case: its operands, TensorFlow's output(s) and its options."""
+    assert name not in metadata, name
+    for key, value in inputs.items():
+        tensors[f"{name}/{key}"] = np.array(value, dtype=np.float32, order="C")
+    tensors[f"{name}/out"] = np.array(out, dtype=np.float32, order="C")
+    for key, value in extra.items():
+        tensors[f"{name}/{key}"] = np.array(value, dtype=np.float32, order="C")
+    metadata[name] = json.dumps(meta, separators=(",", ":"))
+
+
+def tf_padding(padding):
+    """Our padding option as tf.nn takes it (explicit pads get the batch/channel zeros)."""
+    if isinstance(padding, str):
+        return padding
+    return [[0, 0], list(padding[0]), list(padding[1]), [0, 0]]
+
+
+def conv_cases():
+    specs = [
+        ("conv2d_valid", (2, 7, 6, 3), (3, 2, 3, 4), [1, 1], [1, 1], "VALID"),
+        ("conv2d_same", (2, 7, 6, 3), (3, 3, 3, 4), [1, 1], [1, 1], "SAME"),
+        ("conv2d_explicit", (2, 7, 6, 3), (3, 2, 3, 4), [1, 1], [1, 1], [[1, 2], [0, 1]]),
+        ("conv2d_same_stride2", (2, 7, 6, 3), (3, 3, 3, 5), [2, 2], [1, 1], "SAME"),
+        ("conv2d_valid_stride2", (2, 9, 8, 3), (3, 2, 3, 4), [2, 2], [1, 1], "VALID"),
+        ("conv2d_same_stride2x1", (2, 7, 6, 3), (2, 3, 3, 5), [2, 1], [1, 1], "SAME"),
+        ("conv2d_explicit_stride2x1", (2, 7, 6, 3), (3, 2, 3, 4), [2, 1], [1, 1], [[1, 2], [0, 1]]),
+        ("conv2d_valid_dilated", (2, 9, 8, 3), (3, 2, 3, 4), [1, 1], [2, 2], "VALID"),
+        ("conv2d_same_dilated", (2, 7, 6, 3), (3, 3, 3, 4), [1, 1], [2, 2], "SAME"),
+    ]
+    for name, xs, ws, strides, dil, pad in specs:
+        x, w = rand(*xs), rand(*ws)
+        out = tf.nn.conv2d(x, w, strides=strides, padding=tf_padding(pad), dilations=dil)
+        add_case(name, {"op": "conv2d", "strides": strides, "dilations": dil, "padding": pad}, {"x": x, "w": w}, out)
+
+
+def depthwise_cases():
+    specs = [
+        ("depthwise_same_stride2", (2, 7, 6, 3), (3, 3, 3, 2), 2, "SAME"),
+        ("depthwise_valid", (2, 7, 6, 3), (3, 2, 3, 2), 1, "VALID"),
+        ("depthwise_same", (2, 7, 6, 3), (2, 3, 3, 1), 1, "SAME"),
+    ]
+    for name, xs, ws, s, pad in specs:
+        x, w = rand(*xs), rand(*ws)
+        out = tf.nn.depthwise_conv2d(x, w, strides=[1, s, s, 1], padding=pad)
+        meta = {"op": "depthwise_conv2d", "strides": [s, s], "dilations": [1, 1], "padding": pad}
+        add_case(name, meta, {"x": x, "w": w}, out)
+
+
+def separable_cases():
+    for name, s, pad in [("separable_same", 1, "SAME"), ("separable_valid_stride2", 2, "VALID")]:
+        x, dw, pw, b = rand(2, 7, 6, 3), rand(3, 3, 3, 2), rand(1, 1, 6, 4), rand(4)
+        out = tf.nn.separable_conv2d(x, dw, pw, strides=[1, s, s, 1], padding=pad) + b
+        meta = {"op": "separable_conv2d", "strides": [s, s], "dilations": [1, 1], "padding": pad}
+        add_case(name, meta, {"x": x, "w": dw, "pw": pw, "b": b}, out)
+
+
+def transpose_cases():
+    # VALID accepts o in [(i-1)s+k, (i-1)s+k+s-1]; SAME accepts o in [(i-1)s+1, i*s].
+    specs = [
+        ("conv2d_transpose_valid_s2", (2, 3, 4, 5), (3, 3, 4, 5), (2, 8, 9, 4), "VALID"),  # 8 + 0 - 3 = 5: odd
+        ("conv2d_transpose_valid_s2_min", (2, 3, 4, 5), (3, 2, 4, 5), (2, 7, 8, 4), "VALID"),
+        ("conv2d_transpose_same_s2", (2, 3, 4, 5), (3, 3, 4, 5), (2, 5, 8, 4), "SAME"),  # 5 = (i-1)s+1
+        ("conv2d_transpose_same_s2_even", (2, 3, 4, 5), (2, 3, 4, 5), (2, 6, 7, 4), "SAME"),
+    ]
+    for name, xs, ws, os_, pad in specs:
+        x, w = rand(*xs), rand(*ws)
+        out = tf.nn.conv2d_transpose(x, w, output_shape=list(os_), strides=[1, 2, 2, 1], padding=pad)
+        meta = {"op": "conv2d_transpose", "strides": [2, 2], "dilations": [1, 1], "padding": pad,
+                "output_shape": list(os_)}
+        add_case(name, meta, {"x": x, "w": w}, out)
+
+
+def pool_cases():
+    for op, fn in [("max_pool2d", tf.nn.max_pool2d), ("avg_pool2d", tf.nn.avg_pool2d)]:
+        for pad, xs in [("VALID", (2, 9, 8, 3)), ("SAME", (2, 7, 6, 3))]:
+            x = rand(*xs)
+            out = fn(x, ksize=3, strides=2, padding=pad)
+            meta = {"op": op, "ksize": [3, 3], "strides": [2, 2], "padding": pad}
+            add_case(f"{op}_{pad.lower()}_3x3_s2", meta, {"x": x}, out)
+        x = rand(2, 7, 6, 3)
+        out = fn(x, ksize=[2, 3], strides=[1, 2], padding="SAME")
+        add_case(f"{op}_same_2x3_s1x2", {"op": op, "ksize": [2, 3], "strides": [1, 2], "padding": "SAME"},
+                 {"x": x}, out)
+    x = rand(2, 5, 7, 3)
+    add_case("global_avg_pool2d", {"op": "global_avg_pool2d"}, {"x": x}, tf.reduce_mean(x, axis=[1, 2]))
+    x = rand(2, 5, 7, 3)
+    add_case("global_max_pool2d", {"op": "global_max_pool2d"}, {"x": x}, tf.reduce_max(x, axis=[1, 2]))
+
+
+def norm_and_resize_cases():
+    x = rand(2, 3, 4, 3)
+    out = tf.keras.layers.UpSampling2D(size=(2, 3))(x)
+    add_case("upsample_2x3", {"op": "upsample_nearest2d", "size": [2, 3]}, {"x": x}, out)
+    x = rand(2, 5, 7, 3) * 2.0 + 1.0
+    mean, var = tf.nn.moments(x, axes=[0, 1, 2])
+    add_case("moments_012", {"op": "moments", "axes": [0, 1, 2], "keepdims": False}, {"x": x}, mean, out_var=var)
+    x = rand(2, 5, 7, 3)
+    m, v, off, sc = rand(3), np.abs(rand(3)) + 0.5, rand(3), rand(3)
+    out = tf.nn.batch_normalization(x, m, v, off, sc, variance_epsilon=1e-3)
+    add_case("batch_normalization", {"op": "batch_normalization", "eps": 1e-3},
+             {"x": x, "mean": m, "var": v, "offset": off, "scale": sc}, out)
+
+
+def dense_cases():
+    a, b = rand(5, 7), rand(7, 3)
+    add_case("matmul", {"op": "matmul"}, {"x": a, "w": b}, tf.matmul(a, b))
+    a, b = rand(2, 5, 7), rand(2, 7, 3)
+    add_case("matmul_batched", {"op": "matmul"}, {"x": a, "w": b}, tf.matmul(a, b))
+    x = rand(2, 5, 7) * 3.0
+    add_case("softmax", {"op": "softmax"}, {"x": x}, tf.nn.softmax(x))
+    x = rand(2, 5, 7) * 3.0
+    add_case("log_softmax", {"op": "log_softmax"}, {"x": x}, tf.nn.log_softmax(x))
+    for op, fn in [("relu", tf.nn.relu), ("sigmoid", tf.nn.sigmoid), ("tanh", tf.nn.tanh)]:
+        x = rand(2, 5, 7)
+        add_case(op, {"op": op}, {"x": x}, fn(x))
+    x, y = rand(2, 5, 1, 3), rand(4, 1)
+    add_case("add_broadcast", {"op": "add"}, {"x": x, "y": y}, tf.add(x, y))
+    x, y = rand(2, 1, 3), rand(5, 1)
+    add_case("mul_broadcast", {"op": "mul"}, {"x": x, "y": y}, tf.multiply(x, y))
+
+
+def reduce_cases():
+    specs = [
+        ("reduce_sum", tf.reduce_sum, [1], False),
+        ("reduce_sum", tf.reduce_sum, None, False),
+        ("reduce_mean", tf.reduce_mean, [0, 2], True),
+        ("reduce_mean", tf.reduce_mean, [1, 3], False),
+        ("reduce_max", tf.reduce_max, [3], False),
+        ("reduce_max", tf.reduce_max, [0, 1, 2], True),
+    ]
+    for i, (op, fn, axes, keep) in enumerate(specs):
+        x = rand(2, 5, 7, 3)
+        add_case(f"{op}_{i}", {"op": op, "axes": axes, "keepdims": keep}, {"x": x},
+                 fn(x, axis=axes, keepdims=keep))
+    for axis in [1, 2]:
+        x = rand(2, 5, 7)
+        out = tf.cast(tf.math.argmax(x, axis=axis), tf.float32)
+        add_case(f"argmax_axis{axis}", {"op": "argmax", "axis": axis}, {"x": x}, out)
+    x, y, z = rand(2, 3, 4, 2), rand(2, 3, 4, 5), rand(2, 3, 4, 1)
+    add_case("concat_channels", {"op": "concat", "axis": 3}, {"x": x, "y": y, "z": z}, tf.concat([x, y, z], 3))
+    x, y = rand(2, 3, 4), rand(2, 2, 4)
+    add_case("concat_axis1", {"op": "concat", "axis": 1}, {"x": x, "y": y}, tf.concat([x, y], 1))
+
+
+def main():
+    for gen in [conv_cases, depthwise_cases, separable_cases, transpose_cases, pool_cases,
+                norm_and_resize_cases, dense_cases, reduce_cases]:
+        gen()
+    metadata["__tensorflow_version__"] = tf.__version__
+    save_file(tensors, OUT, metadata=metadata)
+    print(f"{len(metadata) - 1} cases, {len(tensors)} tensors, {os.path.getsize(OUT)} bytes -> {OUT}")
+
+
+if __name__ == "__main__":
+    main()
