@@ -80,3 +80,133 @@ fn pool4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
     if MODE == 1u { acc = acc / f32((win.y1 - win.y0) * (win.x1 - win.x0)); }
     out4[id] = acc;
 }
+
+// ---- Backward (gathers: one input element per invocation, no atomics) ----
+// Each input cell visits the output windows that contain it: rows oy in
+// [ceil((y + pad_top + 1 - kh) / sh), (y + pad_top) / sh] and likewise for columns.
+//   avg_pool_grad / avg_pool_grad4: dx = Σ dy[o] / count(o); `x` holds dy, `out` dx.
+//   max_pool_grad / max_pool_grad4: recomputes each window's first maximum (row-major, strict
+//   `>` so ties keep the earliest cell, TensorFlow's rule) and adds dy[o] where it is this cell.
+// Params: n, h, w, c, oh, ow, ... describe the forward; `total` counts dx invocations.
+
+@group(0) @binding(2) var<storage, read> gy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> gx: array<f32>;
+@group(0) @binding(2) var<storage, read> gy4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> gx4: array<vec4<f32>>;
+
+// The output rows or columns [lo, hi) whose windows contain input coordinate `i`.
+fn covering(i: u32, pad: u32, k: u32, s: u32, n: u32) -> vec2<u32> {
+    let a = i + pad + 1u;
+    var lo = 0u;
+    if a > k { lo = (a - k + s - 1u) / s; }
+    let hi = min((i + pad) / s + 1u, n);
+    return vec2(lo, hi);
+}
+
+// Input cell of the pixel index `pix` over [n, h, w]: (batch, row, column).
+fn cell(pix: u32) -> vec3<u32> {
+    let xx = pix % p.w;
+    let t = pix / p.w;
+    return vec3(t / p.h, t % p.h, xx);
+}
+
+@compute @workgroup_size(64)
+fn avg_pool_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 64u;
+    if id >= p.total { return; }
+    let ch = id % p.c;
+    let q = cell(id / p.c);
+    let rows = covering(q.y, p.pad_top, p.kh, p.sh, p.oh);
+    let cols = covering(q.z, p.pad_left, p.kw, p.sw, p.ow);
+    var acc = 0.0;
+    for (var oy = rows.x; oy < rows.y; oy++) {
+        for (var ox = cols.x; ox < cols.y; ox++) {
+            let o = (q.x * p.oh + oy) * p.ow + ox;
+            let win = window(o);
+            acc += x[o * p.c + ch] / f32((win.y1 - win.y0) * (win.x1 - win.x0));
+        }
+    }
+    out[id] = acc;
+}
+
+@compute @workgroup_size(64)
+fn avg_pool_grad4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 64u;
+    if id >= p.total { return; }
+    let c4 = p.c / 4u;
+    let ch = id % c4;
+    let q = cell(id / c4);
+    let rows = covering(q.y, p.pad_top, p.kh, p.sh, p.oh);
+    let cols = covering(q.z, p.pad_left, p.kw, p.sw, p.ow);
+    var acc = vec4(0.0);
+    for (var oy = rows.x; oy < rows.y; oy++) {
+        for (var ox = cols.x; ox < cols.y; ox++) {
+            let o = (q.x * p.oh + oy) * p.ow + ox;
+            let win = window(o);
+            acc += x4[o * c4 + ch] / f32((win.y1 - win.y0) * (win.x1 - win.x0));
+        }
+    }
+    out4[id] = acc;
+}
+
+@compute @workgroup_size(64)
+fn max_pool_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 64u;
+    if id >= p.total { return; }
+    let ch = id % p.c;
+    let pix = id / p.c;
+    let q = cell(pix);
+    let rows = covering(q.y, p.pad_top, p.kh, p.sh, p.oh);
+    let cols = covering(q.z, p.pad_left, p.kw, p.sw, p.ow);
+    var acc = 0.0;
+    for (var oy = rows.x; oy < rows.y; oy++) {
+        for (var ox = cols.x; ox < cols.y; ox++) {
+            let o = (q.x * p.oh + oy) * p.ow + ox;
+            let win = window(o);
+            var best = x[((win.b * p.h + win.y0) * p.w + win.x0) * p.c + ch];
+            var at = (win.b * p.h + win.y0) * p.w + win.x0;
+            for (var y = win.y0; y < win.y1; y++) {
+                let row = (win.b * p.h + y) * p.w;
+                for (var xx = win.x0; xx < win.x1; xx++) {
+                    let v = x[(row + xx) * p.c + ch];
+                    if v > best { best = v; at = row + xx; }
+                }
+            }
+            if at == pix { acc += gy[o * p.c + ch]; }
+        }
+    }
+    gx[id] = acc;
+}
+
+@compute @workgroup_size(64)
+fn max_pool_grad4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 64u;
+    if id >= p.total { return; }
+    let c4 = p.c / 4u;
+    let ch = id % c4;
+    let pix = id / c4;
+    let q = cell(pix);
+    let rows = covering(q.y, p.pad_top, p.kh, p.sh, p.oh);
+    let cols = covering(q.z, p.pad_left, p.kw, p.sw, p.ow);
+    var acc = vec4(0.0);
+    for (var oy = rows.x; oy < rows.y; oy++) {
+        for (var ox = cols.x; ox < cols.y; ox++) {
+            let o = (q.x * p.oh + oy) * p.ow + ox;
+            let win = window(o);
+            let first = (win.b * p.h + win.y0) * p.w + win.x0;
+            var best = x4[first * c4 + ch];
+            var at = vec4(first);
+            for (var y = win.y0; y < win.y1; y++) {
+                let row = (win.b * p.h + y) * p.w;
+                for (var xx = win.x0; xx < win.x1; xx++) {
+                    let v = x4[(row + xx) * c4 + ch];
+                    let gt = v > best;
+                    best = select(best, v, gt);
+                    at = select(at, vec4(row + xx), gt);
+                }
+            }
+            acc += select(vec4(0.0), gy4[o * c4 + ch], at == vec4(pix));
+        }
+    }
+    gx4[id] = acc;
+}

@@ -43,7 +43,7 @@ pub fn concat(gpu: &Gpu, xs: &[&GpuBuffer], shapes: &[&[usize]], axis: usize) ->
         let chunk = s[axis] * inner;
         if n > 0 {
             let p = Params::new().u(n).u(chunk).u(out_chunk).u(offset);
-            gpu.dispatch(&pipe, p.bytes(), &[x, &out], grid_1d(gpu, n.div_ceil(4), 256))?;
+            gpu.dispatch(&pipe, p.bytes(), &[x, &out], grid_1d(gpu, n, 256))?;
         }
         offset += chunk;
     }

@@ -1,5 +1,6 @@
 //! Launcher for `shaders/pool.wgsl`: `tf.nn.max_pool2d` / `avg_pool2d` on NHWC input (scalar
-//! and vec4 variants), plus global average/max pooling through the reduction kernels of
+//! and vec4 variants) and their input gradients (gathers over the windows covering each input
+//! cell), plus global average/max pooling through the reduction kernels of
 //! `shaders/batch_norm.wgsl`.
 
 use tessera_device::{Gpu, GpuBuffer};
@@ -61,18 +62,54 @@ pub fn pool2d(gpu: &Gpu, x: &GpuBuffer, win: &Window2d, mode: PoolMode) -> Resul
     }
     let vec4 = win.c.is_multiple_of(4);
     let (entry, threads) = if vec4 { ("pool4", total / 4) } else { ("pool", total) };
-    #[rustfmt::skip]
-    let p = Params::new()
-        .u(win.n).u(win.h).u(win.w).u(win.c)
-        .u(win.oh).u(win.ow).u(win.kh).u(win.kw)
-        .u(win.sh).u(win.sw).u(win.pad_top).u(win.pad_left)
-        .u(threads).align4();
+    let p = pool_params(win, threads);
     let code = match mode {
         PoolMode::Max => 0.0,
         PoolMode::Avg => 1.0,
     };
     let pipe = pipeline(gpu, "pool.wgsl", SRC, entry, &[("MODE", code)])?;
     gpu.dispatch(&pipe, p.bytes(), &[x, &out], grid_1d(gpu, threads, 64))?;
+    Ok(out)
+}
+
+/// The uniform block shared by the forward and backward pooling kernels.
+fn pool_params(win: &Window2d, threads: usize) -> Params {
+    #[rustfmt::skip]
+    let p = Params::new()
+        .u(win.n).u(win.h).u(win.w).u(win.c)
+        .u(win.oh).u(win.ow).u(win.kh).u(win.kw)
+        .u(win.sh).u(win.sw).u(win.pad_top).u(win.pad_left)
+        .u(threads).align4();
+    p
+}
+
+/// Records the input gradient of pooling: `dy` is `[n, oh, ow, c]`, `x` the forward input
+/// (read only by max pooling). Each invocation gathers over the output windows containing its
+/// input cell; max pooling recomputes each window's first maximum (row-major, TensorFlow's tie
+/// rule) instead of storing argmax indices, so the forward stays a single plain kernel.
+/// Returns the `[n, h, w, c]` gradient.
+pub fn pool2d_grad(gpu: &Gpu, x: &GpuBuffer, dy: &GpuBuffer, win: &Window2d, mode: PoolMode) -> Result<GpuBuffer> {
+    let total = win.n * win.h * win.w * win.c;
+    check_u32(mode.op(), &[total, win.n * win.oh * win.ow * win.c])?;
+    let out = out_f32(gpu, total)?;
+    if total == 0 {
+        return Ok(out);
+    }
+    let vec4 = win.c.is_multiple_of(4);
+    let threads = if vec4 { total / 4 } else { total };
+    let entry = match (mode, vec4) {
+        (PoolMode::Max, false) => "max_pool_grad",
+        (PoolMode::Max, true) => "max_pool_grad4",
+        (PoolMode::Avg, false) => "avg_pool_grad",
+        (PoolMode::Avg, true) => "avg_pool_grad4",
+    };
+    let pipe = pipeline(gpu, "pool.wgsl", SRC, entry, &[])?;
+    let p = pool_params(win, threads);
+    let grid = grid_1d(gpu, threads, 64);
+    match mode {
+        PoolMode::Max => gpu.dispatch(&pipe, p.bytes(), &[x, dy, &out], grid)?,
+        PoolMode::Avg => gpu.dispatch(&pipe, p.bytes(), &[dy, &out], grid)?,
+    }
     Ok(out)
 }
 

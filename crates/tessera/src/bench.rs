@@ -79,5 +79,18 @@ fn op_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
         flops: 2.0 * (32 * 26 * 26 * 6 * 9) as f64,
         run: Box::new(move || conv2d(&x1, &f1, &Conv2dOptions::default())),
     });
+    let xd = Tensor::randn(&[32, 32, 32, 64], 0.0, 1.0, 7, dev)?;
+    let fd = Tensor::randn(&[3, 3, 64, 1], 0.0, 0.1, 8, dev)?;
+    let xp = xd.clone();
+    cases.push(Case {
+        name: "depthwise_conv2d [32,32,32,64] 3x3 SAME".into(),
+        flops: 2.0 * (32 * 32 * 32 * 64 * 9) as f64,
+        run: Box::new(move || depthwise_conv2d(&xd, &fd, &same)),
+    });
+    cases.push(Case {
+        name: "max_pool2d [32,32,32,64] 2x2/2".into(),
+        flops: 0.0,
+        run: Box::new(move || max_pool2d(&xp, &PoolOptions::new(2))),
+    });
     Ok(cases)
 }

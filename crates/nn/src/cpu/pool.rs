@@ -1,4 +1,5 @@
-//! CPU twins of `shaders/pool.wgsl` and of global pooling: plain loops over NHWC slices.
+//! CPU twins of `shaders/pool.wgsl` (forward and input gradients) and of global pooling: plain
+//! loops over NHWC slices. The gradients scatter from each output window, while the GPU gathers.
 
 use tessera_kernels::Window2d;
 
@@ -41,6 +42,56 @@ pub fn max_pool2d(x: &[f32], w: &Window2d) -> Vec<f32> {
 /// `tf.nn.avg_pool2d`: the mean of each window's real cells (padding is not counted).
 pub fn avg_pool2d(x: &[f32], w: &Window2d) -> Vec<f32> {
     pool(x, w, |v| v.iter().sum::<f32>() / v.len() as f32)
+}
+
+/// Gradient of `max_pool2d` w.r.t. its input `x`: each window's `dy` goes to the window's first
+/// maximum in row-major order (TensorFlow's tie rule), summed over overlapping windows.
+pub fn max_pool2d_grad(x: &[f32], dy: &[f32], w: &Window2d) -> Vec<f32> {
+    let mut dx = vec![0.0f32; x.len()];
+    for b in 0..w.n {
+        for oy in 0..w.oh {
+            for ox in 0..w.ow {
+                let (rows, cols) = window_cells(w, oy, ox);
+                for ch in 0..w.c {
+                    let mut best: Option<(f32, usize)> = None;
+                    for y in rows.clone() {
+                        for xx in cols.clone() {
+                            let i = ((b * w.h + y) * w.w + xx) * w.c + ch;
+                            if best.is_none_or(|(v, _)| x[i] > v) {
+                                best = Some((x[i], i));
+                            }
+                        }
+                    }
+                    let (_, at) = best.expect("pool_geometry keeps a real cell in every window");
+                    dx[at] += dy[((b * w.oh + oy) * w.ow + ox) * w.c + ch];
+                }
+            }
+        }
+    }
+    dx
+}
+
+/// Gradient of `avg_pool2d` w.r.t. its input: each window's `dy` divided by the window's count
+/// of real cells, added to each of those cells.
+pub fn avg_pool2d_grad(dy: &[f32], w: &Window2d) -> Vec<f32> {
+    let mut dx = vec![0.0f32; w.n * w.h * w.w * w.c];
+    for b in 0..w.n {
+        for oy in 0..w.oh {
+            for ox in 0..w.ow {
+                let (rows, cols) = window_cells(w, oy, ox);
+                let count = (rows.len() * cols.len()) as f32;
+                for ch in 0..w.c {
+                    let g = dy[((b * w.oh + oy) * w.ow + ox) * w.c + ch] / count;
+                    for y in rows.clone() {
+                        for xx in cols.clone() {
+                            dx[((b * w.h + y) * w.w + xx) * w.c + ch] += g;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    dx
 }
 
 /// Reduces each `[h·w]` column of `[n, h, w, c]` with `f` into `[n, c]`.
