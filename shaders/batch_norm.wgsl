@@ -127,3 +127,101 @@ fn batch_norm4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     if (bp.flags & 1u) != 0u { b = offset4[ch]; }
     out4[id] = (x4[id] - mean4[ch]) * k + b;
 }
+
+// ---- Fused training-mode batch-norm backward (x viewed as [rows, c], statistics over rows) ----
+// With N = rows, σ = √(var + ε), x̂ = (x − mean)/σ, Sg = Σg and Sgd = Σ g·(x − mean):
+//   d beta = Sg, d gamma = Sgd / σ, dx = gamma/σ · (g − Sg/N − (x − mean) · Sgd / (N σ²)),
+// which already includes the paths through the batch mean and variance.
+//   bn_grad_partial  per (channel, chunk of rows): partial Sg and Sgd;
+//   bn_grad_final    per channel: sums the partials, writes d beta, d gamma and the dx coefficients;
+//   bn_grad_dx / bn_grad_dx4  the elementwise dx.
+
+struct BnGradParams {
+    rows: u32, c: u32, chunk: u32, nchunks: u32,
+    count: f32, eps: f32, total: u32, _p0: u32,
+}
+
+@group(0) @binding(0) var<uniform> gp: BnGradParams;
+@group(0) @binding(1) var<storage, read> gx_in: array<f32>;
+@group(0) @binding(2) var<storage, read> g_mean: array<f32>;
+@group(0) @binding(3) var<storage, read> g_dy: array<f32>;
+@group(0) @binding(4) var<storage, read_write> g_parts: array<f32>;
+
+@compute @workgroup_size(64)
+fn bn_grad_partial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 64u;
+    if id >= gp.c * gp.nchunks { return; }
+    let ch = id % gp.c;
+    let part = id / gp.c;
+    let r0 = part * gp.chunk;
+    let r1 = min(r0 + gp.chunk, gp.rows);
+    let m = g_mean[ch];
+    var sg = 0.0;
+    var sgd = 0.0;
+    for (var r = r0; r < r1; r++) {
+        let i = r * gp.c + ch;
+        let g = g_dy[i];
+        sg += g;
+        sgd += g * (gx_in[i] - m);
+    }
+    g_parts[id] = sg;
+    g_parts[gp.c * gp.nchunks + id] = sgd;
+}
+
+@group(0) @binding(1) var<storage, read> f_parts: array<f32>;
+@group(0) @binding(2) var<storage, read> f_var: array<f32>;
+@group(0) @binding(3) var<storage, read> f_scale: array<f32>;
+@group(0) @binding(4) var<storage, read_write> f_dbeta: array<f32>;
+@group(0) @binding(5) var<storage, read_write> f_dgamma: array<f32>;
+@group(0) @binding(6) var<storage, read_write> f_coef: array<f32>;
+
+// coef holds [a | b | e] per channel so that dx = a · (g − b − (x − mean) · e).
+@compute @workgroup_size(64)
+fn bn_grad_final(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let ch = gid.x + gid.y * nwg.x * 64u;
+    if ch >= gp.c { return; }
+    var sg = 0.0;
+    var sgd = 0.0;
+    for (var j = 0u; j < gp.nchunks; j++) {
+        sg += f_parts[j * gp.c + ch];
+        sgd += f_parts[(gp.nchunks + j) * gp.c + ch];
+    }
+    let v = f_var[ch] + gp.eps;
+    let inv = 1.0 / sqrt(v);
+    f_dbeta[ch] = sg;
+    f_dgamma[ch] = sgd * inv;
+    f_coef[ch] = f_scale[ch] * inv;
+    f_coef[gp.c + ch] = sg / gp.count;
+    f_coef[2u * gp.c + ch] = sgd / (gp.count * v);
+}
+
+@group(0) @binding(4) var<storage, read> d_coef: array<f32>;
+@group(0) @binding(5) var<storage, read_write> d_out: array<f32>;
+@group(0) @binding(1) var<storage, read> d_x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> d_mean4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> d_dy4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> d_coef4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> d_out4: array<vec4<f32>>;
+
+@compute @workgroup_size(256)
+fn bn_grad_dx(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 256u;
+    if id >= gp.total { return; }
+    let ch = id % gp.c;
+    let a = d_coef[ch];
+    let b = d_coef[gp.c + ch];
+    let e = d_coef[2u * gp.c + ch];
+    d_out[id] = a * (g_dy[id] - b - (gx_in[id] - g_mean[ch]) * e);
+}
+
+@compute @workgroup_size(256)
+fn bn_grad_dx4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 256u;
+    if id >= gp.total { return; }
+    let c4 = gp.c / 4u;
+    let ch = id % c4;
+    let a = d_coef4[ch];
+    let b = d_coef4[c4 + ch];
+    let e = d_coef4[2u * c4 + ch];
+    d_out4[id] = a * (d_dy4[id] - b - (d_x4[id] - d_mean4[ch]) * e);
+}

@@ -16,3 +16,13 @@ fn concat_copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     let o = t / p.chunk;
     out[o * p.out_chunk + p.offset + (t - o * p.chunk)] = x[t];
 }
+
+// Slice: copies columns [offset, offset + chunk) of x viewed as [outer, out_chunk] into the
+// output viewed as [outer, chunk] (here `out_chunk` is the input's row length).
+@compute @workgroup_size(256)
+fn slice_copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = gid.x + gid.y * nwg.x * 256u;
+    if t >= p.n { return; }
+    let o = t / p.chunk;
+    out[t] = x[o * p.out_chunk + p.offset + (t - o * p.chunk)];
+}

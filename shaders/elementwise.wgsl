@@ -93,3 +93,20 @@ fn fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if i >= p.n { return; }
     out[i] = p.alpha + 0.0 * (a[0] + b[0]);
 }
+
+// PCG-style 32-bit hash (the CPU twin in crates/kernels/src/elementwise.rs is identical).
+fn hash32(x: u32) -> u32 {
+    let s = x * 747796405u + 2891336453u;
+    let w = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;
+    return (w >> 22u) ^ w;
+}
+
+// Inverted dropout: keep with probability 1 - alpha, scaled by 1 / (1 - alpha); seed in beta's bits.
+@compute @workgroup_size(256)
+fn dropout(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = lin(gid, nwg);
+    if i >= p.n { return; }
+    let h = hash32(i ^ hash32(bitcast<u32>(p.beta)));
+    let u = f32(h >> 8u) / 16777216.0;
+    out[i] = select(0.0, a[i] / (1.0 - p.alpha), u >= p.alpha) + 0.0 * b[0];
+}

@@ -97,3 +97,20 @@ fn adapter_name_filter_that_matches_nothing_is_a_clear_error() {
     let e = tessera::device::Gpu::with_options(&opts).err().expect("no adapter matches");
     assert!(e.to_string().contains("no-such-gpu-xyz"), "{e}");
 }
+
+#[test]
+fn uploads_are_ordered_after_recorded_work_that_reads_a_reused_buffer() {
+    let dev = gpu();
+    for round in 0..5u64 {
+        let v = rand_vec(4096, 500 + round);
+        let t1 = Tensor::from_slice(&v, &[4096], &dev).unwrap();
+        let y = relu(&t1).unwrap(); // recorded, not yet submitted
+        drop(t1); // its buffer goes back to the pool
+        let t2 = Tensor::full(-7.0, &[4096], &dev).unwrap(); // may reuse that buffer
+        let t3 = Tensor::from_vec(vec![123.0; 4096], &[4096], &dev).unwrap();
+        let want: Vec<f32> = v.iter().map(|x| x.max(0.0)).collect();
+        assert_eq!(y.to_vec().unwrap(), want, "round {round}");
+        assert!(t2.to_vec().unwrap().iter().all(|&x| x == -7.0));
+        assert!(t3.to_vec().unwrap().iter().all(|&x| x == 123.0));
+    }
+}

@@ -359,20 +359,28 @@ impl Gpu {
         Ok(buf)
     }
 
-    /// Writes `data` at the start of `buf`, ordered after all work recorded so far.
+    /// Writes `data` at the start of `buf`, ordered after all work recorded so far: the bytes
+    /// go into a new mapped staging buffer whose copy is recorded into the open encoder, so
+    /// uploads need no extra submit.
     pub fn write(&self, buf: &crate::GpuBuffer, data: &[u8]) -> Result<()> {
-        // Recorded work must run before the write lands, so submit it first.
-        self.flush()?;
-        let padded;
-        let bytes = if data.len().is_multiple_of(4) {
-            data
-        } else {
-            padded = [data, &[0u8; 3][..4 - data.len() % 4]].concat();
-            &padded
-        };
-        if !bytes.is_empty() {
-            self.inner.queue.write_buffer(buf.raw(), 0, bytes);
+        if data.is_empty() {
+            return Ok(());
         }
+        let size = (data.len() as u64).div_ceil(4) * 4;
+        let staging = self.inner.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("tessera upload"),
+            size,
+            usage: wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: true,
+        });
+        {
+            let mut view = staging.slice(..).get_mapped_range_mut().map_err(|e| DeviceError::Map(e.to_string()))?;
+            view.slice(..data.len()).copy_from_slice(data);
+        }
+        staging.unmap();
+        let mut rec = lock(&self.inner.rec);
+        rec.copy_into(&self.inner.device, &staging, buf.raw(), size);
+        drop(rec);
         self.check()
     }
 }

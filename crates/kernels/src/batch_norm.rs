@@ -185,6 +185,54 @@ pub fn batch_normalization(gpu: &Gpu, x: &GpuBuffer, total: usize, c: usize, bn:
     Ok(out)
 }
 
+/// Gradients of training-mode batch norm: (dx, d gamma, d beta) buffers.
+pub struct BnTrainingGrads {
+    /// Gradient of the input (`rows · c` values).
+    pub dx: GpuBuffer,
+    /// Gradient of the scale γ (`c` values).
+    pub dgamma: GpuBuffer,
+    /// Gradient of the offset β (`c` values).
+    pub dbeta: GpuBuffer,
+}
+
+/// Records the backward of `y = γ · (x − mean)/√(var + ε) + β` with the batch statistics
+/// `mean`, `var` of `x` (`[rows, c]`, statistics over rows) given `dy`: per-channel partial
+/// sums, a per-channel finish, and one elementwise dx pass that includes the paths through the
+/// statistics.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_training_grad(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    mean: &GpuBuffer,
+    var: &GpuBuffer,
+    gamma: &GpuBuffer,
+    [rows, c]: [usize; 2],
+    epsilon: f32,
+) -> Result<BnTrainingGrads> {
+    let total = rows * c;
+    check_u32("batch_norm_training", &[total])?;
+    let (dx, dgamma, dbeta) = (out_f32(gpu, total)?, out_f32(gpu, c)?, out_f32(gpu, c)?);
+    if total == 0 {
+        return Ok(BnTrainingGrads { dx, dgamma, dbeta });
+    }
+    let want = TARGET_THREADS.div_ceil(c).clamp(1, MAX_CHUNKS);
+    let chunk = rows.div_ceil(want.min(rows.div_ceil(16)).max(1));
+    let nchunks = rows.div_ceil(chunk);
+    let vec4 = c.is_multiple_of(4);
+    let threads = if vec4 { total / 4 } else { total };
+    let p = Params::new().u(rows).u(c).u(chunk).u(nchunks).f(rows as f32).f(epsilon).u(threads).u(0);
+    let (parts, coef) = (out_f32(gpu, 2 * c * nchunks)?, out_f32(gpu, 3 * c)?);
+    let pass1 = pipeline(gpu, "batch_norm.wgsl", SRC, "bn_grad_partial", &[])?;
+    gpu.dispatch(&pass1, p.bytes(), &[x, mean, dy, &parts], grid_1d(gpu, c * nchunks, 64))?;
+    let pass2 = pipeline(gpu, "batch_norm.wgsl", SRC, "bn_grad_final", &[])?;
+    gpu.dispatch(&pass2, p.bytes(), &[&parts, var, gamma, &dbeta, &dgamma, &coef], grid_1d(gpu, c, 64))?;
+    let entry = if vec4 { "bn_grad_dx4" } else { "bn_grad_dx" };
+    let pass3 = pipeline(gpu, "batch_norm.wgsl", SRC, entry, &[])?;
+    gpu.dispatch(&pass3, p.bytes(), &[x, mean, dy, &coef, &dx], grid_1d(gpu, threads, 256))?;
+    Ok(BnTrainingGrads { dx, dgamma, dbeta })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

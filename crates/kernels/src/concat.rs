@@ -49,3 +49,36 @@ pub fn concat(gpu: &Gpu, xs: &[&GpuBuffer], shapes: &[&[usize]], axis: usize) ->
     }
     Ok(out)
 }
+
+/// Checks `tf.slice` along one axis: `start + len` within `shape[axis]`; returns the output
+/// shape.
+pub fn slice_shape(shape: &[usize], axis: usize, start: usize, len: usize) -> Result<Vec<usize>> {
+    if axis >= shape.len() {
+        return Err(shape_err("slice", format!("axis {axis} is out of range for shape {shape:?}")));
+    }
+    if start.checked_add(len).is_none_or(|end| end > shape[axis]) {
+        return Err(shape_err(
+            "slice",
+            format!("start {start} + length {len} exceeds dimension {axis} of shape {shape:?}"),
+        ));
+    }
+    let mut out = shape.to_vec();
+    out[axis] = len;
+    Ok(out)
+}
+
+/// Records `len` entries of `x` (shape `shape`) from `start` along `axis`.
+pub fn slice(gpu: &Gpu, x: &GpuBuffer, shape: &[usize], axis: usize, start: usize, len: usize) -> Result<GpuBuffer> {
+    let out_shape = slice_shape(shape, axis, start, len)?;
+    let n: usize = out_shape.iter().product();
+    check_u32("slice", &[n, shape.iter().product()])?;
+    let out = out_f32(gpu, n)?;
+    if n == 0 {
+        return Ok(out);
+    }
+    let inner: usize = shape[axis + 1..].iter().product();
+    let p = Params::new().u(n).u(len * inner).u(shape[axis] * inner).u(start * inner);
+    let pipe = pipeline(gpu, "concat.wgsl", SRC, "slice_copy", &[])?;
+    gpu.dispatch(&pipe, p.bytes(), &[x, &out], grid_1d(gpu, n, 256))?;
+    Ok(out)
+}

@@ -90,3 +90,104 @@ pub fn depthwise_conv2d(
     gpu.dispatch(&pipe, p.bytes(), &[x, filter, bias_buf, &out], grid_1d(gpu, threads, 64))?;
     Ok(out)
 }
+
+const GRAD_SRC: &str = include_str!("../../../shaders/depthwise_conv2d_grad.wgsl");
+
+/// Filter-gradient invocations to aim for when splitting the output rows into partial sums.
+const FILTER_GRAD_THREADS: usize = 4096;
+
+fn grad_params(g: &DepthwiseGeometry, splits: usize, rows_per_split: usize) -> Params {
+    let w = &g.win;
+    Params::new()
+        .u(w.n)
+        .u(w.h)
+        .u(w.w)
+        .u(w.c)
+        .u(w.oh)
+        .u(w.ow)
+        .u(g.multiplier)
+        .u(w.kh)
+        .u(w.kw)
+        .u(w.sh)
+        .u(w.sw)
+        .u(w.dh)
+        .u(w.dw)
+        .u(w.pad_top)
+        .u(w.pad_left)
+        .u(splits)
+        .u(rows_per_split)
+        .align4()
+}
+
+/// True when the vec4 gradient kernels apply (multiplier 1, channels % 4 == 0).
+fn grad_vec4(g: &DepthwiseGeometry, variant: DepthwiseVariant) -> bool {
+    variant.pick(g) == DepthwiseVariant::Vec4
+}
+
+/// Records the input gradient of `depthwise_conv2d`: dy `[n, oh, ow, c * m]`, filter
+/// `[kh, kw, c, m]`; returns the `[n, h, w, c]` buffer.
+pub fn depthwise_conv2d_input_grad(
+    gpu: &Gpu,
+    dy: &GpuBuffer,
+    filter: &GpuBuffer,
+    g: &DepthwiseGeometry,
+    variant: DepthwiseVariant,
+) -> Result<GpuBuffer> {
+    let w = &g.win;
+    let cm = w.c * g.multiplier;
+    let elems = w.n * w.h * w.w * w.c;
+    check_u32("depthwise_conv2d_input_grad", &[w.n * w.oh * w.ow * cm, w.kh * w.kw * cm, elems + 8 * w.n * w.h * w.c])?;
+    let out = out_f32(gpu, elems)?;
+    if elems == 0 {
+        return Ok(out);
+    }
+    let (entry, threads) = if grad_vec4(g, variant) && w.sw == 1 && w.dw == 1 {
+        ("dwgx_vec4_s1", w.n * w.h * w.w.div_ceil(8) * (w.c / 4))
+    } else if grad_vec4(g, variant) {
+        ("dwgx_vec4", w.n * w.h * w.w.div_ceil(4) * (w.c / 4))
+    } else {
+        ("dwgx_scalar", w.n * w.h * w.w * w.c.div_ceil(4))
+    };
+    let pipe = pipeline(gpu, "depthwise_conv2d_grad.wgsl", GRAD_SRC, entry, &[])?;
+    let p = grad_params(g, 1, 0);
+    gpu.dispatch(&pipe, p.bytes(), &[dy, filter, &out], grid_1d(gpu, threads, 64))?;
+    Ok(out)
+}
+
+/// Records the filter gradient of `depthwise_conv2d`: x `[n, h, w, c]`, dy `[n, oh, ow, c * m]`;
+/// returns the `[kh, kw, c, m]` buffer. Output rows are split into chunks summed afterwards.
+pub fn depthwise_conv2d_filter_grad(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    g: &DepthwiseGeometry,
+    variant: DepthwiseVariant,
+) -> Result<GpuBuffer> {
+    let w = &g.win;
+    let cm = w.c * g.multiplier;
+    let elems = w.kh * w.kw * cm;
+    let rows = w.n * w.oh;
+    check_u32("depthwise_conv2d_filter_grad", &[w.n * w.h * w.w * w.c, rows * w.ow * cm + 4, elems * rows.max(1)])?;
+    let out = out_f32(gpu, elems)?;
+    if elems == 0 {
+        return Ok(out);
+    }
+    let (entry, per_split) = if grad_vec4(g, variant) {
+        ("dwgw_vec4", w.kh * w.kw * (w.c / 4))
+    } else {
+        ("dwgw_scalar", w.kh * w.kw * cm.div_ceil(4))
+    };
+    let rows_per_split = rows.div_ceil(FILTER_GRAD_THREADS.div_ceil(per_split).clamp(1, rows.max(1))).max(1);
+    let splits = rows.div_ceil(rows_per_split).max(1);
+    let p = grad_params(g, splits, rows_per_split);
+    let pipe = pipeline(gpu, "depthwise_conv2d_grad.wgsl", GRAD_SRC, entry, &[])?;
+    if splits == 1 {
+        gpu.dispatch(&pipe, p.bytes(), &[x, dy, &out], grid_1d(gpu, per_split, 64))?;
+        return Ok(out);
+    }
+    let part = out_f32(gpu, splits * elems)?;
+    gpu.dispatch(&pipe, p.bytes(), &[x, dy, &part], grid_1d(gpu, per_split * splits, 64))?;
+    let sum = pipeline(gpu, "depthwise_conv2d_grad.wgsl", GRAD_SRC, "dwgw_sum", &[])?;
+    gpu.dispatch(&sum, p.bytes(), &[&part, &out], grid_1d(gpu, elems, 64))?;
+    Ok(out)
+}

@@ -221,3 +221,21 @@ fn run_simple(
     gpu.dispatch(&pipe, p.bytes(), &[a, &dummy, &out], grid_1d(gpu, n, 256))?;
     Ok(out)
 }
+
+/// The hash the dropout kernel uses (PCG output permutation), shared with the CPU twin.
+pub fn hash32(x: u32) -> u32 {
+    let s = x.wrapping_mul(747_796_405).wrapping_add(2_891_336_453);
+    let w = ((s >> ((s >> 28) + 4)) ^ s).wrapping_mul(277_803_737);
+    (w >> 22) ^ w
+}
+
+/// True when dropout keeps element `i` for `seed` at drop probability `rate`.
+pub fn dropout_keeps(i: u32, seed: u32, rate: f32) -> bool {
+    let u = (hash32(i ^ hash32(seed)) >> 8) as f32 / 16_777_216.0;
+    u >= rate
+}
+
+/// Records inverted dropout of `n` elements: kept ones are scaled by `1 / (1 - rate)`.
+pub fn dropout(gpu: &Gpu, a: &GpuBuffer, n: usize, rate: f32, seed: u32) -> Result<GpuBuffer> {
+    run_simple(gpu, "dropout", 0, rate, f32::from_bits(seed), a, n)
+}

@@ -170,3 +170,79 @@ pub fn check_argmax(shape: &[usize], axis: usize) -> Result<()> {
 pub fn split_axis(shape: &[usize], axis: usize) -> (usize, usize, usize) {
     (shape[..axis].iter().product(), shape[axis], shape[axis + 1..].iter().product())
 }
+
+const GRAD_SRC: &str = include_str!("../../../shaders/reduce_grad.wgsl");
+/// Most merged dimensions the gradient kernels accept.
+const GRAD_MAX_RANK: usize = 8;
+
+/// `(dims, input strides, output strides)` of `shape` with size-1 dimensions dropped and
+/// neighbours of the same kind merged; output strides are 0 on reduced dimensions.
+pub fn merged_dims(op: &'static str, shape: &[usize], reduced: &[bool]) -> Result<[Vec<usize>; 3]> {
+    let mut dims: Vec<(usize, bool)> = Vec::new();
+    for (&d, &r) in shape.iter().zip(reduced).filter(|(&d, _)| d != 1) {
+        match dims.last_mut() {
+            Some((n, lr)) if *lr == r => *n *= d,
+            _ => dims.push((d, r)),
+        }
+    }
+    if dims.len() > GRAD_MAX_RANK {
+        return Err(shape_err(
+            op,
+            format!("shape {shape:?} with reduced axes {reduced:?} needs more than {GRAD_MAX_RANK} merged dimensions"),
+        ));
+    }
+    let (mut xs, mut gs) = (vec![0; dims.len()], vec![0; dims.len()]);
+    let (mut xstride, mut gstride) = (1, 1);
+    for (i, &(d, r)) in dims.iter().enumerate().rev() {
+        xs[i] = xstride;
+        xstride *= d;
+        if !r {
+            gs[i] = gstride;
+            gstride *= d;
+        }
+    }
+    Ok([dims.iter().map(|d| d.0).collect(), xs, gs])
+}
+
+/// Uniform of `reduce_grad.wgsl`.
+fn grad_params(n: usize, red: usize, scale: f32, m: &[Vec<usize>; 3]) -> Params {
+    let mut p = Params::new().u(m[0].len()).u(n).u(red).u(0).f(scale).u(0).u(0).u(0);
+    for v in m {
+        for i in 0..GRAD_MAX_RANK {
+            p = p.u(v.get(i).copied().unwrap_or(0));
+        }
+    }
+    p
+}
+
+/// Records the gradient of a sum over the flagged axes, times `scale`: `g` (the reduced
+/// values, keepdims layout or not) broadcast back to `shape`.
+pub fn broadcast_back(gpu: &Gpu, g: &GpuBuffer, shape: &[usize], reduced: &[bool], scale: f32) -> Result<GpuBuffer> {
+    let n: usize = shape.iter().product();
+    check_u32("reduce_grad", &[n])?;
+    let m = merged_dims("reduce_grad", shape, reduced)?;
+    let out = out_f32(gpu, n)?;
+    if n == 0 {
+        return Ok(out);
+    }
+    let pipe = pipeline(gpu, "reduce_grad.wgsl", GRAD_SRC, "broadcast_back", &[])?;
+    gpu.dispatch(&pipe, grad_params(n, 0, scale, &m).bytes(), &[g, &out], grid_1d(gpu, n, 256))?;
+    Ok(out)
+}
+
+/// Records `reduce_max`'s gradient: `g` (one value per output) goes to the first maximum of
+/// each reduced group of `x` (row-major order), zeros elsewhere.
+pub fn max_grad(gpu: &Gpu, x: &GpuBuffer, g: &GpuBuffer, shape: &[usize], reduced: &[bool]) -> Result<GpuBuffer> {
+    let n: usize = shape.iter().product();
+    check_u32("reduce_max_grad", &[n])?;
+    let m = merged_dims("reduce_max_grad", shape, reduced)?;
+    let out = out_f32(gpu, n)?;
+    if n == 0 {
+        return Ok(out);
+    }
+    let red: usize = shape.iter().zip(reduced).filter(|(_, &r)| r).map(|(&d, _)| d).product();
+    let n_out = n / red;
+    let pipe = pipeline(gpu, "reduce_grad.wgsl", GRAD_SRC, "max_grad", &[])?;
+    gpu.dispatch(&pipe, grad_params(n_out, red, 1.0, &m).bytes(), &[x, &out, g], grid_1d(gpu, n_out, 256))?;
+    Ok(out)
+}

@@ -1,5 +1,5 @@
 //! Launcher for `shaders/resize.wgsl`: nearest-neighbour upsampling by integer factors
-//! (Keras `UpSampling2D`), scalar and vec4 variants.
+//! (Keras `UpSampling2D`) and its input gradient (block sums), scalar and vec4 variants.
 
 use tessera_device::{Gpu, GpuBuffer};
 
@@ -35,8 +35,31 @@ pub fn upsample_nearest2d(gpu: &Gpu, x: &GpuBuffer, shape: &[usize], size: [usiz
     }
     let vec4 = c.is_multiple_of(4);
     let (entry, threads) = if vec4 { ("upsample_nearest4", total / 4) } else { ("upsample_nearest", total) };
-    let p = Params::new().u(n).u(shape[1]).u(shape[2]).u(c).u(oh).u(ow).u(size[0]).u(size[1]).u(threads).align4();
+    launch(gpu, entry, [x, &out], [n, shape[1], shape[2], c, oh, ow, size[0], size[1]], threads)?;
+    Ok(out)
+}
+
+/// Dispatches `entry` over `threads` invocations with the shared uniform block `dims`
+/// (n, h, w, c, oh, ow, sh, sw).
+fn launch(gpu: &Gpu, entry: &str, bufs: [&GpuBuffer; 2], dims: [usize; 8], threads: usize) -> Result<()> {
+    let p = dims.iter().fold(Params::new(), |p, &d| p.u(d)).u(threads).align4();
     let pipe = pipeline(gpu, "resize.wgsl", SRC, entry, &[])?;
-    gpu.dispatch(&pipe, p.bytes(), &[x, &out], grid_1d(gpu, threads, 64))?;
+    gpu.dispatch(&pipe, p.bytes(), &bufs, grid_1d(gpu, threads, 64))?;
+    Ok(())
+}
+
+/// Records the input gradient of nearest upsampling: `dy` of the upsampled shape summed over
+/// each `sh × sw` block into `[n, h, w, c]` (`shape` is the forward input's shape).
+pub fn upsample_nearest2d_grad(gpu: &Gpu, dy: &GpuBuffer, shape: &[usize], size: [usize; 2]) -> Result<GpuBuffer> {
+    let [n, oh, ow, c] = upsample_shape(shape, size)?;
+    let total = n * shape[1] * shape[2] * c;
+    check_u32("upsample_nearest2d_grad", &[n * oh * ow * c, oh, ow])?;
+    let out = out_f32(gpu, total)?;
+    if total == 0 {
+        return Ok(out);
+    }
+    let vec4 = c.is_multiple_of(4);
+    let (entry, threads) = if vec4 { ("upsample_nearest_grad4", total / 4) } else { ("upsample_nearest_grad", total) };
+    launch(gpu, entry, [dy, &out], [n, shape[1], shape[2], c, oh, ow, size[0], size[1]], threads)?;
     Ok(out)
 }

@@ -34,16 +34,46 @@ pub fn softmax(
     if rows * len == 0 {
         return Ok(out);
     }
-    let wg = match variant {
-        SoftmaxVariant::Auto => rows < 1024 && len >= 512,
-        v => v == SoftmaxVariant::Workgroup,
-    };
     let p = Params::new().u(rows).u(len).u(log as usize).u(0);
-    let (entry, groups) = match wg {
+    let (entry, groups) = match use_workgroup(variant, rows, len) {
         true => ("softmax_wg", grid_1d(gpu, rows, 1)),
         false => ("softmax_rows", grid_1d(gpu, rows, 64)),
     };
     let pipe = pipeline(gpu, "softmax.wgsl", SRC, entry, &[])?;
     gpu.dispatch(&pipe, p.bytes(), &[x, &out], groups)?;
     Ok(out)
+}
+
+/// Records the gradient of softmax (or log-softmax when `log`) from its output `y` and the
+/// upstream gradient `g`, both `rows` × `len`.
+pub fn softmax_grad(
+    gpu: &Gpu,
+    y: &GpuBuffer,
+    g: &GpuBuffer,
+    rows: usize,
+    len: usize,
+    log: bool,
+    variant: SoftmaxVariant,
+) -> Result<GpuBuffer> {
+    check_u32("softmax_grad", &[rows * len])?;
+    let out = out_f32(gpu, rows * len)?;
+    if rows * len == 0 {
+        return Ok(out);
+    }
+    let p = Params::new().u(rows).u(len).u(log as usize).u(0);
+    let (entry, groups) = match use_workgroup(variant, rows, len) {
+        true => ("softmax_grad_wg", grid_1d(gpu, rows, 1)),
+        false => ("softmax_grad_rows", grid_1d(gpu, rows, 64)),
+    };
+    let pipe = pipeline(gpu, "softmax.wgsl", SRC, entry, &[])?;
+    gpu.dispatch(&pipe, p.bytes(), &[y, &out, g], groups)?;
+    Ok(out)
+}
+
+/// True when `variant` (or the shape, for `Auto`) picks one workgroup per row.
+fn use_workgroup(variant: SoftmaxVariant, rows: usize, len: usize) -> bool {
+    match variant {
+        SoftmaxVariant::Auto => rows < 1024 && len >= 512,
+        v => v == SoftmaxVariant::Workgroup,
+    }
 }

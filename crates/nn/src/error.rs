@@ -25,6 +25,14 @@ pub enum Error {
         /// Second device.
         b: String,
     },
+    /// A file could not be read or written, or its contents are invalid.
+    #[error("{path}: {msg}")]
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        msg: String,
+    },
     /// The GPU failed.
     #[error(transparent)]
     Device(#[from] DeviceError),

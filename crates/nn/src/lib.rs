@@ -2,10 +2,15 @@
 //! ([`cpu`]) that every GPU kernel is checked against, and `tf.nn`-style functional [`ops`].
 
 pub mod autodiff;
+pub mod checkpoint;
 pub mod cpu;
+pub mod initializers;
+pub mod layers;
+pub mod models;
 mod device;
 mod error;
 pub mod ops;
+pub mod optimizers;
 pub mod random;
 mod tensor;
 

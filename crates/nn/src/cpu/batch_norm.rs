@@ -1,5 +1,5 @@
-//! CPU twins of `shaders/batch_norm.wgsl`: `tf.nn.moments` and `tf.nn.batch_normalization`
-//! with plain loops.
+//! CPU twins of `shaders/batch_norm.wgsl`: `tf.nn.moments`, `tf.nn.batch_normalization` and
+//! the backward of training-mode batch norm, with plain loops.
 
 /// The output index (row-major over the kept axes) of every element of `shape`.
 fn output_index(shape: &[usize], reduced: &[bool]) -> Vec<usize> {
@@ -62,4 +62,35 @@ pub fn batch_normalization(
         out.push((v - mean[ch]) * k + offset.map_or(0.0, |o| o[ch]));
     }
     out
+}
+
+/// Backward of training-mode batch norm on `x` viewed as `[rows, c]` with batch statistics
+/// `mean`, `var` over rows: returns (dx, d gamma, d beta) for `dy`, using
+/// x̂ = (x − mean)/σ and dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂)) per channel.
+pub fn batch_norm_training_grad(
+    x: &[f32],
+    dy: &[f32],
+    c: usize,
+    mean: &[f32],
+    var: &[f32],
+    gamma: &[f32],
+    epsilon: f32,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let rows = if c == 0 { 0 } else { x.len() / c };
+    let sd: Vec<f32> = var.iter().map(|v| (v + epsilon).sqrt()).collect();
+    let (mut dbeta, mut dgamma) = (vec![0.0f32; c], vec![0.0f32; c]);
+    for (i, (&xv, &g)) in x.iter().zip(dy).enumerate() {
+        let ch = i % c;
+        dbeta[ch] += g;
+        dgamma[ch] += g * (xv - mean[ch]) / sd[ch];
+    }
+    let mut dx = Vec::with_capacity(x.len());
+    for (i, (&xv, &g)) in x.iter().zip(dy).enumerate() {
+        let ch = i % c;
+        let xhat = (xv - mean[ch]) / sd[ch];
+        let mean_g = dbeta[ch] / rows as f32;
+        let mean_gx = dgamma[ch] / rows as f32;
+        dx.push(gamma[ch] / sd[ch] * (g - mean_g - xhat * mean_gx));
+    }
+    (dx, dgamma, dbeta)
 }

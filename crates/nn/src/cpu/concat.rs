@@ -14,3 +14,15 @@ pub fn concat(xs: &[(&[f32], &[usize])], axis: usize) -> Vec<f32> {
     }
     out
 }
+
+/// `len` entries of `x` (shape `shape`) from `start` along `axis`; arguments already checked.
+pub fn slice(x: &[f32], shape: &[usize], axis: usize, start: usize, len: usize) -> Vec<f32> {
+    let outer: usize = shape[..axis].iter().product();
+    let inner: usize = shape[axis + 1..].iter().product();
+    let mut out = Vec::with_capacity(outer * len * inner);
+    for o in 0..outer {
+        let row = o * shape[axis] * inner;
+        out.extend_from_slice(&x[row + start * inner..row + (start + len) * inner]);
+    }
+    out
+}

@@ -1,6 +1,6 @@
 //! CPU twins of `shaders/elementwise.wgsl`.
 
-use tessera_kernels::elementwise::{broadcast_strides, BinaryOp, UnaryOp};
+use tessera_kernels::elementwise::{broadcast_strides, dropout_keeps, BinaryOp, UnaryOp};
 
 /// `op(a, b)` with broadcasting to `out_shape`.
 pub fn binary(
@@ -34,4 +34,10 @@ pub fn binary(
 /// `op(x)` for every element.
 pub fn unary(op: UnaryOp, x: &[f32]) -> Vec<f32> {
     x.iter().map(|&v| op.apply(v)).collect()
+}
+
+/// Inverted dropout with the GPU kernel's hash: element `i` is kept when its hash says so.
+pub fn dropout(x: &[f32], rate: f32, seed: u32) -> Vec<f32> {
+    let scale = 1.0 / (1.0 - rate);
+    x.iter().enumerate().map(|(i, &v)| if dropout_keeps(i as u32, seed, rate) { v * scale } else { 0.0 }).collect()
 }

@@ -55,3 +55,51 @@ pub fn argmax(x: &[f32], shape: &[usize], axis: usize) -> Vec<f32> {
     }
     out
 }
+
+/// The keepdims-layout output index of every input element (row-major over `shape`).
+fn output_index(shape: &[usize], reduced: &[bool]) -> Vec<usize> {
+    let n: usize = shape.iter().product();
+    let mut out = Vec::with_capacity(n);
+    let mut idx = vec![0usize; shape.len()];
+    for _ in 0..n {
+        let mut o = 0;
+        for d in 0..shape.len() {
+            o = o * if reduced[d] { 1 } else { shape[d] } + if reduced[d] { 0 } else { idx[d] };
+        }
+        out.push(o);
+        for d in (0..shape.len()).rev() {
+            idx[d] += 1;
+            if idx[d] < shape[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+    out
+}
+
+/// Gradient of a sum over the flagged axes, times `scale`: each input element gets
+/// `scale · g[its output]`.
+pub fn broadcast_back(g: &[f32], shape: &[usize], reduced: &[bool], scale: f32) -> Vec<f32> {
+    output_index(shape, reduced).into_iter().map(|o| g[o] * scale).collect()
+}
+
+/// `reduce_max`'s gradient: each output's `g` goes to the first (row-major) input element that
+/// attains its maximum; all other elements get 0.
+pub fn reduce_max_grad(x: &[f32], g: &[f32], shape: &[usize], reduced: &[bool]) -> Vec<f32> {
+    let outs = output_index(shape, reduced);
+    let mut first: Vec<Option<usize>> = vec![None; g.len()];
+    for (i, &o) in outs.iter().enumerate() {
+        match first[o] {
+            Some(b) if x[i] <= x[b] => {}
+            _ => first[o] = Some(i),
+        }
+    }
+    let mut dx = vec![0.0; x.len()];
+    for (o, f) in first.iter().enumerate() {
+        if let Some(i) = f {
+            dx[*i] = g[o];
+        }
+    }
+    dx
+}

@@ -1,15 +1,47 @@
 //! Normalization ops: `tf.nn.moments` (mean and biased variance over axes) and the fused
-//! `tf.nn.batch_normalization`.
+//! `tf.nn.batch_normalization`, both differentiable in every input, so training-mode batch
+//! norm composed as `batch_normalization(x, moments(x).0, moments(x).1, ...)` back-propagates
+//! through the batch statistics.
 
 use tessera_kernels::batch_norm::{self as k, check_axes, reduced_shape, BnParams, ReducePlan};
 
+use crate::autodiff::record;
+use crate::ops::{affine, div, mul, neg, reduce_sum, sqrt, sub};
 use crate::tensor::common_device;
 use crate::{cpu, shape_err, Device, Result, Tensor};
 
 /// `tf.nn.moments(x, axes, keepdims)`: the mean and the biased (divide-by-N) variance over
 /// `axes`, the variance computed as the mean of squared deviations from the mean. Axes must be
 /// in range and distinct; reduced axes become 1 with `keepdims`, else they are removed.
+/// Gradients: d mean/dx = 1/N and d variance/dx = 2(x − mean)/N (N reduced elements), each
+/// output recorded separately.
 pub fn moments(x: &Tensor, axes: &[usize], keepdims: bool) -> Result<(Tensor, Tensor)> {
+    let (mean, var) = moments_forward(x, axes, keepdims)?;
+    let reduced = check_axes("moments", x.shape(), axes)?;
+    record_moments(x, mean, var, &reduced)
+}
+
+/// Attaches the backward rules of [`moments`] to its (mean, variance) outputs.
+fn record_moments(x: &Tensor, mean: Tensor, var: Tensor, reduced: &[bool]) -> Result<(Tensor, Tensor)> {
+    let keep = reduced_shape(x.shape(), reduced, true);
+    let count: usize = x.shape().iter().zip(reduced).filter(|(_, &r)| r).map(|(d, _)| d).product();
+    let inv_n = 1.0 / count.max(1) as f32;
+    let (xs, dev, k1) = (x.shape().to_vec(), x.device().clone(), keep.clone());
+    let mean_grad = move |g: &Tensor| {
+        let spread = Tensor::full(inv_n, &xs, &dev)?;
+        Ok(vec![Some(mul(&g.reshape(&k1)?, &spread)?)])
+    };
+    let (xc, m) = (x.clone(), mean.detach().reshape(&keep)?);
+    let var_grad = move |g: &Tensor| {
+        let g2 = affine(&g.reshape(&keep)?, 2.0 * inv_n, 0.0)?;
+        Ok(vec![Some(mul(&g2, &sub(&xc, &m)?)?)])
+    };
+    let mean = record(mean, "moments/mean", &[x], mean_grad);
+    Ok((mean, record(var, "moments/variance", &[x], var_grad)))
+}
+
+/// The forward of [`moments`], without recording gradients.
+fn moments_forward(x: &Tensor, axes: &[usize], keepdims: bool) -> Result<(Tensor, Tensor)> {
     let op = "moments";
     let reduced = check_axes(op, x.shape(), axes)?;
     let shape = reduced_shape(x.shape(), &reduced, keepdims);
@@ -28,13 +60,13 @@ pub fn moments(x: &Tensor, axes: &[usize], keepdims: bool) -> Result<(Tensor, Te
 
 /// Checks a per-channel parameter: shape `[c]`, or any shape of ones ending in `c` (such as
 /// `[1, 1, 1, c]`) whose rank does not exceed x's.
-fn check_param(what: &str, p: &Tensor, x: &[usize]) -> Result<()> {
+fn check_param(op: &'static str, what: &str, p: &Tensor, x: &[usize]) -> Result<()> {
     let c = *x.last().unwrap_or(&0);
     let s = p.shape();
     let ok = s.last() == Some(&c) && s.len() <= x.len() && s[..s.len() - 1].iter().all(|&d| d == 1);
     if !ok {
         return Err(shape_err(
-            "batch_normalization",
+            op,
             format!("{what} shape {s:?} must be [{c}] (or [1, ..., 1, {c}]) for x of shape {x:?}"),
         ));
     }
@@ -44,8 +76,90 @@ fn check_param(what: &str, p: &Tensor, x: &[usize]) -> Result<()> {
 /// `tf.nn.batch_normalization(x, mean, variance, offset, scale, variance_epsilon)`:
 /// `(x − mean) · scale / √(variance + ε) + offset` per channel of x's last axis, in one GPU
 /// kernel. Parameters have shape `[c]` or `[1, ..., 1, c]`; `offset` defaults to 0 and
-/// `scale` to 1.
+/// `scale` to 1. Differentiable in x, mean, variance, offset and scale (per-channel gradients
+/// summed over every other axis).
 pub fn batch_normalization(
+    x: &Tensor,
+    mean: &Tensor,
+    variance: &Tensor,
+    offset: Option<&Tensor>,
+    scale: Option<&Tensor>,
+    variance_epsilon: f32,
+) -> Result<Tensor> {
+    let out = batch_normalization_forward(x, mean, variance, offset, scale, variance_epsilon)?;
+    let mut operands = vec![x, mean, variance];
+    operands.extend(offset.into_iter().chain(scale));
+    let saved = BnSaved {
+        x: x.clone(),
+        mean: mean.clone(),
+        variance: variance.clone(),
+        offset: offset.cloned(),
+        scale: scale.cloned(),
+        eps: variance_epsilon,
+    };
+    Ok(record(out, "batch_normalization", &operands, move |g| saved.grads(g)))
+}
+
+/// The inputs of a recorded [`batch_normalization`], for its backward rule.
+struct BnSaved {
+    x: Tensor,
+    mean: Tensor,
+    variance: Tensor,
+    offset: Option<Tensor>,
+    scale: Option<Tensor>,
+    eps: f32,
+}
+
+impl BnSaved {
+    /// Gradients for (x, mean, variance, offset?, scale?) given the output gradient `g`:
+    /// with k = scale/√(var+ε) and x̂ = (x−mean)/√(var+ε): dx = g·k, d offset = Σg,
+    /// d scale = Σ g·x̂, d mean = −k·Σg, d var = −½·scale·Σ(g·x̂)/(var+ε).
+    fn grads(&self, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let c = *self.x.shape().last().unwrap_or(&0);
+        let axes: Vec<usize> = (0..self.x.rank() - 1).collect();
+        let sum_c = |t: &Tensor| reduce_sum(t, Some(&axes), false);
+        let dev = self.x.device();
+        let var_c = self.variance.reshape(&[c])?;
+        let scale_c = self.scale.as_ref().map(|s| s.reshape(&[c])).transpose()?;
+        let ones = Tensor::ones(&[c], dev)?;
+        let s = scale_c.clone().unwrap_or_else(|| ones.clone());
+        let zeros = Tensor::zeros(&[c], dev)?;
+        let (eps, mean_c) = (self.eps, self.mean.reshape(&[c])?);
+        let dx = self
+            .x
+            .requires_grad()
+            .then(|| batch_normalization_forward(g, &zeros, &var_c, None, scale_c.as_ref(), eps))
+            .transpose()?;
+        let want_sum = self.mean.requires_grad() || self.offset.as_ref().is_some_and(|o| o.requires_grad());
+        let sum_g = want_sum.then(|| sum_c(g)).transpose()?;
+        let want_dot = self.variance.requires_grad() || self.scale.as_ref().is_some_and(|s| s.requires_grad());
+        let dot = want_dot
+            .then(|| sum_c(&mul(g, &batch_normalization_forward(&self.x, &mean_c, &var_c, None, None, eps)?)?))
+            .transpose()?;
+        let dmean = match (&sum_g, self.mean.requires_grad()) {
+            (Some(sg), true) => Some(neg(&mul(sg, &div(&s, &sqrt(&affine(&var_c, 1.0, eps)?)?)?)?)?),
+            _ => None,
+        };
+        let dvar = match (&dot, self.variance.requires_grad()) {
+            (Some(d), true) => Some(affine(&div(&mul(d, &s)?, &affine(&var_c, 1.0, eps)?)?, -0.5, 0.0)?),
+            _ => None,
+        };
+        let mut grads = vec![dx, dmean, dvar];
+        let shaped = |t: Option<Tensor>, like: &Tensor| t.map(|t| t.reshape(like.shape())).transpose();
+        grads[1] = shaped(grads[1].take(), &self.mean)?;
+        grads[2] = shaped(grads[2].take(), &self.variance)?;
+        if let Some(o) = &self.offset {
+            grads.push(shaped(sum_g.filter(|_| o.requires_grad()), o)?);
+        }
+        if let Some(sc) = &self.scale {
+            grads.push(shaped(dot.filter(|_| sc.requires_grad()), sc)?);
+        }
+        Ok(grads)
+    }
+}
+
+/// The forward of [`batch_normalization`], without recording gradients.
+fn batch_normalization_forward(
     x: &Tensor,
     mean: &Tensor,
     variance: &Tensor,
@@ -58,7 +172,7 @@ pub fn batch_normalization(
     }
     let named = [("mean", Some(mean)), ("variance", Some(variance)), ("offset", offset), ("scale", scale)];
     for (what, p) in named {
-        p.map_or(Ok(()), |p| check_param(what, p, x.shape()))?;
+        p.map_or(Ok(()), |p| check_param("batch_normalization", what, p, x.shape()))?;
     }
     let mut operands = vec![x, mean, variance];
     operands.extend(offset.into_iter().chain(scale));
@@ -83,4 +197,74 @@ pub fn batch_normalization(
             Ok(Tensor::from_gpu(buf, x.shape().to_vec(), &dev))
         }
     }
+}
+
+/// Training-mode batch norm over every axis but the last (channels):
+/// `y = gamma · (x − mean)/√(var + ε) + beta` with the batch mean and biased variance, returned
+/// as (y, mean, variance) (the statistics have shape `[c]`). Equals
+/// `batch_normalization(x, moments(x, all but last).0, .1, beta, gamma, ε)`, but y's backward
+/// (for x, gamma, beta, including the paths through the statistics) is one fused reduction
+/// plus one elementwise kernel. The returned statistics are differentiable like `moments`.
+pub fn batch_norm_training(x: &Tensor, gamma: &Tensor, beta: &Tensor, epsilon: f32) -> Result<(Tensor, Tensor, Tensor)> {
+    if x.rank() == 0 {
+        return Err(shape_err("batch_norm_training", "x must have at least one axis (channels last), got shape []"));
+    }
+    check_param("batch_norm_training", "gamma", gamma, x.shape())?;
+    check_param("batch_norm_training", "beta", beta, x.shape())?;
+    common_device("batch_norm_training", &[x, gamma, beta])?;
+    let axes: Vec<usize> = (0..x.rank() - 1).collect();
+    let (mean, var) = moments_forward(x, &axes, false)?;
+    let y = batch_normalization_forward(x, &mean, &var, Some(beta), Some(gamma), epsilon)?;
+    let (xc, gc, bs, m, v) = (x.clone(), gamma.clone(), beta.shape().to_vec(), mean.clone(), var.clone());
+    let y = record(y, "batch_norm_training", &[x, gamma, beta], move |g| {
+        let (dx, dgamma, dbeta) = batch_norm_training_grad(&xc, g, &m, &v, &gc, epsilon)?;
+        Ok(vec![Some(dx), Some(dgamma.reshape(gc.shape())?), Some(dbeta.reshape(&bs)?)])
+    });
+    let reduced: Vec<bool> = (0..x.rank()).map(|i| i + 1 < x.rank()).collect();
+    let (mean, var) = record_moments(x, mean, var, &reduced)?;
+    Ok((y, mean, var))
+}
+
+/// (dx, d gamma, d beta) of [`batch_norm_training`]'s output for the output gradient `dy`,
+/// given the batch statistics (each `[c]`); the gradients of gamma and beta have shape `[c]`.
+fn batch_norm_training_grad(
+    x: &Tensor,
+    dy: &Tensor,
+    mean: &Tensor,
+    var: &Tensor,
+    gamma: &Tensor,
+    eps: f32,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let c = *x.shape().last().unwrap_or(&0);
+    let dev = common_device("batch_norm_training", &[x, dy])?;
+    match &dev {
+        Device::Cpu => {
+            let (m, v, gm) = (mean.cpu_data(), var.cpu_data(), gamma.cpu_data());
+            let (dx, dg, db) = cpu::batch_norm_training_grad(x.cpu_data(), dy.cpu_data(), c, m, v, gm, eps);
+            Ok((Tensor::from_cpu(dx, x.shape().to_vec()), Tensor::from_cpu(dg, vec![c]), Tensor::from_cpu(db, vec![c])))
+        }
+        Device::Gpu(g) => {
+            let rows = if c == 0 { 0 } else { x.numel() / c };
+            let (xb, dyb, mb, vb, gb) = (x.gpu_buf(), dy.gpu_buf(), mean.gpu_buf(), var.gpu_buf(), gamma.gpu_buf());
+            let r = k::batch_norm_training_grad(g, xb, dyb, mb, vb, gb, [rows, c], eps)?;
+            let t = |b, s: Vec<usize>| Tensor::from_gpu(b, s, &dev);
+            Ok((t(r.dx, x.shape().to_vec()), t(r.dgamma, vec![c]), t(r.dbeta, vec![c])))
+        }
+    }
+}
+
+/// The backward of [`batch_norm_training`] as a standalone op (for parity tests): returns
+/// (dx, d gamma, d beta) for input `x`, output gradient `dy` and scale `gamma` (`[c]`),
+/// recomputing the batch statistics of `x`. Not itself differentiable.
+pub fn batch_norm_training_backprop(x: &Tensor, dy: &Tensor, gamma: &Tensor, epsilon: f32) -> Result<(Tensor, Tensor, Tensor)> {
+    if x.rank() == 0 || dy.shape() != x.shape() {
+        return Err(shape_err(
+            "batch_norm_training_backprop",
+            format!("gradient shape {:?} must equal x's shape {:?} (rank >= 1)", dy.shape(), x.shape()),
+        ));
+    }
+    check_param("batch_norm_training_backprop", "gamma", gamma, x.shape())?;
+    let axes: Vec<usize> = (0..x.rank() - 1).collect();
+    let (mean, var) = moments_forward(x, &axes, false)?;
+    batch_norm_training_grad(x, dy, &mean, &var, gamma, epsilon)
 }

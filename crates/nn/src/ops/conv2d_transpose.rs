@@ -6,9 +6,10 @@ use tessera_kernels::conv2d_transpose as k;
 pub use tessera_kernels::conv2d_transpose::Conv2dTransposeVariant;
 use tessera_kernels::Conv2dTransposeGeometry;
 
-use crate::ops::Conv2dOptions;
+use crate::autodiff::record;
+use crate::ops::{activation_grad, conv2d, conv2d_backprop_filter, reduce_sum, Conv2dOptions};
 use crate::tensor::common_device;
-use crate::{cpu, shape_err, Device, Result, Tensor};
+use crate::{cpu, shape_err, Activation, Device, Result, Tensor};
 
 /// `tf.nn.conv2d_transpose(x, filter, output_shape, strides, padding, dilations)`, then `opts.activation`.
 pub fn conv2d_transpose(x: &Tensor, filter: &Tensor, output_shape: &[usize], opts: &Conv2dOptions) -> Result<Tensor> {
@@ -49,18 +50,32 @@ pub fn conv2d_transpose_variant(
     operands.extend(bias);
     let dev = common_device("conv2d_transpose", &operands)?;
     let shape = g.out_shape();
-    match &dev {
+    let out = match &dev {
         Device::Cpu => {
             let b = bias.map(|b| b.cpu_data());
             let out = cpu::conv2d_transpose(x.cpu_data(), filter.cpu_data(), b, &g, opts.activation);
-            Ok(Tensor::from_cpu(out, shape))
+            Tensor::from_cpu(out, shape)
         }
         Device::Gpu(gpu) => {
             let b = bias.map(|b| b.gpu_buf());
             let buf = k::conv2d_transpose(gpu, x.gpu_buf(), filter.gpu_buf(), b, &g, opts.activation, variant)?;
-            Ok(Tensor::from_gpu(buf, shape, &dev))
+            Tensor::from_gpu(buf, shape, &dev)
         }
-    }
+    };
+    let (xc, fc, y, act, has_bias) = (x.clone(), filter.clone(), out.detach(), opts.activation, bias.is_some());
+    let o = Conv2dOptions { activation: Activation::None, ..*opts };
+    Ok(record(out, "conv2d_transpose", &operands, move |g| {
+        let gz = activation_grad(act, &y, g)?;
+        // Our output is the forward conv's input and our input its output, so dx is that conv
+        // of gz, and dfilter is its filter gradient with gz as the input and x as out_backprop.
+        let dx = xc.requires_grad().then(|| conv2d(&gz, &fc, &o)).transpose()?;
+        let dw = fc.requires_grad().then(|| conv2d_backprop_filter(&gz, &xc, fc.shape(), &o)).transpose()?;
+        let mut grads = vec![dx, dw];
+        if has_bias {
+            grads.push(Some(reduce_sum(&gz, Some(&[0, 1, 2]), false)?));
+        }
+        Ok(grads)
+    }))
 }
 
 /// Checks strides and dilations first (so their errors are not reported as an impossible

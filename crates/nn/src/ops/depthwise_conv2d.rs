@@ -6,7 +6,8 @@ use tessera_kernels::depthwise_conv2d as k;
 pub use tessera_kernels::depthwise_conv2d::DepthwiseVariant;
 use tessera_kernels::{Activation, DepthwiseGeometry};
 
-use crate::ops::{dense, Conv2dOptions};
+use crate::autodiff::record;
+use crate::ops::{activation_grad, dense, reduce_sum, Conv2dOptions};
 use crate::tensor::common_device;
 use crate::{cpu, shape_err, Device, Error, Result, Tensor};
 
@@ -40,18 +41,109 @@ pub fn depthwise_conv2d_variant(
     operands.extend(bias);
     let dev = common_device("depthwise_conv2d", &operands)?;
     let shape = g.out_shape();
-    match &dev {
+    let out = match &dev {
         Device::Cpu => {
             let b = bias.map(|b| b.cpu_data());
             let out = cpu::depthwise_conv2d(x.cpu_data(), filter.cpu_data(), b, &g, opts.activation);
-            Ok(Tensor::from_cpu(out, shape))
+            Tensor::from_cpu(out, shape)
         }
         Device::Gpu(gpu) => {
             let b = bias.map(|b| b.gpu_buf());
             let buf = k::depthwise_conv2d(gpu, x.gpu_buf(), filter.gpu_buf(), b, &g, opts.activation, variant)?;
-            Ok(Tensor::from_gpu(buf, shape, &dev))
+            Tensor::from_gpu(buf, shape, &dev)
         }
+    };
+    let (xc, fc, y, act, o, has_bias) =
+        (x.clone(), filter.clone(), out.detach(), opts.activation, lin(opts), bias.is_some());
+    Ok(record(out, "depthwise_conv2d", &operands, move |g| {
+        let gz = activation_grad(act, &y, g)?;
+        let dx = xc.requires_grad().then(|| depthwise_conv2d_backprop_input(&gz, &fc, xc.shape(), &o)).transpose()?;
+        let dw = fc.requires_grad().then(|| depthwise_conv2d_backprop_filter(&xc, &gz, fc.shape(), &o)).transpose()?;
+        let mut grads = vec![dx, dw];
+        if has_bias {
+            grads.push(Some(reduce_sum(&gz, Some(&[0, 1, 2]), false)?));
+        }
+        Ok(grads)
+    }))
+}
+
+/// The gradient of `depthwise_conv2d` with respect to its input
+/// (`tf.nn.depthwise_conv2d_backprop_input`): upstream gradient `dy` (`[n, oh, ow, c * m]`),
+/// the filter, and the input's shape. `opts.activation` is ignored.
+pub fn depthwise_conv2d_backprop_input(
+    dy: &Tensor,
+    filter: &Tensor,
+    input_shape: &[usize],
+    opts: &Conv2dOptions,
+) -> Result<Tensor> {
+    let op = "depthwise_conv2d_backprop_input";
+    let g = DepthwiseGeometry::new(input_shape, filter.shape(), opts.strides, opts.dilations, &opts.padding)
+        .map_err(|e| rename(e.into(), op))?;
+    check_out_backprop(op, dy, &g, input_shape, filter.shape())?;
+    let dev = common_device(op, &[dy, filter])?;
+    let out = match &dev {
+        Device::Cpu => Tensor::from_cpu(
+            cpu::depthwise_conv2d_input_grad(dy.cpu_data(), filter.cpu_data(), &g),
+            input_shape.to_vec(),
+        ),
+        Device::Gpu(gpu) => {
+            let buf = k::depthwise_conv2d_input_grad(gpu, dy.gpu_buf(), filter.gpu_buf(), &g, DepthwiseVariant::Auto)?;
+            Tensor::from_gpu(buf, input_shape.to_vec(), &dev)
+        }
+    };
+    let (dyc, fc, o) = (dy.clone(), filter.clone(), lin(opts));
+    Ok(record(out, op, &[dy, filter], move |g| {
+        let ddy = dyc.requires_grad().then(|| depthwise_conv2d(g, &fc, &o)).transpose()?;
+        let df = fc.requires_grad().then(|| depthwise_conv2d_backprop_filter(g, &dyc, fc.shape(), &o)).transpose()?;
+        Ok(vec![ddy, df])
+    }))
+}
+
+/// The gradient of `depthwise_conv2d` with respect to its filter
+/// (`tf.nn.depthwise_conv2d_backprop_filter`): input `x`, upstream gradient `dy`
+/// (`[n, oh, ow, c * m]`), and the filter's shape `[kh, kw, c, m]`. `opts.activation` is ignored.
+pub fn depthwise_conv2d_backprop_filter(
+    x: &Tensor,
+    dy: &Tensor,
+    filter_shape: &[usize],
+    opts: &Conv2dOptions,
+) -> Result<Tensor> {
+    let op = "depthwise_conv2d_backprop_filter";
+    let g = DepthwiseGeometry::new(x.shape(), filter_shape, opts.strides, opts.dilations, &opts.padding)
+        .map_err(|e| rename(e.into(), op))?;
+    check_out_backprop(op, dy, &g, x.shape(), filter_shape)?;
+    let dev = common_device(op, &[x, dy])?;
+    let out = match &dev {
+        Device::Cpu => {
+            Tensor::from_cpu(cpu::depthwise_conv2d_filter_grad(x.cpu_data(), dy.cpu_data(), &g), filter_shape.to_vec())
+        }
+        Device::Gpu(gpu) => {
+            let buf = k::depthwise_conv2d_filter_grad(gpu, x.gpu_buf(), dy.gpu_buf(), &g, DepthwiseVariant::Auto)?;
+            Tensor::from_gpu(buf, filter_shape.to_vec(), &dev)
+        }
+    };
+    let (xc, dyc, o) = (x.clone(), dy.clone(), lin(opts));
+    Ok(record(out, op, &[x, dy], move |g| {
+        let dx = xc.requires_grad().then(|| depthwise_conv2d_backprop_input(&dyc, g, xc.shape(), &o)).transpose()?;
+        let ddy = dyc.requires_grad().then(|| depthwise_conv2d(&xc, g, &o)).transpose()?;
+        Ok(vec![dx, ddy])
+    }))
+}
+
+/// `opts` without its activation (the gradient ops are linear).
+fn lin(opts: &Conv2dOptions) -> Conv2dOptions {
+    Conv2dOptions { activation: Activation::None, ..*opts }
+}
+
+/// Checks the upstream gradient has the forward output's shape.
+fn check_out_backprop(op: &'static str, dy: &Tensor, g: &DepthwiseGeometry, x: &[usize], f: &[usize]) -> Result<()> {
+    if dy.shape() != g.out_shape().as_slice() {
+        return Err(shape_err(
+            op,
+            format!("out_backprop shape {:?} must be {:?} for input {x:?} and filter {f:?}", dy.shape(), g.out_shape()),
+        ));
     }
+    Ok(())
 }
 
 /// `tf.nn.separable_conv2d`: a depthwise conv, then a 1x1 conv with `pointwise_filter`

@@ -180,3 +180,16 @@ pub fn sqrt(x: &Tensor) -> Result<Tensor> {
 pub fn affine(x: &Tensor, alpha: f32, beta: f32) -> Result<Tensor> {
     unary(UnaryOp::Affine(alpha, beta), x)
 }
+
+/// Inverted dropout (`tf.nn.dropout`): zeroes each element with probability `rate` and scales
+/// the rest by `1 / (1 - rate)`; the mask is a hash of `(seed, index)`, the same on CPU and GPU.
+pub fn dropout(x: &Tensor, rate: f32, seed: u32) -> Result<Tensor> {
+    if !(0.0..1.0).contains(&rate) {
+        return Err(crate::shape_err("dropout", format!("rate {rate} must be in [0, 1)")));
+    }
+    let out = match x.device() {
+        Device::Cpu => Tensor::from_cpu(cpu::dropout(x.cpu_data(), rate, seed), x.shape().to_vec()),
+        Device::Gpu(g) => Tensor::from_gpu(k::dropout(g, x.gpu_buf(), x.numel(), rate, seed)?, x.shape().to_vec(), x.device()),
+    };
+    Ok(record(out, "dropout", &[x], move |g| Ok(vec![Some(dropout(g, rate, seed)?)])))
+}

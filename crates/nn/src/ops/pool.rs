@@ -1,15 +1,23 @@
 //! Pooling ops: `tf.nn.max_pool2d` / `avg_pool2d` (NHWC, VALID / SAME / explicit padding) and
-//! Keras `GlobalAveragePooling2D` / `GlobalMaxPooling2D`.
+//! Keras `GlobalAveragePooling2D` / `GlobalMaxPooling2D`, all differentiable, plus the pooling
+//! input gradients (`max_pool2d_grad`, `avg_pool2d_grad`) their backward rules use.
 
+use tessera_kernels::elementwise::BinaryOp;
 use tessera_kernels::pool::{self as k, PoolMode};
+use tessera_kernels::Window2d;
 
-use crate::ops::PoolOptions;
-use crate::{cpu, Device, Result, Tensor};
+use crate::autodiff::record;
+use crate::ops::{add, affine, argmax, binary_forward, mul, PoolOptions};
+use crate::tensor::common_device;
+use crate::{cpu, shape_err, Device, Result, Tensor};
 
 /// `tf.nn.max_pool2d(x, ksize, strides, padding)` on NHWC `x`; padded cells act as −inf, so
-/// they never win. Explicit padding must be smaller than the window on every side.
+/// they never win. Explicit padding must be smaller than the window on every side. The gradient
+/// goes to each window's first maximum in row-major order (TensorFlow's tie rule).
 pub fn max_pool2d(x: &Tensor, opts: &PoolOptions) -> Result<Tensor> {
-    pool2d(x, opts, PoolMode::Max)
+    let out = pool2d(x, opts, PoolMode::Max)?;
+    let (xc, o) = (x.clone(), *opts);
+    Ok(record(out, "max_pool2d", &[x], move |g| Ok(vec![Some(max_pool2d_grad(&xc, g, &o)?)])))
 }
 
 /// `tf.nn.avg_pool2d(x, ksize, strides, padding)` on NHWC `x`: each window's mean over its
@@ -17,7 +25,9 @@ pub fn max_pool2d(x: &Tensor, opts: &PoolOptions) -> Result<Tensor> {
 /// by the number of real cells (TensorFlow's SAME rule, applied to explicit padding too).
 /// Explicit padding must be smaller than the window on every side.
 pub fn avg_pool2d(x: &Tensor, opts: &PoolOptions) -> Result<Tensor> {
-    pool2d(x, opts, PoolMode::Avg)
+    let out = pool2d(x, opts, PoolMode::Avg)?;
+    let (shape, o) = (x.shape().to_vec(), *opts);
+    Ok(record(out, "avg_pool2d", &[x], move |g| Ok(vec![Some(avg_pool2d_grad(g, &shape, &o)?)])))
 }
 
 fn pool2d(x: &Tensor, opts: &PoolOptions, mode: PoolMode) -> Result<Tensor> {
@@ -35,14 +45,83 @@ fn pool2d(x: &Tensor, opts: &PoolOptions, mode: PoolMode) -> Result<Tensor> {
     }
 }
 
-/// Keras `GlobalAveragePooling2D`: `[n, h, w, c]` → `[n, c]`, the mean over h and w.
-pub fn global_avg_pool2d(x: &Tensor) -> Result<Tensor> {
-    global_pool2d(x, PoolMode::Avg, "global_avg_pool2d")
+/// The pooling window of `input_shape`, checking that `dy` has the pooled shape.
+fn grad_geometry(op: &'static str, input_shape: &[usize], dy: &Tensor, opts: &PoolOptions) -> Result<Window2d> {
+    let win = k::pool_geometry(op, input_shape, opts.ksize, opts.strides, &opts.padding)?;
+    let want = win.out_shape(win.c);
+    if dy.shape() != want.as_slice() {
+        return Err(shape_err(
+            op,
+            format!("gradient shape {:?} must be {want:?} for input {input_shape:?}", dy.shape()),
+        ));
+    }
+    Ok(win)
 }
 
-/// Keras `GlobalMaxPooling2D`: `[n, h, w, c]` → `[n, c]`, the maximum over h and w.
+/// The input gradient of [`max_pool2d`] (`tf.raw_ops.MaxPoolGrad`): `dy` (`[n, oh, ow, c]`)
+/// flows to each window's first maximum of `x`, summed where windows overlap. On the GPU one
+/// gather kernel recomputes the argmax of every window covering each input cell (nothing is
+/// stored by the forward). Not itself differentiable.
+pub fn max_pool2d_grad(x: &Tensor, dy: &Tensor, opts: &PoolOptions) -> Result<Tensor> {
+    let win = grad_geometry("max_pool2d_grad", x.shape(), dy, opts)?;
+    let dev = common_device("max_pool2d_grad", &[x, dy])?;
+    let shape = x.shape().to_vec();
+    match &dev {
+        Device::Cpu => Ok(Tensor::from_cpu(cpu::max_pool2d_grad(x.cpu_data(), dy.cpu_data(), &win), shape)),
+        Device::Gpu(g) => {
+            let buf = k::pool2d_grad(g, x.gpu_buf(), dy.gpu_buf(), &win, PoolMode::Max)?;
+            Ok(Tensor::from_gpu(buf, shape, &dev))
+        }
+    }
+}
+
+/// The input gradient of [`avg_pool2d`] (`tf.raw_ops.AvgPoolGrad`) for an input of
+/// `input_shape`: each window's `dy` divided by its count of real cells, spread over them. On
+/// the GPU one gather kernel sums over the windows covering each input cell. Differentiable
+/// (its adjoint is `avg_pool2d`).
+pub fn avg_pool2d_grad(dy: &Tensor, input_shape: &[usize], opts: &PoolOptions) -> Result<Tensor> {
+    let win = grad_geometry("avg_pool2d_grad", input_shape, dy, opts)?;
+    let shape = input_shape.to_vec();
+    let out = match dy.device() {
+        Device::Cpu => Tensor::from_cpu(cpu::avg_pool2d_grad(dy.cpu_data(), &win), shape),
+        Device::Gpu(g) => {
+            let buf = k::pool2d_grad(g, dy.gpu_buf(), dy.gpu_buf(), &win, PoolMode::Avg)?;
+            Tensor::from_gpu(buf, shape, dy.device())
+        }
+    };
+    let o = *opts;
+    Ok(record(out, "avg_pool2d_grad", &[dy], move |g| Ok(vec![Some(avg_pool2d(g, &o)?)])))
+}
+
+/// Keras `GlobalAveragePooling2D`: `[n, h, w, c]` → `[n, c]`, the mean over h and w.
+pub fn global_avg_pool2d(x: &Tensor) -> Result<Tensor> {
+    let out = global_pool2d(x, PoolMode::Avg, "global_avg_pool2d")?;
+    let [n, h, w, c] = k::global_pool_shape("global_avg_pool2d", x.shape())?;
+    let dev = x.device().clone();
+    Ok(record(out, "global_avg_pool2d", &[x], move |g| {
+        let spread = Tensor::full(1.0 / (h * w) as f32, &[1, h, w, 1], &dev)?;
+        Ok(vec![Some(mul(&g.reshape(&[n, 1, 1, c])?, &spread)?)])
+    }))
+}
+
+/// Keras `GlobalMaxPooling2D`: `[n, h, w, c]` → `[n, c]`, the maximum over h and w. The
+/// gradient goes to the first maximum in row-major order.
 pub fn global_max_pool2d(x: &Tensor) -> Result<Tensor> {
-    global_pool2d(x, PoolMode::Max, "global_max_pool2d")
+    let out = global_pool2d(x, PoolMode::Max, "global_max_pool2d")?;
+    let xc = x.clone();
+    Ok(record(out, "global_max_pool2d", &[x], move |g| Ok(vec![Some(global_max_pool2d_grad(&xc, g)?)])))
+}
+
+/// `dy` (`[n, c]`) sent to the first maximum of each `[h·w]` column of `x`: the argmax over
+/// the flattened spatial axis, then a one-hot mask `(i == argmax)` built from two compares.
+fn global_max_pool2d_grad(x: &Tensor, dy: &Tensor) -> Result<Tensor> {
+    let [n, h, w, c] = k::global_pool_shape("global_max_pool2d", x.shape())?;
+    let at = argmax(&x.reshape(&[n, h * w, c])?, 1)?.reshape(&[n, 1, c])?;
+    let iota: Vec<f32> = (0..h * w).map(|i| i as f32).collect();
+    let iota = Tensor::from_vec(iota, &[1, h * w, 1], x.device())?;
+    let off = add(&binary_forward(BinaryOp::Greater, &iota, &at)?, &binary_forward(BinaryOp::Greater, &at, &iota)?)?;
+    let hit = affine(&off, -1.0, 1.0)?;
+    mul(&hit, &dy.reshape(&[n, 1, c])?)?.reshape(x.shape())
 }
 
 fn global_pool2d(x: &Tensor, mode: PoolMode, op: &'static str) -> Result<Tensor> {

@@ -1,10 +1,13 @@
 //! Reductions with `tf.reduce_*` semantics (`reduce_sum`, `reduce_mean`, `reduce_max`) and
-//! `tf.math.argmax`.
+//! `tf.math.argmax`, with their gradients: the gradient is broadcast back over the reduced axes
+//! (divided by the count for the mean); `reduce_max` sends it to the first maximum (row-major,
+//! like argmax); argmax has none.
 
 pub use tessera_kernels::reduce::ReduceOp;
 use tessera_kernels::reduce::{self as k, reduced_axes, reduced_shape};
 
-use crate::{cpu, Device, Result, Tensor};
+use crate::autodiff::record;
+use crate::{cpu, shape_err, Device, Result, Tensor};
 
 /// `tf.reduce_sum`: sums over `axes` (`None` = all axes), keeping them as 1s when `keepdims`.
 pub fn reduce_sum(x: &Tensor, axes: Option<&[usize]>, keepdims: bool) -> Result<Tensor> {
@@ -28,9 +31,62 @@ pub fn reduce(op: ReduceOp, x: &Tensor, axes: Option<&[usize]>, keepdims: bool) 
     if !reduced.contains(&true) {
         return x.reshape(&shape);
     }
-    match x.device() {
-        Device::Cpu => Ok(Tensor::from_cpu(cpu::reduce(op, x.cpu_data(), x.shape(), &reduced), shape)),
-        Device::Gpu(g) => Ok(Tensor::from_gpu(k::reduce(g, op, x.gpu_buf(), x.shape(), &reduced)?, shape, x.device())),
+    let out = match x.device() {
+        Device::Cpu => Tensor::from_cpu(cpu::reduce(op, x.cpu_data(), x.shape(), &reduced), shape),
+        Device::Gpu(g) => Tensor::from_gpu(k::reduce(g, op, x.gpu_buf(), x.shape(), &reduced)?, shape, x.device()),
+    };
+    let xc = x.clone();
+    Ok(record(out, op.name(), &[x], move |g| Ok(vec![Some(reduce_grad(op, &xc, &reduced, g)?)])))
+}
+
+/// The input gradient of reduction `op` of `x` over the flagged axes, given the output's `g`.
+fn reduce_grad(op: ReduceOp, x: &Tensor, reduced: &[bool], g: &Tensor) -> Result<Tensor> {
+    let count: usize = x.shape().iter().zip(reduced).filter(|(_, &r)| r).map(|(&d, _)| d).product();
+    match op {
+        ReduceOp::Sum => broadcast_reduced(g, x.shape(), reduced, 1.0),
+        ReduceOp::Mean => broadcast_reduced(g, x.shape(), reduced, 1.0 / count.max(1) as f32),
+        ReduceOp::Max => reduce_max_grad(x, g, reduced),
+    }
+}
+
+/// Checks that `g` has as many elements as `shape` reduced over the flagged axes.
+fn check_reduced(op: &'static str, g: &Tensor, shape: &[usize], reduced: &[bool]) -> Result<()> {
+    if reduced.len() != shape.len() || g.numel() != reduced_shape(shape, reduced, true).iter().product::<usize>() {
+        return Err(shape_err(
+            op,
+            format!("gradient of shape {:?} does not match shape {shape:?} reduced over {reduced:?}", g.shape()),
+        ));
+    }
+    Ok(())
+}
+
+/// `scale · g` broadcast back over the flagged axes of `shape` (`g` is the reduced tensor, with
+/// or without keepdims): the gradient of `reduce_sum` (scale 1) and `reduce_mean`.
+pub fn broadcast_reduced(g: &Tensor, shape: &[usize], reduced: &[bool], scale: f32) -> Result<Tensor> {
+    check_reduced("broadcast_reduced", g, shape, reduced)?;
+    let out = match g.device() {
+        Device::Cpu => Tensor::from_cpu(cpu::broadcast_back(g.cpu_data(), shape, reduced, scale), shape.to_vec()),
+        Device::Gpu(d) => {
+            Tensor::from_gpu(k::broadcast_back(d, g.gpu_buf(), shape, reduced, scale)?, shape.to_vec(), g.device())
+        }
+    };
+    let (gshape, flags) = (g.shape().to_vec(), reduced.to_vec());
+    Ok(record(out, "broadcast_reduced", &[g], move |gg| {
+        let axes: Vec<usize> = (0..flags.len()).filter(|&a| flags[a]).collect();
+        let s = reduce_sum(gg, Some(&axes), false)?;
+        Ok(vec![Some(crate::ops::affine(&s, scale, 0.0)?.reshape(&gshape)?)])
+    }))
+}
+
+/// `reduce_max`'s input gradient (not itself differentiable): `g` (one value per output) at the
+/// first maximum of each reduced group of `x`, zeros elsewhere.
+pub fn reduce_max_grad(x: &Tensor, g: &Tensor, reduced: &[bool]) -> Result<Tensor> {
+    check_reduced("reduce_max_grad", g, x.shape(), reduced)?;
+    let dev = crate::tensor::common_device("reduce_max_grad", &[x, g])?;
+    let shape = x.shape().to_vec();
+    match &dev {
+        Device::Cpu => Ok(Tensor::from_cpu(cpu::reduce_max_grad(x.cpu_data(), g.cpu_data(), &shape, reduced), shape)),
+        Device::Gpu(d) => Ok(Tensor::from_gpu(k::max_grad(d, x.gpu_buf(), g.gpu_buf(), &shape, reduced)?, shape, &dev)),
     }
 }
 

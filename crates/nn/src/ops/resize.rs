@@ -1,23 +1,54 @@
-//! Resizing ops: Keras `UpSampling2D` with nearest-neighbour interpolation.
+//! Resizing ops: Keras `UpSampling2D` with nearest-neighbour interpolation (differentiable) and
+//! its input gradient.
 
 use tessera_kernels::resize as k;
 
+use crate::autodiff::record;
 use crate::ops::Hw;
-use crate::{cpu, Device, Result, Tensor};
+use crate::{cpu, shape_err, Device, Result, Tensor};
 
 /// Keras `UpSampling2D(size, interpolation='nearest')`: `[n, h, w, c]` → `[n, h·sh, w·sw, c]`
-/// with `out[n, y, x, c] = x[n, y / sh, x / sw, c]`; `size` is one number or (sh, sw).
+/// with `out[n, y, x, c] = x[n, y / sh, x / sw, c]`; `size` is one number or (sh, sw). The
+/// gradient sums each `sh × sw` block.
 pub fn upsample_nearest2d(x: &Tensor, size: impl Into<Hw>) -> Result<Tensor> {
     let size = size.into().0;
     let s = k::upsample_shape(x.shape(), size)?;
-    match x.device() {
+    let out = match x.device() {
         Device::Cpu => {
             let xs = [x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]];
-            Ok(Tensor::from_cpu(cpu::upsample_nearest2d(x.cpu_data(), xs, size), s.to_vec()))
+            Tensor::from_cpu(cpu::upsample_nearest2d(x.cpu_data(), xs, size), s.to_vec())
         }
         Device::Gpu(g) => {
             let buf = k::upsample_nearest2d(g, x.gpu_buf(), x.shape(), size)?;
-            Ok(Tensor::from_gpu(buf, s.to_vec(), x.device()))
+            Tensor::from_gpu(buf, s.to_vec(), x.device())
         }
+    };
+    let shape = x.shape().to_vec();
+    Ok(record(out, "upsample_nearest2d", &[x], move |g| Ok(vec![Some(upsample_nearest2d_grad(g, &shape, size)?)])))
+}
+
+/// The input gradient of [`upsample_nearest2d`] for an input of `input_shape`: `dy`
+/// (`[n, h·sh, w·sw, c]`) summed over each `sh × sw` block. Differentiable (its adjoint is
+/// the upsampling).
+pub fn upsample_nearest2d_grad(dy: &Tensor, input_shape: &[usize], size: impl Into<Hw>) -> Result<Tensor> {
+    let size = size.into().0;
+    let s = k::upsample_shape(input_shape, size)?;
+    if dy.shape() != s.as_slice() {
+        return Err(shape_err(
+            "upsample_nearest2d_grad",
+            format!("gradient shape {:?} must be {s:?} for input {input_shape:?}", dy.shape()),
+        ));
     }
+    let shape = input_shape.to_vec();
+    let out = match dy.device() {
+        Device::Cpu => {
+            let xs = [shape[0], shape[1], shape[2], shape[3]];
+            Tensor::from_cpu(cpu::upsample_nearest2d_grad(dy.cpu_data(), xs, size), shape)
+        }
+        Device::Gpu(g) => {
+            let buf = k::upsample_nearest2d_grad(g, dy.gpu_buf(), &shape, size)?;
+            Tensor::from_gpu(buf, shape, dy.device())
+        }
+    };
+    Ok(record(out, "upsample_nearest2d_grad", &[dy], move |g| Ok(vec![Some(upsample_nearest2d(g, size)?)])))
 }

@@ -1,0 +1,77 @@
+//! Launcher for `shaders/losses.wgsl`: fused softmax cross-entropy (dense or sparse labels)
+//! and its logits gradient, one-hot encoding, and per-row argmax correctness for accuracy.
+//! One invocation per row of `k` logits. On the GPU a sparse label that is not an integer in
+//! `[0, k)` yields NaN for that row (the loss and every gradient entry).
+
+use tessera_device::{Gpu, GpuBuffer};
+
+use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::Result;
+
+const SRC: &str = include_str!("../../../shaders/losses.wgsl");
+
+fn params(rows: usize, k: usize, sparse: bool) -> Params {
+    Params::new().u(rows).u(k).u(sparse as usize).u(0).f(f32::NAN).u(0).u(0).u(0)
+}
+
+fn run(
+    gpu: &Gpu,
+    entry: &str,
+    p: Params,
+    bufs: &[&GpuBuffer],
+    out_len: usize,
+    threads: usize,
+    wg: u32,
+) -> Result<GpuBuffer> {
+    let out = out_f32(gpu, out_len)?;
+    if threads == 0 || out_len == 0 {
+        return Ok(out);
+    }
+    let mut all: Vec<&GpuBuffer> = vec![bufs[0], &out];
+    all.extend(&bufs[1..]);
+    let pipe = pipeline(gpu, "losses.wgsl", SRC, entry, &[])?;
+    gpu.dispatch(&pipe, p.bytes(), &all, grid_1d(gpu, threads, wg))?;
+    Ok(out)
+}
+
+/// Records the per-row softmax cross-entropy of `logits` (`rows` × `k`) against `labels`
+/// (`rows` × `k` dense, or `rows` class ids when `sparse`); returns `rows` losses.
+pub fn softmax_xent(
+    gpu: &Gpu,
+    labels: &GpuBuffer,
+    logits: &GpuBuffer,
+    rows: usize,
+    k: usize,
+    sparse: bool,
+) -> Result<GpuBuffer> {
+    check_u32("softmax_cross_entropy_with_logits", &[rows * k])?;
+    run(gpu, "xent_rows", params(rows, k, sparse), &[labels, logits], rows, rows, 64)
+}
+
+/// Records the logits gradient `g[r] · (softmax(logits[r]) − labels[r])` (`rows` × `k`).
+pub fn softmax_xent_grad(
+    gpu: &Gpu,
+    labels: &GpuBuffer,
+    logits: &GpuBuffer,
+    g: &GpuBuffer,
+    rows: usize,
+    k: usize,
+    sparse: bool,
+) -> Result<GpuBuffer> {
+    check_u32("softmax_cross_entropy_with_logits", &[rows * k])?;
+    run(gpu, "xent_grad_rows", params(rows, k, sparse), &[labels, logits, g], rows * k, rows, 64)
+}
+
+/// Records `tf.one_hot(labels, depth)` for `n` f32 ids: `n` × `depth` (rows of zeros for ids
+/// that are not in `[0, depth)`).
+pub fn one_hot(gpu: &Gpu, labels: &GpuBuffer, n: usize, depth: usize) -> Result<GpuBuffer> {
+    check_u32("one_hot", &[n * depth])?;
+    run(gpu, "one_hot", params(n, depth, true), &[labels], n * depth, n * depth, 256)
+}
+
+/// Records 1.0 for each row whose first argmax of `logits` (`rows` × `k`) equals its label id,
+/// else 0.0.
+pub fn correct(gpu: &Gpu, labels: &GpuBuffer, logits: &GpuBuffer, rows: usize, k: usize) -> Result<GpuBuffer> {
+    check_u32("accuracy", &[rows * k])?;
+    run(gpu, "correct_rows", params(rows, k, true), &[labels, logits], rows, rows, 64)
+}

@@ -1,0 +1,301 @@
+//! Convolution layers: Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D.
+
+use super::{built, check_input, BuildCtx, Layer, Param};
+use crate::initializers::Initializer;
+use crate::ops::{self, Conv2dOptions, Hw};
+use crate::{shape_err, Activation, Padding, Result, Tensor};
+use tessera_kernels::{Conv2dGeometry, DepthwiseGeometry};
+
+/// Options every conv layer shares (Keras's constructor arguments).
+#[derive(Debug, Clone, Copy)]
+struct ConvCommon {
+    kernel_size: [usize; 2],
+    opts: Conv2dOptions,
+    use_bias: bool,
+    kernel_initializer: Initializer,
+    bias_initializer: Initializer,
+}
+
+impl ConvCommon {
+    fn new(kernel_size: Hw) -> Self {
+        Self {
+            kernel_size: kernel_size.0,
+            opts: Conv2dOptions::default(),
+            use_bias: true,
+            kernel_initializer: Initializer::GlorotUniform,
+            bias_initializer: Initializer::Zeros,
+        }
+    }
+
+    /// Creates `name/kernel` of `shape` and (if used) `name/bias` of `[units]`.
+    fn make(&self, name: &str, shape: &[usize], units: usize, ctx: &mut BuildCtx) -> Result<(Param, Option<Param>)> {
+        let k = self.kernel_initializer.tensor(shape, ctx.rng, ctx.device)?;
+        let kernel = Param::new(format!("{name}/kernel"), k, true);
+        let bias = match self.use_bias {
+            true => Some(Param::new(format!("{name}/bias"), self.bias_initializer.tensor(&[units], ctx.rng, ctx.device)?, true)),
+            false => None,
+        };
+        Ok((kernel, bias))
+    }
+}
+
+/// Builder methods shared by the conv layers.
+macro_rules! conv_builders {
+    () => {
+        /// Sets the strides (one number or (h, w)).
+        pub fn strides(mut self, s: impl Into<Hw>) -> Self {
+            self.c.opts = self.c.opts.strides(s);
+            self
+        }
+        /// Sets the padding (`Padding::Valid` is Keras's default).
+        pub fn padding(mut self, p: Padding) -> Self {
+            self.c.opts = self.c.opts.padding(p);
+            self
+        }
+        /// Sets the dilation rate (one number or (h, w)).
+        pub fn dilation_rate(mut self, d: impl Into<Hw>) -> Self {
+            self.c.opts = self.c.opts.dilations(d);
+            self
+        }
+        /// Sets the fused activation.
+        pub fn activation(mut self, a: Activation) -> Self {
+            self.c.opts = self.c.opts.activation(a);
+            self
+        }
+        /// Adds (default) or removes the bias.
+        pub fn use_bias(mut self, b: bool) -> Self {
+            self.c.use_bias = b;
+            self
+        }
+        /// Sets the kernel initializer.
+        pub fn kernel_initializer(mut self, i: Initializer) -> Self {
+            self.c.kernel_initializer = i;
+            self
+        }
+        /// Sets the layer name.
+        pub fn name(mut self, n: &str) -> Self {
+            self.name = n.to_string();
+            self
+        }
+    };
+}
+
+/// The input's shape as (h, w, c), or an error naming the layer.
+fn hwc(layer: &str, kind: &str, shape: &[usize]) -> Result<[usize; 3]> {
+    <[usize; 3]>::try_from(shape).map_err(|_| {
+        shape_err("layer", format!("{kind} '{layer}' needs inputs (None, h, w, c), got (None, {shape:?})"))
+    })
+}
+
+/// The input with a batch of one, for the shape rules in `tessera_kernels::geometry`.
+fn batch1(shape: &[usize]) -> Vec<usize> {
+    [&[1], shape].concat()
+}
+
+/// `keras.layers.Conv2D(filters, kernel_size, strides, padding, dilation_rate, activation, use_bias)`.
+pub struct Conv2D {
+    name: String,
+    filters: usize,
+    c: ConvCommon,
+    input: Option<Vec<usize>>,
+    kernel: Option<Param>,
+    bias: Option<Param>,
+}
+
+impl Conv2D {
+    /// `filters` output channels, a `kernel_size` window (one number or (h, w)).
+    pub fn new(filters: usize, kernel_size: impl Into<Hw>) -> Self {
+        Self { name: String::new(), filters, c: ConvCommon::new(kernel_size.into()), input: None, kernel: None, bias: None }
+    }
+    conv_builders!();
+}
+
+impl Layer for Conv2D {
+    named!("Conv2D");
+    fn build(&mut self, input_shape: &[usize], ctx: &mut BuildCtx) -> Result<Vec<usize>> {
+        let [_, _, cin] = hwc(&self.name, "Conv2D", input_shape)?;
+        let [kh, kw] = self.c.kernel_size;
+        let shape = [kh, kw, cin, self.filters];
+        let o = &self.c.opts;
+        let g = Conv2dGeometry::new(&batch1(input_shape), &shape, o.strides, o.dilations, &o.padding)?;
+        let out = g.out_shape()[1..].to_vec();
+        (self.kernel, self.bias) = {
+            let (k, b) = self.c.make(&self.name, &shape, self.filters, ctx)?;
+            (Some(k), b)
+        };
+        self.input = Some(input_shape.to_vec());
+        Ok(out)
+    }
+    fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        check_input(&self.name, x, built(&self.input, &self.name)?)?;
+        let bias = self.bias.as_ref().map(Param::value);
+        ops::conv2d_with_bias(x, &built(&self.kernel, &self.name)?.value(), bias.as_ref(), &self.c.opts)
+    }
+    fn variables(&self) -> Vec<Param> {
+        self.kernel.iter().chain(&self.bias).cloned().collect()
+    }
+}
+
+/// `keras.layers.Conv2DTranspose(filters, kernel_size, strides, padding)`; the output size is
+/// Keras's: VALID `(i−1)s + k`, SAME `i·s` (with dilation `(k−1)d + 1` for k).
+pub struct Conv2DTranspose {
+    name: String,
+    filters: usize,
+    c: ConvCommon,
+    input: Option<Vec<usize>>,
+    out: Vec<usize>,
+    kernel: Option<Param>,
+    bias: Option<Param>,
+}
+
+impl Conv2DTranspose {
+    /// `filters` output channels, a `kernel_size` window.
+    pub fn new(filters: usize, kernel_size: impl Into<Hw>) -> Self {
+        let c = ConvCommon::new(kernel_size.into());
+        Self { name: String::new(), filters, c, input: None, out: Vec::new(), kernel: None, bias: None }
+    }
+    conv_builders!();
+}
+
+impl Layer for Conv2DTranspose {
+    named!("Conv2DTranspose");
+    fn build(&mut self, input_shape: &[usize], ctx: &mut BuildCtx) -> Result<Vec<usize>> {
+        let [h, w, cin] = hwc(&self.name, "Conv2DTranspose", input_shape)?;
+        let o = &self.c.opts;
+        let size = |i: usize, a: usize| {
+            let k = (self.c.kernel_size[a] - 1) * o.dilations[a] + 1;
+            match o.padding {
+                Padding::Same => i * o.strides[a],
+                Padding::Valid => (i.max(1) - 1) * o.strides[a] + k,
+                Padding::Explicit(p) => ((i.max(1) - 1) * o.strides[a] + k).saturating_sub(p[a][0] + p[a][1]),
+            }
+        };
+        self.out = vec![size(h, 0), size(w, 1), self.filters];
+        let [kh, kw] = self.c.kernel_size;
+        let shape = [kh, kw, self.filters, cin];
+        let (k, b) = self.c.make(&self.name, &shape, self.filters, ctx)?;
+        (self.kernel, self.bias) = (Some(k), b);
+        self.input = Some(input_shape.to_vec());
+        Ok(self.out.clone())
+    }
+    fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        check_input(&self.name, x, built(&self.input, &self.name)?)?;
+        let bias = self.bias.as_ref().map(Param::value);
+        let out_shape = [x.shape()[0], self.out[0], self.out[1], self.out[2]];
+        let kernel = built(&self.kernel, &self.name)?.value();
+        ops::conv2d_transpose_with_bias(x, &kernel, bias.as_ref(), &out_shape, &self.c.opts)
+    }
+    fn variables(&self) -> Vec<Param> {
+        self.kernel.iter().chain(&self.bias).cloned().collect()
+    }
+}
+
+/// `keras.layers.DepthwiseConv2D(kernel_size, strides, padding, depth_multiplier)`.
+pub struct DepthwiseConv2D {
+    name: String,
+    multiplier: usize,
+    c: ConvCommon,
+    input: Option<Vec<usize>>,
+    kernel: Option<Param>,
+    bias: Option<Param>,
+}
+
+impl DepthwiseConv2D {
+    /// A depthwise conv with a `kernel_size` window and depth multiplier 1.
+    pub fn new(kernel_size: impl Into<Hw>) -> Self {
+        let c = ConvCommon::new(kernel_size.into());
+        Self { name: String::new(), multiplier: 1, c, input: None, kernel: None, bias: None }
+    }
+
+    /// Sets the depth (channel) multiplier.
+    pub fn depth_multiplier(mut self, m: usize) -> Self {
+        self.multiplier = m;
+        self
+    }
+    conv_builders!();
+}
+
+impl Layer for DepthwiseConv2D {
+    named!("DepthwiseConv2D");
+    fn build(&mut self, input_shape: &[usize], ctx: &mut BuildCtx) -> Result<Vec<usize>> {
+        let [_, _, cin] = hwc(&self.name, "DepthwiseConv2D", input_shape)?;
+        let [kh, kw] = self.c.kernel_size;
+        let shape = [kh, kw, cin, self.multiplier];
+        let o = &self.c.opts;
+        let g = DepthwiseGeometry::new(&batch1(input_shape), &shape, o.strides, o.dilations, &o.padding)?;
+        let out = g.out_shape()[1..].to_vec();
+        let (k, b) = self.c.make(&self.name, &shape, cin * self.multiplier, ctx)?;
+        (self.kernel, self.bias) = (Some(k), b);
+        self.input = Some(input_shape.to_vec());
+        Ok(out)
+    }
+    fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        check_input(&self.name, x, built(&self.input, &self.name)?)?;
+        let bias = self.bias.as_ref().map(Param::value);
+        ops::depthwise_conv2d_with_bias(x, &built(&self.kernel, &self.name)?.value(), bias.as_ref(), &self.c.opts)
+    }
+    fn variables(&self) -> Vec<Param> {
+        self.kernel.iter().chain(&self.bias).cloned().collect()
+    }
+}
+
+/// `keras.layers.SeparableConv2D(filters, kernel_size, ...)`: depthwise then 1×1 pointwise; the
+/// bias is added only after the pointwise step.
+pub struct SeparableConv2D {
+    name: String,
+    filters: usize,
+    multiplier: usize,
+    c: ConvCommon,
+    input: Option<Vec<usize>>,
+    depthwise: Option<Param>,
+    pointwise: Option<Param>,
+    bias: Option<Param>,
+}
+
+impl SeparableConv2D {
+    /// `filters` output channels, a `kernel_size` depthwise window, multiplier 1.
+    pub fn new(filters: usize, kernel_size: impl Into<Hw>) -> Self {
+        let c = ConvCommon::new(kernel_size.into());
+        Self { name: String::new(), filters, multiplier: 1, c, input: None, depthwise: None, pointwise: None, bias: None }
+    }
+
+    /// Sets the depth (channel) multiplier.
+    pub fn depth_multiplier(mut self, m: usize) -> Self {
+        self.multiplier = m;
+        self
+    }
+    conv_builders!();
+}
+
+impl Layer for SeparableConv2D {
+    named!("SeparableConv2D");
+    fn build(&mut self, input_shape: &[usize], ctx: &mut BuildCtx) -> Result<Vec<usize>> {
+        let [_, _, cin] = hwc(&self.name, "SeparableConv2D", input_shape)?;
+        let [kh, kw] = self.c.kernel_size;
+        let dshape = [kh, kw, cin, self.multiplier];
+        let pshape = [1, 1, cin * self.multiplier, self.filters];
+        let o = &self.c.opts;
+        let g = DepthwiseGeometry::new(&batch1(input_shape), &dshape, o.strides, o.dilations, &o.padding)?;
+        let out = vec![g.win.oh, g.win.ow, self.filters];
+        let init = self.c.kernel_initializer;
+        let dw = init.tensor(&dshape, ctx.rng, ctx.device)?;
+        let pw = init.tensor(&pshape, ctx.rng, ctx.device)?;
+        self.depthwise = Some(Param::new(format!("{}/depthwise_kernel", self.name), dw, true));
+        self.pointwise = Some(Param::new(format!("{}/pointwise_kernel", self.name), pw, true));
+        if self.c.use_bias {
+            let b = self.c.bias_initializer.tensor(&[self.filters], ctx.rng, ctx.device)?;
+            self.bias = Some(Param::new(format!("{}/bias", self.name), b, true));
+        }
+        self.input = Some(input_shape.to_vec());
+        Ok(out)
+    }
+    fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        check_input(&self.name, x, built(&self.input, &self.name)?)?;
+        let bias = self.bias.as_ref().map(Param::value);
+        let (dw, pw) = (built(&self.depthwise, &self.name)?.value(), built(&self.pointwise, &self.name)?.value());
+        ops::separable_conv2d(x, &dw, &pw, bias.as_ref(), &self.c.opts)
+    }
+    fn variables(&self) -> Vec<Param> {
+        self.depthwise.iter().chain(&self.pointwise).chain(&self.bias).cloned().collect()
+    }
+}

@@ -1,0 +1,183 @@
+//! Keras-style layers. A layer is built once for an input shape (without the batch
+//! dimension), creating its variables as [`Param`]s, and then called on batches. Layers
+//! compose into [`crate::models::Sequential`] or into custom blocks that implement [`Layer`].
+
+/// The `name`, `set_name` and `kind` methods of a layer with a `name: String` field.
+macro_rules! named {
+    ($kind:literal) => {
+        fn name(&self) -> &str {
+            &self.name
+        }
+        fn set_name(&mut self, name: String) {
+            self.name = name;
+        }
+        fn kind(&self) -> &'static str {
+            $kind
+        }
+    };
+}
+
+mod conv;
+mod core;
+mod merge;
+mod normalization;
+mod pooling;
+
+pub use self::core::{Activation, Dense, Dropout, Flatten, ReLU, Softmax};
+pub use conv::{Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D};
+pub use merge::{Add, Concatenate};
+pub use normalization::BatchNormalization;
+pub use pooling::{AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPool2D, UpSampling2D};
+
+use std::sync::{Arc, Mutex};
+
+use crate::autodiff::MaybeSendSync;
+use crate::random::Rng;
+use crate::{shape_err, Device, Result, Tensor};
+
+/// A model variable: a named, shared, replaceable tensor (trainable or not).
+#[derive(Clone)]
+pub struct Param {
+    inner: Arc<ParamInner>,
+}
+
+struct ParamInner {
+    name: String,
+    trainable: bool,
+    value: Mutex<Tensor>,
+}
+
+impl Param {
+    /// A new variable; trainable ones are marked so gradients flow to them.
+    pub fn new(name: impl Into<String>, value: Tensor, trainable: bool) -> Self {
+        let value = if trainable { value.variable() } else { value };
+        Self { inner: Arc::new(ParamInner { name: name.into(), trainable, value: Mutex::new(value) }) }
+    }
+
+    /// The current value (its identity is what [`crate::Gradients::get`] looks up).
+    pub fn value(&self) -> Tensor {
+        self.inner.value.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the value (same shape required).
+    pub fn assign(&self, t: Tensor) -> Result<()> {
+        let mut v = self.inner.value.lock().unwrap_or_else(|p| p.into_inner());
+        if t.shape() != v.shape() {
+            return Err(shape_err("assign", format!(
+                "variable '{}' has shape {:?}; cannot assign a tensor of shape {:?}",
+                self.inner.name,
+                v.shape(),
+                t.shape()
+            )));
+        }
+        *v = if self.inner.trainable { t.detach().variable() } else { t.detach() };
+        Ok(())
+    }
+
+    /// The variable's path, e.g. `conv2d/kernel`.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// True for variables the optimizer updates.
+    pub fn trainable(&self) -> bool {
+        self.inner.trainable
+    }
+
+    /// The variable's shape.
+    pub fn shape(&self) -> Vec<usize> {
+        self.value().shape().to_vec()
+    }
+
+    /// Number of scalars.
+    pub fn numel(&self) -> usize {
+        self.value().numel()
+    }
+}
+
+impl std::fmt::Debug for Param {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Param({}, {:?}, trainable={})", self.name(), self.shape(), self.trainable())
+    }
+}
+
+/// What `build` needs: where variables live and the seeded generator for initializers.
+pub struct BuildCtx<'a> {
+    /// Device for the variables.
+    pub device: &'a Device,
+    /// Seeded generator for initializers.
+    pub rng: &'a mut Rng,
+}
+
+/// A Keras-style layer.
+pub trait Layer: MaybeSendSync {
+    /// The layer's name (unique within a model; Sequential assigns Keras-style defaults).
+    fn name(&self) -> &str;
+    /// Renames the layer (before `build`, so variable paths use the new name).
+    fn set_name(&mut self, name: String);
+    /// The Keras class name shown by `summary()` (e.g. `Conv2D`).
+    fn kind(&self) -> &'static str;
+    /// Creates the variables for `input_shape` (no batch dimension); returns the output shape.
+    fn build(&mut self, input_shape: &[usize], ctx: &mut BuildCtx) -> Result<Vec<usize>>;
+    /// Runs the layer on a batch; `training` switches dropout and batch statistics.
+    fn call(&self, x: &Tensor, training: bool) -> Result<Tensor>;
+    /// Every variable, trainable or not, in Keras's order.
+    fn variables(&self) -> Vec<Param> {
+        Vec::new()
+    }
+}
+
+/// The variables of `layer` that the optimizer updates.
+pub fn trainable(layer: &dyn Layer) -> Vec<Param> {
+    layer.variables().into_iter().filter(Param::trainable).collect()
+}
+
+/// Keras's default layer name for a class (its `to_snake_case`): `Conv2D` → `conv2d`,
+/// `MaxPooling2D` → `max_pooling2d`, `ReLU` → `re_lu`.
+pub fn snake_name(kind: &str) -> String {
+    let c: Vec<char> = kind.chars().collect();
+    let mut out = String::new();
+    for i in 0..c.len() {
+        let starts_word = c.get(i + 1).is_some_and(|n| n.is_ascii_lowercase() || n.is_ascii_digit());
+        let after_lower = i > 0 && c[i - 1].is_ascii_lowercase();
+        if i > 0 && c[i].is_uppercase() && (starts_word || after_lower) && !out.ends_with('_') {
+            out.push('_');
+        }
+        out.extend(c[i].to_lowercase());
+    }
+    out
+}
+
+/// Errors unless the layer was built.
+pub(crate) fn built<'a, T>(v: &'a Option<T>, layer: &str) -> Result<&'a T> {
+    v.as_ref().ok_or_else(|| shape_err("layer", format!("layer '{layer}' was called before build()")))
+}
+
+/// Checks that a batch matches the shape the layer was built for.
+pub(crate) fn check_input(layer: &str, x: &Tensor, built_for: &[usize]) -> Result<()> {
+    if x.rank() != built_for.len() + 1 || &x.shape()[1..] != built_for {
+        return Err(shape_err("layer", format!(
+            "layer '{layer}' was built for inputs (None, {}) but got {:?}",
+            built_for.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "),
+            x.shape()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snake_name;
+
+    #[test]
+    fn keras_default_names() {
+        assert_eq!(snake_name("Conv2D"), "conv2d");
+        assert_eq!(snake_name("MaxPooling2D"), "max_pooling2d");
+        assert_eq!(snake_name("BatchNormalization"), "batch_normalization");
+        assert_eq!(snake_name("GlobalAveragePooling2D"), "global_average_pooling2d");
+        assert_eq!(snake_name("Dense"), "dense");
+        assert_eq!(snake_name("ReLU"), "re_lu");
+        assert_eq!(snake_name("UpSampling2D"), "up_sampling2d");
+        assert_eq!(snake_name("Conv2DTranspose"), "conv2d_transpose");
+    }
+}

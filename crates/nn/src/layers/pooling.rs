@@ -1,0 +1,128 @@
+//! Pooling and resizing layers: MaxPool2D, AveragePooling2D, the global poolings, UpSampling2D.
+
+use super::{BuildCtx, Layer};
+use crate::ops::{self, Hw, PoolOptions};
+use crate::{shape_err, Padding, Result, Tensor};
+use tessera_kernels::Window2d;
+
+/// A pooling window layer (`MaxPooling2D` or `AveragePooling2D`).
+struct Pool2d {
+    name: String,
+    opts: PoolOptions,
+}
+
+impl Pool2d {
+    fn out_shape(&self, op: &'static str, input: &[usize]) -> Result<Vec<usize>> {
+        let [h, w, c] = <[usize; 3]>::try_from(input)
+            .map_err(|_| shape_err(op, format!("layer '{}' needs inputs (None, h, w, c), got (None, {input:?})", self.name)))?;
+        let o = &self.opts;
+        let g = Window2d::new(op, &[1, h, w, c], o.ksize, o.strides, [1, 1], &o.padding)?;
+        Ok(vec![g.oh, g.ow, c])
+    }
+}
+
+/// Builder methods of the window pooling layers.
+macro_rules! pool_layer {
+    ($ty:ident, $kind:literal, $op:ident, $doc:literal) => {
+        #[doc = $doc]
+        pub struct $ty(Pool2d);
+
+        impl $ty {
+            /// A `pool_size` window with strides equal to it and VALID padding (Keras's defaults).
+            pub fn new(pool_size: impl Into<Hw>) -> Self {
+                Self(Pool2d { name: String::new(), opts: PoolOptions::new(pool_size) })
+            }
+            /// Sets the strides (one number or (h, w)).
+            pub fn strides(mut self, s: impl Into<Hw>) -> Self {
+                self.0.opts = self.0.opts.strides(s);
+                self
+            }
+            /// Sets the padding.
+            pub fn padding(mut self, p: Padding) -> Self {
+                self.0.opts = self.0.opts.padding(p);
+                self
+            }
+        }
+
+        impl Layer for $ty {
+            fn name(&self) -> &str {
+                &self.0.name
+            }
+            fn set_name(&mut self, name: String) {
+                self.0.name = name;
+            }
+            fn kind(&self) -> &'static str {
+                $kind
+            }
+            fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildCtx) -> Result<Vec<usize>> {
+                self.0.out_shape(stringify!($op), input_shape)
+            }
+            fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+                ops::$op(x, &self.0.opts)
+            }
+        }
+    };
+}
+
+pool_layer!(MaxPool2D, "MaxPooling2D", max_pool2d, "`keras.layers.MaxPool2D(pool_size, strides, padding)`.");
+pool_layer!(AveragePooling2D, "AveragePooling2D", avg_pool2d, "`keras.layers.AveragePooling2D(pool_size, strides, padding)`.");
+
+/// Global pooling over height and width: `[batch, h, w, c]` → `[batch, c]`.
+macro_rules! global_pool_layer {
+    ($ty:ident, $kind:literal, $op:ident, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Default)]
+        pub struct $ty {
+            name: String,
+        }
+
+        impl $ty {
+            /// A global pooling layer.
+            pub fn new() -> Self {
+                Self::default()
+            }
+        }
+
+        impl Layer for $ty {
+            named!($kind);
+            fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildCtx) -> Result<Vec<usize>> {
+                match input_shape {
+                    [_, _, c] => Ok(vec![*c]),
+                    _ => Err(shape_err($kind, format!("needs inputs (None, h, w, c), got (None, {input_shape:?})"))),
+                }
+            }
+            fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+                ops::$op(x)
+            }
+        }
+    };
+}
+
+global_pool_layer!(GlobalAveragePooling2D, "GlobalAveragePooling2D", global_avg_pool2d, "`keras.layers.GlobalAveragePooling2D()`.");
+global_pool_layer!(GlobalMaxPooling2D, "GlobalMaxPooling2D", global_max_pool2d, "`keras.layers.GlobalMaxPooling2D()`.");
+
+/// `keras.layers.UpSampling2D(size)` with nearest-neighbour interpolation.
+pub struct UpSampling2D {
+    name: String,
+    size: Hw,
+}
+
+impl UpSampling2D {
+    /// Repeats rows and columns `size` times (one number or (h, w)).
+    pub fn new(size: impl Into<Hw>) -> Self {
+        Self { name: String::new(), size: size.into() }
+    }
+}
+
+impl Layer for UpSampling2D {
+    named!("UpSampling2D");
+    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildCtx) -> Result<Vec<usize>> {
+        match input_shape {
+            [h, w, c] => Ok(vec![h * self.size.0[0], w * self.size.0[1], *c]),
+            _ => Err(shape_err("UpSampling2D", format!("needs inputs (None, h, w, c), got (None, {input_shape:?})"))),
+        }
+    }
+    fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        ops::upsample_nearest2d(x, self.size)
+    }
+}

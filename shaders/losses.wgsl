@@ -1,0 +1,104 @@
+// Loss family over rows of k logits (one invocation per row, numerically stable: the row max
+// is subtracted first). Labels are dense [rows, k] rows, or (sparse = 1) one f32 class id per
+// row; an id that is not an integer in [0, k) gives `nan` (NaN) as that row's loss and
+// gradient (the CPU path reports an error instead).
+// `xent_rows`: out[r] = Σ_j labels[r, j] · (lse(x[r]) − x[r, j]) (dense) or lse − x[r, id].
+// `xent_grad_rows`: out[r, j] = g[r] · (softmax(x[r])_j − labels[r, j]).
+// `one_hot`: out[i, j] = 1 when labels[i] == j, else 0 (labels viewed as `rows` ids).
+// `correct_rows`: out[r] = 1 when the first argmax of x[r] equals labels[r], else 0.
+
+struct Params {
+    rows: u32, k: u32, sparse: u32, _p0: u32,
+    nan: f32, _p1: u32, _p2: u32, _p3: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> labels: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read> x: array<f32>;
+@group(0) @binding(4) var<storage, read> g: array<f32>;
+
+fn lin(gid: vec3<u32>, nwg: vec3<u32>, wg: u32) -> u32 { return gid.x + gid.y * nwg.x * wg; }
+
+fn row_max(base: u32) -> f32 {
+    var m = x[base];
+    for (var j = 1u; j < p.k; j++) { m = max(m, x[base + j]); }
+    return m;
+}
+
+fn row_sum_exp(base: u32, m: f32) -> f32 {
+    var s = 0.0;
+    for (var j = 0u; j < p.k; j++) { s += exp(x[base + j] - m); }
+    return s;
+}
+
+// True when the sparse label of row r is an integer class id in [0, k).
+fn valid_id(r: u32) -> bool {
+    let l = labels[r];
+    return l >= 0.0 && l < f32(p.k) && fract(l) == 0.0;
+}
+
+@compute @workgroup_size(64)
+fn xent_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let r = lin(gid, nwg, 64u);
+    if r >= p.rows { return; }
+    let base = r * p.k;
+    let m = row_max(base);
+    let ls = log(row_sum_exp(base, m));
+    if p.sparse != 0u {
+        let ok = valid_id(r);
+        let c = select(0u, u32(labels[r]), ok);
+        out[r] = select(p.nan, (m - x[base + c]) + ls, ok);
+        return;
+    }
+    var loss = 0.0;
+    for (var j = 0u; j < p.k; j++) { loss += labels[base + j] * ((m - x[base + j]) + ls); }
+    out[r] = loss;
+}
+
+@compute @workgroup_size(64)
+fn xent_grad_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let r = lin(gid, nwg, 64u);
+    if r >= p.rows { return; }
+    let base = r * p.k;
+    let m = row_max(base);
+    let inv = 1.0 / row_sum_exp(base, m);
+    let gr = g[r];
+    if p.sparse != 0u {
+        let ok = valid_id(r);
+        let c = select(p.k, u32(labels[r]), ok);
+        for (var j = 0u; j < p.k; j++) {
+            let d = exp(x[base + j] - m) * inv - select(0.0, 1.0, j == c);
+            out[base + j] = select(p.nan, gr * d, ok);
+        }
+        return;
+    }
+    for (var j = 0u; j < p.k; j++) {
+        out[base + j] = gr * (exp(x[base + j] - m) * inv - labels[base + j]);
+    }
+}
+
+@compute @workgroup_size(256)
+fn one_hot(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = lin(gid, nwg, 256u);
+    if t >= p.rows * p.k { return; }
+    let i = t / p.k;
+    out[t] = select(0.0, 1.0, labels[i] == f32(t - i * p.k));
+}
+
+@compute @workgroup_size(64)
+fn correct_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let r = lin(gid, nwg, 64u);
+    if r >= p.rows { return; }
+    let base = r * p.k;
+    var best = x[base];
+    var arg = 0u;
+    for (var j = 1u; j < p.k; j++) {
+        let v = x[base + j];
+        if v > best {
+            best = v;
+            arg = j;
+        }
+    }
+    out[r] = select(0.0, 1.0, labels[r] == f32(arg));
+}

@@ -1,0 +1,394 @@
+//! Gradients of pooling, upsampling, moments and batch normalization: finite-difference and
+//! GPU-vs-CPU gradient checks across options, hand-checked gradients, GPU-vs-CPU parity of the
+//! backward kernels on larger inputs, shape errors, and training-mode batch norm.
+
+mod common;
+use common::*;
+use tessera::prelude::*;
+
+type PoolFn = fn(&Tensor, &PoolOptions) -> Result<Tensor>;
+
+const POOLS: [(&str, PoolFn); 2] = [("max_pool2d", max_pool2d), ("avg_pool2d", avg_pool2d)];
+
+fn paddings() -> [Padding; 3] {
+    [Padding::Valid, Padding::Same, Padding::Explicit([[1, 0], [0, 1]])]
+}
+
+/// (ksize, strides): non-overlapping, overlapping 3x3/2, dense 3x3/1, non-square.
+const WINDOWS: [([usize; 2], [usize; 2]); 4] = [([2, 2], [2, 2]), ([3, 3], [2, 2]), ([3, 3], [1, 1]), ([2, 3], [1, 2])];
+
+#[test]
+fn pooling_gradients_for_every_padding_stride_and_window() {
+    // c = 3 takes the scalar kernels, c = 8 the vec4 kernels.
+    let shapes: [&[usize]; 2] = [&[2, 7, 9, 3], &[2, 6, 5, 8]];
+    for (si, shape) in shapes.into_iter().enumerate() {
+        for (k, s) in WINDOWS {
+            for pad in paddings() {
+                let o = PoolOptions::new(k).strides(s).padding(pad);
+                for (name, f) in POOLS {
+                    // asymmetric explicit padding with 2 rows below for the 3-high windows
+                    let o = if k[0] == 3 && pad != Padding::Valid && pad != Padding::Same {
+                        o.padding(Padding::Explicit([[0, 2], [1, 0]]))
+                    } else {
+                        o
+                    };
+                    grad_check(&format!("{name} {shape:?} {o:?}"), &[shape], 200 + si as u64, |x| f(&x[0], &o));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn global_pooling_gradients() {
+    for (i, shape) in [[2, 5, 3, 3], [2, 4, 4, 8], [1, 1, 1, 2]].iter().enumerate() {
+        grad_check(&format!("global_avg_pool2d {shape:?}"), &[shape], 210 + i as u64, |x| global_avg_pool2d(&x[0]));
+        grad_check(&format!("global_max_pool2d {shape:?}"), &[shape], 215 + i as u64, |x| global_max_pool2d(&x[0]));
+    }
+}
+
+#[test]
+fn upsample_nearest_gradients() {
+    let cases: [(&[usize], [usize; 2]); 4] =
+        [(&[2, 3, 5, 3], [2, 2]), (&[2, 3, 5, 3], [2, 3]), (&[1, 4, 3, 8], [3, 1]), (&[2, 2, 2, 4], [1, 1])];
+    for (i, (shape, size)) in cases.into_iter().enumerate() {
+        grad_check(&format!("upsample {shape:?} {size:?}"), &[shape], 220 + i as u64, |x| upsample_nearest2d(&x[0], size));
+    }
+}
+
+#[test]
+fn pooling_and_upsampling_gradients_are_differentiable_twice_where_linear() {
+    // avg_pool2d_grad and upsample_nearest2d_grad record their own (adjoint) backward rules.
+    let o = PoolOptions::new(3).strides(2).padding(Padding::Same);
+    grad_check("avg_pool2d_grad", &[&[2, 3, 4, 3]], 230, |x| avg_pool2d_grad(&x[0], &[2, 5, 7, 3], &o));
+    grad_check("upsample_nearest2d_grad", &[&[2, 4, 9, 4]], 231, |x| upsample_nearest2d_grad(&x[0], &[2, 2, 3, 4], (2, 3)));
+}
+
+#[test]
+fn max_pool_gradient_by_hand_goes_to_the_first_maximum() {
+    // 3x3 input, 2x2 windows, stride 1: every window is full of ties at 5.
+    // Window (0,0) picks (0,0); (0,1) picks (0,1); (1,0) picks (1,0); (1,1) picks (1,1).
+    let x = [5.0, 5.0, 1.0, 5.0, 5.0, 1.0, 0.0, 0.0, 0.0];
+    let dy = [1.0, 2.0, 3.0, 4.0];
+    let o = PoolOptions::new(2).strides(1);
+    for dev in [Device::Cpu, gpu()] {
+        let xt = Tensor::from_slice(&x, &[1, 3, 3, 1], &dev).unwrap();
+        let dyt = Tensor::from_slice(&dy, &[1, 2, 2, 1], &dev).unwrap();
+        let dx = max_pool2d_grad(&xt, &dyt, &o).unwrap().to_vec().unwrap();
+        assert_eq!(dx, [1.0, 2.0, 0.0, 3.0, 4.0, 0.0, 0.0, 0.0, 0.0], "{dev}");
+        // A single maximum shared by all four windows collects all of dy.
+        let peak = Tensor::from_slice(&[1.0, 2.0, 3.0, 4.0, 9.0, 5.0, 6.0, 7.0, 8.0], &[1, 3, 3, 1], &dev).unwrap();
+        let dx = max_pool2d_grad(&peak, &dyt, &o).unwrap().to_vec().unwrap();
+        assert_eq!(dx, [0.0, 0.0, 0.0, 0.0, 10.0, 0.0, 0.0, 0.0, 0.0], "{dev}");
+        // Through backward(): a 2x2 window with a tie at 3 sends the gradient to the first 3.
+        let v = Tensor::from_slice(&[1.0, 3.0, 3.0, 2.0], &[1, 2, 2, 1], &dev).unwrap().variable();
+        let g = max_pool2d(&v, &PoolOptions::new(2)).unwrap().backward().unwrap();
+        assert_eq!(g.get(&v).unwrap().to_vec().unwrap(), [0.0, 1.0, 0.0, 0.0], "{dev}");
+    }
+}
+
+#[test]
+fn vec4_max_pool_gradient_picks_per_channel_maxima() {
+    // Two pixels, four channels: channel ch's maximum is at pixel ch % 2, ties (ch 3) go first.
+    let x = [1.0, 0.0, 2.0, 7.0, 0.0, 1.0, 0.0, 7.0];
+    for dev in [Device::Cpu, gpu()] {
+        let xt = Tensor::from_slice(&x, &[1, 1, 2, 4], &dev).unwrap();
+        let dy = Tensor::from_slice(&[1.0, 2.0, 3.0, 4.0], &[1, 1, 1, 4], &dev).unwrap();
+        let dx = max_pool2d_grad(&xt, &dy, &PoolOptions::new((1, 2))).unwrap().to_vec().unwrap();
+        assert_eq!(dx, [1.0, 0.0, 3.0, 4.0, 0.0, 2.0, 0.0, 0.0], "{dev}");
+    }
+}
+
+#[test]
+fn same_avg_pool_gradient_by_hand_at_the_border() {
+    // 3x3 input, 2x2 window, stride 2, SAME: padding only at the bottom/right, so the windows
+    // hold 4, 2, 2 and 1 real cells; dy = [4, 6, 2, 5] spreads as dy / count.
+    let o = PoolOptions::new(2).padding(Padding::Same);
+    for dev in [Device::Cpu, gpu()] {
+        let dy = Tensor::from_slice(&[4.0, 6.0, 2.0, 5.0], &[1, 2, 2, 1], &dev).unwrap();
+        let dx = avg_pool2d_grad(&dy, &[1, 3, 3, 1], &o).unwrap().to_vec().unwrap();
+        assert_eq!(dx, [1.0, 1.0, 3.0, 1.0, 1.0, 3.0, 1.0, 1.0, 5.0], "{dev}");
+        // 3x3 stride 1 SAME: the corner cell sits in 4 windows of 4, 6, 6 and 9 real cells.
+        let ones = Tensor::ones(&[1, 3, 3, 1], &dev).unwrap();
+        let dx = avg_pool2d_grad(&ones, &[1, 3, 3, 1], &PoolOptions::new(3).strides(1).padding(Padding::Same));
+        let want = 1.0 / 4.0 + 1.0 / 6.0 + 1.0 / 6.0 + 1.0 / 9.0;
+        assert!((dx.unwrap().to_vec().unwrap()[0] - want).abs() < 1e-6, "{dev}");
+    }
+}
+
+#[test]
+fn upsample_gradient_by_hand_sums_blocks() {
+    for dev in [Device::Cpu, gpu()] {
+        let dy: Vec<f32> = (1..=12).map(|i| i as f32).collect();
+        let dy = Tensor::from_slice(&dy, &[1, 2, 6, 1], &dev).unwrap();
+        let dx = upsample_nearest2d_grad(&dy, &[1, 1, 2, 1], (2, 3)).unwrap().to_vec().unwrap();
+        assert_eq!(dx, [1.0 + 2.0 + 3.0 + 7.0 + 8.0 + 9.0, 4.0 + 5.0 + 6.0 + 10.0 + 11.0 + 12.0], "{dev}");
+    }
+}
+
+#[test]
+fn pooling_backward_kernels_match_cpu_on_larger_inputs() {
+    let shapes: [&[usize]; 3] = [&[2, 17, 13, 8], &[3, 15, 16, 5], &[1, 32, 31, 12]];
+    for (si, shape) in shapes.into_iter().enumerate() {
+        let (xc, xg) = pair(shape, 240 + si as u64);
+        for (k, s) in WINDOWS.into_iter().chain([([1, 1], [1, 1]), ([3, 2], [2, 3])]) {
+            for pad in paddings().into_iter().chain([Padding::Explicit([[0, 2], [2, 1]])]) {
+                let o = PoolOptions::new(k).strides(s).padding(pad);
+                // Explicit padding of 2 needs a window of 3 on that axis.
+                let Ok(y) = max_pool2d(&xc, &o) else { continue };
+                let out = y.shape().to_vec();
+                let (dc, dg) = pair(&out, 250 + si as u64);
+                let what = format!("{shape:?} {o:?}");
+                let want = max_pool2d_grad(&xc, &dc, &o).unwrap();
+                assert_close(&max_pool2d_grad(&xg, &dg, &o).unwrap(), &want, RTOL, &format!("max {what}"));
+                let want = avg_pool2d_grad(&dc, shape, &o).unwrap();
+                assert_close(&avg_pool2d_grad(&dg, shape, &o).unwrap(), &want, RTOL, &format!("avg {what}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn upsample_backward_kernels_match_cpu_on_larger_inputs() {
+    let cases: [(&[usize], [usize; 2]); 4] =
+        [(&[2, 13, 11, 8], [2, 2]), (&[3, 9, 10, 5], [3, 2]), (&[2, 16, 16, 12], [1, 4]), (&[1, 7, 5, 3], [5, 3])];
+    for (i, (shape, size)) in cases.into_iter().enumerate() {
+        let out = [shape[0], shape[1] * size[0], shape[2] * size[1], shape[3]];
+        let (dc, dg) = pair(&out, 260 + i as u64);
+        let want = upsample_nearest2d_grad(&dc, shape, size).unwrap();
+        assert_close(&upsample_nearest2d_grad(&dg, shape, size).unwrap(), &want, RTOL, &format!("{shape:?} {size:?}"));
+    }
+}
+
+#[test]
+fn backward_ops_reject_mismatched_gradients_naming_the_shapes() {
+    let dev = gpu();
+    let x = Tensor::ones(&[2, 6, 6, 3], &dev).unwrap();
+    let bad = Tensor::ones(&[2, 3, 4, 3], &dev).unwrap();
+    let o = PoolOptions::new(2);
+    let errs = [
+        max_pool2d_grad(&x, &bad, &o).unwrap_err(),
+        avg_pool2d_grad(&bad, &[2, 6, 6, 3], &o).unwrap_err(),
+        avg_pool2d_grad(&bad, &[2, 6, 6], &o).unwrap_err(),
+        upsample_nearest2d_grad(&bad, &[2, 6, 6, 3], 2).unwrap_err(),
+    ];
+    for e in errs {
+        let msg = e.to_string();
+        assert!(matches!(e, Error::Shape { .. }), "{msg}");
+        assert!(msg.contains("[2, 6, 6") && msg.contains("[2, 3, 4, 3]") || msg.contains("rank"), "{msg}");
+    }
+    let e = max_pool2d_grad(&x, &bad, &PoolOptions::new(0)).unwrap_err();
+    assert!(matches!(e, Error::Shape { .. }), "{e}");
+}
+
+#[test]
+fn moments_gradients_for_mean_variance_and_both() {
+    let cases: [(&[usize], &[usize], bool); 4] =
+        [(&[2, 3, 4, 5], &[0, 1, 2], false), (&[2, 3, 4, 8], &[0, 1, 2], true), (&[3, 4, 5], &[1], false), (&[4, 6], &[0, 1], true)];
+    for (i, (shape, axes, keep)) in cases.into_iter().enumerate() {
+        let what = format!("moments {shape:?} {axes:?} keepdims={keep}");
+        grad_check(&format!("{what} mean"), &[shape], 270 + i as u64, |x| Ok(moments(&x[0], axes, keep)?.0));
+        grad_check(&format!("{what} variance"), &[shape], 275 + i as u64, |x| Ok(moments(&x[0], axes, keep)?.1));
+        grad_check(&format!("{what} mean·variance"), &[shape], 280 + i as u64, |x| {
+            let (m, v) = moments(&x[0], axes, keep)?;
+            mul(&m, &v)
+        });
+    }
+}
+
+#[test]
+fn batch_normalization_gradients_for_every_input() {
+    let cases: [(&[usize], &[usize]); 3] = [(&[2, 3, 4, 5], &[5]), (&[2, 3, 3, 8], &[1, 1, 1, 8]), (&[6, 4], &[4])];
+    for (i, (xs, ps)) in cases.into_iter().enumerate() {
+        let all = [xs, ps, ps, ps, ps];
+        grad_check(&format!("batch_normalization {xs:?} {ps:?}"), &all, 290 + 10 * i as u64, |x| {
+            let var = affine(&square(&x[2])?, 1.0, 0.5)?;
+            batch_normalization(&x[0], &x[1], &var, Some(&x[3]), Some(&x[4]), 1e-3)
+        });
+        grad_check(&format!("batch_normalization no offset/scale {xs:?}"), &all[..3], 295 + 10 * i as u64, |x| {
+            let var = affine(&square(&x[2])?, 1.0, 0.5)?;
+            batch_normalization(&x[0], &x[1], &var, None, None, 1e-3)
+        });
+    }
+}
+
+#[test]
+fn training_mode_batch_norm_gradients_flow_through_the_batch_statistics() {
+    for (i, shape) in [[2, 5, 3, 3], [2, 4, 3, 8]].iter().enumerate() {
+        let c = shape[3];
+        grad_check(&format!("training batch norm {shape:?}"), &[shape, &[c], &[c]], 320 + i as u64, |x| {
+            let (m, v) = moments(&x[0], &[0, 1, 2], false)?;
+            batch_normalization(&x[0], &m, &v, Some(&x[1]), Some(&x[2]), 1e-3)
+        });
+    }
+}
+
+#[test]
+fn training_mode_batch_norm_input_gradient_matches_the_closed_form() {
+    // dx = γ/σ · (g − mean(g) − x̂ · mean(g · x̂)) per channel, with σ = √(var + ε).
+    let (n, c, eps) = (6usize, 2usize, 1e-3f32);
+    let xv = rand_vec(n * c, 330);
+    let gv = rand_vec(n * c, 331);
+    let gamma = [1.5f32, -0.5];
+    for dev in [Device::Cpu, gpu()] {
+        let x = Tensor::from_slice(&xv, &[n, c], &dev).unwrap().variable();
+        let gm = Tensor::from_slice(&gamma, &[c], &dev).unwrap();
+        let (m, v) = moments(&x, &[0], false).unwrap();
+        let y = batch_normalization(&x, &m, &v, None, Some(&gm), eps).unwrap();
+        let w = Tensor::from_slice(&gv, &[n * c, 1], &dev).unwrap();
+        let loss = matmul(&y.reshape(&[1, n * c]).unwrap(), &w).unwrap();
+        let got = loss.backward().unwrap().get(&x).unwrap().to_vec().unwrap();
+        let mut want = vec![0.0f32; n * c];
+        for ch in 0..c {
+            let col = |v: &[f32]| (0..n).map(|r| v[r * c + ch]).collect::<Vec<f32>>();
+            let (xs, gs) = (col(&xv), col(&gv));
+            let mu = xs.iter().sum::<f32>() / n as f32;
+            let var = xs.iter().map(|a| (a - mu) * (a - mu)).sum::<f32>() / n as f32;
+            let sd = (var + eps).sqrt();
+            let xh: Vec<f32> = xs.iter().map(|a| (a - mu) / sd).collect();
+            let mg = gs.iter().sum::<f32>() / n as f32;
+            let mgx = gs.iter().zip(&xh).map(|(g, h)| g * h).sum::<f32>() / n as f32;
+            for r in 0..n {
+                want[r * c + ch] = gamma[ch] / sd * (gs[r] - mg - xh[r] * mgx);
+            }
+        }
+        assert_close_vec(&got, &want, 1e-3, &format!("closed form on {dev}"));
+    }
+}
+
+/// Best-of-`reps` milliseconds of `f` (after one warm-up run), synchronizing the device.
+fn time_ms(dev: &Device, reps: usize, f: impl Fn() -> Tensor) -> f64 {
+    f().to_vec().unwrap();
+    let mut best = f64::INFINITY;
+    for _ in 0..reps {
+        let t = std::time::Instant::now();
+        let y = f();
+        dev.synchronize().unwrap();
+        best = best.min(t.elapsed().as_secs_f64() * 1e3);
+        drop(y);
+    }
+    best
+}
+
+#[test]
+#[ignore = "timing: cargo test --test grad_pool_norm -- --ignored --nocapture"]
+fn timing_max_pool_backward_and_training_batch_norm() {
+    let dev = gpu();
+    let shape = [32, 32, 32, 64];
+    let x = Tensor::randn(&shape, 0.0, 1.0, 1, &dev).unwrap();
+    let o = PoolOptions::new(2);
+    let dy = Tensor::randn(&[32, 16, 16, 64], 0.0, 1.0, 2, &dev).unwrap();
+    let ms = time_ms(&dev, 5, || max_pool2d_grad(&x, &dy, &o).unwrap());
+    println!("max_pool2d backward {shape:?} 2x2/2: {ms:.2} ms");
+    let ms = time_ms(&dev, 5, || avg_pool2d_grad(&dy, &shape, &o).unwrap());
+    println!("avg_pool2d backward {shape:?} 2x2/2: {ms:.2} ms");
+    let ms = time_ms(&dev, 5, || max_pool2d(&x, &o).unwrap());
+    println!("max_pool2d forward {shape:?} 2x2/2: {ms:.2} ms");
+    let xv = x.clone().variable();
+    let gamma = Tensor::ones(&[64], &dev).unwrap().variable();
+    let beta = Tensor::zeros(&[64], &dev).unwrap().variable();
+    let n: usize = shape.iter().product();
+    let w = Tensor::randn(&[n, 1], 0.0, 1.0, 3, &dev).unwrap();
+    let step = || {
+        let (m, v) = moments(&xv, &[0, 1, 2], false).unwrap();
+        let y = batch_normalization(&xv, &m, &v, Some(&beta), Some(&gamma), 1e-3).unwrap();
+        let loss = matmul(&y.reshape(&[1, n]).unwrap(), &w).unwrap();
+        let g = loss.backward().unwrap();
+        g.get(&xv).unwrap().clone()
+    };
+    let ms = time_ms(&dev, 5, step);
+    println!("batch norm training forward+backward {shape:?}: {ms:.2} ms (incl. the loss)");
+    let loss_only = || {
+        let y = affine(&xv, 1.0, 0.0).unwrap();
+        let loss = matmul(&y.reshape(&[1, n]).unwrap(), &w).unwrap();
+        loss.backward().unwrap().get(&xv).unwrap().clone()
+    };
+    let ms = time_ms(&dev, 5, loss_only);
+    println!("  the loss alone (affine + matmul, forward+backward): {ms:.2} ms");
+    let fwd = || {
+        let (m, v) = moments(&x, &[0, 1, 2], false).unwrap();
+        batch_normalization(&x, &m, &v, Some(&beta), Some(&gamma), 1e-3).unwrap()
+    };
+    let ms = time_ms(&dev, 5, fwd);
+    println!("batch norm training forward only {shape:?}: {ms:.2} ms");
+    let fused = || {
+        let (y, _, _) = batch_norm_training(&xv, &gamma, &beta, 1e-3).unwrap();
+        let loss = matmul(&y.reshape(&[1, n]).unwrap(), &w).unwrap();
+        loss.backward().unwrap().get(&xv).unwrap().clone()
+    };
+    let ms = time_ms(&dev, 5, fused);
+    println!("fused batch_norm_training forward+backward {shape:?}: {ms:.2} ms (incl. the loss)");
+    let dy = Tensor::randn(&shape, 0.0, 1.0, 4, &dev).unwrap();
+    let ms = time_ms(&dev, 5, || batch_norm_training_backprop(&x, &dy, &gamma, 1e-3).unwrap().0);
+    println!("fused batch_norm_training backward alone (with its statistics) {shape:?}: {ms:.2} ms");
+}
+
+#[test]
+fn fused_training_batch_norm_gradients_including_the_statistics() {
+    let cases: [&[usize]; 3] = [&[2, 5, 3, 3], &[2, 4, 3, 8], &[6, 4]];
+    for (i, shape) in cases.into_iter().enumerate() {
+        let c = [shape[shape.len() - 1]];
+        grad_check(&format!("batch_norm_training {shape:?}"), &[shape, &c, &c], 340 + i as u64, |x| {
+            Ok(batch_norm_training(&x[0], &x[1], &x[2], 1e-3)?.0)
+        });
+        grad_check(&format!("batch_norm_training y + mean·var {shape:?}"), &[shape, &c, &c], 345 + i as u64, |x| {
+            let (y, m, v) = batch_norm_training(&x[0], &x[1], &x[2], 1e-3)?;
+            add(&y, &mul(&m, &v)?)
+        });
+    }
+}
+
+#[test]
+fn fused_training_batch_norm_equals_the_composed_form() {
+    let shape = [3, 6, 5, 8];
+    for dev in [Device::Cpu, gpu()] {
+        let x = Tensor::from_vec(rand_vec(720, 350), &shape, &dev).unwrap().variable();
+        let gamma = Tensor::from_vec(rand_vec(8, 351), &[8], &dev).unwrap().variable();
+        let beta = Tensor::from_vec(rand_vec(8, 352), &[8], &dev).unwrap().variable();
+        let (y1, m1, v1) = batch_norm_training(&x, &gamma, &beta, 1e-3).unwrap();
+        let (m2, v2) = moments(&x, &[0, 1, 2], false).unwrap();
+        let y2 = batch_normalization(&x, &m2, &v2, Some(&beta), Some(&gamma), 1e-3).unwrap();
+        assert_close(&y1, &y2, RTOL, "y");
+        assert_close(&m1, &m2, RTOL, "mean");
+        assert_close(&v1, &v2, RTOL, "variance");
+        let g1 = weighted_sum(&y1).unwrap().backward().unwrap();
+        let g2 = weighted_sum(&y2).unwrap().backward().unwrap();
+        for (t, name) in [(&x, "x"), (&gamma, "gamma"), (&beta, "beta")] {
+            assert_close(g1.get(t).unwrap(), g2.get(t).unwrap(), 1e-3, &format!("d{name} on {dev}"));
+        }
+    }
+}
+
+#[test]
+fn fused_batch_norm_backward_kernels_match_cpu_on_larger_inputs() {
+    let shapes: [&[usize]; 4] = [&[4, 13, 11, 8], &[3, 9, 7, 5], &[2, 16, 16, 64], &[37, 3]];
+    for (i, shape) in shapes.into_iter().enumerate() {
+        let c = shape[shape.len() - 1];
+        let (xc, xg) = pair(shape, 360 + i as u64);
+        let (dc, dg) = pair(shape, 365 + i as u64);
+        let (gc, gg) = pair(&[c], 370 + i as u64);
+        let want = batch_norm_training_backprop(&xc, &dc, &gc, 1e-3).unwrap();
+        let got = batch_norm_training_backprop(&xg, &dg, &gg, 1e-3).unwrap();
+        assert_close(&got.0, &want.0, RTOL, &format!("dx {shape:?}"));
+        assert_close(&got.1, &want.1, RTOL, &format!("dgamma {shape:?}"));
+        assert_close(&got.2, &want.2, RTOL, &format!("dbeta {shape:?}"));
+    }
+}
+
+#[test]
+fn fused_training_batch_norm_rejects_bad_parameters_naming_the_shapes() {
+    let dev = gpu();
+    let x = Tensor::ones(&[2, 3, 3, 4], &dev).unwrap();
+    let (good, bad) = (Tensor::ones(&[4], &dev).unwrap(), Tensor::ones(&[3], &dev).unwrap());
+    let errs = [
+        batch_norm_training(&x, &bad, &good, 1e-3).unwrap_err(),
+        batch_norm_training(&x, &good, &bad, 1e-3).unwrap_err(),
+        batch_norm_training_backprop(&x, &Tensor::ones(&[2, 3, 3, 3], &dev).unwrap(), &good, 1e-3).unwrap_err(),
+    ];
+    for e in errs {
+        let msg = e.to_string();
+        assert!(matches!(e, Error::Shape { .. }) && msg.contains("[2, 3, 3, ") && msg.contains('3'), "{msg}");
+    }
+    let scalar = Tensor::ones(&[], &dev).unwrap();
+    assert!(matches!(batch_norm_training(&scalar, &good, &good, 1e-3), Err(Error::Shape { .. })));
+}

@@ -1,0 +1,362 @@
+//! Gradients of reductions, softmax/log-softmax, concat/slice and the losses (finite
+//! differences on the CPU twin + GPU-vs-CPU gradient parity), GPU-vs-CPU parity of the new
+//! kernels (reduction gradients, softmax gradient, slice, fused cross-entropy, one-hot,
+//! accuracy), hand-checked loss values, stability for large logits, and shape errors.
+
+mod common;
+use common::*;
+use tessera::prelude::*;
+
+type ReduceFn = fn(&Tensor, Option<&[usize]>, bool) -> Result<Tensor>;
+const REDUCERS: [(&str, ReduceFn); 3] = [("sum", reduce_sum), ("mean", reduce_mean), ("max", reduce_max)];
+
+/// Every non-empty subset of `0..rank`.
+fn subsets(rank: usize) -> Vec<Vec<usize>> {
+    (1..1usize << rank).map(|m| (0..rank).filter(|a| m >> a & 1 == 1).collect()).collect()
+}
+
+/// Deterministic class ids in `[0, k)` for `n` rows.
+fn ids(n: usize, k: usize, seed: u64) -> Vec<f32> {
+    rand_vec(n, seed).iter().map(|v| ((v.abs() * 7919.0) as usize % k) as f32).collect()
+}
+
+fn assert_shape_err(r: Result<Tensor>, needle: &str) {
+    let Err(e) = r else { panic!("expected an error naming {needle}") };
+    assert!(matches!(e, Error::Shape { .. }) && e.to_string().contains(needle), "{e} should name {needle}");
+}
+
+#[test]
+fn reduction_gradients_on_every_axis_subset_and_keepdims() {
+    let shapes: [&[usize]; 4] = [&[7], &[5, 3], &[2, 7, 5], &[2, 3, 4, 3]];
+    for (si, shape) in shapes.iter().enumerate() {
+        let mut all: Vec<Option<Vec<usize>>> = subsets(shape.len()).into_iter().map(Some).collect();
+        all.push(None);
+        for axes in &all {
+            for keep in [false, true] {
+                for (name, f) in REDUCERS {
+                    let what = format!("{name} {shape:?} axes {axes:?} keepdims {keep}");
+                    grad_check(&what, &[shape], 200 + si as u64, |x| f(&x[0], axes.as_deref(), keep));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn reduction_gradient_kernels_match_cpu() {
+    let cases: [(&[usize], &[usize]); 6] = [
+        (&[7], &[0]),
+        (&[5, 3], &[1]),
+        (&[2, 7, 5], &[0, 2]),
+        (&[3, 1, 4, 2, 5], &[1, 2, 4]),
+        (&[3, 4097], &[1]),
+        (&[9, 8, 7], &[0, 1, 2]),
+    ];
+    for (i, (shape, axes)) in cases.iter().enumerate() {
+        let (xc, xg) = pair(shape, 300 + i as u64);
+        let mut flags = vec![false; shape.len()];
+        axes.iter().for_each(|&a| flags[a] = true);
+        let out: Vec<usize> = shape.iter().zip(&flags).filter(|(_, &r)| !r).map(|(&d, _)| d).collect();
+        let (gc, gg) = pair(&out, 400 + i as u64);
+        let want = broadcast_reduced(&gc, shape, &flags, 0.5).unwrap();
+        assert_close(&broadcast_reduced(&gg, shape, &flags, 0.5).unwrap(), &want, RTOL, &format!("bcast {shape:?}"));
+        let want = reduce_max_grad(&xc, &gc, &flags).unwrap();
+        assert_close(&reduce_max_grad(&xg, &gg, &flags).unwrap(), &want, 0.0, &format!("max grad {shape:?}"));
+    }
+}
+
+#[test]
+fn reduce_max_gradient_goes_to_the_first_tie() {
+    for dev in [Device::Cpu, gpu()] {
+        let x = Tensor::from_slice(&[1., 5., 5., 2., 2., 0.], &[2, 3], &dev).unwrap().variable();
+        let g = reduce_sum(&reduce_max(&x, Some(&[1]), false).unwrap(), None, false).unwrap().backward().unwrap();
+        assert_eq!(g.get(&x).unwrap().to_vec().unwrap(), vec![0., 1., 0., 1., 0., 0.]);
+        let y = Tensor::from_slice(&[3., 1., 0., 3.], &[2, 2], &dev).unwrap().variable();
+        let g = reduce_max(&y, None, false).unwrap().backward().unwrap();
+        assert_eq!(g.get(&y).unwrap().to_vec().unwrap(), vec![1., 0., 0., 0.]);
+        let z = Tensor::from_slice(&[1., 2., 3., 4., 5., 6.], &[2, 3], &dev).unwrap().variable();
+        let g = reduce_mean(&z, Some(&[0]), true).unwrap();
+        let g = reduce_sum(&g, None, false).unwrap().backward().unwrap();
+        assert_eq!(g.get(&z).unwrap().to_vec().unwrap(), vec![0.5; 6]);
+    }
+}
+
+#[test]
+fn argmax_has_no_gradient() {
+    let x = Tensor::from_slice(&[1., 3., 2.], &[3], &gpu()).unwrap().variable();
+    assert!(!argmax(&x, 0).unwrap().requires_grad());
+}
+
+#[test]
+fn softmax_and_log_softmax_gradients() {
+    let shapes: [&[usize]; 5] = [&[7], &[3, 10], &[2, 3, 5], &[2, 600], &[1, 1]];
+    for (i, shape) in shapes.iter().enumerate() {
+        grad_check(&format!("softmax {shape:?}"), &[shape], 500 + i as u64, |x| softmax(&x[0]));
+        grad_check(&format!("log_softmax {shape:?}"), &[shape], 510 + i as u64, |x| log_softmax(&x[0]));
+    }
+}
+
+#[test]
+fn softmax_gradient_kernels_match_cpu_with_every_variant() {
+    let shapes: [&[usize]; 5] = [&[1], &[10], &[7, 10], &[3, 1000], &[2049, 5]];
+    for (i, shape) in shapes.iter().enumerate() {
+        let (xc, xg) = pair(shape, 520 + i as u64);
+        let (gc, gg) = pair(shape, 530 + i as u64);
+        for log in [false, true] {
+            let yc = softmax_with(&xc, log, SoftmaxVariant::Auto).unwrap();
+            let yg = softmax_with(&xg, log, SoftmaxVariant::Auto).unwrap();
+            let want = softmax_grad(&yc, &gc, log).unwrap();
+            for v in [SoftmaxVariant::Auto, SoftmaxVariant::Rows, SoftmaxVariant::Workgroup] {
+                let got = softmax_grad_with(&yg, &gg, log, v).unwrap();
+                assert_close(&got, &want, RTOL, &format!("softmax_grad log={log} {shape:?} {v:?}"));
+            }
+        }
+    }
+    let y = Tensor::zeros(&[2, 3], &gpu()).unwrap();
+    assert_shape_err(softmax_grad(&y, &Tensor::zeros(&[3, 2], &gpu()).unwrap(), false), "[3, 2]");
+}
+
+#[test]
+fn concat_and_slice_gradients_on_every_axis() {
+    let base = [2usize, 3, 5, 4];
+    for axis in 0..4 {
+        let shapes: Vec<Vec<usize>> = [1usize, 3, 2]
+            .iter()
+            .map(|&s| {
+                let mut v = base.to_vec();
+                v[axis] = s;
+                v
+            })
+            .collect();
+        let refs: Vec<&[usize]> = shapes.iter().map(|s| &s[..]).collect();
+        grad_check(&format!("concat axis {axis}"), &refs, 600 + axis as u64, |x| {
+            concat(&x.iter().collect::<Vec<_>>(), axis)
+        });
+        let (start, len) = (1, base[axis] - 2);
+        grad_check(&format!("slice axis {axis}"), &[&base], 610 + axis as u64, |x| slice(&x[0], axis, start, len));
+        grad_check(&format!("slice head axis {axis}"), &[&base], 620, |x| slice(&x[0], axis, 0, 1));
+    }
+}
+
+#[test]
+fn slice_matches_cpu_and_by_hand() {
+    let shape = [3usize, 7, 5, 2];
+    let (xc, xg) = pair(&shape, 630);
+    for axis in 0..4 {
+        for (start, len) in [(0, 1), (1, shape[axis] - 1), (0, shape[axis]), (shape[axis] / 2, 0)] {
+            let want = slice(&xc, axis, start, len).unwrap();
+            let mut expect = shape.to_vec();
+            expect[axis] = len;
+            assert_eq!(want.shape(), &expect[..]);
+            assert_close(&slice(&xg, axis, start, len).unwrap(), &want, 0.0, &format!("slice {axis} {start} {len}"));
+        }
+    }
+    let x = Tensor::from_slice(&[1., 2., 3., 4., 5., 6.], &[2, 3], &gpu()).unwrap();
+    assert_eq!(slice(&x, 1, 1, 2).unwrap().to_vec().unwrap(), vec![2., 3., 5., 6.]);
+    assert_eq!(slice(&x, 0, 1, 1).unwrap().to_vec().unwrap(), vec![4., 5., 6.]);
+    assert_shape_err(slice(&x, 1, 2, 2), "[2, 3]");
+    assert_shape_err(slice(&x, 2, 0, 1), "[2, 3]");
+    assert_shape_err(slice(&x, 0, usize::MAX, 2), "[2, 3]");
+}
+
+#[test]
+fn softmax_cross_entropy_gradients_for_one_hot_and_probability_labels() {
+    for (n, k) in [(1usize, 3usize), (5, 10), (3, 7)] {
+        grad_check(&format!("xent one-hot {n}x{k}"), &[&[n, k]], 700 + k as u64, |x| {
+            let lab = one_hot(&Tensor::from_vec(ids(n, k, 701), &[n], x[0].device())?, k)?;
+            softmax_cross_entropy_with_logits(&lab, &x[0])
+        });
+        grad_check(&format!("xent probabilities {n}x{k}"), &[&[n, k]], 710 + k as u64, |x| {
+            let lab = softmax(&Tensor::randn(&[n, k], 0.0, 2.0, 711, x[0].device())?)?;
+            softmax_cross_entropy_with_logits(&lab, &x[0])
+        });
+        grad_check(&format!("xent labels and logits {n}x{k}"), &[&[n, k], &[n, k]], 720 + k as u64, |x| {
+            // Labels as probability rows (TF's logits gradient softmax − labels assumes rows
+            // summing to 1), differentiated through softmax.
+            softmax_cross_entropy_with_logits(&softmax(&x[0])?, &x[1])
+        });
+        grad_check(&format!("sparse xent {n}x{k}"), &[&[n, k]], 730 + k as u64, |x| {
+            sparse_softmax_cross_entropy_with_logits(&Tensor::from_vec(ids(n, k, 731), &[n], x[0].device())?, &x[0])
+        });
+    }
+    grad_check("xent rank 3", &[&[2, 3, 4]], 740, |x| {
+        let lab = softmax(&Tensor::randn(&[2, 3, 4], 0.0, 1.0, 741, x[0].device())?)?;
+        softmax_cross_entropy_with_logits(&lab, &x[0])
+    });
+}
+
+#[test]
+fn keras_loss_gradients() {
+    let (n, k) = (6usize, 5usize);
+    let lab = |d: &Device| Tensor::from_vec(ids(n, k, 801), &[n], d).unwrap();
+    for from_logits in [true, false] {
+        let prep = move |x: &Tensor| if from_logits { Ok(x.clone()) } else { sigmoid(x) };
+        grad_check(&format!("categorical from_logits={from_logits}"), &[&[n, k]], 800, |x| {
+            categorical_crossentropy(&one_hot(&lab(x[0].device()), k)?, &prep(&x[0])?, from_logits)
+        });
+        grad_check(&format!("categorical soft labels from_logits={from_logits}"), &[&[n, k]], 802, |x| {
+            let soft = softmax(&Tensor::randn(&[n, k], 0.0, 1.0, 803, x[0].device())?)?;
+            categorical_crossentropy(&soft, &prep(&x[0])?, from_logits)
+        });
+        grad_check(&format!("sparse categorical from_logits={from_logits}"), &[&[n, k]], 804, |x| {
+            sparse_categorical_crossentropy(&lab(x[0].device()), &prep(&x[0])?, from_logits)
+        });
+    }
+    grad_check("mean_squared_error", &[&[4, 3], &[4, 3]], 810, |x| mean_squared_error(&x[0], &x[1]));
+}
+
+#[test]
+fn fused_cross_entropy_kernels_match_cpu() {
+    for (i, (n, k)) in [(1usize, 10usize), (7, 10), (33, 10), (3, 1000), (65, 1000), (5, 1)].into_iter().enumerate() {
+        let seed = 900 + 10 * i as u64;
+        let (xc, xg) = pair(&[n, k], seed);
+        let (xc, xg) = (affine(&xc, 4.0, 0.0).unwrap(), affine(&xg, 4.0, 0.0).unwrap());
+        let (pc, pg) = pair(&[n, k], seed + 1);
+        let (lc, lg) = (softmax(&pc).unwrap(), softmax(&pg).unwrap());
+        let id = ids(n, k, seed + 2);
+        let (ic, ig) =
+            (Tensor::from_slice(&id, &[n], &Device::Cpu).unwrap(), Tensor::from_slice(&id, &[n], &gpu()).unwrap());
+        let what = format!("{n}x{k}");
+        let want = softmax_cross_entropy_with_logits(&lc, &xc).unwrap();
+        assert_close(&softmax_cross_entropy_with_logits(&lg, &xg).unwrap(), &want, RTOL, &format!("xent {what}"));
+        let want = sparse_softmax_cross_entropy_with_logits(&ic, &xc).unwrap();
+        assert_close(
+            &sparse_softmax_cross_entropy_with_logits(&ig, &xg).unwrap(),
+            &want,
+            RTOL,
+            &format!("sparse {what}"),
+        );
+        // Backward kernels through backward() with a random upstream gradient.
+        for sparse in [false, true] {
+            let grad = |x: &Tensor, l: &Tensor, li: &Tensor| {
+                let x = x.detach().variable();
+                let loss = if sparse {
+                    sparse_softmax_cross_entropy_with_logits(li, &x).unwrap()
+                } else {
+                    softmax_cross_entropy_with_logits(l, &x).unwrap()
+                };
+                let g = weighted_sum(&loss).unwrap().backward().unwrap();
+                g.get(&x).unwrap().clone()
+            };
+            assert_close(
+                &grad(&xg, &lg, &ig),
+                &grad(&xc, &lc, &ic),
+                RTOL,
+                &format!("xent grad sparse={sparse} {what}"),
+            );
+        }
+        let want = one_hot(&ic, k).unwrap();
+        assert_close(&one_hot(&ig, k).unwrap(), &want, 0.0, &format!("one_hot {what}"));
+        let want = accuracy(&ic, &xc).unwrap();
+        assert_close(&accuracy(&ig, &xg).unwrap(), &want, 0.0, &format!("accuracy {what}"));
+    }
+}
+
+#[test]
+fn losses_by_hand() {
+    let want = 0.407_605_96f32; // −ln(e³ / (e + e² + e³))
+    let close = |t: Tensor, v: &[f32], what: &str| assert_close_vec(&t.to_vec().unwrap(), v, 1e-6, what);
+    for dev in [Device::Cpu, gpu()] {
+        let logits = Tensor::from_slice(&[1., 2., 3.], &[1, 3], &dev).unwrap();
+        let id = Tensor::from_slice(&[2.], &[1], &dev).unwrap();
+        let oh = Tensor::from_slice(&[0., 0., 1.], &[1, 3], &dev).unwrap();
+        close(softmax_cross_entropy_with_logits(&oh, &logits).unwrap(), &[want], "dense");
+        close(sparse_softmax_cross_entropy_with_logits(&id, &logits).unwrap(), &[want], "sparse");
+        let l = categorical_crossentropy(&oh, &logits, true).unwrap();
+        assert_eq!(l.shape(), &[] as &[usize]);
+        close(l, &[want], "categorical");
+        close(sparse_categorical_crossentropy(&id, &logits, true).unwrap(), &[want], "sparse categorical");
+        // Probabilities: normalised rows (Keras), and clipping at 1e-7.
+        let p = Tensor::from_slice(&[1., 1., 2., 0., 1., 0.], &[2, 3], &dev).unwrap();
+        let oh2 = Tensor::from_slice(&[0., 0., 1., 1., 0., 0.], &[2, 3], &dev).unwrap();
+        let clip = -(1e-7f32).ln();
+        close(categorical_crossentropy(&oh2, &p, false).unwrap(), &[(0.5f32.ln().abs() + clip) / 2.0], "probs");
+        let q = Tensor::from_slice(&[0.2, 0.3, 0.5, 0., 1., 0.], &[2, 3], &dev).unwrap();
+        let ids2 = Tensor::from_slice(&[2., 0.], &[2], &dev).unwrap();
+        let sparse_want = (-(0.5f32.ln()) + -((1e-7f32) / (2.0 * 1e-7 + (1.0 - 1e-7))).ln()) / 2.0;
+        close(sparse_categorical_crossentropy(&ids2, &q, false).unwrap(), &[sparse_want], "sparse probs");
+        // Gradient: softmax − one-hot.
+        let x = logits.detach().variable();
+        let g = sparse_categorical_crossentropy(&id, &x, true).unwrap().backward().unwrap();
+        let e = [1f32.exp(), 2f32.exp(), 3f32.exp()];
+        let s = e[0] + e[1] + e[2];
+        close(g.get(&x).unwrap().clone(), &[e[0] / s, e[1] / s, e[2] / s - 1.0], "xent gradient");
+        // MSE, one-hot, accuracy.
+        let a = Tensor::from_slice(&[1., 2., 3., 4.], &[2, 2], &dev).unwrap();
+        close(mean_squared_error(&Tensor::ones(&[2, 2], &dev).unwrap(), &a).unwrap(), &[3.5], "mse");
+        let labels = Tensor::from_slice(&[2., 0., 5., 1.5, -1.], &[5], &dev).unwrap();
+        let oh = one_hot(&labels, 3).unwrap();
+        assert_eq!(oh.shape(), &[5, 3]);
+        close(oh, &[0., 0., 1., 1., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0.], "one_hot");
+        let lg = Tensor::from_slice(&[1., 3., 2., 5., 5., 0., 0., 1., 2.], &[3, 3], &dev).unwrap();
+        let acc = accuracy(&Tensor::from_slice(&[1., 1., 2.], &[3], &dev).unwrap(), &lg).unwrap();
+        assert_eq!(acc.shape(), &[] as &[usize]);
+        close(acc, &[2.0 / 3.0], "accuracy");
+    }
+}
+
+#[test]
+fn cross_entropy_is_stable_for_huge_logits() {
+    let e1 = (-1f32).exp();
+    for dev in [Device::Cpu, gpu()] {
+        let x = Tensor::from_slice(&[1000., -1000., 0., -1000., 1000., 999.], &[2, 3], &dev).unwrap().variable();
+        let ids = Tensor::from_slice(&[0., 2.], &[2], &dev).unwrap();
+        let l = sparse_softmax_cross_entropy_with_logits(&ids, &x).unwrap();
+        assert_close_vec(&l.to_vec().unwrap(), &[0.0, 1.0 + (1.0 + e1).ln()], 1e-6, "sparse ±1000");
+        let dense = softmax_cross_entropy_with_logits(&one_hot(&ids, 3).unwrap(), &x).unwrap();
+        assert_close_vec(&dense.to_vec().unwrap(), &[0.0, 1.0 + (1.0 + e1).ln()], 1e-6, "dense ±1000");
+        let g = reduce_sum(&l, None, false).unwrap().backward().unwrap();
+        let p = 1.0 / (1.0 + e1);
+        assert_close_vec(
+            &g.get(&x).unwrap().to_vec().unwrap(),
+            &[0., 0., 0., 0., p, 1.0 - p - 1.0],
+            1e-6,
+            "grad ±1000",
+        );
+        let cce = categorical_crossentropy(&one_hot(&ids, 3).unwrap(), &x, true).unwrap().item().unwrap();
+        assert!(cce.is_finite(), "{cce}");
+    }
+}
+
+#[test]
+fn invalid_sparse_ids_error_on_cpu_and_give_nan_on_gpu() {
+    let logits = [0.5f32, 1., 2., 0., 1., 0., 3., 2., 1., 1., 1., 1.];
+    for bad in [3.0f32, -1.0, 1.5, f32::NAN] {
+        let xc = Tensor::from_slice(&logits, &[4, 3], &Device::Cpu).unwrap();
+        let ic = Tensor::from_slice(&[0., bad, 1., 2.], &[4], &Device::Cpu).unwrap();
+        assert_shape_err(sparse_softmax_cross_entropy_with_logits(&ic, &xc), "[4]");
+        assert_shape_err(sparse_categorical_crossentropy(&ic, &xc, true), "[4]");
+        let xg = Tensor::from_slice(&logits, &[4, 3], &gpu()).unwrap().variable();
+        let ig = Tensor::from_slice(&[0., bad, 1., 2.], &[4], &gpu()).unwrap();
+        let l = sparse_softmax_cross_entropy_with_logits(&ig, &xg).unwrap();
+        let v = l.to_vec().unwrap();
+        assert!(v[1].is_nan() && v[0].is_finite() && v[2].is_finite() && v[3].is_finite(), "id {bad}: {v:?}");
+        let g = weighted_sum(&l).unwrap().backward().unwrap().get(&xg).unwrap().to_vec().unwrap();
+        assert!(g[3..6].iter().all(|v| v.is_nan()) && g[..3].iter().chain(&g[6..]).all(|v| v.is_finite()), "{g:?}");
+    }
+}
+
+#[test]
+fn losses_reject_bad_shapes_naming_them() {
+    for dev in [Device::Cpu, gpu()] {
+        let z = |s: &[usize]| Tensor::zeros(s, &dev).unwrap();
+        assert_shape_err(softmax_cross_entropy_with_logits(&z(&[2, 4]), &z(&[2, 3])), "[2, 4]");
+        assert_shape_err(softmax_cross_entropy_with_logits(&z(&[]), &z(&[])), "[]");
+        assert_shape_err(softmax_cross_entropy_with_logits(&z(&[2, 0]), &z(&[2, 0])), "[2, 0]");
+        assert_shape_err(sparse_softmax_cross_entropy_with_logits(&z(&[3]), &z(&[2, 3])), "[2, 3]");
+        assert_shape_err(sparse_softmax_cross_entropy_with_logits(&z(&[2, 1]), &z(&[2, 3])), "[2, 1]");
+        assert_shape_err(categorical_crossentropy(&z(&[2, 3]), &z(&[3, 3]), false), "[3, 3]");
+        assert_shape_err(categorical_crossentropy(&z(&[2, 3]), &z(&[3, 3]), true), "[3, 3]");
+        assert_shape_err(sparse_categorical_crossentropy(&z(&[3]), &z(&[2, 3]), false), "[2, 3]");
+        assert_shape_err(mean_squared_error(&z(&[2, 3]), &z(&[3, 2])), "[3, 2]");
+        assert_shape_err(accuracy(&z(&[3]), &z(&[2, 3])), "[2, 3]");
+        assert_shape_err(accuracy(&z(&[2]), &z(&[2, 3, 1])), "[2, 3, 1]");
+        assert_shape_err(accuracy(&z(&[2]), &z(&[2, 0])), "[2, 0]");
+        assert_shape_err(broadcast_reduced(&z(&[4]), &[2, 3], &[false, true], 1.0), "[2, 3]");
+        assert_shape_err(reduce_max_grad(&z(&[2, 3]), &z(&[3]), &[false, true]), "[2, 3]");
+    }
+    let cpu = Tensor::zeros(&[2, 3], &Device::Cpu).unwrap();
+    let g = Tensor::zeros(&[2], &gpu()).unwrap();
+    let e = sparse_softmax_cross_entropy_with_logits(&g, &cpu).unwrap_err();
+    assert!(matches!(e, Error::DeviceMismatch { .. }), "{e}");
+}
