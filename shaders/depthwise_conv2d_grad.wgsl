@@ -9,6 +9,8 @@
 //   dwgw_scalar  filter gradient, any shape: 4 consecutive flat channels c * m + mi of one tap
 //                over one chunk of output rows (a partial sum when rows are split);
 //   dwgw_vec4    the same with vec4 loads, m == 1 and c % 4 == 0;
+//   dwgw_vec4_s1 the same at width stride and dilation 1 for 3 adjacent taps of one filter row,
+//                sliding the loaded x columns so each x and dy vec4 is loaded once per row;
 //   dwgw_sum     adds the per-chunk partial filter gradients.
 
 struct Params {
@@ -281,6 +283,54 @@ fn dwgw_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
         }
     }
     df4[it.slot * c4 + cc] = a0 + a1;
+}
+
+// x vec4 at input row base `rowb`, column `ix`, zero outside [0, w).
+fn xcol4(rowb: u32, ix: i32, cc: u32) -> vec4<f32> {
+    let inside = ix >= 0 && ix < i32(p.w);
+    let v = xs4[(rowb + u32(select(0, ix, inside))) * (p.c / 4u) + cc];
+    return select(vec4(0.0), v, inside);
+}
+
+@compute @workgroup_size(64)
+fn dwgw_vec4_s1(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 64u;
+    let c4 = p.c / 4u;
+    let kwb = (p.kw + 2u) / 3u;
+    let taps = p.kh * p.kw;
+    if id >= p.kh * kwb * c4 * p.splits { return; }
+    let cc = id % c4;
+    let t = id / c4;
+    let kx0 = (t % kwb) * 3u;
+    let ky = (t / kwb) % p.kh;
+    let split = t / (kwb * p.kh);
+    let r0 = split * p.rows_per_split;
+    let r1 = min(r0 + p.rows_per_split, p.n * p.oh);
+    let off = i32(kx0) - i32(p.pad_left);
+    var a0 = vec4<f32>(0.0);
+    var a1 = vec4<f32>(0.0);
+    var a2 = vec4<f32>(0.0);
+    for (var r = r0; r < r1; r++) {
+        let xr = src_row(r, ky);
+        if xr < 0 { continue; }
+        let xrow = u32(xr) * p.w;
+        let grow = r * p.ow;
+        var v0 = xcol4(xrow, off, cc);
+        var v1 = xcol4(xrow, off + 1, cc);
+        for (var ox = 0u; ox < p.ow; ox++) {
+            let gv = gw4[(grow + ox) * c4 + cc];
+            let v2 = xcol4(xrow, off + i32(ox) + 2, cc);
+            a0 = fma(v0, gv, a0);
+            a1 = fma(v1, gv, a1);
+            a2 = fma(v2, gv, a2);
+            v0 = v1;
+            v1 = v2;
+        }
+    }
+    let q = (split * taps + ky * p.kw + kx0) * c4 + cc;
+    df4[q] = a0;
+    if kx0 + 1u < p.kw { df4[q + c4] = a1; }
+    if kx0 + 2u < p.kw { df4[q + 2u * c4] = a2; }
 }
 
 @compute @workgroup_size(64)

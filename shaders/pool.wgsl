@@ -210,3 +210,117 @@ fn max_pool_grad4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     }
     gx4[id] = acc;
 }
+
+// Max-pool backward for non-overlapping windows (sh >= kh, sw >= kw), one output pixel per
+// invocation: each output owns the input tile from its window's start to the next window's
+// start (the first tile stretched to row/column 0, the last to the input's end), so every
+// input cell is written exactly once: dy at the window's first maximum, 0 elsewhere.
+//   max_pool_grad_tiled / max_pool_grad_tiled4 (c % 4 == 0); `total` counts outputs here.
+
+// Rows or columns [lo, hi) of output `o`'s tile along an axis of input size n, out size on.
+fn tile(o: u32, pad: u32, s: u32, n: u32, on: u32) -> vec2<u32> {
+    var lo = 0u;
+    if o * s > pad { lo = o * s - pad; }
+    var hi = n;
+    if o + 1u < on { hi = min((o + 1u) * s - pad, n); }
+    return vec2(lo, hi);
+}
+
+@compute @workgroup_size(64)
+fn max_pool_grad_tiled(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 64u;
+    if id >= p.total { return; }
+    let ch = id % p.c;
+    let o = id / p.c;
+    let win = window(o);
+    var at = (win.b * p.h + win.y0) * p.w + win.x0;
+    var best = x[at * p.c + ch];
+    for (var y = win.y0; y < win.y1; y++) {
+        let row = (win.b * p.h + y) * p.w;
+        for (var xx = win.x0; xx < win.x1; xx++) {
+            let v = x[(row + xx) * p.c + ch];
+            if v > best { best = v; at = row + xx; }
+        }
+    }
+    let g = gy[id];
+    let rows = tile((o / p.ow) % p.oh, p.pad_top, p.sh, p.h, p.oh);
+    let cols = tile(o % p.ow, p.pad_left, p.sw, p.w, p.ow);
+    for (var y = rows.x; y < rows.y; y++) {
+        let row = (win.b * p.h + y) * p.w;
+        for (var xx = cols.x; xx < cols.y; xx++) {
+            gx[(row + xx) * p.c + ch] = select(0.0, g, row + xx == at);
+        }
+    }
+}
+
+@compute @workgroup_size(64)
+fn max_pool_grad_tiled4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 64u;
+    if id >= p.total { return; }
+    let c4 = p.c / 4u;
+    let ch = id % c4;
+    let o = id / c4;
+    let win = window(o);
+    let first = (win.b * p.h + win.y0) * p.w + win.x0;
+    var best = x4[first * c4 + ch];
+    var at = vec4(first);
+    for (var y = win.y0; y < win.y1; y++) {
+        let row = (win.b * p.h + y) * p.w;
+        for (var xx = win.x0; xx < win.x1; xx++) {
+            let v = x4[(row + xx) * c4 + ch];
+            let gt = v > best;
+            best = select(best, v, gt);
+            at = select(at, vec4(row + xx), gt);
+        }
+    }
+    let g = gy4[id];
+    let rows = tile((o / p.ow) % p.oh, p.pad_top, p.sh, p.h, p.oh);
+    let cols = tile(o % p.ow, p.pad_left, p.sw, p.w, p.ow);
+    for (var y = rows.x; y < rows.y; y++) {
+        let row = (win.b * p.h + y) * p.w;
+        for (var xx = cols.x; xx < cols.y; xx++) {
+            gx4[(row + xx) * c4 + ch] = select(vec4(0.0), g, at == vec4(row + xx));
+        }
+    }
+}
+
+// Average-pool backward for non-overlapping windows, tiled like max_pool_grad_tiled: dy / count
+// on the window's real cells, 0 on the rest of the tile (`x` holds dy, `out` dx).
+@compute @workgroup_size(64)
+fn avg_pool_grad_tiled(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 64u;
+    if id >= p.total { return; }
+    let ch = id % p.c;
+    let o = id / p.c;
+    let win = window(o);
+    let g = x[id] / f32((win.y1 - win.y0) * (win.x1 - win.x0));
+    let rows = tile((o / p.ow) % p.oh, p.pad_top, p.sh, p.h, p.oh);
+    let cols = tile(o % p.ow, p.pad_left, p.sw, p.w, p.ow);
+    for (var y = rows.x; y < rows.y; y++) {
+        let row = (win.b * p.h + y) * p.w;
+        let in_y = y >= win.y0 && y < win.y1;
+        for (var xx = cols.x; xx < cols.y; xx++) {
+            out[(row + xx) * p.c + ch] = select(0.0, g, in_y && xx >= win.x0 && xx < win.x1);
+        }
+    }
+}
+
+@compute @workgroup_size(64)
+fn avg_pool_grad_tiled4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 64u;
+    if id >= p.total { return; }
+    let c4 = p.c / 4u;
+    let ch = id % c4;
+    let o = id / c4;
+    let win = window(o);
+    let g = x4[id] / f32((win.y1 - win.y0) * (win.x1 - win.x0));
+    let rows = tile((o / p.ow) % p.oh, p.pad_top, p.sh, p.h, p.oh);
+    let cols = tile(o % p.ow, p.pad_left, p.sw, p.w, p.ow);
+    for (var y = rows.x; y < rows.y; y++) {
+        let row = (win.b * p.h + y) * p.w;
+        let in_y = y >= win.y0 && y < win.y1;
+        for (var xx = cols.x; xx < cols.y; xx++) {
+            out4[(row + xx) * c4 + ch] = select(vec4(0.0), g, in_y && xx >= win.x0 && xx < win.x1);
+        }
+    }
+}

@@ -123,6 +123,8 @@ fn depthwise_gradient_kernels_match_cpu_on_larger_inputs() {
     check_dw_grads([2, 4, 9, 64], [4, 9, 64, 1], opts(Padding::Valid, [1, 1], [1, 1]), 313);
     check_dw_grads([3, 15, 21, 24], [7, 1, 24, 1], opts(Padding::Explicit([[3, 2], [0, 4]]), [2, 3], [2, 1]), 314);
     check_dw_grads([2, 9, 11, 6], [2, 4, 6, 4], opts(Padding::Same, [3, 2], [2, 3]), 315);
+    check_dw_grads([2, 13, 10, 8], [3, 5, 8, 1], opts(Padding::Explicit([[2, 0], [1, 3]]), [2, 1], [2, 1]), 316);
+    check_dw_grads([3, 6, 37, 4], [1, 4, 4, 1], opts(Padding::Same, [1, 1], [1, 1]), 317);
 }
 
 #[test]

@@ -22,7 +22,7 @@ fn pooling_gradients_for_every_padding_stride_and_window() {
     // c = 3 takes the scalar kernels, c = 8 the vec4 kernels.
     let shapes: [&[usize]; 2] = [&[2, 7, 9, 3], &[2, 6, 5, 8]];
     for (si, shape) in shapes.into_iter().enumerate() {
-        for (k, s) in WINDOWS {
+        for (k, s) in WINDOWS.into_iter().chain([([2, 2], [3, 2])]) {
             for pad in paddings() {
                 let o = PoolOptions::new(k).strides(s).padding(pad);
                 for (name, f) in POOLS {
@@ -131,7 +131,9 @@ fn pooling_backward_kernels_match_cpu_on_larger_inputs() {
     let shapes: [&[usize]; 3] = [&[2, 17, 13, 8], &[3, 15, 16, 5], &[1, 32, 31, 12]];
     for (si, shape) in shapes.into_iter().enumerate() {
         let (xc, xg) = pair(shape, 240 + si as u64);
-        for (k, s) in WINDOWS.into_iter().chain([([1, 1], [1, 1]), ([3, 2], [2, 3])]) {
+        // Strides >= window take the tiled max-pool kernel (some cells in no window at all).
+        let more = [([1, 1], [1, 1]), ([3, 2], [2, 3]), ([2, 2], [3, 3]), ([2, 1], [3, 2])];
+        for (k, s) in WINDOWS.into_iter().chain(more) {
             for pad in paddings().into_iter().chain([Padding::Explicit([[0, 2], [2, 1]])]) {
                 let o = PoolOptions::new(k).strides(s).padding(pad);
                 // Explicit padding of 2 needs a window of 3 on that axis.
@@ -391,4 +393,20 @@ fn fused_training_batch_norm_rejects_bad_parameters_naming_the_shapes() {
     }
     let scalar = Tensor::ones(&[], &dev).unwrap();
     assert!(matches!(batch_norm_training(&scalar, &good, &good, 1e-3), Err(Error::Shape { .. })));
+}
+
+#[test]
+#[ignore]
+fn scratch_timing() {
+    let dev = gpu();
+    let shape = [32, 32, 32, 64];
+    let x = Tensor::randn(&shape, 0.0, 1.0, 1, &dev).unwrap();
+    let c = Tensor::randn(&[64], 0.0, 1.0, 1, &dev).unwrap();
+    println!("reduce_sum {:.2}", time_ms(&dev, 5, || reduce_sum(&x, Some(&[0, 1, 2]), false).unwrap()));
+    println!("full {:.2}", time_ms(&dev, 5, || Tensor::full(0.5, &shape, &dev).unwrap()));
+    println!("mul bcast {:.2}", time_ms(&dev, 5, || mul(&x, &c).unwrap()));
+    println!("mul full {:.2}", time_ms(&dev, 5, || mul(&x, &x).unwrap()));
+    println!("add {:.2}", time_ms(&dev, 5, || add(&x, &x).unwrap()));
+    println!("bn {:.2}", time_ms(&dev, 5, || batch_normalization(&x, &c, &c, None, Some(&c), 1.0).unwrap()));
+    println!("moments {:.2}", time_ms(&dev, 5, || moments(&x, &[0, 1, 2], false).unwrap().0));
 }

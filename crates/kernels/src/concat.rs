@@ -1,4 +1,5 @@
-//! Launcher for `shaders/concat.wgsl`: `tf.concat` as one strided copy dispatch per input.
+//! Launcher for `shaders/concat.wgsl`: `tf.concat` as one strided copy dispatch per input, and
+//! `slice` along one axis (concat's gradient) as one strided copy.
 
 use tessera_device::{Gpu, GpuBuffer};
 

@@ -1,5 +1,6 @@
-//! Launcher for `shaders/depthwise_conv2d.wgsl`: `tf.nn.depthwise_conv2d` with fused bias and
-//! activation, in a vec4 variant (multiplier 1, channels % 4 == 0) and a scalar fallback.
+//! Launchers for `shaders/depthwise_conv2d.wgsl`: `tf.nn.depthwise_conv2d` with fused bias and
+//! activation, in a vec4 variant (multiplier 1, channels % 4 == 0) and a scalar fallback; and
+//! for `shaders/depthwise_conv2d_grad.wgsl`: its input and filter gradients (gathers, no atomics).
 
 use tessera_device::{Gpu, GpuBuffer};
 
@@ -172,10 +173,10 @@ pub fn depthwise_conv2d_filter_grad(
     if elems == 0 {
         return Ok(out);
     }
-    let (entry, per_split) = if grad_vec4(g, variant) {
-        ("dwgw_vec4", w.kh * w.kw * (w.c / 4))
-    } else {
-        ("dwgw_scalar", w.kh * w.kw * cm.div_ceil(4))
+    let (entry, per_split) = match grad_vec4(g, variant) {
+        true if w.sw == 1 && w.dw == 1 => ("dwgw_vec4_s1", w.kh * w.kw.div_ceil(3) * (w.c / 4)),
+        true => ("dwgw_vec4", w.kh * w.kw * (w.c / 4)),
+        false => ("dwgw_scalar", w.kh * w.kw * cm.div_ceil(4)),
     };
     let rows_per_split = rows.div_ceil(FILTER_GRAD_THREADS.div_ceil(per_split).clamp(1, rows.max(1))).max(1);
     let splits = rows.div_ceil(rows_per_split).max(1);

@@ -87,23 +87,25 @@ fn pool_params(win: &Window2d, threads: usize) -> Params {
 /// (read only by max pooling). Each invocation gathers over the output windows containing its
 /// input cell; max pooling recomputes each window's first maximum (row-major, TensorFlow's tie
 /// rule) instead of storing argmax indices, so the forward stays a single plain kernel.
-/// Returns the `[n, h, w, c]` gradient.
+/// Non-overlapping windows (strides ≥ window) instead run one invocation per window that
+/// writes its whole input tile. Returns the `[n, h, w, c]` gradient.
 pub fn pool2d_grad(gpu: &Gpu, x: &GpuBuffer, dy: &GpuBuffer, win: &Window2d, mode: PoolMode) -> Result<GpuBuffer> {
     let total = win.n * win.h * win.w * win.c;
-    check_u32(mode.op(), &[total, win.n * win.oh * win.ow * win.c])?;
+    let outs = win.n * win.oh * win.ow * win.c;
+    check_u32(mode.op(), &[total, outs])?;
     let out = out_f32(gpu, total)?;
     if total == 0 {
         return Ok(out);
     }
     let vec4 = win.c.is_multiple_of(4);
-    let threads = if vec4 { total / 4 } else { total };
-    let entry = match (mode, vec4) {
-        (PoolMode::Max, false) => "max_pool_grad",
-        (PoolMode::Max, true) => "max_pool_grad4",
-        (PoolMode::Avg, false) => "avg_pool_grad",
-        (PoolMode::Avg, true) => "avg_pool_grad4",
+    let tiled = win.sh >= win.kh && win.sw >= win.kw;
+    let name = match mode {
+        PoolMode::Max => "max_pool_grad",
+        PoolMode::Avg => "avg_pool_grad",
     };
-    let pipe = pipeline(gpu, "pool.wgsl", SRC, entry, &[])?;
+    let entry = format!("{name}{}{}", if tiled { "_tiled" } else { "" }, if vec4 { "4" } else { "" });
+    let threads = if tiled { outs } else { total } / if vec4 { 4 } else { 1 };
+    let pipe = pipeline(gpu, "pool.wgsl", SRC, &entry, &[])?;
     let p = pool_params(win, threads);
     let grid = grid_1d(gpu, threads, 64);
     match mode {

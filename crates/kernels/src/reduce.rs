@@ -2,6 +2,8 @@
 //! set of axes, and `tf.math.argmax` over one axis. Each run of consecutive reduced axes is one
 //! `[outer, len, inner]` reduction; long reductions over few rows are split into interleaved
 //! partial results reduced again, so a full reduction never runs on a single invocation.
+//! `shaders/reduce_grad.wgsl` supplies the gradients: `broadcast_back` (sum / mean) and
+//! `max_grad` (to the first maximum), over the shape with kept/reduced runs merged.
 
 use tessera_device::{Gpu, GpuBuffer};
 

@@ -1,6 +1,6 @@
 //! Launcher for `shaders/softmax.wgsl`: `tf.nn.softmax` and `tf.nn.log_softmax` over the last
 //! axis (numerically stable). Many rows: one invocation per row; few long rows: one workgroup
-//! per row with a tree reduction.
+//! per row with a tree reduction. `softmax_grad` is the fused backward with the same split.
 
 use tessera_device::{Gpu, GpuBuffer};
 

@@ -13,11 +13,48 @@ struct Case {
 }
 
 /// Runs the benchmark named `what` and prints its table.
-pub fn run(what: &str, reps: usize, filter: &str) -> anyhow::Result<()> {
-    match what {
-        "ops" => ops(reps, filter),
-        other => anyhow::bail!("unknown benchmark '{other}' (try: ops)"),
+pub fn run(what: &str, model: Option<&str>, reps: usize, filter: &str) -> anyhow::Result<()> {
+    match (what, model) {
+        ("ops", _) => ops(reps, filter),
+        ("train", Some("lenet5") | None) => train_lenet5(reps.max(20)),
+        ("train", Some(other)) => anyhow::bail!("unknown model '{other}' (try: lenet5)"),
+        (other, _) => anyhow::bail!("unknown benchmark '{other}' (try: ops, train lenet5)"),
     }
+}
+
+/// ms per LeNet-5 training step (batch 32, Adam) and images/s, on the GPU and on the CPU path.
+fn train_lenet5(steps: usize) -> anyhow::Result<()> {
+    println!("{:<40} {:>12} {:>12} {:>12}", "device", "first (ms)", "ms/step", "images/s");
+    let mut devices = vec![Device::Cpu];
+    match Device::gpu() {
+        Ok(g) => devices.insert(0, g),
+        Err(e) => eprintln!("no GPU adapter ({e}); timing the CPU path only"),
+    }
+    for dev in devices {
+        let mut model = crate::zoo::lenet5();
+        model.build(&[28, 28, 1], &dev, 0)?;
+        let mut opt = tessera_nn::optimizers::Adam::default();
+        let x = Tensor::rand_uniform(&[32, 28, 28, 1], 0.0, 1.0, 1, &dev)?;
+        let labels: Vec<f32> = (0..32).map(|i| (i % 10) as f32).collect();
+        let y = Tensor::from_vec(labels, &[32], &dev)?;
+        let t0 = Instant::now();
+        crate::train::train_step(&model, &mut opt, &x, &y)?.0.item()?;
+        let first = t0.elapsed().as_secs_f64() * 1e3;
+        for _ in 0..3 {
+            crate::train::train_step(&model, &mut opt, &x, &y)?;
+        }
+        dev.synchronize()?;
+        let n = if matches!(dev, Device::Cpu) { steps / 4 } else { steps }.max(5);
+        let t = Instant::now();
+        for _ in 0..n {
+            crate::train::train_step(&model, &mut opt, &x, &y)?;
+        }
+        dev.synchronize()?;
+        let ms = t.elapsed().as_secs_f64() * 1e3 / n as f64;
+        println!("{:<40} {:>12.1} {:>12.2} {:>12.0}", dev.to_string(), first, ms, 32.0 * 1e3 / ms);
+        print_profile(&dev);
+    }
+    Ok(())
 }
 
 fn ops(reps: usize, filter: &str) -> anyhow::Result<()> {
@@ -93,4 +130,17 @@ fn op_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
         run: Box::new(move || max_pool2d(&xp, &PoolOptions::new(2))),
     });
     Ok(cases)
+}
+
+/// With `TESSERA_PROFILE` set, prints where GPU time went, per kernel.
+fn print_profile(dev: &Device) {
+    let Some(g) = dev.as_gpu() else { return };
+    let rows = g.profile();
+    if rows.is_empty() {
+        return;
+    }
+    println!("  {:<60} {:>10} {:>10}", "kernel (TESSERA_PROFILE)", "dispatches", "ms total");
+    for (k, n, t) in rows {
+        println!("  {:<60} {:>10} {:>10.2}", k, n, t * 1e3);
+    }
 }

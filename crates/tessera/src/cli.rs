@@ -16,10 +16,50 @@ struct Cli {
 enum Cmd {
     /// Print the GPU adapter, backend, driver, limits and features.
     Info,
+    /// Train a model: `lenet5` (LeNet-5 on MNIST).
+    Train {
+        /// The model to train: `lenet5`.
+        model: String,
+        /// Passes over the training set.
+        #[arg(long, default_value_t = 6)]
+        epochs: usize,
+        /// Examples per step.
+        #[arg(long, default_value_t = 32)]
+        batch_size: usize,
+        /// Adam's learning rate.
+        #[arg(long, default_value_t = 1e-3)]
+        learning_rate: f32,
+        /// Seed for initialisation and shuffling.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Train on only the first N images.
+        #[arg(long)]
+        train_limit: Option<usize>,
+        /// Evaluate on only the first N test images.
+        #[arg(long)]
+        test_limit: Option<usize>,
+        /// Checkpoint file written after every epoch.
+        #[arg(long, default_value = "checkpoints/lenet5.safetensors")]
+        checkpoint: std::path::PathBuf,
+        /// Continue from the checkpoint.
+        #[arg(long)]
+        resume: bool,
+        /// Dataset cache directory (default: $TESSERA_DATA or ~/.cache/tessera).
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+        /// Use the CPU reference backend.
+        #[arg(long)]
+        cpu: bool,
+        /// No progress bars.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Run a benchmark and print a table.
     Bench {
-        /// What to benchmark: `ops`.
+        /// What to benchmark: `ops`, or `train` (with `lenet5`).
         what: String,
+        /// The model, for `train`.
+        model: Option<String>,
         /// Timed repetitions per case.
         #[arg(long, default_value_t = 5)]
         reps: usize,
@@ -34,7 +74,27 @@ pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let res = match cli.cmd {
         Cmd::Info => info(),
-        Cmd::Bench { what, reps, filter } => crate::bench::run(&what, reps, &filter),
+        Cmd::Bench { what, model, reps, filter } => crate::bench::run(&what, model.as_deref(), reps, &filter),
+        Cmd::Train { model, epochs, batch_size, learning_rate, seed, train_limit, test_limit, checkpoint, resume, data_dir, cpu, quiet } => {
+            if model != "lenet5" {
+                eprintln!("error: unknown model '{model}' (try: lenet5)");
+                return std::process::ExitCode::FAILURE;
+            }
+            let cfg = crate::train::TrainConfig {
+                epochs,
+                batch_size,
+                learning_rate,
+                seed,
+                train_limit,
+                test_limit,
+                checkpoint,
+                resume,
+                data_dir,
+                cpu,
+                progress: !quiet,
+            };
+            crate::train::train_lenet5(&cfg).map(|_| ())
+        }
     };
     match res {
         Ok(()) => std::process::ExitCode::SUCCESS,

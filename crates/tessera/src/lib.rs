@@ -15,15 +15,22 @@
 pub use tessera_device as device;
 pub use tessera_kernels as kernels;
 pub use tessera_nn as nn;
+pub use tessera_nn::{checkpoint, initializers, layers, models, optimizers};
 pub use tessera_nn::{Device, Error, Result, Tensor};
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod train;
+pub mod zoo;
 
 /// Everything a model script needs: `use tessera::prelude::*;`.
 pub mod prelude {
     pub use tessera_nn::ops::*;
+    pub use tessera_nn::layers::{self, Layer};
+    pub use tessera_nn::models::Sequential;
+    pub use tessera_nn::optimizers::{Adam, Optimizer, Sgd};
     pub use tessera_nn::{no_grad, Activation, Device, Error, Gradients, Padding, Result, Tensor};
 }

@@ -1,4 +1,4 @@
-//! CPU twin of `shaders/concat.wgsl`: concatenation along one axis.
+//! CPU twins of `shaders/concat.wgsl`: concatenation and slicing along one axis.
 
 /// Concatenates `xs` (each with its shape) along `axis`; shapes are already checked.
 pub fn concat(xs: &[(&[f32], &[usize])], axis: usize) -> Vec<f32> {

@@ -1,4 +1,5 @@
-//! CPU twin of `shaders/depthwise_conv2d.wgsl`: depthwise convolution with plain loops.
+//! CPU twins of `shaders/depthwise_conv2d.wgsl` and `shaders/depthwise_conv2d_grad.wgsl`:
+//! depthwise convolution and its input and filter gradients with plain loops.
 
 use tessera_kernels::{Activation, DepthwiseGeometry};
 

@@ -1,4 +1,5 @@
-//! CPU twins of `shaders/reduce.wgsl`: reductions over flagged axes and argmax.
+//! CPU twins of `shaders/reduce.wgsl` (reductions over flagged axes, argmax) and
+//! `shaders/reduce_grad.wgsl` (the sum/mean and max gradients).
 
 use tessera_kernels::reduce::ReduceOp;
 

@@ -1,4 +1,5 @@
-//! CPU twins of `shaders/softmax.wgsl`: softmax and log-softmax over rows of `len` values.
+//! CPU twins of `shaders/softmax.wgsl`: softmax and log-softmax over rows of `len` values, and
+//! their gradients from the output.
 
 /// `exp(x - max) / sum(exp(x - max))` for each row of `len` values.
 pub fn softmax(x: &[f32], len: usize) -> Vec<f32> {

@@ -32,8 +32,15 @@ fn record_moments(x: &Tensor, mean: Tensor, var: Tensor, reduced: &[bool]) -> Re
         Ok(vec![Some(mul(&g.reshape(&k1)?, &spread)?)])
     };
     let (xc, m) = (x.clone(), mean.detach().reshape(&keep)?);
+    let per_channel = reduced.last() == Some(&false) && reduced[..reduced.len() - 1].iter().all(|&r| r);
     let var_grad = move |g: &Tensor| {
         let g2 = affine(&g.reshape(&keep)?, 2.0 * inv_n, 0.0)?;
+        if per_channel {
+            // (x − mean) · g2 per channel in one batch-norm kernel (variance 0, ε = 1).
+            let c = [*keep.last().unwrap_or(&0)];
+            let (m, g2, zeros) = (m.reshape(&c)?, g2.reshape(&c)?, Tensor::zeros(&c, xc.device())?);
+            return Ok(vec![Some(batch_normalization_forward(&xc, &m, &zeros, None, Some(&g2), 1.0)?)]);
+        }
         Ok(vec![Some(mul(&g2, &sub(&xc, &m)?)?)])
     };
     let mean = record(mean, "moments/mean", &[x], mean_grad);

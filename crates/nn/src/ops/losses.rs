@@ -15,7 +15,7 @@ use crate::tensor::common_device;
 use crate::{cpu, shape_err, Device, Result, Tensor};
 
 /// Keras' `backend.epsilon()`, the probability clip of the non-logits cross-entropies.
-pub const EPSILON: f32 = 1e-7;
+pub const CROSSENTROPY_EPSILON: f32 = 1e-7;
 
 /// `tf.nn.softmax_cross_entropy_with_logits`: labels and logits `[..., k]` (labels one-hot or
 /// probability rows) → per-example losses `[...]`. Gradients flow to the logits
@@ -113,10 +113,10 @@ fn xent_grad(op: &'static str, labels: &Tensor, logits: &Tensor, g: &Tensor, k: 
     }
 }
 
-/// `x` clipped to `[EPSILON, 1 − EPSILON]` (Keras `clip_by_value` with `backend.epsilon()`).
+/// `x` clipped to `[CROSSENTROPY_EPSILON, 1 − CROSSENTROPY_EPSILON]` (Keras `clip_by_value` with `backend.epsilon()`).
 fn clip_probs(x: &Tensor) -> Result<Tensor> {
-    let lo = Tensor::full(EPSILON, &[1], x.device())?;
-    let hi = Tensor::full(1.0 - EPSILON, &[1], x.device())?;
+    let lo = Tensor::full(CROSSENTROPY_EPSILON, &[1], x.device())?;
+    let hi = Tensor::full(1.0 - CROSSENTROPY_EPSILON, &[1], x.device())?;
     minimum(&maximum(x, &lo)?, &hi)
 }
 
