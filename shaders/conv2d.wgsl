@@ -47,13 +47,20 @@ fn tap(px: vec3<i32>, ky: u32, kx: u32) -> vec2<u32> {
     return vec2(off, select(0u, 1u, inside));
 }
 
+// One output pixel x 4 consecutive output channels per invocation; any sizes (the channel
+// tail is clamped and not stored). Each input value is loaded once for the 4 channels.
 @compute @workgroup_size(64)
 fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let id = gid.x + gid.y * nwg.x * 64u;
-    if id >= p.n * p.oh * p.ow * p.cout { return; }
-    let co = id % p.cout;
-    let px = pixel(id / p.cout);
-    var acc = 0.0;
+    let ncb = (p.cout + 3u) / 4u;
+    if id >= p.n * p.oh * p.ow * ncb { return; }
+    let co0 = (id % ncb) * 4u;
+    let pix = id / ncb;
+    let px = pixel(pix);
+    let c1 = min(co0 + 1u, p.cout - 1u);
+    let c2 = min(co0 + 2u, p.cout - 1u);
+    let c3 = min(co0 + 3u, p.cout - 1u);
+    var acc = vec4<f32>(0.0);
     for (var ky = 0u; ky < p.kh; ky++) {
         let iy = px.y + i32(ky * p.dh);
         if iy < 0 || iy >= i32(p.h) { continue; }
@@ -61,14 +68,21 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
             let ix = px.z + i32(kx * p.dw);
             if ix < 0 || ix >= i32(p.w) { continue; }
             let xb = ((u32(px.x) * p.h + u32(iy)) * p.w + u32(ix)) * p.cin;
-            let fb = (ky * p.kw + kx) * p.cin * p.cout + co;
+            let fb = (ky * p.kw + kx) * p.cin * p.cout;
             for (var ci = 0u; ci < p.cin; ci++) {
-                acc = fma(x[xb + ci], f[fb + ci * p.cout], acc);
+                let xv = x[xb + ci];
+                let fr = fb + ci * p.cout;
+                acc = fma(vec4(xv), vec4(f[fr + co0], f[fr + c1], f[fr + c2], f[fr + c3]), acc);
             }
         }
     }
-    if p.has_bias != 0u { acc += bias[co]; }
-    out[id] = activate(acc);
+    for (var j = 0u; j < 4u; j++) {
+        let co = co0 + j;
+        if co >= p.cout { break; }
+        var v = acc[j];
+        if p.has_bias != 0u { v += bias[co]; }
+        out[pix * p.cout + co] = activate(v);
+    }
 }
 
 // Patch matrix for the im2col + matmul path: out[pixel, (ky * kw + kx) * cin + ci].
@@ -111,29 +125,49 @@ fn store4(row: u32, c4: u32, rows: u32, v: vec4<f32>) {
 @group(0) @binding(2) var<storage, read> gy: array<f32>;
 @group(0) @binding(2) var<storage, read> gy4: array<vec4<f32>>;
 
-// Filter gradient, one element dW[ky, kx, ci, co] per invocation; any sizes.
+// Filter gradient, one element dW[ky, kx, ci, co] per invocation over one chunk of
+// `p._p0` batch-rows (n*oh rows of output pixels); partial sums land at out[chunk * K + e]
+// and `sum_chunks` adds them. Any sizes.
 @compute @workgroup_size(64)
 fn conv2d_filter_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let id = gid.x + gid.y * nwg.x * 64u;
-    if id >= p.kh * p.kw * p.cin * p.cout { return; }
-    let co = id % p.cout;
-    let ci = (id / p.cout) % p.cin;
-    let kx = (id / (p.cout * p.cin)) % p.kw;
-    let ky = id / (p.cout * p.cin * p.kw);
+    let elems = p.kh * p.kw * p.cin * p.cout;
+    let rows = p.n * p.oh;
+    let nchunks = (rows + p._p0 - 1u) / p._p0;
+    if id >= elems * nchunks { return; }
+    let e = id % elems;
+    let chunk = id / elems;
+    let co = e % p.cout;
+    let ci = (e / p.cout) % p.cin;
+    let kx = (e / (p.cout * p.cin)) % p.kw;
+    let ky = e / (p.cout * p.cin * p.kw);
     var acc = 0.0;
-    for (var b = 0u; b < p.n; b++) {
-        for (var oy = 0u; oy < p.oh; oy++) {
-            let iy = i32(oy * p.sh + ky * p.dh) - i32(p.pad_top);
-            if iy < 0 || iy >= i32(p.h) { continue; }
-            for (var ox = 0u; ox < p.ow; ox++) {
-                let ix = i32(ox * p.sw + kx * p.dw) - i32(p.pad_left);
-                if ix < 0 || ix >= i32(p.w) { continue; }
-                let xv = x[((b * p.h + u32(iy)) * p.w + u32(ix)) * p.cin + ci];
-                acc = fma(xv, gy[((b * p.oh + oy) * p.ow + ox) * p.cout + co], acc);
-            }
+    let r1 = min(rows, (chunk + 1u) * p._p0);
+    for (var r = chunk * p._p0; r < r1; r++) {
+        let b = r / p.oh;
+        let oy = r % p.oh;
+        let iy = i32(oy * p.sh + ky * p.dh) - i32(p.pad_top);
+        if iy < 0 || iy >= i32(p.h) { continue; }
+        for (var ox = 0u; ox < p.ow; ox++) {
+            let ix = i32(ox * p.sw + kx * p.dw) - i32(p.pad_left);
+            if ix < 0 || ix >= i32(p.w) { continue; }
+            let xv = x[((b * p.h + u32(iy)) * p.w + u32(ix)) * p.cin + ci];
+            acc = fma(xv, gy[((b * p.oh + oy) * p.ow + ox) * p.cout + co], acc);
         }
     }
-    out[id] = acc + 0.0 * bias[0];
+    out[chunk * elems + e] = acc + 0.0 * bias[0];
+}
+
+// out[e] = sum over chunks of partial[chunk * K + e], K = p._p1 elements, p._p2 chunks.
+@group(0) @binding(1) var<storage, read> partial: array<f32>;
+
+@compute @workgroup_size(64)
+fn sum_chunks(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let e = gid.x + gid.y * nwg.x * 64u;
+    if e >= p._p1 { return; }
+    var acc = 0.0;
+    for (var c = 0u; c < p._p2; c++) { acc += partial[c * p._p1 + e]; }
+    out[e] = acc + 0.0 * (gy[0] + bias[0]);
 }
 
 // BEGIN GENERATED by tools/gen_conv2d_reg.py 8 4
@@ -313,10 +347,15 @@ fn conv2d_filter_grad_reg(@builtin(global_invocation_id) gid: vec3<u32>, @builti
     let co4 = p.cout / 4u;
     let ci4 = p.cin / 4u;
     let ncb = (p.cout + 15u) / 16u;
-    if id >= ncb * ci4 * p.kh * p.kw { return; }
-    let cb = id % ncb;
-    let ci = (id / ncb) % ci4;
-    let tap_i = id / (ncb * ci4);
+    let blocks = ncb * ci4 * p.kh * p.kw;
+    let rows = p.n * p.oh;
+    let nchunks = (rows + p._p0 - 1u) / p._p0;
+    if id >= blocks * nchunks { return; }
+    let chunk = id / blocks;
+    let blk = id % blocks;
+    let cb = blk % ncb;
+    let ci = (blk / ncb) % ci4;
+    let tap_i = blk / (ncb * ci4);
     let kx = tap_i % p.kw;
     let ky = tap_i / p.kw;
     let c0 = min(cb * 4u + 0u, co4 - 1u);
@@ -339,8 +378,11 @@ fn conv2d_filter_grad_reg(@builtin(global_invocation_id) gid: vec3<u32>, @builti
     var acc3_1 = vec4<f32>(0.0);
     var acc3_2 = vec4<f32>(0.0);
     var acc3_3 = vec4<f32>(0.0);
-    for (var b = 0u; b < p.n; b++) {
-        for (var oy = 0u; oy < p.oh; oy++) {
+    let r1 = min(rows, (chunk + 1u) * p._p0);
+    for (var r = chunk * p._p0; r < r1; r++) {
+        let b = r / p.oh;
+        let oy = r % p.oh;
+        {
             let iy = i32(oy * p.sh + ky * p.dh) - i32(p.pad_top);
             if iy < 0 || iy >= i32(p.h) { continue; }
             let xrow = (b * p.h + u32(iy)) * p.w;
@@ -373,7 +415,7 @@ fn conv2d_filter_grad_reg(@builtin(global_invocation_id) gid: vec3<u32>, @builti
             }
         }
     }
-    let base = (tap_i * p.cin + ci * 4u) * co4;
+    let base = chunk * p.kh * p.kw * p.cin * co4 + (tap_i * p.cin + ci * 4u) * co4;
     if bias[0] == 12345.678 { return; } // keeps binding 3 in the layout
     if cb * 4u + 0u < co4 { out4[base + 0u * co4 + cb * 4u + 0u] = acc0_0; }
     if cb * 4u + 1u < co4 { out4[base + 0u * co4 + cb * 4u + 1u] = acc0_1; }

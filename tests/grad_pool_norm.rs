@@ -52,7 +52,9 @@ fn upsample_nearest_gradients() {
     let cases: [(&[usize], [usize; 2]); 4] =
         [(&[2, 3, 5, 3], [2, 2]), (&[2, 3, 5, 3], [2, 3]), (&[1, 4, 3, 8], [3, 1]), (&[2, 2, 2, 4], [1, 1])];
     for (i, (shape, size)) in cases.into_iter().enumerate() {
-        grad_check(&format!("upsample {shape:?} {size:?}"), &[shape], 220 + i as u64, |x| upsample_nearest2d(&x[0], size));
+        grad_check(&format!("upsample {shape:?} {size:?}"), &[shape], 220 + i as u64, |x| {
+            upsample_nearest2d(&x[0], size)
+        });
     }
 }
 
@@ -61,7 +63,9 @@ fn pooling_and_upsampling_gradients_are_differentiable_twice_where_linear() {
     // avg_pool2d_grad and upsample_nearest2d_grad record their own (adjoint) backward rules.
     let o = PoolOptions::new(3).strides(2).padding(Padding::Same);
     grad_check("avg_pool2d_grad", &[&[2, 3, 4, 3]], 230, |x| avg_pool2d_grad(&x[0], &[2, 5, 7, 3], &o));
-    grad_check("upsample_nearest2d_grad", &[&[2, 4, 9, 4]], 231, |x| upsample_nearest2d_grad(&x[0], &[2, 2, 3, 4], (2, 3)));
+    grad_check("upsample_nearest2d_grad", &[&[2, 4, 9, 4]], 231, |x| {
+        upsample_nearest2d_grad(&x[0], &[2, 2, 3, 4], (2, 3))
+    });
 }
 
 #[test]
@@ -185,8 +189,12 @@ fn backward_ops_reject_mismatched_gradients_naming_the_shapes() {
 
 #[test]
 fn moments_gradients_for_mean_variance_and_both() {
-    let cases: [(&[usize], &[usize], bool); 4] =
-        [(&[2, 3, 4, 5], &[0, 1, 2], false), (&[2, 3, 4, 8], &[0, 1, 2], true), (&[3, 4, 5], &[1], false), (&[4, 6], &[0, 1], true)];
+    let cases: [(&[usize], &[usize], bool); 4] = [
+        (&[2, 3, 4, 5], &[0, 1, 2], false),
+        (&[2, 3, 4, 8], &[0, 1, 2], true),
+        (&[3, 4, 5], &[1], false),
+        (&[4, 6], &[0, 1], true),
+    ];
     for (i, (shape, axes, keep)) in cases.into_iter().enumerate() {
         let what = format!("moments {shape:?} {axes:?} keepdims={keep}");
         grad_check(&format!("{what} mean"), &[shape], 270 + i as u64, |x| Ok(moments(&x[0], axes, keep)?.0));
@@ -258,73 +266,6 @@ fn training_mode_batch_norm_input_gradient_matches_the_closed_form() {
     }
 }
 
-/// Best-of-`reps` milliseconds of `f` (after one warm-up run), synchronizing the device.
-fn time_ms(dev: &Device, reps: usize, f: impl Fn() -> Tensor) -> f64 {
-    f().to_vec().unwrap();
-    let mut best = f64::INFINITY;
-    for _ in 0..reps {
-        let t = std::time::Instant::now();
-        let y = f();
-        dev.synchronize().unwrap();
-        best = best.min(t.elapsed().as_secs_f64() * 1e3);
-        drop(y);
-    }
-    best
-}
-
-#[test]
-#[ignore = "timing: cargo test --test grad_pool_norm -- --ignored --nocapture"]
-fn timing_max_pool_backward_and_training_batch_norm() {
-    let dev = gpu();
-    let shape = [32, 32, 32, 64];
-    let x = Tensor::randn(&shape, 0.0, 1.0, 1, &dev).unwrap();
-    let o = PoolOptions::new(2);
-    let dy = Tensor::randn(&[32, 16, 16, 64], 0.0, 1.0, 2, &dev).unwrap();
-    let ms = time_ms(&dev, 5, || max_pool2d_grad(&x, &dy, &o).unwrap());
-    println!("max_pool2d backward {shape:?} 2x2/2: {ms:.2} ms");
-    let ms = time_ms(&dev, 5, || avg_pool2d_grad(&dy, &shape, &o).unwrap());
-    println!("avg_pool2d backward {shape:?} 2x2/2: {ms:.2} ms");
-    let ms = time_ms(&dev, 5, || max_pool2d(&x, &o).unwrap());
-    println!("max_pool2d forward {shape:?} 2x2/2: {ms:.2} ms");
-    let xv = x.clone().variable();
-    let gamma = Tensor::ones(&[64], &dev).unwrap().variable();
-    let beta = Tensor::zeros(&[64], &dev).unwrap().variable();
-    let n: usize = shape.iter().product();
-    let w = Tensor::randn(&[n, 1], 0.0, 1.0, 3, &dev).unwrap();
-    let step = || {
-        let (m, v) = moments(&xv, &[0, 1, 2], false).unwrap();
-        let y = batch_normalization(&xv, &m, &v, Some(&beta), Some(&gamma), 1e-3).unwrap();
-        let loss = matmul(&y.reshape(&[1, n]).unwrap(), &w).unwrap();
-        let g = loss.backward().unwrap();
-        g.get(&xv).unwrap().clone()
-    };
-    let ms = time_ms(&dev, 5, step);
-    println!("batch norm training forward+backward {shape:?}: {ms:.2} ms (incl. the loss)");
-    let loss_only = || {
-        let y = affine(&xv, 1.0, 0.0).unwrap();
-        let loss = matmul(&y.reshape(&[1, n]).unwrap(), &w).unwrap();
-        loss.backward().unwrap().get(&xv).unwrap().clone()
-    };
-    let ms = time_ms(&dev, 5, loss_only);
-    println!("  the loss alone (affine + matmul, forward+backward): {ms:.2} ms");
-    let fwd = || {
-        let (m, v) = moments(&x, &[0, 1, 2], false).unwrap();
-        batch_normalization(&x, &m, &v, Some(&beta), Some(&gamma), 1e-3).unwrap()
-    };
-    let ms = time_ms(&dev, 5, fwd);
-    println!("batch norm training forward only {shape:?}: {ms:.2} ms");
-    let fused = || {
-        let (y, _, _) = batch_norm_training(&xv, &gamma, &beta, 1e-3).unwrap();
-        let loss = matmul(&y.reshape(&[1, n]).unwrap(), &w).unwrap();
-        loss.backward().unwrap().get(&xv).unwrap().clone()
-    };
-    let ms = time_ms(&dev, 5, fused);
-    println!("fused batch_norm_training forward+backward {shape:?}: {ms:.2} ms (incl. the loss)");
-    let dy = Tensor::randn(&shape, 0.0, 1.0, 4, &dev).unwrap();
-    let ms = time_ms(&dev, 5, || batch_norm_training_backprop(&x, &dy, &gamma, 1e-3).unwrap().0);
-    println!("fused batch_norm_training backward alone (with its statistics) {shape:?}: {ms:.2} ms");
-}
-
 #[test]
 fn fused_training_batch_norm_gradients_including_the_statistics() {
     let cases: [&[usize]; 3] = [&[2, 5, 3, 3], &[2, 4, 3, 8], &[6, 4]];
@@ -393,20 +334,4 @@ fn fused_training_batch_norm_rejects_bad_parameters_naming_the_shapes() {
     }
     let scalar = Tensor::ones(&[], &dev).unwrap();
     assert!(matches!(batch_norm_training(&scalar, &good, &good, 1e-3), Err(Error::Shape { .. })));
-}
-
-#[test]
-#[ignore]
-fn scratch_timing() {
-    let dev = gpu();
-    let shape = [32, 32, 32, 64];
-    let x = Tensor::randn(&shape, 0.0, 1.0, 1, &dev).unwrap();
-    let c = Tensor::randn(&[64], 0.0, 1.0, 1, &dev).unwrap();
-    println!("reduce_sum {:.2}", time_ms(&dev, 5, || reduce_sum(&x, Some(&[0, 1, 2]), false).unwrap()));
-    println!("full {:.2}", time_ms(&dev, 5, || Tensor::full(0.5, &shape, &dev).unwrap()));
-    println!("mul bcast {:.2}", time_ms(&dev, 5, || mul(&x, &c).unwrap()));
-    println!("mul full {:.2}", time_ms(&dev, 5, || mul(&x, &x).unwrap()));
-    println!("add {:.2}", time_ms(&dev, 5, || add(&x, &x).unwrap()));
-    println!("bn {:.2}", time_ms(&dev, 5, || batch_normalization(&x, &c, &c, None, Some(&c), 1.0).unwrap()));
-    println!("moments {:.2}", time_ms(&dev, 5, || moments(&x, &[0, 1, 2], false).unwrap().0));
 }

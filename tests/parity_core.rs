@@ -35,6 +35,19 @@ fn matmul_transposes_and_batches_match_cpu() {
 }
 
 #[test]
+fn transposed_aligned_operands_take_the_transpose_then_register_path_correctly() {
+    for (ta, tb) in [(false, true), (true, false), (true, true)] {
+        let a_shape = if ta { [2, 16, 9] } else { [2, 9, 16] };
+        let b_shape = if tb { [2, 12, 16] } else { [2, 16, 12] };
+        let (ac, ag) = pair(&a_shape, 40);
+        let (bc, bg) = pair(&b_shape, 41);
+        let o = MatmulOptions { transpose_a: ta, transpose_b: tb, variant: MatmulVariant::Auto };
+        let want = matmul_with(&ac, &bc, o).unwrap();
+        assert_close(&matmul_with(&ag, &bg, o).unwrap(), &want, RTOL, &format!("aligned ta={ta} tb={tb}"));
+    }
+}
+
+#[test]
 fn matmul_small_case_by_hand() {
     let a = Tensor::from_slice(&[1., 2., 3., 4., 5., 6.], &[2, 3], &gpu()).unwrap();
     let b = Tensor::from_slice(&[7., 8., 9., 10., 11., 12.], &[3, 2], &gpu()).unwrap();

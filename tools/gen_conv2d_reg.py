@@ -65,10 +65,15 @@ def gen_filter_grad():
     w("    let co4 = p.cout / 4u;")
     w("    let ci4 = p.cin / 4u;")
     w("    let ncb = (p.cout + 15u) / 16u;")
-    w("    if id >= ncb * ci4 * p.kh * p.kw { return; }")
-    w("    let cb = id % ncb;")
-    w("    let ci = (id / ncb) % ci4;")
-    w("    let tap_i = id / (ncb * ci4);")
+    w("    let blocks = ncb * ci4 * p.kh * p.kw;")
+    w("    let rows = p.n * p.oh;")
+    w("    let nchunks = (rows + p._p0 - 1u) / p._p0;")
+    w("    if id >= blocks * nchunks { return; }")
+    w("    let chunk = id / blocks;")
+    w("    let blk = id % blocks;")
+    w("    let cb = blk % ncb;")
+    w("    let ci = (blk / ncb) % ci4;")
+    w("    let tap_i = blk / (ncb * ci4);")
     w("    let kx = tap_i % p.kw;")
     w("    let ky = tap_i / p.kw;")
     for j in range(4):
@@ -76,8 +81,11 @@ def gen_filter_grad():
     for e in range(4):
         for j in range(4):
             w(f"    var acc{e}_{j} = vec4<f32>(0.0);")
-    w("    for (var b = 0u; b < p.n; b++) {")
-    w("        for (var oy = 0u; oy < p.oh; oy++) {")
+    w("    let r1 = min(rows, (chunk + 1u) * p._p0);")
+    w("    for (var r = chunk * p._p0; r < r1; r++) {")
+    w("        let b = r / p.oh;")
+    w("        let oy = r % p.oh;")
+    w("        {")
     w("            let iy = i32(oy * p.sh + ky * p.dh) - i32(p.pad_top);")
     w("            if iy < 0 || iy >= i32(p.h) { continue; }")
     w("            let xrow = (b * p.h + u32(iy)) * p.w;")
@@ -95,7 +103,7 @@ def gen_filter_grad():
     w("            }")
     w("        }")
     w("    }")
-    w("    let base = (tap_i * p.cin + ci * 4u) * co4;")
+    w("    let base = chunk * p.kh * p.kw * p.cin * co4 + (tap_i * p.cin + ci * 4u) * co4;")
     w("    if bias[0] == 12345.678 { return; } // keeps binding 3 in the layout")
     for e in range(4):
         for j in range(4):

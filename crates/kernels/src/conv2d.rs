@@ -41,6 +41,11 @@ impl Conv2dVariant {
 }
 
 fn params(g: &Conv2dGeometry, has_bias: bool, act: Activation) -> Params {
+    params_ext(g, has_bias, act, [0, 0, 0])
+}
+
+/// The uniform block with the three spare words set (chunking of the filter gradient).
+fn params_ext(g: &Conv2dGeometry, has_bias: bool, act: Activation, spare: [usize; 3]) -> Params {
     let w = &g.win;
     Params::new()
         .u(w.n)
@@ -60,7 +65,9 @@ fn params(g: &Conv2dGeometry, has_bias: bool, act: Activation) -> Params {
         .u(w.pad_left)
         .u(has_bias as usize)
         .u(act.code())
-        .align4()
+        .u(spare[0])
+        .u(spare[1])
+        .u(spare[2])
 }
 
 /// Records `act(conv2d(x, filter) + bias)`; returns the `[n, oh, ow, cout]` output buffer.
@@ -85,7 +92,7 @@ pub fn conv2d(
             let out = out_f32(gpu, rows * g.cout)?;
             let (entry, threads) = match v {
                 Conv2dVariant::Register => ("conv2d_reg", rows.div_ceil(8) * g.cout.div_ceil(16)),
-                _ => ("conv2d_direct", rows * g.cout),
+                _ => ("conv2d_direct", rows * g.cout.div_ceil(4)),
             };
             let dummy;
             let bias_buf = match bias {
@@ -125,6 +132,8 @@ fn im2col_matmul(
 
 /// Records the filter gradient of conv2d, `dW[ky, kx, ci, co] = Σ x[tap] · dY[pixel, co]`,
 /// for input `x` and upstream gradient `dy` (`[n, oh, ow, cout]`); returns `[kh, kw, cin, cout]`.
+/// The sum over pixels is split into chunks of output rows (enough invocations to fill the
+/// device), whose partial sums a second pass adds.
 pub fn conv2d_filter_grad(
     gpu: &Gpu,
     x: &GpuBuffer,
@@ -134,17 +143,31 @@ pub fn conv2d_filter_grad(
 ) -> Result<GpuBuffer> {
     let w = &g.win;
     let elems = w.kh * w.kw * w.c * g.cout;
-    check_u32("conv2d_filter_grad", &[w.n * w.h * w.w * w.c, w.n * w.oh * w.ow * g.cout, elems])?;
-    let out = out_f32(gpu, elems)?;
+    check_u32("conv2d_filter_grad", &[w.n * w.h * w.w * w.c, w.n * w.oh * w.ow * g.cout, elems * w.n * w.oh])?;
     let aligned = w.c.is_multiple_of(4) && g.cout.is_multiple_of(4);
     let (entry, threads) = match variant {
-        Conv2dVariant::Direct => ("conv2d_filter_grad", elems),
-        _ if aligned => ("conv2d_filter_grad_reg", w.kh * w.kw * (w.c / 4) * g.cout.div_ceil(16)),
+        Conv2dVariant::Register | Conv2dVariant::Auto if aligned => {
+            ("conv2d_filter_grad_reg", w.kh * w.kw * (w.c / 4) * g.cout.div_ceil(16))
+        }
         _ => ("conv2d_filter_grad", elems),
     };
+    let rows = (w.n * w.oh).max(1);
+    let chunk_rows = rows.div_ceil(FILTER_GRAD_THREADS.div_ceil(threads).clamp(1, rows));
+    let chunks = rows.div_ceil(chunk_rows);
+    let partial = out_f32(gpu, chunks * elems)?;
     let dummy = out_f32(gpu, 1)?;
     let pipe = pipeline(gpu, "conv2d.wgsl", SRC, entry, &[])?;
-    let p = params(g, false, Activation::None);
-    gpu.dispatch(&pipe, p.bytes(), &[x, dy, &dummy, &out], grid_1d(gpu, threads, 64))?;
+    let p = params_ext(g, false, Activation::None, [chunk_rows, 0, 0]);
+    gpu.dispatch(&pipe, p.bytes(), &[x, dy, &dummy, &partial], grid_1d(gpu, threads * chunks, 64))?;
+    if chunks == 1 {
+        return Ok(partial);
+    }
+    let out = out_f32(gpu, elems)?;
+    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "sum_chunks", &[])?;
+    let p = params_ext(g, false, Activation::None, [chunk_rows, elems, chunks]);
+    gpu.dispatch(&pipe, p.bytes(), &[&partial, &dummy, &dummy, &out], grid_1d(gpu, elems, 64))?;
     Ok(out)
 }
+
+/// Invocations the filter gradient aims for (partial sums over pixel chunks fill the rest).
+const FILTER_GRAD_THREADS: usize = 4096;

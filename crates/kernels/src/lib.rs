@@ -18,6 +18,7 @@ pub mod pool;
 pub mod reduce;
 pub mod resize;
 pub mod softmax;
+pub mod transpose;
 
 pub use error::{shape_err, KernelError, Result};
 pub use geometry::{Conv2dGeometry, Conv2dTransposeGeometry, DepthwiseGeometry, Padding, Window2d};

@@ -45,6 +45,10 @@ impl Layout {
     fn is_row_major(&self, cols: usize) -> bool {
         self.col == 1 && self.row == cols
     }
+
+    fn is_transposed(&self, rows: usize) -> bool {
+        self.row == 1 && self.col == rows
+    }
 }
 
 /// The problem: `out[batch, m, n] = act(alpha * A[batch, m, k] @ B[batch, k, n] + bias[n])`.
@@ -99,6 +103,24 @@ impl Matmul {
     }
 }
 
+impl Matmul {
+    /// The same problem with both operands row-major, when transposing the transposed ones
+    /// would let the register-blocked kernel run (k, n % 4 == 0, no broadcast batch).
+    fn row_major_plan(&self) -> Option<Matmul> {
+        let ra = self.a.is_row_major(self.k);
+        let rb = self.b.is_row_major(self.n);
+        let ok_a = ra || self.a.is_transposed(self.m);
+        let ok_b = rb || self.b.is_transposed(self.k);
+        let aligned = self.k.is_multiple_of(4) && self.n.is_multiple_of(4);
+        let dense_batch = self.a.batch == self.m * self.k && self.b.batch == self.k * self.n;
+        (aligned && ok_a && ok_b && !(ra && rb) && dense_batch).then(|| Matmul {
+            a: Layout::row_major(self.m, self.k),
+            b: Layout::row_major(self.k, self.n),
+            ..*self
+        })
+    }
+}
+
 /// Records the matmul and returns the `[batch, m, n]` output buffer.
 pub fn matmul(
     gpu: &Gpu,
@@ -109,6 +131,22 @@ pub fn matmul(
     variant: MatmulVariant,
 ) -> Result<GpuBuffer> {
     check_u32("matmul", &[mm.batch * mm.m * mm.k, mm.batch * mm.k * mm.n, mm.batch * mm.m * mm.n])?;
+    if variant == MatmulVariant::Auto && gpu.is_software() {
+        if let Some(plan) = mm.row_major_plan() {
+            // CPU adapters: a transpose pass is far cheaper than the strided naive kernel.
+            let t = crate::transpose::transpose2d;
+            let ta = (!mm.a.is_row_major(mm.k)).then(|| t(gpu, a, mm.batch, mm.k, mm.m)).transpose()?;
+            let tb = (!mm.b.is_row_major(mm.n)).then(|| t(gpu, b, mm.batch, mm.n, mm.k)).transpose()?;
+            return matmul(
+                gpu,
+                ta.as_ref().unwrap_or(a),
+                tb.as_ref().unwrap_or(b),
+                bias,
+                &plan,
+                MatmulVariant::Register,
+            );
+        }
+    }
     let out = out_f32(gpu, mm.batch * mm.m * mm.n)?;
     if mm.m * mm.n * mm.batch == 0 {
         return Ok(out);

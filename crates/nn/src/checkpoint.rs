@@ -58,8 +58,14 @@ fn host_values(t: &Tensor) -> Result<Vec<f32>> {
 
 /// Restores variables (and optimizer state) from safetensors bytes; `origin` names the source
 /// in errors. Every variable must be present with its exact shape.
-pub fn from_bytes(bytes: &[u8], origin: &str, vars: &[Param], optimizer: Option<&mut dyn Optimizer>) -> Result<CheckpointInfo> {
-    let st = SafeTensors::deserialize(bytes).map_err(|e| file_err(origin, format!("not a valid safetensors file: {e}")))?;
+pub fn from_bytes(
+    bytes: &[u8],
+    origin: &str,
+    vars: &[Param],
+    optimizer: Option<&mut dyn Optimizer>,
+) -> Result<CheckpointInfo> {
+    let st =
+        SafeTensors::deserialize(bytes).map_err(|e| file_err(origin, format!("not a valid safetensors file: {e}")))?;
     let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| file_err(origin, e))?;
     let metadata = header.metadata().clone().unwrap_or_default();
     if metadata.get("format").map(String::as_str) != Some(FORMAT) {
@@ -76,9 +82,15 @@ pub fn from_bytes(bytes: &[u8], origin: &str, vars: &[Param], optimizer: Option<
     for var in vars {
         let t = read(&format!("model/{}", var.name()), var.value().device())?;
         if t.shape() != var.shape() {
-            return Err(file_err(origin, format!(
-                "variable '{}' has shape {:?} in the file but {:?} in the model", var.name(), t.shape(), var.shape()
-            )));
+            return Err(file_err(
+                origin,
+                format!(
+                    "variable '{}' has shape {:?} in the file but {:?} in the model",
+                    var.name(),
+                    t.shape(),
+                    var.shape()
+                ),
+            ));
         }
         loaded.push(t);
     }
@@ -98,7 +110,12 @@ pub fn from_bytes(bytes: &[u8], origin: &str, vars: &[Param], optimizer: Option<
 
 /// Saves a checkpoint to `path` atomically (native only).
 #[cfg(not(target_arch = "wasm32"))]
-pub fn save(path: &std::path::Path, vars: &[Param], optimizer: Option<&dyn Optimizer>, extra: &[(&str, String)]) -> Result<()> {
+pub fn save(
+    path: &std::path::Path,
+    vars: &[Param],
+    optimizer: Option<&dyn Optimizer>,
+    extra: &[(&str, String)],
+) -> Result<()> {
     let bytes = to_bytes(vars, optimizer, extra)?;
     write_atomic(path, &bytes)
 }

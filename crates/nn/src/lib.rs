@@ -4,11 +4,11 @@
 pub mod autodiff;
 pub mod checkpoint;
 pub mod cpu;
+mod device;
+mod error;
 pub mod initializers;
 pub mod layers;
 pub mod models;
-mod device;
-mod error;
 pub mod ops;
 pub mod optimizers;
 pub mod random;

@@ -145,7 +145,7 @@ fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -177,7 +177,15 @@ fn table(head: &[&str; 3], rows: &[[String; 3]]) -> String {
         format!("{l}{}{m}{}{m}{}{r}\n", fill.repeat(w[0]), fill.repeat(w[1]), fill.repeat(w[2]))
     };
     let row = |c: [&str; 3], bar: &str| {
-        format!("{bar} {:<a$}{bar} {:<b$}{bar} {:>c$} {bar}\n", c[0], c[1], c[2], a = w[0] - 1, b = w[1] - 1, c = w[2] - 2)
+        format!(
+            "{bar} {:<a$}{bar} {:<b$}{bar} {:>c$} {bar}\n",
+            c[0],
+            c[1],
+            c[2],
+            a = w[0] - 1,
+            b = w[1] - 1,
+            c = w[2] - 2
+        )
     };
     let mut out = line("┏", "┳", "┓", "━");
     out += &row(*head, "┃");

@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-pub use tessera_kernels::optimizer::Update;
 use tessera_kernels::optimizer as k;
+pub use tessera_kernels::optimizer::Update;
 
 use crate::layers::Param;
 use crate::{shape_err, Device, Gradients, Result, Tensor};
@@ -53,9 +53,10 @@ pub trait Optimizer {
 fn step(rule: &Update, var: &Param, g: &Tensor, s1: &Tensor, s2: Option<&Tensor>) -> Result<(Tensor, Option<Tensor>)> {
     let p = var.value();
     if g.shape() != p.shape() {
-        return Err(shape_err("optimizer", format!(
-            "gradient of shape {:?} for variable '{}' of shape {:?}", g.shape(), var.name(), p.shape()
-        )));
+        return Err(shape_err(
+            "optimizer",
+            format!("gradient of shape {:?} for variable '{}' of shape {:?}", g.shape(), var.name(), p.shape()),
+        ));
     }
     let (np, ns1, ns2) = match p.device() {
         Device::Cpu => {

@@ -124,12 +124,69 @@ fn op_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
         flops: 2.0 * (32 * 32 * 32 * 64 * 9) as f64,
         run: Box::new(move || depthwise_conv2d(&xd, &fd, &same)),
     });
+    let xq = xp.clone();
     cases.push(Case {
         name: "max_pool2d [32,32,32,64] 2x2/2".into(),
         flops: 0.0,
         run: Box::new(move || max_pool2d(&xp, &PoolOptions::new(2))),
     });
+    cases.extend(backward_cases(dev, &xq)?);
     Ok(cases)
+}
+
+/// Backward passes of the same shapes: conv2d's input and filter gradients, depthwise's,
+/// max-pool's, and training-mode batch norm forward + backward.
+fn backward_cases(dev: &Device, x: &Tensor) -> tessera_nn::Result<Vec<Case>> {
+    let same = Conv2dOptions::default().padding(Padding::Same);
+    let dy = Tensor::randn(&[32, 32, 32, 64], 0.0, 1.0, 9, dev)?;
+    let f = Tensor::randn(&[3, 3, 64, 64], 0.0, 0.1, 10, dev)?;
+    let fd = Tensor::randn(&[3, 3, 64, 1], 0.0, 0.1, 11, dev)?;
+    let conv_flops = 2.0 * (32 * 32 * 32 * 64 * 64 * 9) as f64;
+    let dw_flops = 2.0 * (32 * 32 * 32 * 64 * 9) as f64;
+    let (x1, dy1, f1) = (x.clone(), dy.clone(), f.clone());
+    let (x2, dy2) = (x.clone(), dy.clone());
+    let (x3, dy3, fd3) = (x.clone(), dy.clone(), fd.clone());
+    let (x4, dy4) = (x.clone(), dy.clone());
+    let pooled_dy = Tensor::randn(&[32, 16, 16, 64], 0.0, 1.0, 12, dev)?;
+    let x5 = x.clone();
+    let (gamma, beta) = (Tensor::ones(&[64], dev)?, Tensor::zeros(&[64], dev)?);
+    Ok(vec![
+        Case {
+            name: "conv2d input grad [32,32,32,64] 3x3 64->64".into(),
+            flops: conv_flops,
+            run: Box::new(move || conv2d_transpose(&dy1, &f1, x1.shape(), &same)),
+        },
+        Case {
+            name: "conv2d filter grad [32,32,32,64] 3x3 64->64".into(),
+            flops: conv_flops,
+            run: Box::new(move || conv2d_backprop_filter(&x2, &dy2, &[3, 3, 64, 64], &same)),
+        },
+        Case {
+            name: "depthwise input+filter grad [32,32,32,64] 3x3".into(),
+            flops: 2.0 * dw_flops,
+            run: Box::new(move || {
+                let dx = depthwise_conv2d_backprop_input(&dy3, &fd3, x3.shape(), &same)?;
+                let dw = depthwise_conv2d_backprop_filter(&x3, &dy3, &[3, 3, 64, 1], &same)?;
+                drop(dw);
+                Ok(dx)
+            }),
+        },
+        Case {
+            name: "max_pool2d grad [32,32,32,64] 2x2/2".into(),
+            flops: 0.0,
+            run: Box::new(move || max_pool2d_grad(&x4, &pooled_dy, &PoolOptions::new(2))),
+        },
+        Case {
+            name: "batch_norm training fwd+bwd [32,32,32,64]".into(),
+            flops: 0.0,
+            run: Box::new(move || {
+                let (y, _, _) = batch_norm_training(&x5, &gamma, &beta, 1e-3)?;
+                let (dx, _, _) = batch_norm_training_backprop(&x5, &dy4, &gamma, 1e-3)?;
+                drop(y);
+                Ok(dx)
+            }),
+        },
+    ])
 }
 
 /// With `TESSERA_PROFILE` set, prints where GPU time went, per kernel.

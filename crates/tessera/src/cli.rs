@@ -75,7 +75,20 @@ pub fn main() -> std::process::ExitCode {
     let res = match cli.cmd {
         Cmd::Info => info(),
         Cmd::Bench { what, model, reps, filter } => crate::bench::run(&what, model.as_deref(), reps, &filter),
-        Cmd::Train { model, epochs, batch_size, learning_rate, seed, train_limit, test_limit, checkpoint, resume, data_dir, cpu, quiet } => {
+        Cmd::Train {
+            model,
+            epochs,
+            batch_size,
+            learning_rate,
+            seed,
+            train_limit,
+            test_limit,
+            checkpoint,
+            resume,
+            data_dir,
+            cpu,
+            quiet,
+        } => {
             if model != "lenet5" {
                 eprintln!("error: unknown model '{model}' (try: lenet5)");
                 return std::process::ExitCode::FAILURE;

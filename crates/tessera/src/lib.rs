@@ -28,9 +28,9 @@ pub mod zoo;
 
 /// Everything a model script needs: `use tessera::prelude::*;`.
 pub mod prelude {
-    pub use tessera_nn::ops::*;
     pub use tessera_nn::layers::{self, Layer};
     pub use tessera_nn::models::Sequential;
+    pub use tessera_nn::ops::*;
     pub use tessera_nn::optimizers::{Adam, Optimizer, Sgd};
     pub use tessera_nn::{no_grad, Activation, Device, Error, Gradients, Padding, Result, Tensor};
 }

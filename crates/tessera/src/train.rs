@@ -91,7 +91,12 @@ fn batch_tensors(b: &tessera_data::Batch, dev: &Device) -> tessera_nn::Result<(T
 }
 
 /// One optimisation step; returns the (loss, accuracy) scalars, still on the device.
-pub fn train_step(model: &Sequential, opt: &mut dyn Optimizer, x: &Tensor, y: &Tensor) -> tessera_nn::Result<(Tensor, Tensor)> {
+pub fn train_step(
+    model: &Sequential,
+    opt: &mut dyn Optimizer,
+    x: &Tensor,
+    y: &Tensor,
+) -> tessera_nn::Result<(Tensor, Tensor)> {
     let logits = model.call(x, true)?;
     let loss = sparse_categorical_crossentropy(y, &logits, true)?;
     let grads = loss.backward()?;
@@ -137,11 +142,7 @@ pub fn train_epoch(
         if steps_done % 50 == 0 || steps_done == steps {
             let n = steps_done as f32;
             let ips = seen as f64 / start.elapsed().as_secs_f64();
-            pb.set_message(format!(
-                "loss {:.4} acc {:.4} {ips:.0} img/s",
-                loss_sum.item()? / n,
-                acc_sum.item()? / n
-            ));
+            pb.set_message(format!("loss {:.4} acc {:.4} {ips:.0} img/s", loss_sum.item()? / n, acc_sum.item()? / n));
         }
     }
     pb.finish();

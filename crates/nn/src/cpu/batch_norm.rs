@@ -76,7 +76,7 @@ pub fn batch_norm_training_grad(
     gamma: &[f32],
     epsilon: f32,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let rows = if c == 0 { 0 } else { x.len() / c };
+    let rows = x.len().checked_div(c).unwrap_or(0);
     let sd: Vec<f32> = var.iter().map(|v| (v + epsilon).sqrt()).collect();
     let (mut dbeta, mut dgamma) = (vec![0.0f32; c], vec![0.0f32; c]);
     for (i, (&xv, &g)) in x.iter().zip(dy).enumerate() {

@@ -32,7 +32,11 @@ impl ConvCommon {
         let k = self.kernel_initializer.tensor(shape, ctx.rng, ctx.device)?;
         let kernel = Param::new(format!("{name}/kernel"), k, true);
         let bias = match self.use_bias {
-            true => Some(Param::new(format!("{name}/bias"), self.bias_initializer.tensor(&[units], ctx.rng, ctx.device)?, true)),
+            true => Some(Param::new(
+                format!("{name}/bias"),
+                self.bias_initializer.tensor(&[units], ctx.rng, ctx.device)?,
+                true,
+            )),
             false => None,
         };
         Ok((kernel, bias))
@@ -105,7 +109,14 @@ pub struct Conv2D {
 impl Conv2D {
     /// `filters` output channels, a `kernel_size` window (one number or (h, w)).
     pub fn new(filters: usize, kernel_size: impl Into<Hw>) -> Self {
-        Self { name: String::new(), filters, c: ConvCommon::new(kernel_size.into()), input: None, kernel: None, bias: None }
+        Self {
+            name: String::new(),
+            filters,
+            c: ConvCommon::new(kernel_size.into()),
+            input: None,
+            kernel: None,
+            bias: None,
+        }
     }
     conv_builders!();
 }
@@ -256,7 +267,16 @@ impl SeparableConv2D {
     /// `filters` output channels, a `kernel_size` depthwise window, multiplier 1.
     pub fn new(filters: usize, kernel_size: impl Into<Hw>) -> Self {
         let c = ConvCommon::new(kernel_size.into());
-        Self { name: String::new(), filters, multiplier: 1, c, input: None, depthwise: None, pointwise: None, bias: None }
+        Self {
+            name: String::new(),
+            filters,
+            multiplier: 1,
+            c,
+            input: None,
+            depthwise: None,
+            pointwise: None,
+            bias: None,
+        }
     }
 
     /// Sets the depth (channel) multiplier.

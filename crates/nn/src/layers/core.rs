@@ -65,10 +65,13 @@ impl Layer for Dense {
     named!("Dense");
     fn build(&mut self, input_shape: &[usize], ctx: &mut BuildCtx) -> Result<Vec<usize>> {
         let [features] = input_shape else {
-            return Err(shape_err("Dense", format!(
-                "layer '{}' needs inputs (None, features), got (None, {input_shape:?}); add a Flatten first",
-                self.name
-            )));
+            return Err(shape_err(
+                "Dense",
+                format!(
+                    "layer '{}' needs inputs (None, features), got (None, {input_shape:?}); add a Flatten first",
+                    self.name
+                ),
+            ));
         };
         let k = self.kernel_initializer.tensor(&[*features, self.units], ctx.rng, ctx.device)?;
         self.kernel = Some(Param::new(format!("{}/kernel", self.name), k, true));

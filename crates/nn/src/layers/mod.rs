@@ -63,12 +63,15 @@ impl Param {
     pub fn assign(&self, t: Tensor) -> Result<()> {
         let mut v = self.inner.value.lock().unwrap_or_else(|p| p.into_inner());
         if t.shape() != v.shape() {
-            return Err(shape_err("assign", format!(
-                "variable '{}' has shape {:?}; cannot assign a tensor of shape {:?}",
-                self.inner.name,
-                v.shape(),
-                t.shape()
-            )));
+            return Err(shape_err(
+                "assign",
+                format!(
+                    "variable '{}' has shape {:?}; cannot assign a tensor of shape {:?}",
+                    self.inner.name,
+                    v.shape(),
+                    t.shape()
+                ),
+            ));
         }
         *v = if self.inner.trainable { t.detach().variable() } else { t.detach() };
         Ok(())
@@ -156,11 +159,14 @@ pub(crate) fn built<'a, T>(v: &'a Option<T>, layer: &str) -> Result<&'a T> {
 /// Checks that a batch matches the shape the layer was built for.
 pub(crate) fn check_input(layer: &str, x: &Tensor, built_for: &[usize]) -> Result<()> {
     if x.rank() != built_for.len() + 1 || &x.shape()[1..] != built_for {
-        return Err(shape_err("layer", format!(
-            "layer '{layer}' was built for inputs (None, {}) but got {:?}",
-            built_for.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "),
-            x.shape()
-        )));
+        return Err(shape_err(
+            "layer",
+            format!(
+                "layer '{layer}' was built for inputs (None, {}) but got {:?}",
+                built_for.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "),
+                x.shape()
+            ),
+        ));
     }
     Ok(())
 }

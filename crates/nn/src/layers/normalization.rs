@@ -54,7 +54,12 @@ impl Layer for BatchNormalization {
         let p = |n: &str, v: f32, trainable| -> Result<Param> {
             Ok(Param::new(format!("{}/{n}", self.name), Tensor::full(v, &[c], ctx.device)?, trainable))
         };
-        self.vars = Some([p("gamma", 1.0, true)?, p("beta", 0.0, true)?, p("moving_mean", 0.0, false)?, p("moving_variance", 1.0, false)?]);
+        self.vars = Some([
+            p("gamma", 1.0, true)?,
+            p("beta", 0.0, true)?,
+            p("moving_mean", 0.0, false)?,
+            p("moving_variance", 1.0, false)?,
+        ]);
         Ok(input_shape.to_vec())
     }
     fn call(&self, x: &Tensor, training: bool) -> Result<Tensor> {
@@ -63,11 +68,10 @@ impl Layer for BatchNormalization {
         if !training {
             return ops::batch_normalization(x, &mm.value(), &mv.value(), Some(&b), Some(&g), self.epsilon);
         }
-        let axes: Vec<usize> = (0..x.rank() - 1).collect();
-        let (mean, var) = ops::moments(x, &axes, false)?;
+        let (y, mean, var) = ops::batch_norm_training(x, &g, &b, self.epsilon)?;
         self.update(mm, &mean.detach())?;
         self.update(mv, &var.detach())?;
-        ops::batch_normalization(x, &mean, &var, Some(&b), Some(&g), self.epsilon)
+        Ok(y)
     }
     fn variables(&self) -> Vec<Param> {
         self.vars.iter().flatten().cloned().collect()

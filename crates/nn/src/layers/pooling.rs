@@ -13,8 +13,9 @@ struct Pool2d {
 
 impl Pool2d {
     fn out_shape(&self, op: &'static str, input: &[usize]) -> Result<Vec<usize>> {
-        let [h, w, c] = <[usize; 3]>::try_from(input)
-            .map_err(|_| shape_err(op, format!("layer '{}' needs inputs (None, h, w, c), got (None, {input:?})", self.name)))?;
+        let [h, w, c] = <[usize; 3]>::try_from(input).map_err(|_| {
+            shape_err(op, format!("layer '{}' needs inputs (None, h, w, c), got (None, {input:?})", self.name))
+        })?;
         let o = &self.opts;
         let g = Window2d::new(op, &[1, h, w, c], o.ksize, o.strides, [1, 1], &o.padding)?;
         Ok(vec![g.oh, g.ow, c])
@@ -65,7 +66,12 @@ macro_rules! pool_layer {
 }
 
 pool_layer!(MaxPool2D, "MaxPooling2D", max_pool2d, "`keras.layers.MaxPool2D(pool_size, strides, padding)`.");
-pool_layer!(AveragePooling2D, "AveragePooling2D", avg_pool2d, "`keras.layers.AveragePooling2D(pool_size, strides, padding)`.");
+pool_layer!(
+    AveragePooling2D,
+    "AveragePooling2D",
+    avg_pool2d,
+    "`keras.layers.AveragePooling2D(pool_size, strides, padding)`."
+);
 
 /// Global pooling over height and width: `[batch, h, w, c]` → `[batch, c]`.
 macro_rules! global_pool_layer {
@@ -98,7 +104,12 @@ macro_rules! global_pool_layer {
     };
 }
 
-global_pool_layer!(GlobalAveragePooling2D, "GlobalAveragePooling2D", global_avg_pool2d, "`keras.layers.GlobalAveragePooling2D()`.");
+global_pool_layer!(
+    GlobalAveragePooling2D,
+    "GlobalAveragePooling2D",
+    global_avg_pool2d,
+    "`keras.layers.GlobalAveragePooling2D()`."
+);
 global_pool_layer!(GlobalMaxPooling2D, "GlobalMaxPooling2D", global_max_pool2d, "`keras.layers.GlobalMaxPooling2D()`.");
 
 /// `keras.layers.UpSampling2D(size)` with nearest-neighbour interpolation.

@@ -125,13 +125,10 @@ impl BnSaved {
         let c = *self.x.shape().last().unwrap_or(&0);
         let axes: Vec<usize> = (0..self.x.rank() - 1).collect();
         let sum_c = |t: &Tensor| reduce_sum(t, Some(&axes), false);
-        let dev = self.x.device();
         let var_c = self.variance.reshape(&[c])?;
         let scale_c = self.scale.as_ref().map(|s| s.reshape(&[c])).transpose()?;
-        let ones = Tensor::ones(&[c], dev)?;
-        let s = scale_c.clone().unwrap_or_else(|| ones.clone());
-        let zeros = Tensor::zeros(&[c], dev)?;
         let (eps, mean_c) = (self.eps, self.mean.reshape(&[c])?);
+        let zeros = Tensor::zeros(&[c], self.x.device())?;
         let dx = self
             .x
             .requires_grad()
@@ -143,18 +140,9 @@ impl BnSaved {
         let dot = want_dot
             .then(|| sum_c(&mul(g, &batch_normalization_forward(&self.x, &mean_c, &var_c, None, None, eps)?)?))
             .transpose()?;
-        let dmean = match (&sum_g, self.mean.requires_grad()) {
-            (Some(sg), true) => Some(neg(&mul(sg, &div(&s, &sqrt(&affine(&var_c, 1.0, eps)?)?)?)?)?),
-            _ => None,
-        };
-        let dvar = match (&dot, self.variance.requires_grad()) {
-            (Some(d), true) => Some(affine(&div(&mul(d, &s)?, &affine(&var_c, 1.0, eps)?)?, -0.5, 0.0)?),
-            _ => None,
-        };
-        let mut grads = vec![dx, dmean, dvar];
+        let (dmean, dvar) = self.stat_grads(sum_g.as_ref(), dot.as_ref(), &var_c, scale_c)?;
         let shaped = |t: Option<Tensor>, like: &Tensor| t.map(|t| t.reshape(like.shape())).transpose();
-        grads[1] = shaped(grads[1].take(), &self.mean)?;
-        grads[2] = shaped(grads[2].take(), &self.variance)?;
+        let mut grads = vec![dx, shaped(dmean, &self.mean)?, shaped(dvar, &self.variance)?];
         if let Some(o) = &self.offset {
             grads.push(shaped(sum_g.filter(|_| o.requires_grad()), o)?);
         }
@@ -162,6 +150,31 @@ impl BnSaved {
             grads.push(shaped(dot.filter(|_| sc.requires_grad()), sc)?);
         }
         Ok(grads)
+    }
+
+    /// `[c]` gradients of the mean (−k·Σg) and variance (−½·scale·Σ(g·x̂)/(var+ε)) from the
+    /// channel sums Σg and Σ(g·x̂), when those inputs need them.
+    fn stat_grads(
+        &self,
+        sum_g: Option<&Tensor>,
+        dot: Option<&Tensor>,
+        var_c: &Tensor,
+        scale_c: Option<Tensor>,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let s = match scale_c {
+            Some(s) => s,
+            None => Tensor::ones(var_c.shape(), var_c.device())?,
+        };
+        let var_eps = affine(var_c, 1.0, self.eps)?;
+        let dmean = match (sum_g, self.mean.requires_grad()) {
+            (Some(sg), true) => Some(neg(&mul(sg, &div(&s, &sqrt(&var_eps)?)?)?)?),
+            _ => None,
+        };
+        let dvar = match (dot, self.variance.requires_grad()) {
+            (Some(d), true) => Some(affine(&div(&mul(d, &s)?, &var_eps)?, -0.5, 0.0)?),
+            _ => None,
+        };
+        Ok((dmean, dvar))
     }
 }
 
@@ -212,7 +225,12 @@ fn batch_normalization_forward(
 /// `batch_normalization(x, moments(x, all but last).0, .1, beta, gamma, ε)`, but y's backward
 /// (for x, gamma, beta, including the paths through the statistics) is one fused reduction
 /// plus one elementwise kernel. The returned statistics are differentiable like `moments`.
-pub fn batch_norm_training(x: &Tensor, gamma: &Tensor, beta: &Tensor, epsilon: f32) -> Result<(Tensor, Tensor, Tensor)> {
+pub fn batch_norm_training(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    epsilon: f32,
+) -> Result<(Tensor, Tensor, Tensor)> {
     if x.rank() == 0 {
         return Err(shape_err("batch_norm_training", "x must have at least one axis (channels last), got shape []"));
     }
@@ -251,7 +269,7 @@ fn batch_norm_training_grad(
             Ok((Tensor::from_cpu(dx, x.shape().to_vec()), Tensor::from_cpu(dg, vec![c]), Tensor::from_cpu(db, vec![c])))
         }
         Device::Gpu(g) => {
-            let rows = if c == 0 { 0 } else { x.numel() / c };
+            let rows = x.numel().checked_div(c).unwrap_or(0);
             let (xb, dyb, mb, vb, gb) = (x.gpu_buf(), dy.gpu_buf(), mean.gpu_buf(), var.gpu_buf(), gamma.gpu_buf());
             let r = k::batch_norm_training_grad(g, xb, dyb, mb, vb, gb, [rows, c], eps)?;
             let t = |b, s: Vec<usize>| Tensor::from_gpu(b, s, &dev);
@@ -263,7 +281,12 @@ fn batch_norm_training_grad(
 /// The backward of [`batch_norm_training`] as a standalone op (for parity tests): returns
 /// (dx, d gamma, d beta) for input `x`, output gradient `dy` and scale `gamma` (`[c]`),
 /// recomputing the batch statistics of `x`. Not itself differentiable.
-pub fn batch_norm_training_backprop(x: &Tensor, dy: &Tensor, gamma: &Tensor, epsilon: f32) -> Result<(Tensor, Tensor, Tensor)> {
+pub fn batch_norm_training_backprop(
+    x: &Tensor,
+    dy: &Tensor,
+    gamma: &Tensor,
+    epsilon: f32,
+) -> Result<(Tensor, Tensor, Tensor)> {
     if x.rank() == 0 || dy.shape() != x.shape() {
         return Err(shape_err(
             "batch_norm_training_backprop",

@@ -189,7 +189,9 @@ pub fn dropout(x: &Tensor, rate: f32, seed: u32) -> Result<Tensor> {
     }
     let out = match x.device() {
         Device::Cpu => Tensor::from_cpu(cpu::dropout(x.cpu_data(), rate, seed), x.shape().to_vec()),
-        Device::Gpu(g) => Tensor::from_gpu(k::dropout(g, x.gpu_buf(), x.numel(), rate, seed)?, x.shape().to_vec(), x.device()),
+        Device::Gpu(g) => {
+            Tensor::from_gpu(k::dropout(g, x.gpu_buf(), x.numel(), rate, seed)?, x.shape().to_vec(), x.device())
+        }
     };
     Ok(record(out, "dropout", &[x], move |g| Ok(vec![Some(dropout(g, rate, seed)?)])))
 }
