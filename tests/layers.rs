@@ -154,8 +154,11 @@ fn optimizer_kernels_match_the_cpu_and_keras_formulas() {
     let sgd = Update::Sgd { lr: 0.1, momentum: 0.9, nesterov: false };
     let (p, v, _) = sgd.apply(1.0, 0.5, 0.2, 0.0);
     assert!((p - 1.13).abs() < 1e-6 && (v - 0.13).abs() < 1e-6, "{p} {v}");
-    let makers: [fn() -> Box<dyn Optimizer>; 3] =
-        [|| Box::new(Sgd::new(0.1).momentum(0.9)), || Box::new(Sgd::new(0.1).momentum(0.9).nesterov(true)), || Box::new(Adam::default())];
+    let makers: [fn() -> Box<dyn Optimizer>; 3] = [
+        || Box::new(Sgd::new(0.1).momentum(0.9)),
+        || Box::new(Sgd::new(0.1).momentum(0.9).nesterov(true)),
+        || Box::new(Adam::default()),
+    ];
     for (i, make) in makers.into_iter().enumerate() {
         let mut results = Vec::new();
         for dev in [Device::Cpu, gpu()] {
