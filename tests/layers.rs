@@ -9,17 +9,7 @@ use tessera::nn::optimizers::{Adam, Optimizer, Sgd, Update};
 use tessera::prelude::*;
 
 fn lenet5() -> Sequential {
-    Sequential::new()
-        .with(layers::Conv2D::new(6, 3))
-        .with(layers::MaxPool2D::new(2))
-        .with(layers::ReLU::new())
-        .with(layers::Conv2D::new(16, 3))
-        .with(layers::MaxPool2D::new(2))
-        .with(layers::ReLU::new())
-        .with(layers::Flatten::new())
-        .with(layers::Dense::new(120).activation(Activation::Relu))
-        .with(layers::Dense::new(84).activation(Activation::Relu))
-        .with(layers::Dense::new(10))
+    tessera::zoo::lenet5().named("sequential")
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use tessera_device::{Gpu, GpuBuffer};
 
-use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, Params};
 use crate::matmul::{self, Matmul, MatmulVariant};
 use crate::{Activation, Conv2dGeometry, Result};
 
@@ -94,17 +94,10 @@ pub fn conv2d(
                 Conv2dVariant::Register => ("conv2d_reg", rows.div_ceil(8) * g.cout.div_ceil(16)),
                 _ => ("conv2d_direct", rows * g.cout.div_ceil(4)),
             };
-            let dummy;
-            let bias_buf = match bias {
-                Some(b) => b,
-                None => {
-                    dummy = out_f32(gpu, 1)?;
-                    &dummy
-                }
-            };
+            let bias_buf = or_placeholder(gpu, bias)?;
             let pipe = pipeline(gpu, "conv2d.wgsl", SRC, entry, &[])?;
             let p = params(g, bias.is_some(), act);
-            gpu.dispatch(&pipe, p.bytes(), &[x, filter, bias_buf, &out], grid_1d(gpu, threads, 64))?;
+            gpu.dispatch(&pipe, p.bytes(), &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
             Ok(out)
         }
     }

@@ -3,7 +3,7 @@
 
 use tessera_device::{Gpu, GpuBuffer};
 
-use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, Params};
 use crate::{Activation, Conv2dTransposeGeometry, Result};
 
 const SRC: &str = include_str!("../../../shaders/conv2d_transpose.wgsl");
@@ -83,16 +83,9 @@ pub fn conv2d_transpose(
         }
         _ => ("tconv_scalar", threads),
     };
-    let dummy;
-    let bias_buf = match bias {
-        Some(b) => b,
-        None => {
-            dummy = out_f32(gpu, 1)?;
-            &dummy
-        }
-    };
+    let bias_buf = or_placeholder(gpu, bias)?;
     let pipe = pipeline(gpu, "conv2d_transpose.wgsl", SRC, entry, &[])?;
     let p = params(g, bias.is_some(), act);
-    gpu.dispatch(&pipe, p.bytes(), &[x, filter, bias_buf, &out], grid_1d(gpu, threads, 64))?;
+    gpu.dispatch(&pipe, p.bytes(), &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
     Ok(out)
 }

@@ -4,7 +4,7 @@
 
 use tessera_device::{Gpu, GpuBuffer};
 
-use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, Params};
 use crate::{Activation, DepthwiseGeometry, Result};
 
 const SRC: &str = include_str!("../../../shaders/depthwise_conv2d.wgsl");
@@ -78,17 +78,10 @@ pub fn depthwise_conv2d(
         DepthwiseVariant::Vec4 => ("dw_vec4", w.n * w.oh * w.ow.div_ceil(4) * (w.c / 4)),
         _ => ("dw_scalar", w.n * w.oh * w.ow * cm.div_ceil(4)),
     };
-    let dummy;
-    let bias_buf = match bias {
-        Some(b) => b,
-        None => {
-            dummy = out_f32(gpu, 1)?;
-            &dummy
-        }
-    };
+    let bias_buf = or_placeholder(gpu, bias)?;
     let pipe = pipeline(gpu, "depthwise_conv2d.wgsl", SRC, entry, &[])?;
     let p = params(g, bias.is_some(), act);
-    gpu.dispatch(&pipe, p.bytes(), &[x, filter, bias_buf, &out], grid_1d(gpu, threads, 64))?;
+    gpu.dispatch(&pipe, p.bytes(), &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
     Ok(out)
 }
 

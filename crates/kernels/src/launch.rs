@@ -91,3 +91,31 @@ fn shader_text(file: &str, embedded: &str) -> String {
     let _ = file;
     embedded.to_string()
 }
+
+/// An optional operand: the caller's buffer, or an owned 1-element placeholder bound in its
+/// place (every binding an entry point declares must be bound).
+pub enum Operand<'a> {
+    /// The caller's buffer.
+    Given(&'a GpuBuffer),
+    /// A placeholder the kernel ignores.
+    Placeholder(GpuBuffer),
+}
+
+impl std::ops::Deref for Operand<'_> {
+    type Target = GpuBuffer;
+
+    fn deref(&self) -> &GpuBuffer {
+        match self {
+            Operand::Given(b) => b,
+            Operand::Placeholder(b) => b,
+        }
+    }
+}
+
+/// `b`, or a placeholder when it is absent (e.g. no bias).
+pub fn or_placeholder<'a>(gpu: &Gpu, b: Option<&'a GpuBuffer>) -> Result<Operand<'a>> {
+    Ok(match b {
+        Some(b) => Operand::Given(b),
+        None => Operand::Placeholder(out_f32(gpu, 1)?),
+    })
+}

@@ -2,7 +2,7 @@
 
 use tessera_device::{Gpu, GpuBuffer};
 
-use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, Params};
 use crate::{Activation, Result};
 
 const SRC: &str = include_str!("../../../shaders/matmul.wgsl");
@@ -182,14 +182,7 @@ pub fn matmul(
         }
     };
     let pipe = pipeline(gpu, "matmul.wgsl", SRC, entry, &[])?;
-    let dummy;
-    let bias = match bias {
-        Some(b) => b,
-        None => {
-            dummy = out_f32(gpu, 1)?;
-            &dummy
-        }
-    };
-    gpu.dispatch(&pipe, params.bytes(), &[a, b, bias, &out], groups)?;
+    let bias = or_placeholder(gpu, bias)?;
+    gpu.dispatch(&pipe, params.bytes(), &[a, b, &bias, &out], groups)?;
     Ok(out)
 }
