@@ -31,5 +31,5 @@ cargo run -q -p tessera -- info
 echo "== cargo test"
 cargo test --workspace
 echo "== wasm32 build (device, kernels, nn with wgpu's webgpu backend)"
-cargo build --target wasm32-unknown-unknown -p tessera-device -p tessera-kernels -p tessera-nn
+cargo build --target wasm32-unknown-unknown -p tessera-device -p tessera-kernels -p tessera-nn -p tessera
 echo "== all checks passed"

@@ -193,13 +193,27 @@ impl Tensor {
         Ok(self.to_vec()?[0])
     }
 
-    /// A copy on `device` (a cheap clone when already there; native only for GPU → CPU).
-    #[cfg(not(target_arch = "wasm32"))]
+    /// A copy on `device` (a cheap clone when already there). Reading a GPU tensor back blocks,
+    /// so in the browser only CPU tensors move this way; use [`Tensor::to_device_async`] there.
     pub fn to_device(&self, device: &Device) -> Result<Self> {
         if self.device.same(device) {
             return Ok(self.clone());
         }
-        Self::from_vec(self.to_vec()?, &self.shape, device)
+        match &*self.storage {
+            Storage::Cpu(v) => Self::from_slice(v, &self.shape, device),
+            #[cfg(not(target_arch = "wasm32"))]
+            Storage::Gpu(_) => Self::from_vec(self.to_vec()?, &self.shape, device),
+            #[cfg(target_arch = "wasm32")]
+            Storage::Gpu(_) => Err(shape_err("to_device", "a GPU tensor must be read with to_device_async in the browser")),
+        }
+    }
+
+    /// A copy on `device`, reading GPU data back without blocking.
+    pub async fn to_device_async(&self, device: &Device) -> Result<Self> {
+        if self.device.same(device) {
+            return Ok(self.clone());
+        }
+        Self::from_vec(self.to_vec_async().await?, &self.shape, device)
     }
 
     /// The same data viewed with another shape of equal size; one dimension may be `usize::MAX`
