@@ -47,20 +47,27 @@ fn tap(px: vec3<i32>, ky: u32, kx: u32) -> vec2<u32> {
     return vec2(off, select(0u, 1u, inside));
 }
 
-// One output pixel x 4 consecutive output channels per invocation; any sizes (the channel
-// tail is clamped and not stored). Each input value is loaded once for the 4 channels.
+// One output pixel x 8 consecutive output channels per invocation; any sizes (the channel
+// tail is clamped and not stored). Each input value is loaded once for the 8 channels.
 @compute @workgroup_size(64)
 fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let id = gid.x + gid.y * nwg.x * 64u;
-    let ncb = (p.cout + 3u) / 4u;
+    let ncb = (p.cout + 7u) / 8u;
     if id >= p.n * p.oh * p.ow * ncb { return; }
-    let co0 = (id % ncb) * 4u;
+    let co0 = (id % ncb) * 8u;
     let pix = id / ncb;
     let px = pixel(pix);
-    let c1 = min(co0 + 1u, p.cout - 1u);
-    let c2 = min(co0 + 2u, p.cout - 1u);
-    let c3 = min(co0 + 3u, p.cout - 1u);
-    var acc = vec4<f32>(0.0);
+    let last = p.cout - 1u;
+    let c0 = min(co0, last);
+    let c1 = min(co0 + 1u, last);
+    let c2 = min(co0 + 2u, last);
+    let c3 = min(co0 + 3u, last);
+    let c4 = min(co0 + 4u, last);
+    let c5 = min(co0 + 5u, last);
+    let c6 = min(co0 + 6u, last);
+    let c7 = min(co0 + 7u, last);
+    var lo = vec4<f32>(0.0);
+    var hi = vec4<f32>(0.0);
     for (var ky = 0u; ky < p.kh; ky++) {
         let iy = px.y + i32(ky * p.dh);
         if iy < 0 || iy >= i32(p.h) { continue; }
@@ -68,21 +75,31 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
             let ix = px.z + i32(kx * p.dw);
             if ix < 0 || ix >= i32(p.w) { continue; }
             let xb = ((u32(px.x) * p.h + u32(iy)) * p.w + u32(ix)) * p.cin;
-            let fb = (ky * p.kw + kx) * p.cin * p.cout;
+            var fr = (ky * p.kw + kx) * p.cin * p.cout;
             for (var ci = 0u; ci < p.cin; ci++) {
-                let xv = x[xb + ci];
-                let fr = fb + ci * p.cout;
-                acc = fma(vec4(xv), vec4(f[fr + co0], f[fr + c1], f[fr + c2], f[fr + c3]), acc);
+                let xv = vec4(x[xb + ci]);
+                lo = fma(xv, vec4(f[fr + c0], f[fr + c1], f[fr + c2], f[fr + c3]), lo);
+                hi = fma(xv, vec4(f[fr + c4], f[fr + c5], f[fr + c6], f[fr + c7]), hi);
+                fr += p.cout;
             }
         }
     }
-    for (var j = 0u; j < 4u; j++) {
-        let co = co0 + j;
-        if co >= p.cout { break; }
-        var v = acc[j];
-        if p.has_bias != 0u { v += bias[co]; }
-        out[pix * p.cout + co] = activate(v);
-    }
+    store1(pix, co0, lo.x);
+    store1(pix, co0 + 1u, lo.y);
+    store1(pix, co0 + 2u, lo.z);
+    store1(pix, co0 + 3u, lo.w);
+    store1(pix, co0 + 4u, hi.x);
+    store1(pix, co0 + 5u, hi.y);
+    store1(pix, co0 + 6u, hi.z);
+    store1(pix, co0 + 7u, hi.w);
+}
+
+// Adds the bias, applies the activation and stores channel `co` of pixel `pix` (if it exists).
+fn store1(pix: u32, co: u32, acc: f32) {
+    if co >= p.cout { return; }
+    var v = acc;
+    if p.has_bias != 0u { v += bias[co]; }
+    out[pix * p.cout + co] = activate(v);
 }
 
 // Patch matrix for the im2col + matmul path: out[pixel, (ky * kw + kx) * cin + ci].
@@ -125,37 +142,49 @@ fn store4(row: u32, c4: u32, rows: u32, v: vec4<f32>) {
 @group(0) @binding(2) var<storage, read> gy: array<f32>;
 @group(0) @binding(2) var<storage, read> gy4: array<vec4<f32>>;
 
-// Filter gradient, one element dW[ky, kx, ci, co] per invocation over one chunk of
-// `p._p0` batch-rows (n*oh rows of output pixels); partial sums land at out[chunk * K + e]
-// and `sum_chunks` adds them. Any sizes.
+// Filter gradient, dW[ky, kx, ci, co0..co0+4] per invocation over one chunk of `p._p0`
+// batch-rows (n*oh rows of output pixels); partial sums land at out[chunk * K + e] and
+// `sum_chunks` adds them. Any sizes (the channel tail is clamped and not stored).
 @compute @workgroup_size(64)
 fn conv2d_filter_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let id = gid.x + gid.y * nwg.x * 64u;
     let elems = p.kh * p.kw * p.cin * p.cout;
+    let ncb = (p.cout + 3u) / 4u;
+    let blocks = p.kh * p.kw * p.cin * ncb;
     let rows = p.n * p.oh;
     let nchunks = (rows + p._p0 - 1u) / p._p0;
-    if id >= elems * nchunks { return; }
-    let e = id % elems;
-    let chunk = id / elems;
-    let co = e % p.cout;
-    let ci = (e / p.cout) % p.cin;
-    let kx = (e / (p.cout * p.cin)) % p.kw;
-    let ky = e / (p.cout * p.cin * p.kw);
-    var acc = 0.0;
+    if id >= blocks * nchunks { return; }
+    let blk = id % blocks;
+    let chunk = id / blocks;
+    let co0 = (blk % ncb) * 4u;
+    let ci = (blk / ncb) % p.cin;
+    let kx = (blk / (ncb * p.cin)) % p.kw;
+    let ky = blk / (ncb * p.cin * p.kw);
+    let c1 = min(co0 + 1u, p.cout - 1u);
+    let c2 = min(co0 + 2u, p.cout - 1u);
+    let c3 = min(co0 + 3u, p.cout - 1u);
+    var acc = vec4<f32>(0.0);
     let r1 = min(rows, (chunk + 1u) * p._p0);
     for (var r = chunk * p._p0; r < r1; r++) {
         let b = r / p.oh;
         let oy = r % p.oh;
         let iy = i32(oy * p.sh + ky * p.dh) - i32(p.pad_top);
         if iy < 0 || iy >= i32(p.h) { continue; }
+        let xrow = (b * p.h + u32(iy)) * p.w;
+        var g = r * p.ow * p.cout;
         for (var ox = 0u; ox < p.ow; ox++) {
             let ix = i32(ox * p.sw + kx * p.dw) - i32(p.pad_left);
-            if ix < 0 || ix >= i32(p.w) { continue; }
-            let xv = x[((b * p.h + u32(iy)) * p.w + u32(ix)) * p.cin + ci];
-            acc = fma(xv, gy[((b * p.oh + oy) * p.ow + ox) * p.cout + co], acc);
+            if ix >= 0 && ix < i32(p.w) {
+                let xv = vec4(x[(xrow + u32(ix)) * p.cin + ci]);
+                acc = fma(xv, vec4(gy[g + co0], gy[g + c1], gy[g + c2], gy[g + c3]), acc);
+            }
+            g += p.cout;
         }
     }
-    out[chunk * elems + e] = acc + 0.0 * bias[0];
+    let e0 = chunk * elems + ((ky * p.kw + kx) * p.cin + ci) * p.cout;
+    for (var j = 0u; j < 4u; j++) {
+        if co0 + j < p.cout { out[e0 + co0 + j] = acc[j] + 0.0 * bias[0]; }
+    }
 }
 
 // out[e] = sum over chunks of partial[chunk * K + e], K = p._p1 elements, p._p2 chunks.

@@ -88,6 +88,26 @@ fn filter_gradient_kernels_match_cpu_on_larger_inputs() {
     let (gc, gg) = pair(&[3, 11, 10, 16], 131);
     let want = conv2d_backprop_filter(&xc, &gc, &[3, 3, 8, 16], &o).unwrap();
     assert_close(&conv2d_backprop_filter(&xg, &gg, &[3, 3, 8, 16], &o).unwrap(), &want, RTOL, "filter grad");
+    // Unaligned channel counts (the chunked direct kernel, with channel tails) and strides.
+    for (i, (xs, fs, o)) in [
+        ([32, 28, 28, 1], [3, 3, 1, 6], Conv2dOptions::default()),
+        ([6, 13, 11, 6], [3, 3, 6, 16], Conv2dOptions::default()),
+        ([3, 9, 10, 5], [2, 3, 5, 7], Conv2dOptions::default().padding(Padding::Same).strides(2)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let g = tessera::kernels::Conv2dGeometry::new(&xs, &fs, o.strides, o.dilations, &o.padding).unwrap();
+        let (xc, xg2) = pair(&xs, 140 + i as u64);
+        let (dc, dg) = pair(&g.out_shape(), 150 + i as u64);
+        let want = conv2d_backprop_filter(&xc, &dc, &fs, &o).unwrap();
+        assert_close(
+            &conv2d_backprop_filter(&xg2, &dg, &fs, &o).unwrap(),
+            &want,
+            RTOL,
+            &format!("filter grad {xs:?} {fs:?}"),
+        );
+    }
     let e = conv2d_backprop_filter(&xg, &gg, &[3, 3, 4, 16], &o).unwrap_err().to_string();
     assert!(e.contains("[3, 3, 4, 16]"), "{e}");
 }

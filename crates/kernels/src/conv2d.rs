@@ -92,7 +92,7 @@ pub fn conv2d(
             let out = out_f32(gpu, rows * g.cout)?;
             let (entry, threads) = match v {
                 Conv2dVariant::Register => ("conv2d_reg", rows.div_ceil(8) * g.cout.div_ceil(16)),
-                _ => ("conv2d_direct", rows * g.cout.div_ceil(4)),
+                _ => ("conv2d_direct", rows * g.cout.div_ceil(8)),
             };
             let bias_buf = or_placeholder(gpu, bias)?;
             let pipe = pipeline(gpu, "conv2d.wgsl", SRC, entry, &[])?;
@@ -142,7 +142,7 @@ pub fn conv2d_filter_grad(
         Conv2dVariant::Register | Conv2dVariant::Auto if aligned => {
             ("conv2d_filter_grad_reg", w.kh * w.kw * (w.c / 4) * g.cout.div_ceil(16))
         }
-        _ => ("conv2d_filter_grad", elems),
+        _ => ("conv2d_filter_grad", w.kh * w.kw * w.c * g.cout.div_ceil(4)),
     };
     let rows = (w.n * w.oh).max(1);
     let chunk_rows = rows.div_ceil(FILTER_GRAD_THREADS.div_ceil(threads).clamp(1, rows));

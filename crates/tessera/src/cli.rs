@@ -26,9 +26,12 @@ enum Cmd {
         /// Examples per step.
         #[arg(long, default_value_t = 32)]
         batch_size: usize,
-        /// Adam's learning rate.
+        /// Adam's learning rate in the first epoch.
         #[arg(long, default_value_t = 1e-3)]
         learning_rate: f32,
+        /// Learning-rate factor applied after every epoch (1 keeps it constant).
+        #[arg(long, default_value_t = 0.75)]
+        lr_decay: f32,
         /// Seed for initialisation and shuffling.
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -80,6 +83,7 @@ pub fn main() -> std::process::ExitCode {
             epochs,
             batch_size,
             learning_rate,
+            lr_decay,
             seed,
             train_limit,
             test_limit,
@@ -97,6 +101,7 @@ pub fn main() -> std::process::ExitCode {
                 epochs,
                 batch_size,
                 learning_rate,
+                lr_decay,
                 seed,
                 train_limit,
                 test_limit,

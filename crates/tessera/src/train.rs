@@ -20,8 +20,10 @@ pub struct TrainConfig {
     pub epochs: usize,
     /// Examples per step.
     pub batch_size: usize,
-    /// Adam's learning rate.
+    /// Adam's learning rate in the first epoch.
     pub learning_rate: f32,
+    /// Factor applied to the learning rate after every epoch (1.0 keeps it constant).
+    pub lr_decay: f32,
     /// Seed for initialisation and shuffling.
     pub seed: u64,
     /// Use only the first N training images.
@@ -46,6 +48,7 @@ impl Default for TrainConfig {
             epochs: 6,
             batch_size: 32,
             learning_rate: 1e-3,
+            lr_decay: 0.75,
             seed: 0,
             train_limit: None,
             test_limit: None,
@@ -190,6 +193,7 @@ pub fn train_lenet5(cfg: &TrainConfig) -> anyhow::Result<TrainReport> {
     }
     let mut report = TrainReport::default();
     for epoch in first_epoch..cfg.epochs {
+        opt.learning_rate = cfg.learning_rate * cfg.lr_decay.powi(epoch as i32);
         let (loss, ips) = train_epoch(&model, &mut opt, &train, &dev, cfg, epoch)?;
         let acc = evaluate(&model, &test, &dev, 1000)?;
         println!("epoch {}: loss {loss:.4}, test accuracy {:.2}%, {ips:.0} images/s", epoch + 1, acc * 100.0);
