@@ -34,3 +34,13 @@ pub mod prelude {
     pub use tessera_nn::optimizers::{Adam, Optimizer, Sgd};
     pub use tessera_nn::{no_grad, Activation, Device, Error, Gradients, Padding, Result, Tensor};
 }
+
+/// The examples in `docs/training.md` compile and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/training.md")]
+pub struct TrainingDocs;
+
+/// The examples in `docs/ops.md` compile and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/ops.md")]
+pub struct OpsDocs;
