@@ -270,3 +270,46 @@ fn batch_norm_layer_updates_moving_statistics_with_keras_momentum() {
         assert!((yi[0] - (1.0 - mm[0]) / (mv[0] + 1e-3).sqrt()).abs() < 1e-5);
     }
 }
+
+#[test]
+fn resnet_basic_block_is_a_custom_layer_with_keras_counts_and_gradients() {
+    use tessera::zoo::BasicBlock;
+    let mut m = Sequential::new().with(BasicBlock::new(32, 2)).with(BasicBlock::new(32, 1));
+    m.build(&[8, 8, 16], &Device::Cpu, 3).unwrap();
+    // 3x3 16->32 (4608) + BN (128) + 3x3 32->32 (9216) + BN (128) + 1x1 shortcut (512) + BN (128)
+    // then an identity-shortcut block: 9216 + 128 + 9216 + 128.
+    assert_eq!(m.count_params(), 14_720 + 18_688);
+    let s = m.summary();
+    assert!(s.contains("basic_block (BasicBlock)") && s.contains("(None, 4, 4, 32)"), "{s}");
+    assert!(s.contains("Non-trainable params: 320"), "{s}");
+    let names: Vec<String> = m.variables().iter().map(|v| v.name().to_string()).collect();
+    assert!(names.contains(&"basic_block/shortcut_conv/kernel".to_string()), "{names:?}");
+
+    // Same weights on both devices: training-mode forward and every gradient agree.
+    let mut results = Vec::new();
+    for dev in [Device::Cpu, gpu()] {
+        let mut m = Sequential::new().with(BasicBlock::new(8, 2));
+        m.build(&[6, 7, 4], &dev, 4).unwrap();
+        let x = Tensor::randn(&[2, 6, 7, 4], 0.0, 1.0, 5, &dev).unwrap();
+        let loss = weighted_sum(&m.call(&x, true).unwrap()).unwrap();
+        let grads = loss.backward().unwrap();
+        let vars = m.trainable_variables();
+        assert_eq!(vars.len(), 9);
+        let gs: Vec<Vec<f32>> =
+            vars.iter().map(|v| grads.get(&v.value()).expect("gradient").to_vec().unwrap()).collect();
+        results.push((loss.item().unwrap(), gs));
+    }
+    assert!((results[0].0 - results[1].0).abs() <= 1e-4 * results[0].0.abs().max(1.0));
+    for (c, g) in results[0].1.iter().zip(&results[1].1) {
+        assert_close_vec(g, c, 1e-3, "basic block gradient");
+    }
+}
+
+#[test]
+fn resnet18_cifar_has_the_reference_parameter_count() {
+    let mut m = tessera::zoo::resnet18_cifar(10);
+    m.build(&[32, 32, 3], &Device::Cpu, 0).unwrap();
+    let trainable: usize = m.trainable_variables().iter().map(|v| v.numel()).sum();
+    assert_eq!(trainable, 11_173_962); // the well-known CIFAR ResNet-18 figure
+    assert_eq!(m.count_params(), 11_173_962 + 9_600); // + BN moving statistics
+}

@@ -2,7 +2,8 @@
 
 use tessera_nn::layers;
 use tessera_nn::models::Sequential;
-use tessera_nn::Activation;
+use tessera_nn::ops::{add, relu};
+use tessera_nn::{Activation, Padding, Tensor};
 
 /// The TensorFlow tutorial's LeNet-5 variant for 28×28×1 inputs (60,074 parameters):
 /// Conv2D(6,3) → MaxPool(2) → ReLU → Conv2D(16,3) → MaxPool(2) → ReLU → Flatten →
@@ -31,4 +32,105 @@ pub fn mlp() -> Sequential {
         .with(layers::Dense::new(256).activation(Activation::Relu))
         .with(layers::Dense::new(256).activation(Activation::Relu))
         .with(layers::Dense::new(10))
+}
+
+/// A ResNet basic block (a custom layer): conv3×3(stride) → BN → ReLU → conv3×3 → BN, plus a
+/// shortcut that is the identity, or a strided 1×1 conv + BN when the shape changes; then ReLU.
+pub struct BasicBlock {
+    name: String,
+    filters: usize,
+    stride: usize,
+    conv1: layers::Conv2D,
+    bn1: layers::BatchNormalization,
+    conv2: layers::Conv2D,
+    bn2: layers::BatchNormalization,
+    shortcut: Option<(layers::Conv2D, layers::BatchNormalization)>,
+}
+
+impl BasicBlock {
+    /// A block with `filters` output channels whose first conv (and shortcut) use `stride`.
+    pub fn new(filters: usize, stride: usize) -> Self {
+        let conv = |s: usize| layers::Conv2D::new(filters, 3).strides(s).padding(Padding::Same).use_bias(false);
+        Self {
+            name: String::new(),
+            filters,
+            stride,
+            conv1: conv(stride),
+            bn1: layers::BatchNormalization::new(),
+            conv2: conv(1),
+            bn2: layers::BatchNormalization::new(),
+            shortcut: None,
+        }
+    }
+}
+
+impl layers::Layer for BasicBlock {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn kind(&self) -> &'static str {
+        "BasicBlock"
+    }
+    fn build(&mut self, input_shape: &[usize], ctx: &mut layers::BuildCtx) -> tessera_nn::Result<Vec<usize>> {
+        let n = self.name.clone();
+        let mut parts: Vec<(&mut dyn layers::Layer, &str)> = vec![
+            (&mut self.conv1, "conv1"),
+            (&mut self.bn1, "bn1"),
+            (&mut self.conv2, "conv2"),
+            (&mut self.bn2, "bn2"),
+        ];
+        let mut shape = input_shape.to_vec();
+        for (layer, part) in parts.iter_mut() {
+            layer.set_name(format!("{n}/{part}"));
+            shape = layer.build(&shape, ctx)?;
+        }
+        if self.stride != 1 || input_shape.last() != Some(&self.filters) {
+            let mut conv = layers::Conv2D::new(self.filters, 1).strides(self.stride).use_bias(false);
+            let mut bn = layers::BatchNormalization::new();
+            conv.set_name(format!("{n}/shortcut_conv"));
+            bn.set_name(format!("{n}/shortcut_bn"));
+            let s = conv.build(input_shape, ctx)?;
+            bn.build(&s, ctx)?;
+            self.shortcut = Some((conv, bn));
+        }
+        Ok(shape)
+    }
+    fn call(&self, x: &Tensor, training: bool) -> tessera_nn::Result<Tensor> {
+        let h = relu(&self.bn1.call(&self.conv1.call(x, training)?, training)?)?;
+        let h = self.bn2.call(&self.conv2.call(&h, training)?, training)?;
+        let s = match &self.shortcut {
+            Some((conv, bn)) => bn.call(&conv.call(x, training)?, training)?,
+            None => x.clone(),
+        };
+        relu(&add(&h, &s)?)
+    }
+    fn variables(&self) -> Vec<layers::Param> {
+        let mut v: Vec<layers::Param> = [&self.conv1 as &dyn layers::Layer, &self.bn1, &self.conv2, &self.bn2]
+            .iter()
+            .flat_map(|l| l.variables())
+            .collect();
+        if let Some((conv, bn)) = &self.shortcut {
+            v.extend(conv.variables());
+            v.extend(bn.variables());
+        }
+        v
+    }
+}
+
+/// ResNet-18 for 32×32 CIFAR images (3×3 stem, four stages of two basic blocks, global
+/// average pooling, a dense classifier over `classes`).
+pub fn resnet18_cifar(classes: usize) -> Sequential {
+    let mut m = Sequential::new()
+        .named("resnet18")
+        .with(layers::Conv2D::new(64, 3).padding(Padding::Same).use_bias(false))
+        .with(layers::BatchNormalization::new())
+        .with(layers::ReLU::new());
+    for (filters, stride) in [(64, 1), (128, 2), (256, 2), (512, 2)] {
+        m.add(BasicBlock::new(filters, stride));
+        m.add(BasicBlock::new(filters, 1));
+    }
+    m.with(layers::GlobalAveragePooling2D::new()).with(layers::Dense::new(classes))
 }
