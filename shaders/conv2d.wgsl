@@ -47,16 +47,17 @@ fn tap(px: vec3<i32>, ky: u32, kx: u32) -> vec2<u32> {
     return vec2(off, select(0u, 1u, inside));
 }
 
-// One output pixel x 8 consecutive output channels per invocation; any sizes (the channel
-// tail is clamped and not stored). Each input value is loaded once for the 8 channels.
+// 4 consecutive output pixels x 8 consecutive output channels per invocation; any sizes
+// (pixel and channel tails are clamped and not stored). Each filter value is loaded once for
+// the 4 pixels and each input value once for the 8 channels.
 @compute @workgroup_size(64)
 fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let id = gid.x + gid.y * nwg.x * 64u;
     let ncb = (p.cout + 7u) / 8u;
-    if id >= p.n * p.oh * p.ow * ncb { return; }
+    let pixels = p.n * p.oh * p.ow;
+    if id >= ((pixels + 3u) / 4u) * ncb { return; }
     let co0 = (id % ncb) * 8u;
-    let pix = id / ncb;
-    let px = pixel(pix);
+    let pix0 = (id / ncb) * 4u;
     let last = p.cout - 1u;
     let c0 = min(co0, last);
     let c1 = min(co0 + 1u, last);
@@ -66,24 +67,68 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     let c5 = min(co0 + 5u, last);
     let c6 = min(co0 + 6u, last);
     let c7 = min(co0 + 7u, last);
-    var lo = vec4<f32>(0.0);
-    var hi = vec4<f32>(0.0);
+    let px0 = pixel(min(pix0, pixels - 1u));
+    let px1 = pixel(min(pix0 + 1u, pixels - 1u));
+    let px2 = pixel(min(pix0 + 2u, pixels - 1u));
+    let px3 = pixel(min(pix0 + 3u, pixels - 1u));
+    var lo0 = vec4<f32>(0.0);
+    var hi0 = vec4<f32>(0.0);
+    var lo1 = vec4<f32>(0.0);
+    var hi1 = vec4<f32>(0.0);
+    var lo2 = vec4<f32>(0.0);
+    var hi2 = vec4<f32>(0.0);
+    var lo3 = vec4<f32>(0.0);
+    var hi3 = vec4<f32>(0.0);
     for (var ky = 0u; ky < p.kh; ky++) {
-        let iy = px.y + i32(ky * p.dh);
-        if iy < 0 || iy >= i32(p.h) { continue; }
         for (var kx = 0u; kx < p.kw; kx++) {
-            let ix = px.z + i32(kx * p.dw);
-            if ix < 0 || ix >= i32(p.w) { continue; }
-            let xb = ((u32(px.x) * p.h + u32(iy)) * p.w + u32(ix)) * p.cin;
+            let t0 = tap1(px0, ky, kx);
+            let t1 = tap1(px1, ky, kx);
+            let t2 = tap1(px2, ky, kx);
+            let t3 = tap1(px3, ky, kx);
             var fr = (ky * p.kw + kx) * p.cin * p.cout;
             for (var ci = 0u; ci < p.cin; ci++) {
-                let xv = vec4(x[xb + ci]);
-                lo = fma(xv, vec4(f[fr + c0], f[fr + c1], f[fr + c2], f[fr + c3]), lo);
-                hi = fma(xv, vec4(f[fr + c4], f[fr + c5], f[fr + c6], f[fr + c7]), hi);
+                let fl = vec4(f[fr + c0], f[fr + c1], f[fr + c2], f[fr + c3]);
+                let fh = vec4(f[fr + c4], f[fr + c5], f[fr + c6], f[fr + c7]);
+                let x0 = vec4(x[t0.off + ci] * t0.m);
+                let x1 = vec4(x[t1.off + ci] * t1.m);
+                let x2 = vec4(x[t2.off + ci] * t2.m);
+                let x3 = vec4(x[t3.off + ci] * t3.m);
+                lo0 = fma(x0, fl, lo0);
+                hi0 = fma(x0, fh, hi0);
+                lo1 = fma(x1, fl, lo1);
+                hi1 = fma(x1, fh, hi1);
+                lo2 = fma(x2, fl, lo2);
+                hi2 = fma(x2, fh, hi2);
+                lo3 = fma(x3, fl, lo3);
+                hi3 = fma(x3, fh, hi3);
                 fr += p.cout;
             }
         }
     }
+    store8(pix0, pixels, co0, lo0, hi0);
+    store8(pix0 + 1u, pixels, co0, lo1, hi1);
+    store8(pix0 + 2u, pixels, co0, lo2, hi2);
+    store8(pix0 + 3u, pixels, co0, lo3, hi3);
+}
+
+// Element offset of kernel tap (ky, kx)'s first input channel for a pixel, and 1.0 when the
+// tap is inside the input (0.0 in the padding, where the offset is 0).
+struct Tap {
+    off: u32,
+    m: f32,
+}
+
+fn tap1(px: vec3<i32>, ky: u32, kx: u32) -> Tap {
+    let iy = px.y + i32(ky * p.dh);
+    let ix = px.z + i32(kx * p.dw);
+    let inside = iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w);
+    let off = select(0u, ((u32(px.x) * p.h + u32(iy)) * p.w + u32(ix)) * p.cin, inside);
+    return Tap(off, select(0.0, 1.0, inside));
+}
+
+// Stores 8 channels (lo, hi) of pixel `pix` when the pixel exists.
+fn store8(pix: u32, pixels: u32, co0: u32, lo: vec4<f32>, hi: vec4<f32>) {
+    if pix >= pixels { return; }
     store1(pix, co0, lo.x);
     store1(pix, co0 + 1u, lo.y);
     store1(pix, co0 + 2u, lo.z);

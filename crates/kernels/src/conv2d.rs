@@ -92,7 +92,7 @@ pub fn conv2d(
             let out = out_f32(gpu, rows * g.cout)?;
             let (entry, threads) = match v {
                 Conv2dVariant::Register => ("conv2d_reg", rows.div_ceil(8) * g.cout.div_ceil(16)),
-                _ => ("conv2d_direct", rows * g.cout.div_ceil(8)),
+                _ => ("conv2d_direct", rows.div_ceil(4) * g.cout.div_ceil(8)),
             };
             let bias_buf = or_placeholder(gpu, bias)?;
             let pipe = pipeline(gpu, "conv2d.wgsl", SRC, entry, &[])?;
