@@ -135,7 +135,7 @@ impl Gpu {
             mapped_at_creation: false,
         });
         let rec = Recorder { encoder: None, params: Vec::new(), arena, submits: 0, dispatches: 0 };
-        let features = device.features();
+        let features = adapter.features();
         let inner = GpuInner {
             device,
             queue,
