@@ -33,7 +33,11 @@ fn main() -> anyhow::Result<()> {
     for epoch in 0..epochs {
         let (loss, images_per_sec) = train_epoch(&model, &mut opt, &train, &dev, &cfg, epoch)?;
         let acc = evaluate(&model, &test, &dev, 1000)?;
-        println!("epoch {}: loss {loss:.4}, test accuracy {:.2}% ({images_per_sec:.0} images/s)", epoch + 1, acc * 100.0);
+        println!(
+            "epoch {}: loss {loss:.4}, test accuracy {:.2}% ({images_per_sec:.0} images/s)",
+            epoch + 1,
+            acc * 100.0
+        );
     }
     tessera::checkpoint::save(std::path::Path::new("lenet5.safetensors"), &model.variables(), Some(&opt), &[])?;
     Ok(())

@@ -32,4 +32,6 @@ echo "== cargo test"
 cargo test --workspace
 echo "== wasm32 build (device, kernels, nn with wgpu's webgpu backend)"
 cargo build --target wasm32-unknown-unknown -p tessera-device -p tessera-kernels -p tessera-nn -p tessera
+echo "== browser demo: wasm-bindgen build + tests in headless chromium on WebGPU (web/test.sh)"
+bash web/test.sh
 echo "== all checks passed"
