@@ -204,7 +204,9 @@ impl Tensor {
             #[cfg(not(target_arch = "wasm32"))]
             Storage::Gpu(_) => Self::from_vec(self.to_vec()?, &self.shape, device),
             #[cfg(target_arch = "wasm32")]
-            Storage::Gpu(_) => Err(shape_err("to_device", "a GPU tensor must be read with to_device_async in the browser")),
+            Storage::Gpu(_) => {
+                Err(shape_err("to_device", "a GPU tensor must be read with to_device_async in the browser"))
+            }
         }
     }
 
