@@ -21,12 +21,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 fn activate(v: f32) -> f32 {
-    switch p.act {
-        case 1u: { return max(v, 0.0); }
-        case 2u: { return 1.0 / (1.0 + exp(-v)); }
-        case 3u: { return tanh(v); }
-        default: { return v; }
-    }
+    return apply_activation(v, p.act);
 }
 
 // Output pixel `row` as (batch, top input row, left input column) of its window.

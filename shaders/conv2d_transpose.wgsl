@@ -25,12 +25,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> f4: array<vec4<f32>>;
 
 fn activate(v: f32) -> f32 {
-    switch p.act {
-        case 1u: { return max(v, 0.0); }
-        case 2u: { return 1.0 / (1.0 + exp(-v)); }
-        case 3u: { return tanh(v); }
-        default: { return v; }
-    }
+    return apply_activation(v, p.act);
 }
 
 // The input index along one axis that output position `o` reads through tap `k`, or -1.

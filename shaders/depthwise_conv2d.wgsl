@@ -27,12 +27,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out4: array<vec4<f32>>;
 
 fn activate(v: f32) -> f32 {
-    switch p.act {
-        case 1u: { return max(v, 0.0); }
-        case 2u: { return 1.0 / (1.0 + exp(-v)); }
-        case 3u: { return tanh(v); }
-        default: { return v; }
-    }
+    return apply_activation(v, p.act);
 }
 
 fn activate4(v: vec4<f32>) -> vec4<f32> {

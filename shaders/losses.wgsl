@@ -18,7 +18,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> x: array<f32>;
 @group(0) @binding(4) var<storage, read> g: array<f32>;
 
-fn lin(gid: vec3<u32>, nwg: vec3<u32>, wg: u32) -> u32 { return gid.x + gid.y * nwg.x * wg; }
+fn lin(gid: vec3<u32>, nwg: vec3<u32>, wg: u32) -> u32 { return linear_index(gid, nwg, wg); }
 
 fn row_max(base: u32) -> f32 {
     var m = x[base];

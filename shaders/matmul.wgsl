@@ -20,12 +20,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 fn activate(v: f32) -> f32 {
-    switch p.act {
-        case 1u: { return max(v, 0.0); }
-        case 2u: { return 1.0 / (1.0 + exp(-v)); }
-        case 3u: { return tanh(v); }
-        default: { return v; }
-    }
+    return apply_activation(v, p.act);
 }
 
 fn finish(col: u32, v: f32) -> f32 {
@@ -35,7 +30,7 @@ fn finish(col: u32, v: f32) -> f32 {
 }
 
 fn linear_id(gid: vec3<u32>, nwg: vec3<u32>, wg: u32) -> u32 {
-    return gid.x + gid.y * nwg.x * wg;
+    return linear_index(gid, nwg, wg);
 }
 
 @compute @workgroup_size(64)

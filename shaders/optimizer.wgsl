@@ -18,7 +18,7 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> slot1_out: array<f32>;
 @group(0) @binding(7) var<storage, read_write> slot2_out: array<f32>;
 
-fn lin(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * 256u; }
+fn lin(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return linear_index(gid, nwg, 256u); }
 
 @compute @workgroup_size(256)
 fn sgd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -14,7 +14,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
-fn lin(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * 256u; }
+fn lin(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return linear_index(gid, nwg, 256u); }
 
 // out[o, g, i] = scale * reduce_{a = g, g + parts, ...} x[o, a, i]; op 0 = sum, 1 = max.
 @compute @workgroup_size(256)

@@ -20,7 +20,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<storage, read> g: array<f32>;
 
-fn lin(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * 256u; }
+fn lin(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return linear_index(gid, nwg, 256u); }
 fn dim(d: u32) -> u32 { return p.dims[d / 4u][d % 4u]; }
 fn xs(d: u32) -> u32 { return p.xs[d / 4u][d % 4u]; }
 fn gs(d: u32) -> u32 { return p.gs[d / 4u][d % 4u]; }

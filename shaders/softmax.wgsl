@@ -12,7 +12,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<storage, read> g: array<f32>;
 
-fn lin(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * 64u; }
+fn lin(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return linear_index(gid, nwg, 64u); }
 
 fn write_row(base: u32, first: u32, stride: u32, m: f32, s: f32) {
     let ls = log(s);

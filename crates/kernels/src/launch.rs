@@ -79,17 +79,23 @@ pub fn check_u32(op: &'static str, sizes: &[usize]) -> Result<()> {
     Ok(())
 }
 
-/// The shader's text: embedded at build time, or read from `$TESSERA_SHADER_DIR/<file>` when
-/// that variable is set (for editing kernels without rebuilding; native only).
-fn shader_text(file: &str, embedded: &str) -> String {
+/// `shaders/common.wgsl`: helpers every shader may call, prepended to each one.
+pub const COMMON: &str = include_str!("../../../shaders/common.wgsl");
+
+/// The shader's text after the common helpers: embedded at build time, or read from
+/// `$TESSERA_SHADER_DIR/<file>` when that variable is set (for editing kernels without
+/// rebuilding; native only).
+pub fn shader_text(file: &str, embedded: &str) -> String {
     #[cfg(not(target_arch = "wasm32"))]
     if let Some(dir) = std::env::var_os("TESSERA_SHADER_DIR") {
-        if let Ok(text) = std::fs::read_to_string(std::path::Path::new(&dir).join(file)) {
-            return text;
+        let dir = std::path::Path::new(&dir);
+        if let Ok(text) = std::fs::read_to_string(dir.join(file)) {
+            let common = std::fs::read_to_string(dir.join("common.wgsl")).unwrap_or_else(|_| COMMON.to_string());
+            return common + &text;
         }
     }
     let _ = file;
-    embedded.to_string()
+    format!("{COMMON}{embedded}")
 }
 
 /// An optional operand: the caller's buffer, or an owned 1-element placeholder bound in its

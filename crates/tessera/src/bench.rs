@@ -45,6 +45,7 @@ fn train_lenet5(steps: usize) -> anyhow::Result<()> {
         }
         dev.synchronize()?;
         let n = if matches!(dev, Device::Cpu) { steps / 4 } else { steps }.max(5);
+        let before = dev.as_gpu().map(|g| g.stats());
         let t = Instant::now();
         for _ in 0..n {
             crate::train::train_step(&model, &mut opt, &x, &y)?;
@@ -52,6 +53,15 @@ fn train_lenet5(steps: usize) -> anyhow::Result<()> {
         dev.synchronize()?;
         let ms = t.elapsed().as_secs_f64() * 1e3 / n as f64;
         println!("{:<40} {:>12.1} {:>12.2} {:>12.0}", dev.to_string(), first, ms, 32.0 * 1e3 / ms);
+        if let (Some(b), Some(g)) = (before, dev.as_gpu()) {
+            let a = g.stats();
+            let per = |x: u64, y: u64| (x - y) as f64 / n as f64;
+            println!(
+                "  per step: {:.1} dispatches, {:.2} submits",
+                per(a.dispatches, b.dispatches),
+                per(a.submits, b.submits)
+            );
+        }
         print_profile(&dev);
     }
     Ok(())
