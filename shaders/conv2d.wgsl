@@ -162,6 +162,21 @@ fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     out[id] = v + 0.0 * (f[0] + bias[0]);
 }
 
+// Flipped, transposed filter for stride-1 transposed convolution as a plain conv:
+// out[kh-1-ky, kw-1-kx, co, ci] = f[ky, kx, ci, co] (x = the filter, shape [kh, kw, cin, cout]).
+@compute @workgroup_size(64)
+fn flip_filter(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 64u;
+    if id >= p.kh * p.kw * p.cin * p.cout { return; }
+    let co = id % p.cout;
+    let ci = (id / p.cout) % p.cin;
+    let tap = id / (p.cout * p.cin);
+    let kx = tap % p.kw;
+    let ky = tap / p.kw;
+    let dst = (((p.kh - 1u - ky) * p.kw + (p.kw - 1u - kx)) * p.cout + co) * p.cin + ci;
+    out[dst] = x[id] + 0.0 * (f[0] + bias[0]);
+}
+
 // Vec4 views of the same bindings, used by the register-blocked variant.
 @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> f4: array<vec4<f32>>;

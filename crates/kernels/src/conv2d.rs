@@ -164,3 +164,35 @@ pub fn conv2d_filter_grad(
 
 /// Invocations the filter gradient aims for (partial sums over pixel chunks fill the rest).
 const FILTER_GRAD_THREADS: usize = 4096;
+
+/// Records the flipped, transposed copy of a `[kh, kw, cin, cout]` filter, `[kh, kw, cout, cin]`
+/// reversed in both spatial axes: a stride-1 transposed convolution with the original filter
+/// is a plain convolution with this one.
+pub fn flip_filter(gpu: &Gpu, filter: &GpuBuffer, [kh, kw, cin, cout]: [usize; 4]) -> Result<GpuBuffer> {
+    let n = kh * kw * cin * cout;
+    check_u32("flip_filter", &[n])?;
+    let out = out_f32(gpu, n)?;
+    let win = crate::Window2d {
+        n: 1,
+        h: 1,
+        w: 1,
+        c: cin,
+        kh,
+        kw,
+        sh: 1,
+        sw: 1,
+        dh: 1,
+        dw: 1,
+        pad_top: 0,
+        pad_bottom: 0,
+        pad_left: 0,
+        pad_right: 0,
+        oh: 1,
+        ow: 1,
+    };
+    let p = params(&Conv2dGeometry { win, cout }, false, Activation::None);
+    let dummy = out_f32(gpu, 1)?;
+    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "flip_filter", &[])?;
+    gpu.dispatch(&pipe, p.bytes(), &[filter, &dummy, &dummy, &out], grid_1d(gpu, n, 64))?;
+    Ok(out)
+}

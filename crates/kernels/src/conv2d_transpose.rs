@@ -55,6 +55,24 @@ fn params(g: &Conv2dTransposeGeometry, has_bias: bool, act: Activation) -> Param
         .align4()
 }
 
+/// For stride 1 (with padding no wider than the dilated window less one), the geometry of the
+/// equivalent plain conv: input `[n, ih, iw, cin]`, flipped filter `[kh, kw, cin, cout]`, and
+/// padding `(eff − 1 − pad)` on each side.
+fn as_stride1_conv(g: &Conv2dTransposeGeometry) -> Result<Option<crate::Conv2dGeometry>> {
+    let w = &g.fwd.win;
+    let (eh, ew) = ((w.kh - 1) * w.dh + 1, (w.kw - 1) * w.dw + 1);
+    let pads = [w.pad_top, w.pad_bottom, w.pad_left, w.pad_right];
+    if w.sh != 1 || w.sw != 1 || pads[..2].iter().any(|&p| p >= eh) || pads[2..].iter().any(|&p| p >= ew) {
+        return Ok(None);
+    }
+    let padding = crate::Padding::Explicit([
+        [eh - 1 - w.pad_top, eh - 1 - w.pad_bottom],
+        [ew - 1 - w.pad_left, ew - 1 - w.pad_right],
+    ]);
+    let x = [w.n, w.oh, w.ow, g.cin];
+    crate::Conv2dGeometry::new(&x, &[w.kh, w.kw, g.cin, w.c], [1, 1], [w.dh, w.dw], &padding).map(Some)
+}
+
 /// Records `act(conv2d_transpose(x, filter) + bias)`; returns the `[n, oh, ow, cout]` buffer.
 pub fn conv2d_transpose(
     gpu: &Gpu,
@@ -72,6 +90,13 @@ pub fn conv2d_transpose(
         "conv2d_transpose",
         &[w.n * w.oh * w.ow * g.cin, w.kh * w.kw * w.c * g.cin, outs + 3 * threads + 4 * w.sw * w.c],
     )?;
+    if variant == Conv2dTransposeVariant::Auto {
+        if let Some(conv) = as_stride1_conv(g)? {
+            // Stride 1: a plain conv with the flipped filter runs on the fast conv2d kernels.
+            let flipped = crate::conv2d::flip_filter(gpu, filter, [w.kh, w.kw, w.c, g.cin])?;
+            return crate::conv2d::conv2d(gpu, x, &flipped, bias, &conv, act, crate::conv2d::Conv2dVariant::Auto);
+        }
+    }
     let out = out_f32(gpu, outs)?;
     if outs == 0 {
         return Ok(out);
