@@ -93,6 +93,8 @@ fn filter_gradient_kernels_match_cpu_on_larger_inputs() {
         ([32, 28, 28, 1], [3, 3, 1, 6], Conv2dOptions::default()),
         ([6, 13, 11, 6], [3, 3, 6, 16], Conv2dOptions::default()),
         ([3, 9, 10, 5], [2, 3, 5, 7], Conv2dOptions::default().padding(Padding::Same).strides(2)),
+        // More than 9 taps: the per-tap chunked kernel.
+        ([2, 9, 8, 3], [5, 4, 3, 5], Conv2dOptions::default().dilations((1, 2)).padding(Padding::Same)),
     ]
     .into_iter()
     .enumerate()

@@ -112,6 +112,70 @@ def gen_filter_grad():
     return "\n".join(L)
 
 
+def gen_filter_grad_taps(taps=9):
+    """Filter gradient for small kernels (kh*kw <= TAPS) and any channel counts: each
+    invocation owns one input channel and 4 output channels for every tap, so each upstream
+    gradient value is loaded once per pixel and reused by all the taps."""
+    L = []
+    w = L.append
+    w(f"// Filter gradient, all taps (kh*kw <= {taps}) x 1 cin x 4 cout per invocation over a chunk of rows.")
+    w("@compute @workgroup_size(64)")
+    w("fn conv2d_filter_grad_taps(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {")
+    w("    let id = gid.x + gid.y * nwg.x * 64u;")
+    w("    let ncb = (p.cout + 3u) / 4u;")
+    w("    let blocks = p.cin * ncb;")
+    w("    let rows = p.n * p.oh;")
+    w("    let nchunks = (rows + p._p0 - 1u) / p._p0;")
+    w("    if id >= blocks * nchunks { return; }")
+    w("    let chunk = id / blocks;")
+    w("    let blk = id % blocks;")
+    w("    let co0 = (blk % ncb) * 4u;")
+    w("    let ci = blk / ncb;")
+    w("    let last = p.cout - 1u;")
+    w("    let c1 = min(co0 + 1u, last);")
+    w("    let c2 = min(co0 + 2u, last);")
+    w("    let c3 = min(co0 + 3u, last);")
+    w("    let ntaps = p.kh * p.kw;")
+    for t in range(taps):
+        w(f"    let ty{t} = i32(({t}u / p.kw) * p.dh) - i32(p.pad_top);")
+        w(f"    let tx{t} = i32(({t}u % p.kw) * p.dw) - i32(p.pad_left);")
+        w(f"    var acc{t} = vec4<f32>(0.0);")
+    w("    let r1 = min(rows, (chunk + 1u) * p._p0);")
+    w("    for (var r = chunk * p._p0; r < r1; r++) {")
+    w("        let b = r / p.oh;")
+    w("        let oy = r % p.oh;")
+    w("        let xb = b * p.h;")
+    w("        for (var ox = 0u; ox < p.ow; ox++) {")
+    w("            let g = (r * p.ow + ox) * p.cout;")
+    w("            let gv = vec4(gy[g + co0], gy[g + c1], gy[g + c2], gy[g + c3]);")
+    w("            let y0 = i32(oy * p.sh);")
+    w("            let x0 = i32(ox * p.sw);")
+    for t in range(taps):
+        w(f"            acc{t} = fma(vec4(tapx(xb, y0 + ty{t}, x0 + tx{t}, ci, {t}u < ntaps)), gv, acc{t});")
+    w("        }")
+    w("    }")
+    w("    let e0 = chunk * p.kh * p.kw * p.cin * p.cout + ci * p.cout;")
+    w("    if bias[0] == 12345.678 { return; } // keeps binding 3 in the layout")
+    for t in range(taps):
+        w(f"    if {t}u < ntaps {{ store_dw(e0 + {t}u * p.cin * p.cout, co0, acc{t}); }}")
+    w("}")
+    w("")
+    w("// x[b, iy, ix, ci], or 0 outside the input or for a tap past the kernel.")
+    w("fn tapx(xb: u32, iy: i32, ix: i32, ci: u32, real: bool) -> f32 {")
+    w("    let inside = real && iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w);")
+    w("    let v = x[select(0u, ((xb + u32(iy)) * p.w + u32(ix)) * p.cin + ci, inside)];")
+    w("    return select(0.0, v, inside);")
+    w("}")
+    w("")
+    w("// Stores 4 output channels of one filter-gradient row (the channel tail is skipped).")
+    w("fn store_dw(base: u32, co0: u32, v: vec4<f32>) {")
+    w("    for (var j = 0u; j < 4u; j++) {")
+    w("        if co0 + j < p.cout { out[base + co0 + j] = v[j]; }")
+    w("    }")
+    w("}")
+    return "\n".join(L)
+
+
 def splice(path, tm, v, text):
     """Replaces the BEGIN/END GENERATED region of `path` with `text`."""
     src = open(path).read()
@@ -126,4 +190,4 @@ if __name__ == "__main__":
     if len(sys.argv) < 3:
         sys.argv[1:] = "8 4".split()
     root = __import__("os").path.dirname(__import__("os").path.dirname(__import__("os").path.abspath(__file__)))
-    splice(root + "/shaders/conv2d.wgsl", sys.argv[1], sys.argv[2], gen(int(sys.argv[1]), int(sys.argv[2])) + "\n\n" + gen_filter_grad())
+    splice(root + "/shaders/conv2d.wgsl", sys.argv[1], sys.argv[2], gen(int(sys.argv[1]), int(sys.argv[2])) + "\n\n" + gen_filter_grad() + "\n\n" + gen_filter_grad_taps())

@@ -142,6 +142,7 @@ pub fn conv2d_filter_grad(
         Conv2dVariant::Register | Conv2dVariant::Auto if aligned => {
             ("conv2d_filter_grad_reg", w.kh * w.kw * (w.c / 4) * g.cout.div_ceil(16))
         }
+        Conv2dVariant::Auto if w.kh * w.kw <= 9 => ("conv2d_filter_grad_taps", w.c * g.cout.div_ceil(4)),
         _ => ("conv2d_filter_grad", w.kh * w.kw * w.c * g.cout.div_ceil(4)),
     };
     let rows = (w.n * w.oh).max(1);
