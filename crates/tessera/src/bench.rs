@@ -133,6 +133,13 @@ fn op_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
         flops: 2.0 * (32 * 11 * 11 * 16 * 9 * 6) as f64,
         run: Box::new(move || conv2d(&x2, &f2, &Conv2dOptions::default())),
     });
+    let dy2 = Tensor::randn(&[32, 11, 11, 16], 0.0, 1.0, 15, dev)?;
+    let f3 = Tensor::randn(&[3, 3, 6, 16], 0.0, 0.1, 16, dev)?;
+    cases.push(Case {
+        name: "conv2d input grad [32,13,13,6] 3x3 6->16".into(),
+        flops: 2.0 * (32 * 11 * 11 * 16 * 9 * 6) as f64,
+        run: Box::new(move || conv2d_transpose(&dy2, &f3, &[32, 13, 13, 6], &Conv2dOptions::default())),
+    });
     let xd = Tensor::randn(&[32, 32, 32, 64], 0.0, 1.0, 7, dev)?;
     let fd = Tensor::randn(&[3, 3, 64, 1], 0.0, 0.1, 8, dev)?;
     let xp = xd.clone();
