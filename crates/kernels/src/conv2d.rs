@@ -3,7 +3,7 @@
 
 use tessera_device::{Gpu, GpuBuffer};
 
-use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, Params};
+use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, window_params, Params};
 use crate::matmul::{self, Matmul, MatmulVariant};
 use crate::{Activation, Conv2dGeometry, Result};
 
@@ -47,27 +47,8 @@ fn params(g: &Conv2dGeometry, has_bias: bool, act: Activation) -> Params {
 /// The uniform block with the three spare words set (chunking of the filter gradient).
 fn params_ext(g: &Conv2dGeometry, has_bias: bool, act: Activation, spare: [usize; 3]) -> Params {
     let w = &g.win;
-    Params::new()
-        .u(w.n)
-        .u(w.h)
-        .u(w.w)
-        .u(w.c)
-        .u(w.oh)
-        .u(w.ow)
-        .u(g.cout)
-        .u(w.kh)
-        .u(w.kw)
-        .u(w.sh)
-        .u(w.sw)
-        .u(w.dh)
-        .u(w.dw)
-        .u(w.pad_top)
-        .u(w.pad_left)
-        .u(has_bias as usize)
-        .u(act.code())
-        .u(spare[0])
-        .u(spare[1])
-        .u(spare[2])
+    let p = window_params(w, [w.h, w.w, w.c], [w.oh, w.ow, g.cout], has_bias, act);
+    p.u(spare[0]).u(spare[1]).u(spare[2])
 }
 
 /// Records `act(conv2d(x, filter) + bias)`; returns the `[n, oh, ow, cout]` output buffer.

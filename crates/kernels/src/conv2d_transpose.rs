@@ -3,7 +3,7 @@
 
 use tessera_device::{Gpu, GpuBuffer};
 
-use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, Params};
+use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, window_params, Params};
 use crate::{Activation, Conv2dTransposeGeometry, Result};
 
 const SRC: &str = include_str!("../../../shaders/conv2d_transpose.wgsl");
@@ -34,25 +34,7 @@ impl Conv2dTransposeVariant {
 fn params(g: &Conv2dTransposeGeometry, has_bias: bool, act: Activation) -> Params {
     // The forward conv maps our output (its input) to our input (its output).
     let w = &g.fwd.win;
-    Params::new()
-        .u(w.n)
-        .u(w.oh)
-        .u(w.ow)
-        .u(g.cin)
-        .u(w.h)
-        .u(w.w)
-        .u(w.c)
-        .u(w.kh)
-        .u(w.kw)
-        .u(w.sh)
-        .u(w.sw)
-        .u(w.dh)
-        .u(w.dw)
-        .u(w.pad_top)
-        .u(w.pad_left)
-        .u(has_bias as usize)
-        .u(act.code())
-        .align4()
+    window_params(w, [w.oh, w.ow, g.cin], [w.h, w.w, w.c], has_bias, act).align4()
 }
 
 /// For stride 1 (with padding no wider than the dilated window less one), the geometry of the

@@ -4,7 +4,7 @@
 
 use tessera_device::{Gpu, GpuBuffer};
 
-use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, Params};
+use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, window_params, Params};
 use crate::{Activation, DepthwiseGeometry, Result};
 
 const SRC: &str = include_str!("../../../shaders/depthwise_conv2d.wgsl");
@@ -34,25 +34,7 @@ impl DepthwiseVariant {
 
 fn params(g: &DepthwiseGeometry, has_bias: bool, act: Activation) -> Params {
     let w = &g.win;
-    Params::new()
-        .u(w.n)
-        .u(w.h)
-        .u(w.w)
-        .u(w.c)
-        .u(w.oh)
-        .u(w.ow)
-        .u(g.multiplier)
-        .u(w.kh)
-        .u(w.kw)
-        .u(w.sh)
-        .u(w.sw)
-        .u(w.dh)
-        .u(w.dw)
-        .u(w.pad_top)
-        .u(w.pad_left)
-        .u(has_bias as usize)
-        .u(act.code())
-        .align4()
+    window_params(w, [w.h, w.w, w.c], [w.oh, w.ow, g.multiplier], has_bias, act).align4()
 }
 
 /// Records `act(depthwise_conv2d(x, filter) + bias)`; returns the `[n, oh, ow, c * m]` buffer.

@@ -158,22 +158,7 @@ impl Conv2dGeometry {
         dilations: [usize; 2],
         padding: &Padding,
     ) -> Result<Self> {
-        let op = "conv2d";
-        let [kh, kw, fin, cout] = rank4(op, "filter", filter)?;
-        let xs = rank4(op, "input", x)?;
-        if fin != xs[3] {
-            return Err(shape_err(
-                op,
-                format!(
-                    "input channels {} (input {x:?}) do not match the filter's in_channels {fin} (filter {filter:?})",
-                    xs[3]
-                ),
-            ));
-        }
-        if cout == 0 {
-            return Err(shape_err(op, format!("filter {filter:?} has zero output channels")));
-        }
-        let win = Window2d::new(op, x, [kh, kw], strides, dilations, padding)?;
+        let (win, cout) = filter_window("conv2d", "output channels", x, filter, strides, dilations, padding)?;
         Ok(Self { win, cout })
     }
 
@@ -207,23 +192,9 @@ impl DepthwiseGeometry {
         dilations: [usize; 2],
         padding: &Padding,
     ) -> Result<Self> {
-        let op = "depthwise_conv2d";
-        let [kh, kw, fc, m] = rank4(op, "filter", filter)?;
-        let xs = rank4(op, "input", x)?;
-        if fc != xs[3] {
-            return Err(shape_err(
-                op,
-                format!(
-                    "input channels {} (input {x:?}) do not match the filter's in_channels {fc} (filter {filter:?})",
-                    xs[3]
-                ),
-            ));
-        }
-        if m == 0 {
-            return Err(shape_err(op, format!("filter {filter:?} has a zero channel multiplier")));
-        }
-        let win = Window2d::new(op, x, [kh, kw], strides, dilations, padding)?;
-        Ok(Self { win, multiplier: m })
+        let (win, multiplier) =
+            filter_window("depthwise_conv2d", "channel multiplier", x, filter, strides, dilations, padding)?;
+        Ok(Self { win, multiplier })
     }
 
     /// Output shape `[n, oh, ow, c * multiplier]`.
@@ -286,6 +257,32 @@ impl Conv2dTransposeGeometry {
         let w = &self.fwd.win;
         vec![w.n, w.h, w.w, w.c]
     }
+}
+
+/// The window of a filter `[kh, kw, in, last]` over input `x`, checking ranks, that `in`
+/// matches the input's channels and that `last` (named `what`) is positive; returns `last`.
+fn filter_window(
+    op: &'static str,
+    what: &str,
+    x: &[usize],
+    filter: &[usize],
+    strides: [usize; 2],
+    dilations: [usize; 2],
+    padding: &Padding,
+) -> Result<(Window2d, usize)> {
+    let [kh, kw, fin, last] = rank4(op, "filter", filter)?;
+    let xs = rank4(op, "input", x)?;
+    if fin != xs[3] {
+        let msg = format!(
+            "input channels {} (input {x:?}) do not match the filter's in_channels {fin} (filter {filter:?})",
+            xs[3]
+        );
+        return Err(shape_err(op, msg));
+    }
+    if last == 0 {
+        return Err(shape_err(op, format!("filter {filter:?} has zero {what}")));
+    }
+    Ok((Window2d::new(op, x, [kh, kw], strides, dilations, padding)?, last))
 }
 
 /// Checks that `shape` has rank 4 and returns it as an array.

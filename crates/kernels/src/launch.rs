@@ -40,6 +40,23 @@ impl Params {
     }
 }
 
+/// The uniform block the windowed kernels (conv2d, depthwise, conv2d_transpose) share:
+/// batch, input (h, w, c), output (h, w, c-or-multiplier), window, strides, dilations, top and
+/// left padding, has-bias and activation — 17 words; callers may append more.
+pub fn window_params(
+    w: &crate::Window2d,
+    input: [usize; 3],
+    output: [usize; 3],
+    has_bias: bool,
+    act: crate::Activation,
+) -> Params {
+    let p = Params::new().u(w.n);
+    let p = input.iter().chain(&output).fold(p, |p, &v| p.u(v));
+    [w.kh, w.kw, w.sh, w.sw, w.dh, w.dw, w.pad_top, w.pad_left, has_bias as usize, act.code()]
+        .iter()
+        .fold(p, |p, &v| p.u(v))
+}
+
 /// Workgroup counts covering `threads` invocations with `wg` per group, spilling into y
 /// when x would pass the adapter's per-dimension limit (shaders rebuild the linear id).
 pub fn grid_1d(gpu: &Gpu, threads: usize, wg: u32) -> [u32; 3] {
