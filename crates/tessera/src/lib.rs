@@ -44,3 +44,8 @@ pub struct TrainingDocs;
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/ops.md")]
 pub struct OpsDocs;
+
+/// The examples in `README.md` compile and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDocs;
