@@ -19,6 +19,10 @@ pub struct Gpu {
 }
 
 pub(crate) struct GpuInner {
+    // The instance and adapter live as long as the device: in the browser, a garbage-collected
+    // instance loses the device ("A valid external Instance reference no longer exists").
+    _instance: wgpu::Instance,
+    _adapter: wgpu::Adapter,
     pub(crate) device: wgpu::Device,
     pub(crate) queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
@@ -100,10 +104,10 @@ impl Gpu {
         desc.backends = opts.backends.unwrap_or(wgpu::Backends::all());
         let instance = wgpu::Instance::new(desc);
         let adapter = adapter::choose(adapter::candidates(&instance, opts).await, opts)?;
-        Self::from_adapter(adapter).await
+        Self::from_adapter(instance, adapter).await
     }
 
-    async fn from_adapter(adapter: wgpu::Adapter) -> Result<Self> {
+    async fn from_adapter(instance: wgpu::Instance, adapter: wgpu::Adapter) -> Result<Self> {
         let info = adapter.get_info();
         let limits = adapter.limits();
         let desc = wgpu::DeviceDescriptor {
@@ -137,6 +141,8 @@ impl Gpu {
         let rec = Recorder { encoder: None, params: Vec::new(), arena, submits: 0, dispatches: 0 };
         let features = adapter.features();
         let inner = GpuInner {
+            _instance: instance,
+            _adapter: adapter,
             device,
             queue,
             info,
