@@ -537,31 +537,32 @@ fn conv2d_filter_grad_taps(@builtin(global_invocation_id) gid: vec3<u32>, @built
     let c2 = min(co0 + 2u, last);
     let c3 = min(co0 + 3u, last);
     let ntaps = p.kh * p.kw;
-    let ty0 = i32((0u / p.kw) * p.dh) - i32(p.pad_top);
+    // Taps past the kernel read row -h (outside the input), so they contribute zero.
+    let ty0 = select(-i32(p.h), i32((0u / p.kw) * p.dh) - i32(p.pad_top), 0u < ntaps);
     let tx0 = i32((0u % p.kw) * p.dw) - i32(p.pad_left);
     var acc0 = vec4<f32>(0.0);
-    let ty1 = i32((1u / p.kw) * p.dh) - i32(p.pad_top);
+    let ty1 = select(-i32(p.h), i32((1u / p.kw) * p.dh) - i32(p.pad_top), 1u < ntaps);
     let tx1 = i32((1u % p.kw) * p.dw) - i32(p.pad_left);
     var acc1 = vec4<f32>(0.0);
-    let ty2 = i32((2u / p.kw) * p.dh) - i32(p.pad_top);
+    let ty2 = select(-i32(p.h), i32((2u / p.kw) * p.dh) - i32(p.pad_top), 2u < ntaps);
     let tx2 = i32((2u % p.kw) * p.dw) - i32(p.pad_left);
     var acc2 = vec4<f32>(0.0);
-    let ty3 = i32((3u / p.kw) * p.dh) - i32(p.pad_top);
+    let ty3 = select(-i32(p.h), i32((3u / p.kw) * p.dh) - i32(p.pad_top), 3u < ntaps);
     let tx3 = i32((3u % p.kw) * p.dw) - i32(p.pad_left);
     var acc3 = vec4<f32>(0.0);
-    let ty4 = i32((4u / p.kw) * p.dh) - i32(p.pad_top);
+    let ty4 = select(-i32(p.h), i32((4u / p.kw) * p.dh) - i32(p.pad_top), 4u < ntaps);
     let tx4 = i32((4u % p.kw) * p.dw) - i32(p.pad_left);
     var acc4 = vec4<f32>(0.0);
-    let ty5 = i32((5u / p.kw) * p.dh) - i32(p.pad_top);
+    let ty5 = select(-i32(p.h), i32((5u / p.kw) * p.dh) - i32(p.pad_top), 5u < ntaps);
     let tx5 = i32((5u % p.kw) * p.dw) - i32(p.pad_left);
     var acc5 = vec4<f32>(0.0);
-    let ty6 = i32((6u / p.kw) * p.dh) - i32(p.pad_top);
+    let ty6 = select(-i32(p.h), i32((6u / p.kw) * p.dh) - i32(p.pad_top), 6u < ntaps);
     let tx6 = i32((6u % p.kw) * p.dw) - i32(p.pad_left);
     var acc6 = vec4<f32>(0.0);
-    let ty7 = i32((7u / p.kw) * p.dh) - i32(p.pad_top);
+    let ty7 = select(-i32(p.h), i32((7u / p.kw) * p.dh) - i32(p.pad_top), 7u < ntaps);
     let tx7 = i32((7u % p.kw) * p.dw) - i32(p.pad_left);
     var acc7 = vec4<f32>(0.0);
-    let ty8 = i32((8u / p.kw) * p.dh) - i32(p.pad_top);
+    let ty8 = select(-i32(p.h), i32((8u / p.kw) * p.dh) - i32(p.pad_top), 8u < ntaps);
     let tx8 = i32((8u % p.kw) * p.dw) - i32(p.pad_left);
     var acc8 = vec4<f32>(0.0);
     let r1 = min(rows, (chunk + 1u) * p._p0);
@@ -574,15 +575,15 @@ fn conv2d_filter_grad_taps(@builtin(global_invocation_id) gid: vec3<u32>, @built
             let gv = vec4(gy[g + co0], gy[g + c1], gy[g + c2], gy[g + c3]);
             let y0 = i32(oy * p.sh);
             let x0 = i32(ox * p.sw);
-            acc0 = fma(vec4(tapx(xb, y0 + ty0, x0 + tx0, ci, 0u < ntaps)), gv, acc0);
-            acc1 = fma(vec4(tapx(xb, y0 + ty1, x0 + tx1, ci, 1u < ntaps)), gv, acc1);
-            acc2 = fma(vec4(tapx(xb, y0 + ty2, x0 + tx2, ci, 2u < ntaps)), gv, acc2);
-            acc3 = fma(vec4(tapx(xb, y0 + ty3, x0 + tx3, ci, 3u < ntaps)), gv, acc3);
-            acc4 = fma(vec4(tapx(xb, y0 + ty4, x0 + tx4, ci, 4u < ntaps)), gv, acc4);
-            acc5 = fma(vec4(tapx(xb, y0 + ty5, x0 + tx5, ci, 5u < ntaps)), gv, acc5);
-            acc6 = fma(vec4(tapx(xb, y0 + ty6, x0 + tx6, ci, 6u < ntaps)), gv, acc6);
-            acc7 = fma(vec4(tapx(xb, y0 + ty7, x0 + tx7, ci, 7u < ntaps)), gv, acc7);
-            acc8 = fma(vec4(tapx(xb, y0 + ty8, x0 + tx8, ci, 8u < ntaps)), gv, acc8);
+            acc0 = fma(vec4(tapx(xb, y0 + ty0, x0 + tx0, ci)), gv, acc0);
+            acc1 = fma(vec4(tapx(xb, y0 + ty1, x0 + tx1, ci)), gv, acc1);
+            acc2 = fma(vec4(tapx(xb, y0 + ty2, x0 + tx2, ci)), gv, acc2);
+            acc3 = fma(vec4(tapx(xb, y0 + ty3, x0 + tx3, ci)), gv, acc3);
+            acc4 = fma(vec4(tapx(xb, y0 + ty4, x0 + tx4, ci)), gv, acc4);
+            acc5 = fma(vec4(tapx(xb, y0 + ty5, x0 + tx5, ci)), gv, acc5);
+            acc6 = fma(vec4(tapx(xb, y0 + ty6, x0 + tx6, ci)), gv, acc6);
+            acc7 = fma(vec4(tapx(xb, y0 + ty7, x0 + tx7, ci)), gv, acc7);
+            acc8 = fma(vec4(tapx(xb, y0 + ty8, x0 + tx8, ci)), gv, acc8);
         }
     }
     let e0 = chunk * p.kh * p.kw * p.cin * p.cout + ci * p.cout;
@@ -598,17 +599,18 @@ fn conv2d_filter_grad_taps(@builtin(global_invocation_id) gid: vec3<u32>, @built
     if 8u < ntaps { store_dw(e0 + 8u * p.cin * p.cout, co0, acc8); }
 }
 
-// x[b, iy, ix, ci], or 0 outside the input or for a tap past the kernel.
-fn tapx(xb: u32, iy: i32, ix: i32, ci: u32, real: bool) -> f32 {
-    let inside = real && iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w);
-    let v = x[select(0u, ((xb + u32(iy)) * p.w + u32(ix)) * p.cin + ci, inside)];
-    return select(0.0, v, inside);
+// x[b, iy, ix, ci], or 0 outside the input.
+fn tapx(xb: u32, iy: i32, ix: i32, ci: u32) -> f32 {
+    let inside = iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w);
+    let off = select(0u, ((xb + u32(max(iy, 0))) * p.w + u32(max(ix, 0))) * p.cin + ci, inside);
+    return select(0.0, x[off], inside);
 }
 
 // Stores 4 output channels of one filter-gradient row (the channel tail is skipped).
 fn store_dw(base: u32, co0: u32, v: vec4<f32>) {
-    for (var j = 0u; j < 4u; j++) {
-        if co0 + j < p.cout { out[base + co0 + j] = v[j]; }
-    }
+    if co0 < p.cout { out[base + co0] = v.x; }
+    if co0 + 1u < p.cout { out[base + co0 + 1u] = v.y; }
+    if co0 + 2u < p.cout { out[base + co0 + 2u] = v.z; }
+    if co0 + 3u < p.cout { out[base + co0 + 3u] = v.w; }
 }
 // END GENERATED
