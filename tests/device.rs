@@ -114,3 +114,12 @@ fn uploads_are_ordered_after_recorded_work_that_reads_a_reused_buffer() {
         assert!(t3.to_vec().unwrap().iter().all(|&x| x == 123.0));
     }
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_backend_filter_that_matches_nothing_says_which_backends() {
+    let opts =
+        tessera::device::GpuOptions { backends: Some(tessera::device::wgpu::Backends::METAL), adapter_name: None };
+    let e = tessera::device::Gpu::with_options(&opts).err().expect("no Metal on Linux");
+    assert!(e.to_string().contains("requested backends") && e.to_string().contains("METAL"), "{e}");
+}

@@ -74,9 +74,10 @@ pub(crate) fn choose(candidates: Vec<wgpu::Adapter>, opts: &GpuOptions) -> Resul
         })
         .min_by_key(|a| rank(&a.get_info()))
         .ok_or_else(|| {
-            let why = match &opts.adapter_name {
-                Some(n) => format!("no adapter name contains '{n}'; found {seen:?}"),
-                None => {
+            let why = match (&opts.adapter_name, opts.backends) {
+                (Some(n), _) => format!("no adapter name contains '{n}'; found {seen:?}"),
+                (None, Some(b)) => format!("no adapter for the requested backends {b:?} (TESSERA_BACKEND)"),
+                (None, None) => {
                     "no Vulkan, Metal, DX12 or GL adapter is installed (on Debian: apt-get install mesa-vulkan-drivers)"
                         .to_string()
                 }

@@ -28,7 +28,7 @@ fn train_lenet5(steps: usize) -> anyhow::Result<()> {
     let mut devices = vec![Device::Cpu];
     match Device::gpu() {
         Ok(g) => devices.insert(0, g),
-        Err(e) => eprintln!("no GPU adapter ({e}); timing the CPU path only"),
+        Err(e) => eprintln!("{e}; timing the CPU path only"),
     }
     for dev in devices {
         let mut model = crate::zoo::lenet5();

@@ -80,7 +80,7 @@ pub fn pick_device(cpu: bool) -> Device {
     match Device::gpu() {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("no GPU adapter ({e}); training on the CPU reference backend");
+            eprintln!("{e}; training on the CPU reference backend");
             Device::Cpu
         }
     }
