@@ -149,6 +149,38 @@ fn avg_pool_grad4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     out4[id] = acc;
 }
 
+// The input cell (b, y, x flattened) holding the first maximum of channel `ch` in a window
+// (strict `>`: ties go to the first cell in row-major order, as in TensorFlow).
+fn window_argmax(win: Win, ch: u32) -> u32 {
+    var at = (win.b * p.h + win.y0) * p.w + win.x0;
+    var best = x[at * p.c + ch];
+    for (var y = win.y0; y < win.y1; y++) {
+        let row = (win.b * p.h + y) * p.w;
+        for (var xx = win.x0; xx < win.x1; xx++) {
+            let v = x[(row + xx) * p.c + ch];
+            if v > best { best = v; at = row + xx; }
+        }
+    }
+    return at;
+}
+
+// `window_argmax` for 4 channels at once (channel block `ch` of `c4`).
+fn window_argmax4(win: Win, ch: u32, c4: u32) -> vec4<u32> {
+    let first = (win.b * p.h + win.y0) * p.w + win.x0;
+    var best = x4[first * c4 + ch];
+    var at = vec4(first);
+    for (var y = win.y0; y < win.y1; y++) {
+        let row = (win.b * p.h + y) * p.w;
+        for (var xx = win.x0; xx < win.x1; xx++) {
+            let v = x4[(row + xx) * c4 + ch];
+            let gt = v > best;
+            best = select(best, v, gt);
+            at = select(at, vec4(row + xx), gt);
+        }
+    }
+    return at;
+}
+
 @compute @workgroup_size(64)
 fn max_pool_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let id = gid.x + gid.y * nwg.x * 64u;
@@ -163,16 +195,7 @@ fn max_pool_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
         for (var ox = cols.x; ox < cols.y; ox++) {
             let o = (q.x * p.oh + oy) * p.ow + ox;
             let win = window(o);
-            var best = x[((win.b * p.h + win.y0) * p.w + win.x0) * p.c + ch];
-            var at = (win.b * p.h + win.y0) * p.w + win.x0;
-            for (var y = win.y0; y < win.y1; y++) {
-                let row = (win.b * p.h + y) * p.w;
-                for (var xx = win.x0; xx < win.x1; xx++) {
-                    let v = x[(row + xx) * p.c + ch];
-                    if v > best { best = v; at = row + xx; }
-                }
-            }
-            if at == pix { acc += gy[o * p.c + ch]; }
+            if window_argmax(win, ch) == pix { acc += gy[o * p.c + ch]; }
         }
     }
     gx[id] = acc;
@@ -193,19 +216,7 @@ fn max_pool_grad4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
         for (var ox = cols.x; ox < cols.y; ox++) {
             let o = (q.x * p.oh + oy) * p.ow + ox;
             let win = window(o);
-            let first = (win.b * p.h + win.y0) * p.w + win.x0;
-            var best = x4[first * c4 + ch];
-            var at = vec4(first);
-            for (var y = win.y0; y < win.y1; y++) {
-                let row = (win.b * p.h + y) * p.w;
-                for (var xx = win.x0; xx < win.x1; xx++) {
-                    let v = x4[(row + xx) * c4 + ch];
-                    let gt = v > best;
-                    best = select(best, v, gt);
-                    at = select(at, vec4(row + xx), gt);
-                }
-            }
-            acc += select(vec4(0.0), gy4[o * c4 + ch], at == vec4(pix));
+            acc += select(vec4(0.0), gy4[o * c4 + ch], window_argmax4(win, ch, c4) == vec4(pix));
         }
     }
     gx4[id] = acc;
@@ -233,15 +244,7 @@ fn max_pool_grad_tiled(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
     let ch = id % p.c;
     let o = id / p.c;
     let win = window(o);
-    var at = (win.b * p.h + win.y0) * p.w + win.x0;
-    var best = x[at * p.c + ch];
-    for (var y = win.y0; y < win.y1; y++) {
-        let row = (win.b * p.h + y) * p.w;
-        for (var xx = win.x0; xx < win.x1; xx++) {
-            let v = x[(row + xx) * p.c + ch];
-            if v > best { best = v; at = row + xx; }
-        }
-    }
+    let at = window_argmax(win, ch);
     let g = gy[id];
     let rows = tile((o / p.ow) % p.oh, p.pad_top, p.sh, p.h, p.oh);
     let cols = tile(o % p.ow, p.pad_left, p.sw, p.w, p.ow);
@@ -261,18 +264,7 @@ fn max_pool_grad_tiled4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
     let ch = id % c4;
     let o = id / c4;
     let win = window(o);
-    let first = (win.b * p.h + win.y0) * p.w + win.x0;
-    var best = x4[first * c4 + ch];
-    var at = vec4(first);
-    for (var y = win.y0; y < win.y1; y++) {
-        let row = (win.b * p.h + y) * p.w;
-        for (var xx = win.x0; xx < win.x1; xx++) {
-            let v = x4[(row + xx) * c4 + ch];
-            let gt = v > best;
-            best = select(best, v, gt);
-            at = select(at, vec4(row + xx), gt);
-        }
-    }
+    let at = window_argmax4(win, ch, c4);
     let g = gy4[id];
     let rows = tile((o / p.ow) % p.oh, p.pad_top, p.sh, p.h, p.oh);
     let cols = tile(o % p.ow, p.pad_left, p.sw, p.w, p.ow);
