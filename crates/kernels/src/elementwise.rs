@@ -148,6 +148,31 @@ pub fn broadcast_strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
     strides
 }
 
+/// Merges adjacent axes that both operands walk contiguously (or both broadcast), and drops
+/// size-1 axes: `[32, 32, 32, 64] + [64]` becomes `[32768, 64]`, so the kernel decodes fewer
+/// indices per element.
+pub fn coalesce(dims: &[usize], sa: &[usize], sb: &[usize]) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
+    let (mut d, mut a, mut b): (Vec<usize>, Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new(), Vec::new());
+    for i in (0..dims.len()).filter(|&i| dims[i] != 1) {
+        match (d.last_mut(), a.last(), b.last()) {
+            (Some(ld), Some(&la), Some(&lb)) if la == sa[i] * dims[i] && lb == sb[i] * dims[i] => {
+                *ld *= dims[i];
+                *a.last_mut().expect("same length") = sa[i];
+                *b.last_mut().expect("same length") = sb[i];
+            }
+            _ => {
+                d.push(dims[i]);
+                a.push(sa[i]);
+                b.push(sb[i]);
+            }
+        }
+    }
+    if d.is_empty() {
+        return (vec![1], vec![0], vec![0]);
+    }
+    (d, a, b)
+}
+
 fn pack(p: Params, v: &[usize]) -> Params {
     let mut p = p;
     for i in 0..MAX_RANK {
@@ -167,8 +192,10 @@ pub fn binary(
 ) -> Result<(GpuBuffer, Vec<usize>)> {
     let name = "elementwise";
     let out_shape = broadcast_shape(name, a_shape, b_shape)?;
-    if out_shape.len() > MAX_RANK {
-        return Err(shape_err(name, format!("rank {} exceeds the GPU limit of {MAX_RANK}", out_shape.len())));
+    let (dims, sa, sb) =
+        coalesce(&out_shape, &broadcast_strides(a_shape, &out_shape), &broadcast_strides(b_shape, &out_shape));
+    if dims.len() > MAX_RANK {
+        return Err(shape_err(name, format!("rank {} exceeds the GPU limit of {MAX_RANK}", dims.len())));
     }
     let n: usize = out_shape.iter().product();
     check_u32(name, &[n])?;
@@ -178,11 +205,8 @@ pub fn binary(
     }
     let same = a_shape == b_shape;
     let entry = if same { "binary_same" } else { "binary" };
-    let p = Params::new().u(n).u(op.code()).u(out_shape.len()).u(0).f(0.0).f(0.0).u(0).u(0);
-    let p = pack(
-        pack(pack(p, &out_shape), &broadcast_strides(a_shape, &out_shape)),
-        &broadcast_strides(b_shape, &out_shape),
-    );
+    let p = Params::new().u(n).u(op.code()).u(dims.len()).u(0).f(0.0).f(0.0).u(0).u(0);
+    let p = pack(pack(pack(p, &dims), &sa), &sb);
     let pipe = pipeline(gpu, "elementwise.wgsl", SRC, entry, &[])?;
     gpu.dispatch(&pipe, p.bytes(), &[a, b, &out], grid_1d(gpu, n, 256))?;
     Ok((out, out_shape))
@@ -238,4 +262,22 @@ pub fn dropout_keeps(i: u32, seed: u32, rate: f32) -> bool {
 /// Records inverted dropout of `n` elements: kept ones are scaled by `1 / (1 - rate)`.
 pub fn dropout(gpu: &Gpu, a: &GpuBuffer, n: usize, rate: f32, seed: u32) -> Result<GpuBuffer> {
     run_simple(gpu, "dropout", 0, rate, f32::from_bits(seed), a, n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::coalesce;
+
+    #[test]
+    fn coalescing_merges_contiguous_and_broadcast_runs() {
+        // [32, 32, 32, 64] + [64]
+        let (d, a, b) = coalesce(&[32, 32, 32, 64], &[65536, 2048, 64, 1], &[0, 0, 0, 1]);
+        assert_eq!((d, a, b), (vec![32768, 64], vec![64, 1], vec![0, 1]));
+        // same shapes collapse to one axis
+        assert_eq!(coalesce(&[2, 3, 4], &[12, 4, 1], &[12, 4, 1]), (vec![24], vec![1], vec![1]));
+        // [2, 1, 5] * [3, 1]: out [2, 3, 5]
+        assert_eq!(coalesce(&[2, 3, 5], &[5, 0, 1], &[0, 1, 0]), (vec![2, 3, 5], vec![5, 0, 1], vec![0, 1, 0]));
+        // all ones
+        assert_eq!(coalesce(&[1, 1], &[0, 0], &[0, 0]), (vec![1], vec![0], vec![0]));
+    }
 }

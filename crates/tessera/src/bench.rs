@@ -149,6 +149,12 @@ fn op_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
         run: Box::new(move || depthwise_conv2d(&xd, &fd, &same)),
     });
     let xq = xp.clone();
+    let (xb, bias) = (xp.clone(), Tensor::randn(&[64], 0.0, 1.0, 17, dev)?);
+    cases.push(Case {
+        name: "add [32,32,32,64] + [64] (broadcast)".into(),
+        flops: 0.0,
+        run: Box::new(move || add(&xb, &bias)),
+    });
     cases.push(Case {
         name: "max_pool2d [32,32,32,64] 2x2/2".into(),
         flops: 0.0,
