@@ -70,6 +70,19 @@ fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     out[i] = binop(a[ia], b[ib]);
 }
 
+// Broadcasting binary op over at most two (coalesced) axes: no loop over the rank.
+@compute @workgroup_size(256)
+fn binary2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = lin(gid, nwg);
+    if i >= p.n { return; }
+    let d1 = select(1u, p.dims[0][1], p.rank == 2u);
+    let i0 = i / d1;
+    let i1 = i - i0 * d1;
+    let ia = i0 * p.sa[0][0] + select(0u, i1 * p.sa[0][1], p.rank == 2u);
+    let ib = i0 * p.sb[0][0] + select(0u, i1 * p.sb[0][1], p.rank == 2u);
+    out[i] = binop(a[ia], b[ib]);
+}
+
 // Same-shape binary op on contiguous operands.
 @compute @workgroup_size(256)
 fn binary_same(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -204,7 +204,11 @@ pub fn binary(
         return Ok((out, out_shape));
     }
     let same = a_shape == b_shape;
-    let entry = if same { "binary_same" } else { "binary" };
+    let entry = match (same, dims.len()) {
+        (true, _) => "binary_same",
+        (false, 1 | 2) => "binary2",
+        _ => "binary",
+    };
     let p = Params::new().u(n).u(op.code()).u(dims.len()).u(0).f(0.0).f(0.0).u(0).u(0);
     let p = pack(pack(pack(p, &dims), &sa), &sb);
     let pipe = pipeline(gpu, "elementwise.wgsl", SRC, entry, &[])?;
