@@ -16,53 +16,81 @@ struct Case {
 pub fn run(what: &str, model: Option<&str>, reps: usize, filter: &str) -> anyhow::Result<()> {
     match (what, model) {
         ("ops", _) => ops(reps, filter),
-        ("train", Some("lenet5") | None) => train_lenet5(reps.max(20)),
-        ("train", Some(other)) => anyhow::bail!("unknown model '{other}' (try: lenet5)"),
-        (other, _) => anyhow::bail!("unknown benchmark '{other}' (try: ops, train lenet5)"),
+        ("train", Some("resnet18")) => train("resnet18", reps.max(3)),
+        ("train", model) => train(model.unwrap_or("lenet5"), reps.max(20)),
+        (other, _) => anyhow::bail!("unknown benchmark '{other}' (try: ops, train lenet5, train resnet18)"),
     }
 }
 
-/// ms per LeNet-5 training step (batch 32, Adam) and images/s, on the GPU and on the CPU path.
-fn train_lenet5(steps: usize) -> anyhow::Result<()> {
+/// A model to time: how to build it, its input shape and batch, and whether the CPU path runs.
+struct TrainBench {
+    model: fn() -> tessera_nn::models::Sequential,
+    input: [usize; 3],
+    batch: usize,
+    cpu_too: bool,
+}
+
+/// The `tessera bench train <model>` cases.
+fn train_bench(name: &str) -> anyhow::Result<TrainBench> {
+    Ok(match name {
+        "lenet5" => TrainBench { model: crate::zoo::lenet5, input: [28, 28, 1], batch: 32, cpu_too: true },
+        "resnet18" => {
+            TrainBench { model: || crate::zoo::resnet18_cifar(10), input: [32, 32, 3], batch: 8, cpu_too: false }
+        }
+        other => anyhow::bail!("unknown model '{other}' (try: lenet5, resnet18)"),
+    })
+}
+
+/// ms per training step (Adam, sparse cross-entropy) and images/s, on the GPU and (for small
+/// models) on the CPU path.
+fn train(name: &str, steps: usize) -> anyhow::Result<()> {
+    let b = train_bench(name)?;
+    println!("{name}, batch {}, Adam", b.batch);
     println!("{:<40} {:>12} {:>12} {:>12}", "device", "first (ms)", "ms/step", "images/s");
-    let mut devices = vec![Device::Cpu];
+    let mut devices = if b.cpu_too { vec![Device::Cpu] } else { Vec::new() };
     match Device::gpu() {
         Ok(g) => devices.insert(0, g),
-        Err(e) => eprintln!("{e}; timing the CPU path only"),
+        Err(e) if b.cpu_too => eprintln!("{e}; timing the CPU path only"),
+        Err(e) => return Err(e.into()),
     }
     for dev in devices {
-        let mut model = crate::zoo::lenet5();
-        model.build(&[28, 28, 1], &dev, 0)?;
-        let mut opt = tessera_nn::optimizers::Adam::default();
-        let x = Tensor::rand_uniform(&[32, 28, 28, 1], 0.0, 1.0, 1, &dev)?;
-        let labels: Vec<f32> = (0..32).map(|i| (i % 10) as f32).collect();
-        let y = Tensor::from_vec(labels, &[32], &dev)?;
-        let t0 = Instant::now();
-        crate::train::train_step(&model, &mut opt, &x, &y)?.0.item()?;
-        let first = t0.elapsed().as_secs_f64() * 1e3;
-        for _ in 0..3 {
-            crate::train::train_step(&model, &mut opt, &x, &y)?;
-        }
-        dev.synchronize()?;
-        let n = if matches!(dev, Device::Cpu) { steps / 4 } else { steps }.max(5);
-        let before = dev.as_gpu().map(|g| g.stats());
-        let t = Instant::now();
-        for _ in 0..n {
-            crate::train::train_step(&model, &mut opt, &x, &y)?;
-        }
-        dev.synchronize()?;
-        let ms = t.elapsed().as_secs_f64() * 1e3 / n as f64;
-        println!("{:<40} {:>12.1} {:>12.2} {:>12.0}", dev.to_string(), first, ms, 32.0 * 1e3 / ms);
-        if let (Some(b), Some(g)) = (before, dev.as_gpu()) {
-            let a = g.stats();
-            let per = |x: u64, y: u64| (x - y) as f64 / n as f64;
-            println!(
-                "  per step: {:.1} dispatches, {:.2} submits",
-                per(a.dispatches, b.dispatches),
-                per(a.submits, b.submits)
-            );
-        }
+        time_steps(&b, &dev, if matches!(dev, Device::Cpu) { steps / 4 } else { steps }.max(5))?;
         print_profile(&dev);
+    }
+    Ok(())
+}
+
+/// Builds the model on `dev` and times `n` steps after a first (compiling) step and 3 warm-ups.
+fn time_steps(b: &TrainBench, dev: &Device, n: usize) -> anyhow::Result<()> {
+    let mut model = (b.model)();
+    model.build(&b.input, dev, 0)?;
+    let mut opt = tessera_nn::optimizers::Adam::default();
+    let [h, w, c] = b.input;
+    let x = Tensor::rand_uniform(&[b.batch, h, w, c], 0.0, 1.0, 1, dev)?;
+    let y = Tensor::from_vec((0..b.batch).map(|i| (i % 10) as f32).collect(), &[b.batch], dev)?;
+    let t0 = Instant::now();
+    crate::train::train_step(&model, &mut opt, &x, &y)?.0.item()?;
+    let first = t0.elapsed().as_secs_f64() * 1e3;
+    for _ in 0..3 {
+        crate::train::train_step(&model, &mut opt, &x, &y)?;
+    }
+    dev.synchronize()?;
+    let before = dev.as_gpu().map(|g| g.stats());
+    let t = Instant::now();
+    for _ in 0..n {
+        crate::train::train_step(&model, &mut opt, &x, &y)?;
+    }
+    dev.synchronize()?;
+    let ms = t.elapsed().as_secs_f64() * 1e3 / n as f64;
+    println!("{:<40} {:>12.1} {:>12.2} {:>12.0}", dev.to_string(), first, ms, b.batch as f64 * 1e3 / ms);
+    if let (Some(s0), Some(g)) = (before, dev.as_gpu()) {
+        let s1 = g.stats();
+        let per = |x: u64, y: u64| (x - y) as f64 / n as f64;
+        println!(
+            "  per step: {:.1} dispatches, {:.2} submits",
+            per(s1.dispatches, s0.dispatches),
+            per(s1.submits, s0.submits)
+        );
     }
     Ok(())
 }

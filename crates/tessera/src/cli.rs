@@ -59,7 +59,7 @@ enum Cmd {
     },
     /// Run a benchmark and print a table.
     Bench {
-        /// What to benchmark: `ops`, or `train` (with `lenet5`).
+        /// What to benchmark: `ops`, or `train` (with `lenet5` or `resnet18`).
         what: String,
         /// The model, for `train`.
         model: Option<String>,
