@@ -50,6 +50,9 @@ enum Cmd {
         /// Dataset cache directory (default: $TESSERA_DATA or ~/.cache/tessera).
         #[arg(long)]
         data_dir: Option<std::path::PathBuf>,
+        /// The dataset: mnist or fashion-mnist.
+        #[arg(long, default_value = "mnist")]
+        dataset: String,
         /// Use the CPU reference backend.
         #[arg(long)]
         cpu: bool,
@@ -90,6 +93,7 @@ pub fn main() -> std::process::ExitCode {
             checkpoint,
             resume,
             data_dir,
+            dataset,
             cpu,
             quiet,
         } => {
@@ -108,6 +112,7 @@ pub fn main() -> std::process::ExitCode {
                 checkpoint,
                 resume,
                 data_dir,
+                dataset,
                 cpu,
                 progress: !quiet,
             };

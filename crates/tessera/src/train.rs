@@ -36,6 +36,8 @@ pub struct TrainConfig {
     pub resume: bool,
     /// Dataset cache directory (default: `TESSERA_DATA` or `~/.cache/tessera`).
     pub data_dir: Option<PathBuf>,
+    /// `mnist` (default) or `fashion-mnist`.
+    pub dataset: String,
     /// Train on the CPU reference backend even when a GPU is present.
     pub cpu: bool,
     /// Show progress bars.
@@ -55,6 +57,7 @@ impl Default for TrainConfig {
             checkpoint: PathBuf::from("checkpoints/lenet5.safetensors"),
             resume: false,
             data_dir: None,
+            dataset: "mnist".into(),
             cpu: false,
             progress: true,
         }
@@ -166,21 +169,30 @@ pub fn evaluate(model: &Sequential, data: &Dataset, dev: &Device, batch_size: us
 
 /// Loads an MNIST split, optionally truncated.
 pub fn mnist(split: Split, limit: Option<usize>, dir: Option<&std::path::Path>) -> anyhow::Result<Dataset> {
-    let ds = tessera_data::mnist::load(split, dir)?;
+    load("mnist", split, limit, dir)
+}
+
+/// Loads a split of `mnist` or `fashion-mnist` (28×28×1, 10 classes), optionally truncated.
+pub fn load(name: &str, split: Split, limit: Option<usize>, dir: Option<&std::path::Path>) -> anyhow::Result<Dataset> {
+    let ds = match name {
+        "mnist" => tessera_data::mnist::load(split, dir)?,
+        "fashion-mnist" => tessera_data::fashion_mnist::load(split, dir)?,
+        other => anyhow::bail!("unknown dataset '{other}' (try: mnist, fashion-mnist)"),
+    };
     Ok(match limit {
         Some(n) if n < ds.len() => ds.subset(0..n)?,
         _ => ds,
     })
 }
 
-/// `tessera train lenet5`: trains LeNet-5 on MNIST with Adam, evaluating on the test set and
+/// `tessera train lenet5`: trains LeNet-5 on MNIST (or Fashion-MNIST) with Adam, evaluating on the test set and
 /// saving a checkpoint after every epoch.
 pub fn train_lenet5(cfg: &TrainConfig) -> anyhow::Result<TrainReport> {
     let dev = pick_device(cfg.cpu);
     println!("device: {dev}");
-    let train = mnist(Split::Train, cfg.train_limit, cfg.data_dir.as_deref())?;
-    let test = mnist(Split::Test, cfg.test_limit, cfg.data_dir.as_deref())?;
-    println!("MNIST: {} training and {} test images", train.len(), test.len());
+    let train = load(&cfg.dataset, Split::Train, cfg.train_limit, cfg.data_dir.as_deref())?;
+    let test = load(&cfg.dataset, Split::Test, cfg.test_limit, cfg.data_dir.as_deref())?;
+    println!("{}: {} training and {} test images", cfg.dataset, train.len(), test.len());
     let mut model = crate::zoo::lenet5();
     model.build(&[28, 28, 1], &dev, cfg.seed)?;
     println!("{}", model.summary());
