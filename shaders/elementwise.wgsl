@@ -1,5 +1,5 @@
 // Elementwise family: broadcasting binary ops (add, sub, mul, div, max, min, pow, gt-mask,
-// and the activation gradients relu'(x)·g, σ'(from y)·g, tanh'(from y)·g),
+// the activation gradients relu'(x)·g, σ'(from y)·g, tanh'(from y)·g, and lerp),
 // unary ops (relu, sigmoid, tanh, exp, log, neg, sqrt, abs, square, affine) and fill.
 // Shapes up to rank 8; a stride of 0 broadcasts that axis.
 
@@ -31,6 +31,7 @@ fn binop(x: f32, y: f32) -> f32 {
         case 8u: { return select(0.0, y, x > 0.0); }
         case 9u: { return y * x * (1.0 - x); }
         case 10u: { return y * (1.0 - x * x); }
+        case 11u: { return x + p.alpha * (y - x); }
         default: { return x * y; }
     }
 }

@@ -10,7 +10,9 @@ use tessera::prelude::*;
 fn broadcasting_binary_ops_sum_gradients_over_broadcast_axes() {
     let cases: [(&[usize], &[usize]); 3] = [(&[2, 3, 4], &[2, 3, 4]), (&[2, 3, 4], &[4]), (&[2, 1, 4], &[3, 1])];
     for (i, (sa, sb)) in cases.into_iter().enumerate() {
-        for op in [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Maximum, BinaryOp::Minimum] {
+        for op in
+            [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Maximum, BinaryOp::Minimum, BinaryOp::Lerp(0.3)]
+        {
             grad_check(&format!("{op:?} {sa:?} {sb:?}"), &[sa, sb], 10 * i as u64, |x| binary(op, &x[0], &x[1]));
         }
         // division away from zero

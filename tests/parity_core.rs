@@ -90,6 +90,7 @@ fn binary_ops_broadcast_like_tensorflow() {
         BinaryOp::Maximum,
         BinaryOp::Minimum,
         BinaryOp::Greater,
+        BinaryOp::Lerp(0.3),
     ];
     for (i, (sa, sb)) in shapes.iter().enumerate() {
         let (ac, ag) = pair(sa, 10 + i as u64);

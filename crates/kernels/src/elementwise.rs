@@ -9,7 +9,7 @@ const SRC: &str = include_str!("../../../shaders/elementwise.wgsl");
 const MAX_RANK: usize = 8;
 
 /// Binary elementwise operations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum BinaryOp {
     /// a + b
     Add,
@@ -33,6 +33,8 @@ pub enum BinaryOp {
     SigmoidGrad,
     /// b · (1 − a²) (tanh's gradient from its output a)
     TanhGrad,
+    /// a + t · (b − a): moving averages in one pass
+    Lerp(f32),
 }
 
 /// Unary elementwise operations.
@@ -81,11 +83,26 @@ impl BinaryOp {
             }
             BinaryOp::SigmoidGrad => y * x * (1.0 - x),
             BinaryOp::TanhGrad => y * (1.0 - x * x),
+            BinaryOp::Lerp(t) => x + t * (y - x),
         }
     }
 
-    fn code(self) -> usize {
-        self as usize
+    /// The shader's op code and the op's parameter (passed as `alpha`).
+    fn code(self) -> (usize, f32) {
+        match self {
+            BinaryOp::Add => (0, 0.0),
+            BinaryOp::Sub => (1, 0.0),
+            BinaryOp::Mul => (2, 0.0),
+            BinaryOp::Div => (3, 0.0),
+            BinaryOp::Maximum => (4, 0.0),
+            BinaryOp::Minimum => (5, 0.0),
+            BinaryOp::Pow => (6, 0.0),
+            BinaryOp::Greater => (7, 0.0),
+            BinaryOp::ReluGrad => (8, 0.0),
+            BinaryOp::SigmoidGrad => (9, 0.0),
+            BinaryOp::TanhGrad => (10, 0.0),
+            BinaryOp::Lerp(t) => (11, t),
+        }
     }
 }
 
@@ -209,7 +226,8 @@ pub fn binary(
         (false, 1 | 2) => "binary2",
         _ => "binary",
     };
-    let p = Params::new().u(n).u(op.code()).u(dims.len()).u(0).f(0.0).f(0.0).u(0).u(0);
+    let (code, alpha) = op.code();
+    let p = Params::new().u(n).u(code).u(dims.len()).u(0).f(alpha).f(0.0).u(0).u(0);
     let p = pack(pack(pack(p, &dims), &sa), &sb);
     let pipe = pipeline(gpu, "elementwise.wgsl", SRC, entry, &[])?;
     gpu.dispatch(&pipe, p.bytes(), &[a, b, &out], grid_1d(gpu, n, 256))?;

@@ -40,7 +40,7 @@ impl BatchNormalization {
     /// moving = moving · momentum + batch · (1 − momentum), outside the gradient tape.
     fn update(&self, moving: &Param, batch: &Tensor) -> Result<()> {
         let m = self.momentum;
-        let new = no_grad(|| ops::add(&ops::affine(&moving.value(), m, 0.0)?, &ops::affine(batch, 1.0 - m, 0.0)?))?;
+        let new = no_grad(|| ops::lerp(&moving.value(), batch, 1.0 - m))?;
         moving.assign(new)
     }
 }

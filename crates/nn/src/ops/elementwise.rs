@@ -41,6 +41,7 @@ fn binary_grads(op: BinaryOp, a: &Tensor, b: &Tensor, g: &Tensor) -> Result<(Opt
             let ga = mul(&mul(g, b)?, &div(&y, a)?)?;
             (Some(ga), Some(mul(&mul(g, &y)?, &log(a)?)?))
         }
+        BinaryOp::Lerp(t) => (Some(affine(g, 1.0 - t, 0.0)?), Some(affine(g, t, 0.0)?)),
         BinaryOp::Greater | BinaryOp::ReluGrad | BinaryOp::SigmoidGrad | BinaryOp::TanhGrad => (None, None),
     })
 }
@@ -124,6 +125,11 @@ pub fn mul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// `a / b` (broadcasting).
 pub fn div(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     binary(BinaryOp::Div, a, b)
+}
+
+/// `a + t · (b − a)` (broadcasting): one pass for moving averages.
+pub fn lerp(a: &Tensor, b: &Tensor, t: f32) -> Result<Tensor> {
+    binary(BinaryOp::Lerp(t), a, b)
 }
 
 /// Elementwise maximum (broadcasting).
