@@ -19,7 +19,7 @@ fn lenet5_learns_mnist_in_one_short_epoch_and_resumes_from_its_checkpoint() {
     };
     let report = train_lenet5(&cfg).unwrap();
     let acc = report.test_accuracy[0];
-    assert!(acc > 0.80, "test accuracy after one short epoch: {acc}");
+    assert!(acc > 0.75, "test accuracy after one short epoch: {acc} (chance is 0.10)");
     assert!(report.train_loss[0] < 1.5, "mean loss {}", report.train_loss[0]);
     assert!(cfg.checkpoint.exists());
 
