@@ -5,7 +5,7 @@
 //! tessera-web-assets --out web/dist [--train 4000] [--test 1000] [--weights checkpoints/lenet5.safetensors]
 //! ```
 //!
-//! Writes `mnist-train.bin` and `mnist-test.bin` (see [`write_subset`] for the format) and,
+//! Writes `mnist-train.bin` and `mnist-test.bin` (see `native::write_subset` for the format) and,
 //! with `--weights`, `lenet5.safetensors` holding only the model's variables.
 
 #[cfg(not(target_arch = "wasm32"))]
