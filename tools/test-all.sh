@@ -30,8 +30,9 @@ echo "== GPU adapter"
 cargo run -q -p tessera -- info
 echo "== cargo test"
 cargo test --workspace
-echo "== wasm32 build (device, kernels, nn with wgpu's webgpu backend)"
+echo "== wasm32 build (device, kernels, nn, tessera with wgpu's webgpu backend) + clippy there"
 cargo build --target wasm32-unknown-unknown -p tessera-device -p tessera-kernels -p tessera-nn -p tessera
+cargo clippy --target wasm32-unknown-unknown -p tessera-device -p tessera-kernels -p tessera-nn -p tessera -p tessera-web -- -D warnings
 echo "== browser demo: wasm-bindgen build + tests in headless chromium on WebGPU (web/test.sh)"
 bash web/test.sh
 echo "== all checks passed"

@@ -3,6 +3,10 @@
 //! and submits them in batches, and reads buffers back (async underneath, blocking on native).
 //! Every wgpu failure surfaces as a [`DeviceError`]. It knows nothing of neural networks.
 
+// Shared handles are Send + Sync on native; in the browser wgpu's handles are not Send and
+// everything runs on the page's one thread, so `Arc` there is sound (clippy flags it).
+#![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
+
 mod adapter;
 mod buffer;
 mod error;

@@ -1,6 +1,10 @@
 //! Tessera's neural-network crate: the [`Tensor`] on a [`Device`], the CPU reference backend
 //! ([`cpu`]) that every GPU kernel is checked against, and `tf.nn`-style functional [`ops`].
 
+// Shared handles are Send + Sync on native; in the browser wgpu's handles are not Send and
+// everything runs on the page's one thread, so `Arc` there is sound (clippy flags it).
+#![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
+
 pub mod autodiff;
 pub mod checkpoint;
 pub mod cpu;
