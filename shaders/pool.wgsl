@@ -42,6 +42,11 @@ fn window(pix: u32) -> Win {
     return Win(b, y0, y1, x0, x1);
 }
 
+// The number of real (non-padding) input cells in a window: average pooling's divisor.
+fn cells(win: Win) -> f32 {
+    return f32((win.y1 - win.y0) * (win.x1 - win.x0));
+}
+
 @compute @workgroup_size(64)
 fn pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let id = gid.x + gid.y * nwg.x * 64u;
@@ -57,7 +62,7 @@ fn pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             if MODE == 0u { acc = max(acc, v); } else { acc += v; }
         }
     }
-    if MODE == 1u { acc = acc / f32((win.y1 - win.y0) * (win.x1 - win.x0)); }
+    if MODE == 1u { acc = acc / cells(win); }
     out[id] = acc;
 }
 
@@ -77,7 +82,7 @@ fn pool4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
             if MODE == 0u { acc = max(acc, v); } else { acc += v; }
         }
     }
-    if MODE == 1u { acc = acc / f32((win.y1 - win.y0) * (win.x1 - win.x0)); }
+    if MODE == 1u { acc = acc / cells(win); }
     out4[id] = acc;
 }
 
@@ -123,7 +128,7 @@ fn avg_pool_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
         for (var ox = cols.x; ox < cols.y; ox++) {
             let o = (q.x * p.oh + oy) * p.ow + ox;
             let win = window(o);
-            acc += x[o * p.c + ch] / f32((win.y1 - win.y0) * (win.x1 - win.x0));
+            acc += x[o * p.c + ch] / cells(win);
         }
     }
     out[id] = acc;
@@ -143,7 +148,7 @@ fn avg_pool_grad4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
         for (var ox = cols.x; ox < cols.y; ox++) {
             let o = (q.x * p.oh + oy) * p.ow + ox;
             let win = window(o);
-            acc += x4[o * c4 + ch] / f32((win.y1 - win.y0) * (win.x1 - win.x0));
+            acc += x4[o * c4 + ch] / cells(win);
         }
     }
     out4[id] = acc;
@@ -285,7 +290,7 @@ fn avg_pool_grad_tiled(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
     let ch = id % p.c;
     let o = id / p.c;
     let win = window(o);
-    let g = x[id] / f32((win.y1 - win.y0) * (win.x1 - win.x0));
+    let g = x[id] / cells(win);
     let rows = tile((o / p.ow) % p.oh, p.pad_top, p.sh, p.h, p.oh);
     let cols = tile(o % p.ow, p.pad_left, p.sw, p.w, p.ow);
     for (var y = rows.x; y < rows.y; y++) {
@@ -305,7 +310,7 @@ fn avg_pool_grad_tiled4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
     let ch = id % c4;
     let o = id / c4;
     let win = window(o);
-    let g = x4[id] / f32((win.y1 - win.y0) * (win.x1 - win.x0));
+    let g = x4[id] / cells(win);
     let rows = tile((o / p.ow) % p.oh, p.pad_top, p.sh, p.h, p.oh);
     let cols = tile(o % p.ow, p.pad_left, p.sw, p.w, p.ow);
     for (var y = rows.x; y < rows.y; y++) {
