@@ -47,6 +47,10 @@ pub trait Optimizer {
     fn load_state(&mut self, iterations: u64, state: &HashMap<String, Tensor>, vars: &[Param]) -> Result<()>;
     /// Keras's class name (`SGD`, `Adam`).
     fn kind(&self) -> &'static str;
+    /// The learning rate the next step will use.
+    fn learning_rate(&self) -> f32;
+    /// Sets the learning rate (callbacks such as a scheduler or reduce-on-plateau use this).
+    fn set_learning_rate(&mut self, lr: f32);
 }
 
 /// Runs `rule` on one variable: updates it and returns its new slots.
@@ -155,6 +159,12 @@ impl Optimizer for Sgd {
     fn kind(&self) -> &'static str {
         "SGD"
     }
+    fn learning_rate(&self) -> f32 {
+        self.learning_rate
+    }
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.learning_rate = lr;
+    }
 }
 
 /// `keras.optimizers.Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)`.
@@ -224,5 +234,11 @@ impl Optimizer for Adam {
     }
     fn kind(&self) -> &'static str {
         "Adam"
+    }
+    fn learning_rate(&self) -> f32 {
+        self.learning_rate
+    }
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.learning_rate = lr;
     }
 }
