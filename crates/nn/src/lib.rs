@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod cpu;
 mod device;
 mod error;
+pub mod functional;
 pub mod initializers;
 pub mod layers;
 pub mod models;

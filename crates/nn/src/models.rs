@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use crate::functional::batch_shape;
 use crate::layers::{snake_name, BuildCtx, Layer, Param};
 use crate::random::Rng;
 use crate::{shape_err, Device, Result, Tensor};
@@ -99,23 +100,22 @@ impl Sequential {
 
     /// Keras's `model.summary()` table: each layer's output shape and parameter count.
     pub fn summary(&self) -> String {
-        let mut rows = Vec::new();
-        for (i, l) in self.layers.iter().enumerate() {
-            let shape = match self.shapes.get(i) {
-                Some(s) => format!("(None, {})", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
-                None => "?".into(),
-            };
-            let params: usize = l.variables().iter().map(Param::numel).sum();
-            rows.push([format!("{} ({})", l.name(), l.kind()), shape, thousands(params)]);
-        }
-        let total = self.count_params();
-        let trainable: usize = self.trainable_variables().iter().map(Param::numel).sum();
-        let mut out = format!("Model: \"{}\"\n", self.name);
-        out += &table(&["Layer (type)", "Output Shape", "Param #"], &rows);
-        for (label, n) in [("Total", total), ("Trainable", trainable), ("Non-trainable", total - trainable)] {
-            out += &format!(" {label} params: {} ({})\n", thousands(n), bytes(n * 4));
-        }
-        out
+        let rows: Vec<SummaryRow> = self
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let shape = self.shapes.get(i).map_or("?".into(), |s| batch_shape(s));
+                let params: usize = l.variables().iter().map(Param::numel).sum();
+                vec![format!("{} ({})", l.name(), l.kind()), shape, thousands(params)]
+            })
+            .collect();
+        summary_table(&self.name, &["Layer (type)", "Output Shape", "Param #"], &rows, &self.variables())
+    }
+
+    /// Each layer's output shape (no batch dimension), in order, once built.
+    pub fn output_shapes(&self) -> &[Vec<usize>] {
+        &self.shapes
     }
 }
 
@@ -141,7 +141,7 @@ impl Layer for Sequential {
 }
 
 /// `60074` → `60,074`.
-fn thousands(n: usize) -> String {
+pub(crate) fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -165,33 +165,52 @@ fn bytes(n: usize) -> String {
     format!("{v:.2} {}", units[u])
 }
 
-/// A box-drawn table like Keras 3's summary (the last column right-aligned).
-fn table(head: &[&str; 3], rows: &[[String; 3]]) -> String {
-    let mut w = [33, 24, 15];
+/// One summary row: a cell per column; a cell may hold several lines.
+pub(crate) type SummaryRow = Vec<String>;
+
+/// Keras's summary: `Model: "name"`, the table, and the totals of `variables`.
+pub(crate) fn summary_table(name: &str, head: &[&str], rows: &[SummaryRow], variables: &[Param]) -> String {
+    let total: usize = variables.iter().map(Param::numel).sum();
+    let trainable: usize = variables.iter().filter(|v| v.trainable()).map(Param::numel).sum();
+    let mut out = format!("Model: \"{name}\"\n");
+    out += &table(head, rows);
+    for (label, n) in [("Total", total), ("Trainable", trainable), ("Non-trainable", total - trainable)] {
+        out += &format!(" {label} params: {} ({})\n", thousands(n), bytes(n * 4));
+    }
+    out
+}
+
+/// A box-drawn table like Keras 3's summary; the "Param #" column is right-aligned.
+fn table(head: &[&str], rows: &[SummaryRow]) -> String {
+    let mut w: Vec<usize> = [33, 24, 15, 24][..head.len()].to_vec();
     for r in rows {
         for (i, c) in r.iter().enumerate() {
-            w[i] = w[i].max(c.chars().count() + 2);
+            w[i] = w[i].max(c.lines().map(|l| l.chars().count() + 2).max().unwrap_or(0));
         }
     }
     let line = |l: &str, m: &str, r: &str, fill: &str| {
-        format!("{l}{}{m}{}{m}{}{r}\n", fill.repeat(w[0]), fill.repeat(w[1]), fill.repeat(w[2]))
+        format!("{l}{}{r}\n", w.iter().map(|&n| fill.repeat(n)).collect::<Vec<_>>().join(m))
     };
-    let row = |c: [&str; 3], bar: &str| {
-        format!(
-            "{bar} {:<a$}{bar} {:<b$}{bar} {:>c$} {bar}\n",
-            c[0],
-            c[1],
-            c[2],
-            a = w[0] - 1,
-            b = w[1] - 1,
-            c = w[2] - 2
-        )
+    let row = |cells: &[&str], bar: &str| {
+        let height = cells.iter().map(|c| c.lines().count().max(1)).max().unwrap_or(1);
+        (0..height)
+            .map(|k| {
+                let cell = |i: usize| cells[i].lines().nth(k).unwrap_or("");
+                let parts: Vec<String> = (0..cells.len())
+                    .map(|i| match head[i] {
+                        "Param #" => format!(" {:>n$} ", cell(i), n = w[i] - 2),
+                        _ => format!(" {:<n$}", cell(i), n = w[i] - 1),
+                    })
+                    .collect();
+                format!("{bar}{}{bar}\n", parts.join(bar))
+            })
+            .collect::<String>()
     };
     let mut out = line("┏", "┳", "┓", "━");
-    out += &row(*head, "┃");
+    out += &row(head, "┃");
     out += &line("┡", "╇", "┩", "━");
     for (i, r) in rows.iter().enumerate() {
-        out += &row([&r[0], &r[1], &r[2]], "│");
+        out += &row(&r.iter().map(String::as_str).collect::<Vec<_>>(), "│");
         if i + 1 < rows.len() {
             out += &line("├", "┼", "┤", "─");
         }

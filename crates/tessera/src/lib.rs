@@ -15,7 +15,7 @@
 pub use tessera_device as device;
 pub use tessera_kernels as kernels;
 pub use tessera_nn as nn;
-pub use tessera_nn::{checkpoint, initializers, layers, models, optimizers};
+pub use tessera_nn::{checkpoint, functional, initializers, layers, models, optimizers};
 pub use tessera_nn::{Device, Error, Result, Tensor};
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -28,7 +28,8 @@ pub mod zoo;
 
 /// Everything a model script needs: `use tessera::prelude::*;`.
 pub mod prelude {
-    pub use tessera_nn::layers::{self, Layer};
+    pub use tessera_nn::functional::{input, input_named, Apply, LayerRef, Model, SymbolicTensor};
+    pub use tessera_nn::layers::{self, Layer, LayerExt};
     pub use tessera_nn::models::Sequential;
     pub use tessera_nn::ops::*;
     pub use tessera_nn::optimizers::{Adam, Optimizer, Sgd};

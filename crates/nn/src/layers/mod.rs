@@ -25,7 +25,7 @@ mod pooling;
 
 pub use self::core::{Activation, Dense, Dropout, Flatten, ReLU, Softmax};
 pub use conv::{Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D};
-pub use merge::{Add, Concatenate};
+pub use merge::{Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract};
 pub use normalization::BatchNormalization;
 pub use pooling::{AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPool2D, UpSampling2D};
 
@@ -128,6 +128,80 @@ pub trait Layer: MaybeSendSync {
     fn variables(&self) -> Vec<Param> {
         Vec::new()
     }
+    /// Builds for several inputs (merge layers override this; others take exactly one).
+    fn build_multi(&mut self, input_shapes: &[Vec<usize>], ctx: &mut BuildCtx) -> Result<Vec<usize>> {
+        match input_shapes {
+            [one] => self.build(one, ctx),
+            _ => Err(one_input_err(self.name(), self.kind(), input_shapes.len())),
+        }
+    }
+    /// Runs on several inputs (merge layers override this; others take exactly one).
+    fn call_multi(&self, xs: &[Tensor], training: bool) -> Result<Tensor> {
+        match xs {
+            [one] => self.call(one, training),
+            _ => Err(one_input_err(self.name(), self.kind(), xs.len())),
+        }
+    }
+    /// True once `build` has created the layer's state (layers without variables build for
+    /// every input shape, so they count as unbuilt).
+    fn is_built(&self) -> bool {
+        !self.variables().is_empty()
+    }
+}
+
+/// The error of a single-input layer given `n` inputs.
+fn one_input_err(name: &str, kind: &str, n: usize) -> crate::Error {
+    shape_err("layer", format!("layer '{name}' ({kind}) takes one input, got {n}"))
+}
+
+/// Keras's lazy build for a layer used on its own: the first call builds it for the input's
+/// shape and device (seeded from the session's layer counter), naming it if unnamed.
+pub trait LayerExt: Layer {
+    /// Calls the layer, building it first if needed.
+    fn forward(&mut self, x: &Tensor, training: bool) -> Result<Tensor> {
+        if !self.is_built() {
+            if self.name().is_empty() {
+                self.set_name(unique_name(&snake_name(self.kind())));
+            }
+            let mut rng = Rng::new(session_seed());
+            let shape = x.shape().get(1..).unwrap_or(&[]).to_vec();
+            self.build(&shape, &mut BuildCtx { device: x.device(), rng: &mut rng })?;
+        }
+        self.call(x, training)
+    }
+}
+
+impl<L: Layer + ?Sized> LayerExt for L {}
+
+thread_local! {
+    static SESSION: std::cell::RefCell<(std::collections::HashMap<String, usize>, u64)> =
+        std::cell::RefCell::new(Default::default());
+}
+
+/// A layer name unique in this thread's session, as Keras's: `dense`, `dense_1`, ...
+pub fn unique_name(base: &str) -> String {
+    SESSION.with(|s| {
+        let mut s = s.borrow_mut();
+        let n = s.0.entry(base.to_string()).or_insert(0);
+        let name = if *n == 0 { base.to_string() } else { format!("{base}_{n}") };
+        *n += 1;
+        name
+    })
+}
+
+/// A fresh seed for a lazily built layer (deterministic within a session).
+fn session_seed() -> u64 {
+    SESSION.with(|s| {
+        let mut s = s.borrow_mut();
+        s.1 += 1;
+        s.1
+    })
+}
+
+/// `keras.backend.clear_session()`: restarts automatic names (`dense`, `dense_1`, ...) and the
+/// seeds of lazily built layers in this thread.
+pub fn clear_session() {
+    SESSION.with(|s| *s.borrow_mut() = Default::default());
 }
 
 /// The variables of `layer` that the optimizer updates.
