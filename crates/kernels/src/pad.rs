@@ -48,7 +48,14 @@ pub fn crop2d(gpu: &Gpu, x: &GpuBuffer, shape: &[usize], crops: Sides) -> Result
 
 /// Dispatches the copy from `x` (`shape`) into a new `out` buffer, shifted by the top/left
 /// `pad` and `crop`.
-fn copy(gpu: &Gpu, x: &GpuBuffer, shape: &[usize], out: [usize; 4], pad: [usize; 2], crop: [usize; 2]) -> Result<GpuBuffer> {
+fn copy(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    shape: &[usize],
+    out: [usize; 4],
+    pad: [usize; 2],
+    crop: [usize; 2],
+) -> Result<GpuBuffer> {
     let total: usize = out.iter().product();
     let [oh, ow] = [out[1], out[2]];
     check_u32("pad2d", &[total, shape.iter().product(), oh + crop[0], ow + crop[1]])?;

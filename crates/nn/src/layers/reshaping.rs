@@ -6,9 +6,8 @@ use crate::{shape_err, Result, Tensor};
 
 /// The `(h, w, c)` of a layer input, or an error naming it.
 fn hwc(layer: &'static str, name: &str, input: &[usize]) -> Result<[usize; 3]> {
-    <[usize; 3]>::try_from(input).map_err(|_| {
-        shape_err(layer, format!("layer '{name}' needs inputs (None, h, w, c), got (None, {input:?})"))
-    })
+    <[usize; 3]>::try_from(input)
+        .map_err(|_| shape_err(layer, format!("layer '{name}' needs inputs (None, h, w, c), got (None, {input:?})")))
 }
 
 /// `keras.layers.ZeroPadding2D(padding)`: zero rows and columns around each image; `padding`
@@ -60,9 +59,9 @@ impl Layer for Cropping2D {
             return Err(shape_err(
                 "Cropping2D",
                 format!(
-                    "values in `cropping` must be smaller than the spatial dimensions of the input: \
-                     input shape (None, {h}, {w}, {c}), cropping {:?}",
-                    self.crops.0
+                    "Values in `cropping` argument should be smaller than the corresponding spatial \
+                     dimension of the input. Received: input_shape=(None, {h}, {w}, {c}), \
+                     cropping=(({t}, {b}), ({l}, {r}))"
                 ),
             ));
         }
@@ -88,10 +87,13 @@ impl Reshape {
     }
 }
 
-/// `shape` with `usize::MAX` written as −1, as Keras prints it.
-fn keras_dims(shape: &[usize]) -> String {
+/// `shape` as Python prints a tuple, `usize::MAX` as −1: `(3, 5)`, `(-1,)`.
+fn py_tuple(shape: &[usize]) -> String {
     let dims: Vec<String> = shape.iter().map(|&d| if d == usize::MAX { "-1".into() } else { d.to_string() }).collect();
-    format!("({})", dims.join(", "))
+    match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    }
 }
 
 impl Layer for Reshape {
@@ -101,17 +103,17 @@ impl Layer for Reshape {
         let unknown = self.target.iter().filter(|&&d| d == usize::MAX).count();
         let known: usize = self.target.iter().filter(|&&d| d != usize::MAX).product();
         let bad = |why: &str| {
-            let (i, t) = (keras_dims(input_shape), keras_dims(&self.target));
-            shape_err("Reshape", format!("{why}: input_shape=(None, {}), target_shape={t}", &i[1..i.len() - 1]))
+            let (i, t) = (py_tuple(input_shape), py_tuple(&self.target));
+            shape_err("Reshape", format!("{why}. Received: input_shape={i}, target_shape={t}"))
         };
         let out = match unknown {
             0 if known == n => self.target.clone(),
-            0 => return Err(bad("the total size of the tensor must be unchanged")),
+            0 => return Err(bad("The total size of the tensor must be unchanged")),
             1 if known > 0 && n.is_multiple_of(known) => {
                 self.target.iter().map(|&d| if d == usize::MAX { n / known } else { d }).collect()
             }
-            1 => return Err(bad("the total size of the tensor must be unchanged (it is not divisible)")),
-            _ => return Err(bad("there must be at most one unknown dimension (-1)")),
+            1 => return Err(bad("The total size of the tensor must be unchanged: the input size is not divisible by the known dimensions")),
+            _ => return Err(bad("There must be at most one unknown dimension (-1) in target_shape")),
         };
         self.resolved = Some(out.clone());
         Ok(out)
