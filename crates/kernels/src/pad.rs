@@ -37,19 +37,20 @@ pub fn crop2d_shape(x: &[usize], crops: Sides) -> Result<[usize; 4]> {
 /// Records the zero padding of `x` (`[n, h, w, c]`) by `pads`; returns the output buffer.
 pub fn pad2d(gpu: &Gpu, x: &GpuBuffer, shape: &[usize], pads: Sides) -> Result<GpuBuffer> {
     let out = pad2d_shape(shape, pads)?;
-    copy(gpu, x, shape, out, [pads[0][0], pads[1][0]], [0, 0])
+    copy(gpu, "pad2d", x, shape, out, [pads[0][0], pads[1][0]], [0, 0])
 }
 
 /// Records the cropping of `x` (`[n, h, w, c]`) by `crops`; returns the output buffer.
 pub fn crop2d(gpu: &Gpu, x: &GpuBuffer, shape: &[usize], crops: Sides) -> Result<GpuBuffer> {
     let out = crop2d_shape(shape, crops)?;
-    copy(gpu, x, shape, out, [0, 0], [crops[0][0], crops[1][0]])
+    copy(gpu, "crop2d", x, shape, out, [0, 0], [crops[0][0], crops[1][0]])
 }
 
-/// Dispatches the copy from `x` (`shape`) into a new `out` buffer, shifted by the top/left
-/// `pad` and `crop`.
+/// Dispatches `op`'s copy from `x` (`shape`) into a new buffer of shape `out`, shifted by the
+/// top/left `pad` and `crop`.
 fn copy(
     gpu: &Gpu,
+    op: &'static str,
     x: &GpuBuffer,
     shape: &[usize],
     out: [usize; 4],
@@ -58,7 +59,7 @@ fn copy(
 ) -> Result<GpuBuffer> {
     let total: usize = out.iter().product();
     let [oh, ow] = [out[1], out[2]];
-    check_u32("pad2d", &[total, shape.iter().product(), oh + crop[0], ow + crop[1]])?;
+    check_u32(op, &[total, shape.iter().product(), oh + crop[0], ow + crop[1]])?;
     let buf = out_f32(gpu, total)?;
     if total == 0 {
         return Ok(buf);
