@@ -1,11 +1,12 @@
 // Elementwise family: broadcasting binary ops (add, sub, mul, div, max, min, pow, gt-mask,
-// the activation gradients relu'(x)·g, σ'(from y)·g, tanh'(from y)·g, and lerp),
-// unary ops (relu, sigmoid, tanh, exp, log, neg, sqrt, abs, square, affine) and fill.
-// Shapes up to rank 8; a stride of 0 broadcasts that axis.
+// the activation gradients relu'(x)·g, σ'(from y)·g, tanh'(from y)·g, Keras relu'(x)·g,
+// elu'(x)·g, and lerp), unary ops (relu, sigmoid, tanh, exp, log, neg, sqrt, abs, square,
+// affine, Keras's general relu, elu) and fill. Shapes up to rank 8; a stride of 0 broadcasts
+// that axis. The Keras relu and elu branch on comparisons so that NaN falls through to x.
 
 struct Params {
     n: u32, op: u32, rank: u32, _p: u32,
-    alpha: f32, beta: f32, _q0: u32, _q1: u32,
+    alpha: f32, beta: f32, gamma: f32, _q1: u32,
     dims: array<vec4<u32>, 2>,
     sa: array<vec4<u32>, 2>,
     sb: array<vec4<u32>, 2>,
@@ -32,6 +33,9 @@ fn binop(x: f32, y: f32) -> f32 {
         case 9u: { return y * x * (1.0 - x); }
         case 10u: { return y * (1.0 - x * x); }
         case 11u: { return x + p.alpha * (y - x); }
+        case 12u: { return y * relu_ext_grad(x, false); }
+        case 13u: { return y * relu_ext_grad(x, true); }
+        case 14u: { return y * elu_grad(x); }
         default: { return x * y; }
     }
 }
@@ -48,8 +52,67 @@ fn unop(x: f32) -> f32 {
         case 7u: { return abs(x); }
         case 8u: { return x * x; }
         case 9u: { return p.alpha * x + p.beta; }
+        case 10u: { return relu_ext(x, false); }
+        case 11u: { return relu_ext(x, true); }
+        case 12u: { return elu(x); }
         default: { return x; }
     }
+}
+
+// keras.activations.relu (see `ReluSpec` in crates/kernels/src/elementwise.rs, the CPU twin):
+// slope alpha, threshold beta, maximum gamma when `clip`.
+fn relu_leaky(clip: bool) -> bool {
+    return p.alpha != 0.0 && !clip && p.beta == 0.0;
+}
+
+fn relu_ext(x: f32, clip: bool) -> f32 {
+    if relu_leaky(clip) {
+        if x > 0.0 { return x; }
+        return p.alpha * x;
+    }
+    if x > p.beta {
+        if clip { return max(min(x, p.gamma), 0.0); }
+        return x;
+    }
+    if x < p.beta { return p.alpha * (x - p.beta); }
+    if x == p.beta { return 0.0; }
+    return x;
+}
+
+fn relu_ext_grad(x: f32, clip: bool) -> f32 {
+    if relu_leaky(clip) { return select(p.alpha, 1.0, x > 0.0); }
+    var linear = x > p.beta;
+    if clip && p.gamma == 6.0 && p.beta == 0.0 {
+        linear = x > 0.0 && x < 6.0;
+    } else if clip {
+        linear = linear && x >= 0.0 && x <= p.gamma;
+    }
+    return select(0.0, 1.0, linear) + select(0.0, p.alpha, x < p.beta);
+}
+
+// e^x − 1, accurate near 0 (a Taylor polynomial for |x| < 0.5).
+fn expm1(x: f32) -> f32 {
+    if abs(x) >= 0.5 { return exp(x) - 1.0; }
+    var term = x;
+    var sum = x;
+    for (var k = 2.0; k <= 9.0; k += 1.0) {
+        term *= x / k;
+        sum += term;
+    }
+    return sum;
+}
+
+// tf.nn.elu with Keras's alpha: x > 0 → x; x < 0 → alpha·expm1(x); 0 and NaN → alpha·x.
+fn elu(x: f32) -> f32 {
+    if x > 0.0 { return x; }
+    if x < 0.0 { return p.alpha * expm1(x); }
+    return p.alpha * x;
+}
+
+fn elu_grad(x: f32) -> f32 {
+    if x > 0.0 { return 1.0; }
+    if x < 0.0 { return p.alpha * exp(x); }
+    return p.alpha;
 }
 
 // Broadcasting binary op: out[i] = binop(a[ia], b[ib]) with per-operand strides.

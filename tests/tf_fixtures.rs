@@ -194,6 +194,40 @@ impl Case {
     fn keepdims(&self) -> bool {
         matches!(self.opt("keepdims"), Json::Bool(true))
     }
+
+    /// A number option (`None` for JSON null).
+    fn f32(&self, key: &str) -> Option<f32> {
+        match self.opt(key) {
+            Json::Null => None,
+            Json::Num(n) => Some(*n as f32),
+            v => panic!("{}: {key} is not a number: {v:?}", self.name),
+        }
+    }
+
+    /// A `[[a, b], [c, d]]` option.
+    fn sides(&self, key: &str) -> [[usize; 2]; 2] {
+        match self.opt(key) {
+            Json::Arr(a) => {
+                let (h, w) = (a[0].usizes(), a[1].usizes());
+                [[h[0], h[1]], [w[0], w[1]]]
+            }
+            v => panic!("{}: bad {key} {v:?}", self.name),
+        }
+    }
+}
+
+/// The one-input ops whose fixtures carry gradients (`dy` → `dx`), applied to `x`.
+fn act_pad(c: &Case, x: &Tensor) -> Result<Tensor> {
+    let num = |k: &str| c.f32(k).unwrap_or_else(|| panic!("{}: {k} is null", c.name));
+    match c.opt("op").str() {
+        "relu6" => relu6(x),
+        "leaky_relu" => leaky_relu(x, num("alpha")),
+        "elu" => elu_alpha(x, num("alpha")),
+        "keras_relu" => relu_ext(x, c.f32("max_value"), num("negative_slope"), num("threshold")),
+        "pad2d" => pad2d(x, c.sides("pads")),
+        "crop2d" => crop2d(x, c.sides("crops")),
+        other => panic!("{}: unknown op {other}", c.name),
+    }
 }
 
 /// Every case in the fixture file (keys starting with `__` are file-level notes).
@@ -264,7 +298,7 @@ fn run(c: &Case, dev: &Device) -> Result<Vec<Tensor>> {
                 ["x", "y", "z"].iter().filter(|k| c.tensors.contains_key(**k)).map(|k| c.t(k, dev)).collect();
             one(concat(&parts.iter().collect::<Vec<_>>(), c.opt("axis").usize()))
         }
-        other => panic!("{}: unknown op {other}", c.name),
+        _ => one(act_pad(c, &x())),
     }
 }
 
@@ -276,6 +310,12 @@ fn check(c: &Case, dev: &Device) {
         let what = format!("{} ({key}) on {dev}", c.name);
         assert_eq!(got.shape(), &shape[..], "{what}: shape");
         assert_close_vec(&got.to_vec().unwrap(), want, TF_RTOL, &what);
+    }
+    if c.tensors.contains_key("dy") {
+        let x = c.t("x", dev).variable();
+        let loss = reduce_sum(&mul(&act_pad(c, &x).unwrap(), &c.t("dy", dev)).unwrap(), None, false).unwrap();
+        let dx = loss.backward().unwrap().get(&x).unwrap().to_vec().unwrap();
+        assert_close_vec(&dx, &c.tensors["dx"].0, TF_RTOL, &format!("{} (dx) on {dev}", c.name));
     }
 }
 
@@ -308,6 +348,12 @@ fn fixture_file_covers_every_op_family() {
         "tanh",
         "add",
         "mul",
+        "relu6",
+        "leaky_relu",
+        "elu",
+        "keras_relu",
+        "pad2d",
+        "crop2d",
     ] {
         assert!(ops.contains(&op), "no fixture case for {op}");
     }
@@ -361,4 +407,14 @@ fn matmul_softmax_and_elementwise_match_tensorflow() {
 #[test]
 fn reductions_argmax_and_concat_match_tensorflow() {
     check_ops(&["reduce_sum", "reduce_mean", "reduce_max", "argmax", "concat"]);
+}
+
+#[test]
+fn activations_with_gradients_match_tensorflow() {
+    check_ops(&["relu6", "leaky_relu", "elu", "keras_relu"]);
+}
+
+#[test]
+fn pad_and_crop_with_gradients_match_tensorflow() {
+    check_ops(&["pad2d", "crop2d"]);
 }

@@ -2,7 +2,8 @@
 """Generates tests/fixtures/tf_ops.safetensors: small deterministic TensorFlow 2 reference cases.
 
 Each case stores its operands as `<case>/x`, `<case>/w`, ... and TensorFlow's result as
-`<case>/out` (float32; tf.nn.moments also stores `<case>/out_var`). The safetensors
+`<case>/out` (float32; tf.nn.moments also stores `<case>/out_var`; gradient cases store the
+upstream gradient `<case>/dy` and TensorFlow's input gradient `<case>/dx`). The safetensors
 `__metadata__` maps each case name to a JSON string with the op and its options, read by
 tests/tf_fixtures.rs. Padding is "VALID", "SAME" or [[top, bottom], [left, right]].
 
@@ -17,6 +18,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+import keras  # noqa: E402
 from safetensors.numpy import save_file  # noqa: E402
 
 OUT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "tf_ops.safetensors"))
@@ -175,9 +177,56 @@ def reduce_cases():
     add_case("concat_axis1", {"op": "concat", "axis": 1}, {"x": x, "y": y}, tf.concat([x, y], 1))
 
 
+def add_grad_case(name, meta, x, fn):
+    """Records `fn(x)` and, with a random upstream gradient `dy`, TensorFlow's input gradient
+    `dx` of sum(fn(x) * dy)."""
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        out = fn(x)
+    dy = rand(*out.shape)
+    dx = tape.gradient(out, x, output_gradients=tf.constant(dy))
+    add_case(name, meta, {"x": x.numpy(), "dy": dy}, out, dx=dx)
+
+
+def act_input(*shape):
+    """Normal values times 4 with the kinks (0, +-1, 2, 3.5, 6) written in, so the fixtures
+    pin TensorFlow's gradient choices at them."""
+    x = rand(*shape) * 4.0
+    flat = x.reshape(-1)
+    flat[:8] = [0.0, 6.0, 1.0, -1.0, 2.0, 3.5, 1e-3, -1e-3]
+    return x
+
+
+def act_cases():
+    add_grad_case("relu6", {"op": "relu6"}, act_input(2, 5, 7), tf.nn.relu6)
+    for alpha in [0.2, 1.5]:
+        add_grad_case(f"leaky_relu_{alpha}", {"op": "leaky_relu", "alpha": alpha}, act_input(2, 5, 7),
+                      lambda x, a=alpha: tf.nn.leaky_relu(x, alpha=a))
+    add_grad_case("elu", {"op": "elu", "alpha": 1.0}, act_input(2, 5, 7), tf.nn.elu)
+    add_grad_case("elu_0.5", {"op": "elu", "alpha": 0.5}, act_input(2, 5, 7),
+                  lambda x: keras.activations.elu(x, alpha=0.5))
+    specs = [(6.0, 0.0, 0.0), (6.0, 0.1, 0.0), (None, 0.3, 0.0), (None, 0.0, 1.0), (None, 0.3, 2.0),
+             (3.5, 0.2, 1.0), (2.0, 0.0, 0.0), (6.0, 0.0, 1.0)]
+    for i, (mx, slope, t) in enumerate(specs):
+        meta = {"op": "keras_relu", "max_value": mx, "negative_slope": slope, "threshold": t}
+        add_grad_case(f"keras_relu_{i}", meta, act_input(2, 5, 7),
+                      lambda x, m=mx, s=slope, th=t: keras.activations.relu(
+                          x, negative_slope=s, max_value=m, threshold=th))
+
+
+def pad_cases():
+    for i, (shape, p) in enumerate([((2, 5, 6, 3), [[1, 2], [3, 0]]), ((1, 4, 3, 2), [[0, 0], [2, 1]])]):
+        add_grad_case(f"pad2d_{i}", {"op": "pad2d", "pads": p}, rand(*shape),
+                      lambda x, p=p: tf.pad(x, [[0, 0], p[0], p[1], [0, 0]]))
+    for i, (shape, c) in enumerate([((2, 7, 6, 3), [[1, 2], [3, 0]]), ((1, 4, 5, 2), [[0, 3], [2, 2]])]):
+        add_grad_case(f"crop2d_{i}", {"op": "crop2d", "crops": c}, rand(*shape),
+                      lambda x, c=c: keras.layers.Cropping2D(cropping=c)(x))
+
+
 def main():
     for gen in [conv_cases, depthwise_cases, separable_cases, transpose_cases, pool_cases,
-                norm_and_resize_cases, dense_cases, reduce_cases]:
+                norm_and_resize_cases, dense_cases, reduce_cases, act_cases, pad_cases]:
         gen()
     metadata["__tensorflow_version__"] = tf.__version__
     save_file(tensors, OUT, metadata=metadata)

@@ -35,6 +35,10 @@ pub enum BinaryOp {
     TanhGrad,
     /// a + t · (b − a): moving averages in one pass
     Lerp(f32),
+    /// b · relu'(a) for Keras's general ReLU (a = input, b = upstream gradient)
+    ReluExtGrad(ReluSpec),
+    /// b · elu'(a) with this alpha (a = input, b = upstream gradient)
+    EluGrad(f32),
 }
 
 /// Unary elementwise operations.
@@ -60,6 +64,94 @@ pub enum UnaryOp {
     Square,
     /// alpha * x + beta
     Affine(f32, f32),
+    /// Keras's general ReLU (`keras.activations.relu`); NaN stays NaN
+    ReluExt(ReluSpec),
+    /// x if x > 0, else alpha · (e^x − 1) (`tf.nn.elu`, Keras `ELU(alpha)`); NaN stays NaN
+    Elu(f32),
+}
+
+/// The options of `keras.activations.relu`: `x > threshold` gives `x` (clipped to
+/// `[0, max_value]` when there is a maximum), `x < threshold` gives
+/// `negative_slope · (x − threshold)` and `x == threshold` gives 0. NaN stays NaN (Keras maps
+/// it to 0 when `threshold != 0` and `negative_slope == 0`). Gradients follow TensorFlow's for
+/// Keras's composition of ops, kinks included: `relu6` (`max_value` 6, `threshold` 0) has
+/// gradient 0 at 0 and 6; `leaky_relu` (a slope, no maximum, `threshold` 0) has the slope at 0.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReluSpec {
+    /// The clip value (`None`: no maximum).
+    pub max_value: Option<f32>,
+    /// The slope below the threshold.
+    pub negative_slope: f32,
+    /// Where the linear part starts.
+    pub threshold: f32,
+}
+
+impl ReluSpec {
+    /// Keras takes `tf.nn.leaky_relu` for a slope without maximum or threshold.
+    fn leaky(self) -> bool {
+        self.negative_slope != 0.0 && self.max_value.is_none() && self.threshold == 0.0
+    }
+
+    /// The value at `x`.
+    pub fn apply(self, x: f32) -> f32 {
+        let (t, s) = (self.threshold, self.negative_slope);
+        if self.leaky() {
+            return if x > 0.0 { x } else { s * x };
+        }
+        if x > t {
+            self.max_value.map_or(x, |m| x.min(m).max(0.0))
+        } else if x < t {
+            s * (x - t)
+        } else if x == t {
+            0.0
+        } else {
+            x
+        }
+    }
+
+    /// The derivative at `x` (TensorFlow's choice at the kinks; 0 or the leaky slope at NaN).
+    pub fn grad(self, x: f32) -> f32 {
+        let (t, s) = (self.threshold, self.negative_slope);
+        if self.leaky() {
+            return if x > 0.0 { 1.0 } else { s };
+        }
+        let linear = match self.max_value {
+            Some(m) if m == 6.0 && t == 0.0 => x > 0.0 && x < 6.0,
+            Some(m) => x > t && x >= 0.0 && x <= m,
+            None => x > t,
+        };
+        (linear as u8 as f32) + if x < t { s } else { 0.0 }
+    }
+
+    /// The shader's parameters: op-code offset (1 when there is a maximum), slope, threshold,
+    /// maximum.
+    fn code(self) -> (usize, f32, f32, f32) {
+        let m = self.max_value;
+        (m.is_some() as usize, self.negative_slope, self.threshold, m.unwrap_or(0.0))
+    }
+}
+
+/// `tf.nn.elu` with Keras's alpha: x if x > 0, alpha · expm1(x) if x < 0, alpha · x otherwise.
+pub fn elu(x: f32, alpha: f32) -> f32 {
+    if x > 0.0 {
+        x
+    } else if x < 0.0 {
+        alpha * x.exp_m1()
+    } else {
+        alpha * x
+    }
+}
+
+/// The derivative of [`elu`] as TensorFlow computes it: 1 if x > 0, alpha · e^x if x < 0,
+/// alpha otherwise (at 0 and NaN).
+pub fn elu_grad(x: f32, alpha: f32) -> f32 {
+    if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        alpha * x.exp()
+    } else {
+        alpha
+    }
 }
 
 impl BinaryOp {
@@ -84,24 +176,31 @@ impl BinaryOp {
             BinaryOp::SigmoidGrad => y * x * (1.0 - x),
             BinaryOp::TanhGrad => y * (1.0 - x * x),
             BinaryOp::Lerp(t) => x + t * (y - x),
+            BinaryOp::ReluExtGrad(r) => y * r.grad(x),
+            BinaryOp::EluGrad(a) => y * elu_grad(x, a),
         }
     }
 
-    /// The shader's op code and the op's parameter (passed as `alpha`).
-    fn code(self) -> (usize, f32) {
+    /// The shader's op code and the op's parameters (passed as `alpha`, `beta`, `gamma`).
+    fn code(self) -> (usize, f32, f32, f32) {
         match self {
-            BinaryOp::Add => (0, 0.0),
-            BinaryOp::Sub => (1, 0.0),
-            BinaryOp::Mul => (2, 0.0),
-            BinaryOp::Div => (3, 0.0),
-            BinaryOp::Maximum => (4, 0.0),
-            BinaryOp::Minimum => (5, 0.0),
-            BinaryOp::Pow => (6, 0.0),
-            BinaryOp::Greater => (7, 0.0),
-            BinaryOp::ReluGrad => (8, 0.0),
-            BinaryOp::SigmoidGrad => (9, 0.0),
-            BinaryOp::TanhGrad => (10, 0.0),
-            BinaryOp::Lerp(t) => (11, t),
+            BinaryOp::Add => (0, 0.0, 0.0, 0.0),
+            BinaryOp::Sub => (1, 0.0, 0.0, 0.0),
+            BinaryOp::Mul => (2, 0.0, 0.0, 0.0),
+            BinaryOp::Div => (3, 0.0, 0.0, 0.0),
+            BinaryOp::Maximum => (4, 0.0, 0.0, 0.0),
+            BinaryOp::Minimum => (5, 0.0, 0.0, 0.0),
+            BinaryOp::Pow => (6, 0.0, 0.0, 0.0),
+            BinaryOp::Greater => (7, 0.0, 0.0, 0.0),
+            BinaryOp::ReluGrad => (8, 0.0, 0.0, 0.0),
+            BinaryOp::SigmoidGrad => (9, 0.0, 0.0, 0.0),
+            BinaryOp::TanhGrad => (10, 0.0, 0.0, 0.0),
+            BinaryOp::Lerp(t) => (11, t, 0.0, 0.0),
+            BinaryOp::ReluExtGrad(r) => {
+                let (max, s, t, m) = r.code();
+                (12 + max, s, t, m)
+            }
+            BinaryOp::EluGrad(a) => (14, a, 0.0, 0.0),
         }
     }
 }
@@ -120,21 +219,29 @@ impl UnaryOp {
             UnaryOp::Abs => x.abs(),
             UnaryOp::Square => x * x,
             UnaryOp::Affine(a, b) => a * x + b,
+            UnaryOp::ReluExt(r) => r.apply(x),
+            UnaryOp::Elu(a) => elu(x, a),
         }
     }
 
-    fn code(self) -> (usize, f32, f32) {
+    /// The shader's op code and the op's parameters (passed as `alpha`, `beta`, `gamma`).
+    fn code(self) -> (usize, f32, f32, f32) {
         match self {
-            UnaryOp::Relu => (0, 0.0, 0.0),
-            UnaryOp::Sigmoid => (1, 0.0, 0.0),
-            UnaryOp::Tanh => (2, 0.0, 0.0),
-            UnaryOp::Exp => (3, 0.0, 0.0),
-            UnaryOp::Log => (4, 0.0, 0.0),
-            UnaryOp::Neg => (5, 0.0, 0.0),
-            UnaryOp::Sqrt => (6, 0.0, 0.0),
-            UnaryOp::Abs => (7, 0.0, 0.0),
-            UnaryOp::Square => (8, 0.0, 0.0),
-            UnaryOp::Affine(a, b) => (9, a, b),
+            UnaryOp::Relu => (0, 0.0, 0.0, 0.0),
+            UnaryOp::Sigmoid => (1, 0.0, 0.0, 0.0),
+            UnaryOp::Tanh => (2, 0.0, 0.0, 0.0),
+            UnaryOp::Exp => (3, 0.0, 0.0, 0.0),
+            UnaryOp::Log => (4, 0.0, 0.0, 0.0),
+            UnaryOp::Neg => (5, 0.0, 0.0, 0.0),
+            UnaryOp::Sqrt => (6, 0.0, 0.0, 0.0),
+            UnaryOp::Abs => (7, 0.0, 0.0, 0.0),
+            UnaryOp::Square => (8, 0.0, 0.0, 0.0),
+            UnaryOp::Affine(a, b) => (9, a, b, 0.0),
+            UnaryOp::ReluExt(r) => {
+                let (max, s, t, m) = r.code();
+                (10 + max, s, t, m)
+            }
+            UnaryOp::Elu(a) => (12, a, 0.0, 0.0),
         }
     }
 }
@@ -226,8 +333,8 @@ pub fn binary(
         (false, 1 | 2) => "binary2",
         _ => "binary",
     };
-    let (code, alpha) = op.code();
-    let p = Params::new().u(n).u(code).u(dims.len()).u(0).f(alpha).f(0.0).u(0).u(0);
+    let (code, alpha, beta, gamma) = op.code();
+    let p = Params::new().u(n).u(code).u(dims.len()).u(0).f(alpha).f(beta).f(gamma).u(0);
     let p = pack(pack(pack(p, &dims), &sa), &sb);
     let pipe = pipeline(gpu, "elementwise.wgsl", SRC, entry, &[])?;
     gpu.dispatch(&pipe, p.bytes(), &[a, b, &out], grid_1d(gpu, n, 256))?;
@@ -236,22 +343,21 @@ pub fn binary(
 
 /// Records `out = op(a)` over `n` elements.
 pub fn unary(gpu: &Gpu, op: UnaryOp, a: &GpuBuffer, n: usize) -> Result<GpuBuffer> {
-    let (code, alpha, beta) = op.code();
-    run_simple(gpu, "unary", code, alpha, beta, a, n)
+    let (code, alpha, beta, gamma) = op.code();
+    run_simple(gpu, "unary", code, [alpha, beta, gamma], a, n)
 }
 
 /// Returns a new buffer of `n` elements all equal to `value`.
 pub fn fill(gpu: &Gpu, value: f32, n: usize) -> Result<GpuBuffer> {
     let dummy = out_f32(gpu, 1)?;
-    run_simple(gpu, "fill", 0, value, 0.0, &dummy, n)
+    run_simple(gpu, "fill", 0, [value, 0.0, 0.0], &dummy, n)
 }
 
 fn run_simple(
     gpu: &Gpu,
     entry: &str,
     code: usize,
-    alpha: f32,
-    beta: f32,
+    [alpha, beta, gamma]: [f32; 3],
     a: &GpuBuffer,
     n: usize,
 ) -> Result<GpuBuffer> {
@@ -261,7 +367,7 @@ fn run_simple(
         return Ok(out);
     }
     let dummy = out_f32(gpu, 1)?;
-    let p = Params::new().u(n).u(code).u(1).u(0).f(alpha).f(beta).u(0).u(0);
+    let p = Params::new().u(n).u(code).u(1).u(0).f(alpha).f(beta).f(gamma).u(0);
     let p = pack(pack(pack(p, &[n]), &[1]), &[0]);
     let pipe = pipeline(gpu, "elementwise.wgsl", SRC, entry, &[])?;
     gpu.dispatch(&pipe, p.bytes(), &[a, &dummy, &out], grid_1d(gpu, n, 256))?;
@@ -283,7 +389,7 @@ pub fn dropout_keeps(i: u32, seed: u32, rate: f32) -> bool {
 
 /// Records inverted dropout of `n` elements: kept ones are scaled by `1 / (1 - rate)`.
 pub fn dropout(gpu: &Gpu, a: &GpuBuffer, n: usize, rate: f32, seed: u32) -> Result<GpuBuffer> {
-    run_simple(gpu, "dropout", 0, rate, f32::from_bits(seed), a, n)
+    run_simple(gpu, "dropout", 0, [rate, f32::from_bits(seed), 0.0], a, n)
 }
 
 #[cfg(test)]

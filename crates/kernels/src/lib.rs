@@ -14,6 +14,7 @@ pub mod launch;
 pub mod losses;
 pub mod matmul;
 pub mod optimizer;
+pub mod pad;
 pub mod pool;
 pub mod reduce;
 pub mod resize;

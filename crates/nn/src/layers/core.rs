@@ -1,4 +1,4 @@
-//! Core layers: Dense, Flatten, Dropout, Activation, ReLU, Softmax.
+//! Core layers: Dense, Flatten, Dropout, Activation, Softmax.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -185,29 +185,6 @@ impl Layer for Activation {
     }
     fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         apply(self.act, x)
-    }
-}
-
-/// `keras.layers.ReLU()`.
-#[derive(Default)]
-pub struct ReLU {
-    name: String,
-}
-
-impl ReLU {
-    /// A ReLU layer.
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
-impl Layer for ReLU {
-    named!("ReLU");
-    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildCtx) -> Result<Vec<usize>> {
-        Ok(input_shape.to_vec())
-    }
-    fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
-        ops::relu(x)
     }
 }
 

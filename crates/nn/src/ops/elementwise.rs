@@ -1,7 +1,7 @@
 //! Elementwise ops: broadcasting arithmetic (`tf.math.add`, ...) and activations, with their
 //! gradients (summed over broadcast axes).
 
-use tessera_kernels::elementwise::{self as k, broadcast_shape, BinaryOp, UnaryOp};
+use tessera_kernels::elementwise::{self as k, broadcast_shape, BinaryOp, ReluSpec, UnaryOp};
 
 use crate::autodiff::{record, sum_to_shape};
 use crate::tensor::common_device;
@@ -42,7 +42,12 @@ fn binary_grads(op: BinaryOp, a: &Tensor, b: &Tensor, g: &Tensor) -> Result<(Opt
             (Some(ga), Some(mul(&mul(g, &y)?, &log(a)?)?))
         }
         BinaryOp::Lerp(t) => (Some(affine(g, 1.0 - t, 0.0)?), Some(affine(g, t, 0.0)?)),
-        BinaryOp::Greater | BinaryOp::ReluGrad | BinaryOp::SigmoidGrad | BinaryOp::TanhGrad => (None, None),
+        BinaryOp::Greater
+        | BinaryOp::ReluGrad
+        | BinaryOp::SigmoidGrad
+        | BinaryOp::TanhGrad
+        | BinaryOp::ReluExtGrad(_)
+        | BinaryOp::EluGrad(_) => (None, None),
     })
 }
 
@@ -71,6 +76,8 @@ fn unary_grad(op: UnaryOp, x: &Tensor, y: &Tensor, g: &Tensor) -> Result<Tensor>
         }
         UnaryOp::Square => mul(g, &affine(x, 2.0, 0.0)?),
         UnaryOp::Affine(alpha, _) => affine(g, alpha, 0.0),
+        UnaryOp::ReluExt(r) => binary_forward(BinaryOp::ReluExtGrad(r), x, g),
+        UnaryOp::Elu(a) => binary_forward(BinaryOp::EluGrad(a), x, g),
     }
 }
 
@@ -145,6 +152,36 @@ pub fn minimum(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// `max(x, 0)`.
 pub fn relu(x: &Tensor) -> Result<Tensor> {
     unary(UnaryOp::Relu, x)
+}
+
+/// `tf.nn.relu6`: `min(max(x, 0), 6)`; the gradient is 0 at 0 and at 6; NaN stays NaN.
+pub fn relu6(x: &Tensor) -> Result<Tensor> {
+    relu_ext(x, Some(6.0), 0.0, 0.0)
+}
+
+/// `tf.nn.leaky_relu(x, alpha)` (TensorFlow's default alpha is 0.2): `x` if `x > 0`, else
+/// `alpha · x`; the gradient at 0 is `alpha`.
+pub fn leaky_relu(x: &Tensor, alpha: f32) -> Result<Tensor> {
+    relu_ext(x, None, alpha, 0.0)
+}
+
+/// `keras.activations.relu(x, negative_slope, max_value, threshold)`: `x > threshold` gives
+/// `x` (clipped to `[0, max_value]`), `x < threshold` gives `negative_slope · (x − threshold)`,
+/// `x == threshold` gives 0; gradients as TensorFlow's for Keras's composition (see
+/// [`ReluSpec`]). NaN stays NaN.
+pub fn relu_ext(x: &Tensor, max_value: Option<f32>, negative_slope: f32, threshold: f32) -> Result<Tensor> {
+    unary(UnaryOp::ReluExt(ReluSpec { max_value, negative_slope, threshold }), x)
+}
+
+/// `tf.nn.elu`: `x` if `x > 0`, else `e^x − 1`.
+pub fn elu(x: &Tensor) -> Result<Tensor> {
+    elu_alpha(x, 1.0)
+}
+
+/// `keras.activations.elu(x, alpha)`: `x` if `x > 0`, else `alpha · (e^x − 1)`; the gradient
+/// at 0 is `alpha`.
+pub fn elu_alpha(x: &Tensor, alpha: f32) -> Result<Tensor> {
+    unary(UnaryOp::Elu(alpha), x)
 }
 
 /// `1 / (1 + e^-x)`.
