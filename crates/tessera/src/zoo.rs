@@ -1,14 +1,127 @@
 //! Ready-made models from the tutorials Tessera's users know.
 
-use tessera_nn::layers;
+use tessera_nn::functional::Model;
+use tessera_nn::layers::{self, Layer, Param};
 use tessera_nn::models::Sequential;
 use tessera_nn::ops::{add, relu};
-use tessera_nn::{Activation, Padding, Tensor};
+use tessera_nn::{shape_err, Activation, Device, Padding, Result, Tensor};
+
+/// A zoo network, ready to build: a `Sequential` stack (with its input shape) or a
+/// functional `Model`.
+pub enum ZooModel {
+    /// A layer stack and the input shape it is built for (no batch dimension).
+    Sequential(Sequential, Vec<usize>),
+    /// A functional graph (its inputs carry their shapes).
+    Functional(Model),
+}
+
+impl ZooModel {
+    /// Creates the variables on `device` from `seed`.
+    pub fn build(&mut self, device: &Device, seed: u64) -> Result<()> {
+        match self {
+            ZooModel::Sequential(m, shape) => m.build(shape, device, seed),
+            ZooModel::Functional(m) => m.build(device, seed),
+        }
+    }
+
+    /// The model as a layer (call it, list its variables).
+    pub fn layer(&self) -> &dyn Layer {
+        match self {
+            ZooModel::Sequential(m, _) => m,
+            ZooModel::Functional(m) => m,
+        }
+    }
+
+    /// The model as a mutable layer.
+    pub fn layer_mut(&mut self) -> &mut dyn Layer {
+        match self {
+            ZooModel::Sequential(m, _) => m,
+            ZooModel::Functional(m) => m,
+        }
+    }
+
+    /// Keras's `model.summary()`.
+    pub fn summary(&self) -> String {
+        match self {
+            ZooModel::Sequential(m, _) => m.summary(),
+            ZooModel::Functional(m) => m.summary(),
+        }
+    }
+
+    /// Every variable.
+    pub fn variables(&self) -> Vec<Param> {
+        self.layer().variables()
+    }
+
+    /// Total number of scalars in every variable.
+    pub fn count_params(&self) -> usize {
+        self.variables().iter().map(Param::numel).sum()
+    }
+}
+
+/// A zoo entry: its CLI name, what it follows, its usual input and batch, and its constructor.
+pub struct ZooSpec {
+    /// The name `tessera train <name>` takes.
+    pub name: &'static str,
+    /// The paper or tutorial it follows.
+    pub about: &'static str,
+    /// The usual input shape (h, w, c).
+    pub input: [usize; 3],
+    /// The usual number of classes.
+    pub classes: usize,
+    /// The usual training batch size.
+    pub batch: usize,
+    /// Builds the (unbuilt) model for an input shape and a number of classes.
+    pub make: fn(&[usize], usize) -> Result<ZooModel>,
+}
+
+/// Every zoo model, in the order `tessera` lists them.
+pub fn catalog() -> &'static [ZooSpec] {
+    &[
+        ZooSpec {
+            name: "lenet5",
+            about: "LeNet-5 as in the TensorFlow tutorial (LeCun et al. 1998)",
+            input: [28, 28, 1],
+            classes: 10,
+            batch: 32,
+            make: |shape, classes| Ok(ZooModel::Sequential(lenet5_for(classes), shape.to_vec())),
+        },
+        ZooSpec {
+            name: "mlp",
+            about: "a 784-256-256-256-10 dense network",
+            input: [28, 28, 1],
+            classes: 10,
+            batch: 32,
+            make: |shape, classes| Ok(ZooModel::Sequential(mlp_for(classes), shape.to_vec())),
+        },
+        ZooSpec {
+            name: "resnet18_cifar_bn_shortcut",
+            about: "ResNet-18 for CIFAR with bias-free convs and a BatchNorm shortcut (He et al. 2016)",
+            input: [32, 32, 3],
+            classes: 10,
+            batch: 8,
+            make: |shape, classes| Ok(ZooModel::Sequential(resnet18_cifar(classes), shape.to_vec())),
+        },
+    ]
+}
+
+/// The zoo entry called `name`, or an error listing the names there are.
+pub fn by_name(name: &str) -> Result<&'static ZooSpec> {
+    catalog().iter().find(|s| s.name == name).ok_or_else(|| {
+        let names: Vec<&str> = catalog().iter().map(|s| s.name).collect();
+        shape_err("zoo", format!("no model '{name}'; the zoo has {}", names.join(", ")))
+    })
+}
 
 /// The TensorFlow tutorial's LeNet-5 variant for 28×28×1 inputs (60,074 parameters):
 /// Conv2D(6,3) → MaxPool(2) → ReLU → Conv2D(16,3) → MaxPool(2) → ReLU → Flatten →
 /// Dense(120, relu) → Dense(84, relu) → Dense(10) (logits).
 pub fn lenet5() -> Sequential {
+    lenet5_for(10)
+}
+
+/// LeNet-5 with `classes` outputs.
+fn lenet5_for(classes: usize) -> Sequential {
     Sequential::new()
         .named("lenet5")
         .with(layers::Conv2D::new(6, 3))
@@ -20,18 +133,23 @@ pub fn lenet5() -> Sequential {
         .with(layers::Flatten::new())
         .with(layers::Dense::new(120).activation(Activation::Relu))
         .with(layers::Dense::new(84).activation(Activation::Relu))
-        .with(layers::Dense::new(10))
+        .with(layers::Dense::new(classes))
 }
 
 /// The dense network 784 → 256 → 256 → 256 → 10 (335,114 parameters).
 pub fn mlp() -> Sequential {
+    mlp_for(10)
+}
+
+/// The dense network with `classes` outputs.
+fn mlp_for(classes: usize) -> Sequential {
     Sequential::new()
         .named("mlp")
         .with(layers::Flatten::new())
         .with(layers::Dense::new(256).activation(Activation::Relu))
         .with(layers::Dense::new(256).activation(Activation::Relu))
         .with(layers::Dense::new(256).activation(Activation::Relu))
-        .with(layers::Dense::new(10))
+        .with(layers::Dense::new(classes))
 }
 
 /// A ResNet basic block (a custom layer): conv3×3(stride) → BN → ReLU → conv3×3 → BN, plus a
@@ -64,7 +182,7 @@ impl BasicBlock {
     }
 }
 
-impl layers::Layer for BasicBlock {
+impl Layer for BasicBlock {
     fn name(&self) -> &str {
         &self.name
     }
