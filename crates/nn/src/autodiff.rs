@@ -81,7 +81,7 @@ pub(crate) fn record(
 }
 
 /// Gradients of a scalar with respect to every variable it depends on.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub struct Gradients {
     map: HashMap<u64, Tensor>,
 }
