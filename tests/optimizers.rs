@@ -27,11 +27,7 @@ fn fixtures() -> Fixtures {
     let bytes = std::fs::read(FIXTURES).expect("tests/fixtures/keras_optimizers.safetensors");
     let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
     let st = SafeTensors::deserialize(&bytes).unwrap();
-    let tensors = st
-        .tensors()
-        .into_iter()
-        .map(|(n, v)| (n, (f32s(v.data()), v.shape().to_vec())))
-        .collect();
+    let tensors = st.tensors().into_iter().map(|(n, v)| (n, (f32s(v.data()), v.shape().to_vec()))).collect();
     Fixtures { tensors, meta: header.metadata().clone().expect("fixture metadata") }
 }
 
@@ -52,8 +48,12 @@ impl Fixtures {
 
     /// Optimizer case names (everything that is not a schedule or a version tag).
     fn optimizer_cases(&self) -> Vec<&str> {
-        let mut names: Vec<&str> =
-            self.meta.keys().map(String::as_str).filter(|k| !k.starts_with("__") && !k.starts_with("schedules/")).collect();
+        let mut names: Vec<&str> = self
+            .meta
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !k.starts_with("__") && !k.starts_with("schedules/"))
+            .collect();
         names.sort();
         names
     }
@@ -87,9 +87,10 @@ fn optimizer(case: &str) -> Box<dyn Optimizer> {
         "adamw_cosine_warmup" => {
             Box::new(AdamW::default().learning_rate_schedule(CosineDecay::new(0.001, 3).alpha(0.1).warmup(0.01, 2)))
         }
-        "adam_piecewise" => Box::new(Adam::default().learning_rate_schedule(
-            PiecewiseConstantDecay::new(vec![1, 3], vec![0.01, 0.005, 0.001]).unwrap(),
-        )),
+        "adam_piecewise" => Box::new(
+            Adam::default()
+                .learning_rate_schedule(PiecewiseConstantDecay::new(vec![1, 3], vec![0.01, 0.005, 0.001]).unwrap()),
+        ),
         _ => panic!("no Tessera configuration for the Keras case {case}"),
     }
 }
@@ -116,8 +117,9 @@ fn optimizers_match_keras_step_by_step_on_cpu_and_gpu() {
     for dev in [Device::Cpu, gpu()] {
         for case in &cases {
             let mut opt = optimizer(case);
-            let vars: Vec<Param> =
-                (0..2).map(|j| Param::new(format!("var{j}"), fx.tensor(&format!("{case}/var{j}/init"), &dev), true)).collect();
+            let vars: Vec<Param> = (0..2)
+                .map(|j| Param::new(format!("var{j}"), fx.tensor(&format!("{case}/var{j}/init"), &dev), true))
+                .collect();
             for s in 0..STEPS {
                 let grads: Vec<Tensor> = (0..2).map(|j| fx.tensor(&format!("{case}/var{j}/grad{s}"), &dev)).collect();
                 let pairs: Vec<(&Tensor, &Param)> = grads.iter().zip(&vars).collect();
@@ -179,11 +181,16 @@ fn update_kernels_match_the_cpu_rules_on_odd_sizes() {
             let vars: Vec<Param> = shapes
                 .iter()
                 .enumerate()
-                .map(|(j, s)| Param::new(format!("v{j}"), Tensor::randn(s, 0.0, 1.0, 40 + j as u64, &dev).unwrap(), true))
+                .map(|(j, s)| {
+                    Param::new(format!("v{j}"), Tensor::randn(s, 0.0, 1.0, 40 + j as u64, &dev).unwrap(), true)
+                })
                 .collect();
             for s in 0..3u64 {
-                let grads: Vec<Tensor> =
-                    shapes.iter().enumerate().map(|(j, sh)| Tensor::randn(sh, 0.0, 2.0, 100 * s + j as u64, &dev).unwrap()).collect();
+                let grads: Vec<Tensor> = shapes
+                    .iter()
+                    .enumerate()
+                    .map(|(j, sh)| Tensor::randn(sh, 0.0, 2.0, 100 * s + j as u64, &dev).unwrap())
+                    .collect();
                 opt.apply(&grads.iter().zip(&vars).collect::<Vec<_>>()).unwrap();
             }
             let state: Vec<Vec<f32>> = opt.state().unwrap().iter().map(|(_, t)| t.to_vec().unwrap()).collect();
@@ -199,7 +206,8 @@ fn update_kernels_match_the_cpu_rules_on_odd_sizes() {
 fn same_named_variables_keep_separate_state() {
     for dev in [Device::Cpu, gpu()] {
         let init = Tensor::randn(&[4, 3], 0.0, 1.0, 1, &dev).unwrap();
-        let grads = [Tensor::randn(&[4, 3], 0.0, 1.0, 2, &dev).unwrap(), Tensor::randn(&[4, 3], 0.0, 1.0, 3, &dev).unwrap()];
+        let grads =
+            [Tensor::randn(&[4, 3], 0.0, 1.0, 2, &dev).unwrap(), Tensor::randn(&[4, 3], 0.0, 1.0, 3, &dev).unwrap()];
         let (a, b) = (Param::new("dense/kernel", init.clone(), true), Param::new("dense/kernel", init.clone(), true));
         let mut opt = Sgd::new(0.1).momentum(0.9);
         // Reference: each variable alone with its own optimizer.

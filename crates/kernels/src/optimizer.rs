@@ -118,7 +118,12 @@ impl Update {
 
 /// Records one update of a variable of `n` elements whose `k` slots are packed slot-major in
 /// one buffer (`slots[j·n + i]`); returns the new (variable, packed slots) buffers.
-pub fn update(gpu: &Gpu, upd: &Update, [param, grad, slots]: [&GpuBuffer; 3], n: usize) -> Result<(GpuBuffer, GpuBuffer)> {
+pub fn update(
+    gpu: &Gpu,
+    upd: &Update,
+    [param, grad, slots]: [&GpuBuffer; 3],
+    n: usize,
+) -> Result<(GpuBuffer, GpuBuffer)> {
     let k = upd.rule.slot_names().len();
     check_u32("optimizer", &[n * k])?;
     let outs = (out_f32(gpu, n)?, out_f32(gpu, n * k)?);
@@ -127,7 +132,9 @@ pub fn update(gpu: &Gpu, upd: &Update, [param, grad, slots]: [&GpuBuffer; 3], n:
     }
     let head = |flag: bool, i_mom: usize, i_avg: usize| Params::new().u(n).u(flag as usize).u(i_mom).u(i_avg);
     let (entry, p) = match upd.rule {
-        Rule::Sgd { momentum, nesterov } => ("sgd", head(nesterov, 0, 0).f(0.0).f(momentum).f(0.0).f(0.0).f(0.0).f(0.0)),
+        Rule::Sgd { momentum, nesterov } => {
+            ("sgd", head(nesterov, 0, 0).f(0.0).f(momentum).f(0.0).f(0.0).f(0.0).f(0.0))
+        }
         Rule::Adam { alpha, beta_1, beta_2, epsilon, amsgrad } => {
             ("adam", head(amsgrad, 0, 0).f(alpha).f(0.0).f(beta_1).f(beta_2).f(0.0).f(epsilon))
         }

@@ -173,9 +173,7 @@ impl<C: Config> KerasOptimizer<C> {
                 let scale = mul(&scalar(c, first)?, &minimum(&inv, &scalar(1.0 / c, first)?)?)?;
                 grads.iter().map(|g| mul(g, &scale)).collect()
             }
-            Clip::Value(v) => {
-                grads.iter().map(|g| minimum(&maximum(g, &scalar(-v, g)?)?, &scalar(v, g)?)).collect()
-            }
+            Clip::Value(v) => grads.iter().map(|g| minimum(&maximum(g, &scalar(-v, g)?)?, &scalar(v, g)?)).collect(),
         }
     }
 
@@ -290,7 +288,12 @@ impl<C: Config> Optimizer for KerasOptimizer<C> {
                 if t.shape() != var.shape() {
                     return Err(shape_err(
                         "load_state",
-                        format!("state of shape {:?} for variable '{}' of shape {:?}", t.shape(), var.name(), var.shape()),
+                        format!(
+                            "state of shape {:?} for variable '{}' of shape {:?}",
+                            t.shape(),
+                            var.name(),
+                            var.shape()
+                        ),
                     ));
                 }
                 rows.push(t.to_device(&dev)?.reshape(&[1, n])?);

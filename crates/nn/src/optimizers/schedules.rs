@@ -113,7 +113,11 @@ impl PiecewiseConstantDecay {
         if values.len() != boundaries.len() + 1 {
             return Err(shape_err(
                 "PiecewiseConstantDecay",
-                format!("needs one more value than boundaries; got {} boundaries and {} values", boundaries.len(), values.len()),
+                format!(
+                    "needs one more value than boundaries; got {} boundaries and {} values",
+                    boundaries.len(),
+                    values.len()
+                ),
             ));
         }
         if boundaries.windows(2).any(|w| w[0] >= w[1]) {
