@@ -2,6 +2,7 @@
 // `Update::apply` in crates/kernels/src/optimizer.rs). Every rule first applies decoupled
 // weight decay p ← p − p·wd·lr. A variable's k slots are packed slot-major: slots[j·n + i].
 //   sgd      m' = m·momentum − g·lr;  p' = p + m'  (nesterov: p' = p + m'·momentum − g·lr)
+//            without momentum p' = p − g·lr and no slot
 //   adam     m' = m + (g − m)(1−β1);  v' = v + (g² − v)(1−β2);  (amsgrad: v̂' = max(v̂, v'))
 //            p' = p − m'·α / (√v' + ε), α = lr·√(1−β2^t)/(1−β1^t) computed on the host
 //   rmsprop  v' = ρv + (1−ρ)g²;  (centered: ḡ' = ρḡ + (1−ρ)g, denominator v' − ḡ'² + ε)
@@ -34,6 +35,10 @@ fn sgd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
     let i = lin(gid, nwg);
     if i >= p.n { return; }
     let g = grad[i];
+    if p.momentum <= 0.0 {
+        param_out[i] = decayed(i) - g * p.lr; // plain SGD: no slot
+        return;
+    }
     let m = slots[i] * p.momentum - g * p.lr;
     slots_out[i] = m;
     var step = m;

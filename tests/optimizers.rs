@@ -131,6 +131,25 @@ fn optimizers_match_keras_step_by_step_on_cpu_and_gpu() {
                 }
             }
             assert_eq!(opt.iterations(), STEPS as u64, "{case}");
+            // The slot variables equal Keras's, under the checkpoint names.
+            let state = opt.state().unwrap();
+            let keras_slots: Vec<&String> = fx
+                .tensors
+                .keys()
+                .filter(|k| k.starts_with(&format!("{case}/var")))
+                .filter(|k| k.contains("/slot/"))
+                .collect();
+            assert_eq!(
+                state.len(),
+                keras_slots.len(),
+                "{case}: slots {:?}",
+                state.iter().map(|s| &s.0).collect::<Vec<_>>()
+            );
+            for (name, t) in &state {
+                let (slot, var) = name.split_once('/').unwrap();
+                let want = &fx.get(&format!("{case}/{var}/slot/{slot}")).0;
+                assert_close_vec(&t.to_vec().unwrap(), want, KERAS_RTOL, &format!("{case} on {dev}: slot {name}"));
+            }
         }
     }
 }

@@ -5,7 +5,9 @@ schedule reference values (TensorFlow backend, CPU), read by tests/optimizers.rs
 Every optimizer case starts two variables (shapes [3, 4] and [5]) from fixed values and applies
 a fixed sequence of STEPS gradients with `optimizer.apply_gradients(zip(grads, vars))`:
 `<case>/var<j>/init`, `<case>/var<j>/grad<s>` and the values after each step
-`<case>/var<j>/step<s>`. Each schedule case stores its value at every step in
+`<case>/var<j>/step<s>`, and the optimizer's slot variables after the last step as
+`<case>/var<j>/slot/<name>` under Tessera's checkpoint names (Adam's `momentum`, `velocity`
+and `velocity_hat` are `m`, `v` and `vhat`). Each schedule case stores its value at every step in
 `schedules/steps` as `schedules/<name>`. The safetensors `__metadata__` maps every case to the
 Keras constructor that made it (documentation; the Rust test builds the same configuration
 from the case name).
@@ -91,6 +93,10 @@ def optimizer_case(name, source):
             tensors[f"{name}/var{j}/grad{s}"] = f32(g)
             tensors[f"{name}/var{j}/step{s}"] = f32(v.numpy())
     assert int(opt.iterations.numpy()) == STEPS
+    renamed = {"momentum": "m", "velocity": "v", "velocity_hat": "vhat"} if isinstance(opt, O.Adam) else {}
+    for slot in [v for v in opt.variables if v.name not in ("iteration", "learning_rate")]:
+        var, _, keras_slot = slot.name.partition("_")
+        tensors[f"{name}/{var}/slot/{renamed.get(keras_slot, keras_slot)}"] = f32(slot.numpy())
     metadata[name] = source
 
 

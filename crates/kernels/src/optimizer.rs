@@ -12,7 +12,8 @@ const SRC: &str = include_str!("../../../shaders/optimizer.wgsl");
 /// The per-algorithm part of an update, with this step's hyper-parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Rule {
-    /// Keras SGD: `m = m·momentum − g·lr; p += m` (Nesterov: `p += m·momentum − g·lr`).
+    /// Keras SGD: `m = m·momentum − g·lr; p += m` (Nesterov: `p += m·momentum − g·lr`);
+    /// without momentum `p −= g·lr` and no slot.
     Sgd {
         /// Momentum (0 for plain SGD).
         momentum: f32,
@@ -62,7 +63,13 @@ impl Rule {
     /// Keras's names of the slot variables, in their packed order.
     pub fn slot_names(&self) -> Vec<&'static str> {
         match *self {
-            Rule::Sgd { .. } => vec!["momentum"],
+            Rule::Sgd { momentum, .. } => {
+                if momentum > 0.0 {
+                    vec!["momentum"]
+                } else {
+                    vec![]
+                }
+            }
             Rule::Adam { amsgrad, .. } => [&["m", "v"][..], if amsgrad { &["vhat"] } else { &[] }].concat(),
             Rule::RmsProp { momentum, centered, .. } => {
                 let mut names = vec!["velocity"];
@@ -85,6 +92,7 @@ impl Update {
         let p = p - p * self.weight_decay * self.lr;
         let lr = self.lr;
         match self.rule {
+            Rule::Sgd { momentum, .. } if momentum <= 0.0 => p - g * lr,
             Rule::Sgd { momentum, nesterov } => {
                 s[0] = s[0] * momentum - g * lr;
                 p + if nesterov { s[0] * momentum - g * lr } else { s[0] }

@@ -279,7 +279,7 @@ impl<C: Config> Optimizer for KerasOptimizer<C> {
         let names = self.slot_names();
         for var in vars {
             let found: Vec<&Tensor> = names.iter().filter_map(|s| state.get(&format!("{s}/{}", var.name()))).collect();
-            if found.len() != names.len() {
+            if names.is_empty() || found.len() != names.len() {
                 continue;
             }
             let (dev, n) = (var.value().device().clone(), var.numel());
