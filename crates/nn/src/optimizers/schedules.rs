@@ -22,7 +22,7 @@ pub struct ExponentialDecay {
 }
 
 impl ExponentialDecay {
-    /// Continuous decay; `decay_steps` must be positive (Keras rejects 0).
+    /// Continuous decay over `decay_steps` (0, which Keras rejects, is taken as 1).
     pub fn new(initial_learning_rate: f32, decay_steps: u64, decay_rate: f32) -> Self {
         Self { initial: initial_learning_rate, decay_steps: decay_steps.max(1) as f32, decay_rate, staircase: false }
     }
@@ -57,7 +57,8 @@ pub struct CosineDecay {
 }
 
 impl CosineDecay {
-    /// Cosine decay from `initial_learning_rate` to 0 over `decay_steps` (positive).
+    /// Cosine decay from `initial_learning_rate` to 0 over `decay_steps` (0, which Keras
+    /// rejects, is taken as 1).
     pub fn new(initial_learning_rate: f32, decay_steps: u64) -> Self {
         Self { initial: initial_learning_rate, decay_steps: decay_steps.max(1) as f32, alpha: 0.0, warmup: None }
     }
