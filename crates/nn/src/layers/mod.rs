@@ -26,7 +26,7 @@ mod pooling;
 pub use self::core::{Activation, Dense, Dropout, Flatten, ReLU, Softmax};
 pub use conv::{Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D};
 pub use merge::{Add, Concatenate};
-pub use normalization::BatchNormalization;
+pub use normalization::{BatchNormalization, GroupNormalization, InstanceNormalization, LayerNormalization};
 pub use pooling::{AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPool2D, UpSampling2D};
 
 use std::sync::{Arc, Mutex};
