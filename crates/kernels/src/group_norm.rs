@@ -7,7 +7,7 @@ use tessera_device::{Gpu, GpuBuffer};
 
 use crate::batch_norm::row_chunks;
 use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, Params};
-use crate::{shape_err, Result};
+use crate::Result;
 
 const SRC: &str = include_str!("../../../shaders/group_norm.wgsl");
 /// Invocations per workgroup of the per-group kernels.
@@ -50,12 +50,9 @@ impl GroupNormDims {
         p.u(self.n * self.s).u(chunk).u(nchunks).u(0)
     }
 
-    /// Errors unless every size fits the shaders' 32-bit indices and groups are non-empty.
+    /// Errors unless every size fits the shaders' 32-bit indices.
     fn check(&self, op: &'static str) -> Result<()> {
-        if self.groups == 0 || self.cg == 0 {
-            return Err(shape_err(op, format!("{self:?} has no channels to normalize")));
-        }
-        check_u32(op, &[self.total()])
+        check_u32(op, &[self.total(), self.stats()])
     }
 }
 
