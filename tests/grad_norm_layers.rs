@@ -25,7 +25,8 @@ fn group_normalization_gradients_for_x_gamma_and_beta() {
 
 #[test]
 fn layer_normalization_gradients_for_x_gamma_and_beta() {
-    let cases: [(&[usize], &[usize]); 4] = [(&[2, 3, 4, 5], &[3]), (&[2, 3, 4, 5], &[1, 2, 3]), (&[3, 2, 5], &[2, 1]), (&[4, 7], &[1])];
+    let cases: [(&[usize], &[usize]); 4] =
+        [(&[2, 3, 4, 5], &[3]), (&[2, 3, 4, 5], &[1, 2, 3]), (&[3, 2, 5], &[2, 1]), (&[4, 7], &[1])];
     for (i, (shape, axes)) in cases.into_iter().enumerate() {
         let p = &shape[shape.len() - axes.len()..];
         let seed = 950 + 10 * i as u64;

@@ -60,9 +60,13 @@ fn group_normalization_matches_cpu_for_every_group_count() {
     ];
     for (i, (shape, groups)) in cases.into_iter().enumerate() {
         let c = [*shape.last().unwrap()];
-        check_norm(&format!("group_normalization {shape:?} groups={groups}"), shape, &c, 400 + 20 * i as u64, &|x, g, b| {
-            group_normalization(x, groups, g, b, 1e-3)
-        });
+        check_norm(
+            &format!("group_normalization {shape:?} groups={groups}"),
+            shape,
+            &c,
+            400 + 20 * i as u64,
+            &|x, g, b| group_normalization(x, groups, g, b, 1e-3),
+        );
     }
 }
 
@@ -79,9 +83,13 @@ fn layer_normalization_matches_cpu_for_trailing_axes() {
     ];
     for (i, (shape, axes)) in cases.into_iter().enumerate() {
         let first = shape.len() - axes.len();
-        check_norm(&format!("layer_normalization {shape:?} axes={axes:?}"), shape, &shape[first..], 600 + 20 * i as u64, &|x, g, b| {
-            layer_normalization(x, g, b, axes, 1e-3)
-        });
+        check_norm(
+            &format!("layer_normalization {shape:?} axes={axes:?}"),
+            shape,
+            &shape[first..],
+            600 + 20 * i as u64,
+            &|x, g, b| layer_normalization(x, g, b, axes, 1e-3),
+        );
     }
 }
 
@@ -94,7 +102,8 @@ fn layer_normalization_by_hand() {
     let want: Vec<f32> = x.iter().enumerate().map(|(i, v)| (v - 2.5) / sd * gamma[i % 4] + beta[i % 4]).collect();
     for dev in [Device::Cpu, gpu()] {
         let t = |v: &[f32], s: &[usize]| Tensor::from_slice(v, s, &dev).unwrap();
-        let y = layer_normalization(&t(&x, &[2, 4]), Some(&t(&gamma, &[4])), Some(&t(&beta, &[4])), &[1], 1e-3).unwrap();
+        let y =
+            layer_normalization(&t(&x, &[2, 4]), Some(&t(&gamma, &[4])), Some(&t(&beta, &[4])), &[1], 1e-3).unwrap();
         assert_close_vec(&y.to_vec().unwrap(), &want, 1e-6, &format!("{dev}"));
     }
 }
@@ -182,38 +191,57 @@ fn assert_keras_vars(layer: impl Layer + 'static, count: usize, want: &[(&str, &
 #[test]
 fn normalization_layers_have_keras_variables_and_parameter_counts() {
     // Keras 3 (TF 2.21) on inputs (None, 8, 8, 6) gives these counts and variable paths.
-    assert_keras_vars(LayerNormalization::new(), 12, &[("layer_normalization/gamma", &[6], true), ("layer_normalization/beta", &[6], true)]);
+    assert_keras_vars(
+        LayerNormalization::new(),
+        12,
+        &[("layer_normalization/gamma", &[6], true), ("layer_normalization/beta", &[6], true)],
+    );
     assert_keras_vars(
         LayerNormalization::new().axis([1, 2, 3]),
         768,
         &[("layer_normalization/gamma", &[8, 8, 6], true), ("layer_normalization/beta", &[8, 8, 6], true)],
     );
-    assert_keras_vars(LayerNormalization::new().axis([-3, -2, -1]), 768, &[
-        ("layer_normalization/gamma", &[8, 8, 6], true),
-        ("layer_normalization/beta", &[8, 8, 6], true),
-    ]);
+    assert_keras_vars(
+        LayerNormalization::new().axis([-3, -2, -1]),
+        768,
+        &[("layer_normalization/gamma", &[8, 8, 6], true), ("layer_normalization/beta", &[8, 8, 6], true)],
+    );
     assert_keras_vars(LayerNormalization::new().scale(false), 6, &[("layer_normalization/beta", &[6], true)]);
-    assert_keras_vars(GroupNormalization::new(3), 12, &[("group_normalization/gamma", &[6], true), ("group_normalization/beta", &[6], true)]);
+    assert_keras_vars(
+        GroupNormalization::new(3),
+        12,
+        &[("group_normalization/gamma", &[6], true), ("group_normalization/beta", &[6], true)],
+    );
     assert_keras_vars(GroupNormalization::new(6).center(false), 6, &[("group_normalization/gamma", &[6], true)]);
-    assert_keras_vars(InstanceNormalization::new(), 12, &[
-        ("instance_normalization/gamma", &[6], true),
-        ("instance_normalization/beta", &[6], true),
-    ]);
-    assert_keras_vars(BatchNormalization::new().axis(1), 32, &[
-        ("batch_normalization/gamma", &[8], true),
-        ("batch_normalization/beta", &[8], true),
-        ("batch_normalization/moving_mean", &[8], false),
-        ("batch_normalization/moving_variance", &[8], false),
-    ]);
-    assert_keras_vars(BatchNormalization::new().center(false), 18, &[
-        ("batch_normalization/gamma", &[6], true),
-        ("batch_normalization/moving_mean", &[6], false),
-        ("batch_normalization/moving_variance", &[6], false),
-    ]);
-    assert_keras_vars(BatchNormalization::new().center(false).scale(false), 12, &[
-        ("batch_normalization/moving_mean", &[6], false),
-        ("batch_normalization/moving_variance", &[6], false),
-    ]);
+    assert_keras_vars(
+        InstanceNormalization::new(),
+        12,
+        &[("instance_normalization/gamma", &[6], true), ("instance_normalization/beta", &[6], true)],
+    );
+    assert_keras_vars(
+        BatchNormalization::new().axis(1),
+        32,
+        &[
+            ("batch_normalization/gamma", &[8], true),
+            ("batch_normalization/beta", &[8], true),
+            ("batch_normalization/moving_mean", &[8], false),
+            ("batch_normalization/moving_variance", &[8], false),
+        ],
+    );
+    assert_keras_vars(
+        BatchNormalization::new().center(false),
+        18,
+        &[
+            ("batch_normalization/gamma", &[6], true),
+            ("batch_normalization/moving_mean", &[6], false),
+            ("batch_normalization/moving_variance", &[6], false),
+        ],
+    );
+    assert_keras_vars(
+        BatchNormalization::new().center(false).scale(false),
+        12,
+        &[("batch_normalization/moving_mean", &[6], false), ("batch_normalization/moving_variance", &[6], false)],
+    );
 }
 
 #[test]
@@ -296,18 +324,30 @@ fn normalization_layers_match_cpu_for_every_option() {
     for (i, (center, scale)) in [(true, true), (false, true), (true, false), (false, false)].into_iter().enumerate() {
         let s = 800 + 10 * i as u64;
         for axis in [-1, 1, 2] {
-            check_layer_parity(&format!("BatchNormalization axis={axis} center={center} scale={scale}"), || {
-                Sequential::new().with(BatchNormalization::new().axis(axis).center(center).scale(scale))
-            }, &input, s);
+            check_layer_parity(
+                &format!("BatchNormalization axis={axis} center={center} scale={scale}"),
+                || Sequential::new().with(BatchNormalization::new().axis(axis).center(center).scale(scale)),
+                &input,
+                s,
+            );
         }
-        check_layer_parity(&format!("LayerNormalization [1,2,3] {center} {scale}"), || {
-            Sequential::new().with(LayerNormalization::new().axis([1, 2, 3]).center(center).scale(scale))
-        }, &input, s + 1);
-        check_layer_parity(&format!("GroupNormalization(3) {center} {scale}"), || {
-            Sequential::new().with(GroupNormalization::new(3).center(center).scale(scale))
-        }, &input, s + 2);
-        check_layer_parity(&format!("InstanceNormalization {center} {scale}"), || {
-            Sequential::new().with(InstanceNormalization::new().center(center).scale(scale))
-        }, &input, s + 3);
+        check_layer_parity(
+            &format!("LayerNormalization [1,2,3] {center} {scale}"),
+            || Sequential::new().with(LayerNormalization::new().axis([1, 2, 3]).center(center).scale(scale)),
+            &input,
+            s + 1,
+        );
+        check_layer_parity(
+            &format!("GroupNormalization(3) {center} {scale}"),
+            || Sequential::new().with(GroupNormalization::new(3).center(center).scale(scale)),
+            &input,
+            s + 2,
+        );
+        check_layer_parity(
+            &format!("InstanceNormalization {center} {scale}"),
+            || Sequential::new().with(InstanceNormalization::new().center(center).scale(scale)),
+            &input,
+            s + 3,
+        );
     }
 }

@@ -368,9 +368,9 @@ fn norm_layer(c: &Case) -> Sequential {
         "LayerNormalization" => m.with(
             layers::LayerNormalization::new().axis(c.opt("axis").isizes()).epsilon(eps).center(center).scale(scale),
         ),
-        "GroupNormalization" => m.with(
-            layers::GroupNormalization::new(c.opt("groups").usize()).epsilon(eps).center(center).scale(scale),
-        ),
+        "GroupNormalization" => {
+            m.with(layers::GroupNormalization::new(c.opt("groups").usize()).epsilon(eps).center(center).scale(scale))
+        }
         "BatchNormalization" => {
             let axis = c.meta.get("axis").map_or(-1, Json::isize);
             m.with(layers::BatchNormalization::new().axis(axis).epsilon(eps).center(center).scale(scale))

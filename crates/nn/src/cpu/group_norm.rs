@@ -49,7 +49,8 @@ pub fn group_norm_grad(
     epsilon: f32,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let count = (d.s * d.cg) as f32;
-    let (mut dx, mut dgamma, mut dbeta) = (vec![0.0f32; x.len()], vec![0.0f32; d.channels()], vec![0.0f32; d.channels()]);
+    let (mut dx, mut dgamma, mut dbeta) =
+        (vec![0.0f32; x.len()], vec![0.0f32; d.channels()], vec![0.0f32; d.channels()]);
     for n in 0..d.n {
         for grp in 0..d.groups {
             let ng = n * d.groups + grp;

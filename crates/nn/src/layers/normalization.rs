@@ -30,7 +30,10 @@ impl AffineVars {
     /// Creates `<layer>/gamma` and `<layer>/beta` of `shape` (trainable) as `a` asks.
     fn new(layer: &str, shape: &[usize], a: Affine, device: &Device) -> Result<Self> {
         let p = |n: &str, v: f32| Tensor::full(v, shape, device).map(|t| Param::new(format!("{layer}/{n}"), t, true));
-        Ok(Self { gamma: a.scale.then(|| p("gamma", 1.0)).transpose()?, beta: a.center.then(|| p("beta", 0.0)).transpose()? })
+        Ok(Self {
+            gamma: a.scale.then(|| p("gamma", 1.0)).transpose()?,
+            beta: a.center.then(|| p("beta", 0.0)).transpose()?,
+        })
     }
 
     /// The current (gamma, beta) values.
@@ -214,7 +217,14 @@ impl Default for LayerNormalization {
 impl LayerNormalization {
     /// Keras's defaults: axis -1, epsilon 1e-3, center and scale.
     pub fn new() -> Self {
-        Self { name: String::new(), axis: vec![-1], epsilon: 1e-3, affine: Affine::default(), axes: Vec::new(), vars: None }
+        Self {
+            name: String::new(),
+            axis: vec![-1],
+            epsilon: 1e-3,
+            affine: Affine::default(),
+            axes: Vec::new(),
+            vars: None,
+        }
     }
 
     /// Sets the normalized axes (Keras numbering: negative from the end; they must be the
@@ -246,7 +256,11 @@ impl LayerNormalization {
 impl Layer for LayerNormalization {
     named!("LayerNormalization");
     fn build(&mut self, input_shape: &[usize], ctx: &mut BuildCtx) -> Result<Vec<usize>> {
-        let mut axes = self.axis.iter().map(|&a| resolve_axis("LayerNormalization", a, input_shape)).collect::<Result<Vec<_>>>()?;
+        let mut axes = self
+            .axis
+            .iter()
+            .map(|&a| resolve_axis("LayerNormalization", a, input_shape))
+            .collect::<Result<Vec<_>>>()?;
         axes.sort_unstable();
         let first = input_shape.len() + 1 - axes.len();
         if axes.is_empty() || axes.iter().enumerate().any(|(i, &a)| a != first + i) {
@@ -291,7 +305,14 @@ impl Default for GroupNormalization {
 impl GroupNormalization {
     /// `groups` groups of channels (Keras's default is 32), epsilon 1e-3, center and scale.
     pub fn new(groups: usize) -> Self {
-        Self { name: String::new(), groups: Some(groups), epsilon: 1e-3, affine: Affine::default(), resolved: 0, vars: None }
+        Self {
+            name: String::new(),
+            groups: Some(groups),
+            epsilon: 1e-3,
+            affine: Affine::default(),
+            resolved: 0,
+            vars: None,
+        }
     }
 
     /// Sets epsilon (added to the variance).

@@ -62,7 +62,10 @@ fn trailing_axes(op: &'static str, shape: &[usize], axes: &[usize]) -> Result<us
     if axes.is_empty() || sorted.iter().enumerate().any(|(i, &a)| a != first + i) {
         return Err(shape_err(
             op,
-            format!("axes {axes:?} must be the trailing axes of x (shape {shape:?}), each once; e.g. [{}]", shape.len().max(1) - 1),
+            format!(
+                "axes {axes:?} must be the trailing axes of x (shape {shape:?}), each once; e.g. [{}]",
+                shape.len().max(1) - 1
+            ),
         ));
     }
     Ok(first)
@@ -139,7 +142,11 @@ impl GnSaved {
                 let g = self.gamma.as_ref().map(|t| t.cpu_data());
                 let (m, v) = (self.mean.cpu_data(), self.var.cpu_data());
                 let (dx, dg, db) = cpu::group_norm_grad(self.x.cpu_data(), dy.cpu_data(), d, m, v, g, self.eps);
-                Ok((Tensor::from_cpu(dx, self.x.shape().to_vec()), Tensor::from_cpu(dg, vec![c]), Tensor::from_cpu(db, vec![c])))
+                Ok((
+                    Tensor::from_cpu(dx, self.x.shape().to_vec()),
+                    Tensor::from_cpu(dg, vec![c]),
+                    Tensor::from_cpu(db, vec![c]),
+                ))
             }
             Device::Gpu(gpu) => {
                 let (xb, dyb, mb, vb) = (self.x.gpu_buf(), dy.gpu_buf(), self.mean.gpu_buf(), self.var.gpu_buf());

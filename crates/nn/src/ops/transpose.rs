@@ -10,7 +10,10 @@ use crate::{cpu, shape_err, Device, Result, Tensor};
 /// the transpose of the output gradient.
 pub fn transpose2d(x: &Tensor) -> Result<Tensor> {
     let &[b, r, c] = x.shape() else {
-        return Err(shape_err("transpose2d", format!("needs a rank-3 [batch, rows, cols] tensor, got {:?}", x.shape())));
+        return Err(shape_err(
+            "transpose2d",
+            format!("needs a rank-3 [batch, rows, cols] tensor, got {:?}", x.shape()),
+        ));
     };
     let out = match x.device() {
         Device::Cpu => Tensor::from_cpu(cpu::transpose2d(x.cpu_data(), b, r, c), vec![b, c, r]),
