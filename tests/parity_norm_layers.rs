@@ -351,3 +351,21 @@ fn normalization_layers_match_cpu_for_every_option() {
         );
     }
 }
+
+#[test]
+fn many_groups_spill_the_workgroup_grid_into_y() {
+    // 66000 (example, group) pairs: more workgroups than one grid dimension holds (65535).
+    check_norm("layer_normalization [66000, 3]", &[66000, 3], &[3], 1000, &|x, g, b| {
+        layer_normalization(x, g, b, &[1], 1e-3)
+    });
+}
+
+#[test]
+fn empty_inputs_give_empty_outputs() {
+    for dev in [Device::Cpu, gpu()] {
+        let x = Tensor::zeros(&[0, 4, 6], &dev).unwrap();
+        assert_eq!(group_normalization(&x, 3, None, None, 1e-3).unwrap().shape(), &[0, 4, 6], "{dev}");
+        assert_eq!(layer_normalization(&x, None, None, &[1, 2], 1e-3).unwrap().shape(), &[0, 4, 6], "{dev}");
+        assert_eq!(transpose2d(&x).unwrap().shape(), &[0, 6, 4], "{dev}");
+    }
+}
