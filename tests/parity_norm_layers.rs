@@ -71,9 +71,12 @@ fn group_normalization_matches_cpu_for_every_group_count() {
 }
 
 #[test]
-fn layer_normalization_matches_cpu_for_trailing_axes() {
-    let cases: [(&[usize], &[usize]); 7] = [
+fn layer_normalization_matches_cpu_for_adjacent_axes() {
+    let cases: [(&[usize], &[usize]); 10] = [
         (&[2, 5, 7, 6], &[3]),
+        (&[2, 5, 7, 6], &[1, 2]),
+        (&[2, 5, 7, 6], &[1]),
+        (&[3, 4, 5, 3], &[2]),
         (&[2, 5, 7, 6], &[1, 2, 3]),
         (&[3, 4, 5, 3], &[2, 3]),
         (&[3, 4, 5, 3], &[3, 2]),
@@ -82,11 +85,11 @@ fn layer_normalization_matches_cpu_for_trailing_axes() {
         (&[2, 3, 7], &[0, 1, 2]),
     ];
     for (i, (shape, axes)) in cases.into_iter().enumerate() {
-        let first = shape.len() - axes.len();
+        let first = *axes.iter().min().unwrap();
         check_norm(
             &format!("layer_normalization {shape:?} axes={axes:?}"),
             shape,
-            &shape[first..],
+            &shape[first..first + axes.len()],
             600 + 20 * i as u64,
             &|x, g, b| layer_normalization(x, g, b, axes, 1e-3),
         );
@@ -136,7 +139,7 @@ fn normalization_ops_reject_bad_input_naming_the_shapes() {
         (group_normalization(&x, 3, Some(&p5), None, 1e-3).unwrap_err(), "[5]"),
         (group_normalization(&x, 3, None, Some(&p5), 1e-3).unwrap_err(), "beta"),
         (group_normalization(&p6, 3, None, None, 1e-3).unwrap_err(), "[6]"),
-        (layer_normalization(&x, None, None, &[1], 1e-3).unwrap_err(), "trailing"),
+        (layer_normalization(&x, None, None, &[1, 3], 1e-3).unwrap_err(), "adjacent"),
         (layer_normalization(&x, None, None, &[2, 3, 3], 1e-3).unwrap_err(), "[2, 4, 5, 6]"),
         (layer_normalization(&x, None, None, &[], 1e-3).unwrap_err(), "[]"),
         (layer_normalization(&x, Some(&p5), None, &[3], 1e-3).unwrap_err(), "gamma shape [5]"),
@@ -206,6 +209,11 @@ fn normalization_layers_have_keras_variables_and_parameter_counts() {
         768,
         &[("layer_normalization/gamma", &[8, 8, 6], true), ("layer_normalization/beta", &[8, 8, 6], true)],
     );
+    assert_keras_vars(
+        LayerNormalization::new().axis([1, 2]),
+        128,
+        &[("layer_normalization/gamma", &[8, 8], true), ("layer_normalization/beta", &[8, 8], true)],
+    );
     assert_keras_vars(LayerNormalization::new().scale(false), 6, &[("layer_normalization/beta", &[6], true)]);
     assert_keras_vars(
         GroupNormalization::new(3),
@@ -270,10 +278,10 @@ fn normalization_layers_reject_bad_configurations() {
     let cases: Vec<(Sequential, &str)> = vec![
         (Sequential::new().with(GroupNormalization::new(4)), "4 groups"),
         (Sequential::new().with(GroupNormalization::new(12)), "12 groups"),
-        (Sequential::new().with(LayerNormalization::new().axis([1])), "trailing"),
+        (Sequential::new().with(LayerNormalization::new().axis([1, 3])), "adjacent"),
         (Sequential::new().with(LayerNormalization::new().axis([0])), "batch axis"),
         (Sequential::new().with(LayerNormalization::new().axis([4])), "axis 4"),
-        (Sequential::new().with(LayerNormalization::new().axis([3, -1])), "trailing"),
+        (Sequential::new().with(LayerNormalization::new().axis([3, -1])), "adjacent"),
         (Sequential::new().with(BatchNormalization::new().axis(0)), "batch axis"),
         (Sequential::new().with(BatchNormalization::new().axis(-5)), "axis -5"),
     ];
@@ -336,6 +344,12 @@ fn normalization_layers_match_cpu_for_every_option() {
             || Sequential::new().with(LayerNormalization::new().axis([1, 2, 3]).center(center).scale(scale)),
             &input,
             s + 1,
+        );
+        check_layer_parity(
+            &format!("LayerNormalization [1,2] {center} {scale}"),
+            || Sequential::new().with(LayerNormalization::new().axis([1, 2]).center(center).scale(scale)),
+            &input,
+            s + 4,
         );
         check_layer_parity(
             &format!("GroupNormalization(3) {center} {scale}"),

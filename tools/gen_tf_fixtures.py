@@ -190,6 +190,7 @@ def norm_layer_cases():
         ("batch_norm_axis1", "BatchNormalization", {"axis": 1}),
         ("batch_norm_no_center", "BatchNormalization", {"center": False}),
         ("batch_norm_no_scale", "BatchNormalization", {"scale": False}),
+        ("layer_norm_axes_12", "LayerNormalization", {"axis": [1, 2]}),
     ]
     for name, kind, opts in specs:
         layer = getattr(tf.keras.layers, kind)(epsilon=1e-3, **opts)

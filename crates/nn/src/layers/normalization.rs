@@ -1,6 +1,6 @@
 //! Normalization layers with Keras's names, defaults and variables (`<layer>/gamma`,
 //! `<layer>/beta`, BatchNormalization's non-trainable moving statistics):
-//! `BatchNormalization` (any channel axis), `LayerNormalization` (trailing axes),
+//! `BatchNormalization` (any channel axis), `LayerNormalization` (adjacent axes),
 //! `GroupNormalization` and `InstanceNormalization` (groups = channels).
 
 use super::{built, BuildCtx, Layer, Param};
@@ -197,8 +197,8 @@ impl Layer for BatchNormalization {
 }
 
 /// `keras.layers.LayerNormalization(axis=-1, epsilon=1e-3, center=True, scale=True)`:
-/// statistics per example over `axis` (trailing axes, e.g. `[1, 2, 3]` for NHWC); gamma and
-/// beta have the shape of those axes.
+/// statistics per example over `axis` (adjacent axes, e.g. `[1, 2, 3]` for NHWC, or `[1, 2]`
+/// per example and channel); gamma and beta have the shape of those axes.
 pub struct LayerNormalization {
     name: String,
     axis: Vec<isize>,
@@ -227,8 +227,8 @@ impl LayerNormalization {
         }
     }
 
-    /// Sets the normalized axes (Keras numbering: negative from the end; they must be the
-    /// trailing axes), e.g. `.axis([-1])` or `.axis([1, 2, 3])`.
+    /// Sets the normalized axes (Keras numbering: negative from the end; they must be
+    /// adjacent), e.g. `.axis([-1])`, `.axis([1, 2, 3])` or `.axis([1, 2])`.
     pub fn axis(mut self, axes: impl AsRef<[isize]>) -> Self {
         self.axis = axes.as_ref().to_vec();
         self
@@ -262,16 +262,17 @@ impl Layer for LayerNormalization {
             .map(|&a| resolve_axis("LayerNormalization", a, input_shape))
             .collect::<Result<Vec<_>>>()?;
         axes.sort_unstable();
-        let first = input_shape.len() + 1 - axes.len();
-        if axes.is_empty() || axes.iter().enumerate().any(|(i, &a)| a != first + i) {
+        let adjacent = axes.windows(2).all(|w| w[1] == w[0] + 1);
+        if axes.is_empty() || !adjacent {
             let msg = format!(
-                "axis {:?} must be the trailing axes of inputs {}, each once (other axes are not supported)",
+                "axis {:?} must be distinct, adjacent axes of inputs {} (e.g. [-1] or [1, 2, 3])",
                 self.axis,
                 keras_shape(input_shape)
             );
             return Err(shape_err("LayerNormalization", msg));
         }
-        self.vars = Some(AffineVars::new(&self.name, &input_shape[first - 1..], self.affine, ctx.device)?);
+        let shape: Vec<usize> = axes.iter().map(|&a| input_shape[a - 1]).collect();
+        self.vars = Some(AffineVars::new(&self.name, &shape, self.affine, ctx.device)?);
         self.axes = axes;
         Ok(input_shape.to_vec())
     }

@@ -1,5 +1,5 @@
 //! Group normalization and the ops built on it: `layer_normalization` (Keras
-//! LayerNormalization over trailing axes) and `group_normalization` (Keras GroupNormalization;
+//! LayerNormalization over adjacent axes) and `group_normalization` (Keras GroupNormalization;
 //! groups = channels is instance normalization). x is viewed as `[n, s, groups, cg]`;
 //! statistics (mean, biased variance) per (example, group); one fused backward kernel family
 //! gives dx, d gamma and d beta.
@@ -10,9 +10,10 @@ use crate::autodiff::record;
 use crate::tensor::common_device;
 use crate::{cpu, shape_err, Device, Result, Tensor};
 
-/// Keras `LayerNormalization` as an op: normalizes over `axes` (which must be the trailing
-/// axes of x, in any order, e.g. `[3]` or `[1, 2, 3]` for NHWC) with the biased variance, then
-/// `· gamma + beta`; gamma and beta (optional) have the shape of those axes.
+/// Keras `LayerNormalization` as an op: normalizes over `axes` (adjacent axes of x, in any
+/// order, e.g. `[3]` or `[1, 2, 3]` for NHWC, or `[1, 2]`: per example and channel over H, W)
+/// with the biased variance, then `· gamma + beta`; gamma and beta (optional) have the shape of
+/// those axes. Axes followed by others are brought last by a transpose (and back).
 pub fn layer_normalization(
     x: &Tensor,
     gamma: Option<&Tensor>,
@@ -21,12 +22,18 @@ pub fn layer_normalization(
     epsilon: f32,
 ) -> Result<Tensor> {
     let op = "layer_normalization";
-    let first = trailing_axes(op, x.shape(), axes)?;
-    let inner: usize = x.shape()[first..].iter().product();
-    let outer: usize = x.shape()[..first].iter().product();
-    check_params(op, &x.shape()[first..], gamma, beta)?;
-    let dims = GroupNormDims { n: outer, s: 1, groups: 1, cg: inner };
-    group_norm(op, x, dims, gamma, beta, epsilon)
+    let (s, [first, end]) = (x.shape(), adjacent_axes(op, x.shape(), axes)?);
+    check_params(op, &s[first..end], gamma, beta)?;
+    let (outer, mid, rest) = (s[..first].iter().product(), s[first..end].iter().product(), s[end..].iter().product());
+    let dims = |n: usize| GroupNormDims { n, s: 1, groups: 1, cg: mid };
+    if rest == 1 {
+        return group_norm(op, x, dims(outer), gamma, beta, epsilon);
+    }
+    // [outer, mid, rest] → [outer, rest, mid]: the normalized axes last.
+    let flat = |p: Option<&Tensor>| p.map(|p| p.reshape(&[mid])).transpose();
+    let xt = super::transpose2d(&x.reshape(&[outer, mid, rest])?)?;
+    let yt = group_norm(op, &xt, dims(outer * rest), flat(gamma)?.as_ref(), flat(beta)?.as_ref(), epsilon)?;
+    super::transpose2d(&yt)?.reshape(s)
 }
 
 /// Keras `GroupNormalization` as an op on `[n, ..., c]` (e.g. NHWC): statistics per example over
@@ -54,21 +61,20 @@ pub fn group_normalization(
     group_norm(op, x, dims, gamma, beta, epsilon)
 }
 
-/// The first normalized axis when `axes` are exactly the trailing axes of `shape`.
-fn trailing_axes(op: &'static str, shape: &[usize], axes: &[usize]) -> Result<usize> {
+/// The range `[first, end)` of normalized axes when `axes` are distinct, in range and adjacent.
+fn adjacent_axes(op: &'static str, shape: &[usize], axes: &[usize]) -> Result<[usize; 2]> {
     let mut sorted = axes.to_vec();
     sorted.sort_unstable();
-    let first = shape.len().saturating_sub(axes.len());
-    if axes.is_empty() || sorted.iter().enumerate().any(|(i, &a)| a != first + i) {
-        return Err(shape_err(
-            op,
-            format!(
-                "axes {axes:?} must be the trailing axes of x (shape {shape:?}), each once; e.g. [{}]",
-                shape.len().max(1) - 1
-            ),
-        ));
+    let first = sorted.first().copied().unwrap_or(0);
+    let adjacent = sorted.iter().enumerate().all(|(i, &a)| a == first + i);
+    if axes.is_empty() || !adjacent || first + axes.len() > shape.len() {
+        let msg = format!(
+            "axes {axes:?} must be distinct, adjacent axes of x (shape {shape:?}), e.g. [{}]",
+            shape.len().max(1) - 1
+        );
+        return Err(shape_err(op, msg));
     }
-    Ok(first)
+    Ok([first, first + axes.len()])
 }
 
 /// Checks that gamma and beta (when given) have shape `want`.
