@@ -16,6 +16,7 @@ pub mod models;
 pub mod ops;
 pub mod optimizers;
 pub mod random;
+pub mod training;
 mod tensor;
 
 pub use autodiff::{no_grad, Gradients};
