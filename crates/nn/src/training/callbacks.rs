@@ -124,9 +124,10 @@ impl Monitor {
 
     /// Keras's `_is_improvement`: better than `reference` by more than `min_delta`.
     fn beats(&self, current: f32, reference: Option<f32>) -> Result<bool> {
+        let maximize = self.maximize()?;
         let Some(r) = reference else { return Ok(true) };
         let d = self.min_delta.abs();
-        Ok(if self.maximize()? { current - d > r } else { current + d < r })
+        Ok(if maximize { current - d > r } else { current + d < r })
     }
 }
 

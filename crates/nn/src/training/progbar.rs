@@ -76,11 +76,10 @@ impl ProgbarLogger {
     }
 
     fn print(&mut self, text: &str, end: bool) {
-        let mut stdout = std::io::stdout().lock();
         let visible = text.chars().count();
         let pad = " ".repeat(self.width.saturating_sub(visible));
-        let _ = write!(stdout, "{}{text}{pad}{}", if self.dynamic { "\r" } else { "" }, if end { "\n" } else { "" });
-        let _ = stdout.flush();
+        print!("{}{text}{pad}{}", if self.dynamic { "\r" } else { "" }, if end { "\n" } else { "" });
+        let _ = std::io::stdout().flush();
         self.width = if end { 0 } else { visible };
     }
 }
