@@ -192,7 +192,11 @@ impl Case {
     }
 
     fn keepdims(&self) -> bool {
-        matches!(self.opt("keepdims"), Json::Bool(true))
+        self.flag("keepdims")
+    }
+
+    fn flag(&self, key: &str) -> bool {
+        matches!(self.opt(key), Json::Bool(true))
     }
 }
 
@@ -264,6 +268,18 @@ fn run(c: &Case, dev: &Device) -> Result<Vec<Tensor>> {
                 ["x", "y", "z"].iter().filter(|k| c.tensors.contains_key(**k)).map(|k| c.t(k, dev)).collect();
             one(concat(&parts.iter().collect::<Vec<_>>(), c.opt("axis").usize()))
         }
+        "sigmoid_cross_entropy_with_logits" => one(sigmoid_cross_entropy_with_logits(&c.t("y", dev), &x())),
+        "binary_crossentropy" => one(binary_crossentropy(&c.t("y", dev), &x(), c.flag("from_logits"))),
+        "categorical_crossentropy" => one(categorical_crossentropy(&c.t("y", dev), &x(), c.flag("from_logits"))),
+        "sparse_categorical_crossentropy" => {
+            one(sparse_categorical_crossentropy(&c.t("y", dev), &x(), c.flag("from_logits")))
+        }
+        "sparse_top_k_categorical_accuracy" => {
+            one(sparse_top_k_categorical_accuracy(&c.t("y", dev), &x(), c.opt("k").usize()))
+        }
+        "top_k_categorical_accuracy" => one(top_k_categorical_accuracy(&c.t("y", dev), &x(), c.opt("k").usize())),
+        "binary_accuracy" => one(binary_accuracy(&c.t("y", dev), &x(), 0.5)),
+        "categorical_accuracy" => one(categorical_accuracy(&c.t("y", dev), &x())),
         other => panic!("{}: unknown op {other}", c.name),
     }
 }
@@ -308,6 +324,14 @@ fn fixture_file_covers_every_op_family() {
         "tanh",
         "add",
         "mul",
+        "sigmoid_cross_entropy_with_logits",
+        "binary_crossentropy",
+        "categorical_crossentropy",
+        "sparse_categorical_crossentropy",
+        "sparse_top_k_categorical_accuracy",
+        "top_k_categorical_accuracy",
+        "binary_accuracy",
+        "categorical_accuracy",
     ] {
         assert!(ops.contains(&op), "no fixture case for {op}");
     }
@@ -361,4 +385,18 @@ fn matmul_softmax_and_elementwise_match_tensorflow() {
 #[test]
 fn reductions_argmax_and_concat_match_tensorflow() {
     check_ops(&["reduce_sum", "reduce_mean", "reduce_max", "argmax", "concat"]);
+}
+
+#[test]
+fn keras_losses_and_metrics_match_tensorflow() {
+    check_ops(&[
+        "sigmoid_cross_entropy_with_logits",
+        "binary_crossentropy",
+        "categorical_crossentropy",
+        "sparse_categorical_crossentropy",
+        "sparse_top_k_categorical_accuracy",
+        "top_k_categorical_accuracy",
+        "binary_accuracy",
+        "categorical_accuracy",
+    ]);
 }

@@ -175,9 +175,73 @@ def reduce_cases():
     add_case("concat_axis1", {"op": "concat", "axis": 1}, {"x": x, "y": y}, tf.concat([x, y], 1))
 
 
+def training_cases():
+    """Keras losses and metrics as compile/fit uses them: x is y_pred, y is y_true."""
+    import keras
+    losses = keras.losses
+    metrics = keras.metrics
+
+    def keras_value(fn, y, x):
+        return np.array(fn(tf.constant(y), tf.constant(x)), dtype=np.float32)
+
+    # Binary cross-entropy from logits (large logits included) and from probabilities (exact 0
+    # and 1 included, which Keras clips to [1e-7, 1 - 1e-7]); soft labels too.
+    x = rand(5, 3) * 4.0
+    x[0, 0], x[1, 1] = 40.0, -40.0
+    y = (rng.uniform(size=(5, 3)) > 0.5).astype(np.float32)
+    y[4] = [0.25, 0.5, 0.9]
+    add_case("bce_logits", {"op": "binary_crossentropy", "from_logits": True}, {"x": x, "y": y},
+             keras_value(losses.BinaryCrossentropy(from_logits=True), y, x))
+    add_case("sigmoid_xent", {"op": "sigmoid_cross_entropy_with_logits"}, {"x": x, "y": y},
+             tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=x))
+    p = tf.nn.sigmoid(rand(4, 6) * 2.0).numpy()
+    p[0, 0], p[1, 1], p[2, 2] = 0.0, 1.0, 1e-9
+    y = (rng.uniform(size=(4, 6)) > 0.5).astype(np.float32)
+    y[0, 0], y[1, 1] = 1.0, 0.0
+    add_case("bce_probs", {"op": "binary_crossentropy", "from_logits": False}, {"x": p, "y": y},
+             keras_value(losses.BinaryCrossentropy(), y, p))
+    # Categorical / sparse categorical cross-entropy from probabilities: rows that do not sum
+    # to 1 (Keras renormalises the categorical ones) and a zero probability (clipped).
+    p = rng.uniform(0.05, 1.0, size=(5, 4)).astype(np.float32)
+    p[0, 2] = 0.0
+    ids = np.array([2, 0, 3, 1, 3], dtype=np.float32)
+    onehot = np.eye(4, dtype=np.float32)[ids.astype(int)]
+    onehot[4] = [0.1, 0.2, 0.3, 0.4]
+    add_case("cce_probs", {"op": "categorical_crossentropy", "from_logits": False}, {"x": p, "y": onehot},
+             keras_value(losses.CategoricalCrossentropy(), onehot, p))
+    probs = (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+    add_case("scce_probs", {"op": "sparse_categorical_crossentropy", "from_logits": False},
+             {"x": probs, "y": ids}, keras_value(losses.SparseCategoricalCrossentropy(), ids, probs))
+    add_case("scce_logits", {"op": "sparse_categorical_crossentropy", "from_logits": True},
+             {"x": p * 3.0, "y": ids},
+             keras_value(losses.SparseCategoricalCrossentropy(from_logits=True), ids, p * 3.0))
+    # Top-k accuracy with ties at the boundary (integer scores), TensorFlow's in_top_k rule.
+    scores = np.round(rand(12, 6) * 1.5).astype(np.float32)
+    ids = rng.randint(0, 6, size=12).astype(np.float32)
+    for k in [1, 2, 3, 5]:
+        m = metrics.SparseTopKCategoricalAccuracy(k=k)
+        m.update_state(ids, scores)
+        add_case(f"sparse_top_{k}", {"op": "sparse_top_k_categorical_accuracy", "k": k},
+                 {"x": scores, "y": ids}, np.float32(m.result()))
+        m = metrics.TopKCategoricalAccuracy(k=k)
+        hot = np.eye(6, dtype=np.float32)[ids.astype(int)]
+        m.update_state(hot, scores)
+        add_case(f"top_{k}", {"op": "top_k_categorical_accuracy", "k": k}, {"x": scores, "y": hot},
+                 np.float32(m.result()))
+    m = metrics.BinaryAccuracy()
+    bp = rng.uniform(size=(6, 3)).astype(np.float32)
+    bp[0, 0] = 0.5
+    by = (rng.uniform(size=(6, 3)) > 0.5).astype(np.float32)
+    m.update_state(by, bp)
+    add_case("binary_accuracy", {"op": "binary_accuracy"}, {"x": bp, "y": by}, np.float32(m.result()))
+    m = metrics.CategoricalAccuracy()
+    m.update_state(hot, scores)
+    add_case("categorical_accuracy", {"op": "categorical_accuracy"}, {"x": scores, "y": hot}, np.float32(m.result()))
+
+
 def main():
     for gen in [conv_cases, depthwise_cases, separable_cases, transpose_cases, pool_cases,
-                norm_and_resize_cases, dense_cases, reduce_cases]:
+                norm_and_resize_cases, dense_cases, reduce_cases, training_cases]:
         gen()
     metadata["__tensorflow_version__"] = tf.__version__
     save_file(tensors, OUT, metadata=metadata)
