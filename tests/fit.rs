@@ -6,8 +6,8 @@
 
 mod common;
 use common::*;
-use tessera::prelude::*;
 use tessera::checkpoint;
+use tessera::prelude::*;
 use tessera::training::{FnBatches, TrainContext};
 
 const CLASSES: usize = 3;
@@ -27,9 +27,8 @@ fn blobs(n: usize, seed: u64, dev: &Device) -> (Tensor, Tensor) {
 
 /// Dense(8, relu) → Dense(3) logits, built on `dev`.
 fn mlp(dev: &Device) -> Sequential {
-    let mut m = Sequential::new()
-        .with(layers::Dense::new(8).activation(Activation::Relu))
-        .with(layers::Dense::new(CLASSES));
+    let mut m =
+        Sequential::new().with(layers::Dense::new(8).activation(Activation::Relu)).with(layers::Dense::new(CLASSES));
     m.build(&[4], dev, 7).unwrap();
     m
 }
@@ -292,7 +291,6 @@ fn learning_rate_scheduler_sets_the_rate_each_epoch() {
         0.001
     });
     let h = m.fit(&x, &y, quiet().epochs(4).initial_epoch(2).callback(&mut sched)).unwrap();
-    drop(sched);
     assert_eq!(seen, [2, 3]);
     assert_eq!(h.epoch, [2, 3]);
 }
@@ -334,7 +332,6 @@ fn fit_batches_takes_any_batch_source() {
     let mut val = TensorBatches::new(&x, &y, 10, None).unwrap();
     let mut m = compiled(&dev, 0.05, &[Metric::Accuracy]);
     let h = m.fit_batches(&mut source, Some(&mut val), quiet().epochs(3)).unwrap();
-    drop(source);
     assert_eq!(seen_epochs, [0, 1, 2]);
     assert_eq!(h.get("val_loss").unwrap().len(), 3);
     let mut empty = FnBatches::new(None, |_| Ok(std::iter::empty()));
@@ -381,7 +378,12 @@ fn every_loss_trains_through_compile() {
         (Loss::CategoricalCrossentropy { from_logits: true }, hot.clone(), Metric::Accuracy, "categorical_accuracy"),
         (Loss::MeanSquaredError, hot.clone(), Metric::CategoricalAccuracy, "categorical_accuracy"),
         (Loss::BinaryCrossentropy { from_logits: true }, hot.clone(), Metric::binary_accuracy(), "binary_accuracy"),
-        (Loss::SparseCategoricalCrossentropy { from_logits: true }, y.reshape(&[24, 1]).unwrap(), Metric::Accuracy, "x"),
+        (
+            Loss::SparseCategoricalCrossentropy { from_logits: true },
+            y.reshape(&[24, 1]).unwrap(),
+            Metric::Accuracy,
+            "x",
+        ),
     ];
     for (loss, labels, metric, resolved) in cases {
         if resolved != "x" {

@@ -16,8 +16,8 @@ pub mod models;
 pub mod ops;
 pub mod optimizers;
 pub mod random;
-pub mod training;
 mod tensor;
+pub mod training;
 
 pub use autodiff::{no_grad, Gradients};
 pub use device::Device;

@@ -32,12 +32,12 @@ pub mod prelude {
     pub use tessera_nn::models::Sequential;
     pub use tessera_nn::ops::*;
     pub use tessera_nn::optimizers::{Adam, Optimizer, Sgd};
-    #[cfg(not(target_arch = "wasm32"))]
-    pub use tessera_nn::training::{CsvLogger, ModelCheckpoint};
     pub use tessera_nn::training::{
         Batches, Callback, Compile, Compiled, EarlyStopping, FitOptions, History, LearningRateScheduler, Logs, Loss,
         Metric, Mode, ReduceLROnPlateau, TensorBatches,
     };
+    #[cfg(not(target_arch = "wasm32"))]
+    pub use tessera_nn::training::{CsvLogger, ModelCheckpoint};
     pub use tessera_nn::{no_grad, Activation, Device, Error, Gradients, Padding, Result, Tensor};
 }
 

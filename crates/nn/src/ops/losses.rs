@@ -10,8 +10,8 @@
 use tessera_kernels::elementwise::{BinaryOp, UnaryOp};
 use tessera_kernels::losses as k;
 
-use crate::autodiff::record;
 use crate::autodiff::no_grad;
+use crate::autodiff::record;
 use crate::ops::{
     add, affine, argmax, binary, div, exp, log, log_softmax, maximum, minimum, mul, neg, reduce_mean, reduce_sum, relu,
     sigmoid, square, sub, unary,
@@ -220,7 +220,9 @@ pub fn accuracy(labels: &Tensor, logits: &Tensor) -> Result<Tensor> {
 fn same_shape(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
     match a.shape() == b.shape() {
         true => Ok(()),
-        false => Err(shape_err(op, format!("y_true {:?} and y_pred {:?} must have the same shape", a.shape(), b.shape()))),
+        false => {
+            Err(shape_err(op, format!("y_true {:?} and y_pred {:?} must have the same shape", a.shape(), b.shape())))
+        }
     }
 }
 
@@ -292,7 +294,11 @@ pub fn in_top_k(targets: &Tensor, predictions: &Tensor, k: usize) -> Result<Tens
     if predictions.rank() != 2 || targets.shape() != [predictions.shape()[0]] {
         return Err(shape_err(
             op,
-            format!("needs targets [n] and predictions [n, c], got {:?} and {:?}", targets.shape(), predictions.shape()),
+            format!(
+                "needs targets [n] and predictions [n, c], got {:?} and {:?}",
+                targets.shape(),
+                predictions.shape()
+            ),
         ));
     }
     let c = classes(op, predictions)?;

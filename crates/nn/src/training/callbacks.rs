@@ -619,7 +619,9 @@ mod native {
                 None => logs.keys().cloned().collect(),
             };
             if std::mem::take(&mut self.header) {
-                self.write(std::iter::once("epoch").chain(keys.iter().map(String::as_str)).collect::<Vec<_>>().join(&sep))?;
+                self.write(
+                    std::iter::once("epoch").chain(keys.iter().map(String::as_str)).collect::<Vec<_>>().join(&sep),
+                )?;
             }
             self.keys = Some(keys.clone());
             let values = keys.iter().map(|k| logs.get(k).map_or("NA".to_string(), |v| v.to_string()));
