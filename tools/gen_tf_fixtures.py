@@ -239,9 +239,31 @@ def training_cases():
     add_case("categorical_accuracy", {"op": "categorical_accuracy"}, {"x": scores, "y": hot}, np.float32(m.result()))
 
 
+def fit_cases():
+    """Keras fit end to end: Dense(5, relu) → Dense(3) logits from fixed weights, 3 epochs of
+    batch 4 over 10 rows (a partial last batch), no shuffling, validation data. `out` is the
+    History as rows [accuracy, loss, val_accuracy, val_loss] × epochs; `kernel_after` the last
+    layer's kernel after training."""
+    import keras
+    for name, make_opt in [("sgd", lambda: keras.optimizers.SGD(0.1)), ("adam", lambda: keras.optimizers.Adam(0.01))]:
+        x, vx = rand(10, 4), rand(6, 4)
+        y = rng.randint(0, 3, size=10).astype(np.float32)
+        vy = rng.randint(0, 3, size=6).astype(np.float32)
+        k1, b1, k2, b2 = rand(4, 5) * 0.5, rand(5) * 0.1, rand(5, 3) * 0.5, rand(3) * 0.1
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(5, activation="relu"), keras.layers.Dense(3)])
+        model.set_weights([k1, b1, k2, b2])
+        model.compile(optimizer=make_opt(), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      metrics=["accuracy"])
+        h = model.fit(x, y, batch_size=4, epochs=3, shuffle=False, validation_data=(vx, vy), verbose=0)
+        hist = np.array([h.history[k] for k in ["accuracy", "loss", "val_accuracy", "val_loss"]], dtype=np.float32)
+        add_case(f"fit_{name}", {"op": "fit", "optimizer": name},
+                 {"x": x, "y": y, "vx": vx, "vy": vy, "k1": k1, "b1": b1, "k2": k2, "b2": b2}, hist,
+                 kernel_after=model.get_weights()[2])
+
+
 def main():
     for gen in [conv_cases, depthwise_cases, separable_cases, transpose_cases, pool_cases,
-                norm_and_resize_cases, dense_cases, reduce_cases, training_cases]:
+                norm_and_resize_cases, dense_cases, reduce_cases, training_cases, fit_cases]:
         gen()
     metadata["__tensorflow_version__"] = tf.__version__
     save_file(tensors, OUT, metadata=metadata)
