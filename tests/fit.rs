@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use tessera::checkpoint;
 use tessera::prelude::*;
-use tessera::training::{FnBatches, TrainContext};
+use tessera::training::{Batches, FnBatches, TrainContext};
 
 const CLASSES: usize = 3;
 
@@ -513,4 +513,27 @@ fn out_of_range_sparse_labels_are_errors_on_the_gpu() {
     .item()
     .unwrap();
     assert!((got - cpu).abs() <= RTOL * cpu.abs());
+}
+
+#[test]
+fn fit_batches_over_a_tessera_data_dataset_on_the_gpu() {
+    use tessera::train::DatasetBatches;
+    let dev = gpu();
+    let train = tessera_data::synthetic(96, [6, 6, 1], 3, 18).unwrap();
+    let test = tessera_data::synthetic(30, [6, 6, 1], 3, 19).unwrap();
+    let mut model = Sequential::new()
+        .with(layers::Conv2D::new(4, 3).activation(Activation::Relu))
+        .with(layers::Flatten::new())
+        .with(layers::Dense::new(3));
+    model.build(&[6, 6, 1], &dev, 3).unwrap();
+    let mut m =
+        model.compile(Adam::new(0.02), Loss::SparseCategoricalCrossentropy { from_logits: true }, &[Metric::Accuracy]);
+    let mut batches = DatasetBatches::new(&train, 16, Some(5), &dev);
+    assert_eq!(batches.steps(), Some(6));
+    let mut val = DatasetBatches::new(&test, 16, None, &dev);
+    let h = m.fit_batches(&mut batches, Some(&mut val), quiet().epochs(5)).unwrap();
+    let (loss, acc) = (h.get("loss").unwrap(), h.get("val_accuracy").unwrap());
+    assert!(loss[4] < loss[0], "{loss:?}");
+    assert!(acc[4] > 0.6, "validation accuracy {acc:?} (chance 0.33)");
+    assert_eq!(m.evaluate_batches(&mut val).unwrap()["accuracy"], acc[4]);
 }

@@ -76,12 +76,27 @@ impl ProgbarLogger {
     }
 
     fn print(&mut self, text: &str, end: bool) {
-        let visible = text.chars().count();
+        let visible = visible_len(text);
         let pad = " ".repeat(self.width.saturating_sub(visible));
         print!("{}{text}{pad}{}", if self.dynamic { "\r" } else { "" }, if end { "\n" } else { "" });
         let _ = std::io::stdout().flush();
         self.width = if end { 0 } else { visible };
     }
+}
+
+/// Characters shown on screen: `text` without its ANSI escape sequences.
+fn visible_len(text: &str) -> usize {
+    let mut n = 0;
+    let mut in_escape = false;
+    for ch in text.chars() {
+        match (in_escape, ch) {
+            (false, '\x1b') => in_escape = true,
+            (false, _) => n += 1,
+            (true, 'm') => in_escape = false,
+            (true, _) => {}
+        }
+    }
+    n
 }
 
 /// Keras's remaining-time format: `45s`, `2:05`, `1:02:05`.
@@ -144,5 +159,40 @@ impl Callback for ProgbarLogger {
             self.print(&line, true);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keras_progress_formats() {
+        assert_eq!(eta(45.2), "45s");
+        assert_eq!(eta(125.0), "2:05");
+        assert_eq!(eta(3725.0), "1:02:05");
+        assert_eq!(per_step(2.4), " 2s/step");
+        assert_eq!(per_step(0.05), " 50ms/step");
+        assert_eq!(per_step(0.0008), " 800us/step");
+        assert_eq!(number(0.27), "0.2700");
+        assert_eq!(number(0.0005), "5.0000e-4");
+        assert_eq!(visible_len("\x1b[1m3/3\x1b[0m ━━"), 6);
+    }
+
+    #[test]
+    fn keras_epoch_line() {
+        let mut p = ProgbarLogger::new(2);
+        (p.target, p.clock) = (Some(32), Clock(None));
+        let logs: Logs = [("loss", 0.27f32), ("accuracy", 0.91), ("val_loss", 0.3), ("learning_rate", 0.001)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        assert_eq!(p.line(32, &logs, true), "32/32 - accuracy: 0.9100 - loss: 0.2700 - val_loss: 0.3000");
+        p.verbose = 1;
+        let bar = "━".repeat(10) + &"━".repeat(10);
+        assert_eq!(
+            p.line(16, &logs, false),
+            format!("16/32 {bar} - accuracy: 0.9100 - loss: 0.2700 - val_loss: 0.3000")
+        );
     }
 }
