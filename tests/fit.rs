@@ -117,6 +117,24 @@ fn validation_split_holds_out_the_last_rows() {
     assert!((h.get("val_loss").unwrap()[0] - logs["loss"]).abs() < 1e-6);
     assert!((h.get("val_sparse_categorical_accuracy").unwrap()[0] - logs["sparse_categorical_accuracy"]).abs() < 1e-6);
     assert!(m.fit(&x, &y, quiet().validation_split(1.0)).is_err());
+    // validation_data overrides validation_split: every row trains (4 steps of 10).
+    let mut steps = StepCount(None);
+    let opts = quiet().batch_size(10).validation_split(0.5).validation_data(&tail.0, &tail.1).callback(&mut steps);
+    m.fit(&x, &y, opts).unwrap();
+    assert_eq!(steps.0, Some(4));
+    let mut steps = StepCount(None);
+    m.fit(&x, &y, quiet().batch_size(10).validation_split(0.5).callback(&mut steps)).unwrap();
+    assert_eq!(steps.0, Some(2));
+}
+
+/// Records the steps per epoch that fit announces.
+struct StepCount(Option<usize>);
+
+impl Callback for StepCount {
+    fn on_train_begin(&mut self, ctx: &mut TrainContext) -> Result<()> {
+        self.0 = ctx.steps;
+        Ok(())
+    }
 }
 
 #[test]

@@ -72,7 +72,8 @@ pub struct FitOptions<'a> {
     pub batch_size: usize,
     /// `(x, y)` evaluated after every epoch (`val_*` keys).
     pub validation_data: Option<(&'a Tensor, &'a Tensor)>,
-    /// Fraction of `x, y` (the last rows, before shuffling) held out for validation.
+    /// Fraction of `x, y` (the last rows, before shuffling) held out for validation; ignored
+    /// when `validation_data` is given (as in Keras).
     pub validation_split: f32,
     /// Shuffle the training rows every epoch (`fit(x, y)` only).
     pub shuffle: bool,
@@ -311,7 +312,10 @@ impl<L: Layer, O: Optimizer> Compiled<L, O> {
         if !(0.0..1.0).contains(&split) {
             return Err(shape_err("fit", format!("validation_split {split} must be in [0, 1)")));
         }
-        let keep = if split > 0.0 { (n as f64 * (1.0 - split as f64)) as usize } else { n };
+        let keep = match split > 0.0 && opts.validation_data.is_none() {
+            true => (n as f64 * (1.0 - split as f64)) as usize,
+            false => n,
+        };
         let mut val = match (opts.validation_data.take(), keep < n) {
             (Some((vx, vy)), _) => Some(TensorBatches::new(vx, vy, opts.batch_size, None)?),
             (None, true) => {
