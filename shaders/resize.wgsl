@@ -1,12 +1,15 @@
-// Resize family: Keras UpSampling2D(size, interpolation='nearest') on NHWC input,
-// out[b, y, x, c] = in[b, y / sh, x / sw, c].
+// Resize family on NHWC input: Keras UpSampling2D(size, interpolation='nearest'),
+// out[b, y, x, c] = in[b, y / sh, x / sw, c], and tf.image.resize(method='bilinear') with
+// half-pixel centres (any output size).
 //   upsample_nearest   one output per invocation (any channel count);
-//   upsample_nearest4  four channels per invocation with vec4 copies (c % 4 == 0).
+//   upsample_nearest4  four channels per invocation with vec4 copies (c % 4 == 0);
+//   resize_bilinear    one output per invocation;
+//   resize_bilinear_grad  one input element per invocation, gathering the outputs that sample it.
 
 struct Params {
     n: u32, h: u32, w: u32, c: u32,
     oh: u32, ow: u32, sh: u32, sw: u32,
-    total: u32, _p0: u32, _p1: u32, _p2: u32,
+    total: u32, scale_h: f32, scale_w: f32, _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -84,4 +87,81 @@ fn upsample_nearest_grad4(@builtin(global_invocation_id) gid: vec3<u32>, @builti
         }
     }
     out4[id] = acc;
+}
+
+// Bilinear resize (TensorFlow's ResizeBilinear with half_pixel_centers): along each axis,
+// output o samples src = (o + 0.5) * in / out - 0.5 between rows lower = max(floor(src), 0)
+// and upper = min(ceil(src), in - 1) with weight lerp = src - floor(src) on upper.
+struct Taps {
+    lower: u32,
+    upper: u32,
+    lerp: f32,
+}
+
+fn taps(o: u32, scale: f32, n_in: u32) -> Taps {
+    let src = (f32(o) + 0.5) * scale - 0.5;
+    let fl = floor(src);
+    let lower = u32(max(fl, 0.0));
+    let upper = min(u32(max(ceil(src), 0.0)), n_in - 1u);
+    return Taps(lower, upper, src - fl);
+}
+
+@compute @workgroup_size(64)
+fn resize_bilinear(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = linear_index(gid, nwg, 64u);
+    if id >= p.total { return; }
+    let ch = id % p.c;
+    let ox = (id / p.c) % p.ow;
+    let oy = (id / (p.c * p.ow)) % p.oh;
+    let b = id / (p.c * p.ow * p.oh);
+    let ty = taps(oy, p.scale_h, p.h);
+    let tx = taps(ox, p.scale_w, p.w);
+    let top = (b * p.h + ty.lower) * p.w;
+    let bot = (b * p.h + ty.upper) * p.w;
+    let tl = x[(top + tx.lower) * p.c + ch];
+    let tr = x[(top + tx.upper) * p.c + ch];
+    let bl = x[(bot + tx.lower) * p.c + ch];
+    let br = x[(bot + tx.upper) * p.c + ch];
+    let t = tl + (tr - tl) * tx.lerp;
+    let u = bl + (br - bl) * tx.lerp;
+    out[id] = t + (u - t) * ty.lerp;
+}
+
+// The weight with which output o (taps t) samples input index i along one axis.
+fn weight(t: Taps, i: u32) -> f32 {
+    return select(0.0, 1.0 - t.lerp, t.lower == i) + select(0.0, t.lerp, t.upper == i);
+}
+
+// The outputs [first, last] along one axis that can sample input index i: src within
+// (i - 1, i + 1), widened by one for rounding (the weights decide exactly).
+fn sampled_by(i: u32, scale: f32, n_out: u32) -> vec2<u32> {
+    let lo = floor((f32(i) - 0.5) / scale - 0.5) - 1.0;
+    let hi = ceil((f32(i) + 1.5) / scale - 0.5) + 1.0;
+    return vec2(u32(max(lo, 0.0)), u32(clamp(hi, 0.0, f32(n_out - 1u))));
+}
+
+// With n, h, w, c the forward input and `x` holding dy [n, oh, ow, c]:
+// dx[b, iy, ix, c] = Σ_{oy, ox} wy(oy, iy) · wx(ox, ix) · dy[b, oy, ox, c].
+@compute @workgroup_size(64)
+fn resize_bilinear_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = linear_index(gid, nwg, 64u);
+    if id >= p.total { return; }
+    let ch = id % p.c;
+    let ix = (id / p.c) % p.w;
+    let iy = (id / (p.c * p.w)) % p.h;
+    let b = id / (p.c * p.w * p.h);
+    let ry = sampled_by(iy, p.scale_h, p.oh);
+    let rx = sampled_by(ix, p.scale_w, p.ow);
+    var acc = 0.0;
+    for (var oy = ry.x; oy <= ry.y; oy++) {
+        let wy = weight(taps(oy, p.scale_h, p.h), iy);
+        if wy == 0.0 { continue; }
+        var row = 0.0;
+        for (var ox = rx.x; ox <= rx.y; ox++) {
+            let wx = weight(taps(ox, p.scale_w, p.w), ix);
+            row += wx * x[((b * p.oh + oy) * p.ow + ox) * p.c + ch];
+        }
+        acc += wy * row;
+    }
+    out[id] = acc;
 }

@@ -1,5 +1,6 @@
 //! Launcher for `shaders/conv2d.wgsl`: `tf.nn.conv2d` with fused bias and activation, in
-//! three variants (direct, register-blocked implicit GEMM, im2col + tiled matmul).
+//! three variants (direct, register-blocked implicit GEMM, im2col + tiled matmul), and for
+//! `shaders/conv2d_grouped.wgsl`: grouped convolution (groups > 1) and its gradients.
 
 use tessera_device::{Gpu, GpuBuffer};
 
@@ -8,6 +9,7 @@ use crate::matmul::{self, Matmul, MatmulVariant};
 use crate::{Activation, Conv2dGeometry, Result};
 
 const SRC: &str = include_str!("../../../shaders/conv2d.wgsl");
+const GROUPED_SRC: &str = include_str!("../../../shaders/conv2d_grouped.wgsl");
 
 /// Which conv2d kernel to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +53,14 @@ fn params_ext(g: &Conv2dGeometry, has_bias: bool, act: Activation, spare: [usize
     p.u(spare[0]).u(spare[1]).u(spare[2])
 }
 
+/// The uniform block of `conv2d_grouped.wgsl`: the window words, groups and rows per chunk.
+fn grouped_params(g: &Conv2dGeometry, has_bias: bool, act: Activation, chunk_rows: usize) -> Params {
+    let w = &g.win;
+    window_params(w, [w.h, w.w, w.c], [w.oh, w.ow, g.cout], has_bias, act).u(g.groups).u(chunk_rows).u(0)
+}
+
 /// Records `act(conv2d(x, filter) + bias)`; returns the `[n, oh, ow, cout]` output buffer.
+/// Grouped geometries (groups > 1) run the grouped kernel whatever the `variant`.
 pub fn conv2d(
     gpu: &Gpu,
     x: &GpuBuffer,
@@ -66,6 +75,14 @@ pub fn conv2d(
     check_u32("conv2d", &[w.n * w.h * w.w * w.c, rows * g.cout, rows * w.kh * w.kw * w.c])?;
     if rows * g.cout == 0 {
         return out_f32(gpu, 0);
+    }
+    if g.groups > 1 {
+        let out = out_f32(gpu, rows * g.cout)?;
+        let bias_buf = or_placeholder(gpu, bias)?;
+        let pipe = pipeline(gpu, "conv2d_grouped.wgsl", GROUPED_SRC, "grouped_conv2d", &[])?;
+        let p = grouped_params(g, bias.is_some(), act, 0);
+        gpu.dispatch(&pipe, p.bytes(), &[x, filter, &bias_buf, &out], grid_1d(gpu, rows * g.cout, 64))?;
+        return Ok(out);
     }
     match variant.pick(gpu, g) {
         Conv2dVariant::Im2col => im2col_matmul(gpu, x, filter, bias, g, act),
@@ -105,9 +122,10 @@ fn im2col_matmul(
 }
 
 /// Records the filter gradient of conv2d, `dW[ky, kx, ci, co] = Σ x[tap] · dY[pixel, co]`,
-/// for input `x` and upstream gradient `dy` (`[n, oh, ow, cout]`); returns `[kh, kw, cin, cout]`.
-/// The sum over pixels is split into chunks of output rows (enough invocations to fill the
-/// device), whose partial sums a second pass adds.
+/// for input `x` and upstream gradient `dy` (`[n, oh, ow, cout]`); returns `[kh, kw, cin /
+/// groups, cout]`. The sum over pixels is split into chunks of output rows (enough invocations
+/// to fill the device), whose partial sums a second pass adds. Grouped geometries run the
+/// grouped kernel whatever the `variant`.
 pub fn conv2d_filter_grad(
     gpu: &Gpu,
     x: &GpuBuffer,
@@ -116,23 +134,29 @@ pub fn conv2d_filter_grad(
     variant: Conv2dVariant,
 ) -> Result<GpuBuffer> {
     let w = &g.win;
-    let elems = w.kh * w.kw * w.c * g.cout;
+    let elems = g.filter_shape().iter().product::<usize>();
     check_u32("conv2d_filter_grad", &[w.n * w.h * w.w * w.c, w.n * w.oh * w.ow * g.cout, elems * w.n * w.oh])?;
     let aligned = w.c.is_multiple_of(4) && g.cout.is_multiple_of(4);
-    let (entry, threads) = match variant {
+    let (file, src, entry, threads) = match variant {
+        _ if g.groups > 1 => ("conv2d_grouped.wgsl", GROUPED_SRC, "grouped_filter_grad", elems),
         Conv2dVariant::Register | Conv2dVariant::Auto if aligned => {
-            ("conv2d_filter_grad_reg", w.kh * w.kw * (w.c / 4) * g.cout.div_ceil(16))
+            ("conv2d.wgsl", SRC, "conv2d_filter_grad_reg", w.kh * w.kw * (w.c / 4) * g.cout.div_ceil(16))
         }
-        Conv2dVariant::Auto if w.kh * w.kw <= 9 => ("conv2d_filter_grad_taps", w.c * g.cout.div_ceil(4)),
-        _ => ("conv2d_filter_grad", w.kh * w.kw * w.c * g.cout.div_ceil(4)),
+        Conv2dVariant::Auto if w.kh * w.kw <= 9 => {
+            ("conv2d.wgsl", SRC, "conv2d_filter_grad_taps", w.c * g.cout.div_ceil(4))
+        }
+        _ => ("conv2d.wgsl", SRC, "conv2d_filter_grad", w.kh * w.kw * w.c * g.cout.div_ceil(4)),
     };
     let rows = (w.n * w.oh).max(1);
     let chunk_rows = rows.div_ceil(FILTER_GRAD_THREADS.div_ceil(threads).clamp(1, rows));
     let chunks = rows.div_ceil(chunk_rows);
     let partial = out_f32(gpu, chunks * elems)?;
     let dummy = out_f32(gpu, 1)?;
-    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, entry, &[])?;
-    let p = params_ext(g, false, Activation::None, [chunk_rows, 0, 0]);
+    let pipe = pipeline(gpu, file, src, entry, &[])?;
+    let p = match g.groups {
+        1 => params_ext(g, false, Activation::None, [chunk_rows, 0, 0]),
+        _ => grouped_params(g, false, Activation::None, chunk_rows),
+    };
     gpu.dispatch(&pipe, p.bytes(), &[x, dy, &dummy, &partial], grid_1d(gpu, threads * chunks, 64))?;
     if chunks == 1 {
         return Ok(partial);
@@ -141,6 +165,25 @@ pub fn conv2d_filter_grad(
     let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "sum_chunks", &[])?;
     let p = params_ext(g, false, Activation::None, [chunk_rows, elems, chunks]);
     gpu.dispatch(&pipe, p.bytes(), &[&partial, &dummy, &dummy, &out], grid_1d(gpu, elems, 64))?;
+    Ok(out)
+}
+
+/// Records the input gradient of a (grouped) conv2d, `dX[pixel, ci] = Σ dY[out pixel, co] ·
+/// W[tap, ci mod cpg, co]` over the taps and the output channels of `ci`'s group, as a gather
+/// (one input element per invocation); returns `[n, h, w, cin]`. Plain convolutions
+/// (groups == 1) have faster kernels in `conv2d_transpose`.
+pub fn conv2d_input_grad(gpu: &Gpu, dy: &GpuBuffer, filter: &GpuBuffer, g: &Conv2dGeometry) -> Result<GpuBuffer> {
+    let w = &g.win;
+    let elems = w.n * w.h * w.w * w.c;
+    check_u32("conv2d_input_grad", &[elems, w.n * w.oh * w.ow * g.cout])?;
+    let out = out_f32(gpu, elems)?;
+    if elems == 0 {
+        return Ok(out);
+    }
+    let dummy = out_f32(gpu, 1)?;
+    let pipe = pipeline(gpu, "conv2d_grouped.wgsl", GROUPED_SRC, "grouped_input_grad", &[])?;
+    let p = grouped_params(g, false, Activation::None, 0);
+    gpu.dispatch(&pipe, p.bytes(), &[dy, filter, &dummy, &out], grid_1d(gpu, elems, 64))?;
     Ok(out)
 }
 
@@ -172,7 +215,7 @@ pub fn flip_filter(gpu: &Gpu, filter: &GpuBuffer, [kh, kw, cin, cout]: [usize; 4
         oh: 1,
         ow: 1,
     };
-    let p = params(&Conv2dGeometry { win, cout }, false, Activation::None);
+    let p = params(&Conv2dGeometry { win, cout, groups: 1 }, false, Activation::None);
     let dummy = out_f32(gpu, 1)?;
     let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "flip_filter", &[])?;
     gpu.dispatch(&pipe, p.bytes(), &[filter, &dummy, &dummy, &out], grid_1d(gpu, n, 64))?;

@@ -13,6 +13,7 @@ mod pool;
 mod reduce;
 mod resize;
 mod softmax;
+mod transpose;
 
 pub use batch_norm::*;
 pub use concat::*;
@@ -26,3 +27,4 @@ pub use pool::*;
 pub use reduce::*;
 pub use resize::*;
 pub use softmax::*;
+pub use transpose::*;

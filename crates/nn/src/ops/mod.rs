@@ -15,6 +15,7 @@ mod pool;
 mod reduce;
 mod resize;
 mod softmax;
+mod transpose;
 
 pub use batch_norm::*;
 pub use concat::*;
@@ -29,3 +30,4 @@ pub use pool::*;
 pub use reduce::*;
 pub use resize::*;
 pub use softmax::*;
+pub use transpose::*;
