@@ -23,11 +23,13 @@ mod merge;
 mod normalization;
 mod pooling;
 
-pub use self::core::{Activation, Dense, Dropout, Flatten, ReLU, Softmax};
+pub use self::core::{Activation, ChannelShuffle, Dense, Dropout, Flatten, ReLU, Softmax};
 pub use conv::{Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D};
 pub use merge::{Add, Concatenate};
 pub use normalization::BatchNormalization;
-pub use pooling::{AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPool2D, UpSampling2D};
+pub use pooling::{
+    AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Interpolation, MaxPool2D, UpSampling2D,
+};
 
 use std::sync::{Arc, Mutex};
 
