@@ -126,7 +126,8 @@ fn channel_shuffle_matches_cpu_and_interleaves_the_groups() {
     }
     // Channels [0..6) in 2 groups [0 1 2 | 3 4 5] interleave to 0 3 1 4 2 5.
     for dev in [Device::Cpu, gpu()] {
-        let x = Tensor::from_slice(&[0., 1., 2., 3., 4., 5., 10., 11., 12., 13., 14., 15.], &[1, 1, 2, 6], &dev).unwrap();
+        let x =
+            Tensor::from_slice(&[0., 1., 2., 3., 4., 5., 10., 11., 12., 13., 14., 15.], &[1, 1, 2, 6], &dev).unwrap();
         let want = [0., 3., 1., 4., 2., 5., 10., 13., 11., 14., 12., 15.];
         assert_eq!(channel_shuffle(&x, 2).unwrap().to_vec().unwrap(), want, "{dev}");
         let e = channel_shuffle(&x, 4).unwrap_err().to_string();
@@ -191,7 +192,12 @@ fn conv2d_groups_layer_has_keras_kernel_shape_params_and_errors() {
         Sequential::new().with(layer).build(input, &Device::Cpu, 0).unwrap_err().to_string()
     };
     let e = err(layers::Conv2D::new(5, 3).groups(2), &[8, 8, 4]);
-    assert!(e.contains("The number of filters must be evenly divisible by the number of groups. Received: groups=2, filters=5."), "{e}");
+    assert!(
+        e.contains(
+            "The number of filters must be evenly divisible by the number of groups. Received: groups=2, filters=5."
+        ),
+        "{e}"
+    );
     let e = err(layers::Conv2D::new(4, 3).groups(2), &[8, 8, 3]);
     assert!(e.contains("The number of input channels must be evenly divisible by the number of groups. Received groups=2, but the input has 3 channels (full input shape is (None, 8, 8, 3))."), "{e}");
     let e = err(layers::Conv2D::new(4, 3).groups(0), &[8, 8, 4]);

@@ -104,7 +104,12 @@ pub fn conv2d_backprop_filter(x: &Tensor, dy: &Tensor, filter_shape: &[usize], o
 /// The gradient of `conv2d` with respect to its input (`tf.nn.conv2d_backprop_input`):
 /// upstream gradient `dy` (`[n, oh, ow, cout]`), the filter and the input's shape. Plain
 /// convolutions run as `conv2d_transpose`; grouped ones on their own gather kernel.
-pub fn conv2d_backprop_input(dy: &Tensor, filter: &Tensor, input_shape: &[usize], opts: &Conv2dOptions) -> Result<Tensor> {
+pub fn conv2d_backprop_input(
+    dy: &Tensor,
+    filter: &Tensor,
+    input_shape: &[usize],
+    opts: &Conv2dOptions,
+) -> Result<Tensor> {
     let g = Conv2dGeometry::new(input_shape, filter.shape(), opts.strides, opts.dilations, &opts.padding)?;
     if dy.shape() != g.out_shape().as_slice() {
         return Err(shape_err(
