@@ -2,7 +2,8 @@
 // gradients, on NHWC tensors. Group j reads input channels j*cpg.. (cpg = cin / groups) and
 // writes output channels j*opg.. (opg = cout / groups). Gathers only (no atomics). Entry
 // points, picked by crates/kernels/src/conv2d.rs (groups == 1 runs the conv2d.wgsl kernels):
-//   grouped_conv2d       forward with fused bias and activation, one output per invocation;
+//   grouped_conv2d       forward with fused bias and activation, 4 pixels x 8 channels of
+//                        one group per invocation;
 //   grouped_input_grad   dx [n, h, w, cin] from dy and the filter, one input element each;
 //   grouped_filter_grad  dW [kh, kw, cpg, cout] over one chunk of `chunk_rows` output rows
 //                        (n*oh of them) per invocation; conv2d.wgsl's sum_chunks adds chunks.
@@ -28,32 +29,104 @@ fn in_pos(o: u32, k: u32, s: u32, d: u32, pad: u32) -> i32 {
     return i32(o * s + k * d) - i32(pad);
 }
 
+// Element offset of window tap (ky, kx)'s pixel for output pixel `pix` (row-major over
+// [n, oh, ow]), and 1.0 when the tap is inside the input (0.0 in the padding, offset 0).
+struct Tap {
+    off: u32,
+    m: f32,
+}
+
+fn tap(pix: u32, ky: u32, kx: u32) -> Tap {
+    let ox = pix % p.ow;
+    let oy = (pix / p.ow) % p.oh;
+    let bi = pix / (p.ow * p.oh);
+    let iy = in_pos(oy, ky, p.sh, p.dh, p.pad_top);
+    let ix = in_pos(ox, kx, p.sw, p.dw, p.pad_left);
+    let inside = iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w);
+    let off = select(0u, ((bi * p.h + u32(iy)) * p.w + u32(ix)) * p.cin, inside);
+    return Tap(off, select(0.0, 1.0, inside));
+}
+
+// Adds the bias, applies the activation and stores channel `co` of pixel `pix` when both exist
+// (`last` is the block's group's last channel).
+fn store1(pix: u32, pixels: u32, co: u32, last: u32, acc: f32) {
+    if pix >= pixels || co > last { return; }
+    var v = acc;
+    if p.has_bias != 0u { v += bias[co]; }
+    out[pix * p.cout + co] = apply_activation(v, p.act);
+}
+
+fn store8(pix: u32, pixels: u32, co0: u32, last: u32, lo: vec4<f32>, hi: vec4<f32>) {
+    for (var j = 0u; j < 4u; j++) {
+        store1(pix, pixels, co0 + j, last, lo[j]);
+        store1(pix, pixels, co0 + 4u + j, last, hi[j]);
+    }
+}
+
+// 4 consecutive output pixels x 8 consecutive output channels of one group per invocation
+// (channel blocks do not cross groups; pixel and channel tails are clamped and not stored).
+// Each filter value is loaded once for the 4 pixels, each input value once for the 8 channels.
 @compute @workgroup_size(64)
 fn grouped_conv2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let id = linear_index(gid, nwg, 64u);
-    if id >= p.n * p.oh * p.ow * p.cout { return; }
-    let co = id % p.cout;
-    let ox = (id / p.cout) % p.ow;
-    let oy = (id / (p.cout * p.ow)) % p.oh;
-    let bi = id / (p.cout * p.ow * p.oh);
     let cpg = p.cin / p.groups;
-    let c0 = (co / (p.cout / p.groups)) * cpg;
-    var acc = 0.0;
+    let opg = p.cout / p.groups;
+    let nb = (opg + 7u) / 8u;
+    let pixels = p.n * p.oh * p.ow;
+    if id >= ((pixels + 3u) / 4u) * nb * p.groups { return; }
+    let blk = id % (nb * p.groups);
+    let pix0 = (id / (nb * p.groups)) * 4u;
+    let q = blk / nb;
+    let co0 = q * opg + (blk % nb) * 8u;
+    let last = (q + 1u) * opg - 1u;
+    let c0 = min(co0, last);
+    let c1 = min(co0 + 1u, last);
+    let c2 = min(co0 + 2u, last);
+    let c3 = min(co0 + 3u, last);
+    let c4 = min(co0 + 4u, last);
+    let c5 = min(co0 + 5u, last);
+    let c6 = min(co0 + 6u, last);
+    let c7 = min(co0 + 7u, last);
+    let pl = pixels - 1u;
+    var lo0 = vec4<f32>(0.0);
+    var hi0 = vec4<f32>(0.0);
+    var lo1 = vec4<f32>(0.0);
+    var hi1 = vec4<f32>(0.0);
+    var lo2 = vec4<f32>(0.0);
+    var hi2 = vec4<f32>(0.0);
+    var lo3 = vec4<f32>(0.0);
+    var hi3 = vec4<f32>(0.0);
     for (var ky = 0u; ky < p.kh; ky++) {
-        let iy = in_pos(oy, ky, p.sh, p.dh, p.pad_top);
-        if iy < 0 || iy >= i32(p.h) { continue; }
         for (var kx = 0u; kx < p.kw; kx++) {
-            let ix = in_pos(ox, kx, p.sw, p.dw, p.pad_left);
-            if ix < 0 || ix >= i32(p.w) { continue; }
-            let xo = ((bi * p.h + u32(iy)) * p.w + u32(ix)) * p.cin + c0;
-            let fo = (ky * p.kw + kx) * cpg * p.cout + co;
+            let t0 = tap(min(pix0, pl), ky, kx);
+            let t1 = tap(min(pix0 + 1u, pl), ky, kx);
+            let t2 = tap(min(pix0 + 2u, pl), ky, kx);
+            let t3 = tap(min(pix0 + 3u, pl), ky, kx);
+            let xg = q * cpg;
+            var fr = (ky * p.kw + kx) * cpg * p.cout;
             for (var cl = 0u; cl < cpg; cl++) {
-                acc = fma(a[xo + cl], b[fo + cl * p.cout], acc);
+                let fl = vec4(b[fr + c0], b[fr + c1], b[fr + c2], b[fr + c3]);
+                let fh = vec4(b[fr + c4], b[fr + c5], b[fr + c6], b[fr + c7]);
+                let x0 = vec4(a[t0.off + xg + cl] * t0.m);
+                let x1 = vec4(a[t1.off + xg + cl] * t1.m);
+                let x2 = vec4(a[t2.off + xg + cl] * t2.m);
+                let x3 = vec4(a[t3.off + xg + cl] * t3.m);
+                lo0 = fma(x0, fl, lo0);
+                hi0 = fma(x0, fh, hi0);
+                lo1 = fma(x1, fl, lo1);
+                hi1 = fma(x1, fh, hi1);
+                lo2 = fma(x2, fl, lo2);
+                hi2 = fma(x2, fh, hi2);
+                lo3 = fma(x3, fl, lo3);
+                hi3 = fma(x3, fh, hi3);
+                fr += p.cout;
             }
         }
     }
-    if p.has_bias != 0u { acc += bias[co]; }
-    out[id] = apply_activation(acc, p.act);
+    store8(pix0, pixels, co0, last, lo0, hi0);
+    store8(pix0 + 1u, pixels, co0, last, lo1, hi1);
+    store8(pix0 + 2u, pixels, co0, last, lo2, hi2);
+    store8(pix0 + 3u, pixels, co0, last, lo3, hi3);
 }
 
 // The output index along one axis whose window tap `k` lands on input position `i`, or -1.

@@ -81,7 +81,8 @@ pub fn conv2d(
         let bias_buf = or_placeholder(gpu, bias)?;
         let pipe = pipeline(gpu, "conv2d_grouped.wgsl", GROUPED_SRC, "grouped_conv2d", &[])?;
         let p = grouped_params(g, bias.is_some(), act, 0);
-        gpu.dispatch(&pipe, p.bytes(), &[x, filter, &bias_buf, &out], grid_1d(gpu, rows * g.cout, 64))?;
+        let threads = rows.div_ceil(4) * (g.cout / g.groups).div_ceil(8) * g.groups;
+        gpu.dispatch(&pipe, p.bytes(), &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
         return Ok(out);
     }
     match variant.pick(gpu, g) {
