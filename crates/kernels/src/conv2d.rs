@@ -6,7 +6,8 @@ use tessera_device::{Gpu, GpuBuffer};
 
 use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, window_params, Params};
 use crate::matmul::{self, Matmul, MatmulVariant};
-use crate::{Activation, Conv2dGeometry, Result};
+use crate::depthwise_conv2d::{self as dw, DepthwiseVariant};
+use crate::{Activation, Conv2dGeometry, DepthwiseGeometry, Result};
 
 const SRC: &str = include_str!("../../../shaders/conv2d.wgsl");
 const GROUPED_SRC: &str = include_str!("../../../shaders/conv2d_grouped.wgsl");
@@ -53,6 +54,12 @@ fn params_ext(g: &Conv2dGeometry, has_bias: bool, act: Activation, spare: [usize
     p.u(spare[0]).u(spare[1]).u(spare[2])
 }
 
+/// A grouped conv with one input channel per group (groups = cin) is a depthwise conv with
+/// multiplier cout / cin: same filter memory, same output channel order. Its geometry then.
+fn as_depthwise(g: &Conv2dGeometry) -> Option<DepthwiseGeometry> {
+    (g.groups > 1 && g.groups == g.win.c).then_some(DepthwiseGeometry { win: g.win, multiplier: g.cout / g.groups })
+}
+
 /// The uniform block of `conv2d_grouped.wgsl`: the window words, groups and rows per chunk.
 fn grouped_params(g: &Conv2dGeometry, has_bias: bool, act: Activation, chunk_rows: usize) -> Params {
     let w = &g.win;
@@ -60,7 +67,8 @@ fn grouped_params(g: &Conv2dGeometry, has_bias: bool, act: Activation, chunk_row
 }
 
 /// Records `act(conv2d(x, filter) + bias)`; returns the `[n, oh, ow, cout]` output buffer.
-/// Grouped geometries (groups > 1) run the grouped kernel whatever the `variant`.
+/// Grouped geometries (groups > 1) run the grouped kernel (or, with one channel per group,
+/// the depthwise kernels) whatever the `variant`.
 pub fn conv2d(
     gpu: &Gpu,
     x: &GpuBuffer,
@@ -75,6 +83,9 @@ pub fn conv2d(
     check_u32("conv2d", &[w.n * w.h * w.w * w.c, rows * g.cout, rows * w.kh * w.kw * w.c])?;
     if rows * g.cout == 0 {
         return out_f32(gpu, 0);
+    }
+    if let Some(d) = as_depthwise(g) {
+        return dw::depthwise_conv2d(gpu, x, filter, bias, &d, act, DepthwiseVariant::Auto);
     }
     if g.groups > 1 {
         let out = out_f32(gpu, rows * g.cout)?;
@@ -126,7 +137,7 @@ fn im2col_matmul(
 /// for input `x` and upstream gradient `dy` (`[n, oh, ow, cout]`); returns `[kh, kw, cin /
 /// groups, cout]`. The sum over pixels is split into chunks of output rows (enough invocations
 /// to fill the device), whose partial sums a second pass adds. Grouped geometries run the
-/// grouped kernel whatever the `variant`.
+/// grouped kernel (one channel per group: the depthwise one) whatever the `variant`.
 pub fn conv2d_filter_grad(
     gpu: &Gpu,
     x: &GpuBuffer,
@@ -134,6 +145,9 @@ pub fn conv2d_filter_grad(
     g: &Conv2dGeometry,
     variant: Conv2dVariant,
 ) -> Result<GpuBuffer> {
+    if let Some(d) = as_depthwise(g) {
+        return dw::depthwise_conv2d_filter_grad(gpu, x, dy, &d, DepthwiseVariant::Auto);
+    }
     let w = &g.win;
     let elems = g.filter_shape().iter().product::<usize>();
     check_u32("conv2d_filter_grad", &[w.n * w.h * w.w * w.c, w.n * w.oh * w.ow * g.cout, elems * w.n * w.oh])?;
@@ -171,9 +185,13 @@ pub fn conv2d_filter_grad(
 
 /// Records the input gradient of a (grouped) conv2d, `dX[pixel, ci] = Σ dY[out pixel, co] ·
 /// W[tap, ci mod cpg, co]` over the taps and the output channels of `ci`'s group, as a gather
-/// (one input element per invocation); returns `[n, h, w, cin]`. Plain convolutions
-/// (groups == 1) have faster kernels in `conv2d_transpose`.
+/// (one input element per invocation; one channel per group runs the depthwise kernel);
+/// returns `[n, h, w, cin]`. Plain convolutions (groups == 1) have faster kernels in
+/// `conv2d_transpose`.
 pub fn conv2d_input_grad(gpu: &Gpu, dy: &GpuBuffer, filter: &GpuBuffer, g: &Conv2dGeometry) -> Result<GpuBuffer> {
+    if let Some(d) = as_depthwise(g) {
+        return dw::depthwise_conv2d_input_grad(gpu, dy, filter, &d, DepthwiseVariant::Auto);
+    }
     let w = &g.win;
     let elems = w.n * w.h * w.w * w.c;
     check_u32("conv2d_input_grad", &[elems, w.n * w.oh * w.ow * g.cout])?;
