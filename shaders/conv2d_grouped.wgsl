@@ -5,8 +5,9 @@
 //   grouped_conv2d       forward with fused bias and activation, 4 pixels x 8 channels of
 //                        one group per invocation;
 //   grouped_input_grad   dx [n, h, w, cin] from dy and the filter, one input element each;
-//   grouped_filter_grad  dW [kh, kw, cpg, cout] over one chunk of `chunk_rows` output rows
-//                        (n*oh of them) per invocation; conv2d.wgsl's sum_chunks adds chunks.
+//   grouped_filter_grad  dW [kh, kw, cpg, cout], 4 input x 4 output channels of one tap per
+//                        invocation, over one chunk of `chunk_rows` output rows (n*oh of
+//                        them); conv2d.wgsl's sum_chunks adds the chunks' partial sums.
 
 struct Params {
     n: u32, h: u32, w: u32, cin: u32,
@@ -165,34 +166,64 @@ fn grouped_input_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
     out[id] = acc + 0.0 * bias[0];
 }
 
+// dW for 4 consecutive local input channels x 4 consecutive output channels of one group and
+// one tap per invocation, over one chunk of `chunk_rows` output rows (tails clamped, not
+// stored): each pixel loads 4 x and 4 dy values for 16 FMAs.
 @compute @workgroup_size(64)
 fn grouped_filter_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let id = linear_index(gid, nwg, 64u);
     let cpg = p.cin / p.groups;
-    let elems = p.kh * p.kw * cpg * p.cout;
+    let opg = p.cout / p.groups;
+    let ncl = (cpg + 3u) / 4u;
+    let nco = (opg + 3u) / 4u;
+    let blocks = p.kh * p.kw * ncl * nco * p.groups;
     let rows = p.n * p.oh;
     let chunks = (rows + p.chunk_rows - 1u) / p.chunk_rows;
-    if id >= elems * chunks { return; }
-    let e = id % elems;
-    let chunk = id / elems;
-    let co = e % p.cout;
-    let cl = (e / p.cout) % cpg;
-    let kx = (e / (p.cout * cpg)) % p.kw;
-    let ky = e / (p.cout * cpg * p.kw);
-    let ci = (co / (p.cout / p.groups)) * cpg + cl;
-    var acc = 0.0;
+    if id >= blocks * chunks { return; }
+    let blk = id % blocks;
+    let chunk = id / blocks;
+    let q = blk % p.groups;
+    let co0 = q * opg + ((blk / p.groups) % nco) * 4u;
+    let cl0 = ((blk / (p.groups * nco)) % ncl) * 4u;
+    let t = blk / (p.groups * nco * ncl);
+    let kx = t % p.kw;
+    let ky = t / p.kw;
+    let last = (q + 1u) * opg - 1u;
+    let co = vec4(co0, min(co0 + 1u, last), min(co0 + 2u, last), min(co0 + 3u, last));
+    let ci = q * cpg + vec4(cl0, min(cl0 + 1u, cpg - 1u), min(cl0 + 2u, cpg - 1u), min(cl0 + 3u, cpg - 1u));
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
     let r1 = min(rows, (chunk + 1u) * p.chunk_rows);
     for (var r = chunk * p.chunk_rows; r < r1; r++) {
-        let oy = r % p.oh;
-        let iy = in_pos(oy, ky, p.sh, p.dh, p.pad_top);
+        let iy = in_pos(r % p.oh, ky, p.sh, p.dh, p.pad_top);
         if iy < 0 || iy >= i32(p.h) { continue; }
         let xrow = ((r / p.oh) * p.h + u32(iy)) * p.w;
         for (var ox = 0u; ox < p.ow; ox++) {
             let ix = in_pos(ox, kx, p.sw, p.dw, p.pad_left);
-            if ix >= 0 && ix < i32(p.w) {
-                acc = fma(a[(xrow + u32(ix)) * p.cin + ci], b[(r * p.ow + ox) * p.cout + co], acc);
-            }
+            if ix < 0 || ix >= i32(p.w) { continue; }
+            let xo = (xrow + u32(ix)) * p.cin;
+            let go = (r * p.ow + ox) * p.cout;
+            let g = vec4(b[go + co.x], b[go + co.y], b[go + co.z], b[go + co.w]);
+            acc0 = fma(vec4(a[xo + ci.x]), g, acc0);
+            acc1 = fma(vec4(a[xo + ci.y]), g, acc1);
+            acc2 = fma(vec4(a[xo + ci.z]), g, acc2);
+            acc3 = fma(vec4(a[xo + ci.w]), g, acc3);
         }
     }
-    out[id] = acc + 0.0 * bias[0];
+    let base = chunk * p.kh * p.kw * cpg * p.cout + ((ky * p.kw + kx) * cpg + cl0) * p.cout;
+    store_dw(base, co0, last, cl0, cpg, acc0, acc1, acc2, acc3);
+}
+
+// Stores the 4 x 4 block (rows: local input channels cl0.., columns: output channels co0..)
+// of a partial filter gradient at `base` (the element of (cl0, channel 0)); tails skipped.
+fn store_dw(base: u32, co0: u32, last: u32, cl0: u32, cpg: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>) {
+    var rows = array<vec4<f32>, 4>(a0, a1, a2, a3);
+    for (var i = 0u; i < 4u; i++) {
+        if cl0 + i >= cpg { return; }
+        for (var j = 0u; j < 4u; j++) {
+            if co0 + j <= last { out[base + i * p.cout + co0 + j] = rows[i][j] + 0.0 * bias[0]; }
+        }
+    }
 }

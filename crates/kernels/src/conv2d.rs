@@ -153,7 +153,10 @@ pub fn conv2d_filter_grad(
     check_u32("conv2d_filter_grad", &[w.n * w.h * w.w * w.c, w.n * w.oh * w.ow * g.cout, elems * w.n * w.oh])?;
     let aligned = w.c.is_multiple_of(4) && g.cout.is_multiple_of(4);
     let (file, src, entry, threads) = match variant {
-        _ if g.groups > 1 => ("conv2d_grouped.wgsl", GROUPED_SRC, "grouped_filter_grad", elems),
+        _ if g.groups > 1 => {
+            let blocks = (w.c / g.groups).div_ceil(4) * (g.cout / g.groups).div_ceil(4) * g.groups;
+            ("conv2d_grouped.wgsl", GROUPED_SRC, "grouped_filter_grad", w.kh * w.kw * blocks)
+        }
         Conv2dVariant::Register | Conv2dVariant::Auto if aligned => {
             ("conv2d.wgsl", SRC, "conv2d_filter_grad_reg", w.kh * w.kw * (w.c / 4) * g.cout.div_ceil(16))
         }
