@@ -5,6 +5,7 @@
 //   grouped_conv2d       forward with fused bias and activation, 4 pixels x 8 channels of
 //                        one group per invocation;
 //   grouped_input_grad   dx [n, h, w, cin] from dy and the filter, one input element each;
+//   grouped_flip_filter  the filter for stride-1 input gradients as a grouped conv of dy;
 //   grouped_filter_grad  dW [kh, kw, cpg, cout], 4 input x 4 output channels of one tap per
 //                        invocation, over one chunk of `chunk_rows` output rows (n*oh of
 //                        them); conv2d.wgsl's sum_chunks adds the chunks' partial sums.
@@ -169,6 +170,24 @@ fn grouped_input_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
 // dW for 4 consecutive local input channels x 4 consecutive output channels of one group and
 // one tap per invocation, over one chunk of `chunk_rows` output rows (tails clamped, not
 // stored): each pixel loads 4 x and 4 dy values for 16 FMAs.
+// Flipped, per-group transposed filter [kh, kw, opg, cin] (a: the [kh, kw, cpg, cout] filter):
+// out[kh-1-ky, kw-1-kx, j, q*cpg + cl] = f[ky, kx, cl, q*opg + j]. A stride-1 input gradient is
+// the grouped conv of dy with it (padding eff - 1 - pad).
+@compute @workgroup_size(64)
+fn grouped_flip_filter(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = linear_index(gid, nwg, 64u);
+    let cpg = p.cin / p.groups;
+    let opg = p.cout / p.groups;
+    if id >= p.kh * p.kw * opg * p.cin { return; }
+    let ci = id % p.cin;
+    let j = (id / p.cin) % opg;
+    let t = id / (p.cin * opg);
+    let ky = p.kh - 1u - t / p.kw;
+    let kx = p.kw - 1u - t % p.kw;
+    let co = (ci / cpg) * opg + j;
+    out[id] = a[((ky * p.kw + kx) * cpg + ci % cpg) * p.cout + co] + 0.0 * (b[0] + bias[0]);
+}
+
 @compute @workgroup_size(64)
 fn grouped_filter_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let id = linear_index(gid, nwg, 64u);

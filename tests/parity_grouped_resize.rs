@@ -8,13 +8,15 @@ use tessera::nn::models::Sequential;
 use tessera::prelude::*;
 
 /// (input shape, filter shape): groups 2, 3 and 6 (= cin, depthwise-like, with and without
-/// several outputs per group), 4 groups of 2 channels, odd sizes, batch > 1, non-square.
-const GROUPED: [(&[usize], &[usize]); 5] = [
+/// several outputs per group), 4 groups of 2 channels, one output per group of 2 inputs, odd
+/// sizes, batch > 1, non-square.
+const GROUPED: [(&[usize], &[usize]); 6] = [
     (&[2, 7, 9, 6], &[3, 3, 3, 4]),
     (&[2, 6, 5, 6], &[3, 2, 2, 9]),
     (&[3, 5, 7, 6], &[2, 3, 1, 6]),
     (&[1, 8, 6, 6], &[3, 3, 1, 12]),
     (&[2, 5, 5, 8], &[1, 3, 2, 8]),
+    (&[2, 6, 7, 6], &[3, 3, 2, 3]),
 ];
 
 fn conv_options() -> [Conv2dOptions; 5] {

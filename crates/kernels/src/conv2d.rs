@@ -188,12 +188,15 @@ pub fn conv2d_filter_grad(
 
 /// Records the input gradient of a (grouped) conv2d, `dX[pixel, ci] = Σ dY[out pixel, co] ·
 /// W[tap, ci mod cpg, co]` over the taps and the output channels of `ci`'s group, as a gather
-/// (one input element per invocation; one channel per group runs the depthwise kernel);
-/// returns `[n, h, w, cin]`. Plain convolutions (groups == 1) have faster kernels in
-/// `conv2d_transpose`.
+/// (one input element per invocation; stride 1 runs as a grouped conv with the flipped filter,
+/// one channel per group as the depthwise kernel); returns `[n, h, w, cin]`. Plain
+/// convolutions (groups == 1) have faster kernels in `conv2d_transpose`.
 pub fn conv2d_input_grad(gpu: &Gpu, dy: &GpuBuffer, filter: &GpuBuffer, g: &Conv2dGeometry) -> Result<GpuBuffer> {
     if let Some(d) = as_depthwise(g) {
         return dw::depthwise_conv2d_input_grad(gpu, dy, filter, &d, DepthwiseVariant::Auto);
+    }
+    if let Some(padding) = crate::conv2d_transpose::stride1_padding(&g.win) {
+        return stride1_input_grad(gpu, dy, filter, g, &padding);
     }
     let w = &g.win;
     let elems = w.n * w.h * w.w * w.c;
@@ -207,6 +210,28 @@ pub fn conv2d_input_grad(gpu: &Gpu, dy: &GpuBuffer, filter: &GpuBuffer, g: &Conv
     let p = grouped_params(g, false, Activation::None, 0);
     gpu.dispatch(&pipe, p.bytes(), &[dy, filter, &dummy, &out], grid_1d(gpu, elems, 64))?;
     Ok(out)
+}
+
+/// A stride-1 grouped input gradient as the grouped conv of `dy` (on the blocked forward
+/// kernel) with the flipped, per-group transposed filter `[kh, kw, cout / groups, cin]` and
+/// `padding` (from `conv2d_transpose::stride1_padding`).
+fn stride1_input_grad(
+    gpu: &Gpu,
+    dy: &GpuBuffer,
+    filter: &GpuBuffer,
+    g: &Conv2dGeometry,
+    padding: &crate::Padding,
+) -> Result<GpuBuffer> {
+    let w = &g.win;
+    let fs = [w.kh, w.kw, g.cout / g.groups, w.c];
+    let elems = fs.iter().product();
+    let flipped = out_f32(gpu, elems)?;
+    let dummy = out_f32(gpu, 1)?;
+    let pipe = pipeline(gpu, "conv2d_grouped.wgsl", GROUPED_SRC, "grouped_flip_filter", &[])?;
+    let p = grouped_params(g, false, Activation::None, 0);
+    gpu.dispatch(&pipe, p.bytes(), &[filter, &dummy, &dummy, &flipped], grid_1d(gpu, elems, 64))?;
+    let conv = Conv2dGeometry::new(&[w.n, w.oh, w.ow, g.cout], &fs, [1, 1], [w.dh, w.dw], padding)?;
+    conv2d(gpu, dy, &flipped, None, &conv, Activation::None, Conv2dVariant::Auto)
 }
 
 /// Invocations the filter gradient aims for (partial sums over pixel chunks fill the rest).
