@@ -4,9 +4,9 @@
 
 use tessera_device::{Gpu, GpuBuffer};
 
+use crate::depthwise_conv2d::{self as dw, DepthwiseVariant};
 use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, window_params, Params};
 use crate::matmul::{self, Matmul, MatmulVariant};
-use crate::depthwise_conv2d::{self as dw, DepthwiseVariant};
 use crate::{Activation, Conv2dGeometry, DepthwiseGeometry, Result};
 
 const SRC: &str = include_str!("../../../shaders/conv2d.wgsl");
