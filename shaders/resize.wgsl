@@ -3,8 +3,9 @@
 // half-pixel centres (any output size).
 //   upsample_nearest   one output per invocation (any channel count);
 //   upsample_nearest4  four channels per invocation with vec4 copies (c % 4 == 0);
-//   resize_bilinear    one output per invocation;
-//   resize_bilinear_grad  one input element per invocation, gathering the outputs that sample it.
+//   resize_bilinear(4)       one output element (four channels, c % 4 == 0) per invocation;
+//   resize_bilinear_grad(4)  one input element (four channels) per invocation, gathering the
+//                            outputs that sample it.
 
 struct Params {
     n: u32, h: u32, w: u32, c: u32,
@@ -106,25 +107,54 @@ fn taps(o: u32, scale: f32, n_in: u32) -> Taps {
     return Taps(lower, upper, src - fl);
 }
 
+// Output pixel `pix` (row-major over [n, oh, ow]) as its four input pixels (top-left,
+// top-right, bottom-left, bottom-right, row-major over [n, h, w]) and its (x, y) lerps.
+struct Bilinear {
+    px: vec4<u32>,
+    lerp: vec2<f32>,
+}
+
+fn bilinear(pix: u32) -> Bilinear {
+    let ox = pix % p.ow;
+    let oy = (pix / p.ow) % p.oh;
+    let b = pix / (p.ow * p.oh);
+    let ty = taps(oy, p.scale_h, p.h);
+    let tx = taps(ox, p.scale_w, p.w);
+    let top = (b * p.h + ty.lower) * p.w;
+    let bot = (b * p.h + ty.upper) * p.w;
+    return Bilinear(vec4(top + tx.lower, top + tx.upper, bot + tx.lower, bot + tx.upper), vec2(tx.lerp, ty.lerp));
+}
+
 @compute @workgroup_size(64)
 fn resize_bilinear(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let id = linear_index(gid, nwg, 64u);
     if id >= p.total { return; }
     let ch = id % p.c;
-    let ox = (id / p.c) % p.ow;
-    let oy = (id / (p.c * p.ow)) % p.oh;
-    let b = id / (p.c * p.ow * p.oh);
-    let ty = taps(oy, p.scale_h, p.h);
-    let tx = taps(ox, p.scale_w, p.w);
-    let top = (b * p.h + ty.lower) * p.w;
-    let bot = (b * p.h + ty.upper) * p.w;
-    let tl = x[(top + tx.lower) * p.c + ch];
-    let tr = x[(top + tx.upper) * p.c + ch];
-    let bl = x[(bot + tx.lower) * p.c + ch];
-    let br = x[(bot + tx.upper) * p.c + ch];
-    let t = tl + (tr - tl) * tx.lerp;
-    let u = bl + (br - bl) * tx.lerp;
-    out[id] = t + (u - t) * ty.lerp;
+    let s = bilinear(id / p.c);
+    let tl = x[s.px.x * p.c + ch];
+    let tr = x[s.px.y * p.c + ch];
+    let bl = x[s.px.z * p.c + ch];
+    let br = x[s.px.w * p.c + ch];
+    let t = tl + (tr - tl) * s.lerp.x;
+    let u = bl + (br - bl) * s.lerp.x;
+    out[id] = t + (u - t) * s.lerp.y;
+}
+
+// The same with four channels per invocation (c % 4 == 0).
+@compute @workgroup_size(64)
+fn resize_bilinear4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = linear_index(gid, nwg, 64u);
+    if id >= p.total { return; }
+    let c4 = p.c / 4u;
+    let ch = id % c4;
+    let s = bilinear(id / c4);
+    let tl = x4[s.px.x * c4 + ch];
+    let tr = x4[s.px.y * c4 + ch];
+    let bl = x4[s.px.z * c4 + ch];
+    let br = x4[s.px.w * c4 + ch];
+    let t = tl + (tr - tl) * s.lerp.x;
+    let u = bl + (br - bl) * s.lerp.x;
+    out4[id] = t + (u - t) * s.lerp.y;
 }
 
 // The weight with which output o (taps t) samples input index i along one axis.
@@ -141,15 +171,17 @@ fn sampled_by(i: u32, scale: f32, n_out: u32) -> vec2<u32> {
 }
 
 // With n, h, w, c the forward input and `x` holding dy [n, oh, ow, c]:
-// dx[b, iy, ix, c] = Σ_{oy, ox} wy(oy, iy) · wx(ox, ix) · dy[b, oy, ox, c].
+// dx[b, iy, ix, c] = Σ_{oy, ox} wy(oy, iy) · wx(ox, ix) · dy[b, oy, ox, c], over the outputs
+// that can sample (iy, ix). `resize_bilinear_grad4` does four channels per invocation.
 @compute @workgroup_size(64)
 fn resize_bilinear_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let id = linear_index(gid, nwg, 64u);
     if id >= p.total { return; }
     let ch = id % p.c;
-    let ix = (id / p.c) % p.w;
-    let iy = (id / (p.c * p.w)) % p.h;
-    let b = id / (p.c * p.w * p.h);
+    let pix = id / p.c;
+    let ix = pix % p.w;
+    let iy = (pix / p.w) % p.h;
+    let b = pix / (p.w * p.h);
     let ry = sampled_by(iy, p.scale_h, p.oh);
     let rx = sampled_by(ix, p.scale_w, p.ow);
     var acc = 0.0;
@@ -164,4 +196,30 @@ fn resize_bilinear_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
         acc += wy * row;
     }
     out[id] = acc;
+}
+
+@compute @workgroup_size(64)
+fn resize_bilinear_grad4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = linear_index(gid, nwg, 64u);
+    if id >= p.total { return; }
+    let c4 = p.c / 4u;
+    let ch = id % c4;
+    let pix = id / c4;
+    let ix = pix % p.w;
+    let iy = (pix / p.w) % p.h;
+    let b = pix / (p.w * p.h);
+    let ry = sampled_by(iy, p.scale_h, p.oh);
+    let rx = sampled_by(ix, p.scale_w, p.ow);
+    var acc = vec4(0.0);
+    for (var oy = ry.x; oy <= ry.y; oy++) {
+        let wy = weight(taps(oy, p.scale_h, p.h), iy);
+        if wy == 0.0 { continue; }
+        var row = vec4(0.0);
+        for (var ox = rx.x; ox <= rx.y; ox++) {
+            let wx = weight(taps(ox, p.scale_w, p.w), ix);
+            row += wx * x4[((b * p.oh + oy) * p.ow + ox) * c4 + ch];
+        }
+        acc += wy * row;
+    }
+    out4[id] = acc;
 }

@@ -138,8 +138,9 @@ fn channel_shuffle_matches_cpu_and_interleaves_the_groups() {
     }
 }
 
-/// (input shape, output size): upsampling by 2, 3 and (2, 3), downsizing, mixed, identity.
-const RESIZES: [(&[usize], [usize; 2]); 9] = [
+/// (input shape, output size): upsampling by 2, 3 and (2, 3), downsizing, mixed, identity;
+/// c % 4 == 0 takes the vec4 kernels.
+const RESIZES: [(&[usize], [usize; 2]); 11] = [
     (&[2, 5, 7, 3], [10, 14]),
     (&[2, 5, 7, 3], [15, 21]),
     (&[2, 5, 7, 3], [10, 21]),
@@ -149,6 +150,8 @@ const RESIZES: [(&[usize], [usize; 2]); 9] = [
     (&[3, 6, 5, 2], [4, 11]),
     (&[2, 5, 7, 3], [5, 7]),
     (&[1, 1, 3, 2], [5, 1]),
+    (&[2, 7, 5, 4], [3, 11]),
+    (&[2, 3, 4, 8], [9, 8]),
 ];
 
 #[test]

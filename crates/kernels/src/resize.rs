@@ -81,14 +81,17 @@ pub fn resize_bilinear_shape(x: &[usize], size: [usize; 2]) -> Result<[usize; 4]
     Ok([n, size[0], size[1], c])
 }
 
-/// Records the bilinear resize of `[n, h, w, c]` to `size` = (oh, ow); returns the output.
+/// Records the bilinear resize of `[n, h, w, c]` to `size` = (oh, ow) (vec4 loads when
+/// c % 4 == 0); returns the output.
 pub fn resize_bilinear(gpu: &Gpu, x: &GpuBuffer, shape: &[usize], size: [usize; 2]) -> Result<GpuBuffer> {
     let [n, oh, ow, c] = resize_bilinear_shape(shape, size)?;
     let total = n * oh * ow * c;
     check_u32("resize_bilinear", &[total, n * shape[1] * shape[2] * c])?;
     let out = out_f32(gpu, total)?;
     if total > 0 {
-        launch(gpu, "resize_bilinear", [x, &out], [n, shape[1], shape[2], c, oh, ow, 0, 0], total)?;
+        let (entry, threads) =
+            if c.is_multiple_of(4) { ("resize_bilinear4", total / 4) } else { ("resize_bilinear", total) };
+        launch(gpu, entry, [x, &out], [n, shape[1], shape[2], c, oh, ow, 0, 0], threads)?;
     }
     Ok(out)
 }
@@ -101,7 +104,10 @@ pub fn resize_bilinear_grad(gpu: &Gpu, dy: &GpuBuffer, shape: &[usize], size: [u
     check_u32("resize_bilinear_grad", &[total, n * oh * ow * c])?;
     let out = out_f32(gpu, total)?;
     if total > 0 {
-        launch(gpu, "resize_bilinear_grad", [dy, &out], [n, shape[1], shape[2], c, oh, ow, 0, 0], total)?;
+        let vec4 = c.is_multiple_of(4);
+        let (entry, threads) =
+            if vec4 { ("resize_bilinear_grad4", total / 4) } else { ("resize_bilinear_grad", total) };
+        launch(gpu, entry, [dy, &out], [n, shape[1], shape[2], c, oh, ow, 0, 0], threads)?;
     }
     Ok(out)
 }
