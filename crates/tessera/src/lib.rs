@@ -24,6 +24,7 @@ pub mod bench;
 pub mod cli;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod train;
+pub mod viz;
 pub mod zoo;
 
 /// Everything a model script needs: `use tessera::prelude::*;`.
