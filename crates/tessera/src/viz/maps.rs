@@ -137,6 +137,6 @@ pub fn image_tensor(img: &image::DynamicImage, shape: [usize; 3], invert: bool, 
 pub fn png_bytes(img: &RgbImage) -> Result<Vec<u8>> {
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png)
-        .map_err(|e| shape_err("png", format!("cannot encode a {}×{} image: {e}", img.width(), img.height())))?;
+        .map_err(|e| tessera_nn::Error::File { path: "<png>".into(), msg: e.to_string() })?;
     Ok(out.into_inner())
 }
