@@ -216,3 +216,39 @@ fn training_history_csv_and_plot() {
     assert!(blue > 100 && orange > 100, "both curves drawn: {blue} {orange}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn viz_commands_write_pngs_from_a_checkpoint() {
+    use tessera::inspect::{viz as run, VizJob};
+    let dir = std::env::temp_dir().join(format!("tessera-viz-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ck = dir.join("lenet5.safetensors");
+    let m = lenet5();
+    tessera::nn::checkpoint::save(&ck, &m.variables(), None, &[]).unwrap();
+    // A 40×30 picture of a bright bar; the command resizes it to 28×28.
+    let digit = image::GrayImage::from_fn(40, 30, |x, y| image::Luma([if (16..24).contains(&x) && y > 3 { 255 } else { 0 }]));
+    let pic = dir.join("digit.png");
+    digit.save(&pic).unwrap();
+    let out = dir.join("out");
+    let files = run(&ck, "lenet5", &VizJob::Filters { layer: None }, Some(&out)).unwrap();
+    assert_eq!(files, vec![out.join("lenet5.filters.conv2d.png")]);
+    assert_eq!(image::open(&files[0]).unwrap().to_rgb8().dimensions(), Grid::new(6, 3, [3, 3], 48).size());
+    let files = run(&ck, "lenet5", &VizJob::Filters { layer: Some("conv2d_1".into()) }, Some(&out)).unwrap();
+    assert_eq!(image::open(&files[0]).unwrap().to_rgb8().dimensions(), Grid::new(96, 6, [3, 3], 48).size());
+    let features = VizJob::Features { image: pic.clone(), layer: None, invert: false };
+    let files = run(&ck, "lenet5", &features, None).unwrap();
+    assert_eq!(files, vec![dir.join("lenet5.features.conv2d.png"), dir.join("lenet5.features.conv2d_1.png")]);
+    for (f, (c, hw)) in files.iter().zip([(6, 26), (16, 11)]) {
+        let g = Grid::new(c, (c as f32).sqrt().ceil() as usize, [hw, hw], 64);
+        let img = image::open(f).unwrap().to_rgb8();
+        assert_eq!(img.dimensions(), (g.size().0.max(120), g.size().1 + 30), "{f:?}");
+        assert!(distinct_colours(&img) > 20);
+    }
+    let saliency = VizJob::Saliency { image: pic, class: Some(3), layer: None, invert: true };
+    let files = run(&ck, "lenet5", &saliency, None).unwrap();
+    let img = image::open(&files[0]).unwrap().to_rgb8();
+    assert_eq!(img.dimensions(), (Grid::new(3, 3, [28, 28], 128).size().0, Grid::new(3, 3, [28, 28], 128).size().1 + 16));
+    assert!(run(&ck, "nope", &VizJob::Filters { layer: None }, None).is_err());
+    assert!(run(&ck, "lenet5", &VizJob::Filters { layer: Some("dense".into()) }, None).is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -66,7 +66,9 @@ pub fn viz(checkpoint_path: &Path, model: &str, job: &VizJob, out: Option<&Path>
     checkpoint::load(checkpoint_path, &net.variables(), None)?;
     let stem = checkpoint_path.file_stem().map_or("model".into(), |s| s.to_string_lossy().into_owned());
     let dir = out.map(Path::to_path_buf).unwrap_or_else(|| checkpoint_path.parent().unwrap_or(Path::new("")).into());
-    std::fs::create_dir_all(dir.join(".")).with_context(|| format!("cannot create {}", dir.display()))?;
+    if !dir.as_os_str().is_empty() {
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
     let file = |what: &str| dir.join(format!("{stem}.{what}.png"));
     let load = |p: &Path, invert: bool| read_image(p, entry.input_shape, invert);
     let mut written = Vec::new();

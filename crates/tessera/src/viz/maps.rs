@@ -12,8 +12,9 @@ use super::canvas::{self, Grid};
 const TILE_PX: usize = 48;
 
 /// A grid of a conv kernel `[kh, kw, cin, cout]`'s filters, each normalised to its own
-/// min..max. With 3 input channels each filter is one RGB tile (`cout` tiles); otherwise each
-/// filter is a row of grey tiles, one per input channel (`cout` rows of `cin`).
+/// min..max. With 3 input channels each filter is one RGB tile (`cout` tiles, in a square
+/// grid); otherwise each filter is a row of grey tiles, one per input channel (`cout` rows of
+/// `cin`; one input channel: a square grid of `cout` grey tiles).
 pub fn filter_grid(kernel: &Tensor) -> Result<RgbImage> {
     let &[kh, kw, cin, cout] = kernel.shape() else {
         return Err(shape_err("filter_grid", format!("needs a kernel [kh, kw, cin, cout], got {:?}", kernel.shape())));
@@ -27,7 +28,9 @@ pub fn filter_grid(kernel: &Tensor) -> Result<RgbImage> {
         })
         .collect();
     let rgb = cin == 3;
-    let (count, cols) = if rgb { (cout, (cout as f32).sqrt().ceil() as usize) } else { (cout * cin, cin) };
+    let tiles = if rgb { 1 } else { cin };
+    let cols = if tiles == 1 { (cout as f32).sqrt().ceil() as usize } else { cin };
+    let count = cout * tiles;
     let grid = Grid::new(count, cols, [kh, kw], TILE_PX);
     let (w, h) = grid.size();
     let mut img = canvas::blank(w, h, canvas::GREY);

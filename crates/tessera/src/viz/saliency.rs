@@ -174,9 +174,10 @@ mod tests {
     fn bilinear_resize_keeps_constants_and_corners() {
         let v = [1.0, 2.0, 3.0, 4.0];
         let up = resize_bilinear(&v, [2, 2], [4, 4]);
-        // tf.image.resize([[1, 2], [3, 4]], (4, 4)) first row: 1, 1.25, 1.75, 2.
-        assert_eq!(&up[..4], &[1.0, 1.25, 1.75, 2.0]);
-        assert_eq!(up[15], 4.0);
+        // TensorFlow 2.21: tf.image.resize([[1, 2], [3, 4]] as [1, 2, 2, 1], (4, 4)).
+        #[rustfmt::skip]
+        let tf = [1.0, 1.25, 1.75, 2.0, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3.0, 3.25, 3.75, 4.0];
+        assert_eq!(up, tf);
         assert!(resize_bilinear(&[5.0; 6], [2, 3], [5, 7]).iter().all(|&x| x == 5.0));
     }
 
