@@ -49,6 +49,11 @@ pub struct TrainingDocs;
 #[doc = include_str!("../../../docs/ops.md")]
 pub struct OpsDocs;
 
+/// The examples in `docs/visualisation.md` compile and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/visualisation.md")]
+pub struct VisualisationDocs;
+
 /// The examples in `README.md` compile and run as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]

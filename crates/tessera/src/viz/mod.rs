@@ -3,6 +3,8 @@
 //! [`image::RgbImage`]s (encode with [`png_bytes`] or `RgbImage::save`) for the CLI's
 //! `tessera viz`, notebooks and the browser.
 
+pub use image;
+
 pub mod canvas;
 mod history;
 mod maps;
