@@ -7,7 +7,9 @@ use image::{Rgb, RgbImage};
 pub const BLACK: Rgb<u8> = Rgb([0, 0, 0]);
 /// White.
 pub const WHITE: Rgb<u8> = Rgb([255, 255, 255]);
-/// The grey between tiles and of axes.
+/// The blue between filter tiles (grey would blend with the weights).
+pub const SEPARATOR: Rgb<u8> = Rgb([70, 110, 180]);
+/// The grey of axes and between feature-map tiles.
 pub const GREY: Rgb<u8> = Rgb([128, 128, 128]);
 
 /// Matplotlib's viridis at nine stops, dark purple (0) to yellow (1).

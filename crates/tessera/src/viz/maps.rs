@@ -33,7 +33,7 @@ pub fn filter_grid(kernel: &Tensor) -> Result<RgbImage> {
     let count = cout * tiles;
     let grid = Grid::new(count, cols, [kh, kw], TILE_PX);
     let (w, h) = grid.size();
-    let mut img = canvas::blank(w, h, canvas::GREY);
+    let mut img = canvas::blank(w, h, canvas::SEPARATOR);
     for t in 0..count {
         let (o, c) = if rgb { (t, 0) } else { (t / cin, t % cin) };
         grid.paint(&mut img, t, (0, 0), |y, x| match rgb {
