@@ -226,7 +226,8 @@ fn viz_commands_write_pngs_from_a_checkpoint() {
     let m = lenet5();
     tessera::nn::checkpoint::save(&ck, &m.variables(), None, &[]).unwrap();
     // A 40×30 picture of a bright bar; the command resizes it to 28×28.
-    let digit = image::GrayImage::from_fn(40, 30, |x, y| image::Luma([if (16..24).contains(&x) && y > 3 { 255 } else { 0 }]));
+    let digit =
+        image::GrayImage::from_fn(40, 30, |x, y| image::Luma([if (16..24).contains(&x) && y > 3 { 255 } else { 0 }]));
     let pic = dir.join("digit.png");
     digit.save(&pic).unwrap();
     let out = dir.join("out");
@@ -247,7 +248,10 @@ fn viz_commands_write_pngs_from_a_checkpoint() {
     let saliency = VizJob::Saliency { image: pic, class: Some(3), layer: None, invert: true };
     let files = run(&ck, "lenet5", &saliency, None).unwrap();
     let img = image::open(&files[0]).unwrap().to_rgb8();
-    assert_eq!(img.dimensions(), (Grid::new(3, 3, [28, 28], 128).size().0, Grid::new(3, 3, [28, 28], 128).size().1 + 16));
+    assert_eq!(
+        img.dimensions(),
+        (Grid::new(3, 3, [28, 28], 128).size().0, Grid::new(3, 3, [28, 28], 128).size().1 + 16)
+    );
     assert!(run(&ck, "nope", &VizJob::Filters { layer: None }, None).is_err());
     assert!(run(&ck, "lenet5", &VizJob::Filters { layer: Some("dense".into()) }, None).is_err());
     std::fs::remove_dir_all(&dir).unwrap();

@@ -177,7 +177,12 @@ pub fn evaluate(model: &Sequential, data: &Dataset, dev: &Device, batch_size: us
 }
 
 /// Mean loss and accuracy of `model` on `data` in inference mode.
-pub fn evaluate_metrics(model: &Sequential, data: &Dataset, dev: &Device, batch_size: usize) -> anyhow::Result<(f32, f32)> {
+pub fn evaluate_metrics(
+    model: &Sequential,
+    data: &Dataset,
+    dev: &Device,
+    batch_size: usize,
+) -> anyhow::Result<(f32, f32)> {
     let (mut loss, mut correct) = (Tensor::zeros(&[], dev)?, Tensor::zeros(&[], dev)?);
     for b in data.batches(batch_size, false)? {
         let (x, y) = batch_tensors(&b, dev)?;
@@ -230,14 +235,23 @@ pub fn train_lenet5(cfg: &TrainConfig) -> anyhow::Result<TrainReport> {
         println!("resumed from {} after epoch {first_epoch}", cfg.checkpoint.display());
     }
     let mut report = TrainReport::default();
-    let mut history: Vec<EpochRecord> = read_history(&cfg.checkpoint).into_iter().filter(|r| r.epoch <= first_epoch).collect();
+    let mut history: Vec<EpochRecord> =
+        read_history(&cfg.checkpoint).into_iter().filter(|r| r.epoch <= first_epoch).collect();
     for epoch in first_epoch..cfg.epochs {
         opt.learning_rate = cfg.learning_rate * cfg.lr_decay.powi(epoch as i32);
         let start = Instant::now();
         let (loss, train_acc, ips) = train_epoch_metrics(&model, &mut opt, &train, &dev, cfg, epoch)?;
         let (val_loss, acc) = evaluate_metrics(&model, &test, &dev, 1000)?;
         let (learning_rate, seconds) = (opt.learning_rate, start.elapsed().as_secs_f64());
-        let record = EpochRecord { epoch: epoch + 1, loss, accuracy: train_acc, val_loss, val_accuracy: acc, learning_rate, seconds };
+        let record = EpochRecord {
+            epoch: epoch + 1,
+            loss,
+            accuracy: train_acc,
+            val_loss,
+            val_accuracy: acc,
+            learning_rate,
+            seconds,
+        };
         history.push(record);
         write_history(&cfg.checkpoint, &history)?;
         println!("epoch {}: loss {loss:.4}, test accuracy {:.2}%, {ips:.0} images/s", epoch + 1, acc * 100.0);

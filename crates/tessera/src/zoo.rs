@@ -127,10 +127,8 @@ impl layers::Layer for BasicBlock {
         v
     }
     fn receptive_field(&self, input_shape: &[usize]) -> Option<ReceptiveField> {
-        let main = ReceptiveField::chain(&[
-            self.conv1.receptive_field(input_shape),
-            self.conv2.receptive_field(&self.mid),
-        ]);
+        let main =
+            ReceptiveField::chain(&[self.conv1.receptive_field(input_shape), self.conv2.receptive_field(&self.mid)]);
         let shortcut = self.shortcut.as_ref().and_then(|(c, _)| c.receptive_field(input_shape));
         Some(main.merge(&shortcut.unwrap_or(ReceptiveField::IDENTITY)))
     }

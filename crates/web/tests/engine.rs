@@ -132,7 +132,8 @@ fn feature_map_and_filter_pictures_of_the_first_two_conv_layers() {
     let pics = pollster::block_on(net.feature_pictures(&digit)).unwrap();
     let names: Vec<&str> = pics.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["conv2d", "conv2d_1"]);
-    let grid = |c: usize, hw: usize| tessera::viz::canvas::Grid::new(c, (c as f32).sqrt().ceil() as usize, [hw, hw], 64);
+    let grid =
+        |c: usize, hw: usize| tessera::viz::canvas::Grid::new(c, (c as f32).sqrt().ceil() as usize, [hw, hw], 64);
     for (p, g) in pics.iter().zip([grid(6, 26), grid(16, 11)]) {
         assert_eq!((p.width, p.height), (g.size().0.max(120), g.size().1 + 30), "{}", p.name);
         assert_eq!(p.rgba.len(), (p.width * p.height * 4) as usize);

@@ -1,10 +1,10 @@
 //! Convolution layers: Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D.
 
 use super::{built, check_input, BuildCtx, Layer, Param};
+use crate::analysis::ReceptiveField;
 use crate::initializers::Initializer;
 use crate::ops::{self, Conv2dOptions, Hw};
 use crate::{shape_err, Activation, Padding, Result, Tensor};
-use crate::analysis::ReceptiveField;
 use tessera_kernels::{Conv2dGeometry, DepthwiseGeometry, Window2d};
 
 /// Options every conv layer shares (Keras's constructor arguments).

@@ -1,9 +1,9 @@
 //! Pooling and resizing layers: MaxPool2D, AveragePooling2D, the global poolings, UpSampling2D.
 
 use super::{BuildCtx, Layer};
+use crate::analysis::ReceptiveField;
 use crate::ops::{self, Hw, PoolOptions};
 use crate::{shape_err, Padding, Result, Tensor};
-use crate::analysis::ReceptiveField;
 use tessera_kernels::Window2d;
 
 /// A pooling window layer (`MaxPooling2D` or `AveragePooling2D`).

@@ -97,7 +97,8 @@ fn panel(img: &mut RgbImage, at: (u32, u32), title: &str, x: &[f32], series: &[V
     }
     canvas::text(img, ((l + r) as u32 / 2 - 20, (b + 24) as u32), "epoch", 2, canvas::BLACK);
     for (s, colour) in series.iter().zip(COLOURS) {
-        let pts: Vec<(i64, i64)> = x.iter().zip(s).filter(|(_, v)| v.is_finite()).map(|(&e, &v)| (px(e), py(v))).collect();
+        let pts: Vec<(i64, i64)> =
+            x.iter().zip(s).filter(|(_, v)| v.is_finite()).map(|(&e, &v)| (px(e), py(v))).collect();
         for p in &pts {
             canvas::fill(img, ((p.0 - 2).max(0) as u32, (p.1 - 2).max(0) as u32), (5, 5), colour);
         }

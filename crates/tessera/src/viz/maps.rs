@@ -124,7 +124,12 @@ pub fn conv_kernel(model: &Sequential, name: Option<&str>) -> Result<(String, Te
 
 /// The image as a batch of one `[1, h, w, c]` in [0, 1], resized to `[h, w]`, grey for one
 /// channel and RGB for three; `invert` flips dark and light (for black-on-white digits).
-pub fn image_tensor(img: &image::DynamicImage, shape: [usize; 3], invert: bool, dev: &tessera_nn::Device) -> Result<Tensor> {
+pub fn image_tensor(
+    img: &image::DynamicImage,
+    shape: [usize; 3],
+    invert: bool,
+    dev: &tessera_nn::Device,
+) -> Result<Tensor> {
     let [h, w, c] = shape;
     let resized = img.resize_exact(w as u32, h as u32, image::imageops::FilterType::Triangle);
     let bytes = match c {

@@ -46,7 +46,10 @@ fn class_score(logits: &Tensor, class: usize) -> Result<Tensor> {
     let n = logits.numel();
     if logits.shape() != [1, n] || class >= n {
         let shape = logits.shape();
-        return Err(shape_err("saliency", format!("needs logits [1, n] and a class < n; got {shape:?}, class {class}")));
+        return Err(shape_err(
+            "saliency",
+            format!("needs logits [1, n] and a class < n; got {shape:?}, class {class}"),
+        ));
     }
     let hot: Vec<f32> = (0..n).map(|i| if i == class { 1.0 } else { 0.0 }).collect();
     reduce_sum(&mul(logits, &Tensor::from_vec(hot, &[1, n], logits.device())?)?, None, false)
