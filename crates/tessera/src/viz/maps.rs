@@ -19,7 +19,7 @@ pub fn filter_grid(kernel: &Tensor) -> Result<RgbImage> {
     let &[kh, kw, cin, cout] = kernel.shape() else {
         return Err(shape_err("filter_grid", format!("needs a kernel [kh, kw, cin, cout], got {:?}", kernel.shape())));
     };
-    let v = kernel.to_vec()?;
+    let v = host(kernel)?;
     let at = |y: usize, x: usize, c: usize, o: usize| v[((y * kw + x) * cin + c) * cout + o];
     let ranges: Vec<(f32, f32)> = (0..cout)
         .map(|o| {
@@ -51,7 +51,7 @@ pub fn feature_grid(maps: &Tensor) -> Result<RgbImage> {
         [1, h, w, c] | [h, w, c] => (h, w, c),
         _ => return Err(shape_err("feature_grid", format!("needs maps [1, h, w, c], got {:?}", maps.shape()))),
     };
-    let v = maps.to_vec()?;
+    let v = host(maps)?;
     let span = canvas::range(&v);
     let grid = Grid::new(c, (c as f32).sqrt().ceil() as usize, [h, w], 64);
     let (gw, gh) = grid.size();
@@ -75,6 +75,23 @@ fn colour_bar(img: &mut RgbImage, at: (u32, u32), width: u32, (lo, hi): (f32, f3
     canvas::text(img, (at.0, at.1 + 13), &lo, 2, canvas::BLACK);
     let right = (at.0 + width).saturating_sub(canvas::text_width(&hi, 2));
     canvas::text(img, (right, at.1 + 13), &hi, 2, canvas::BLACK);
+}
+
+/// The values of `t` on the host: read back (blocking) on native; in the browser, where
+/// reading blocks nothing, only CPU tensors (read GPU ones with `to_device_async` first).
+pub fn host(t: &Tensor) -> Result<Vec<f32>> {
+    #[cfg(not(target_arch = "wasm32"))]
+    return t.to_vec();
+    #[cfg(target_arch = "wasm32")]
+    {
+        use std::future::Future;
+        let cpu = t.to_device(&tessera_nn::Device::Cpu)?;
+        let mut read = std::pin::pin!(cpu.to_vec_async());
+        match read.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => Err(shape_err("viz", "a CPU tensor's values were not ready")),
+        }
+    }
 }
 
 /// True for the convolution layers (`Conv2D`, `DepthwiseConv2D`, ...).

@@ -13,5 +13,7 @@ mod saliency;
 pub use history::{
     history_csv, history_paths, history_plot, parse_history_csv, read_history, write_history, EpochRecord, CSV_HEADER,
 };
-pub use maps::{conv_kernel, feature_grid, feature_maps, filter_grid, image_tensor, is_conv, layer_outputs, png_bytes};
+pub use maps::{
+    conv_kernel, feature_grid, feature_maps, filter_grid, host, image_tensor, is_conv, layer_outputs, png_bytes,
+};
 pub use saliency::{resize_bilinear, saliency, saliency_image, Saliency};

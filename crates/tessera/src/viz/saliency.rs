@@ -9,6 +9,7 @@ use tessera_nn::ops::{mul, reduce_sum};
 use tessera_nn::{no_grad, shape_err, Result, Tensor};
 
 use super::canvas::{self, Grid};
+use super::maps::host;
 
 /// Grad-CAM and gradient saliency of one image, both at the image's resolution in [0, 1].
 #[derive(Debug, Clone)]
@@ -101,16 +102,16 @@ pub fn saliency(model: &Sequential, x: &Tensor, layer: Option<&str>, class: Opti
     let layers = model.layers();
     let acts = no_grad(|| layers[..=k].iter().try_fold(x.clone(), |t, l| l.call(&t, false)))?.detach().variable();
     let logits = layers[k + 1..].iter().try_fold(acts.clone(), |t, l| l.call(&t, false))?;
-    let scores = logits.to_vec()?;
+    let scores = host(&logits)?;
     let class = class.unwrap_or_else(|| argmax(&scores));
     let grads = class_score(&logits, class)?.backward()?;
     let g = grads.get(&acts).ok_or_else(|| shape_err("grad_cam", "the class score does not depend on the layer"))?;
-    let cam = grad_cam_map(&acts.to_vec()?, &g.to_vec()?, &acts.shape()[1..]);
+    let cam = grad_cam_map(&host(&acts)?, &host(g)?, &acts.shape()[1..]);
     let [ah, aw] = [acts.shape()[1], acts.shape()[2]];
     let xv = x.detach().variable();
     let grads = class_score(&model.call(&xv, false)?, class)?.backward()?;
     let gx = grads.get(&xv).ok_or_else(|| shape_err("saliency", "the class score does not depend on the image"))?;
-    let gx = gx.to_vec()?;
+    let gx = host(gx)?;
     let gradient = (0..h * w).map(|p| (0..c).map(|ch| gx[p * c + ch].abs()).fold(0.0, f32::max)).collect();
     Ok(Saliency {
         class,
@@ -143,7 +144,7 @@ pub fn saliency_image(x: &Tensor, s: &Saliency) -> Result<RgbImage> {
     let &[1, h, w, c] = x.shape() else {
         return Err(shape_err("saliency_image", format!("needs one image [1, h, w, c], got {:?}", x.shape())));
     };
-    let v = x.to_vec()?;
+    let v = host(x)?;
     let span = canvas::range(&v);
     let pixel = |y: usize, x: usize| {
         let p = |ch: usize| canvas::unit(v[(y * w + x) * c + ch.min(c - 1)], span);
