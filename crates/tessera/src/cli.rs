@@ -75,9 +75,9 @@ enum Cmd {
     },
     /// Run a benchmark and print a table.
     Bench {
-        /// What to benchmark: `ops`, or `train` (with `lenet5` or `resnet18`).
+        /// What to benchmark: `ops`, `train` or `distributed` (under mpirun; with `lenet5` or `resnet18`).
         what: String,
-        /// The model, for `train`.
+        /// The model, for `train` and `distributed`.
         model: Option<String>,
         /// Timed repetitions per case.
         #[arg(long, default_value_t = 5)]

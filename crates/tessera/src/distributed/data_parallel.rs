@@ -115,6 +115,11 @@ impl DataParallel {
         &self.stats
     }
 
+    /// Zeroes the step count and times (after warm-up steps).
+    pub fn reset_stats(&mut self) {
+        self.stats = StepStats { bytes_per_step: self.stats.bytes_per_step, buckets: self.stats.buckets, ..Default::default() };
+    }
+
     /// Backward of this rank's `loss`, returning the gradients summed over ranks after each
     /// rank scaled its own by `weight` — pass `local_batch / global_batch`, so the result is
     /// the gradient of the global batch's mean loss, identical on every rank.
