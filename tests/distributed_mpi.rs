@@ -257,9 +257,15 @@ fn main() -> ExitCode {
     std::fs::create_dir_all(&dir).unwrap();
     type Case = (&'static str, Box<dyn Fn(&Path)>);
     let cases: Vec<Case> = vec![
-        ("two_ranks_equal_one_process_and_checkpoint_loads", Box::new(two_ranks_equal_one_process_and_checkpoint_loads)),
+        (
+            "two_ranks_equal_one_process_and_checkpoint_loads",
+            Box::new(two_ranks_equal_one_process_and_checkpoint_loads),
+        ),
         ("killed_rank_ends_the_job", Box::new(|d| failed_rank_ends_the_job(d, "dies", "exited on signal 9"))),
-        ("silent_rank_times_out", Box::new(|d| failed_rank_ends_the_job(d, "hangs", "did not complete within the collective timeout"))),
+        (
+            "silent_rank_times_out",
+            Box::new(|d| failed_rank_ends_the_job(d, "hangs", "did not complete within the collective timeout")),
+        ),
         ("mismatched_models_are_refused", Box::new(mismatched_models_are_refused)),
         ("cli_trains_distributed", Box::new(cli_trains_distributed)),
     ];

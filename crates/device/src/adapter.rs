@@ -78,20 +78,17 @@ pub(crate) fn choose(candidates: Vec<wgpu::Adapter>, opts: &GpuOptions) -> Resul
         .collect();
     matching.sort_by_key(|a| rank(&a.get_info()));
     let n = matching.len().max(1);
-    matching
-        .into_iter()
-        .nth(opts.adapter_index.unwrap_or(0) % n)
-        .ok_or_else(|| {
-            let why = match (&opts.adapter_name, opts.backends) {
-                (Some(n), _) => format!("no adapter name contains '{n}'; found {seen:?}"),
-                (None, Some(b)) => format!("no adapter for the requested backends {b:?} (TESSERA_BACKEND)"),
-                (None, None) => {
-                    "no Vulkan, Metal, DX12 or GL adapter is installed (on Debian: apt-get install mesa-vulkan-drivers)"
-                        .to_string()
-                }
-            };
-            DeviceError::NoAdapter(why)
-        })
+    matching.into_iter().nth(opts.adapter_index.unwrap_or(0) % n).ok_or_else(|| {
+        let why = match (&opts.adapter_name, opts.backends) {
+            (Some(n), _) => format!("no adapter name contains '{n}'; found {seen:?}"),
+            (None, Some(b)) => format!("no adapter for the requested backends {b:?} (TESSERA_BACKEND)"),
+            (None, None) => {
+                "no Vulkan, Metal, DX12 or GL adapter is installed (on Debian: apt-get install mesa-vulkan-drivers)"
+                    .to_string()
+            }
+        };
+        DeviceError::NoAdapter(why)
+    })
 }
 
 /// All adapters for the requested backends (native).

@@ -208,11 +208,7 @@ fn collect_grad(
     if gi.shape() != input.shape() {
         return Err(shape_err(
             node.name,
-            format!(
-                "backward produced a gradient of shape {:?} for an input of shape {:?}",
-                gi.shape(),
-                input.shape()
-            ),
+            format!("backward produced a gradient of shape {:?} for an input of shape {:?}", gi.shape(), input.shape()),
         ));
     }
     if input.node().is_some() {

@@ -104,7 +104,8 @@ fn time_steps(b: &TrainBench, dev: &Device, n: usize) -> anyhow::Result<()> {
 fn distributed(name: &str, steps: usize) -> anyhow::Result<()> {
     use crate::distributed::{shard, DataParallel};
     let b = train_bench(name)?;
-    let cfg = crate::train::TrainConfig { distributed: cfg!(feature = "mpi"), gpu_per_rank: true, ..Default::default() };
+    let cfg =
+        crate::train::TrainConfig { distributed: cfg!(feature = "mpi"), gpu_per_rank: true, ..Default::default() };
     let comm = crate::train::communicator(&cfg)?;
     let (rank, size) = (comm.rank(), comm.size());
     let dev = crate::train::rank_device(&cfg, rank)?;
@@ -116,13 +117,12 @@ fn distributed(name: &str, steps: usize) -> anyhow::Result<()> {
     let rows = shard(global, rank, size);
     let x = Tensor::rand_uniform(&[rows.len(), h, w, c], 0.0, 1.0, 1 + rank as u64, &dev)?;
     let y = Tensor::from_vec(rows.clone().map(|i| (i % 10) as f32).collect(), &[rows.len()], &dev)?;
-    let mut step = || crate::train::train_step_distributed(&model, &mut opt, &mut dp, &x, &y, global).map(|_| ());
     for _ in 0..2 {
-        step()?; // compiles the pipelines and warms the pools
+        // compiles the pipelines and warms the pools
+        crate::train::train_step_distributed(&model, &mut opt, &mut dp, &x, &y, global)?;
     }
     dev.synchronize()?;
     let (mpi0, t) = (comm.reduce_seconds(), Instant::now());
-    drop(step);
     dp.reset_stats();
     for _ in 0..steps {
         crate::train::train_step_distributed(&model, &mut opt, &mut dp, &x, &y, global)?;
@@ -135,7 +135,11 @@ fn distributed(name: &str, steps: usize) -> anyhow::Result<()> {
     let times = dp.all_reduce(vec![ms as f32, mpi_ms as f32], "benchmark timings")?;
     if rank == 0 {
         println!("{name}: {size} rank(s), global batch {global}, Adam, {dev}");
-        println!("  ms/step {ms:.1} (mean over ranks {:.1}), images/s {:.0}", times[0] / size as f32, global as f64 * 1e3 / ms);
+        println!(
+            "  ms/step {ms:.1} (mean over ranks {:.1}), images/s {:.0}",
+            times[0] / size as f32,
+            global as f64 * 1e3 / ms
+        );
         println!("  all-reduced per step: {} bytes in {} bucket(s)", s.bytes_per_step, s.buckets);
         println!(
             "  rank 0 per step: forward+backward recording {:.1} ms, then waiting on readbacks/all-reduces {:.1} ms; \

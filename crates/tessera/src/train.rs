@@ -111,7 +111,11 @@ fn batch_tensors(b: &tessera_data::Batch, dev: &Device) -> tessera_nn::Result<(T
 }
 
 /// Rows `rows` of a batch's images and labels as tensors on `dev`.
-fn shard_tensors(b: &tessera_data::Batch, rows: std::ops::Range<usize>, dev: &Device) -> tessera_nn::Result<(Tensor, Tensor)> {
+fn shard_tensors(
+    b: &tessera_data::Batch,
+    rows: std::ops::Range<usize>,
+    dev: &Device,
+) -> tessera_nn::Result<(Tensor, Tensor)> {
     let mut shape = b.shape();
     let per = shape[1..].iter().product::<usize>();
     shape[0] = rows.len();

@@ -71,7 +71,8 @@ impl DataParallel {
         check_same_model(comm.as_ref(), &vars)?;
         broadcast_values(comm.as_ref(), &vars, 0)?;
         let trainable: Vec<Param> = vars.iter().filter(|v| v.trainable()).cloned().collect();
-        let mut dp = Self { comm, vars, trainable, buckets: Vec::new(), bucket_of: Vec::new(), stats: StepStats::default() };
+        let mut dp =
+            Self { comm, vars, trainable, buckets: Vec::new(), bucket_of: Vec::new(), stats: StepStats::default() };
         dp.set_bucket_bytes(1 << 20);
         Ok(dp)
     }
@@ -117,7 +118,8 @@ impl DataParallel {
 
     /// Zeroes the step count and times (after warm-up steps).
     pub fn reset_stats(&mut self) {
-        self.stats = StepStats { bytes_per_step: self.stats.bytes_per_step, buckets: self.stats.buckets, ..Default::default() };
+        self.stats =
+            StepStats { bytes_per_step: self.stats.bytes_per_step, buckets: self.stats.buckets, ..Default::default() };
     }
 
     /// Backward of this rank's `loss`, returning the gradients summed over ranks after each
@@ -238,7 +240,8 @@ impl DataParallel {
         }
         let flat = flatten_values(&vars)?;
         let inv = 1.0 / self.size() as f32;
-        let mean: Vec<f32> = self.comm.all_reduce(flat, "averaging non-trainable variables")?.iter().map(|v| v * inv).collect();
+        let mean: Vec<f32> =
+            self.comm.all_reduce(flat, "averaging non-trainable variables")?.iter().map(|v| v * inv).collect();
         assign_flat(&vars, &mean)
     }
 }
@@ -340,5 +343,8 @@ impl std::fmt::Debug for DataParallel {
 
 /// Builds the collective-timeout `Duration` from seconds, refusing 0.
 pub fn timeout_secs(s: f64) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(s).ok().filter(|d| !d.is_zero()).context("the collective timeout must be a positive number of seconds")
+    Duration::try_from_secs_f64(s)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .context("the collective timeout must be a positive number of seconds")
 }

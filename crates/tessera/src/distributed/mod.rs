@@ -74,7 +74,9 @@ impl PendingReduce {
         match rx.recv_timeout(left) {
             Ok(r) => r.map_err(|e| anyhow!("rank {}: {} failed: {e}", self.rank, self.what)),
             Err(RecvTimeoutError::Timeout) => Err(timeout_error(self.rank, &self.what)),
-            Err(RecvTimeoutError::Disconnected) => bail!("rank {}: {}: the MPI thread has stopped", self.rank, self.what),
+            Err(RecvTimeoutError::Disconnected) => {
+                bail!("rank {}: {}: the MPI thread has stopped", self.rank, self.what)
+            }
         }
     }
 }
