@@ -133,10 +133,11 @@ fn distributed(name: &str, steps: usize) -> anyhow::Result<()> {
     let per = |sec: f64| sec * 1e3 / steps as f64;
     let mpi_ms = per(comm.reduce_seconds() - mpi0);
     let times = dp.all_reduce(vec![ms as f32, mpi_ms as f32], "benchmark timings")?;
+    let lone = lone_all_reduce_ms(&dp, s.bytes_per_step / 4)?;
     if rank == 0 {
         println!("{name}: {size} rank(s), global batch {global}, Adam, {dev}");
         println!(
-            "  ms/step {ms:.1} (mean over ranks {:.1}), images/s {:.0}",
+            "  ms/step {ms:.1} (mean over ranks {:.1}), images/s {:.1}",
             times[0] / size as f32,
             global as f64 * 1e3 / ms
         );
@@ -148,8 +149,20 @@ fn distributed(name: &str, steps: usize) -> anyhow::Result<()> {
             per(s.wait_seconds),
             times[1] / size as f32
         );
+        println!("  the same all-reduce alone (no compute, ranks in step): {lone:.2} ms");
     }
     Ok(())
+}
+
+/// Mean ms of an all-reduce of `n` floats with nothing else running, the ranks aligned first.
+fn lone_all_reduce_ms(dp: &crate::distributed::DataParallel, n: usize) -> anyhow::Result<f64> {
+    dp.all_reduce(vec![0.0], "benchmark barrier")?;
+    let reps = 5;
+    let t = Instant::now();
+    for _ in 0..reps {
+        dp.all_reduce(vec![1.0; n], "benchmark all-reduce")?;
+    }
+    Ok(t.elapsed().as_secs_f64() * 1e3 / reps as f64)
 }
 
 fn ops(reps: usize, filter: &str) -> anyhow::Result<()> {
