@@ -1,14 +1,12 @@
 //! [`DataParallel`]: one model replica per rank, kept identical. Gradients are grouped into
 //! buckets (in reverse variable order, the order backward finishes them); as soon as a bucket's
-//! gradients are final its readback starts (non-blocking) and, in bucket order, its all-reduce
-//! is handed to the communicator while backward records the next bucket.
+//! gradients are final it is concatenated on the device and handed to the communicator, whose
+//! thread reads it back and all-reduces it while backward records the next bucket. Buckets are
+//! submitted at the same points of backward on every rank, so the collectives line up.
 
-use std::collections::{HashMap, VecDeque};
-use std::future::Future;
+use std::collections::HashMap;
 use std::ops::Range;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
@@ -31,9 +29,10 @@ pub struct StepStats {
     pub bytes_per_step: usize,
     /// Buckets per step.
     pub buckets: usize,
-    /// Seconds in backward (recording and starting readbacks and all-reduces).
+    /// Seconds in backward (recording it and submitting buckets).
     pub backward_seconds: f64,
-    /// Seconds spent waiting, after backward, for readbacks and all-reduces to finish.
+    /// Seconds spent waiting, after backward, for readbacks and all-reduces to finish (this
+    /// includes the device finishing backward).
     pub wait_seconds: f64,
 }
 
@@ -43,13 +42,10 @@ struct Bucket {
     numel: usize,
 }
 
-type Readback = Pin<Box<dyn Future<Output = tessera_nn::Result<Vec<f32>>>>>;
-
 /// What one step has in flight.
 struct StepState {
     grads: Vec<Option<Tensor>>,
     filled: Vec<usize>,
-    reading: VecDeque<(usize, Readback)>,
     reducing: Vec<(usize, PendingReduce)>,
 }
 
@@ -122,29 +118,28 @@ impl DataParallel {
             StepStats { bytes_per_step: self.stats.bytes_per_step, buckets: self.stats.buckets, ..Default::default() };
     }
 
-    /// Backward of this rank's `loss`, returning the gradients summed over ranks after each
-    /// rank scaled its own by `weight` — pass `local_batch / global_batch`, so the result is
-    /// the gradient of the global batch's mean loss, identical on every rank.
+    /// Backward of this rank's `loss` scaled by `weight`, returning the gradients summed over
+    /// ranks — pass `local_batch / global_batch`, so the result is the gradient of the global
+    /// batch's mean loss, identical on every rank.
     pub fn backward(&mut self, loss: &Tensor, weight: f32) -> anyhow::Result<Gradients> {
         let start = Instant::now();
         let index: HashMap<u64, usize> = self.trainable.iter().enumerate().map(|(i, p)| (p.value().id(), i)).collect();
         let mut st = StepState {
             grads: vec![None; self.trainable.len()],
             filled: vec![0; self.buckets.len()],
-            reading: VecDeque::new(),
             reducing: Vec::new(),
         };
         let mut failure: Option<anyhow::Error> = None;
-        loss.backward_with(&mut |var, g| {
+        let scaled = if weight == 1.0 { loss.clone() } else { ops::affine(loss, weight, 0.0)? };
+        scaled.backward_with(&mut |var, g| {
             let Some(&i) = index.get(&var.id()) else { return Ok(()) };
             st.grads[i] = Some(g.clone());
             let b = self.bucket_of[i];
             st.filled[b] += 1;
             if st.filled[b] == self.buckets[b].vars.len() {
-                st.reading.push_back((b, self.start_readback(b, &st.grads)?));
-            }
-            if let Err(e) = self.start_ready_reduces(&mut st, weight, false) {
-                failure.get_or_insert(e);
+                if let Err(e) = self.submit(b, &mut st) {
+                    failure.get_or_insert(e);
+                }
             }
             Ok(())
         })?;
@@ -154,7 +149,6 @@ impl DataParallel {
         let dev = loss.device().clone();
         self.finish_buckets(&mut st, &dev)?;
         let backward_done = Instant::now();
-        self.start_ready_reduces(&mut st, weight, true)?;
         let grads = self.collect(st, &dev)?;
         self.stats.steps += 1;
         self.stats.backward_seconds += (backward_done - start).as_secs_f64();
@@ -162,15 +156,22 @@ impl DataParallel {
         Ok(grads)
     }
 
-    /// Starts reading bucket `b`'s gradients back as one flat tensor.
-    fn start_readback(&self, b: usize, grads: &[Option<Tensor>]) -> tessera_nn::Result<Readback> {
+    /// Concatenates bucket `b`'s gradients on the device and submits their all-reduce; the
+    /// communicator reads them back when it gets to them.
+    fn submit(&self, b: usize, st: &mut StepState) -> anyhow::Result<()> {
         let flat: Vec<Tensor> = self.buckets[b]
             .vars
             .iter()
-            .map(|&i| grads[i].as_ref().expect("a filled bucket has every gradient").reshape(&[usize::MAX]))
+            .map(|&i| st.grads[i].as_ref().expect("a filled bucket has every gradient").reshape(&[usize::MAX]))
             .collect::<tessera_nn::Result<_>>()?;
         let t = if flat.len() == 1 { flat[0].clone() } else { ops::concat(&flat.iter().collect::<Vec<_>>(), 0)? };
-        Ok(Box::pin(async move { t.to_vec_async().await }))
+        if let Some(gpu) = t.device().as_gpu() {
+            gpu.flush()?; // the device starts on this bucket's backward now
+        }
+        let read = move || t.to_vec().map_err(|e| e.to_string());
+        let what = format!("all-reduce of gradient bucket {b}");
+        st.reducing.push((b, self.comm.all_reduce_start(Box::new(read), &what)?));
+        Ok(())
     }
 
     /// Buckets whose variables got no gradient this step (unused by the loss) contribute zeros.
@@ -185,26 +186,7 @@ impl DataParallel {
                 }
             }
             st.filled[b] = self.buckets[b].vars.len();
-            st.reading.push_back((b, self.start_readback(b, &st.grads)?));
-        }
-        Ok(())
-    }
-
-    /// Hands finished readbacks to the communicator, strictly in the order buckets were
-    /// started (every rank issues the same collectives in the same order). With `block`, waits
-    /// for every readback.
-    fn start_ready_reduces(&self, st: &mut StepState, weight: f32, block: bool) -> anyhow::Result<()> {
-        while let Some((b, fut)) = st.reading.front_mut() {
-            let b = *b;
-            let data = match poll_once(fut) {
-                Some(r) => r?,
-                None if block => wait_readback(fut)?,
-                None => return Ok(()),
-            };
-            st.reading.pop_front();
-            let scaled: Vec<f32> = data.into_iter().map(|v| v * weight).collect();
-            let what = format!("all-reduce of gradient bucket {b}");
-            st.reducing.push((b, self.comm.all_reduce_start(scaled, &what)?));
+            self.submit(b, st)?;
         }
         Ok(())
     }
@@ -243,24 +225,6 @@ impl DataParallel {
         let mean: Vec<f32> =
             self.comm.all_reduce(flat, "averaging non-trainable variables")?.iter().map(|v| v * inv).collect();
         assign_flat(&vars, &mean)
-    }
-}
-
-/// Polls a readback once without blocking.
-fn poll_once(fut: &mut Readback) -> Option<tessera_nn::Result<Vec<f32>>> {
-    match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(r) => Some(r),
-        Poll::Pending => None,
-    }
-}
-
-/// Polls a readback until it completes (the GPU finishes the bucket's backward first).
-fn wait_readback(fut: &mut Readback) -> anyhow::Result<Vec<f32>> {
-    loop {
-        if let Some(r) = poll_once(fut) {
-            return Ok(r?);
-        }
-        std::thread::sleep(Duration::from_micros(50));
     }
 }
 

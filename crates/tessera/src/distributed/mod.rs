@@ -19,6 +19,11 @@ pub use data_parallel::{shard, timeout_secs, DataParallel, StepStats};
 #[cfg(feature = "mpi")]
 pub use mpi::MpiCommunicator;
 
+/// Produces the buffer a rank contributes to an all-reduce. The communicator calls it on its
+/// own thread, in submission order, so a rank can submit a gradient bucket whose readback has
+/// not finished yet and keep recording backward.
+pub type Contribution = Box<dyn FnOnce() -> Result<Vec<f32>, String> + Send>;
+
 /// The collectives data-parallel training needs, across the ranks `0..size()` of one job.
 /// Every rank must issue the same collectives in the same order.
 pub trait Communicator: Send + Sync {
@@ -26,8 +31,9 @@ pub trait Communicator: Send + Sync {
     fn rank(&self) -> usize;
     /// Number of ranks in the job.
     fn size(&self) -> usize;
-    /// Starts an element-wise sum of `data` over all ranks; `what` names it in errors.
-    fn all_reduce_start(&self, data: Vec<f32>, what: &str) -> anyhow::Result<PendingReduce>;
+    /// Starts an element-wise sum over all ranks of the buffer `data` produces; `what` names
+    /// it in errors.
+    fn all_reduce_start(&self, data: Contribution, what: &str) -> anyhow::Result<PendingReduce>;
     /// Rank `root`'s `data` on every rank (`data` must have the same length everywhere).
     fn broadcast(&self, data: Vec<f32>, root: usize, what: &str) -> anyhow::Result<Vec<f32>>;
     /// Seconds this rank spent inside all-reduce calls so far (the transport's own time).
@@ -35,7 +41,7 @@ pub trait Communicator: Send + Sync {
 
     /// The element-wise sum of `data` over all ranks (blocking, bounded by the timeout).
     fn all_reduce(&self, data: Vec<f32>, what: &str) -> anyhow::Result<Vec<f32>> {
-        self.all_reduce_start(data, what)?.wait()
+        self.all_reduce_start(Box::new(move || Ok(data)), what)?.wait()
     }
 }
 
@@ -100,8 +106,8 @@ impl Communicator for SingleProcess {
     fn size(&self) -> usize {
         1
     }
-    fn all_reduce_start(&self, data: Vec<f32>, _what: &str) -> anyhow::Result<PendingReduce> {
-        Ok(PendingReduce::ready(data))
+    fn all_reduce_start(&self, data: Contribution, what: &str) -> anyhow::Result<PendingReduce> {
+        Ok(PendingReduce::ready(data().map_err(|e| anyhow!("{what}: {e}"))?))
     }
     fn broadcast(&self, data: Vec<f32>, _root: usize, _what: &str) -> anyhow::Result<Vec<f32>> {
         Ok(data)

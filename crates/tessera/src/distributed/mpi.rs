@@ -1,7 +1,8 @@
 //! [`MpiCommunicator`]: the [`Communicator`] over MPI (Open MPI through the `mpi` crate). One
-//! thread initializes MPI and makes every MPI call (MPI's "funneled" threading), so the
-//! training thread keeps recording GPU work while a bucket is being reduced, and waits on the
-//! results with a deadline instead of blocking inside MPI.
+//! thread initializes MPI and makes every MPI call (MPI's "funneled" threading); it also waits
+//! for each bucket's GPU readback, so the training thread keeps recording backward while
+//! buckets are read back and reduced, and waits on results with a deadline instead of
+//! blocking inside MPI.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -13,13 +14,13 @@ use anyhow::{anyhow, bail, Context};
 use mpi::collective::SystemOperation;
 use mpi::traits::{Communicator as _, *};
 
-use super::{timeout_error, Communicator, PendingReduce};
+use super::{timeout_error, Communicator, Contribution, PendingReduce};
 
 type Reply = Sender<Result<Vec<f32>, String>>;
 
 /// Work for the MPI thread.
 enum Job {
-    AllReduce(Vec<f32>, Reply),
+    AllReduce(Contribution, Reply),
     Broadcast(Vec<f32>, usize, Reply),
 }
 
@@ -73,6 +74,15 @@ fn serve(rx: Receiver<Job>, hello: Sender<Result<(usize, usize), String>>, nanos
     for job in rx {
         match job {
             Job::AllReduce(data, reply) => {
+                // A rank whose contribution fails skips the collective and reports the error;
+                // its peers' deadlines end the job.
+                let data = match data() {
+                    Ok(d) => d,
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                        continue;
+                    }
+                };
                 let start = Instant::now();
                 let mut out = vec![0.0f32; data.len()];
                 world.all_reduce_into(&data[..], &mut out[..], SystemOperation::sum());
@@ -96,7 +106,7 @@ impl Communicator for MpiCommunicator {
     fn size(&self) -> usize {
         self.size
     }
-    fn all_reduce_start(&self, data: Vec<f32>, what: &str) -> anyhow::Result<PendingReduce> {
+    fn all_reduce_start(&self, data: Contribution, what: &str) -> anyhow::Result<PendingReduce> {
         let (tx, rx) = channel();
         self.submit(Job::AllReduce(data, tx), what)?;
         Ok(PendingReduce::waiting(rx, what, self.rank, self.timeout))
