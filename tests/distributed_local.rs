@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use tessera::distributed::{shard, DataParallel, SingleProcess};
+use tessera::nn::replica::{cross_replica_sum, sync_batch_norm_training, ReplicaGroup};
 use tessera::prelude::*;
 use tessera::train::{train_step, train_step_distributed};
 
@@ -113,4 +114,43 @@ fn distributed_without_the_mpi_feature_is_an_error() {
     let cfg = tessera::train::TrainConfig { distributed: true, ..Default::default() };
     let err = tessera::train::communicator(&cfg).err().expect("an error").to_string();
     assert!(err.contains("`mpi` feature"), "{err}");
+}
+
+/// One replica: every sum is its input.
+struct Alone;
+
+impl ReplicaGroup for Alone {
+    fn all_reduce_sum(&self, data: Vec<f32>) -> tessera::Result<Vec<f32>> {
+        Ok(data)
+    }
+}
+
+/// Synchronized batch norm on one replica equals `batch_norm_training` (values, statistics).
+#[test]
+fn sync_batch_norm_on_one_replica_equals_batch_norm() {
+    let group: Arc<dyn ReplicaGroup> = Arc::new(Alone);
+    for dev in [Device::Cpu, common::gpu()] {
+        let x = Tensor::from_vec(common::rand_vec(3 * 5 * 4 * 6, 41), &[3, 5, 4, 6], &dev).unwrap();
+        let g = Tensor::from_vec(common::rand_vec(6, 42), &[6], &dev).unwrap();
+        let b = Tensor::from_vec(common::rand_vec(6, 43), &[6], &dev).unwrap();
+        let got = sync_batch_norm_training(&x, &g, &b, 1e-3, &group).unwrap();
+        let want = batch_norm_training(&x, &g, &b, 1e-3).unwrap();
+        for (i, (a, w)) in [(&got.0, &want.0), (&got.1, &want.1), (&got.2, &want.2)].into_iter().enumerate() {
+            common::assert_close(a, w, common::RTOL, &format!("{dev}: output {i}"));
+        }
+    }
+    let bad = Tensor::zeros(&[2, 3], &Device::Cpu).unwrap();
+    assert!(sync_batch_norm_training(&bad, &bad, &bad, 1e-3, &group).is_err(), "gamma of the wrong shape");
+}
+
+/// Gradients of synchronized batch norm and of the cross-replica sum: finite differences on
+/// the CPU and GPU-vs-CPU parity.
+#[test]
+fn sync_batch_norm_gradients() {
+    let group: Arc<dyn ReplicaGroup> = Arc::new(Alone);
+    let gr = group.clone();
+    common::grad_check("sync_batch_norm", &[&[4, 3, 2, 5], &[5], &[5]], 50, move |t| {
+        Ok(sync_batch_norm_training(&t[0], &t[1], &t[2], 1e-3, &gr)?.0)
+    });
+    common::grad_check("cross_replica_sum", &[&[3, 4]], 60, move |t| cross_replica_sum(&t[0], &group));
 }

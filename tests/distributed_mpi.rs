@@ -40,7 +40,21 @@ fn tensors(step: usize, rows: std::ops::Range<usize>, dev: &Device) -> (Tensor, 
 
 /// LeNet-5 built on `dev` from `seed`.
 fn lenet(dev: &Device, seed: u64) -> Sequential {
-    let mut m = tessera::zoo::lenet5();
+    net("lenet", dev, seed)
+}
+
+/// `lenet`: LeNet-5; `bn`: a conv net with a synchronized BatchNormalization.
+fn net(kind: &str, dev: &Device, seed: u64) -> Sequential {
+    let mut m = match kind {
+        "lenet" => tessera::zoo::lenet5(),
+        _ => Sequential::new()
+            .with(layers::Conv2D::new(4, 3).use_bias(false)) // a bias before BN has no gradient
+            .with(layers::BatchNormalization::new().synchronized(true))
+            .with(layers::ReLU::new())
+            .with(layers::MaxPool2D::new(2))
+            .with(layers::Flatten::new())
+            .with(layers::Dense::new(10)),
+    };
     m.build(&[28, 28, 1], dev, seed).unwrap();
     m
 }
@@ -50,8 +64,8 @@ fn sgd() -> Sgd {
 }
 
 /// One process, global batch 64, `STEPS` steps: the run every data-parallel run must equal.
-fn reference(dev: &Device) -> Sequential {
-    let m = lenet(dev, 100);
+fn reference(kind: &str, dev: &Device) -> Sequential {
+    let m = net(kind, dev, 100);
     let mut opt = sgd();
     for step in 0..STEPS {
         let (x, y) = tensors(step, 0..GLOBAL_BATCH, dev);
@@ -73,11 +87,12 @@ fn assert_same_weights(got: &[tessera::layers::Param], want: &Sequential, what: 
 
 /// One rank of scenario `name`; `dir` is shared by the ranks and the launcher.
 fn rank_main(name: &str, dir: &Path) -> Result<(), String> {
-    let timeout = if name == "train" { 120 } else { FAIL_TIMEOUT_S };
+    let timeout = if name == "train" || name == "syncbn" { 120 } else { FAIL_TIMEOUT_S };
     let comm: Arc<dyn Communicator> =
         Arc::new(MpiCommunicator::init(Duration::from_secs(timeout)).map_err(|e| format!("{e:#}"))?);
     let res = match name {
-        "train" => rank_train(comm.clone(), dir),
+        "train" => rank_train(comm.clone(), dir, "lenet"),
+        "syncbn" => rank_train(comm.clone(), dir, "bn"),
         "dies" | "hangs" => rank_fails(comm.clone(), name),
         "mismatch" => rank_mismatch(comm.clone()),
         other => Err(format!("unknown scenario {other}")),
@@ -85,13 +100,15 @@ fn rank_main(name: &str, dir: &Path) -> Result<(), String> {
     res.map_err(|e| format!("rank {}: {e}", comm.rank()))
 }
 
-/// Two ranks, global batch 64 split 32/32, equal the one-process run; rank 0 saves a checkpoint.
-fn rank_train(comm: Arc<dyn Communicator>, dir: &Path) -> Result<(), String> {
+/// Two ranks, global batch 64 split 32/32, equal the one-process run (for `bn`, BatchNorm
+/// statistics synchronized across ranks, moving statistics included); rank 0 saves a checkpoint.
+fn rank_train(comm: Arc<dyn Communicator>, dir: &Path, kind: &str) -> Result<(), String> {
     let dev = common::gpu();
     let (rank, size) = (comm.rank(), comm.size());
     assert_eq!(size, 2, "run with mpirun -np 2");
-    // Each rank initializes differently: DataParallel must make rank 0's weights everyone's.
-    let m = lenet(&dev, 100 + 17 * rank as u64);
+    let want = reference(kind, &dev); // before DataParallel installs the replica group
+                                      // Each rank initializes differently: DataParallel must make rank 0's weights everyone's.
+    let m = net(kind, &dev, 100 + 17 * rank as u64);
     let mut dp = DataParallel::new(comm, m.variables()).map_err(|e| format!("{e:#}"))?;
     dp.set_bucket_bytes(16 * 1024);
     let mut opt = sgd();
@@ -99,9 +116,11 @@ fn rank_train(comm: Arc<dyn Communicator>, dir: &Path) -> Result<(), String> {
         let (x, y) = tensors(step, shard(GLOBAL_BATCH, rank, size), &dev);
         train_step_distributed(&m, &mut opt, &mut dp, &x, &y, GLOBAL_BATCH).map_err(|e| format!("{e:#}"))?;
     }
-    assert!(dp.stats().buckets > 2, "16 KiB buckets split LeNet-5's gradients: {:?}", dp.stats());
-    assert_eq!(dp.stats().bytes_per_step, 60_074 * 4);
-    assert_same_weights(&m.variables(), &reference(&dev), &format!("rank {rank} after {STEPS} steps"));
+    assert_same_weights(&m.variables(), &want, &format!("{kind}: rank {rank} after {STEPS} steps"));
+    if kind == "lenet" {
+        assert!(dp.stats().buckets > 2, "16 KiB buckets split LeNet-5's gradients: {:?}", dp.stats());
+        assert_eq!(dp.stats().bytes_per_step, 60_074 * 4);
+    }
     if rank == 0 {
         checkpoint::save(&dir.join("dp.safetensors"), &m.variables(), Some(&opt), &[]).map_err(|e| e.to_string())?;
     }
@@ -189,7 +208,13 @@ fn two_ranks_equal_one_process_and_checkpoint_loads(dir: &Path) {
     let mut opt = sgd();
     checkpoint::load(&dir.join("dp.safetensors"), &fresh.variables(), Some(&mut opt)).unwrap();
     assert_eq!(opt.iterations(), STEPS as u64);
-    assert_same_weights(&fresh.variables(), &reference(&dev), "checkpoint of the two-rank run");
+    assert_same_weights(&fresh.variables(), &reference("lenet", &dev), "checkpoint of the two-rank run");
+}
+
+/// With synchronized BatchNormalization, two ranks equal one process, statistics included.
+fn synchronized_batch_norm_equals_one_process(dir: &Path) {
+    let job = scenario("syncbn", dir);
+    assert!(job.ok, "two-rank training with synchronized BatchNormalization failed:\n{}", job.output);
 }
 
 /// A killed rank or a silent one ends the job with an error, well within the timeout.
@@ -261,6 +286,7 @@ fn main() -> ExitCode {
             "two_ranks_equal_one_process_and_checkpoint_loads",
             Box::new(two_ranks_equal_one_process_and_checkpoint_loads),
         ),
+        ("synchronized_batch_norm_equals_one_process", Box::new(synchronized_batch_norm_equals_one_process)),
         ("killed_rank_ends_the_job", Box::new(|d| failed_rank_ends_the_job(d, "dies", "exited on signal 9"))),
         (
             "silent_rank_times_out",

@@ -17,6 +17,7 @@ pub mod models;
 pub mod ops;
 pub mod optimizers;
 pub mod random;
+pub mod replica;
 mod tensor;
 
 pub use autodiff::{no_grad, Gradients};

@@ -10,6 +10,7 @@ pub struct BatchNormalization {
     name: String,
     momentum: f32,
     epsilon: f32,
+    synchronized: bool,
     vars: Option<[Param; 4]>,
 }
 
@@ -22,7 +23,7 @@ impl Default for BatchNormalization {
 impl BatchNormalization {
     /// Keras's defaults: momentum 0.99, epsilon 1e-3.
     pub fn new() -> Self {
-        Self { name: String::new(), momentum: 0.99, epsilon: 1e-3, vars: None }
+        Self { name: String::new(), momentum: 0.99, epsilon: 1e-3, synchronized: false, vars: None }
     }
 
     /// Sets the moving-average momentum.
@@ -34,6 +35,14 @@ impl BatchNormalization {
     /// Sets epsilon (added to the variance).
     pub fn epsilon(mut self, e: f32) -> Self {
         self.epsilon = e;
+        self
+    }
+
+    /// Keras's `synchronized=True`: in training, the batch statistics cover the global batch
+    /// of every data-parallel replica (the group installed with
+    /// [`crate::replica::set_replica_group`]; with none installed, the local batch).
+    pub fn synchronized(mut self, s: bool) -> Self {
+        self.synchronized = s;
         self
     }
 
@@ -68,7 +77,11 @@ impl Layer for BatchNormalization {
         if !training {
             return ops::batch_normalization(x, &mm.value(), &mv.value(), Some(&b), Some(&g), self.epsilon);
         }
-        let (y, mean, var) = ops::batch_norm_training(x, &g, &b, self.epsilon)?;
+        let group = self.synchronized.then(crate::replica::replica_group).flatten();
+        let (y, mean, var) = match group {
+            Some(group) => crate::replica::sync_batch_norm_training(x, &g, &b, self.epsilon, &group)?,
+            None => ops::batch_norm_training(x, &g, &b, self.epsilon)?,
+        };
         self.update(mm, &mean.detach())?;
         self.update(mv, &var.detach())?;
         Ok(y)

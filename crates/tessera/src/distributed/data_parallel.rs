@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use tessera_nn::layers::Param;
+use tessera_nn::replica::{set_replica_group, ReplicaGroup};
 use tessera_nn::{ops, Device, Gradients, Tensor};
 
 use super::{Communicator, PendingReduce};
@@ -49,7 +50,9 @@ struct StepState {
     reducing: Vec<(usize, PendingReduce)>,
 }
 
-/// Keeps a model's replicas identical across ranks and averages their gradients.
+/// Keeps a model's replicas identical across ranks and averages their gradients. While it
+/// exists, its communicator is this thread's replica group, so BatchNormalization layers built
+/// with `synchronized(true)` normalize with the global batch's statistics.
 pub struct DataParallel {
     comm: Arc<dyn Communicator>,
     vars: Vec<Param>,
@@ -66,6 +69,7 @@ impl DataParallel {
     pub fn new(comm: Arc<dyn Communicator>, vars: Vec<Param>) -> anyhow::Result<Self> {
         check_same_model(comm.as_ref(), &vars)?;
         broadcast_values(comm.as_ref(), &vars, 0)?;
+        set_replica_group(Some(Arc::new(CommGroup(comm.clone()))));
         let trainable: Vec<Param> = vars.iter().filter(|v| v.trainable()).cloned().collect();
         let mut dp =
             Self { comm, vars, trainable, buckets: Vec::new(), bucket_of: Vec::new(), stats: StepStats::default() };
@@ -297,6 +301,23 @@ fn check_same_model(comm: &dyn Communicator, vars: &[Param]) -> anyhow::Result<(
         bail!("rank {}: {bad} rank(s) built a model that differs from rank 0's ({count} parameters here)", comm.rank());
     }
     Ok(())
+}
+
+/// The communicator as the replica group synchronized BatchNormalization sums its statistics with.
+struct CommGroup(Arc<dyn Communicator>);
+
+impl ReplicaGroup for CommGroup {
+    fn all_reduce_sum(&self, data: Vec<f32>) -> tessera_nn::Result<Vec<f32>> {
+        let what = "cross-replica sum (synchronized BatchNormalization)";
+        self.0.all_reduce(data, what).map_err(|e| tessera_nn::Error::Collective(format!("{e:#}")))
+    }
+}
+
+impl Drop for DataParallel {
+    /// Uninstalls the replica group, so layers built later train on their local batch.
+    fn drop(&mut self) {
+        set_replica_group(None);
+    }
 }
 
 impl std::fmt::Debug for DataParallel {
