@@ -5,8 +5,10 @@
 //! submitted at the same points of backward on every rank, so the collectives line up.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::ops::Range;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
@@ -172,7 +174,7 @@ impl DataParallel {
         if let Some(gpu) = t.device().as_gpu() {
             gpu.flush()?; // the device starts on this bucket's backward now
         }
-        let read = move || t.to_vec().map_err(|e| e.to_string());
+        let read = move || read_polling(&t);
         let what = format!("all-reduce of gradient bucket {b}");
         st.reducing.push((b, self.comm.all_reduce_start(Box::new(read), &what)?));
         Ok(())
@@ -229,6 +231,19 @@ impl DataParallel {
         let mean: Vec<f32> =
             self.comm.all_reduce(flat, "averaging non-trainable variables")?.iter().map(|v| v * inv).collect();
         assign_flat(&vars, &mean)
+    }
+}
+
+/// Reads `t` back by polling the device without a blocking wait (a blocking wait on the
+/// communicator's thread would hold the device and stall the training thread's recording).
+fn read_polling(t: &Tensor) -> Result<Vec<f32>, String> {
+    let mut fut = std::pin::pin!(t.to_vec_async());
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(r) => return r.map_err(|e| e.to_string()),
+            Poll::Pending => std::thread::sleep(Duration::from_micros(100)),
+        }
     }
 }
 
