@@ -93,7 +93,11 @@ fn backend_names_parse_and_unknown_ones_are_rejected() {
 
 #[test]
 fn adapter_name_filter_that_matches_nothing_is_a_clear_error() {
-    let opts = tessera::device::GpuOptions { backends: None, adapter_name: Some("no-such-gpu-xyz".into()) };
+    let opts = tessera::device::GpuOptions {
+        backends: None,
+        adapter_name: Some("no-such-gpu-xyz".into()),
+        adapter_index: None,
+    };
     let e = tessera::device::Gpu::with_options(&opts).err().expect("no adapter matches");
     assert!(e.to_string().contains("no-such-gpu-xyz"), "{e}");
 }
@@ -118,8 +122,11 @@ fn uploads_are_ordered_after_recorded_work_that_reads_a_reused_buffer() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_backend_filter_that_matches_nothing_says_which_backends() {
-    let opts =
-        tessera::device::GpuOptions { backends: Some(tessera::device::wgpu::Backends::METAL), adapter_name: None };
+    let opts = tessera::device::GpuOptions {
+        backends: Some(tessera::device::wgpu::Backends::METAL),
+        adapter_name: None,
+        adapter_index: None,
+    };
     let e = tessera::device::Gpu::with_options(&opts).err().expect("no Metal on Linux");
     assert!(e.to_string().contains("requested backends") && e.to_string().contains("METAL"), "{e}");
 }

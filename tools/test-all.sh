@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check Tessera has, on a fresh machine: installs the software Vulkan GPU (Mesa
 # lavapipe) and the wasm32 target if missing, then formatting, clippy, all tests (GPU tests
-# fail, never skip, without an adapter) and the wasm32 build of device/kernels/nn.
+# fail, never skip, without an adapter), the data-parallel tests on Open MPI (feature `mpi`,
+# two ranks under mpirun) and the wasm32 build of device/kernels/nn.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,10 @@ missing=""
 ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || missing="$missing mesa-vulkan-drivers"
 [ -d /usr/share/datasets/fashion-mnist ] || missing="$missing dataset-fashion-mnist"
 command -v npm >/dev/null 2>&1 || missing="$missing npm"
+# Open MPI for the `mpi` feature; the `mpi` crate generates its bindings with bindgen (libclang).
+for pkg in openmpi-bin libopenmpi-dev libclang-dev clang; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
+done
 if [ -n "$missing" ]; then
   echo "== installing:$missing"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -30,6 +35,9 @@ echo "== GPU adapter"
 cargo run -q -p tessera -- info
 echo "== cargo test"
 cargo test --workspace
+echo "== data parallelism on MPI (feature mpi): each case runs mpirun --oversubscribe --allow-run-as-root -np 2"
+cargo clippy -p tessera --features mpi --all-targets -- -D warnings
+timeout 1800 cargo test -p tessera --features mpi --test distributed_mpi --test distributed_local
 echo "== wasm32 build (device, kernels, nn, tessera with wgpu's webgpu backend) + clippy there"
 cargo build --target wasm32-unknown-unknown -p tessera-device -p tessera-kernels -p tessera-nn -p tessera
 cargo clippy --target wasm32-unknown-unknown -p tessera-device -p tessera-kernels -p tessera-nn -p tessera -p tessera-web -- -D warnings

@@ -9,6 +9,9 @@ pub struct GpuOptions {
     pub backends: Option<wgpu::Backends>,
     /// Case-insensitive substring the adapter's name must contain.
     pub adapter_name: Option<String>,
+    /// Position among the matching adapters in ranked order, wrapping around their count
+    /// (a data-parallel rank `r` asks for `r` to get adapter `r % adapters`); `None`: the best.
+    pub adapter_index: Option<usize>,
 }
 
 impl GpuOptions {
@@ -20,7 +23,7 @@ impl GpuOptions {
             _ => None,
         };
         let adapter_name = std::env::var("TESSERA_ADAPTER").ok().filter(|s| !s.is_empty());
-        Ok(Self { backends, adapter_name })
+        Ok(Self { backends, adapter_name, adapter_index: None })
     }
 }
 
@@ -66,24 +69,26 @@ fn rank(info: &wgpu::AdapterInfo) -> (u8, u8) {
 pub(crate) fn choose(candidates: Vec<wgpu::Adapter>, opts: &GpuOptions) -> Result<wgpu::Adapter> {
     let seen: Vec<String> = candidates.iter().map(|a| a.get_info().name).collect();
     let wanted = opts.adapter_name.as_ref().map(|s| s.to_ascii_lowercase());
-    candidates
+    let mut matching: Vec<wgpu::Adapter> = candidates
         .into_iter()
         .filter(|a| match &wanted {
             Some(w) => a.get_info().name.to_ascii_lowercase().contains(w),
             None => true,
         })
-        .min_by_key(|a| rank(&a.get_info()))
-        .ok_or_else(|| {
-            let why = match (&opts.adapter_name, opts.backends) {
-                (Some(n), _) => format!("no adapter name contains '{n}'; found {seen:?}"),
-                (None, Some(b)) => format!("no adapter for the requested backends {b:?} (TESSERA_BACKEND)"),
-                (None, None) => {
-                    "no Vulkan, Metal, DX12 or GL adapter is installed (on Debian: apt-get install mesa-vulkan-drivers)"
-                        .to_string()
-                }
-            };
-            DeviceError::NoAdapter(why)
-        })
+        .collect();
+    matching.sort_by_key(|a| rank(&a.get_info()));
+    let n = matching.len().max(1);
+    matching.into_iter().nth(opts.adapter_index.unwrap_or(0) % n).ok_or_else(|| {
+        let why = match (&opts.adapter_name, opts.backends) {
+            (Some(n), _) => format!("no adapter name contains '{n}'; found {seen:?}"),
+            (None, Some(b)) => format!("no adapter for the requested backends {b:?} (TESSERA_BACKEND)"),
+            (None, None) => {
+                "no Vulkan, Metal, DX12 or GL adapter is installed (on Debian: apt-get install mesa-vulkan-drivers)"
+                    .to_string()
+            }
+        };
+        DeviceError::NoAdapter(why)
+    })
 }
 
 /// All adapters for the requested backends (native).

@@ -97,6 +97,12 @@ impl Gradients {
         self.map.remove(&t.id())
     }
 
+    /// Sets the gradient for variable `var` (a data-parallel wrapper builds averaged gradients
+    /// this way); returns the previous one.
+    pub fn insert(&mut self, var: &Tensor, grad: Tensor) -> Option<Tensor> {
+        self.map.insert(var.id(), grad)
+    }
+
     /// Number of variables with a gradient.
     pub fn len(&self) -> usize {
         self.map.len()
@@ -141,16 +147,34 @@ fn accumulate(map: &mut HashMap<u64, Tensor>, id: u64, g: Tensor) -> Result<()> 
     Ok(())
 }
 
+/// How many times each variable appears as an input of a node reachable from the loss.
+fn variable_uses(order: &[Tensor]) -> HashMap<u64, usize> {
+    let mut uses = HashMap::new();
+    for node in order.iter().filter_map(Tensor::node) {
+        for i in node.inputs.iter().filter(|i| i.node().is_none() && i.is_variable()) {
+            *uses.entry(i.id()).or_insert(0) += 1;
+        }
+    }
+    uses
+}
+
 impl Tensor {
     /// Computes the gradients of this scalar with respect to every variable it depends on.
     pub fn backward(&self) -> Result<Gradients> {
+        self.backward_with_hook(&mut |_, _| Ok(()))
+    }
+
+    /// Like [`Tensor::backward`], calling `ready(variable, gradient)` as soon as a variable's
+    /// gradient is final (no op left to visit uses it), while later gradients are still being
+    /// recorded — a data-parallel step starts reading back and reducing gradients there.
+    pub fn backward_with_hook(&self, ready: &mut dyn FnMut(&Tensor, &Tensor) -> Result<()>) -> Result<Gradients> {
         if self.numel() != 1 {
             return Err(shape_err(
                 "backward",
                 format!("needs a scalar loss, got shape {:?}; use backward_with for other shapes", self.shape()),
             ));
         }
-        self.backward_from(Tensor::ones(self.shape(), self.device())?)
+        self.backward_from(Tensor::ones(self.shape(), self.device())?, ready)
     }
 
     /// Gradients of `sum(self · upstream)` with respect to every variable this tensor depends
@@ -164,43 +188,78 @@ impl Tensor {
             ));
         }
         common_device("backward_with", &[self, upstream])?;
-        self.backward_from(upstream.detach())
+        self.backward_from(upstream.detach(), &mut |_, _| Ok(()))
     }
 
-    /// Propagates `seed`, the gradient of this tensor, back to the variables.
-    fn backward_from(&self, seed: Tensor) -> Result<Gradients> {
+    /// Propagates `seed`, the gradient of this tensor, back to the variables, calling `ready`
+    /// for each variable whose gradient is final.
+    fn backward_from(&self, seed: Tensor, ready: &mut dyn FnMut(&Tensor, &Tensor) -> Result<()>) -> Result<Gradients> {
         no_grad(|| {
             let mut pending: HashMap<u64, Tensor> = HashMap::new();
             pending.insert(self.id(), seed.clone());
             let mut out = Gradients::default();
-            for t in topo_order(self).into_iter().rev() {
-                let (Some(node), Some(g)) = (t.node(), pending.remove(&t.id())) else { continue };
-                let grads = node.backward.backward(&g)?;
+            let order = topo_order(self);
+            let mut uses = variable_uses(&order);
+            for t in order.into_iter().rev() {
+                let Some(node) = t.node() else { continue };
+                let grads = match pending.remove(&t.id()) {
+                    Some(g) => node.backward.backward(&g)?.into_iter().map(Some).collect(),
+                    None => vec![None; node.inputs.len()],
+                };
                 for (input, gi) in node.inputs.iter().zip(grads) {
-                    let Some(gi) = gi else { continue };
-                    if gi.shape() != input.shape() {
-                        return Err(shape_err(
-                            node.name,
-                            format!(
-                                "backward produced a gradient of shape {:?} for an input of shape {:?}",
-                                gi.shape(),
-                                input.shape()
-                            ),
-                        ));
+                    if let Some(gi) = gi.flatten() {
+                        collect_grad(node, input, gi, &mut pending, &mut out)?;
                     }
-                    if input.node().is_some() {
-                        accumulate(&mut pending, input.id(), gi)?;
-                    } else if input.is_variable() {
-                        accumulate(&mut out.map, input.id(), gi)?;
-                    }
+                    release_variable(input, &mut uses, &out, ready)?;
                 }
             }
             if self.is_variable() && self.node().is_none() {
                 out.map.insert(self.id(), seed);
+                ready(self, &out.map[&self.id()])?;
             }
             Ok(out)
         })
     }
+}
+
+/// Routes an input's gradient to the pending map (inner tensors) or the result (variables).
+fn collect_grad(
+    node: &GradNode,
+    input: &Tensor,
+    gi: Tensor,
+    pending: &mut HashMap<u64, Tensor>,
+    out: &mut Gradients,
+) -> Result<()> {
+    if gi.shape() != input.shape() {
+        return Err(shape_err(
+            node.name,
+            format!("backward produced a gradient of shape {:?} for an input of shape {:?}", gi.shape(), input.shape()),
+        ));
+    }
+    if input.node().is_some() {
+        accumulate(pending, input.id(), gi)?;
+    } else if input.is_variable() {
+        accumulate(&mut out.map, input.id(), gi)?;
+    }
+    Ok(())
+}
+
+/// Counts one visited use of `input`; on its last use, hands a variable's gradient to `ready`.
+fn release_variable(
+    input: &Tensor,
+    uses: &mut HashMap<u64, usize>,
+    out: &Gradients,
+    ready: &mut dyn FnMut(&Tensor, &Tensor) -> Result<()>,
+) -> Result<()> {
+    let Some(n) = uses.get_mut(&input.id()) else { return Ok(()) };
+    *n -= 1;
+    if *n == 0 {
+        uses.remove(&input.id());
+        if let Some(g) = out.map.get(&input.id()) {
+            ready(input, g)?;
+        }
+    }
+    Ok(())
 }
 
 /// Sums `g` over the axes along which `shape` was broadcast to `g`'s shape, giving `shape`.

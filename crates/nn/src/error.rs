@@ -36,6 +36,9 @@ pub enum Error {
     /// The GPU failed.
     #[error(transparent)]
     Device(#[from] DeviceError),
+    /// A collective across data-parallel replicas failed (a rank died, timed out or erred).
+    #[error("{0}")]
+    Collective(String),
 }
 
 /// Result alias for tensor ops.

@@ -19,6 +19,7 @@ pub mod models;
 pub mod ops;
 pub mod optimizers;
 pub mod random;
+pub mod replica;
 mod tensor;
 pub mod training;
 

@@ -18,7 +18,10 @@ pub fn run(what: &str, model: Option<&str>, reps: usize, filter: &str) -> anyhow
         ("ops", _) => ops(reps, filter),
         ("train", Some("resnet18")) => train("resnet18", reps.max(3)),
         ("train", model) => train(model.unwrap_or("lenet5"), reps.max(20)),
-        (other, _) => anyhow::bail!("unknown benchmark '{other}' (try: ops, train lenet5, train resnet18)"),
+        ("distributed", model) => distributed(model.unwrap_or("lenet5"), reps),
+        (other, _) => anyhow::bail!(
+            "unknown benchmark '{other}' (try: ops, train lenet5, train resnet18, distributed lenet5|resnet18)"
+        ),
     }
 }
 
@@ -93,6 +96,73 @@ fn time_steps(b: &TrainBench, dev: &Device, n: usize) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Data-parallel steps under `mpirun -np N` (any N, 1 included; built with `--features mpi`):
+/// the global batch is twice the `train` benchmark's whatever N is, so images/s compare
+/// across N. Rank 0 prints ms/step, images/s, bytes all-reduced and where the time went.
+fn distributed(name: &str, steps: usize) -> anyhow::Result<()> {
+    use crate::distributed::{shard, DataParallel};
+    let b = train_bench(name)?;
+    let cfg =
+        crate::train::TrainConfig { distributed: cfg!(feature = "mpi"), gpu_per_rank: true, ..Default::default() };
+    let comm = crate::train::communicator(&cfg)?;
+    let (rank, size) = (comm.rank(), comm.size());
+    let dev = crate::train::rank_device(&cfg, rank)?;
+    let mut model = (b.model)();
+    model.build(&b.input, &dev, 0)?;
+    let mut dp = DataParallel::new(comm.clone(), model.variables())?;
+    let mut opt = tessera_nn::optimizers::Adam::default();
+    let (global, [h, w, c]) = (2 * b.batch, b.input);
+    let rows = shard(global, rank, size);
+    let x = Tensor::rand_uniform(&[rows.len(), h, w, c], 0.0, 1.0, 1 + rank as u64, &dev)?;
+    let y = Tensor::from_vec(rows.clone().map(|i| (i % 10) as f32).collect(), &[rows.len()], &dev)?;
+    for _ in 0..2 {
+        // compiles the pipelines and warms the pools
+        crate::train::train_step_distributed(&model, &mut opt, &mut dp, &x, &y, global)?;
+    }
+    dev.synchronize()?;
+    let (mpi0, t) = (comm.reduce_seconds(), Instant::now());
+    dp.reset_stats();
+    for _ in 0..steps {
+        crate::train::train_step_distributed(&model, &mut opt, &mut dp, &x, &y, global)?;
+    }
+    dev.synchronize()?;
+    let ms = t.elapsed().as_secs_f64() * 1e3 / steps as f64;
+    let s = dp.stats();
+    let per = |sec: f64| sec * 1e3 / steps as f64;
+    let mpi_ms = per(comm.reduce_seconds() - mpi0);
+    let times = dp.all_reduce(vec![ms as f32, mpi_ms as f32], "benchmark timings")?;
+    let lone = lone_all_reduce_ms(&dp, s.bytes_per_step / 4)?;
+    if rank == 0 {
+        println!("{name}: {size} rank(s), global batch {global}, Adam, {dev}");
+        println!(
+            "  ms/step {ms:.1} (mean over ranks {:.1}), images/s {:.1}",
+            times[0] / size as f32,
+            global as f64 * 1e3 / ms
+        );
+        println!("  all-reduced per step: {} bytes in {} bucket(s)", s.bytes_per_step, s.buckets);
+        println!(
+            "  rank 0 per step: forward+backward recording {:.1} ms, then waiting on readbacks/all-reduces {:.1} ms; \
+             inside MPI all-reduce {mpi_ms:.1} ms (mean over ranks {:.1})",
+            per(s.backward_seconds),
+            per(s.wait_seconds),
+            times[1] / size as f32
+        );
+        println!("  the same all-reduce alone (no compute, ranks in step): {lone:.2} ms");
+    }
+    Ok(())
+}
+
+/// Mean ms of an all-reduce of `n` floats with nothing else running, the ranks aligned first.
+fn lone_all_reduce_ms(dp: &crate::distributed::DataParallel, n: usize) -> anyhow::Result<f64> {
+    dp.all_reduce(vec![0.0], "benchmark barrier")?;
+    let reps = 5;
+    let t = Instant::now();
+    for _ in 0..reps {
+        dp.all_reduce(vec![1.0; n], "benchmark all-reduce")?;
+    }
+    Ok(t.elapsed().as_secs_f64() * 1e3 / reps as f64)
 }
 
 fn ops(reps: usize, filter: &str) -> anyhow::Result<()> {

@@ -61,6 +61,19 @@ enum Cmd {
         /// No progress bars.
         #[arg(long)]
         quiet: bool,
+        /// Data-parallel across the ranks of `mpirun -np N` (build with `--features mpi`):
+        /// each global batch is split across ranks and gradients are all-reduced.
+        #[arg(long)]
+        distributed: bool,
+        /// Rank r uses GPU adapter r % (number of adapters).
+        #[arg(long)]
+        gpu_per_rank: bool,
+        /// Gradient bucket size for the all-reduces, in KiB.
+        #[arg(long, default_value_t = 1024)]
+        bucket_kb: usize,
+        /// Seconds a collective may take before the job ends with an error (a rank died or hangs).
+        #[arg(long, default_value_t = 300.0)]
+        collective_timeout: f64,
     },
     /// Print a zoo model's summary with each layer's receptive field and multiply-adds.
     Summary {
@@ -74,9 +87,9 @@ enum Cmd {
     },
     /// Run a benchmark and print a table.
     Bench {
-        /// What to benchmark: `ops`, or `train` (with `lenet5` or `resnet18`).
+        /// What to benchmark: `ops`, `train` or `distributed` (under mpirun; with `lenet5` or `resnet18`).
         what: String,
-        /// The model, for `train`.
+        /// The model, for `train` and `distributed`.
         model: Option<String>,
         /// Timed repetitions per case.
         #[arg(long, default_value_t = 5)]
@@ -179,6 +192,10 @@ pub fn main() -> std::process::ExitCode {
             dataset,
             cpu,
             quiet,
+            distributed,
+            gpu_per_rank,
+            bucket_kb,
+            collective_timeout,
         } => {
             if model != "lenet5" {
                 eprintln!("error: unknown model '{model}' (try: lenet5)");
@@ -198,6 +215,10 @@ pub fn main() -> std::process::ExitCode {
                 dataset,
                 cpu,
                 progress: !quiet,
+                distributed,
+                gpu_per_rank,
+                bucket_kb,
+                collective_timeout,
             };
             crate::train::train_lenet5(&cfg).map(|_| ())
         }

@@ -3,6 +3,7 @@
 //! back only when the progress bar shows a number.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -12,7 +13,9 @@ use tessera_nn::models::Sequential;
 use tessera_nn::ops::{accuracy, add, sparse_categorical_crossentropy};
 use tessera_nn::optimizers::{Adam, Optimizer};
 use tessera_nn::training::{BatchIter, Batches};
-use tessera_nn::{no_grad, Device, Tensor};
+use tessera_nn::{no_grad, Device, Gpu, GpuOptions, Tensor};
+
+use crate::distributed::{shard, Communicator, DataParallel, SingleProcess};
 
 use crate::viz::{read_history, write_history, EpochRecord};
 
@@ -45,6 +48,15 @@ pub struct TrainConfig {
     pub cpu: bool,
     /// Show progress bars.
     pub progress: bool,
+    /// Train data-parallel across the ranks of `mpirun` (needs the `mpi` feature): each
+    /// global batch of `batch_size` is split across ranks and gradients are all-reduced.
+    pub distributed: bool,
+    /// Rank `r` opens adapter `r % adapters` instead of the best adapter.
+    pub gpu_per_rank: bool,
+    /// Gradient bucket size for the all-reduces, in KiB.
+    pub bucket_kb: usize,
+    /// Seconds any collective may take before the job ends with an error.
+    pub collective_timeout: f64,
 }
 
 impl Default for TrainConfig {
@@ -63,6 +75,10 @@ impl Default for TrainConfig {
             dataset: "mnist".into(),
             cpu: false,
             progress: true,
+            distributed: false,
+            gpu_per_rank: false,
+            bucket_kb: 1024,
+            collective_timeout: 300.0,
         }
     }
 }
@@ -94,9 +110,63 @@ pub fn pick_device(cpu: bool) -> Device {
 
 /// A batch's images and labels as tensors on `dev`.
 fn batch_tensors(b: &tessera_data::Batch, dev: &Device) -> tessera_nn::Result<(Tensor, Tensor)> {
-    let x = Tensor::from_slice(&b.images, &b.shape(), dev)?;
-    let y: Vec<f32> = b.labels.iter().map(|&l| l as f32).collect();
-    Ok((x, Tensor::from_vec(y, &[b.batch_size], dev)?))
+    shard_tensors(b, 0..b.batch_size, dev)
+}
+
+/// Rows `rows` of a batch's images and labels as tensors on `dev`.
+fn shard_tensors(
+    b: &tessera_data::Batch,
+    rows: std::ops::Range<usize>,
+    dev: &Device,
+) -> tessera_nn::Result<(Tensor, Tensor)> {
+    let mut shape = b.shape();
+    let per = shape[1..].iter().product::<usize>();
+    shape[0] = rows.len();
+    let x = Tensor::from_slice(&b.images[rows.start * per..rows.end * per], &shape, dev)?;
+    let y: Vec<f32> = b.labels[rows.clone()].iter().map(|&l| l as f32).collect();
+    Ok((x, Tensor::from_vec(y, &[rows.len()], dev)?))
+}
+
+/// The communicator for `cfg`: MPI's world when distributed, else a single process.
+pub fn communicator(cfg: &TrainConfig) -> anyhow::Result<Arc<dyn Communicator>> {
+    if !cfg.distributed {
+        return Ok(Arc::new(SingleProcess));
+    }
+    #[cfg(feature = "mpi")]
+    {
+        let timeout = crate::distributed::timeout_secs(cfg.collective_timeout)?;
+        Ok(Arc::new(crate::distributed::MpiCommunicator::init(timeout)?))
+    }
+    #[cfg(not(feature = "mpi"))]
+    anyhow::bail!("--distributed needs tessera built with the `mpi` feature (cargo build --release --features mpi)")
+}
+
+/// This rank's device: the CPU when asked, adapter `rank % adapters` with `gpu_per_rank`,
+/// else the best GPU (or the CPU with a notice).
+pub fn rank_device(cfg: &TrainConfig, rank: usize) -> anyhow::Result<Device> {
+    if cfg.cpu || !cfg.gpu_per_rank {
+        return Ok(pick_device(cfg.cpu));
+    }
+    let opts = GpuOptions { adapter_index: Some(rank), ..GpuOptions::from_env()? };
+    Ok(Device::Gpu(Gpu::with_options(&opts)?))
+}
+
+/// One data-parallel step on this rank's `rows` of a global batch of `global` examples;
+/// returns this rank's (loss, accuracy) scalars, still on the device.
+pub fn train_step_distributed(
+    model: &Sequential,
+    opt: &mut dyn Optimizer,
+    dp: &mut DataParallel,
+    x: &Tensor,
+    y: &Tensor,
+    global: usize,
+) -> anyhow::Result<(Tensor, Tensor)> {
+    let logits = model.call(x, true)?;
+    let loss = sparse_categorical_crossentropy(y, &logits, true)?;
+    let grads = dp.backward(&loss, x.shape()[0] as f32 / global as f32)?;
+    opt.apply_gradients(&grads, &model.trainable_variables())?;
+    let acc = accuracy(y, &logits.detach())?;
+    Ok((loss.detach(), acc))
 }
 
 /// A [`Batches`] source for `Compiled::fit_batches` over a `tessera_data` [`Dataset`]: every
@@ -169,7 +239,7 @@ pub fn train_epoch(
     cfg: &TrainConfig,
     epoch: usize,
 ) -> anyhow::Result<(f32, f64)> {
-    train_epoch_metrics(model, opt, data, dev, cfg, epoch).map(|(loss, _, ips)| (loss, ips))
+    run_epoch(model, opt, data, dev, cfg, epoch, None).map(|(loss, _, ips)| (loss, ips))
 }
 
 /// [`train_epoch`] that also returns the mean training accuracy: (loss, accuracy, images/s).
@@ -181,19 +251,69 @@ pub fn train_epoch_metrics(
     cfg: &TrainConfig,
     epoch: usize,
 ) -> anyhow::Result<(f32, f32, f64)> {
+    run_epoch(model, opt, data, dev, cfg, epoch, None)
+}
+
+/// One data-parallel epoch: every rank walks the same shuffled global batches and trains on
+/// its shard of each; returns (mean loss and accuracy over ranks, global images per second).
+/// Only rank 0 shows the progress bar.
+pub fn train_epoch_distributed(
+    model: &Sequential,
+    opt: &mut dyn Optimizer,
+    dp: &mut DataParallel,
+    data: &Dataset,
+    dev: &Device,
+    cfg: &TrainConfig,
+    epoch: usize,
+) -> anyhow::Result<(f32, f32, f64)> {
+    let (loss, acc, ips) = run_epoch(model, opt, data, dev, cfg, epoch, Some(&mut *dp))?;
+    let sums = dp.all_reduce(vec![loss, acc], "all-reduce of the epoch's loss and accuracy")?;
+    let ranks = dp.size() as f32;
+    Ok((sums[0] / ranks, sums[1] / ranks, ips))
+}
+
+/// One step on this process's share of global batch `b` (all of it without `dp`).
+fn step_on(
+    model: &Sequential,
+    opt: &mut dyn Optimizer,
+    dp: Option<&mut DataParallel>,
+    b: &tessera_data::Batch,
+    dev: &Device,
+) -> anyhow::Result<(Tensor, Tensor)> {
+    let Some(dp) = dp else {
+        let (x, y) = batch_tensors(b, dev)?;
+        return Ok(train_step(model, opt, &x, &y)?);
+    };
+    let (x, y) = shard_tensors(b, shard(b.batch_size, dp.rank(), dp.size()), dev)?;
+    train_step_distributed(model, opt, dp, &x, &y, b.batch_size)
+}
+
+fn run_epoch(
+    model: &Sequential,
+    opt: &mut dyn Optimizer,
+    data: &Dataset,
+    dev: &Device,
+    cfg: &TrainConfig,
+    epoch: usize,
+    mut dp: Option<&mut DataParallel>,
+) -> anyhow::Result<(f32, f32, f64)> {
+    let ranks = dp.as_ref().map_or(1, |d| d.size());
+    let lead = dp.as_ref().is_none_or(|d| d.rank() == 0);
     let steps = data.len().div_ceil(cfg.batch_size);
-    let pb = bar(steps, cfg.progress, &format!("epoch {}/{}", epoch + 1, cfg.epochs));
+    let pb = bar(steps, cfg.progress && lead, &format!("epoch {}/{}", epoch + 1, cfg.epochs));
     let start = Instant::now();
     let (mut loss_sum, mut acc_sum) = (Tensor::zeros(&[], dev)?, Tensor::zeros(&[], dev)?);
     let (mut seen, mut steps_done) = (0usize, 0usize);
     for b in data.shuffled_batches(cfg.batch_size, false, cfg.seed ^ (epoch as u64) << 32)? {
-        let (x, y) = batch_tensors(&b, dev)?;
-        let (loss, acc) = train_step(model, opt, &x, &y)?;
+        if b.batch_size < ranks {
+            continue; // a last batch too small to give every rank an example
+        }
+        let (loss, acc) = step_on(model, opt, dp.as_deref_mut(), &b, dev)?;
         (loss_sum, acc_sum) = no_grad(|| Ok::<_, tessera_nn::Error>((add(&loss_sum, &loss)?, add(&acc_sum, &acc)?)))?;
         seen += b.batch_size;
         steps_done += 1;
         pb.inc(1);
-        if steps_done % 50 == 0 || steps_done == steps {
+        if lead && (steps_done % 50 == 0 || steps_done == steps) {
             let n = steps_done as f32;
             let ips = seen as f64 / start.elapsed().as_secs_f64();
             pb.set_message(format!("loss {:.4} acc {:.4} {ips:.0} img/s", loss_sum.item()? / n, acc_sum.item()? / n));
@@ -217,6 +337,29 @@ pub fn evaluate_metrics(
     dev: &Device,
     batch_size: usize,
 ) -> anyhow::Result<(f32, f32)> {
+    let (loss, correct) = eval_sums(model, data, dev, batch_size)?;
+    let n = data.len().max(1) as f32;
+    Ok((loss / n, correct / n))
+}
+
+/// Sharded evaluation: each rank scores its share of `data`, the sums are added over ranks
+/// and every rank returns the mean loss and accuracy on the whole of `data`.
+pub fn evaluate_distributed(
+    model: &Sequential,
+    dp: &DataParallel,
+    data: &Dataset,
+    dev: &Device,
+    batch_size: usize,
+) -> anyhow::Result<(f32, f32)> {
+    let part = data.subset(shard(data.len(), dp.rank(), dp.size()))?;
+    let (loss, correct) = eval_sums(model, &part, dev, batch_size)?;
+    let sums = dp.all_reduce(vec![loss, correct], "all-reduce of the evaluation sums")?;
+    let n = data.len().max(1) as f32;
+    Ok((sums[0] / n, sums[1] / n))
+}
+
+/// Summed loss and correct predictions of `model` on `data` in inference mode.
+fn eval_sums(model: &Sequential, data: &Dataset, dev: &Device, batch_size: usize) -> anyhow::Result<(f32, f32)> {
     let (mut loss, mut correct) = (Tensor::zeros(&[], dev)?, Tensor::zeros(&[], dev)?);
     for b in data.batches(batch_size, false)? {
         let (x, y) = batch_tensors(&b, dev)?;
@@ -228,8 +371,7 @@ pub fn evaluate_metrics(
             Ok::<_, tessera_nn::Error>((add(&loss, &l)?, add(&correct, &a)?))
         })?;
     }
-    let n = data.len().max(1) as f32;
-    Ok((loss.item()? / n, correct.item()? / n))
+    Ok((loss.item()?, correct.item()?))
 }
 
 /// Loads an MNIST split, optionally truncated.
@@ -251,22 +393,42 @@ pub fn load(name: &str, split: Split, limit: Option<usize>, dir: Option<&std::pa
 }
 
 /// `tessera train lenet5`: trains LeNet-5 on MNIST (or Fashion-MNIST) with Adam, evaluating on the test set and
-/// saving a checkpoint after every epoch.
+/// saving a checkpoint after every epoch. With `distributed` (under `mpirun`) every rank trains
+/// a replica on its share of each batch; rank 0 alone prints, shows progress and writes the
+/// checkpoint, and evaluation is sharded.
 pub fn train_lenet5(cfg: &TrainConfig) -> anyhow::Result<TrainReport> {
-    let dev = pick_device(cfg.cpu);
-    println!("device: {dev}");
+    let comm = communicator(cfg)?;
+    let lead = comm.rank() == 0;
+    let say = |s: String| {
+        if lead {
+            println!("{s}");
+        }
+    };
+    let dev = rank_device(cfg, comm.rank())?;
+    if cfg.distributed {
+        println!("rank {} of {}: device {dev}", comm.rank(), comm.size());
+    } else {
+        println!("device: {dev}");
+    }
     let train = load(&cfg.dataset, Split::Train, cfg.train_limit, cfg.data_dir.as_deref())?;
     let test = load(&cfg.dataset, Split::Test, cfg.test_limit, cfg.data_dir.as_deref())?;
-    println!("{}: {} training and {} test images", cfg.dataset, train.len(), test.len());
+    say(format!("{}: {} training and {} test images", cfg.dataset, train.len(), test.len()));
     let mut model = crate::zoo::lenet5();
     model.build(&[28, 28, 1], &dev, cfg.seed)?;
-    println!("{}", model.summary());
+    say(model.summary());
     let mut opt = Adam::new(cfg.learning_rate);
     let mut first_epoch = 0;
     if cfg.resume && cfg.checkpoint.exists() {
         let info = checkpoint::load(&cfg.checkpoint, &model.variables(), Some(&mut opt))?;
         first_epoch = info.metadata.get("epoch").and_then(|e| e.parse().ok()).unwrap_or(0);
-        println!("resumed from {} after epoch {first_epoch}", cfg.checkpoint.display());
+        say(format!("resumed from {} after epoch {first_epoch}", cfg.checkpoint.display()));
+    }
+    let mut dp = match cfg.distributed {
+        true => Some(DataParallel::new(comm.clone(), model.variables())?),
+        false => None,
+    };
+    if let Some(dp) = dp.as_mut() {
+        dp.set_bucket_bytes(cfg.bucket_kb * 1024);
     }
     let mut report = TrainReport::default();
     let mut history: Vec<EpochRecord> =
@@ -274,8 +436,17 @@ pub fn train_lenet5(cfg: &TrainConfig) -> anyhow::Result<TrainReport> {
     for epoch in first_epoch..cfg.epochs {
         opt.set_learning_rate(cfg.learning_rate * cfg.lr_decay.powi(epoch as i32));
         let start = Instant::now();
-        let (loss, train_acc, ips) = train_epoch_metrics(&model, &mut opt, &train, &dev, cfg, epoch)?;
-        let (val_loss, acc) = evaluate_metrics(&model, &test, &dev, 1000)?;
+        let ((loss, train_acc, ips), (val_loss, acc)) = match dp.as_mut() {
+            None => (
+                train_epoch_metrics(&model, &mut opt, &train, &dev, cfg, epoch)?,
+                evaluate_metrics(&model, &test, &dev, 1000)?,
+            ),
+            Some(dp) => {
+                let trained = train_epoch_distributed(&model, &mut opt, dp, &train, &dev, cfg, epoch)?;
+                dp.average_non_trainable()?;
+                (trained, evaluate_distributed(&model, dp, &test, &dev, 1000)?)
+            }
+        };
         let (learning_rate, seconds) = (opt.learning_rate(), start.elapsed().as_secs_f64());
         let record = EpochRecord {
             epoch: epoch + 1,
@@ -287,16 +458,37 @@ pub fn train_lenet5(cfg: &TrainConfig) -> anyhow::Result<TrainReport> {
             seconds,
         };
         history.push(record);
-        write_history(&cfg.checkpoint, &history)?;
-        println!("epoch {}: loss {loss:.4}, test accuracy {:.2}%, {ips:.0} images/s", epoch + 1, acc * 100.0);
-        let meta = [("epoch", (epoch + 1).to_string()), ("test_accuracy", acc.to_string())];
-        checkpoint::save(&cfg.checkpoint, &model.variables(), Some(&opt), &meta)?;
+        say(format!("epoch {}: loss {loss:.4}, test accuracy {:.2}%, {ips:.0} images/s", epoch + 1, acc * 100.0));
+        if lead {
+            write_history(&cfg.checkpoint, &history)?;
+            let meta = [("epoch", (epoch + 1).to_string()), ("test_accuracy", acc.to_string())];
+            checkpoint::save(&cfg.checkpoint, &model.variables(), Some(&opt), &meta)?;
+        }
         report.test_accuracy.push(acc);
         report.train_loss.push(loss);
         report.images_per_sec.push(ips);
     }
-    println!("checkpoint: {}", cfg.checkpoint.display());
+    if let Some(dp) = &dp {
+        say(distributed_summary(dp));
+    }
+    say(format!("checkpoint: {}", cfg.checkpoint.display()));
     let (csv, png) = crate::viz::history_paths(&cfg.checkpoint);
-    println!("history: {} and {}", csv.display(), png.display());
+    say(format!("history: {} and {}", csv.display(), png.display()));
     Ok(report)
+}
+
+/// One line on where a data-parallel run's time went, per step.
+pub fn distributed_summary(dp: &DataParallel) -> String {
+    let s = dp.stats();
+    let n = s.steps.max(1) as f64;
+    format!(
+        "all-reduce: {} bytes per step in {} bucket(s) over {} ranks; per step: backward {:.2} ms, \
+         then waiting for readbacks and all-reduces {:.2} ms; inside MPI all-reduce {:.2} ms",
+        s.bytes_per_step,
+        s.buckets,
+        dp.size(),
+        s.backward_seconds * 1e3 / n,
+        s.wait_seconds * 1e3 / n,
+        dp.comm().reduce_seconds() * 1e3 / n
+    )
 }

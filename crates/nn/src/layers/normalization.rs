@@ -74,6 +74,7 @@ pub struct BatchNormalization {
     momentum: f32,
     epsilon: f32,
     affine: Affine,
+    synchronized: bool,
     built: Option<BnBuilt>,
 }
 
@@ -95,7 +96,15 @@ impl Default for BatchNormalization {
 impl BatchNormalization {
     /// Keras's defaults: axis -1, momentum 0.99, epsilon 1e-3, center and scale.
     pub fn new() -> Self {
-        Self { name: String::new(), axis: -1, momentum: 0.99, epsilon: 1e-3, affine: Affine::default(), built: None }
+        Self {
+            name: String::new(),
+            axis: -1,
+            momentum: 0.99,
+            epsilon: 1e-3,
+            affine: Affine::default(),
+            synchronized: false,
+            built: None,
+        }
     }
 
     /// Sets the channel axis (Keras numbering: negative from the end, 0 is the batch axis).
@@ -128,6 +137,14 @@ impl BatchNormalization {
         self
     }
 
+    /// Keras's `synchronized=True`: in training, the batch statistics cover the global batch
+    /// of every data-parallel replica (the group installed with
+    /// [`crate::replica::set_replica_group`]; with none installed, the local batch).
+    pub fn synchronized(mut self, s: bool) -> Self {
+        self.synchronized = s;
+        self
+    }
+
     /// moving = moving · momentum + batch · (1 − momentum), outside the gradient tape.
     fn update(&self, moving: &Param, batch: &Tensor) -> Result<()> {
         let m = self.momentum;
@@ -145,7 +162,11 @@ impl BatchNormalization {
         let c = [b.moving_mean.numel()];
         let gamma = gamma.map_or_else(|| Tensor::ones(&c, x.device()), Ok)?;
         let beta = beta.map_or_else(|| Tensor::zeros(&c, x.device()), Ok)?;
-        let (y, mean, var) = ops::batch_norm_training(x, &gamma, &beta, self.epsilon)?;
+        let group = self.synchronized.then(crate::replica::replica_group).flatten();
+        let (y, mean, var) = match group {
+            Some(group) => crate::replica::sync_batch_norm_training(x, &gamma, &beta, self.epsilon, &group)?,
+            None => ops::batch_norm_training(x, &gamma, &beta, self.epsilon)?,
+        };
         self.update(&b.moving_mean, &mean.detach())?;
         self.update(&b.moving_variance, &var.detach())?;
         Ok(y)
