@@ -517,8 +517,32 @@ enum Slot {
     Layer(usize),
 }
 
+/// Keras's traversal index (`operation_indices` in `keras.src.ops.function._build_map`): the
+/// order in which a depth-first walk from the outputs, each node's inputs in order, first
+/// reaches each layer (keyed by its id) and each input (keyed by the tensor's id).
+fn traversal_index(outputs: &[SymbolicTensor]) -> HashMap<u64, usize> {
+    let mut index = HashMap::new();
+    let mut seen = HashSet::new();
+    let mut stack: Vec<SymbolicTensor> = outputs.iter().rev().cloned().collect();
+    while let Some(t) = stack.pop() {
+        if !seen.insert(t.inner.id) {
+            continue;
+        }
+        let key = match &t.inner.origin {
+            Origin::Input { .. } => t.inner.id,
+            Origin::Call { layer, .. } => layer.id,
+        };
+        let next = index.len();
+        index.entry(key).or_insert(next);
+        if let Origin::Call { inputs, .. } = &t.inner.origin {
+            stack.extend(inputs.iter().rev().cloned());
+        }
+    }
+    index
+}
+
 /// Keras's order of a model's layers (inputs included, as its `InputLayer`s): by depth (the
-/// longest path to an output), deepest first, then by first use.
+/// longest path to an output), deepest first, then by Keras's traversal index.
 fn keras_order(
     inputs: &[SymbolicTensor],
     nodes: &[GraphNode],
@@ -532,19 +556,21 @@ fn keras_order(
             *e = (*e).max(d + 1);
         }
     }
-    let mut layers: Vec<(usize, u64, LayerRef)> = Vec::new();
+    let trav = traversal_index(outputs);
+    let rank = |key: u64| trav.get(&key).copied().unwrap_or(usize::MAX);
+    let mut layers: Vec<(usize, usize, LayerRef)> = Vec::new();
     for n in nodes {
         let d = depth.get(&n.output).copied().unwrap_or(0);
         match layers.iter_mut().find(|(_, _, l)| l.id == n.layer.id) {
             Some(entry) => entry.0 = entry.0.max(d),
-            None => layers.push((d, n.output, n.layer.clone())),
+            None => layers.push((d, rank(n.layer.id), n.layer.clone())),
         }
     }
     layers.sort_by_key(|(d, first, _)| (std::cmp::Reverse(*d), *first));
-    let mut slots: Vec<(usize, u64, Slot)> = inputs
+    let mut slots: Vec<(usize, usize, Slot)> = inputs
         .iter()
         .enumerate()
-        .map(|(i, t)| (depth.get(&t.inner.id).copied().unwrap_or(0), t.inner.id, Slot::Input(i)))
+        .map(|(i, t)| (depth.get(&t.inner.id).copied().unwrap_or(0), rank(t.inner.id), Slot::Input(i)))
         .chain(layers.iter().enumerate().map(|(i, (d, first, _))| (*d, *first, Slot::Layer(i))))
         .collect();
     slots.sort_by_key(|(d, first, _)| (std::cmp::Reverse(*d), *first));

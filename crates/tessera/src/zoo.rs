@@ -1,6 +1,16 @@
-//! Ready-made models from the tutorials Tessera's users know.
+//! Ready-made models from the tutorials Tessera's users know, and the `keras.applications`
+//! networks with Keras's exact structure ([`keras_apps`]); every entry is in [`catalog`].
+//! Classifier heads output logits (no softmax).
 
-use tessera_nn::functional::Model;
+pub mod keras_apps;
+pub mod tutorial;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub use tessera_nn::checkpoint::load_keras_weights;
+pub use keras_apps::{densenet121, mobilenet_v2, resnet101, resnet50, vgg, vgg16, vgg19, xception};
+pub use tutorial::{alexnet, googlenet, resnet18, resnet18_cifar, resnet34, resnet34_cifar, vgg13_cifar};
+
+use tessera_nn::functional::{Apply, Model, SymbolicTensor};
 use tessera_nn::layers::{self, Layer, Param};
 use tessera_nn::models::Sequential;
 use tessera_nn::ops::{add, relu};
@@ -75,6 +85,20 @@ pub struct ZooSpec {
     pub make: fn(&[usize], usize) -> Result<ZooModel>,
 }
 
+/// A catalog entry for a functional constructor `make(shape, classes)`.
+macro_rules! entry {
+    ($name:literal, $about:literal, $input:expr, $classes:literal, $batch:literal, $make:expr) => {
+        ZooSpec {
+            name: $name,
+            about: $about,
+            input: $input,
+            classes: $classes,
+            batch: $batch,
+            make: |shape, classes| functional($make(shape, classes)),
+        }
+    };
+}
+
 /// Every zoo model, in the order `tessera` lists them.
 pub fn catalog() -> &'static [ZooSpec] {
     &[
@@ -100,9 +124,68 @@ pub fn catalog() -> &'static [ZooSpec] {
             input: [32, 32, 3],
             classes: 10,
             batch: 8,
-            make: |shape, classes| Ok(ZooModel::Sequential(resnet18_cifar(classes), shape.to_vec())),
+            make: |shape, classes| Ok(ZooModel::Sequential(resnet18_cifar_bn_shortcut(classes), shape.to_vec())),
         },
+        entry!("alexnet", "AlexNet (Krizhevsky et al. 2012), with dropout", [224, 224, 3], 1000, 128, tutorial::alexnet),
+        entry!("vgg11", "VGG-11 (Simonyan & Zisserman 2015)", [224, 224, 3], 1000, 32, |s, c| vgg(11, false, s, c)),
+        entry!("vgg11_bn", "VGG-11 with BatchNorm", [224, 224, 3], 1000, 32, |s, c| vgg(11, true, s, c)),
+        entry!("vgg13", "VGG-13 (Simonyan & Zisserman 2015)", [224, 224, 3], 1000, 32, |s, c| vgg(13, false, s, c)),
+        entry!("vgg13_bn", "VGG-13 with BatchNorm", [224, 224, 3], 1000, 32, |s, c| vgg(13, true, s, c)),
+        entry!("vgg16", "keras.applications.VGG16 (Simonyan & Zisserman 2015)", [224, 224, 3], 1000, 32, vgg16),
+        entry!("vgg16_bn", "VGG-16 with BatchNorm", [224, 224, 3], 1000, 32, |s, c| vgg(16, true, s, c)),
+        entry!("vgg19", "keras.applications.VGG19 (Simonyan & Zisserman 2015)", [224, 224, 3], 1000, 32, vgg19),
+        entry!("vgg19_bn", "VGG-19 with BatchNorm", [224, 224, 3], 1000, 32, |s, c| vgg(19, true, s, c)),
+        entry!("vgg13_cifar", "the tutorial's VGG-13 for CIFAR-100", [32, 32, 3], 100, 128, tutorial::vgg13_cifar),
+        entry!("resnet18", "ResNet-18, basic blocks (He et al. 2016)", [224, 224, 3], 1000, 32, tutorial::resnet18),
+        entry!("resnet34", "ResNet-34, basic blocks (He et al. 2016)", [224, 224, 3], 1000, 32, tutorial::resnet34),
+        entry!("resnet18_cifar", "the tutorial's ResNet-18 for CIFAR-100", [32, 32, 3], 100, 128, tutorial::resnet18_cifar),
+        entry!("resnet34_cifar", "the tutorial's ResNet-34 for CIFAR-100", [32, 32, 3], 100, 128, tutorial::resnet34_cifar),
+        entry!("resnet50", "keras.applications.ResNet50 (He et al. 2016)", [224, 224, 3], 1000, 32, resnet50),
+        entry!("resnet101", "keras.applications.ResNet101 (He et al. 2016)", [224, 224, 3], 1000, 32, resnet101),
+        entry!("googlenet", "GoogLeNet / Inception-v1 (Szegedy et al. 2015)", [224, 224, 3], 1000, 32, tutorial::googlenet),
+        entry!("densenet121", "keras.applications.DenseNet121 (Huang et al. 2017)", [224, 224, 3], 1000, 32, densenet121),
+        entry!("mobilenet_v2", "keras.applications.MobileNetV2, alpha 1 (Sandler et al. 2018)", [224, 224, 3], 1000, 32, |s, c| mobilenet_v2(s, c, 1.0)),
+        entry!("mobilenet_v2_0.35", "keras.applications.MobileNetV2, alpha 0.35", [224, 224, 3], 1000, 32, |s, c| mobilenet_v2(s, c, 0.35)),
+        entry!("xception", "keras.applications.Xception (Chollet 2017)", [299, 299, 3], 1000, 32, xception),
     ]
+}
+
+/// Names a layer (Keras's `name=` argument).
+fn named<L: Layer>(mut layer: L, name: &str) -> L {
+    layer.set_name(name.to_string());
+    layer
+}
+
+/// Calls `layer`, named `name`, on `x`.
+fn call<L: Layer + 'static>(layer: L, name: &str, x: &SymbolicTensor) -> Result<SymbolicTensor> {
+    named(layer, name).apply(x)
+}
+
+/// Calls the merge `layer`, named `name`, on `xs`.
+fn call_many<L: Layer + 'static>(layer: L, name: &str, xs: &[&SymbolicTensor]) -> Result<SymbolicTensor> {
+    named(layer, name).apply_many(xs)
+}
+
+/// A BatchNormalization with `epsilon` (Keras's applications use 1.001e-5 or 1e-3).
+fn bn(epsilon: f32) -> layers::BatchNormalization {
+    layers::BatchNormalization::new().epsilon(epsilon)
+}
+
+/// `layers.Activation("relu")`.
+fn relu_layer() -> layers::Activation {
+    layers::Activation::new(Activation::Relu)
+}
+
+/// The classifier head `Dense(classes, name="predictions")` (logits) and the model from
+/// `inp` to it, named `name`.
+fn classifier(inp: &SymbolicTensor, x: &SymbolicTensor, classes: usize, name: &str) -> Result<Model> {
+    let out = call(layers::Dense::new(classes), "predictions", x)?;
+    Ok(Model::new(&[inp], &[&out])?.named(name))
+}
+
+/// Wraps a functional constructor's result as a zoo model.
+fn functional(m: Result<Model>) -> Result<ZooModel> {
+    m.map(ZooModel::Functional)
 }
 
 /// The zoo entry called `name`, or an error listing the names there are.
@@ -238,9 +321,10 @@ impl Layer for BasicBlock {
     }
 }
 
-/// ResNet-18 for 32×32 CIFAR images (3×3 stem, four stages of two basic blocks, global
-/// average pooling, a dense classifier over `classes`).
-pub fn resnet18_cifar(classes: usize) -> Sequential {
+/// ResNet-18 for 32×32 CIFAR images with bias-free convs and BN shortcuts (3×3 SAME stem,
+/// four stages of two [`BasicBlock`]s, global average pooling, a dense classifier over
+/// `classes`): 11,173,962 trainable parameters with 10 classes.
+pub fn resnet18_cifar_bn_shortcut(classes: usize) -> Sequential {
     let mut m = Sequential::new()
         .named("resnet18")
         .with(layers::Conv2D::new(64, 3).padding(Padding::Same).use_bias(false))

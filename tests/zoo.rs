@@ -1,0 +1,92 @@
+//! The zoo's catalog and its networks that Keras does not ship: every entry builds for its
+//! usual input (shapes only), and the tutorial networks have the parameter counts of their
+//! Keras equivalents (the published torchvision figures where there are some).
+
+use tessera::functional::Model;
+use tessera::layers::{clear_session, Param};
+use tessera::zoo;
+
+fn counts(m: &Model) -> (usize, usize) {
+    let vars = m.variables();
+    let total = vars.iter().map(Param::numel).sum();
+    (total, vars.iter().filter(|v| v.trainable()).map(Param::numel).sum())
+}
+
+#[test]
+fn catalog_names_are_unique_and_found_by_name() {
+    let names: Vec<&str> = zoo::catalog().iter().map(|s| s.name).collect();
+    for (i, n) in names.iter().enumerate() {
+        assert!(!names[..i].contains(n), "{n} listed twice");
+        assert_eq!(zoo::by_name(n).unwrap().name, *n);
+    }
+    let err = zoo::by_name("resnet9000").err().unwrap().to_string();
+    assert!(err.contains("no model 'resnet9000'") && err.contains("vgg13_cifar"), "{err}");
+}
+
+#[test]
+fn tutorial_networks_have_their_keras_parameter_counts() {
+    // (constructor, input, classes, total, trainable): totals of the same networks built in
+    // Keras 3.15; resnet18/34's trainable counts are torchvision's published figures
+    let cases: [(fn(&[usize], usize) -> tessera::Result<Model>, [usize; 3], usize, usize, usize); 7] = [
+        (zoo::alexnet, [224, 224, 3], 1000, 50_844_008, 50_844_008),
+        (zoo::vgg13_cifar, [32, 32, 3], 100, 9_582_116, 9_582_116),
+        (zoo::resnet18_cifar, [32, 32, 3], 100, 11_230_948, 11_223_140),
+        (zoo::resnet34_cifar, [32, 32, 3], 100, 21_350_244, 21_335_012),
+        (zoo::resnet18, [224, 224, 3], 1000, 11_699_112, 11_689_512),
+        (zoo::resnet34, [224, 224, 3], 1000, 21_814_696, 21_797_672),
+        (zoo::googlenet, [224, 224, 3], 1000, 6_998_552, 6_998_552),
+    ];
+    for (make, input, classes, total, trainable) in cases {
+        clear_session();
+        let m = make(&input, classes).unwrap();
+        assert_eq!(counts(&m), (total, trainable), "{}", m.name());
+        assert_eq!(m.outputs()[0].shape(), &[classes], "{}", m.name());
+    }
+}
+
+#[test]
+fn vgg_variants_have_torchvision_parameter_counts() {
+    // torchvision's vgg11, vgg13, vgg16_bn and vgg19_bn (trainable; BN adds as many moving
+    // statistics as it has trainable scales and offsets)
+    for (depth, bn, trainable, moving) in [
+        (11, false, 132_863_336, 0),
+        (13, false, 133_047_848, 0),
+        (16, true, 138_365_992, 8_448),
+        (19, true, 143_678_248, 11_008),
+    ] {
+        clear_session();
+        let m = zoo::vgg(depth, bn, &[224, 224, 3], 1000).unwrap();
+        assert_eq!(counts(&m), (trainable + moving, trainable), "vgg{depth} bn={bn}");
+    }
+    assert!(zoo::vgg(12, false, &[224, 224, 3], 10).is_err());
+}
+
+#[test]
+fn vgg13_cifar_and_resnet18_cifar_follow_the_tutorial_shapes() {
+    clear_session();
+    let m = zoo::vgg13_cifar(&[32, 32, 3], 100).unwrap();
+    let shapes: Vec<Vec<usize>> = m.layers().iter().map(|l| l.output_shape().unwrap()).collect();
+    assert!(shapes.contains(&vec![1, 1, 512]), "{shapes:?}");
+    assert_eq!(shapes.last().unwrap(), &vec![100]);
+    let m = zoo::resnet18_cifar(&[32, 32, 3], 100).unwrap();
+    // stem: 3×3 VALID conv → 30×30, stride-1 pool keeps it; stages halve it to 4×4
+    assert_eq!(m.get_layer("conv1_conv").unwrap().output_shape().unwrap(), vec![30, 30, 64]);
+    assert_eq!(m.get_layer("pool1_pool").unwrap().output_shape().unwrap(), vec![30, 30, 64]);
+    assert_eq!(m.get_layer("conv5_block2_out").unwrap().output_shape().unwrap(), vec![4, 4, 512]);
+    // the projection shortcut is a biased 1×1 conv without BN
+    assert_eq!(m.get_layer("conv3_block1_0_conv").unwrap().count_params(), 64 * 128 + 128);
+    assert!(m.get_layer("conv3_block1_0_bn").is_none());
+}
+
+#[test]
+fn every_catalog_entry_builds_its_graph_for_its_usual_input() {
+    for spec in zoo::catalog() {
+        clear_session();
+        let mut m = (spec.make)(&spec.input, spec.classes).unwrap();
+        if let zoo::ZooModel::Sequential(..) = m {
+            m.build(&tessera::Device::Cpu, 0).unwrap();
+        }
+        assert!(m.count_params() > 0, "{}", spec.name);
+        assert!(m.summary().contains("Total params"), "{}", spec.name);
+    }
+}
