@@ -53,6 +53,20 @@ impl Json {
         }
     }
 
+    fn isize(&self) -> isize {
+        match self {
+            Json::Num(n) => *n as isize,
+            v => panic!("expected a number, got {v:?}"),
+        }
+    }
+
+    fn isizes(&self) -> Vec<isize> {
+        match self {
+            Json::Arr(a) => a.iter().map(Json::isize).collect(),
+            v => panic!("expected an array, got {v:?}"),
+        }
+    }
+
     fn usizes(&self) -> Vec<usize> {
         match self {
             Json::Arr(a) => a.iter().map(Json::usize).collect(),
@@ -195,6 +209,20 @@ impl Case {
         matches!(self.opt("keepdims"), Json::Bool(true))
     }
 
+    fn flag(&self, key: &str) -> bool {
+        match self.opt(key) {
+            Json::Bool(b) => *b,
+            v => panic!("{}: option {key} is not a boolean: {v:?}", self.name),
+        }
+    }
+
+    fn num(&self, key: &str) -> f32 {
+        match self.opt(key) {
+            Json::Num(n) => *n as f32,
+            v => panic!("{}: option {key} is not a number: {v:?}", self.name),
+        }
+    }
+
     /// A number option (`None` for JSON null).
     fn f32(&self, key: &str) -> Option<f32> {
         match self.opt(key) {
@@ -218,12 +246,11 @@ impl Case {
 
 /// The one-input ops whose fixtures carry gradients (`dy` → `dx`), applied to `x`.
 fn act_pad(c: &Case, x: &Tensor) -> Result<Tensor> {
-    let num = |k: &str| c.f32(k).unwrap_or_else(|| panic!("{}: {k} is null", c.name));
     match c.opt("op").str() {
         "relu6" => relu6(x),
-        "leaky_relu" => leaky_relu(x, num("alpha")),
-        "elu" => elu_alpha(x, num("alpha")),
-        "keras_relu" => relu_ext(x, c.f32("max_value"), num("negative_slope"), num("threshold")),
+        "leaky_relu" => leaky_relu(x, c.num("alpha")),
+        "elu" => elu_alpha(x, c.num("alpha")),
+        "keras_relu" => relu_ext(x, c.f32("max_value"), c.num("negative_slope"), c.num("threshold")),
         "pad2d" => pad2d(x, c.sides("pads")),
         "crop2d" => crop2d(x, c.sides("crops")),
         other => panic!("{}: unknown op {other}", c.name),
@@ -334,6 +361,9 @@ fn fixture_file_covers_every_op_family() {
         "global_max_pool2d",
         "upsample_nearest2d",
         "moments",
+        "LayerNormalization",
+        "GroupNormalization",
+        "BatchNormalization",
         "batch_normalization",
         "matmul",
         "softmax",
@@ -372,6 +402,70 @@ fn check_ops(ops: &[&str]) {
         ran += 1;
     }
     assert!(ran > 0, "no fixture cases for {ops:?}");
+}
+
+/// The one-layer model a Keras normalization-layer case describes (epsilon, center, scale and
+/// its axis or groups).
+fn norm_layer(c: &Case) -> Sequential {
+    let (eps, center, scale) = (c.num("epsilon"), c.flag("center"), c.flag("scale"));
+    let m = Sequential::new();
+    match c.opt("op").str() {
+        "LayerNormalization" => m.with(
+            layers::LayerNormalization::new().axis(c.opt("axis").isizes()).epsilon(eps).center(center).scale(scale),
+        ),
+        "GroupNormalization" => {
+            m.with(layers::GroupNormalization::new(c.opt("groups").usize()).epsilon(eps).center(center).scale(scale))
+        }
+        "BatchNormalization" => {
+            let axis = c.meta.get("axis").map_or(-1, Json::isize);
+            m.with(layers::BatchNormalization::new().axis(axis).epsilon(eps).center(center).scale(scale))
+        }
+        other => panic!("{}: not a normalization layer: {other}", c.name),
+    }
+}
+
+/// Runs a normalization-layer case on `dev` with training=True and the case's gamma and beta:
+/// the output, the gradients of Σ y·dy for x, gamma and beta, and (BatchNormalization) the
+/// moving statistics after the call must all match TensorFlow's, and every stored result is
+/// compared.
+fn check_layer(c: &Case, dev: &Device) {
+    let x = c.t("x", dev).variable();
+    let mut m = norm_layer(c);
+    m.build(&x.shape()[1..], dev, 0).unwrap();
+    let short = |v: &tessera::nn::layers::Param| v.name().rsplit('/').next().unwrap().to_string();
+    for v in m.trainable_variables() {
+        v.assign(c.t(&short(&v), dev)).unwrap();
+    }
+    let y = m.call(&x, true).unwrap_or_else(|e| panic!("{} on {dev}: {e}", c.name));
+    let grads = reduce_sum(&mul(&y, &c.t("dy", dev)).unwrap(), None, false).unwrap().backward().unwrap();
+    let mut got = vec![("out".to_string(), y.clone()), ("grad_x".to_string(), grads.get(&x).unwrap().clone())];
+    for v in m.variables() {
+        match v.trainable() {
+            true => got.push((format!("grad_{}", short(&v)), grads.get(&v.value()).unwrap().clone())),
+            false => got.push((short(&v), v.value())),
+        }
+    }
+    let inputs = c.tensors.keys().filter(|k| ["x", "dy", "gamma", "beta"].contains(&k.as_str())).count();
+    assert_eq!(got.len() + inputs, c.tensors.len(), "{}: every stored result is compared", c.name);
+    for (key, t) in got {
+        let (want, shape) = c.tensors.get(&key).unwrap_or_else(|| panic!("{}: TensorFlow has no {key}", c.name));
+        let what = format!("{} ({key}) on {dev}", c.name);
+        assert_eq!(t.shape(), &shape[..], "{what}: shape");
+        assert_close_vec(&t.to_vec().unwrap(), want, TF_RTOL, &what);
+    }
+}
+
+#[test]
+fn normalization_layers_and_their_gradients_match_tensorflow() {
+    let cases = load_cases();
+    let kinds = ["LayerNormalization", "GroupNormalization", "BatchNormalization"];
+    let mut ran = 0;
+    for c in cases.iter().filter(|c| kinds.contains(&c.opt("op").str())) {
+        check_layer(c, &Device::Cpu);
+        check_layer(c, &gpu());
+        ran += 1;
+    }
+    assert!(ran >= 10, "only {ran} normalization-layer cases");
 }
 
 #[test]

@@ -222,11 +222,53 @@ def pad_cases():
     for i, (shape, c) in enumerate([((2, 7, 6, 3), [[1, 2], [3, 0]]), ((1, 4, 5, 2), [[0, 3], [2, 2]])]):
         add_grad_case(f"crop2d_{i}", {"op": "crop2d", "crops": c}, rand(*shape),
                       lambda x, c=c: keras.layers.Cropping2D(cropping=c)(x))
+def norm_layer_cases():
+    """Keras normalization layers called with training=True: the output and, by tf.GradientTape,
+    the gradients of sum(y * dy) (a fixed random dy) with respect to x, gamma and beta;
+    BatchNormalization also stores its moving statistics after the call."""
+    shape = (3, 5, 7, 6)
+    specs = [
+        ("layer_norm_axis_last", "LayerNormalization", {"axis": [-1]}),
+        ("layer_norm_axes_123", "LayerNormalization", {"axis": [1, 2, 3]}),
+        ("layer_norm_no_center", "LayerNormalization", {"axis": [-1], "center": False}),
+        ("group_norm_groups1", "GroupNormalization", {"groups": 1}),
+        ("group_norm_groups3", "GroupNormalization", {"groups": 3}),
+        ("group_norm_groups6", "GroupNormalization", {"groups": 6}),
+        ("batch_norm_axis1", "BatchNormalization", {"axis": 1}),
+        ("batch_norm_no_center", "BatchNormalization", {"center": False}),
+        ("batch_norm_no_scale", "BatchNormalization", {"scale": False}),
+        ("layer_norm_axes_12", "LayerNormalization", {"axis": [1, 2]}),
+    ]
+    for name, kind, opts in specs:
+        layer = getattr(tf.keras.layers, kind)(epsilon=1e-3, **opts)
+        layer.build(shape)
+        params = {}
+        for v in (layer.gamma, layer.beta):
+            if v is not None:
+                value = rand(*v.shape)
+                value = 1.0 + 0.5 * value if v is layer.gamma else value
+                v.assign(value)
+                params[v.name] = v
+        x, dy = tf.constant(rand(*shape) * 2.0 + 0.5), rand(*shape)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+            loss = tf.reduce_sum(y * dy)
+        grads = tape.gradient(loss, [x] + list(params.values()))
+        inputs = {"x": x, "dy": dy}
+        inputs.update({k: v.numpy() for k, v in params.items()})
+        extra = {"grad_x": grads[0]}
+        extra.update({f"grad_{k}": g for k, g in zip(params, grads[1:])})
+        if kind == "BatchNormalization":
+            extra.update(moving_mean=layer.moving_mean.numpy(), moving_variance=layer.moving_variance.numpy())
+        meta = {"op": kind, "epsilon": 1e-3, "center": opts.get("center", True), "scale": opts.get("scale", True)}
+        meta.update({k: v for k, v in opts.items() if k in ("axis", "groups")})
+        add_case(name, meta, inputs, y, **extra)
 
 
 def main():
     for gen in [conv_cases, depthwise_cases, separable_cases, transpose_cases, pool_cases,
-                norm_and_resize_cases, dense_cases, reduce_cases, act_cases, pad_cases]:
+                norm_and_resize_cases, dense_cases, reduce_cases, act_cases, pad_cases, norm_layer_cases]:
         gen()
     metadata["__tensorflow_version__"] = tf.__version__
     save_file(tensors, OUT, metadata=metadata)

@@ -32,7 +32,8 @@ pub mod prelude {
     pub use tessera_nn::layers::{self, Layer, LayerExt};
     pub use tessera_nn::models::Sequential;
     pub use tessera_nn::ops::*;
-    pub use tessera_nn::optimizers::{Adam, Optimizer, Sgd};
+    pub use tessera_nn::optimizers::schedules::{CosineDecay, ExponentialDecay, PiecewiseConstantDecay};
+    pub use tessera_nn::optimizers::{Adam, AdamW, Optimizer, RmsProp, Sgd};
     pub use tessera_nn::{no_grad, Activation, Device, Error, Gradients, Padding, Result, Tensor};
 }
 

@@ -205,7 +205,7 @@ pub fn train_lenet5(cfg: &TrainConfig) -> anyhow::Result<TrainReport> {
     }
     let mut report = TrainReport::default();
     for epoch in first_epoch..cfg.epochs {
-        opt.learning_rate = cfg.learning_rate * cfg.lr_decay.powi(epoch as i32);
+        opt.set_learning_rate(cfg.learning_rate * cfg.lr_decay.powi(epoch as i32));
         let (loss, ips) = train_epoch(&model, &mut opt, &train, &dev, cfg, epoch)?;
         let acc = evaluate(&model, &test, &dev, 1000)?;
         println!("epoch {}: loss {loss:.4}, test accuracy {:.2}%, {ips:.0} images/s", epoch + 1, acc * 100.0);
