@@ -113,3 +113,8 @@ fn densenet121_is_keras_densenet121() {
 fn xception_is_keras_xception() {
     check("xception", 299, zoo::xception);
 }
+
+#[test]
+fn inception_v3_is_keras_inception_v3() {
+    check("inception_v3", 299, zoo::inception_v3);
+}

@@ -7,7 +7,7 @@ pub mod tutorial;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use tessera_nn::checkpoint::load_keras_weights;
-pub use keras_apps::{densenet121, mobilenet_v2, resnet101, resnet50, vgg, vgg16, vgg19, xception};
+pub use keras_apps::{densenet121, inception_v3, mobilenet_v2, resnet101, resnet50, vgg, vgg16, vgg19, xception};
 pub use tutorial::{alexnet, googlenet, resnet18, resnet18_cifar, resnet34, resnet34_cifar, vgg13_cifar};
 
 use tessera_nn::functional::{Apply, Model, SymbolicTensor};
@@ -146,6 +146,7 @@ pub fn catalog() -> &'static [ZooSpec] {
         entry!("densenet121", "keras.applications.DenseNet121 (Huang et al. 2017)", [224, 224, 3], 1000, 32, densenet121),
         entry!("mobilenet_v2", "keras.applications.MobileNetV2, alpha 1 (Sandler et al. 2018)", [224, 224, 3], 1000, 32, |s, c| mobilenet_v2(s, c, 1.0)),
         entry!("mobilenet_v2_0.35", "keras.applications.MobileNetV2, alpha 0.35", [224, 224, 3], 1000, 32, |s, c| mobilenet_v2(s, c, 0.35)),
+        entry!("inception_v3", "keras.applications.InceptionV3 (Szegedy et al. 2016)", [299, 299, 3], 1000, 32, inception_v3),
         entry!("xception", "keras.applications.Xception (Chollet 2017)", [299, 299, 3], 1000, 32, xception),
     ]
 }

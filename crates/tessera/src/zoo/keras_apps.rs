@@ -5,7 +5,7 @@
 
 use tessera_nn::functional::{input, Apply, Model, SymbolicTensor as Sym};
 use tessera_nn::layers::{
-    Add, AveragePooling2D, Concatenate, Conv2D, Dense, DepthwiseConv2D, Flatten, GlobalAveragePooling2D, MaxPool2D,
+    Add, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, Dense, DepthwiseConv2D, Flatten, GlobalAveragePooling2D, MaxPool2D,
     ReLU, SeparableConv2D, ZeroPadding2D,
 };
 use tessera_nn::{shape_err, Activation, Padding, Result};
@@ -314,4 +314,95 @@ pub fn xception(shape: &[usize], classes: usize) -> Result<Model> {
     }
     x = call(GlobalAveragePooling2D::new(), "avg_pool", &x)?;
     classifier(&inp, &x, classes, "xception")
+}
+
+/// Keras's InceptionV3 `conv2d_bn`: a bias-free `kh`×`kw` conv, BatchNormalization without
+/// gamma (`scale=False`), ReLU; auto-named as Keras's.
+fn conv_bn(x: &Sym, filters: usize, (kh, kw): (usize, usize), stride: usize, padding: Padding) -> Result<Sym> {
+    let y = Conv2D::new(filters, (kh, kw)).strides(stride).padding(padding).use_bias(false).apply(x)?;
+    let y = BatchNormalization::new().scale(false).apply(&y)?;
+    relu().apply(&y)
+}
+
+/// A chain of SAME stride-1 `conv_bn`s (filters, window) from `x`.
+fn conv_bn_chain(x: &Sym, chain: &[(usize, (usize, usize))]) -> Result<Sym> {
+    let mut y = x.clone();
+    for &(f, k) in chain {
+        y = conv_bn(&y, f, k, 1, Padding::Same)?;
+    }
+    Ok(y)
+}
+
+/// The 3×3 stride-1 SAME average pool + 1×1 `conv_bn` branch of the Inception blocks.
+fn avg_pool_branch(x: &Sym, filters: usize) -> Result<Sym> {
+    let p = AveragePooling2D::new(3).strides(1).padding(Padding::Same).apply(x)?;
+    conv_bn(&p, filters, (1, 1), 1, Padding::Same)
+}
+
+/// InceptionV3's 35×35 block (`mixed0`–`mixed2`): 1×1, 1×1→5×5, 1×1→3×3→3×3, pool→1×1.
+fn inception_a(x: &Sym, pool_filters: usize, name: &str) -> Result<Sym> {
+    let b1 = conv_bn_chain(x, &[(64, (1, 1))])?;
+    let b5 = conv_bn_chain(x, &[(48, (1, 1)), (64, (5, 5))])?;
+    let b3 = conv_bn_chain(x, &[(64, (1, 1)), (96, (3, 3)), (96, (3, 3))])?;
+    let bp = avg_pool_branch(x, pool_filters)?;
+    call_many(Concatenate::new(), name, &[&b1, &b5, &b3, &bp])
+}
+
+/// InceptionV3's 17×17 block (`mixed4`–`mixed7`) with `c` channels in its factorised 7×7s.
+fn inception_c(x: &Sym, c: usize, name: &str) -> Result<Sym> {
+    let b1 = conv_bn_chain(x, &[(192, (1, 1))])?;
+    let b7 = conv_bn_chain(x, &[(c, (1, 1)), (c, (1, 7)), (192, (7, 1))])?;
+    let chain = [(c, (1, 1)), (c, (7, 1)), (c, (1, 7)), (c, (7, 1)), (192, (1, 7))];
+    let b7d = conv_bn_chain(x, &chain)?;
+    let bp = avg_pool_branch(x, 192)?;
+    call_many(Concatenate::new(), name, &[&b1, &b7, &b7d, &bp])
+}
+
+/// InceptionV3's 8×8 block (`mixed9`, `mixed10`, the `i`-th): expanded 1×3 / 3×1 branches.
+fn inception_e(x: &Sym, i: usize) -> Result<Sym> {
+    let b1 = conv_bn_chain(x, &[(320, (1, 1))])?;
+    let b3 = conv_bn_chain(x, &[(384, (1, 1))])?;
+    let (b3a, b3b) = (conv_bn_chain(&b3, &[(384, (1, 3))])?, conv_bn_chain(&b3, &[(384, (3, 1))])?);
+    let b3 = call_many(Concatenate::new(), &format!("mixed9_{i}"), &[&b3a, &b3b])?;
+    let bd = conv_bn_chain(x, &[(448, (1, 1)), (384, (3, 3))])?;
+    let (bda, bdb) = (conv_bn_chain(&bd, &[(384, (1, 3))])?, conv_bn_chain(&bd, &[(384, (3, 1))])?);
+    let bd = Concatenate::new().apply_many(&[&bda, &bdb])?;
+    let bp = avg_pool_branch(x, 192)?;
+    call_many(Concatenate::new(), &format!("mixed{}", 9 + i), &[&b1, &b3, &bd, &bp])
+}
+
+/// InceptionV3's grid reductions: a strided 3×3 branch after `pre` (1×1 convs or nothing),
+/// a 1×1→…→strided 3×3 branch, and a 3×3 stride-2 max-pool (`mixed3`, `mixed8`).
+fn reduction(x: &Sym, pre: &[(usize, (usize, usize))], f: usize, tower: &[(usize, (usize, usize))], name: &str) -> Result<Sym> {
+    let a = conv_bn(&conv_bn_chain(x, pre)?, f, (3, 3), 2, Padding::Valid)?;
+    let b = conv_bn_chain(x, tower)?;
+    let b = conv_bn(&b, if pre.is_empty() { 96 } else { 192 }, (3, 3), 2, Padding::Valid)?;
+    let p = MaxPool2D::new(3).strides(2).apply(x)?;
+    call_many(Concatenate::new(), name, &[&a, &b, &p])
+}
+
+/// `keras.applications.InceptionV3` (Szegedy et al. 2016, "Rethinking the Inception
+/// Architecture for Computer Vision"): 23,851,784 parameters at 299×299×3, 1000 classes.
+pub fn inception_v3(shape: &[usize], classes: usize) -> Result<Model> {
+    let inp = input(shape);
+    let mut x = conv_bn(&inp, 32, (3, 3), 2, Padding::Valid)?;
+    x = conv_bn(&x, 32, (3, 3), 1, Padding::Valid)?;
+    x = conv_bn(&x, 64, (3, 3), 1, Padding::Same)?;
+    x = MaxPool2D::new(3).strides(2).apply(&x)?;
+    x = conv_bn(&x, 80, (1, 1), 1, Padding::Valid)?;
+    x = conv_bn(&x, 192, (3, 3), 1, Padding::Valid)?;
+    x = MaxPool2D::new(3).strides(2).apply(&x)?;
+    for (i, pool) in [32, 64, 64].into_iter().enumerate() {
+        x = inception_a(&x, pool, &format!("mixed{i}"))?;
+    }
+    x = reduction(&x, &[], 384, &[(64, (1, 1)), (96, (3, 3))], "mixed3")?;
+    for (i, c) in [128, 160, 160, 192].into_iter().enumerate() {
+        x = inception_c(&x, c, &format!("mixed{}", 4 + i))?;
+    }
+    x = reduction(&x, &[(192, (1, 1))], 320, &[(192, (1, 1)), (192, (1, 7)), (192, (7, 1))], "mixed8")?;
+    for i in 0..2 {
+        x = inception_e(&x, i)?;
+    }
+    x = call(GlobalAveragePooling2D::new(), "avg_pool", &x)?;
+    classifier(&inp, &x, classes, "inception_v3")
 }
