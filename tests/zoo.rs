@@ -90,3 +90,25 @@ fn every_catalog_entry_builds_its_graph_for_its_usual_input() {
         assert!(m.summary().contains("Total params"), "{}", spec.name);
     }
 }
+
+#[test]
+fn tessera_summary_prints_keras_totals_and_rejects_bad_arguments() {
+    let run = |args: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_tessera")).args(args).output().unwrap();
+    let out = run(&["summary", "resnet50"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    // keras.applications.ResNet50().summary()
+    assert!(text.contains("Total params: 25,636,712"), "{text}");
+    assert!(text.contains("Non-trainable params: 53,120"), "{text}");
+    assert!(text.contains("conv5_block3_out (Activation)"), "{text}");
+    let out = run(&["summary", "vgg13_cifar", "--input-shape", "64,48,3", "--classes", "7"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("(None, 64, 48, 3)") && text.contains("(None, 2, 2, 512)"), "{text}");
+    assert!(text.contains("(None, 7)"), "{text}");
+    let out = run(&["summary", "vgg13_cifar", "--input-shape", "64,48"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'64,48' is not H,W,C"));
+    let out = run(&["summary", "resnet9000"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no model 'resnet9000'"));
+}

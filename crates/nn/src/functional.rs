@@ -417,6 +417,7 @@ impl Model {
 
     /// Keras's functional `summary()`: Layer (type), Output Shape, Param #, Connected to.
     pub fn summary(&self) -> String {
+        let tensors = self.tensors();
         let rows: Vec<SummaryRow> = self
             .order
             .iter()
@@ -429,7 +430,7 @@ impl Model {
                     let l = &self.layers[i];
                     let shape = l.output_shape().map_or("?".into(), |s| batch_shape(&s));
                     let params = crate::models::thousands(l.count_params());
-                    vec![format!("{} ({})", l.name(), l.kind()), shape, params, self.connections(l)]
+                    vec![format!("{} ({})", l.name(), l.kind()), shape, params, self.connections(l, &tensors)]
                 }
             })
             .collect();
@@ -441,31 +442,33 @@ impl Model {
         )
     }
 
-    /// Keras's "Connected to" cell: the inputs of every call of `layer` in this model.
-    fn connections(&self, layer: &LayerRef) -> String {
+    /// Keras's "Connected to" cell: the inputs of every call of `layer` in this model
+    /// (`tensors` maps ids to the graph's tensors).
+    fn connections(&self, layer: &LayerRef, tensors: &HashMap<u64, SymbolicTensor>) -> String {
         let mut refs = Vec::new();
         for out in self.nodes.iter().filter(|n| n.layer.id == layer.id).map(|n| n.output) {
-            if let Some(t) = self.find_tensor(out) {
-                if let Origin::Call { inputs, .. } = &t.inner.origin {
-                    refs.extend(inputs.iter().map(SymbolicTensor::keras_history));
-                }
+            if let Some(Origin::Call { inputs, .. }) = tensors.get(&out).map(|t| &t.inner.origin) {
+                refs.extend(inputs.iter().map(SymbolicTensor::keras_history));
             }
         }
         refs.join(",\n")
     }
 
-    /// The symbolic tensor with identity `id` reachable from the outputs.
-    fn find_tensor(&self, id: u64) -> Option<SymbolicTensor> {
+    /// Every symbolic tensor reachable from the outputs, by id (each visited once, so graphs
+    /// with many merges stay linear).
+    fn tensors(&self) -> HashMap<u64, SymbolicTensor> {
+        let mut found = HashMap::new();
         let mut stack: Vec<SymbolicTensor> = self.outputs.clone();
         while let Some(t) = stack.pop() {
-            if t.inner.id == id {
-                return Some(t);
+            if found.contains_key(&t.inner.id) {
+                continue;
             }
             if let Origin::Call { inputs, .. } = &t.inner.origin {
                 stack.extend(inputs.iter().cloned());
             }
+            found.insert(t.inner.id, t);
         }
-        None
+        found
     }
 
     /// The output shape (no batch) of every call of every layer, as `(layer name, shape)`.

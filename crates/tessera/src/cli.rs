@@ -1,4 +1,5 @@
-//! The `tessera` CLI: `info` (adapter report) and `bench` (speed tables).
+//! The `tessera` CLI: `info` (adapter report), `summary` (a zoo model's layers) and `bench`
+//! (speed tables).
 
 use clap::{Parser, Subcommand};
 
@@ -60,6 +61,17 @@ enum Cmd {
         #[arg(long)]
         quiet: bool,
     },
+    /// Print a zoo model's Keras-style summary (layers, output shapes, parameter totals).
+    Summary {
+        /// The zoo model (see `tessera::zoo::catalog`).
+        model: String,
+        /// The input shape H,W,C (default: the model's usual input).
+        #[arg(long)]
+        input_shape: Option<String>,
+        /// The number of classes (default: the model's usual number).
+        #[arg(long)]
+        classes: Option<usize>,
+    },
     /// Run a benchmark and print a table.
     Bench {
         /// What to benchmark: `ops`, or `train` (with `lenet5` or `resnet18`).
@@ -80,6 +92,7 @@ pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let res = match cli.cmd {
         Cmd::Info => info(),
+        Cmd::Summary { model, input_shape, classes } => summary(&model, input_shape.as_deref(), classes),
         Cmd::Bench { what, model, reps, filter } => crate::bench::run(&what, model.as_deref(), reps, &filter),
         Cmd::Train {
             model,
@@ -126,6 +139,14 @@ pub fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `tessera summary <model> [--input-shape H,W,C] [--classes N]`.
+fn summary(model: &str, input_shape: Option<&str>, classes: Option<usize>) -> anyhow::Result<()> {
+    let shape = input_shape.map(crate::zoo::parse_shape).transpose()?;
+    let m = crate::zoo::by_name(model)?.instantiate(shape.as_deref(), classes)?;
+    println!("{}", m.summary().trim_end());
+    Ok(())
 }
 
 fn info() -> anyhow::Result<()> {

@@ -85,6 +85,28 @@ pub struct ZooSpec {
     pub make: fn(&[usize], usize) -> Result<ZooModel>,
 }
 
+impl ZooSpec {
+    /// The model for `input` (h, w, c) and `classes` (the usual ones where `None`), with its
+    /// shapes inferred (a Sequential entry is built on the CPU to know them).
+    pub fn instantiate(&self, input: Option<&[usize]>, classes: Option<usize>) -> Result<ZooModel> {
+        let shape = input.unwrap_or(&self.input);
+        let mut m = (self.make)(shape, classes.unwrap_or(self.classes))?;
+        if let ZooModel::Sequential(..) = m {
+            m.build(&Device::Cpu, 0)?;
+        }
+        Ok(m)
+    }
+}
+
+/// Parses an input shape written `H,W,C` (e.g. `32,32,3`).
+pub fn parse_shape(text: &str) -> Result<Vec<usize>> {
+    let dims: Option<Vec<usize>> = text.split(',').map(|d| d.trim().parse().ok().filter(|&d| d > 0)).collect();
+    match dims {
+        Some(d) if d.len() == 3 => Ok(d),
+        _ => Err(shape_err("zoo", format!("input shape '{text}' is not H,W,C (three positive integers)"))),
+    }
+}
+
 /// A catalog entry for a functional constructor `make(shape, classes)`.
 macro_rules! entry {
     ($name:literal, $about:literal, $input:expr, $classes:literal, $batch:literal, $make:expr) => {
