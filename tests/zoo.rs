@@ -6,6 +6,9 @@ use tessera::functional::Model;
 use tessera::layers::{clear_session, Param};
 use tessera::zoo;
 
+/// A zoo constructor: (input shape, classes) → model.
+type Make = fn(&[usize], usize) -> tessera::Result<Model>;
+
 fn counts(m: &Model) -> (usize, usize) {
     let vars = m.variables();
     let total = vars.iter().map(Param::numel).sum();
@@ -27,7 +30,7 @@ fn catalog_names_are_unique_and_found_by_name() {
 fn tutorial_networks_have_their_keras_parameter_counts() {
     // (constructor, input, classes, total, trainable): totals of the same networks built in
     // Keras 3.15; resnet18/34's trainable counts are torchvision's published figures
-    let cases: [(fn(&[usize], usize) -> tessera::Result<Model>, [usize; 3], usize, usize, usize); 7] = [
+    let cases: [(Make, [usize; 3], usize, usize, usize); 7] = [
         (zoo::alexnet, [224, 224, 3], 1000, 50_844_008, 50_844_008),
         (zoo::vgg13_cifar, [32, 32, 3], 100, 9_582_116, 9_582_116),
         (zoo::resnet18_cifar, [32, 32, 3], 100, 11_230_948, 11_223_140),

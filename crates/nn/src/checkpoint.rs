@@ -187,12 +187,16 @@ pub fn keras_weights_from_bytes(bytes: &[u8], origin: &str, vars: &[Param], mode
             let (file, model) = (v.shape(), var.shape());
             problems.push(format!("variable '{file_name}' has shape {file:?} in the file but {model:?} in the model"));
         } else {
-            loaded.push((var, Tensor::from_vec(bytemuck::pod_collect_to_vec(v.data()), v.shape(), var.value().device())?));
+            loaded.push((
+                var,
+                Tensor::from_vec(bytemuck::pod_collect_to_vec(v.data()), v.shape(), var.value().device())?,
+            ));
         }
     }
     let mut unexpected: Vec<&str> = by_path.into_values().collect();
     unexpected.sort_unstable();
-    problems.extend(unexpected.into_iter().map(|n| format!("unexpected variable '{n}' (no such variable in the model)")));
+    problems
+        .extend(unexpected.into_iter().map(|n| format!("unexpected variable '{n}' (no such variable in the model)")));
     if !problems.is_empty() {
         return Err(file_err(origin, format!("Keras weights do not fit the model: {}", problems.join("; "))));
     }

@@ -5,9 +5,9 @@
 pub mod keras_apps;
 pub mod tutorial;
 
+pub use keras_apps::{densenet121, inception_v3, mobilenet_v2, resnet101, resnet50, vgg, vgg16, vgg19, xception};
 #[cfg(not(target_arch = "wasm32"))]
 pub use tessera_nn::checkpoint::load_keras_weights;
-pub use keras_apps::{densenet121, inception_v3, mobilenet_v2, resnet101, resnet50, vgg, vgg16, vgg19, xception};
 pub use tutorial::{alexnet, googlenet, resnet18, resnet18_cifar, resnet34, resnet34_cifar, vgg13_cifar};
 
 use tessera_nn::functional::{Apply, Model, SymbolicTensor};
@@ -148,7 +148,14 @@ pub fn catalog() -> &'static [ZooSpec] {
             batch: 8,
             make: |shape, classes| Ok(ZooModel::Sequential(resnet18_cifar_bn_shortcut(classes), shape.to_vec())),
         },
-        entry!("alexnet", "AlexNet (Krizhevsky et al. 2012), with dropout", [224, 224, 3], 1000, 128, tutorial::alexnet),
+        entry!(
+            "alexnet",
+            "AlexNet (Krizhevsky et al. 2012), with dropout",
+            [224, 224, 3],
+            1000,
+            128,
+            tutorial::alexnet
+        ),
         entry!("vgg11", "VGG-11 (Simonyan & Zisserman 2015)", [224, 224, 3], 1000, 32, |s, c| vgg(11, false, s, c)),
         entry!("vgg11_bn", "VGG-11 with BatchNorm", [224, 224, 3], 1000, 32, |s, c| vgg(11, true, s, c)),
         entry!("vgg13", "VGG-13 (Simonyan & Zisserman 2015)", [224, 224, 3], 1000, 32, |s, c| vgg(13, false, s, c)),
@@ -160,15 +167,59 @@ pub fn catalog() -> &'static [ZooSpec] {
         entry!("vgg13_cifar", "the tutorial's VGG-13 for CIFAR-100", [32, 32, 3], 100, 128, tutorial::vgg13_cifar),
         entry!("resnet18", "ResNet-18, basic blocks (He et al. 2016)", [224, 224, 3], 1000, 32, tutorial::resnet18),
         entry!("resnet34", "ResNet-34, basic blocks (He et al. 2016)", [224, 224, 3], 1000, 32, tutorial::resnet34),
-        entry!("resnet18_cifar", "the tutorial's ResNet-18 for CIFAR-100", [32, 32, 3], 100, 128, tutorial::resnet18_cifar),
-        entry!("resnet34_cifar", "the tutorial's ResNet-34 for CIFAR-100", [32, 32, 3], 100, 128, tutorial::resnet34_cifar),
+        entry!(
+            "resnet18_cifar",
+            "the tutorial's ResNet-18 for CIFAR-100",
+            [32, 32, 3],
+            100,
+            128,
+            tutorial::resnet18_cifar
+        ),
+        entry!(
+            "resnet34_cifar",
+            "the tutorial's ResNet-34 for CIFAR-100",
+            [32, 32, 3],
+            100,
+            128,
+            tutorial::resnet34_cifar
+        ),
         entry!("resnet50", "keras.applications.ResNet50 (He et al. 2016)", [224, 224, 3], 1000, 32, resnet50),
         entry!("resnet101", "keras.applications.ResNet101 (He et al. 2016)", [224, 224, 3], 1000, 32, resnet101),
-        entry!("googlenet", "GoogLeNet / Inception-v1 (Szegedy et al. 2015)", [224, 224, 3], 1000, 32, tutorial::googlenet),
-        entry!("densenet121", "keras.applications.DenseNet121 (Huang et al. 2017)", [224, 224, 3], 1000, 32, densenet121),
-        entry!("mobilenet_v2", "keras.applications.MobileNetV2, alpha 1 (Sandler et al. 2018)", [224, 224, 3], 1000, 32, |s, c| mobilenet_v2(s, c, 1.0)),
-        entry!("mobilenet_v2_0.35", "keras.applications.MobileNetV2, alpha 0.35", [224, 224, 3], 1000, 32, |s, c| mobilenet_v2(s, c, 0.35)),
-        entry!("inception_v3", "keras.applications.InceptionV3 (Szegedy et al. 2016)", [299, 299, 3], 1000, 32, inception_v3),
+        entry!(
+            "googlenet",
+            "GoogLeNet / Inception-v1 (Szegedy et al. 2015)",
+            [224, 224, 3],
+            1000,
+            32,
+            tutorial::googlenet
+        ),
+        entry!(
+            "densenet121",
+            "keras.applications.DenseNet121 (Huang et al. 2017)",
+            [224, 224, 3],
+            1000,
+            32,
+            densenet121
+        ),
+        entry!(
+            "mobilenet_v2",
+            "keras.applications.MobileNetV2, alpha 1 (Sandler et al. 2018)",
+            [224, 224, 3],
+            1000,
+            32,
+            |s, c| mobilenet_v2(s, c, 1.0)
+        ),
+        entry!("mobilenet_v2_0.35", "keras.applications.MobileNetV2, alpha 0.35", [224, 224, 3], 1000, 32, |s, c| {
+            mobilenet_v2(s, c, 0.35)
+        }),
+        entry!(
+            "inception_v3",
+            "keras.applications.InceptionV3 (Szegedy et al. 2016)",
+            [299, 299, 3],
+            1000,
+            32,
+            inception_v3
+        ),
         entry!("xception", "keras.applications.Xception (Chollet 2017)", [299, 299, 3], 1000, 32, xception),
     ]
 }

@@ -5,8 +5,8 @@
 
 use tessera_nn::functional::{input, Apply, Model, SymbolicTensor as Sym};
 use tessera_nn::layers::{
-    Add, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, Dense, DepthwiseConv2D, Flatten, GlobalAveragePooling2D, MaxPool2D,
-    ReLU, SeparableConv2D, ZeroPadding2D,
+    Add, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, Dense, DepthwiseConv2D, Flatten,
+    GlobalAveragePooling2D, MaxPool2D, ReLU, SeparableConv2D, ZeroPadding2D,
 };
 use tessera_nn::{shape_err, Activation, Padding, Result};
 
@@ -373,7 +373,13 @@ fn inception_e(x: &Sym, i: usize) -> Result<Sym> {
 
 /// InceptionV3's grid reductions: a strided 3×3 branch after `pre` (1×1 convs or nothing),
 /// a 1×1→…→strided 3×3 branch, and a 3×3 stride-2 max-pool (`mixed3`, `mixed8`).
-fn reduction(x: &Sym, pre: &[(usize, (usize, usize))], f: usize, tower: &[(usize, (usize, usize))], name: &str) -> Result<Sym> {
+fn reduction(
+    x: &Sym,
+    pre: &[(usize, (usize, usize))],
+    f: usize,
+    tower: &[(usize, (usize, usize))],
+    name: &str,
+) -> Result<Sym> {
     let a = conv_bn(&conv_bn_chain(x, pre)?, f, (3, 3), 2, Padding::Valid)?;
     let b = conv_bn_chain(x, tower)?;
     let b = conv_bn(&b, if pre.is_empty() { 96 } else { 192 }, (3, 3), 2, Padding::Valid)?;

@@ -2,9 +2,7 @@
 //! ResNet-18/34 for ImageNet and GoogLeNet. Heads output logits.
 
 use tessera_nn::functional::{input, Apply, Model, SymbolicTensor as Sym};
-use tessera_nn::layers::{
-    Add, Concatenate, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D, MaxPool2D,
-};
+use tessera_nn::layers::{Add, Concatenate, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D, MaxPool2D};
 use tessera_nn::{Activation, Padding, Result};
 
 use super::keras_apps::resnet_stem;
