@@ -30,7 +30,7 @@ fn catalog_names_are_unique_and_found_by_name() {
 fn tutorial_networks_have_their_keras_parameter_counts() {
     // (constructor, input, classes, total, trainable): totals of the same networks built in
     // Keras 3.15; resnet18/34's trainable counts are torchvision's published figures
-    let cases: [(Make, [usize; 3], usize, usize, usize); 7] = [
+    let cases: [(Make, [usize; 3], usize, usize, usize); 8] = [
         (zoo::alexnet, [224, 224, 3], 1000, 50_844_008, 50_844_008),
         (zoo::vgg13_cifar, [32, 32, 3], 100, 9_582_116, 9_582_116),
         (zoo::resnet18_cifar, [32, 32, 3], 100, 11_230_948, 11_223_140),
@@ -38,6 +38,7 @@ fn tutorial_networks_have_their_keras_parameter_counts() {
         (zoo::resnet18, [224, 224, 3], 1000, 11_699_112, 11_689_512),
         (zoo::resnet34, [224, 224, 3], 1000, 21_814_696, 21_797_672),
         (zoo::googlenet, [224, 224, 3], 1000, 6_998_552, 6_998_552),
+        (zoo::shufflenet, [32, 32, 3], 100, 1_025_308, 1_000_828),
     ];
     for (make, input, classes, total, trainable) in cases {
         clear_session();
@@ -114,4 +115,25 @@ fn tessera_summary_prints_keras_totals_and_rejects_bad_arguments() {
     let out = run(&["summary", "resnet9000"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no model 'resnet9000'"));
+}
+
+#[test]
+fn shufflenet_units_group_shuffle_and_join_as_the_paper() {
+    use tessera::functional::input;
+    clear_session();
+    let x = input(&[16, 16, 240]);
+    let y = zoo::shufflenet_unit(&x, 240, 3, 1, true, "u").unwrap();
+    let m = Model::new(&[&x], &[&y]).unwrap();
+    // grouped 1×1 240 → 60 (3 groups): 240/3 · 60 weights; depthwise 3×3; grouped 60 → 240
+    assert_eq!(m.get_layer("u_gconv1").unwrap().count_params(), 80 * 60);
+    assert_eq!(m.get_layer("u_shuffle").unwrap().kind(), "ChannelShuffle");
+    assert_eq!(m.get_layer("u_dwconv").unwrap().count_params(), 9 * 60);
+    assert_eq!(m.get_layer("u_gconv2").unwrap().count_params(), 20 * 240);
+    assert_eq!(m.get_layer("u_add").unwrap().output_shape().unwrap(), vec![16, 16, 240]);
+    let y = zoo::shufflenet_unit(&x, 480, 3, 2, true, "d").unwrap();
+    let m = Model::new(&[&x], &[&y]).unwrap();
+    // stride 2: the branch makes 480 − 240 channels, concatenated with the pooled input
+    assert_eq!(m.get_layer("d_gconv2").unwrap().output_shape().unwrap(), vec![8, 8, 240]);
+    assert_eq!(m.get_layer("d_concat").unwrap().output_shape().unwrap(), vec![8, 8, 480]);
+    assert!(zoo::shufflenet_unit(&x, 240, 7, 1, true, "bad").is_err(), "240 channels in 7 groups");
 }

@@ -8,7 +8,9 @@ pub mod tutorial;
 pub use keras_apps::{densenet121, inception_v3, mobilenet_v2, resnet101, resnet50, vgg, vgg16, vgg19, xception};
 #[cfg(not(target_arch = "wasm32"))]
 pub use tessera_nn::checkpoint::load_keras_weights;
-pub use tutorial::{alexnet, googlenet, resnet18, resnet18_cifar, resnet34, resnet34_cifar, vgg13_cifar};
+pub use tutorial::{
+    alexnet, googlenet, resnet18, resnet18_cifar, resnet34, resnet34_cifar, shufflenet, shufflenet_unit, vgg13_cifar,
+};
 
 use tessera_nn::functional::{Apply, Model, SymbolicTensor};
 use tessera_nn::layers::{self, Layer, Param};

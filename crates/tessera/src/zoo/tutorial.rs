@@ -1,8 +1,11 @@
 //! The tutorials' networks that Keras does not ship: AlexNet, the CIFAR VGG-13 and ResNets,
-//! ResNet-18/34 for ImageNet and GoogLeNet. Heads output logits.
+//! ResNet-18/34 for ImageNet, GoogLeNet and ShuffleNet. Heads output logits.
 
 use tessera_nn::functional::{input, Apply, Model, SymbolicTensor as Sym};
-use tessera_nn::layers::{Add, Concatenate, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D, MaxPool2D};
+use tessera_nn::layers::{
+    Add, AveragePooling2D, ChannelShuffle, Concatenate, Conv2D, Dense, DepthwiseConv2D, Dropout, Flatten,
+    GlobalAveragePooling2D, MaxPool2D,
+};
 use tessera_nn::{Activation, Padding, Result};
 
 use super::keras_apps::resnet_stem;
@@ -191,4 +194,60 @@ pub fn googlenet(shape: &[usize], classes: usize) -> Result<Model> {
     x = call(GlobalAveragePooling2D::new(), "pool5", &x)?;
     x = call(Dropout::new(0.4), "pool5_drop", &x)?;
     classifier(&inp, &x, classes, "googlenet")
+}
+
+/// A ShuffleNet unit (Zhang et al. 2018, "ShuffleNet: An Extremely Efficient Convolutional
+/// Neural Network for Mobile Devices", Fig. 2): grouped 1×1 conv to `out / 4` channels (a
+/// plain 1×1 when `group_first` is false) + BN + ReLU, channel shuffle, 3×3 depthwise conv
+/// (`stride`) + BN, grouped 1×1 conv + BN; with stride 1 it is added to the input (`out`
+/// must equal the input channels), with stride 2 it is concatenated with a 3×3 stride-2
+/// average pool of the input (to `out` channels); then ReLU.
+pub fn shufflenet_unit(
+    x: &Sym,
+    out: usize,
+    groups: usize,
+    stride: usize,
+    group_first: bool,
+    name: &str,
+) -> Result<Sym> {
+    let cin = x.shape()[2];
+    let branch_out = if stride == 1 { out } else { out - cin };
+    let mid = out / 4;
+    let g1 = if group_first { groups } else { 1 };
+    let mut y = call(Conv2D::new(mid, 1).groups(g1).use_bias(false), &format!("{name}_gconv1"), x)?;
+    y = call(bn(1e-3), &format!("{name}_bn1"), &y)?;
+    y = call(relu(), &format!("{name}_relu1"), &y)?;
+    y = call(ChannelShuffle::new(groups), &format!("{name}_shuffle"), &y)?;
+    let dw = DepthwiseConv2D::new(3).strides(stride).padding(Padding::Same).use_bias(false);
+    y = call(dw, &format!("{name}_dwconv"), &y)?;
+    y = call(bn(1e-3), &format!("{name}_bn2"), &y)?;
+    y = call(Conv2D::new(branch_out, 1).groups(groups).use_bias(false), &format!("{name}_gconv2"), &y)?;
+    y = call(bn(1e-3), &format!("{name}_bn3"), &y)?;
+    let y = if stride == 1 {
+        call_many(Add::new(), &format!("{name}_add"), &[x, &y])?
+    } else {
+        let p = call(AveragePooling2D::new(3).strides(2).padding(Padding::Same), &format!("{name}_pool"), x)?;
+        call_many(Concatenate::new(), &format!("{name}_concat"), &[&p, &y])?
+    };
+    call(relu(), &format!("{name}_out"), &y)
+}
+
+/// A small ShuffleNet (g = 3) for CIFAR-sized inputs built from [`shufflenet_unit`]s: 3×3
+/// conv 24 + BN + ReLU, stages of 4, 8 and 4 units (240, 480, 960 channels; the first unit
+/// of each with stride 2, the very first without grouping its 1×1 conv), global average
+/// pooling, the classifier. 1,025,308 parameters (1,000,828 trainable) at 32×32×3 with 100
+/// classes.
+pub fn shufflenet(shape: &[usize], classes: usize) -> Result<Model> {
+    let inp = input(shape);
+    let mut x = call(Conv2D::new(24, 3).padding(Padding::Same).use_bias(false), "conv1", &inp)?;
+    x = call(bn(1e-3), "conv1_bn", &x)?;
+    x = call(relu(), "conv1_relu", &x)?;
+    for (stage, (out, units)) in [(240, 4), (480, 8), (960, 4)].into_iter().enumerate() {
+        for u in 1..=units {
+            let name = format!("stage{}_unit{u}", stage + 2);
+            x = shufflenet_unit(&x, out, 3, if u == 1 { 2 } else { 1 }, stage > 0 || u > 1, &name)?;
+        }
+    }
+    x = call(GlobalAveragePooling2D::new(), "avg_pool", &x)?;
+    classifier(&inp, &x, classes, "shufflenet")
 }
