@@ -196,6 +196,14 @@ pub fn catalog() -> &'static [ZooSpec] {
             tutorial::googlenet
         ),
         entry!(
+            "shufflenet",
+            "ShuffleNet g=3 for CIFAR (Zhang et al. 2018): grouped 1x1 convs and channel shuffle",
+            [32, 32, 3],
+            100,
+            128,
+            shufflenet
+        ),
+        entry!(
             "densenet121",
             "keras.applications.DenseNet121 (Huang et al. 2017)",
             [224, 224, 3],
