@@ -308,7 +308,7 @@ fn resnet_basic_block_is_a_custom_layer_with_keras_counts_and_gradients() {
 
 #[test]
 fn resnet18_cifar_has_the_reference_parameter_count() {
-    let mut m = tessera::zoo::resnet18_cifar(10);
+    let mut m = tessera::zoo::resnet18_cifar_bn_shortcut(10);
     m.build(&[32, 32, 3], &Device::Cpu, 0).unwrap();
     let trainable: usize = m.trainable_variables().iter().map(|v| v.numel()).sum();
     assert_eq!(trainable, 11_173_962); // the well-known CIFAR ResNet-18 figure

@@ -136,7 +136,7 @@ fn vgg16_functional_conv_base_matches() {
 
 #[test]
 fn resnet18_blocks_fields_by_hand() {
-    let m = built(tessera::zoo::resnet18_cifar(10), &[32, 32, 3]);
+    let m = built(tessera::zoo::resnet18_cifar_bn_shortcut(10), &[32, 32, 3]);
     let rows = m.layer_stats();
     // Stem 3×3 SAME; each block adds two 3×3 convs at its stride. A stride-2 SAME 3×3 conv on
     // an even input pads 0 above (1 below), so it adds no padding; the 1×1 shortcut's field
@@ -183,8 +183,8 @@ fn functional_branches_keep_the_larger_field() {
 
 #[test]
 fn every_zoo_model_has_an_analysis() {
-    for e in tessera::zoo::MODELS {
-        let net = tessera::zoo::built(e.name).unwrap().unwrap();
+    for e in tessera::zoo::catalog().iter().filter(|e| e.input[0] <= 64) {
+        let net = tessera::zoo::built(e.name).unwrap();
         let table = net.analysis();
         assert!(table.contains("Total mult-adds"), "{}: {table}", e.name);
         assert!(net.layer_stats().iter().any(|r| r.macs > 0), "{}", e.name);

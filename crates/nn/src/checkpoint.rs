@@ -1,6 +1,7 @@
 //! Checkpoints: every variable (BatchNorm moving statistics included) and the optimizer's
 //! state, saved as safetensors and written atomically (a temporary file in the same
-//! directory, synced, then renamed over the target), so a crash never leaves half a file.
+//! directory, synced, then renamed over the target), so a crash never leaves half a file;
+//! and Keras weights by variable path ([`load_keras_weights`]).
 
 use std::collections::HashMap;
 
@@ -155,4 +156,61 @@ pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
         return Err(file_err(&shown, e));
     }
     Ok(())
+}
+
+/// Loads Keras weights (every variable saved under its Keras path, e.g. `Conv1/kernel` or
+/// `bn_Conv1/moving_mean`, as `tools/keras_to_safetensors.py` writes them) from safetensors
+/// bytes into `vars`, Tessera's variables of the same paths. Keras's Sequential models prefix
+/// paths with the model name (`sequential/dense/kernel`): `model_name` is stripped where
+/// present. All or nothing: one error names every missing, unexpected, mis-shaped or
+/// non-float32 variable. `origin` names the source in errors.
+pub fn keras_weights_from_bytes(bytes: &[u8], origin: &str, vars: &[Param], model_name: &str) -> Result<()> {
+    let st =
+        SafeTensors::deserialize(bytes).map_err(|e| file_err(origin, format!("not a valid safetensors file: {e}")))?;
+    let prefix = format!("{model_name}/");
+    let mut by_path: HashMap<&str, &str> = HashMap::new();
+    for name in st.names() {
+        let path = name.strip_prefix(prefix.as_str()).filter(|_| !model_name.is_empty()).unwrap_or(name);
+        by_path.insert(path, name);
+    }
+    let mut problems = Vec::new();
+    let mut loaded = Vec::with_capacity(vars.len());
+    for var in vars {
+        let Some(file_name) = by_path.remove(var.name()) else {
+            problems.push(format!("missing variable '{}' {:?}", var.name(), var.shape()));
+            continue;
+        };
+        let v = st.tensor(file_name).map_err(|e| file_err(origin, e))?;
+        if v.dtype() != Dtype::F32 {
+            problems.push(format!("variable '{file_name}' is {:?}, not F32", v.dtype()));
+        } else if v.shape() != var.shape() {
+            let (file, model) = (v.shape(), var.shape());
+            problems.push(format!("variable '{file_name}' has shape {file:?} in the file but {model:?} in the model"));
+        } else {
+            loaded.push((
+                var,
+                Tensor::from_vec(bytemuck::pod_collect_to_vec(v.data()), v.shape(), var.value().device())?,
+            ));
+        }
+    }
+    let mut unexpected: Vec<&str> = by_path.into_values().collect();
+    unexpected.sort_unstable();
+    problems
+        .extend(unexpected.into_iter().map(|n| format!("unexpected variable '{n}' (no such variable in the model)")));
+    if !problems.is_empty() {
+        return Err(file_err(origin, format!("Keras weights do not fit the model: {}", problems.join("; "))));
+    }
+    for (var, t) in loaded {
+        var.assign(t)?;
+    }
+    Ok(())
+}
+
+/// Loads the Keras weights file at `path` (see [`keras_weights_from_bytes`]) into `model`'s
+/// variables (native only).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn load_keras_weights(model: &dyn crate::layers::Layer, path: &std::path::Path) -> Result<()> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| file_err(&shown, e))?;
+    keras_weights_from_bytes(&bytes, &shown, &model.variables(), model.name())
 }

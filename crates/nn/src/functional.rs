@@ -418,6 +418,7 @@ impl Model {
 
     /// Keras's functional `summary()`: Layer (type), Output Shape, Param #, Connected to.
     pub fn summary(&self) -> String {
+        let tensors = self.tensors();
         let rows: Vec<SummaryRow> = self
             .order
             .iter()
@@ -430,7 +431,7 @@ impl Model {
                     let l = &self.layers[i];
                     let shape = l.output_shape().map_or("?".into(), |s| batch_shape(&s));
                     let params = crate::models::thousands(l.count_params());
-                    vec![format!("{} ({})", l.name(), l.kind()), shape, params, self.connections(l)]
+                    vec![format!("{} ({})", l.name(), l.kind()), shape, params, self.connections(l, &tensors)]
                 }
             })
             .collect();
@@ -442,31 +443,33 @@ impl Model {
         )
     }
 
-    /// Keras's "Connected to" cell: the inputs of every call of `layer` in this model.
-    fn connections(&self, layer: &LayerRef) -> String {
+    /// Keras's "Connected to" cell: the inputs of every call of `layer` in this model
+    /// (`tensors` maps ids to the graph's tensors).
+    fn connections(&self, layer: &LayerRef, tensors: &HashMap<u64, SymbolicTensor>) -> String {
         let mut refs = Vec::new();
         for out in self.nodes.iter().filter(|n| n.layer.id == layer.id).map(|n| n.output) {
-            if let Some(t) = self.find_tensor(out) {
-                if let Origin::Call { inputs, .. } = &t.inner.origin {
-                    refs.extend(inputs.iter().map(SymbolicTensor::keras_history));
-                }
+            if let Some(Origin::Call { inputs, .. }) = tensors.get(&out).map(|t| &t.inner.origin) {
+                refs.extend(inputs.iter().map(SymbolicTensor::keras_history));
             }
         }
         refs.join(",\n")
     }
 
-    /// The symbolic tensor with identity `id` reachable from the outputs.
-    fn find_tensor(&self, id: u64) -> Option<SymbolicTensor> {
+    /// Every symbolic tensor reachable from the outputs, by id (each visited once, so graphs
+    /// with many merges stay linear).
+    fn tensors(&self) -> HashMap<u64, SymbolicTensor> {
+        let mut found = HashMap::new();
         let mut stack: Vec<SymbolicTensor> = self.outputs.clone();
         while let Some(t) = stack.pop() {
-            if t.inner.id == id {
-                return Some(t);
+            if found.contains_key(&t.inner.id) {
+                continue;
             }
             if let Origin::Call { inputs, .. } = &t.inner.origin {
                 stack.extend(inputs.iter().cloned());
             }
+            found.insert(t.inner.id, t);
         }
-        None
+        found
     }
 
     /// Per layer call, in graph order: output shape, receptive field on the model's input
@@ -546,8 +549,32 @@ enum Slot {
     Layer(usize),
 }
 
+/// Keras's traversal index (`operation_indices` in `keras.src.ops.function._build_map`): the
+/// order in which a depth-first walk from the outputs, each node's inputs in order, first
+/// reaches each layer (keyed by its id) and each input (keyed by the tensor's id).
+fn traversal_index(outputs: &[SymbolicTensor]) -> HashMap<u64, usize> {
+    let mut index = HashMap::new();
+    let mut seen = HashSet::new();
+    let mut stack: Vec<SymbolicTensor> = outputs.iter().rev().cloned().collect();
+    while let Some(t) = stack.pop() {
+        if !seen.insert(t.inner.id) {
+            continue;
+        }
+        let key = match &t.inner.origin {
+            Origin::Input { .. } => t.inner.id,
+            Origin::Call { layer, .. } => layer.id,
+        };
+        let next = index.len();
+        index.entry(key).or_insert(next);
+        if let Origin::Call { inputs, .. } = &t.inner.origin {
+            stack.extend(inputs.iter().rev().cloned());
+        }
+    }
+    index
+}
+
 /// Keras's order of a model's layers (inputs included, as its `InputLayer`s): by depth (the
-/// longest path to an output), deepest first, then by first use.
+/// longest path to an output), deepest first, then by Keras's traversal index.
 fn keras_order(
     inputs: &[SymbolicTensor],
     nodes: &[GraphNode],
@@ -561,19 +588,21 @@ fn keras_order(
             *e = (*e).max(d + 1);
         }
     }
-    let mut layers: Vec<(usize, u64, LayerRef)> = Vec::new();
+    let trav = traversal_index(outputs);
+    let rank = |key: u64| trav.get(&key).copied().unwrap_or(usize::MAX);
+    let mut layers: Vec<(usize, usize, LayerRef)> = Vec::new();
     for n in nodes {
         let d = depth.get(&n.output).copied().unwrap_or(0);
         match layers.iter_mut().find(|(_, _, l)| l.id == n.layer.id) {
             Some(entry) => entry.0 = entry.0.max(d),
-            None => layers.push((d, n.output, n.layer.clone())),
+            None => layers.push((d, rank(n.layer.id), n.layer.clone())),
         }
     }
     layers.sort_by_key(|(d, first, _)| (std::cmp::Reverse(*d), *first));
-    let mut slots: Vec<(usize, u64, Slot)> = inputs
+    let mut slots: Vec<(usize, usize, Slot)> = inputs
         .iter()
         .enumerate()
-        .map(|(i, t)| (depth.get(&t.inner.id).copied().unwrap_or(0), t.inner.id, Slot::Input(i)))
+        .map(|(i, t)| (depth.get(&t.inner.id).copied().unwrap_or(0), rank(t.inner.id), Slot::Input(i)))
         .chain(layers.iter().enumerate().map(|(i, (d, first, _))| (*d, *first, Slot::Layer(i))))
         .collect();
     slots.sort_by_key(|(d, first, _)| (std::cmp::Reverse(*d), *first));

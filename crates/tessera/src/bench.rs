@@ -37,9 +37,12 @@ struct TrainBench {
 fn train_bench(name: &str) -> anyhow::Result<TrainBench> {
     Ok(match name {
         "lenet5" => TrainBench { model: crate::zoo::lenet5, input: [28, 28, 1], batch: 32, cpu_too: true },
-        "resnet18" => {
-            TrainBench { model: || crate::zoo::resnet18_cifar(10), input: [32, 32, 3], batch: 8, cpu_too: false }
-        }
+        "resnet18" => TrainBench {
+            model: || crate::zoo::resnet18_cifar_bn_shortcut(10),
+            input: [32, 32, 3],
+            batch: 8,
+            cpu_too: false,
+        },
         other => anyhow::bail!("unknown model '{other}' (try: lenet5, resnet18)"),
     })
 }

@@ -75,15 +75,22 @@ enum Cmd {
         #[arg(long, default_value_t = 300.0)]
         collective_timeout: f64,
     },
-    /// Print a zoo model's summary with each layer's receptive field and multiply-adds.
-    Summary {
-        /// The model: lenet5, mlp, resnet18_cifar.
-        model: String,
-    },
     /// Draw a trained model's filters, feature maps or saliency as PNG files.
     Viz {
         #[command(subcommand)]
         what: VizCmd,
+    },
+    /// Print a zoo model's Keras-style summary (layers, output shapes, parameter totals) and
+    /// each layer's receptive field and multiply-adds.
+    Summary {
+        /// The zoo model (see `tessera::zoo::catalog`).
+        model: String,
+        /// The input shape H,W,C (default: the model's usual input).
+        #[arg(long)]
+        input_shape: Option<String>,
+        /// The number of classes (default: the model's usual number).
+        #[arg(long)]
+        classes: Option<usize>,
     },
     /// Run a benchmark and print a table.
     Bench {
@@ -174,7 +181,7 @@ pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let res = match cli.cmd {
         Cmd::Info => info(),
-        Cmd::Summary { model } => crate::inspect::summary(&model),
+        Cmd::Summary { model, input_shape, classes } => summary(&model, input_shape.as_deref(), classes),
         Cmd::Viz { what } => viz(what),
         Cmd::Bench { what, model, reps, filter } => crate::bench::run(&what, model.as_deref(), reps, &filter),
         Cmd::Train {
@@ -230,6 +237,15 @@ pub fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `tessera summary <model> [--input-shape H,W,C] [--classes N]`.
+fn summary(model: &str, input_shape: Option<&str>, classes: Option<usize>) -> anyhow::Result<()> {
+    let shape = input_shape.map(crate::zoo::parse_shape).transpose()?;
+    let m = crate::zoo::by_name(model)?.instantiate(shape.as_deref(), classes)?;
+    println!("{}", m.summary().trim_end());
+    println!("{}", m.analysis().trim_end());
+    Ok(())
 }
 
 fn info() -> anyhow::Result<()> {

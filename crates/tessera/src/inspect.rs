@@ -1,5 +1,4 @@
-//! The commands that look inside a model: `tessera summary <model>` (Keras's table plus the
-//! receptive fields and multiply-adds) and `tessera viz filters|features|saliency
+//! The command that looks inside a trained model: `tessera viz filters|features|saliency
 //! <checkpoint>` (PNG pictures written next to the checkpoint or into `--out`).
 
 use std::path::{Path, PathBuf};
@@ -10,21 +9,7 @@ use tessera_nn::models::Sequential;
 use tessera_nn::{checkpoint, Device, Tensor};
 
 use crate::viz;
-use crate::zoo::{self, Net};
-
-/// `tessera summary <model>`: the zoo model's summary and its receptive-field table.
-pub fn summary(model: &str) -> anyhow::Result<()> {
-    let net = zoo::built(model).with_context(|| unknown(model))??;
-    println!("{}", net.summary());
-    println!("{}", net.analysis());
-    Ok(())
-}
-
-/// The error text for a model name not in the zoo.
-fn unknown(model: &str) -> String {
-    let names: Vec<&str> = zoo::MODELS.iter().map(|m| m.name).collect();
-    format!("unknown model '{model}' (try: {})", names.join(", "))
-}
+use crate::zoo::{self, ZooModel};
 
 /// What `tessera viz` draws.
 #[derive(Debug, Clone)]
@@ -59,8 +44,8 @@ pub enum VizJob {
 /// `tessera viz`: loads `checkpoint` into the zoo model `model`, draws `job`, writes PNGs into
 /// `out` (default: the checkpoint's folder) and returns their paths.
 pub fn viz(checkpoint_path: &Path, model: &str, job: &VizJob, out: Option<&Path>) -> anyhow::Result<Vec<PathBuf>> {
-    let entry = zoo::entry(model).with_context(|| unknown(model))?;
-    let Net::Sequential(net) = zoo::built(model).with_context(|| unknown(model))?? else {
+    let spec = zoo::by_name(model)?;
+    let ZooModel::Sequential(net, _) = zoo::built(model)? else {
         bail!("tessera viz draws Sequential zoo models; '{model}' is functional");
     };
     checkpoint::load(checkpoint_path, &net.variables(), None)?;
@@ -70,7 +55,7 @@ pub fn viz(checkpoint_path: &Path, model: &str, job: &VizJob, out: Option<&Path>
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let file = |what: &str| dir.join(format!("{stem}.{what}.png"));
-    let load = |p: &Path, invert: bool| read_image(p, entry.input_shape, invert);
+    let load = |p: &Path, invert: bool| read_image(p, spec.input, invert);
     let mut written = Vec::new();
     let mut save = |img: image::RgbImage, path: PathBuf| -> anyhow::Result<()> {
         img.save(&path).with_context(|| format!("cannot write {}", path.display()))?;

@@ -1,7 +1,19 @@
-//! Ready-made models from the tutorials Tessera's users know.
+//! Ready-made models from the tutorials Tessera's users know, and the `keras.applications`
+//! networks with Keras's exact structure ([`keras_apps`]); every entry is in [`catalog`].
+//! Classifier heads output logits (no softmax).
+
+pub mod keras_apps;
+pub mod tutorial;
+
+pub use keras_apps::{densenet121, inception_v3, mobilenet_v2, resnet101, resnet50, vgg, vgg16, vgg19, xception};
+#[cfg(not(target_arch = "wasm32"))]
+pub use tessera_nn::checkpoint::load_keras_weights;
+pub use tutorial::{
+    alexnet, googlenet, resnet18, resnet18_cifar, resnet34, resnet34_cifar, shufflenet, shufflenet_unit, vgg13_cifar,
+};
 
 use tessera_nn::analysis::{LayerStats, ReceptiveField};
-use tessera_nn::functional::Model;
+use tessera_nn::functional::{Apply, Model, SymbolicTensor};
 use tessera_nn::layers::{self, Layer, Param};
 use tessera_nn::models::Sequential;
 use tessera_nn::ops::{add, relu};
@@ -17,6 +29,22 @@ pub enum ZooModel {
 }
 
 impl ZooModel {
+    /// Every layer's output shape, receptive field and multiply-adds.
+    pub fn layer_stats(&self) -> Vec<LayerStats> {
+        match self {
+            ZooModel::Sequential(m, _) => m.layer_stats(),
+            ZooModel::Functional(m) => m.layer_stats(),
+        }
+    }
+
+    /// The receptive-field and multiply-add table.
+    pub fn analysis(&self) -> String {
+        match self {
+            ZooModel::Sequential(m, _) => m.analysis(),
+            ZooModel::Functional(m) => m.analysis(),
+        }
+    }
+
     /// Creates the variables on `device` from `seed`.
     pub fn build(&mut self, device: &Device, seed: u64) -> Result<()> {
         match self {
@@ -76,6 +104,42 @@ pub struct ZooSpec {
     pub make: fn(&[usize], usize) -> Result<ZooModel>,
 }
 
+impl ZooSpec {
+    /// The model for `input` (h, w, c) and `classes` (the usual ones where `None`), with its
+    /// shapes inferred (a Sequential entry is built on the CPU to know them).
+    pub fn instantiate(&self, input: Option<&[usize]>, classes: Option<usize>) -> Result<ZooModel> {
+        let shape = input.unwrap_or(&self.input);
+        let mut m = (self.make)(shape, classes.unwrap_or(self.classes))?;
+        if let ZooModel::Sequential(..) = m {
+            m.build(&Device::Cpu, 0)?;
+        }
+        Ok(m)
+    }
+}
+
+/// Parses an input shape written `H,W,C` (e.g. `32,32,3`).
+pub fn parse_shape(text: &str) -> Result<Vec<usize>> {
+    let dims: Option<Vec<usize>> = text.split(',').map(|d| d.trim().parse().ok().filter(|&d| d > 0)).collect();
+    match dims {
+        Some(d) if d.len() == 3 => Ok(d),
+        _ => Err(shape_err("zoo", format!("input shape '{text}' is not H,W,C (three positive integers)"))),
+    }
+}
+
+/// A catalog entry for a functional constructor `make(shape, classes)`.
+macro_rules! entry {
+    ($name:literal, $about:literal, $input:expr, $classes:literal, $batch:literal, $make:expr) => {
+        ZooSpec {
+            name: $name,
+            about: $about,
+            input: $input,
+            classes: $classes,
+            batch: $batch,
+            make: |shape, classes| functional($make(shape, classes)),
+        }
+    };
+}
+
 /// Every zoo model, in the order `tessera` lists them.
 pub fn catalog() -> &'static [ZooSpec] {
     &[
@@ -101,9 +165,128 @@ pub fn catalog() -> &'static [ZooSpec] {
             input: [32, 32, 3],
             classes: 10,
             batch: 8,
-            make: |shape, classes| Ok(ZooModel::Sequential(resnet18_cifar(classes), shape.to_vec())),
+            make: |shape, classes| Ok(ZooModel::Sequential(resnet18_cifar_bn_shortcut(classes), shape.to_vec())),
         },
+        entry!(
+            "alexnet",
+            "AlexNet (Krizhevsky et al. 2012), with dropout",
+            [224, 224, 3],
+            1000,
+            128,
+            tutorial::alexnet
+        ),
+        entry!("vgg11", "VGG-11 (Simonyan & Zisserman 2015)", [224, 224, 3], 1000, 32, |s, c| vgg(11, false, s, c)),
+        entry!("vgg11_bn", "VGG-11 with BatchNorm", [224, 224, 3], 1000, 32, |s, c| vgg(11, true, s, c)),
+        entry!("vgg13", "VGG-13 (Simonyan & Zisserman 2015)", [224, 224, 3], 1000, 32, |s, c| vgg(13, false, s, c)),
+        entry!("vgg13_bn", "VGG-13 with BatchNorm", [224, 224, 3], 1000, 32, |s, c| vgg(13, true, s, c)),
+        entry!("vgg16", "keras.applications.VGG16 (Simonyan & Zisserman 2015)", [224, 224, 3], 1000, 32, vgg16),
+        entry!("vgg16_bn", "VGG-16 with BatchNorm", [224, 224, 3], 1000, 32, |s, c| vgg(16, true, s, c)),
+        entry!("vgg19", "keras.applications.VGG19 (Simonyan & Zisserman 2015)", [224, 224, 3], 1000, 32, vgg19),
+        entry!("vgg19_bn", "VGG-19 with BatchNorm", [224, 224, 3], 1000, 32, |s, c| vgg(19, true, s, c)),
+        entry!("vgg13_cifar", "the tutorial's VGG-13 for CIFAR-100", [32, 32, 3], 100, 128, tutorial::vgg13_cifar),
+        entry!("resnet18", "ResNet-18, basic blocks (He et al. 2016)", [224, 224, 3], 1000, 32, tutorial::resnet18),
+        entry!("resnet34", "ResNet-34, basic blocks (He et al. 2016)", [224, 224, 3], 1000, 32, tutorial::resnet34),
+        entry!(
+            "resnet18_cifar",
+            "the tutorial's ResNet-18 for CIFAR-100",
+            [32, 32, 3],
+            100,
+            128,
+            tutorial::resnet18_cifar
+        ),
+        entry!(
+            "resnet34_cifar",
+            "the tutorial's ResNet-34 for CIFAR-100",
+            [32, 32, 3],
+            100,
+            128,
+            tutorial::resnet34_cifar
+        ),
+        entry!("resnet50", "keras.applications.ResNet50 (He et al. 2016)", [224, 224, 3], 1000, 32, resnet50),
+        entry!("resnet101", "keras.applications.ResNet101 (He et al. 2016)", [224, 224, 3], 1000, 32, resnet101),
+        entry!(
+            "googlenet",
+            "GoogLeNet / Inception-v1 (Szegedy et al. 2015)",
+            [224, 224, 3],
+            1000,
+            32,
+            tutorial::googlenet
+        ),
+        entry!(
+            "shufflenet",
+            "ShuffleNet g=3 for CIFAR (Zhang et al. 2018): grouped 1x1 convs and channel shuffle",
+            [32, 32, 3],
+            100,
+            128,
+            shufflenet
+        ),
+        entry!(
+            "densenet121",
+            "keras.applications.DenseNet121 (Huang et al. 2017)",
+            [224, 224, 3],
+            1000,
+            32,
+            densenet121
+        ),
+        entry!(
+            "mobilenet_v2",
+            "keras.applications.MobileNetV2, alpha 1 (Sandler et al. 2018)",
+            [224, 224, 3],
+            1000,
+            32,
+            |s, c| mobilenet_v2(s, c, 1.0)
+        ),
+        entry!("mobilenet_v2_0.35", "keras.applications.MobileNetV2, alpha 0.35", [224, 224, 3], 1000, 32, |s, c| {
+            mobilenet_v2(s, c, 0.35)
+        }),
+        entry!(
+            "inception_v3",
+            "keras.applications.InceptionV3 (Szegedy et al. 2016)",
+            [299, 299, 3],
+            1000,
+            32,
+            inception_v3
+        ),
+        entry!("xception", "keras.applications.Xception (Chollet 2017)", [299, 299, 3], 1000, 32, xception),
     ]
+}
+
+/// Names a layer (Keras's `name=` argument).
+fn named<L: Layer>(mut layer: L, name: &str) -> L {
+    layer.set_name(name.to_string());
+    layer
+}
+
+/// Calls `layer`, named `name`, on `x`.
+fn call<L: Layer + 'static>(layer: L, name: &str, x: &SymbolicTensor) -> Result<SymbolicTensor> {
+    named(layer, name).apply(x)
+}
+
+/// Calls the merge `layer`, named `name`, on `xs`.
+fn call_many<L: Layer + 'static>(layer: L, name: &str, xs: &[&SymbolicTensor]) -> Result<SymbolicTensor> {
+    named(layer, name).apply_many(xs)
+}
+
+/// A BatchNormalization with `epsilon` (Keras's applications use 1.001e-5 or 1e-3).
+fn bn(epsilon: f32) -> layers::BatchNormalization {
+    layers::BatchNormalization::new().epsilon(epsilon)
+}
+
+/// `layers.Activation("relu")`.
+fn relu_layer() -> layers::Activation {
+    layers::Activation::new(Activation::Relu)
+}
+
+/// The classifier head `Dense(classes, name="predictions")` (logits) and the model from
+/// `inp` to it, named `name`.
+fn classifier(inp: &SymbolicTensor, x: &SymbolicTensor, classes: usize, name: &str) -> Result<Model> {
+    let out = call(layers::Dense::new(classes), "predictions", x)?;
+    Ok(Model::new(&[inp], &[&out])?.named(name))
+}
+
+/// Wraps a functional constructor's result as a zoo model.
+fn functional(m: Result<Model>) -> Result<ZooModel> {
+    m.map(ZooModel::Functional)
 }
 
 /// The zoo entry called `name`, or an error listing the names there are.
@@ -255,9 +438,10 @@ impl Layer for BasicBlock {
     }
 }
 
-/// ResNet-18 for 32×32 CIFAR images (3×3 stem, four stages of two basic blocks, global
-/// average pooling, a dense classifier over `classes`).
-pub fn resnet18_cifar(classes: usize) -> Sequential {
+/// ResNet-18 for 32×32 CIFAR images with bias-free convs and BN shortcuts (3×3 SAME stem,
+/// four stages of two [`BasicBlock`]s, global average pooling, a dense classifier over
+/// `classes`): 11,173,962 trainable parameters with 10 classes.
+pub fn resnet18_cifar_bn_shortcut(classes: usize) -> Sequential {
     let mut m = Sequential::new()
         .named("resnet18")
         .with(layers::Conv2D::new(64, 3).padding(Padding::Same).use_bias(false))
@@ -270,93 +454,8 @@ pub fn resnet18_cifar(classes: usize) -> Sequential {
     m.with(layers::GlobalAveragePooling2D::new()).with(layers::Dense::new(classes))
 }
 
-/// A zoo network: a [`Sequential`] stack or a functional [`Model`].
-pub enum Net {
-    /// A `keras.Sequential` model.
-    Sequential(Sequential),
-    /// A functional `keras.Model`.
-    Functional(Model),
-}
-
-impl From<Sequential> for Net {
-    fn from(m: Sequential) -> Self {
-        Net::Sequential(m)
-    }
-}
-
-impl From<Model> for Net {
-    fn from(m: Model) -> Self {
-        Net::Functional(m)
-    }
-}
-
-impl Net {
-    /// The network as a layer (to build, call, or read its variables).
-    pub fn layer(&self) -> &dyn Layer {
-        match self {
-            Net::Sequential(m) => m,
-            Net::Functional(m) => m,
-        }
-    }
-
-    /// Keras's `summary()` table.
-    pub fn summary(&self) -> String {
-        match self {
-            Net::Sequential(m) => m.summary(),
-            Net::Functional(m) => m.summary(),
-        }
-    }
-
-    /// Every layer's output shape, receptive field and multiply-adds.
-    pub fn layer_stats(&self) -> Vec<LayerStats> {
-        match self {
-            Net::Sequential(m) => m.layer_stats(),
-            Net::Functional(m) => m.layer_stats(),
-        }
-    }
-
-    /// The receptive-field and multiply-add table.
-    pub fn analysis(&self) -> String {
-        match self {
-            Net::Sequential(m) => m.analysis(),
-            Net::Functional(m) => m.analysis(),
-        }
-    }
-
-    /// Creates the variables on `device` for the entry's input shape.
-    pub fn build(&mut self, input_shape: &[usize], device: &tessera_nn::Device, seed: u64) -> tessera_nn::Result<()> {
-        match self {
-            Net::Sequential(m) => m.build(input_shape, device, seed),
-            Net::Functional(m) => m.build(device, seed),
-        }
-    }
-}
-
-/// A named zoo entry: how to make the network and the input it takes.
-pub struct ZooEntry {
-    /// The name `tessera summary` and `tessera viz --model` take.
-    pub name: &'static str,
-    /// Makes a fresh, unbuilt network.
-    pub make: fn() -> Net,
-    /// Input shape without the batch dimension.
-    pub input_shape: [usize; 3],
-}
-
-/// Every zoo model by name; adding one is one line.
-pub const MODELS: &[ZooEntry] = &[
-    ZooEntry { name: "lenet5", make: || lenet5().into(), input_shape: [28, 28, 1] },
-    ZooEntry { name: "mlp", make: || mlp().into(), input_shape: [28, 28, 1] },
-    ZooEntry { name: "resnet18_cifar", make: || resnet18_cifar(10).into(), input_shape: [32, 32, 3] },
-];
-
-/// The zoo entry called `name`.
-pub fn entry(name: &str) -> Option<&'static ZooEntry> {
-    MODELS.iter().find(|m| m.name == name)
-}
-
-/// The zoo model called `name`, built on the CPU for its input (seed 0).
-pub fn built(name: &str) -> Option<tessera_nn::Result<Net>> {
-    let e = entry(name)?;
-    let mut net = (e.make)();
-    Some(net.build(&e.input_shape, &tessera_nn::Device::Cpu, 0).map(|_| net))
+/// The zoo model called `name` with its usual input and classes, its variables on the CPU
+/// (seed 0) when it is a `Sequential` (a functional model's shapes are known without them).
+pub fn built(name: &str) -> Result<ZooModel> {
+    by_name(name)?.instantiate(None, None)
 }

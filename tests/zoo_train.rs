@@ -1,0 +1,57 @@
+//! Every zoo model trains: five Adam steps (learning rate 1e-4) on one fixed batch (on the GPU, at a small input
+//! each model accepts) lower its sparse categorical cross-entropy.
+
+mod common;
+
+use common::gpu;
+use tessera::layers::{clear_session, trainable};
+use tessera::prelude::*;
+use tessera::zoo;
+
+/// The smallest square input `name` accepts (the Keras minimum for InceptionV3/Xception,
+/// AlexNet's 11×11/4 conv and three 3×3/2 pools) and its channels.
+fn small_input(name: &str, usual: [usize; 3]) -> [usize; 3] {
+    let side = match name {
+        "lenet5" | "mlp" => usual[0],
+        "alexnet" => 67,
+        "inception_v3" => 75,
+        "xception" => 71,
+        _ => 32,
+    };
+    [side, side, usual[2]]
+}
+
+/// The training-mode loss of `model` on (`x`, `y`) and, with `opt`, one step on it.
+fn step(model: &dyn Layer, opt: Option<&mut Adam>, x: &Tensor, y: &Tensor) -> f32 {
+    let loss = sparse_categorical_crossentropy(y, &model.call(x, true).unwrap(), true).unwrap();
+    if let Some(opt) = opt {
+        let grads = loss.backward().unwrap();
+        opt.apply_gradients(&grads, &trainable(model)).unwrap();
+    }
+    loss.item().unwrap()
+}
+
+#[test]
+fn a_few_adam_steps_lower_every_zoo_models_loss() {
+    let dev = gpu();
+    let mut report = Vec::new();
+    // TESSERA_ZOO_TRAIN=vgg11,resnet50 runs only those
+    let only = std::env::var("TESSERA_ZOO_TRAIN").unwrap_or_default();
+    for spec in zoo::catalog().iter().filter(|s| only.is_empty() || only.split(',').any(|n| n == s.name)) {
+        clear_session();
+        let input = small_input(spec.name, spec.input);
+        let mut model = spec.instantiate(Some(&input), Some(10)).unwrap();
+        model.build(&dev, 1).unwrap();
+        let x = Tensor::rand_uniform(&[4, input[0], input[1], input[2]], 0.0, 1.0, 3, &dev).unwrap();
+        let y = Tensor::from_vec(vec![1.0, 7.0, 3.0, 9.0], &[4], &dev).unwrap();
+        let mut opt = Adam::new(1e-4);
+        let first = step(model.layer(), Some(&mut opt), &x, &y);
+        for _ in 0..4 {
+            step(model.layer(), Some(&mut opt), &x, &y);
+        }
+        let last = step(model.layer(), None, &x, &y);
+        report.push(format!("{}: {first:.4} -> {last:.4}", spec.name));
+        assert!(last.is_finite() && last < first, "{}", report.join("\n"));
+    }
+    println!("{}", report.join("\n"));
+}
