@@ -47,7 +47,7 @@ fn params(g: &Conv2dGeometry, has_bias: bool, act: Activation) -> Params {
 /// The uniform block with the three spare words set (chunking of the filter gradient).
 fn params_ext(g: &Conv2dGeometry, has_bias: bool, act: Activation, spare: [usize; 3]) -> Params {
     let w = &g.win;
-    let p = window_params(w, [w.h, w.w, w.c], [w.oh, w.ow, g.cout], has_bias, act);
+    let p = window_params("conv2d", w, [w.h, w.w, w.c], [w.oh, w.ow, g.cout], has_bias, act);
     p.u(spare[0]).u(spare[1]).u(spare[2])
 }
 
@@ -78,7 +78,7 @@ pub fn conv2d(
             let bias_buf = or_placeholder(gpu, bias)?;
             let pipe = pipeline(gpu, "conv2d.wgsl", SRC, entry, &[])?;
             let p = params(g, bias.is_some(), act);
-            gpu.dispatch(&pipe, p.bytes(), &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
+            gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
             Ok(out)
         }
     }
@@ -98,7 +98,7 @@ fn im2col_matmul(
     let dummy = out_f32(gpu, 1)?;
     let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "im2col", &[])?;
     let p = params(g, false, Activation::None);
-    gpu.dispatch(&pipe, p.bytes(), &[x, filter, &dummy, &patches], grid_1d(gpu, rows * kdim, 64))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &dummy, &patches], grid_1d(gpu, rows * kdim, 64))?;
     let mut mm = Matmul::new(rows, kdim, g.cout);
     mm.act = act;
     matmul::matmul(gpu, &patches, filter, bias, &mm, MatmulVariant::Tiled)
@@ -133,14 +133,14 @@ pub fn conv2d_filter_grad(
     let dummy = out_f32(gpu, 1)?;
     let pipe = pipeline(gpu, "conv2d.wgsl", SRC, entry, &[])?;
     let p = params_ext(g, false, Activation::None, [chunk_rows, 0, 0]);
-    gpu.dispatch(&pipe, p.bytes(), &[x, dy, &dummy, &partial], grid_1d(gpu, threads * chunks, 64))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[x, dy, &dummy, &partial], grid_1d(gpu, threads * chunks, 64))?;
     if chunks == 1 {
         return Ok(partial);
     }
     let out = out_f32(gpu, elems)?;
     let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "sum_chunks", &[])?;
     let p = params_ext(g, false, Activation::None, [chunk_rows, elems, chunks]);
-    gpu.dispatch(&pipe, p.bytes(), &[&partial, &dummy, &dummy, &out], grid_1d(gpu, elems, 64))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[&partial, &dummy, &dummy, &out], grid_1d(gpu, elems, 64))?;
     Ok(out)
 }
 
@@ -175,6 +175,6 @@ pub fn flip_filter(gpu: &Gpu, filter: &GpuBuffer, [kh, kw, cin, cout]: [usize; 4
     let p = params(&Conv2dGeometry { win, cout }, false, Activation::None);
     let dummy = out_f32(gpu, 1)?;
     let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "flip_filter", &[])?;
-    gpu.dispatch(&pipe, p.bytes(), &[filter, &dummy, &dummy, &out], grid_1d(gpu, n, 64))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[filter, &dummy, &dummy, &out], grid_1d(gpu, n, 64))?;
     Ok(out)
 }

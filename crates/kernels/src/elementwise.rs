@@ -257,7 +257,8 @@ pub fn broadcast_shape(op: &'static str, a: &[usize], b: &[usize]) -> Result<Vec
             (x, 1) => Ok(x),
             _ => Err(shape_err(op, format!("shapes {a:?} and {b:?} cannot be broadcast together"))),
         })
-        .collect()
+        .collect::<Result<Vec<usize>>>()
+        .and_then(|out| crate::checked_numel(op, &out).map(|_| out))
 }
 
 /// Element strides of `shape` read as `out` (0 on broadcast axes).
@@ -334,10 +335,10 @@ pub fn binary(
         _ => "binary",
     };
     let (code, alpha, beta, gamma) = op.code();
-    let p = Params::new().u(n).u(code).u(dims.len()).u(0).f(alpha).f(beta).f(gamma).u(0);
+    let p = Params::new("elementwise").u(n).u(code).u(dims.len()).u(0).f(alpha).f(beta).f(gamma).u(0);
     let p = pack(pack(pack(p, &dims), &sa), &sb);
     let pipe = pipeline(gpu, "elementwise.wgsl", SRC, entry, &[])?;
-    gpu.dispatch(&pipe, p.bytes(), &[a, b, &out], grid_1d(gpu, n, 256))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[a, b, &out], grid_1d(gpu, n, 256))?;
     Ok((out, out_shape))
 }
 
@@ -367,10 +368,10 @@ fn run_simple(
         return Ok(out);
     }
     let dummy = out_f32(gpu, 1)?;
-    let p = Params::new().u(n).u(code).u(1).u(0).f(alpha).f(beta).f(gamma).u(0);
+    let p = Params::new("elementwise").u(n).u(code).u(1).u(0).f(alpha).f(beta).f(gamma).u(0);
     let p = pack(pack(pack(p, &[n]), &[1]), &[0]);
     let pipe = pipeline(gpu, "elementwise.wgsl", SRC, entry, &[])?;
-    gpu.dispatch(&pipe, p.bytes(), &[a, &dummy, &out], grid_1d(gpu, n, 256))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[a, &dummy, &out], grid_1d(gpu, n, 256))?;
     Ok(out)
 }
 

@@ -19,8 +19,8 @@ pub fn upsample_shape(x: &[usize], size: [usize; 2]) -> Result<[usize; 4]> {
     let oh = h.checked_mul(size[0]);
     let ow = w.checked_mul(size[1]);
     match (oh, ow) {
-        (Some(oh), Some(ow)) => Ok([n, oh, ow, c]),
-        _ => Err(shape_err(op, format!("size {size:?} overflows the output of input {x:?}"))),
+        (Some(oh), Some(ow)) if crate::checked_numel(op, &[n, oh, ow, c]).is_ok() => Ok([n, oh, ow, c]),
+        _ => Err(shape_err(op, format!("size {size:?} makes the output of input {x:?} too large"))),
     }
 }
 
@@ -42,9 +42,9 @@ pub fn upsample_nearest2d(gpu: &Gpu, x: &GpuBuffer, shape: &[usize], size: [usiz
 /// Dispatches `entry` over `threads` invocations with the shared uniform block `dims`
 /// (n, h, w, c, oh, ow, sh, sw).
 fn launch(gpu: &Gpu, entry: &str, bufs: [&GpuBuffer; 2], dims: [usize; 8], threads: usize) -> Result<()> {
-    let p = dims.iter().fold(Params::new(), |p, &d| p.u(d)).u(threads).align4();
+    let p = dims.iter().fold(Params::new("upsample_nearest2d"), |p, &d| p.u(d)).u(threads).align4();
     let pipe = pipeline(gpu, "resize.wgsl", SRC, entry, &[])?;
-    gpu.dispatch(&pipe, p.bytes(), &bufs, grid_1d(gpu, threads, 64))?;
+    gpu.dispatch(&pipe, p.bytes()?, &bufs, grid_1d(gpu, threads, 64))?;
     Ok(())
 }
 
