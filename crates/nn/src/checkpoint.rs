@@ -64,7 +64,9 @@ fn host_values(t: &Tensor) -> Result<Vec<f32>> {
 }
 
 /// Restores variables (and optimizer state) from safetensors bytes; `origin` names the source
-/// in errors. Every variable must be present with its exact shape.
+/// in errors. All or nothing: every variable must be present as F32 with its exact shape, the
+/// file may hold no variable the model lacks, and the optimizer's kind, iteration count and
+/// every slot (name, dtype, shape) are checked before anything is assigned.
 pub fn from_bytes(
     bytes: &[u8],
     origin: &str,
@@ -85,6 +87,12 @@ pub fn from_bytes(
         }
         Tensor::from_vec(bytemuck::pod_collect_to_vec(v.data()), v.shape(), dev)
     };
+    let expected: std::collections::HashSet<String> = vars.iter().map(|v| format!("model/{}", v.name())).collect();
+    let mut extra: Vec<&str> = st.names().into_iter().filter(|n| n.starts_with("model/") && !expected.contains(*n)).collect();
+    if !extra.is_empty() {
+        extra.sort_unstable();
+        return Err(file_err(origin, format!("the file holds variables the model lacks: {extra:?}")));
+    }
     let mut loaded = Vec::with_capacity(vars.len());
     for var in vars {
         let t = read(&format!("model/{}", var.name()), var.value().device())?;
@@ -101,18 +109,40 @@ pub fn from_bytes(
         }
         loaded.push(t);
     }
-    for (var, t) in vars.iter().zip(loaded) {
-        var.assign(t)?;
-    }
     if let Some(opt) = optimizer {
-        let iterations = metadata.get("iterations").and_then(|s| s.parse().ok()).unwrap_or(0);
         let mut state = HashMap::new();
         for name in st.names().into_iter().filter_map(|n| n.strip_prefix("optimizer/")) {
             state.insert(name.to_string(), read(&format!("optimizer/{name}"), &Device::Cpu)?);
         }
-        opt.load_state(iterations, &state, vars)?;
+        let iterations = optimizer_iterations(origin, &metadata, opt.kind(), !state.is_empty())?;
+        opt.load_state(iterations, &state, vars).map_err(|e| file_err(origin, e))?;
+    }
+    for (var, t) in vars.iter().zip(loaded) {
+        var.assign(t)?;
     }
     Ok(CheckpointInfo { metadata })
+}
+
+/// The saved iteration count, checking that the file's optimizer is `kind` (when it saved
+/// one) and that the count parses; 0 when the file has no optimizer state.
+fn optimizer_iterations(
+    origin: &str,
+    metadata: &HashMap<String, String>,
+    kind: &str,
+    has_state: bool,
+) -> Result<u64> {
+    match metadata.get("optimizer") {
+        Some(saved) if saved != kind => Err(file_err(
+            origin,
+            format!("the checkpoint's optimizer is {saved}, but it is being loaded into {kind}"),
+        )),
+        None if has_state => Err(file_err(origin, "optimizer tensors without an 'optimizer' metadata entry")),
+        None => Ok(0),
+        Some(_) => match metadata.get("iterations").map(|s| s.parse::<u64>()) {
+            Some(Ok(i)) => Ok(i),
+            other => Err(file_err(origin, format!("invalid optimizer iterations {other:?} in the metadata"))),
+        },
+    }
 }
 
 /// Saves a checkpoint to `path` atomically (native only).
