@@ -30,16 +30,26 @@ pub struct IdxArray {
     pub data: Vec<u8>,
 }
 
-/// Reads a whole file, transparently decompressing it if it starts with the gzip magic.
+/// The most bytes a compressed dataset file may inflate to (256 MiB; CIFAR-100's training
+/// file, the largest supported, is 150 MB): a gzip bomb stops here instead of filling memory.
+pub const MAX_INFLATED: u64 = 256 << 20;
+
+/// Reads a whole file, transparently decompressing it if it starts with the gzip magic; the
+/// decompressed size is bounded by [`MAX_INFLATED`].
 pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(io_err(path))?;
     if raw.len() < 2 || raw[..2] != [0x1f, 0x8b] {
         return Ok(raw);
     }
-    let mut out = Vec::with_capacity(raw.len() * 4);
+    let mut out = Vec::with_capacity(raw.len().saturating_mul(4).min(MAX_INFLATED as usize));
     MultiGzDecoder::new(raw.as_slice())
+        .take(MAX_INFLATED + 1)
         .read_to_end(&mut out)
         .map_err(|source| DataError::Gzip { path: path.to_path_buf(), source })?;
+    if out.len() as u64 > MAX_INFLATED {
+        let reason = format!("gzip data inflates past {MAX_INFLATED} bytes, more than any supported dataset file");
+        return Err(DataError::Invalid { path: path.to_path_buf(), reason });
+    }
     Ok(out)
 }
 

@@ -173,16 +173,52 @@ pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| file_err(&shown, e))?;
     let name = path.file_name().ok_or_else(|| file_err(&shown, "not a file path"))?.to_string_lossy();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let prefix = format!(".{name}.tmp-");
+    remove_stale_temps(dir, &prefix);
+    let tmp = dir.join(format!("{prefix}{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        sync_dir(dir)
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
         return Err(file_err(&shown, e));
     }
     Ok(())
+}
+
+/// Makes a rename in `dir` durable (syncs the directory; a no-op where directories cannot be
+/// opened as files).
+#[cfg(not(target_arch = "wasm32"))]
+fn sync_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    return std::fs::File::open(dir)?.sync_all();
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// Removes temporaries `<prefix><pid>` left by interrupted saves: those of processes that are
+/// gone (on Linux, no `/proc/<pid>`) or, elsewhere, older than an hour. Best effort.
+#[cfg(not(target_arch = "wasm32"))]
+fn remove_stale_temps(dir: &std::path::Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name.to_str().and_then(|n| n.strip_prefix(prefix)) else { continue };
+        let alive = if std::path::Path::new("/proc/self").exists() {
+            std::path::Path::new("/proc").join(pid).exists()
+        } else {
+            let age = entry.metadata().ok().and_then(|m| m.modified().ok()).and_then(|m| m.elapsed().ok());
+            age.is_none_or(|a| a < std::time::Duration::from_secs(3600))
+        };
+        if !alive && pid != std::process::id().to_string() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
