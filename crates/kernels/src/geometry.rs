@@ -52,9 +52,9 @@ pub struct Window2d {
     pub ow: usize,
 }
 
-/// The most elements one tensor may hold (2³¹, 8 GiB of f32): the host limit every shape is
+/// The most elements one tensor may hold (2²⁸, 1 GiB of f32): the host limit every shape is
 /// checked against, so that a wrapping or absurd shape is a typed error, never an abort.
-pub const MAX_ELEMENTS: usize = 1 << 31;
+pub const MAX_ELEMENTS: usize = 1 << 28;
 
 /// The element count of `shape`, computed with checked arithmetic: an error naming `op` and
 /// the shape when a dimension or the product passes [`MAX_ELEMENTS`] (or would wrap).
