@@ -227,7 +227,8 @@ pub fn batch_norm_training_grad(
     let (chunk, nchunks) = row_chunks(rows, c);
     let vec4 = c.is_multiple_of(4);
     let threads = if vec4 { total / 4 } else { total };
-    let p = Params::new("batch_norm_training").u(rows).u(c).u(chunk).u(nchunks).f(rows as f32).f(epsilon).u(threads).u(0);
+    let p =
+        Params::new("batch_norm_training").u(rows).u(c).u(chunk).u(nchunks).f(rows as f32).f(epsilon).u(threads).u(0);
     let (parts, coef) = (out_f32(gpu, 2 * c * nchunks)?, out_f32(gpu, 3 * c)?);
     let pass1 = pipeline(gpu, "batch_norm.wgsl", SRC, "bn_grad_partial", &[])?;
     gpu.dispatch(&pass1, p.bytes()?, &[x, mean, dy, &parts], grid_1d(gpu, c * nchunks, 64))?;

@@ -62,11 +62,22 @@ pub fn checked_numel(op: &'static str, shape: &[usize]) -> Result<usize> {
     let n = shape.iter().try_fold(1usize, |acc, &d| if d > MAX_ELEMENTS { None } else { acc.checked_mul(d) });
     match n {
         Some(n) if n <= MAX_ELEMENTS => Ok(n),
-        _ => Err(shape_err(
-            op,
-            format!("shape {shape:?} is too large (a tensor holds at most {MAX_ELEMENTS} elements)"),
-        )),
+        _ => {
+            Err(shape_err(op, format!("shape {shape:?} is too large (a tensor holds at most {MAX_ELEMENTS} elements)")))
+        }
     }
+}
+
+/// The largest window, stride, dilation, padding or padded extent along one axis (2³¹ − 1):
+/// larger ones are typed errors, so index arithmetic on both devices stays far from overflow.
+pub const MAX_SPAN: usize = (1 << 31) - 1;
+
+/// Checks that `value` (named `what`) is at most [`MAX_SPAN`].
+fn span(op: &'static str, axis: &str, what: &str, value: usize) -> Result<usize> {
+    if value > MAX_SPAN {
+        return Err(shape_err(op, format!("the {axis} {what} {value} is too large (limit {MAX_SPAN})")));
+    }
+    Ok(value)
 }
 
 /// `a · b + c` with checked arithmetic, or an error naming `op` and `what` overflowed.
@@ -86,18 +97,24 @@ pub fn out_and_pad(
     padding: &Padding,
     explicit: [usize; 2],
 ) -> Result<(usize, usize, usize)> {
+    for (what, v) in [("window", k), ("stride", s), ("dilation", d), ("padding", explicit[0]), ("padding", explicit[1])]
+    {
+        span(op, axis, what, v)?;
+    }
     let eff = mul_add(op, &format!("the effective {axis} window (window {k}, dilation {d})"), k - 1, d, 1)?;
+    span(op, axis, "effective window", eff)?;
     match padding {
         Padding::Same => {
             let out = n.div_ceil(s);
-            let span = mul_add(op, &format!("the SAME {axis} padding (stride {s})"), out.max(1) - 1, s, eff)?;
-            let total = span.saturating_sub(n);
+            let extent = mul_add(op, &format!("the SAME {axis} padding (stride {s})"), out.max(1) - 1, s, eff)?;
+            let total = span(op, axis, "SAME-padded extent", extent)?.saturating_sub(n);
             Ok((out, total / 2, total - total / 2))
         }
         Padding::Valid | Padding::Explicit(_) => {
             let [pb, pa] = if matches!(padding, Padding::Valid) { [0, 0] } else { explicit };
             let padded = mul_add(op, &format!("the padded {axis} ({n} + {pb} + {pa})"), n, 1, pb)?;
             let padded = mul_add(op, &format!("the padded {axis} ({n} + {pb} + {pa})"), padded, 1, pa)?;
+            span(op, axis, "padded extent", padded)?;
             if padded < eff {
                 return Err(shape_err(op, format!(
                     "the {axis} window ({k} with dilation {d}, effective {eff}) is larger than the padded input {axis} {padded} ({n} + padding {pb}+{pa})"

@@ -23,7 +23,9 @@ pub mod softmax;
 pub mod transpose;
 
 pub use error::{shape_err, KernelError, Result};
-pub use geometry::{checked_numel, Conv2dGeometry, Conv2dTransposeGeometry, DepthwiseGeometry, Padding, Window2d, MAX_ELEMENTS};
+pub use geometry::{
+    checked_numel, Conv2dGeometry, Conv2dTransposeGeometry, DepthwiseGeometry, Padding, Window2d, MAX_ELEMENTS,
+};
 pub use tessera_device as device;
 
 /// An activation fused into a kernel's epilogue.

@@ -138,7 +138,8 @@ pub fn update(
     if n == 0 {
         return Ok(outs);
     }
-    let head = |flag: bool, i_mom: usize, i_avg: usize| Params::new("optimizer").u(n).u(flag as usize).u(i_mom).u(i_avg);
+    let head =
+        |flag: bool, i_mom: usize, i_avg: usize| Params::new("optimizer").u(n).u(flag as usize).u(i_mom).u(i_avg);
     let (entry, p) = match upd.rule {
         Rule::Sgd { momentum, nesterov } => {
             ("sgd", head(nesterov, 0, 0).f(0.0).f(momentum).f(0.0).f(0.0).f(0.0).f(0.0))

@@ -53,7 +53,7 @@ pub fn to_bytes(vars: &[Param], optimizer: Option<&dyn Optimizer>, extra: &[(&st
 }
 
 /// A tensor's values on the host (blocking readback on native; CPU tensors only on wasm).
-fn host_values(t: &Tensor) -> Result<Vec<f32>> {
+pub(crate) fn host_values(t: &Tensor) -> Result<Vec<f32>> {
     #[cfg(not(target_arch = "wasm32"))]
     return t.to_vec();
     #[cfg(target_arch = "wasm32")]
@@ -88,7 +88,8 @@ pub fn from_bytes(
         Tensor::from_vec(bytemuck::pod_collect_to_vec(v.data()), v.shape(), dev)
     };
     let expected: std::collections::HashSet<String> = vars.iter().map(|v| format!("model/{}", v.name())).collect();
-    let mut extra: Vec<&str> = st.names().into_iter().filter(|n| n.starts_with("model/") && !expected.contains(*n)).collect();
+    let mut extra: Vec<&str> =
+        st.names().into_iter().filter(|n| n.starts_with("model/") && !expected.contains(*n)).collect();
     if !extra.is_empty() {
         extra.sort_unstable();
         return Err(file_err(origin, format!("the file holds variables the model lacks: {extra:?}")));
@@ -125,17 +126,11 @@ pub fn from_bytes(
 
 /// The saved iteration count, checking that the file's optimizer is `kind` (when it saved
 /// one) and that the count parses; 0 when the file has no optimizer state.
-fn optimizer_iterations(
-    origin: &str,
-    metadata: &HashMap<String, String>,
-    kind: &str,
-    has_state: bool,
-) -> Result<u64> {
+fn optimizer_iterations(origin: &str, metadata: &HashMap<String, String>, kind: &str, has_state: bool) -> Result<u64> {
     match metadata.get("optimizer") {
-        Some(saved) if saved != kind => Err(file_err(
-            origin,
-            format!("the checkpoint's optimizer is {saved}, but it is being loaded into {kind}"),
-        )),
+        Some(saved) if saved != kind => {
+            Err(file_err(origin, format!("the checkpoint's optimizer is {saved}, but it is being loaded into {kind}")))
+        }
         None if has_state => Err(file_err(origin, "optimizer tensors without an 'optimizer' metadata entry")),
         None => Ok(0),
         Some(_) => match metadata.get("iterations").map(|s| s.parse::<u64>()) {

@@ -7,8 +7,8 @@ use tessera_device::GpuBuffer;
 
 use crate::autodiff::GradNode;
 use crate::random::Rng;
-use tessera_kernels::checked_numel;
 use crate::{shape_err, Device, Error, Result};
+use tessera_kernels::checked_numel;
 
 /// Where a tensor's numbers are.
 pub(crate) enum Storage {
