@@ -239,7 +239,7 @@ impl DepthwiseGeometry {
     ) -> Result<Self> {
         let (win, multiplier) =
             filter_window("depthwise_conv2d", "channel multiplier", x, filter, strides, dilations, padding)?;
-        let channels = win.c.checked_mul(multiplier).unwrap_or(usize::MAX);
+        let channels = win.c.saturating_mul(multiplier);
         checked_numel("depthwise_conv2d", &win.out_shape(channels))?;
         Ok(Self { win, multiplier })
     }
