@@ -246,9 +246,9 @@ fn transpose_case(c: &mut Counts, r: &mut Rng, dev: &Device, i: u64) {
 }
 
 /// Ops whose output can grow past the input: upsampling, padding, matmul, broadcasting,
-/// one_hot, tensor creation, reshape, concat, slice, reductions, moments, softmax.
+/// one_hot, tensor creation, reshape, concat, slice, reductions, softmax, bilinear resize.
 fn growth_case(c: &mut Counts, r: &mut Rng, dev: &Device, i: u64) {
-    let family = r.below(10);
+    let family = r.below(11);
     let rank = rank4ish(r);
     let xs = shape(r, rank);
     let (a, b) = (size(r), size(r));
@@ -298,7 +298,8 @@ fn growth_case(c: &mut Counts, r: &mut Rng, dev: &Device, i: u64) {
             }),
             true,
         ),
-        _ => (xs.last().map(|_| xs.clone()).filter(|_| !xs.is_empty()), true),
+        9 => (xs.last().map(|_| xs.clone()).filter(|_| !xs.is_empty()), true),
+        _ => (x4.then(|| vec![xs[0], a, b, xs[3]]).filter(|_| a > 0 && b > 0 && xs[1] > 0 && xs[2] > 0), true),
     };
     let want = within_limit(want);
     let must = must && want.is_some() && small(&[a, b]) && xs.iter().all(|&d| d > 0);
@@ -314,7 +315,8 @@ fn growth_case(c: &mut Counts, r: &mut Rng, dev: &Device, i: u64) {
             6 => concat(&[&x, &x], 0)?,
             7 => reduce_sum(&x, Some(&[a]), true)?,
             8 => slice(&x, a, b, xs.get(a).map_or(0, |&d| d.saturating_sub(b)))?,
-            _ => softmax(&x)?,
+            9 => softmax(&x)?,
+            _ => resize_bilinear(&x, [a, b])?,
         };
         done(y)
     });
