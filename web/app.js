@@ -1,5 +1,6 @@
 // The demo page: draw a digit, LeNet-5 (trained natively by `tessera train lenet5`) classifies it
-// live; a second panel trains a LeNet-5 in this tab. All compute is Tessera compiled to wasm,
+// live; a second panel trains a LeNet-5 in this tab. Under each pad, the model's first-layer
+// filters and its first two conv layers' feature maps of the drawing, updated live. All compute is Tessera compiled to wasm,
 // on WebGPU when the browser has it (CPU backend otherwise). Nothing here blocks: every
 // Tessera call that reads results back returns a promise.
 import init, { Engine, Classifier, Trainer, mnistFromRgba } from './tessera_web.js';
@@ -125,8 +126,33 @@ class Bars {
   }
 }
 
+/** Draws a `{width, height, rgba}` picture from Tessera on a canvas (blank when `null`). */
+function showPicture(canvas, pic) {
+  if (!pic) {
+    canvas.getContext('2d').clearRect(0, 0, canvas.width, canvas.height);
+    return;
+  }
+  canvas.width = pic.width;
+  canvas.height = pic.height;
+  canvas.getContext('2d').putImageData(new ImageData(pic.rgba, pic.width, pic.height), 0, 0);
+}
+
+/** Inside a model, for panel `k`: its first two conv layers' feature maps of `pixels`, and
+ *  its first-layer filters (redrawn only when the model changes). */
+function insideView(k) {
+  let shownFilters = null;
+  return async (model, pixels) => {
+    if (model && model !== shownFilters) {
+      showPicture($(`filters${k}`), (await model.filters())[0]);
+      shownFilters = model;
+    }
+    const maps = model && pixels ? await model.featureMaps(pixels) : [null, null];
+    maps.forEach((pic, i) => showPicture($(`fmap${k}-${i}`), pic));
+  };
+}
+
 /** Live classification of a pad: one request in flight; redraws during it trigger one more. */
-function liveView(pad, bars, model) {
+function liveView(pad, bars, model, inside) {
   let running = null;
   let again = false;
   let last = null;
@@ -138,11 +164,13 @@ function liveView(pad, bars, model) {
       if (pad.empty || !m) {
         last = null;
         bars.show(null);
+        await inside(m, null);
         continue;
       }
       const px = pad.pixels();
       last = Array.from(await m.classify(px));
       bars.show(last, px);
+      await inside(m, px);
     } while (again);
     running = null;
     return last;
@@ -216,8 +244,8 @@ async function main() {
   let update2 = () => null;
   const pad1 = new Pad($('pad1'), () => update1());
   const pad2 = new Pad($('pad2'), () => update2());
-  update1 = liveView(pad1, bars1, () => classifier);
-  update2 = liveView(pad2, bars2, () => trainer);
+  update1 = liveView(pad1, bars1, () => classifier, insideView(1));
+  update2 = liveView(pad2, bars2, () => trainer, insideView(2));
   $('clear1').onclick = () => pad1.clear();
   $('clear2').onclick = () => pad2.clear();
   update1();

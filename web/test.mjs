@@ -125,6 +125,31 @@ const SEVEN = [[[70, 50], [210, 50], [170, 130], [130, 245]]];
 const ZERO = [[...Array(25).keys()].map((i) => [140 + 70 * Math.sin(i * Math.PI / 12), 140 - 100 * Math.cos(i * Math.PI / 12)])];
 const THREE = [[[80, 60], [130, 35], [185, 50], [195, 95], [140, 130], [195, 165], [195, 215], [140, 245], [80, 225]]];
 
+/** In-page helper: a canvas's size, distinct colours and pixel sum. */
+const CANVAS_STATS = `const stats = (id) => {
+  const c = document.getElementById(id);
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  const colours = new Set();
+  let sum = 0;
+  for (let i = 0; i < d.length; i += 4) { colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]); sum += d[i] + d[i + 1] + d[i + 2] + d[i + 3]; }
+  return { w: c.width, h: c.height, colours: colours.size, sum };
+};`;
+
+// Picture sizes from tessera::viz: 6 filters 3×3 (3×2 tiles of 48 px), conv2d maps 26×26×6
+// (3×2 tiles of 52 px + colour bar), conv2d_1 maps 11×11×16 (4×4 tiles of 55 px + bar).
+const INSIDE_SIZES = [[152, 102], [164, 140], [230, 260]];
+
+/** The panel's filters and two feature-map canvases have the expected sizes and are not flat. */
+function checkInside(panel, shots, who) {
+  const ids = [`filters${panel}`, `fmap${panel}-0`, `fmap${panel}-1`];
+  for (const shot of shots) {
+    shot.forEach((s, i) => check(s.w === INSIDE_SIZES[i][0] && s.h === INSIDE_SIZES[i][1] && s.colours > 20,
+      `${who}: canvas ${ids[i]} is ${s.w}x${s.h} (want ${INSIDE_SIZES[i].join('x')}) with ${s.colours} colours`));
+  }
+  check(shots[0][0].sum === shots[1][0].sum && shots[0][1].sum !== shots[1][1].sum && shots[0][2].sum !== shots[1][2].sum,
+    `${who}: the feature maps follow the drawing live, the filters stay`);
+}
+
 async function gpuTests(cdp, base) {
   const info = await navigate(cdp, `${base}/index.html`);
   report.backend = info.backend;
@@ -160,6 +185,16 @@ async function gpuTests(cdp, base) {
     check(argmax(p) === digit, `a ${digit} drawn with mouse events is classified as ${argmax(p)} (${(p[argmax(p)] * 100).toFixed(1)}%)`);
   }
 
+  const inside = await js(cdp, `${CANVAS_STATS} const { test } = await demo.loadData(); const shots = [];
+    for (const i of [0, 1]) {
+      demo.pads[0].clear(); demo.pads[0].showMnist(test.images.subarray(i * 784, (i + 1) * 784)); await demo.update[0]();
+      shots.push(['filters1', 'fmap1-0', 'fmap1-1'].map(stats));
+    }
+    demo.pads[0].clear(); await demo.update[0]();
+    return { shots, cleared: stats('fmap1-0').sum };`);
+  checkInside(1, inside.shots, 'pretrained panel');
+  check(inside.cleared === 0, 'clearing the pad clears the feature maps');
+
   const cpu = await js(cdp, `const e = await demo.Engine.open(false);
     const c = new demo.Classifier(e, 0);
     c.loadWeights(new Uint8Array(await (await fetch('lenet5.safetensors')).arrayBuffer()));
@@ -183,6 +218,17 @@ async function gpuTests(cdp, base) {
   check(tr.steps === 12 && tr.after < tr.before - 0.2,
     `12 training steps in the page lower the loss on 256 training images: ${tr.before.toFixed(3)} -> ${tr.after.toFixed(3)} (batch losses ${tr.losses.map((l) => l.toFixed(2)).join(' ')})`);
   console.log(`      ${tr.ms.toFixed(0)} ms per training step (batch 32, LeNet-5, ${info.backend})`);
+
+  const trained = await js(cdp, `${CANVAS_STATS} const { test } = await demo.loadData();
+    document.getElementById('steps').value = 5;
+    await demo.train();
+    const shots = [];
+    for (const i of [0, 1]) {
+      demo.pads[1].clear(); demo.pads[1].showMnist(test.images.subarray(i * 784, (i + 1) * 784)); await demo.update[1]();
+      shots.push(['filters2', 'fmap2-0', 'fmap2-1'].map(stats));
+    }
+    return shots;`);
+  checkInside(2, trained, 'panel trained in the tab');
 }
 
 async function noWebGpuTest(cdp, base) {

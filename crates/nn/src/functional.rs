@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::analysis::{analysis_table, input_field, next_field, LayerStats, ReceptiveField};
 use crate::layers::{snake_name, unique_name, BuildCtx, Layer, Param};
 use crate::models::{summary_table, SummaryRow};
 use crate::random::Rng;
@@ -468,6 +469,34 @@ impl Model {
         None
     }
 
+    /// Per layer call, in graph order: output shape, receptive field on the model's input
+    /// (where paths meet, the larger), and multiply-adds per example.
+    pub fn layer_stats(&self) -> Vec<LayerStats> {
+        let mut fields: HashMap<u64, Option<ReceptiveField>> =
+            self.inputs.iter().map(|t| (t.inner.id, input_field(t.shape()))).collect();
+        let mut rows = Vec::new();
+        for n in &self.nodes {
+            let e = n.layer.lock();
+            let Some(call) = e.calls.get(n.call) else { continue };
+            let ins = n.inputs.iter().map(|id| fields.get(id).copied().flatten());
+            let merged = ins.reduce(|a, b| Some(a?.merge(&b?))).flatten();
+            let (step, macs) = match call.inputs.as_slice() {
+                [one] => (e.layer.receptive_field(one), e.layer.macs(one)),
+                _ => (None, 0),
+            };
+            let field = next_field(merged, step, &call.output);
+            fields.insert(n.output, field);
+            let (name, kind) = (e.layer.name().to_string(), e.layer.kind().to_string());
+            rows.push(LayerStats { name, kind, output_shape: call.output.clone(), receptive_field: field, macs });
+        }
+        rows
+    }
+
+    /// [`Self::summary`]'s companion: every layer call's receptive field and multiply-adds.
+    pub fn analysis(&self) -> String {
+        analysis_table(&self.name, &self.layer_stats())
+    }
+
     /// The output shape (no batch) of every call of every layer, as `(layer name, shape)`.
     pub fn output_shapes(&self) -> Vec<(String, Vec<usize>)> {
         self.nodes
@@ -615,5 +644,13 @@ impl Layer for Model {
     }
     fn is_built(&self) -> bool {
         Model::is_built(self)
+    }
+    fn receptive_field(&self, _input_shape: &[usize]) -> Option<ReceptiveField> {
+        let out = self.outputs.first()?.inner.id;
+        let stats = self.layer_stats();
+        self.nodes.iter().zip(stats).find(|(n, _)| n.output == out).and_then(|(_, s)| s.receptive_field)
+    }
+    fn macs(&self, _input_shape: &[usize]) -> usize {
+        self.layer_stats().iter().map(|s| s.macs).sum()
     }
 }

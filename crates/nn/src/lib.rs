@@ -6,6 +6,7 @@
 // everything runs on the page's one thread, so `Arc` there is sound (clippy flags it).
 #![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
 
+pub mod analysis;
 pub mod autodiff;
 pub mod checkpoint;
 pub mod cpu;

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use crate::analysis::{analysis_table, input_field, next_field, LayerStats, ReceptiveField};
 use crate::functional::batch_shape;
 use crate::layers::{snake_name, BuildCtx, Layer, Param};
 use crate::random::Rng;
@@ -117,6 +118,31 @@ impl Sequential {
     pub fn output_shapes(&self) -> &[Vec<usize>] {
         &self.shapes
     }
+
+    /// Each layer's input shape (no batch dimension), in order, once built.
+    fn input_shapes(&self) -> Vec<Vec<usize>> {
+        let first = self.input.clone().unwrap_or_default();
+        std::iter::once(first).chain(self.shapes.iter().cloned()).take(self.shapes.len()).collect()
+    }
+
+    /// Per layer (once built): output shape, receptive field on the model's input, and
+    /// multiply-adds per example.
+    pub fn layer_stats(&self) -> Vec<LayerStats> {
+        let mut field = self.input.as_deref().and_then(input_field);
+        let layers = self.layers.iter().zip(self.input_shapes()).zip(&self.shapes);
+        layers
+            .map(|((l, input), out)| {
+                field = next_field(field, l.receptive_field(&input), out);
+                let (name, kind) = (l.name().to_string(), l.kind().to_string());
+                LayerStats { name, kind, output_shape: out.clone(), receptive_field: field, macs: l.macs(&input) }
+            })
+            .collect()
+    }
+
+    /// [`Self::summary`]'s companion: every layer's receptive field and multiply-adds.
+    pub fn analysis(&self) -> String {
+        analysis_table(&self.name, &self.layer_stats())
+    }
 }
 
 impl Layer for Sequential {
@@ -137,6 +163,13 @@ impl Layer for Sequential {
     }
     fn variables(&self) -> Vec<Param> {
         Sequential::variables(self)
+    }
+    fn receptive_field(&self, _input_shape: &[usize]) -> Option<ReceptiveField> {
+        let steps: Vec<_> = self.layers.iter().zip(self.input_shapes()).map(|(l, s)| l.receptive_field(&s)).collect();
+        Some(ReceptiveField::chain(&steps))
+    }
+    fn macs(&self, _input_shape: &[usize]) -> usize {
+        self.layers.iter().zip(self.input_shapes()).map(|(l, s)| l.macs(&s)).sum()
     }
 }
 

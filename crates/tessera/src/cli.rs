@@ -1,4 +1,6 @@
-//! The `tessera` CLI: `info` (adapter report) and `bench` (speed tables).
+//! The `tessera` CLI: `info` (adapter report), `train`, `bench` (speed tables), `summary`
+//! (layers, receptive fields, multiply-adds) and `viz` (pictures of filters, feature maps,
+//! saliency).
 
 use clap::{Parser, Subcommand};
 
@@ -60,6 +62,16 @@ enum Cmd {
         #[arg(long)]
         quiet: bool,
     },
+    /// Print a zoo model's summary with each layer's receptive field and multiply-adds.
+    Summary {
+        /// The model: lenet5, mlp, resnet18_cifar.
+        model: String,
+    },
+    /// Draw a trained model's filters, feature maps or saliency as PNG files.
+    Viz {
+        #[command(subcommand)]
+        what: VizCmd,
+    },
     /// Run a benchmark and print a table.
     Bench {
         /// What to benchmark: `ops`, or `train` (with `lenet5` or `resnet18`).
@@ -75,11 +87,82 @@ enum Cmd {
     },
 }
 
+/// Options every `tessera viz` command takes.
+#[derive(clap::Args)]
+struct VizCommon {
+    /// The checkpoint (`tessera train`'s safetensors file).
+    checkpoint: std::path::PathBuf,
+    /// The zoo model the checkpoint belongs to.
+    #[arg(long, default_value = "lenet5")]
+    model: String,
+    /// Folder for the PNGs (default: the checkpoint's).
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum VizCmd {
+    /// A grid of a conv layer's filters (default: the first conv layer).
+    Filters {
+        #[command(flatten)]
+        common: VizCommon,
+        /// The conv layer.
+        #[arg(long)]
+        layer: Option<String>,
+    },
+    /// The feature maps of every conv layer (or one layer) for an image, a tile per channel.
+    Features {
+        #[command(flatten)]
+        common: VizCommon,
+        /// The input picture (PNG or JPEG), resized to the model's input.
+        #[arg(long)]
+        image: std::path::PathBuf,
+        /// Only this layer (any layer with image-shaped output).
+        #[arg(long)]
+        layer: Option<String>,
+        /// Flip dark and light (for black digits on white paper).
+        #[arg(long)]
+        invert: bool,
+    },
+    /// Grad-CAM over the image and the gradient saliency map, for the predicted or a given class.
+    Saliency {
+        #[command(flatten)]
+        common: VizCommon,
+        /// The input picture (PNG or JPEG).
+        #[arg(long)]
+        image: std::path::PathBuf,
+        /// The class to explain (default: the predicted one).
+        #[arg(long)]
+        class: Option<usize>,
+        /// The layer Grad-CAM weighs (default: the last image-shaped layer).
+        #[arg(long)]
+        layer: Option<String>,
+        /// Flip dark and light (for black digits on white paper).
+        #[arg(long)]
+        invert: bool,
+    },
+}
+
+/// Runs `tessera viz`.
+fn viz(cmd: VizCmd) -> anyhow::Result<()> {
+    use crate::inspect::VizJob;
+    let (common, job) = match cmd {
+        VizCmd::Filters { common, layer } => (common, VizJob::Filters { layer }),
+        VizCmd::Features { common, image, layer, invert } => (common, VizJob::Features { image, layer, invert }),
+        VizCmd::Saliency { common, image, class, layer, invert } => {
+            (common, VizJob::Saliency { image, class, layer, invert })
+        }
+    };
+    crate::inspect::viz(&common.checkpoint, &common.model, &job, common.out.as_deref()).map(|_| ())
+}
+
 /// Runs the CLI; returns the process exit code.
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let res = match cli.cmd {
         Cmd::Info => info(),
+        Cmd::Summary { model } => crate::inspect::summary(&model),
+        Cmd::Viz { what } => viz(what),
         Cmd::Bench { what, model, reps, filter } => crate::bench::run(&what, model.as_deref(), reps, &filter),
         Cmd::Train {
             model,

@@ -23,7 +23,10 @@ pub mod bench;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod inspect;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod train;
+pub mod viz;
 pub mod zoo;
 
 /// Everything a model script needs: `use tessera::prelude::*;`.
@@ -52,6 +55,11 @@ pub struct TrainingDocs;
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/ops.md")]
 pub struct OpsDocs;
+
+/// The examples in `docs/visualisation.md` compile and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/visualisation.md")]
+pub struct VisualisationDocs;
 
 /// The examples in `README.md` compile and run as doc tests.
 #[cfg(doctest)]

@@ -14,6 +14,8 @@ use tessera_nn::optimizers::{Adam, Optimizer};
 use tessera_nn::training::{BatchIter, Batches};
 use tessera_nn::{no_grad, Device, Tensor};
 
+use crate::viz::{read_history, write_history, EpochRecord};
+
 /// Settings of a training run (defaults: the TensorFlow tutorial's).
 #[derive(Debug, Clone)]
 pub struct TrainConfig {
@@ -209,6 +211,18 @@ pub fn train_epoch(
     cfg: &TrainConfig,
     epoch: usize,
 ) -> anyhow::Result<(f32, f64)> {
+    train_epoch_metrics(model, opt, data, dev, cfg, epoch).map(|(loss, _, ips)| (loss, ips))
+}
+
+/// [`train_epoch`] that also returns the mean training accuracy: (loss, accuracy, images/s).
+pub fn train_epoch_metrics(
+    model: &Sequential,
+    opt: &mut dyn Optimizer,
+    data: &Dataset,
+    dev: &Device,
+    cfg: &TrainConfig,
+    epoch: usize,
+) -> anyhow::Result<(f32, f32, f64)> {
     let steps = data.len().div_ceil(cfg.batch_size);
     let pb = bar(steps, cfg.progress, &format!("epoch {}/{}", epoch + 1, cfg.epochs));
     let start = Instant::now();
@@ -229,18 +243,35 @@ pub fn train_epoch(
     }
     pb.finish();
     let ips = seen as f64 / start.elapsed().as_secs_f64();
-    Ok((loss_sum.item()? / steps_done.max(1) as f32, ips))
+    let n = steps_done.max(1) as f32;
+    Ok((loss_sum.item()? / n, acc_sum.item()? / n, ips))
 }
 
 /// Accuracy of `model` on `data` in inference mode.
 pub fn evaluate(model: &Sequential, data: &Dataset, dev: &Device, batch_size: usize) -> anyhow::Result<f32> {
-    let mut correct = Tensor::zeros(&[], dev)?;
+    evaluate_metrics(model, data, dev, batch_size).map(|(_, acc)| acc)
+}
+
+/// Mean loss and accuracy of `model` on `data` in inference mode.
+pub fn evaluate_metrics(
+    model: &Sequential,
+    data: &Dataset,
+    dev: &Device,
+    batch_size: usize,
+) -> anyhow::Result<(f32, f32)> {
+    let (mut loss, mut correct) = (Tensor::zeros(&[], dev)?, Tensor::zeros(&[], dev)?);
     for b in data.batches(batch_size, false)? {
         let (x, y) = batch_tensors(&b, dev)?;
-        let acc = no_grad(|| model.call(&x, false).and_then(|l| accuracy(&y, &l)))?;
-        correct = add(&correct, &tessera_nn::ops::affine(&acc, b.batch_size as f32, 0.0)?)?;
+        let n = b.batch_size as f32;
+        (loss, correct) = no_grad(|| {
+            let logits = model.call(&x, false)?;
+            let l = tessera_nn::ops::affine(&sparse_categorical_crossentropy(&y, &logits, true)?, n, 0.0)?;
+            let a = tessera_nn::ops::affine(&accuracy(&y, &logits)?, n, 0.0)?;
+            Ok::<_, tessera_nn::Error>((add(&loss, &l)?, add(&correct, &a)?))
+        })?;
     }
-    Ok(correct.item()? / data.len().max(1) as f32)
+    let n = data.len().max(1) as f32;
+    Ok((loss.item()? / n, correct.item()? / n))
 }
 
 /// Loads an MNIST split, optionally truncated.
@@ -281,10 +312,25 @@ pub fn train_lenet5(cfg: &TrainConfig) -> anyhow::Result<TrainReport> {
         println!("resumed from {} after epoch {first_epoch}", cfg.checkpoint.display());
     }
     let mut report = TrainReport::default();
+    let mut history: Vec<EpochRecord> =
+        read_history(&cfg.checkpoint).into_iter().filter(|r| r.epoch <= first_epoch).collect();
     for epoch in first_epoch..cfg.epochs {
         opt.set_learning_rate(cfg.learning_rate * cfg.lr_decay.powi(epoch as i32));
-        let (loss, ips) = train_epoch(&model, &mut opt, &train, &dev, cfg, epoch)?;
-        let acc = evaluate(&model, &test, &dev, 1000)?;
+        let start = Instant::now();
+        let (loss, train_acc, ips) = train_epoch_metrics(&model, &mut opt, &train, &dev, cfg, epoch)?;
+        let (val_loss, acc) = evaluate_metrics(&model, &test, &dev, 1000)?;
+        let (learning_rate, seconds) = (opt.learning_rate(), start.elapsed().as_secs_f64());
+        let record = EpochRecord {
+            epoch: epoch + 1,
+            loss,
+            accuracy: train_acc,
+            val_loss,
+            val_accuracy: acc,
+            learning_rate,
+            seconds,
+        };
+        history.push(record);
+        write_history(&cfg.checkpoint, &history)?;
         println!("epoch {}: loss {loss:.4}, test accuracy {:.2}%, {ips:.0} images/s", epoch + 1, acc * 100.0);
         if !loss.is_finite() {
             anyhow::bail!(
@@ -300,5 +346,7 @@ pub fn train_lenet5(cfg: &TrainConfig) -> anyhow::Result<TrainReport> {
         report.images_per_sec.push(ips);
     }
     println!("checkpoint: {}", cfg.checkpoint.display());
+    let (csv, png) = crate::viz::history_paths(&cfg.checkpoint);
+    println!("history: {} and {}", csv.display(), png.display());
     Ok(report)
 }

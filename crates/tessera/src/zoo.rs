@@ -1,5 +1,6 @@
 //! Ready-made models from the tutorials Tessera's users know.
 
+use tessera_nn::analysis::{LayerStats, ReceptiveField};
 use tessera_nn::functional::Model;
 use tessera_nn::layers::{self, Layer, Param};
 use tessera_nn::models::Sequential;
@@ -163,6 +164,8 @@ pub struct BasicBlock {
     conv2: layers::Conv2D,
     bn2: layers::BatchNormalization,
     shortcut: Option<(layers::Conv2D, layers::BatchNormalization)>,
+    /// The shape between the two convs (set by `build`).
+    mid: Vec<usize>,
 }
 
 impl BasicBlock {
@@ -178,6 +181,7 @@ impl BasicBlock {
             conv2: conv(1),
             bn2: layers::BatchNormalization::new(),
             shortcut: None,
+            mid: Vec::new(),
         }
     }
 }
@@ -204,6 +208,9 @@ impl Layer for BasicBlock {
         for (layer, part) in parts.iter_mut() {
             layer.set_name(format!("{n}/{part}"));
             shape = layer.build(&shape, ctx)?;
+            if *part == "conv1" {
+                self.mid = shape.clone();
+            }
         }
         if self.stride != 1 || input_shape.last() != Some(&self.filters) {
             let mut conv = layers::Conv2D::new(self.filters, 1).strides(self.stride).use_bias(false);
@@ -236,6 +243,16 @@ impl Layer for BasicBlock {
         }
         v
     }
+    fn receptive_field(&self, input_shape: &[usize]) -> Option<ReceptiveField> {
+        let main =
+            ReceptiveField::chain(&[self.conv1.receptive_field(input_shape), self.conv2.receptive_field(&self.mid)]);
+        let shortcut = self.shortcut.as_ref().and_then(|(c, _)| c.receptive_field(input_shape));
+        Some(main.merge(&shortcut.unwrap_or(ReceptiveField::IDENTITY)))
+    }
+    fn macs(&self, input_shape: &[usize]) -> usize {
+        let shortcut = self.shortcut.as_ref().map_or(0, |(c, _)| c.macs(input_shape));
+        self.conv1.macs(input_shape) + self.conv2.macs(&self.mid) + shortcut
+    }
 }
 
 /// ResNet-18 for 32×32 CIFAR images (3×3 stem, four stages of two basic blocks, global
@@ -251,4 +268,95 @@ pub fn resnet18_cifar(classes: usize) -> Sequential {
         m.add(BasicBlock::new(filters, 1));
     }
     m.with(layers::GlobalAveragePooling2D::new()).with(layers::Dense::new(classes))
+}
+
+/// A zoo network: a [`Sequential`] stack or a functional [`Model`].
+pub enum Net {
+    /// A `keras.Sequential` model.
+    Sequential(Sequential),
+    /// A functional `keras.Model`.
+    Functional(Model),
+}
+
+impl From<Sequential> for Net {
+    fn from(m: Sequential) -> Self {
+        Net::Sequential(m)
+    }
+}
+
+impl From<Model> for Net {
+    fn from(m: Model) -> Self {
+        Net::Functional(m)
+    }
+}
+
+impl Net {
+    /// The network as a layer (to build, call, or read its variables).
+    pub fn layer(&self) -> &dyn Layer {
+        match self {
+            Net::Sequential(m) => m,
+            Net::Functional(m) => m,
+        }
+    }
+
+    /// Keras's `summary()` table.
+    pub fn summary(&self) -> String {
+        match self {
+            Net::Sequential(m) => m.summary(),
+            Net::Functional(m) => m.summary(),
+        }
+    }
+
+    /// Every layer's output shape, receptive field and multiply-adds.
+    pub fn layer_stats(&self) -> Vec<LayerStats> {
+        match self {
+            Net::Sequential(m) => m.layer_stats(),
+            Net::Functional(m) => m.layer_stats(),
+        }
+    }
+
+    /// The receptive-field and multiply-add table.
+    pub fn analysis(&self) -> String {
+        match self {
+            Net::Sequential(m) => m.analysis(),
+            Net::Functional(m) => m.analysis(),
+        }
+    }
+
+    /// Creates the variables on `device` for the entry's input shape.
+    pub fn build(&mut self, input_shape: &[usize], device: &tessera_nn::Device, seed: u64) -> tessera_nn::Result<()> {
+        match self {
+            Net::Sequential(m) => m.build(input_shape, device, seed),
+            Net::Functional(m) => m.build(device, seed),
+        }
+    }
+}
+
+/// A named zoo entry: how to make the network and the input it takes.
+pub struct ZooEntry {
+    /// The name `tessera summary` and `tessera viz --model` take.
+    pub name: &'static str,
+    /// Makes a fresh, unbuilt network.
+    pub make: fn() -> Net,
+    /// Input shape without the batch dimension.
+    pub input_shape: [usize; 3],
+}
+
+/// Every zoo model by name; adding one is one line.
+pub const MODELS: &[ZooEntry] = &[
+    ZooEntry { name: "lenet5", make: || lenet5().into(), input_shape: [28, 28, 1] },
+    ZooEntry { name: "mlp", make: || mlp().into(), input_shape: [28, 28, 1] },
+    ZooEntry { name: "resnet18_cifar", make: || resnet18_cifar(10).into(), input_shape: [32, 32, 3] },
+];
+
+/// The zoo entry called `name`.
+pub fn entry(name: &str) -> Option<&'static ZooEntry> {
+    MODELS.iter().find(|m| m.name == name)
+}
+
+/// The zoo model called `name`, built on the CPU for its input (seed 0).
+pub fn built(name: &str) -> Option<tessera_nn::Result<Net>> {
+    let e = entry(name)?;
+    let mut net = (e.make)();
+    Some(net.build(&e.input_shape, &tessera_nn::Device::Cpu, 0).map(|_| net))
 }

@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Float32Array, Promise, Reflect};
+use js_sys::{Array, Float32Array, Object, Promise, Reflect, Uint8ClampedArray};
 use tessera::nn::GpuOptions;
 use tessera::{Device, Tensor};
 use wasm_bindgen::prelude::*;
@@ -110,6 +110,41 @@ fn scalar_promise(t: Result<Tensor, JsValue>) -> Promise {
     })
 }
 
+/// `{name, width, height, rgba}` for a canvas's `ImageData`.
+fn picture_js(p: &engine::Picture) -> Result<JsValue, JsValue> {
+    let o = Object::new();
+    Reflect::set(&o, &"name".into(), &p.name.as_str().into())?;
+    Reflect::set(&o, &"width".into(), &p.width.into())?;
+    Reflect::set(&o, &"height".into(), &p.height.into())?;
+    Reflect::set(&o, &"rgba".into(), &Uint8ClampedArray::from(&p.rgba[..]).into())?;
+    Ok(o.into())
+}
+
+/// Recorded tensors drawn with `draw` and read back; resolves to an array of pictures.
+fn pictures_promise(
+    tensors: Result<Vec<(String, Tensor)>, JsValue>,
+    draw: fn(&Tensor) -> tessera::Result<tessera::viz::image::RgbImage>,
+) -> Promise {
+    future_to_promise(async move {
+        let pics = engine::pictures(tensors?, draw).await.map_err(js_err)?;
+        let arr = Array::new();
+        for p in &pics {
+            arr.push(&picture_js(p)?);
+        }
+        Ok(arr.into())
+    })
+}
+
+/// The first two conv layers' feature maps of one image, as pictures.
+fn feature_maps_promise(net: &Net, pixels: &[f32]) -> Promise {
+    pictures_promise(net.record_feature_maps(pixels, 2).map_err(js_err), tessera::viz::feature_grid)
+}
+
+/// The first conv layer's filters, as an array of one picture.
+fn filters_promise(net: &Net) -> Promise {
+    pictures_promise(net.first_kernel().map(|k| vec![k]).map_err(js_err), tessera::viz::filter_grid)
+}
+
 /// A LeNet-5 for classifying drawings (load the weights `tessera train lenet5` wrote).
 #[wasm_bindgen]
 pub struct Classifier {
@@ -138,6 +173,18 @@ impl Classifier {
     /// Resolves to the accuracy on u8 images (784 bytes each) with their labels.
     pub fn evaluate(&self, images: &[u8], labels: &[u8]) -> Promise {
         evaluate_promise(&self.net, images, labels)
+    }
+
+    /// Resolves to `[{name, width, height, rgba}]`: the first two conv layers' feature maps
+    /// of one 28×28 image.
+    #[wasm_bindgen(js_name = featureMaps)]
+    pub fn feature_maps(&self, pixels: Vec<f32>) -> Promise {
+        feature_maps_promise(&self.net, &pixels)
+    }
+
+    /// Resolves to `[{name, width, height, rgba}]`: the first conv layer's filters.
+    pub fn filters(&self) -> Promise {
+        filters_promise(&self.net)
     }
 }
 
@@ -191,6 +238,18 @@ impl Trainer {
     /// Resolves to the accuracy on u8 images (784 bytes each) with their labels.
     pub fn evaluate(&self, images: &[u8], labels: &[u8]) -> Promise {
         evaluate_promise(self.inner.borrow().net(), images, labels)
+    }
+
+    /// Resolves to `[{name, width, height, rgba}]`: the first two conv layers' feature maps
+    /// of one 28×28 image, from the model being trained.
+    #[wasm_bindgen(js_name = featureMaps)]
+    pub fn feature_maps(&self, pixels: Vec<f32>) -> Promise {
+        feature_maps_promise(self.inner.borrow().net(), &pixels)
+    }
+
+    /// Resolves to `[{name, width, height, rgba}]`: the first conv layer's filters.
+    pub fn filters(&self) -> Promise {
+        filters_promise(self.inner.borrow().net())
     }
 }
 

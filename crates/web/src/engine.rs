@@ -5,6 +5,7 @@
 
 use tessera::checkpoint;
 use tessera::prelude::*;
+use tessera::viz;
 
 /// Pixels in one 28×28×1 image.
 pub const PIXELS: usize = 28 * 28;
@@ -97,6 +98,72 @@ impl Net {
         let correct = self.record_correct(images, labels)?.to_vec_async().await?;
         Ok(correct[0] / labels.len() as f32)
     }
+}
+
+/// A picture for a canvas's `ImageData`: RGBA bytes, row-major.
+#[derive(Debug, Clone)]
+pub struct Picture {
+    /// The layer it shows.
+    pub name: String,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// `width × height × 4` bytes.
+    pub rgba: Vec<u8>,
+}
+
+impl Picture {
+    /// `img` (RGB) with an opaque alpha channel.
+    fn new(name: &str, img: &viz::image::RgbImage) -> Self {
+        let rgba = img.pixels().flat_map(|p| [p.0[0], p.0[1], p.0[2], 255]).collect();
+        Self { name: name.to_string(), width: img.width(), height: img.height(), rgba }
+    }
+}
+
+/// Reads `t` back (asynchronously) into a CPU tensor.
+async fn to_cpu(t: &Tensor) -> Result<Tensor> {
+    Tensor::from_vec(t.to_vec_async().await?, t.shape(), &Device::Cpu)
+}
+
+impl Net {
+    /// Records the outputs of the first `n` conv layers for one 28×28 image (on the device).
+    pub fn record_feature_maps(&self, pixels: &[f32], n: usize) -> Result<Vec<(String, Tensor)>> {
+        if pixels.len() != PIXELS {
+            return Err(bad_input("feature_maps", format!("{} values is not one 28x28 image", pixels.len())));
+        }
+        let outs = viz::layer_outputs(&self.model, &images_tensor(pixels, &self.device)?)?;
+        let convs = outs.into_iter().zip(self.model.layers()).filter(|(_, l)| viz::is_conv(l.as_ref()));
+        Ok(convs.map(|(o, _)| o).take(n).collect())
+    }
+
+    /// The first conv layer's name and kernel.
+    pub fn first_kernel(&self) -> Result<(String, Tensor)> {
+        viz::conv_kernel(&self.model, None)
+    }
+
+    /// The first two conv layers' feature maps for one image, one tile per channel.
+    pub async fn feature_pictures(&self, pixels: &[f32]) -> Result<Vec<Picture>> {
+        pictures(self.record_feature_maps(pixels, 2)?, viz::feature_grid).await
+    }
+
+    /// The first conv layer's filters, one tile each.
+    pub async fn filter_picture(&self) -> Result<Picture> {
+        let mut p = pictures(vec![self.first_kernel()?], viz::filter_grid).await?;
+        Ok(p.remove(0))
+    }
+}
+
+/// Reads recorded `(name, tensor)` pairs back and draws each with `draw`.
+pub async fn pictures(
+    tensors: Vec<(String, Tensor)>,
+    draw: fn(&Tensor) -> Result<viz::image::RgbImage>,
+) -> Result<Vec<Picture>> {
+    let mut out = Vec::new();
+    for (name, t) in tensors {
+        out.push(Picture::new(&name, &draw(&to_cpu(&t).await?)?));
+    }
+    Ok(out)
 }
 
 /// Checks that `images` holds one 28×28 image per label, every label a digit.

@@ -123,3 +123,25 @@ fn gpu_matches_cpu_in_the_parity_report() {
     }
     assert!(parity_json(&lines).starts_with("[{\"name\":\"conv2d"));
 }
+
+#[test]
+fn feature_map_and_filter_pictures_of_the_first_two_conv_layers() {
+    let net = Net::lenet5(&Device::Cpu, 3).unwrap();
+    let mut digit = vec![0.0f32; PIXELS];
+    (6..22).for_each(|y| digit[y * 28 + 14] = 1.0);
+    let pics = pollster::block_on(net.feature_pictures(&digit)).unwrap();
+    let names: Vec<&str> = pics.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["conv2d", "conv2d_1"]);
+    let grid =
+        |c: usize, hw: usize| tessera::viz::canvas::Grid::new(c, (c as f32).sqrt().ceil() as usize, [hw, hw], 64);
+    for (p, g) in pics.iter().zip([grid(6, 26), grid(16, 11)]) {
+        assert_eq!((p.width, p.height), (g.size().0.max(120), g.size().1 + 30), "{}", p.name);
+        assert_eq!(p.rgba.len(), (p.width * p.height * 4) as usize);
+        assert!(p.rgba.chunks(4).all(|px| px[3] == 255));
+        let colours: std::collections::HashSet<&[u8]> = p.rgba.chunks(4).collect();
+        assert!(colours.len() > 20, "{}: not constant", p.name);
+    }
+    assert!(net.record_feature_maps(&digit[..100], 2).is_err());
+    let f = pollster::block_on(net.filter_picture()).unwrap();
+    assert_eq!((f.name.as_str(), f.width, f.height), ("conv2d", 3 * 50 + 2, 2 * 50 + 2));
+}

@@ -1,10 +1,11 @@
 //! Convolution layers: Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D.
 
 use super::{built, check_input, BuildCtx, Layer, Param};
+use crate::analysis::ReceptiveField;
 use crate::initializers::Initializer;
 use crate::ops::{self, Conv2dOptions, Hw};
 use crate::{shape_err, Activation, Padding, Result, Tensor};
-use tessera_kernels::{Conv2dGeometry, DepthwiseGeometry};
+use tessera_kernels::{Conv2dGeometry, DepthwiseGeometry, Window2d};
 
 /// Options every conv layer shares (Keras's constructor arguments).
 #[derive(Debug, Clone, Copy)]
@@ -40,6 +41,23 @@ impl ConvCommon {
             false => None,
         };
         Ok((kernel, bias))
+    }
+
+    /// The sliding window over an input of `shape` (no batch), if it fits.
+    fn window(&self, kind: &'static str, shape: &[usize]) -> Option<Window2d> {
+        let o = &self.opts;
+        Window2d::new(kind, &batch1(shape), self.kernel_size, o.strides, o.dilations, &o.padding).ok()
+    }
+
+    /// The receptive field of the window over an input of `shape`.
+    fn field(&self, kind: &'static str, shape: &[usize]) -> Option<ReceptiveField> {
+        self.window(kind, shape).map(|w| ReceptiveField::from_window(&w))
+    }
+
+    /// Multiply-adds of the window over `shape` with `per_pixel` of them per output pixel and
+    /// window tap.
+    fn macs(&self, kind: &'static str, shape: &[usize], per_pixel: usize) -> usize {
+        self.window(kind, shape).map_or(0, |w| w.oh * w.ow * w.kh * w.kw * per_pixel)
     }
 }
 
@@ -174,6 +192,12 @@ impl Layer for Conv2D {
     fn variables(&self) -> Vec<Param> {
         self.kernel.iter().chain(&self.bias).cloned().collect()
     }
+    fn receptive_field(&self, input_shape: &[usize]) -> Option<ReceptiveField> {
+        self.c.field("Conv2D", input_shape)
+    }
+    fn macs(&self, input_shape: &[usize]) -> usize {
+        self.c.macs("Conv2D", input_shape, input_shape.last().unwrap_or(&0) * self.filters)
+    }
 }
 
 /// `keras.layers.Conv2DTranspose(filters, kernel_size, strides, padding)`; the output size is
@@ -228,6 +252,10 @@ impl Layer for Conv2DTranspose {
     fn variables(&self) -> Vec<Param> {
         self.kernel.iter().chain(&self.bias).cloned().collect()
     }
+    fn macs(&self, input_shape: &[usize]) -> usize {
+        let [kh, kw] = self.c.kernel_size;
+        input_shape.iter().product::<usize>() * kh * kw * self.filters
+    }
 }
 
 /// `keras.layers.DepthwiseConv2D(kernel_size, strides, padding, depth_multiplier)`.
@@ -276,6 +304,12 @@ impl Layer for DepthwiseConv2D {
     }
     fn variables(&self) -> Vec<Param> {
         self.kernel.iter().chain(&self.bias).cloned().collect()
+    }
+    fn receptive_field(&self, input_shape: &[usize]) -> Option<ReceptiveField> {
+        self.c.field("DepthwiseConv2D", input_shape)
+    }
+    fn macs(&self, input_shape: &[usize]) -> usize {
+        self.c.macs("DepthwiseConv2D", input_shape, input_shape.last().unwrap_or(&0) * self.multiplier)
     }
 }
 
@@ -346,5 +380,14 @@ impl Layer for SeparableConv2D {
     }
     fn variables(&self) -> Vec<Param> {
         self.depthwise.iter().chain(&self.pointwise).chain(&self.bias).cloned().collect()
+    }
+    fn receptive_field(&self, input_shape: &[usize]) -> Option<ReceptiveField> {
+        self.c.field("SeparableConv2D", input_shape)
+    }
+    fn macs(&self, input_shape: &[usize]) -> usize {
+        let mid = input_shape.last().unwrap_or(&0) * self.multiplier;
+        let depthwise = self.c.macs("SeparableConv2D", input_shape, mid);
+        let pointwise = self.c.window("SeparableConv2D", input_shape).map_or(0, |w| w.oh * w.ow * mid * self.filters);
+        depthwise + pointwise
     }
 }

@@ -94,6 +94,9 @@ impl Layer for Dense {
     fn variables(&self) -> Vec<Param> {
         self.kernel.iter().chain(&self.bias).cloned().collect()
     }
+    fn macs(&self, input_shape: &[usize]) -> usize {
+        input_shape.iter().product::<usize>() * self.units
+    }
 }
 
 /// `keras.layers.Flatten()`: `[batch, ...]` → `[batch, product]`.

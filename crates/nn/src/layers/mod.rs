@@ -38,6 +38,7 @@ pub use reshaping::{Cropping2D, Reshape, ZeroPadding2D};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::analysis::ReceptiveField;
 use crate::autodiff::MaybeSendSync;
 use crate::random::Rng;
 use crate::{shape_err, Device, Result, Tensor};
@@ -162,6 +163,16 @@ pub trait Layer: MaybeSendSync {
     /// every input shape, so they count as unbuilt).
     fn is_built(&self) -> bool {
         !self.variables().is_empty()
+    }
+    /// The layer's window on an input of `input_shape` (no batch) as TensorFlow's
+    /// receptive-field tool defines it; `None` (the default) for layers that keep every pixel
+    /// where it is (activations, normalisation, dropout, merges).
+    fn receptive_field(&self, _input_shape: &[usize]) -> Option<ReceptiveField> {
+        None
+    }
+    /// Multiply-adds for one example of `input_shape` (no batch); 0 by default.
+    fn macs(&self, _input_shape: &[usize]) -> usize {
+        0
     }
 }
 

@@ -1,6 +1,7 @@
 //! Pooling and resizing layers: MaxPool2D, AveragePooling2D, the global poolings, UpSampling2D.
 
 use super::{BuildCtx, Layer};
+use crate::analysis::ReceptiveField;
 use crate::ops::{self, Hw, PoolOptions};
 use crate::{shape_err, Padding, Result, Tensor};
 use tessera_kernels::Window2d;
@@ -60,6 +61,12 @@ macro_rules! pool_layer {
             }
             fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
                 ops::$op(x, &self.0.opts)
+            }
+            fn receptive_field(&self, input_shape: &[usize]) -> Option<ReceptiveField> {
+                let o = &self.0.opts;
+                let x = [&[1], input_shape].concat();
+                let w = Window2d::new(stringify!($op), &x, o.ksize, o.strides, [1, 1], &o.padding).ok()?;
+                Some(ReceptiveField::from_window(&w))
             }
         }
     };
