@@ -60,7 +60,7 @@ fn reduce_partial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
         if OP == 0u {
             acc += v;
         } else if OP == 1u {
-            acc = max(acc, v);
+            acc = max_nan(acc, v);
         } else {
             let d = v - m;
             acc += d * d;
@@ -76,7 +76,7 @@ fn reduce_final(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     var acc = src[o];
     for (var j = 1u; j < rp.parts; j++) {
         let v = src[j * rp.outs + o];
-        if OP == 1u { acc = max(acc, v); } else { acc += v; }
+        if OP == 1u { acc = max_nan(acc, v); } else { acc += v; }
     }
     if OP != 1u { acc = acc / rp.count; }
     if o == 0xffffffffu { acc = aux[0]; } // keeps `aux` in this entry's layout

@@ -4,11 +4,32 @@
 // 0 identity, 1 ReLU, 2 sigmoid, 3 tanh.
 fn apply_activation(v: f32, act: u32) -> f32 {
     switch act {
-        case 1u: { return max(v, 0.0); }
+        case 1u: { return relu_nan(v); }
         case 2u: { return 1.0 / (1.0 + exp(-v)); }
         case 3u: { return tanh(v); }
         default: { return v; }
     }
+}
+
+// NaN and ±Inf follow TensorFlow: relu, maximum, minimum and max-reductions propagate NaN.
+// NaN is tested on the bits (integer ops), so no float optimisation can fold the test away.
+fn is_nan(v: f32) -> bool {
+    return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+
+// max(v, 0) that keeps NaN (tf.nn.relu).
+fn relu_nan(v: f32) -> f32 {
+    return select(max(v, 0.0), v, is_nan(v));
+}
+
+// max(a, b), NaN when either is NaN (tf.maximum, tf.reduce_max).
+fn max_nan(a: f32, b: f32) -> f32 {
+    return select(max(a, b), a + b, is_nan(a) || is_nan(b));
+}
+
+// min(a, b), NaN when either is NaN (tf.minimum, tf.reduce_min).
+fn min_nan(a: f32, b: f32) -> f32 {
+    return select(min(a, b), a + b, is_nan(a) || is_nan(b));
 }
 
 // The linear invocation index of a 1-D grid that spills into y (see `launch::grid_1d`).
@@ -27,7 +48,7 @@ fn workgroup_reduce(l: u32, v: f32, is_max: bool) -> f32 {
     workgroupBarrier();
     for (var w = 32u; w > 0u; w /= 2u) {
         if l < w {
-            common_red[l] = select(common_red[l] + common_red[l + w], max(common_red[l], common_red[l + w]), is_max);
+            common_red[l] = select(common_red[l] + common_red[l + w], max_nan(common_red[l], common_red[l + w]), is_max);
         }
         workgroupBarrier();
     }

@@ -25,8 +25,8 @@ fn binop(x: f32, y: f32) -> f32 {
         case 1u: { return x - y; }
         case 2u: { return x * y; }
         case 3u: { return x / y; }
-        case 4u: { return max(x, y); }
-        case 5u: { return min(x, y); }
+        case 4u: { return max_nan(x, y); }
+        case 5u: { return min_nan(x, y); }
         case 6u: { return pow(x, y); }
         case 7u: { return select(0.0, 1.0, x > y); }
         case 8u: { return select(0.0, y, x > 0.0); }
@@ -42,7 +42,7 @@ fn binop(x: f32, y: f32) -> f32 {
 
 fn unop(x: f32) -> f32 {
     switch p.op {
-        case 0u: { return max(x, 0.0); }
+        case 0u: { return relu_nan(x); }
         case 1u: { return 1.0 / (1.0 + exp(-x)); }
         case 2u: { return tanh(x); }
         case 3u: { return exp(x); }
@@ -74,7 +74,8 @@ fn relu_ext(x: f32, clip: bool) -> f32 {
         if clip { return max(min(x, p.gamma), 0.0); }
         return x;
     }
-    if x < p.beta { return p.alpha * (x - p.beta); }
+    // No slope means 0 below the threshold, even at -inf (0 * -inf would be NaN).
+    if x < p.beta { return select(p.alpha * (x - p.beta), 0.0, p.alpha == 0.0); }
     if x == p.beta { return 0.0; }
     return x;
 }

@@ -22,7 +22,7 @@ fn lin(gid: vec3<u32>, nwg: vec3<u32>, wg: u32) -> u32 { return linear_index(gid
 
 fn row_max(base: u32) -> f32 {
     var m = x[base];
-    for (var j = 1u; j < p.k; j++) { m = max(m, x[base + j]); }
+    for (var j = 1u; j < p.k; j++) { m = max_nan(m, x[base + j]); }
     return m;
 }
 

@@ -53,13 +53,15 @@ fn pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if id >= p.total { return; }
     let ch = id % p.c;
     let win = window(id / p.c);
-    var acc = x[((win.b * p.h + win.y0) * p.w + win.x0) * p.c + ch];
+    // Max pooling starts from the lowest f32 and only a strictly larger value wins, so NaN is
+    // skipped and an all-NaN or all -inf window gives -3.4028235e38, as TensorFlow's MaxPool.
+    var acc = -3.4028235e38;
     if MODE == 1u { acc = 0.0; }
     for (var y = win.y0; y < win.y1; y++) {
         let row = (win.b * p.h + y) * p.w;
         for (var xx = win.x0; xx < win.x1; xx++) {
             let v = x[(row + xx) * p.c + ch];
-            if MODE == 0u { acc = max(acc, v); } else { acc += v; }
+            if MODE == 0u { acc = select(acc, v, v > acc); } else { acc += v; }
         }
     }
     if MODE == 1u { acc = acc / cells(win); }
@@ -73,13 +75,13 @@ fn pool4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
     let c4 = p.c / 4u;
     let ch = id % c4;
     let win = window(id / c4);
-    var acc = x4[((win.b * p.h + win.y0) * p.w + win.x0) * c4 + ch];
+    var acc = vec4(-3.4028235e38);
     if MODE == 1u { acc = vec4(0.0); }
     for (var y = win.y0; y < win.y1; y++) {
         let row = (win.b * p.h + y) * p.w;
         for (var xx = win.x0; xx < win.x1; xx++) {
             let v = x4[(row + xx) * c4 + ch];
-            if MODE == 0u { acc = max(acc, v); } else { acc += v; }
+            if MODE == 0u { acc = select(acc, v, v > acc); } else { acc += v; }
         }
     }
     if MODE == 1u { acc = acc / cells(win); }

@@ -42,7 +42,7 @@ fn reduce_axis(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     } else {
         var m = p.init;
         for (; a < p.len; a += p.parts) {
-            m = max(m, x[idx]);
+            m = max_nan(m, x[idx]);
             idx += step;
         }
         out[t] = m * p.scale;

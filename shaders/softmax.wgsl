@@ -29,7 +29,7 @@ fn softmax_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     if r >= p.rows { return; }
     let base = r * p.len;
     var m = x[base];
-    for (var j = 1u; j < p.len; j++) { m = max(m, x[base + j]); }
+    for (var j = 1u; j < p.len; j++) { m = max_nan(m, x[base + j]); }
     var s = 0.0;
     for (var j = 0u; j < p.len; j++) { s += exp(x[base + j] - m); }
     write_row(base, 0u, 1u, m, s);
@@ -43,7 +43,7 @@ fn softmax_wg(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
     let l = lid.x;
     let base = r * p.len;
     var m = x[base];
-    for (var j = l; j < p.len; j += 64u) { m = max(m, x[base + j]); }
+    for (var j = l; j < p.len; j += 64u) { m = max_nan(m, x[base + j]); }
     m = workgroup_reduce(l, m, true);
     var s = 0.0;
     for (var j = l; j < p.len; j += 64u) { s += exp(x[base + j] - m); }

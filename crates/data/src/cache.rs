@@ -154,13 +154,25 @@ pub fn ensure_cached(
     if all_valid(files, &paths) {
         return Ok(paths);
     }
+    // Why the cache is being refetched, told to the user if the fetch fails: a cached file
+    // that fails its checksum, not only the fetch tool's error.
+    let corrupt = files.iter().zip(&paths).find_map(|(f, p)| match verify_sha256(p, f.sha256) {
+        Err(e @ DataError::Checksum { .. }) => Some(e),
+        _ => None,
+    });
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     clean_stale_temps(dir, STALE_AFTER)?;
     let staging = temp_path(dir, "staging");
     std::fs::create_dir(&staging).map_err(io_err(&staging))?;
     let result = fetch(&staging).and_then(|_| install(&staging, files, &paths));
     let _ = std::fs::remove_dir_all(&staging);
-    result.map(|_| paths)
+    match (result, corrupt) {
+        (Err(e), Some(why)) => Err(DataError::Invalid {
+            path: dir.to_path_buf(),
+            reason: format!("the cache was refetched because {why}; the fetch failed: {e}"),
+        }),
+        (result, _) => result.map(|_| paths),
+    }
 }
 
 /// Whether every file exists with the recorded checksum.

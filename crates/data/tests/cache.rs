@@ -81,6 +81,16 @@ fn ensure_cached_fetches_once_then_uses_the_cache() {
 }
 
 #[test]
+fn a_failed_refetch_of_a_corrupt_cache_says_why_it_refetched() {
+    let dir = temp_dir("refetch-why");
+    let sha = cache::sha256_hex(GOOD);
+    std::fs::write(dir.join("data.bin"), b"bit rot").unwrap();
+    let offline = |_: &Path| Err(DataError::MissingTool { tool: "npm".into(), hint: "install npm".into() });
+    let e = cache::ensure_cached(&dir, &good_file(&sha), offline).unwrap_err().to_string();
+    assert!(e.contains("checksum mismatch") && e.contains("data.bin") && e.contains("npm"), "{e}");
+}
+
+#[test]
 fn ensure_cached_rejects_bad_downloads_without_installing_them() {
     let dir = temp_dir("bad");
     let sha = cache::sha256_hex(GOOD);

@@ -270,3 +270,23 @@ fn cifar_truncated_and_bad_labels_are_errors() {
     assert!(cifar::read_cifar100(&p, Cifar100Label::Coarse).is_err());
     assert!(cifar::read_cifar100(&p, Cifar100Label::Fine).is_ok());
 }
+
+#[test]
+fn a_gzip_bomb_is_rejected_after_its_header_not_after_inflating() {
+    let dir = std::env::temp_dir().join(format!("tessera-bomb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A header declaring 4 data bytes, followed by 64 MiB of zeros (a ~64 KiB gzip).
+    let mut bytes = idx::encode(&[4], &[1, 2, 3, 4]).unwrap();
+    bytes.resize(bytes.len() + (64 << 20), 0);
+    let p = dir.join("bomb.gz");
+    std::fs::write(&p, idx::gzip(&bytes)).unwrap();
+    let start = std::time::Instant::now();
+    let e = idx::read(&p).unwrap_err();
+    match e {
+        // Only the declared size plus a 64 KiB slack was inflated.
+        DataError::TrailingBytes { expected: 12, extra, .. } => assert!(extra <= 64 << 10, "extra {extra}"),
+        other => panic!("expected trailing bytes, got {other}"),
+    }
+    assert!(start.elapsed().as_secs() < 5, "rejected quickly");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -130,16 +130,16 @@ pub fn reduce(
         ReduceOp::Max => 1.0,
         ReduceOp::SqDevMean => 2.0,
     };
-    let p = Params::new().u(plan.outs).u(plan.kept.len()).u(plan.reduced.len()).u(chunk);
+    let p = Params::new("reduce").u(plan.outs).u(plan.kept.len()).u(plan.reduced.len()).u(chunk);
     let p = p.u(nchunks).u(parts).f(plan.count as f32).u(0);
     let p = pack4(pack4(p, &plan.kept), &plan.reduced);
     let dummy = out_f32(gpu, 4)?;
     let aux = mean.unwrap_or(&dummy);
     let partials = out_f32(gpu, plan.outs * parts)?;
     let pass1 = pipeline(gpu, "batch_norm.wgsl", SRC, "reduce_partial", &[("OP", code)])?;
-    gpu.dispatch(&pass1, p.bytes(), &[x, aux, &partials], grid_1d(gpu, plan.outs * parts, 64))?;
+    gpu.dispatch(&pass1, p.bytes()?, &[x, aux, &partials], grid_1d(gpu, plan.outs * parts, 64))?;
     let pass2 = pipeline(gpu, "batch_norm.wgsl", SRC, "reduce_final", &[("OP", code)])?;
-    gpu.dispatch(&pass2, p.bytes(), &[&partials, &dummy, &out], grid_1d(gpu, plan.outs, 64))?;
+    gpu.dispatch(&pass2, p.bytes()?, &[&partials, &dummy, &out], grid_1d(gpu, plan.outs, 64))?;
     Ok(out)
 }
 
@@ -176,12 +176,12 @@ pub fn batch_normalization(gpu: &Gpu, x: &GpuBuffer, total: usize, c: usize, bn:
     let vec4 = c.is_multiple_of(4);
     let (entry, threads) = if vec4 { ("batch_norm4", total / 4) } else { ("batch_norm", total) };
     let flags = bn.offset.is_some() as usize | (bn.scale.is_some() as usize) << 1;
-    let p = Params::new().u(threads).u(c).u(flags).f(bn.epsilon);
+    let p = Params::new("batch_normalization").u(threads).u(c).u(flags).f(bn.epsilon);
     let (d1, d2) = (out_f32(gpu, 4)?, out_f32(gpu, 4)?);
     let (offset, scale) = (bn.offset.unwrap_or(&d1), bn.scale.unwrap_or(&d2));
     let pipe = pipeline(gpu, "batch_norm.wgsl", SRC, entry, &[])?;
     let bufs = [x, bn.mean, bn.variance, offset, scale, &out];
-    gpu.dispatch(&pipe, p.bytes(), &bufs, grid_1d(gpu, threads, 256))?;
+    gpu.dispatch(&pipe, p.bytes()?, &bufs, grid_1d(gpu, threads, 256))?;
     Ok(out)
 }
 
@@ -227,15 +227,16 @@ pub fn batch_norm_training_grad(
     let (chunk, nchunks) = row_chunks(rows, c);
     let vec4 = c.is_multiple_of(4);
     let threads = if vec4 { total / 4 } else { total };
-    let p = Params::new().u(rows).u(c).u(chunk).u(nchunks).f(rows as f32).f(epsilon).u(threads).u(0);
+    let p =
+        Params::new("batch_norm_training").u(rows).u(c).u(chunk).u(nchunks).f(rows as f32).f(epsilon).u(threads).u(0);
     let (parts, coef) = (out_f32(gpu, 2 * c * nchunks)?, out_f32(gpu, 3 * c)?);
     let pass1 = pipeline(gpu, "batch_norm.wgsl", SRC, "bn_grad_partial", &[])?;
-    gpu.dispatch(&pass1, p.bytes(), &[x, mean, dy, &parts], grid_1d(gpu, c * nchunks, 64))?;
+    gpu.dispatch(&pass1, p.bytes()?, &[x, mean, dy, &parts], grid_1d(gpu, c * nchunks, 64))?;
     let pass2 = pipeline(gpu, "batch_norm.wgsl", SRC, "bn_grad_final", &[])?;
-    gpu.dispatch(&pass2, p.bytes(), &[&parts, var, gamma, &dbeta, &dgamma, &coef], grid_1d(gpu, c, 64))?;
+    gpu.dispatch(&pass2, p.bytes()?, &[&parts, var, gamma, &dbeta, &dgamma, &coef], grid_1d(gpu, c, 64))?;
     let entry = if vec4 { "bn_grad_dx4" } else { "bn_grad_dx" };
     let pass3 = pipeline(gpu, "batch_norm.wgsl", SRC, entry, &[])?;
-    gpu.dispatch(&pass3, p.bytes(), &[x, mean, dy, &coef, &dx], grid_1d(gpu, threads, 256))?;
+    gpu.dispatch(&pass3, p.bytes()?, &[x, mean, dy, &coef, &dx], grid_1d(gpu, threads, 256))?;
     Ok(BnTrainingGrads { dx, dgamma, dbeta })
 }
 

@@ -24,8 +24,9 @@ pub fn concat_shape(shapes: &[&[usize]], axis: usize) -> Result<Vec<usize>> {
                 format!("shapes {first:?} and {s:?} differ outside axis {axis} (all shapes: {shapes:?})"),
             ));
         }
-        out[axis] += s[axis];
+        out[axis] = out[axis].saturating_add(s[axis]);
     }
+    crate::checked_numel("concat", &out)?;
     Ok(out)
 }
 
@@ -43,8 +44,8 @@ pub fn concat(gpu: &Gpu, xs: &[&GpuBuffer], shapes: &[&[usize]], axis: usize) ->
         let n: usize = s.iter().product();
         let chunk = s[axis] * inner;
         if n > 0 {
-            let p = Params::new().u(n).u(chunk).u(out_chunk).u(offset);
-            gpu.dispatch(&pipe, p.bytes(), &[x, &out], grid_1d(gpu, n, 256))?;
+            let p = Params::new("concat").u(n).u(chunk).u(out_chunk).u(offset);
+            gpu.dispatch(&pipe, p.bytes()?, &[x, &out], grid_1d(gpu, n, 256))?;
         }
         offset += chunk;
     }
@@ -78,8 +79,8 @@ pub fn slice(gpu: &Gpu, x: &GpuBuffer, shape: &[usize], axis: usize, start: usiz
         return Ok(out);
     }
     let inner: usize = shape[axis + 1..].iter().product();
-    let p = Params::new().u(n).u(len * inner).u(shape[axis] * inner).u(start * inner);
+    let p = Params::new("slice").u(n).u(len * inner).u(shape[axis] * inner).u(start * inner);
     let pipe = pipeline(gpu, "concat.wgsl", SRC, "slice_copy", &[])?;
-    gpu.dispatch(&pipe, p.bytes(), &[x, &out], grid_1d(gpu, n, 256))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[x, &out], grid_1d(gpu, n, 256))?;
     Ok(out)
 }

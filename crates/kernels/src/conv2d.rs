@@ -50,7 +50,7 @@ fn params(g: &Conv2dGeometry, has_bias: bool, act: Activation) -> Params {
 /// The uniform block with the three spare words set (chunking of the filter gradient).
 fn params_ext(g: &Conv2dGeometry, has_bias: bool, act: Activation, spare: [usize; 3]) -> Params {
     let w = &g.win;
-    let p = window_params(w, [w.h, w.w, w.c], [w.oh, w.ow, g.cout], has_bias, act);
+    let p = window_params("conv2d", w, [w.h, w.w, w.c], [w.oh, w.ow, g.cout], has_bias, act);
     p.u(spare[0]).u(spare[1]).u(spare[2])
 }
 
@@ -63,7 +63,7 @@ fn as_depthwise(g: &Conv2dGeometry) -> Option<DepthwiseGeometry> {
 /// The uniform block of `conv2d_grouped.wgsl`: the window words, groups and rows per chunk.
 fn grouped_params(g: &Conv2dGeometry, has_bias: bool, act: Activation, chunk_rows: usize) -> Params {
     let w = &g.win;
-    window_params(w, [w.h, w.w, w.c], [w.oh, w.ow, g.cout], has_bias, act).u(g.groups).u(chunk_rows).u(0)
+    window_params("conv2d", w, [w.h, w.w, w.c], [w.oh, w.ow, g.cout], has_bias, act).u(g.groups).u(chunk_rows).u(0)
 }
 
 /// Records `act(conv2d(x, filter) + bias)`; returns the `[n, oh, ow, cout]` output buffer.
@@ -93,7 +93,7 @@ pub fn conv2d(
         let pipe = pipeline(gpu, "conv2d_grouped.wgsl", GROUPED_SRC, "grouped_conv2d", &[])?;
         let p = grouped_params(g, bias.is_some(), act, 0);
         let threads = rows.div_ceil(4) * (g.cout / g.groups).div_ceil(8) * g.groups;
-        gpu.dispatch(&pipe, p.bytes(), &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
+        gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
         return Ok(out);
     }
     match variant.pick(gpu, g) {
@@ -107,7 +107,7 @@ pub fn conv2d(
             let bias_buf = or_placeholder(gpu, bias)?;
             let pipe = pipeline(gpu, "conv2d.wgsl", SRC, entry, &[])?;
             let p = params(g, bias.is_some(), act);
-            gpu.dispatch(&pipe, p.bytes(), &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
+            gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
             Ok(out)
         }
     }
@@ -127,7 +127,7 @@ fn im2col_matmul(
     let dummy = out_f32(gpu, 1)?;
     let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "im2col", &[])?;
     let p = params(g, false, Activation::None);
-    gpu.dispatch(&pipe, p.bytes(), &[x, filter, &dummy, &patches], grid_1d(gpu, rows * kdim, 64))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &dummy, &patches], grid_1d(gpu, rows * kdim, 64))?;
     let mut mm = Matmul::new(rows, kdim, g.cout);
     mm.act = act;
     matmul::matmul(gpu, &patches, filter, bias, &mm, MatmulVariant::Tiled)
@@ -175,14 +175,14 @@ pub fn conv2d_filter_grad(
         1 => params_ext(g, false, Activation::None, [chunk_rows, 0, 0]),
         _ => grouped_params(g, false, Activation::None, chunk_rows),
     };
-    gpu.dispatch(&pipe, p.bytes(), &[x, dy, &dummy, &partial], grid_1d(gpu, threads * chunks, 64))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[x, dy, &dummy, &partial], grid_1d(gpu, threads * chunks, 64))?;
     if chunks == 1 {
         return Ok(partial);
     }
     let out = out_f32(gpu, elems)?;
     let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "sum_chunks", &[])?;
     let p = params_ext(g, false, Activation::None, [chunk_rows, elems, chunks]);
-    gpu.dispatch(&pipe, p.bytes(), &[&partial, &dummy, &dummy, &out], grid_1d(gpu, elems, 64))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[&partial, &dummy, &dummy, &out], grid_1d(gpu, elems, 64))?;
     Ok(out)
 }
 
@@ -208,7 +208,7 @@ pub fn conv2d_input_grad(gpu: &Gpu, dy: &GpuBuffer, filter: &GpuBuffer, g: &Conv
     let dummy = out_f32(gpu, 1)?;
     let pipe = pipeline(gpu, "conv2d_grouped.wgsl", GROUPED_SRC, "grouped_input_grad", &[])?;
     let p = grouped_params(g, false, Activation::None, 0);
-    gpu.dispatch(&pipe, p.bytes(), &[dy, filter, &dummy, &out], grid_1d(gpu, elems, 64))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[dy, filter, &dummy, &out], grid_1d(gpu, elems, 64))?;
     Ok(out)
 }
 
@@ -229,7 +229,7 @@ fn stride1_input_grad(
     let dummy = out_f32(gpu, 1)?;
     let pipe = pipeline(gpu, "conv2d_grouped.wgsl", GROUPED_SRC, "grouped_flip_filter", &[])?;
     let p = grouped_params(g, false, Activation::None, 0);
-    gpu.dispatch(&pipe, p.bytes(), &[filter, &dummy, &dummy, &flipped], grid_1d(gpu, elems, 64))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[filter, &dummy, &dummy, &flipped], grid_1d(gpu, elems, 64))?;
     let conv = Conv2dGeometry::new(&[w.n, w.oh, w.ow, g.cout], &fs, [1, 1], [w.dh, w.dw], padding)?;
     conv2d(gpu, dy, &flipped, None, &conv, Activation::None, Conv2dVariant::Auto)
 }
@@ -265,6 +265,6 @@ pub fn flip_filter(gpu: &Gpu, filter: &GpuBuffer, [kh, kw, cin, cout]: [usize; 4
     let p = params(&Conv2dGeometry { win, cout, groups: 1 }, false, Activation::None);
     let dummy = out_f32(gpu, 1)?;
     let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "flip_filter", &[])?;
-    gpu.dispatch(&pipe, p.bytes(), &[filter, &dummy, &dummy, &out], grid_1d(gpu, n, 64))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[filter, &dummy, &dummy, &out], grid_1d(gpu, n, 64))?;
     Ok(out)
 }

@@ -34,7 +34,7 @@ impl Conv2dTransposeVariant {
 fn params(g: &Conv2dTransposeGeometry, has_bias: bool, act: Activation) -> Params {
     // The forward conv maps our output (its input) to our input (its output).
     let w = &g.fwd.win;
-    window_params(w, [w.oh, w.ow, g.cin], [w.h, w.w, w.c], has_bias, act).align4()
+    window_params("conv2d_transpose", w, [w.oh, w.ow, g.cin], [w.h, w.w, w.c], has_bias, act).align4()
 }
 
 /// For stride 1 (with padding no wider than the dilated window less one), the padding of the
@@ -99,6 +99,6 @@ pub fn conv2d_transpose(
     let bias_buf = or_placeholder(gpu, bias)?;
     let pipe = pipeline(gpu, "conv2d_transpose.wgsl", SRC, entry, &[])?;
     let p = params(g, bias.is_some(), act);
-    gpu.dispatch(&pipe, p.bytes(), &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
     Ok(out)
 }

@@ -34,7 +34,7 @@ impl DepthwiseVariant {
 
 fn params(g: &DepthwiseGeometry, has_bias: bool, act: Activation) -> Params {
     let w = &g.win;
-    window_params(w, [w.h, w.w, w.c], [w.oh, w.ow, g.multiplier], has_bias, act).align4()
+    window_params("depthwise_conv2d", w, [w.h, w.w, w.c], [w.oh, w.ow, g.multiplier], has_bias, act).align4()
 }
 
 /// Records `act(depthwise_conv2d(x, filter) + bias)`; returns the `[n, oh, ow, c * m]` buffer.
@@ -63,7 +63,7 @@ pub fn depthwise_conv2d(
     let bias_buf = or_placeholder(gpu, bias)?;
     let pipe = pipeline(gpu, "depthwise_conv2d.wgsl", SRC, entry, &[])?;
     let p = params(g, bias.is_some(), act);
-    gpu.dispatch(&pipe, p.bytes(), &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
     Ok(out)
 }
 
@@ -74,7 +74,7 @@ const FILTER_GRAD_THREADS: usize = 4096;
 
 fn grad_params(g: &DepthwiseGeometry, splits: usize, rows_per_split: usize) -> Params {
     let w = &g.win;
-    Params::new()
+    Params::new("depthwise_conv2d_grad")
         .u(w.n)
         .u(w.h)
         .u(w.w)
@@ -126,7 +126,7 @@ pub fn depthwise_conv2d_input_grad(
     };
     let pipe = pipeline(gpu, "depthwise_conv2d_grad.wgsl", GRAD_SRC, entry, &[])?;
     let p = grad_params(g, 1, 0);
-    gpu.dispatch(&pipe, p.bytes(), &[dy, filter, &out], grid_1d(gpu, threads, 64))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[dy, filter, &out], grid_1d(gpu, threads, 64))?;
     Ok(out)
 }
 
@@ -158,12 +158,12 @@ pub fn depthwise_conv2d_filter_grad(
     let p = grad_params(g, splits, rows_per_split);
     let pipe = pipeline(gpu, "depthwise_conv2d_grad.wgsl", GRAD_SRC, entry, &[])?;
     if splits == 1 {
-        gpu.dispatch(&pipe, p.bytes(), &[x, dy, &out], grid_1d(gpu, per_split, 64))?;
+        gpu.dispatch(&pipe, p.bytes()?, &[x, dy, &out], grid_1d(gpu, per_split, 64))?;
         return Ok(out);
     }
     let part = out_f32(gpu, splits * elems)?;
-    gpu.dispatch(&pipe, p.bytes(), &[x, dy, &part], grid_1d(gpu, per_split * splits, 64))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[x, dy, &part], grid_1d(gpu, per_split * splits, 64))?;
     let sum = pipeline(gpu, "depthwise_conv2d_grad.wgsl", GRAD_SRC, "dwgw_sum", &[])?;
-    gpu.dispatch(&sum, p.bytes(), &[&part, &out], grid_1d(gpu, elems, 64))?;
+    gpu.dispatch(&sum, p.bytes()?, &[&part, &out], grid_1d(gpu, elems, 64))?;
     Ok(out)
 }

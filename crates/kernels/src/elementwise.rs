@@ -101,7 +101,12 @@ impl ReluSpec {
         if x > t {
             self.max_value.map_or(x, |m| x.min(m).max(0.0))
         } else if x < t {
-            s * (x - t)
+            // No slope means 0 below the threshold, even at −inf (0 · −inf would be NaN).
+            if s == 0.0 {
+                0.0
+            } else {
+                s * (x - t)
+            }
         } else if x == t {
             0.0
         } else {
@@ -162,8 +167,8 @@ impl BinaryOp {
             BinaryOp::Sub => x - y,
             BinaryOp::Mul => x * y,
             BinaryOp::Div => x / y,
-            BinaryOp::Maximum => x.max(y),
-            BinaryOp::Minimum => x.min(y),
+            BinaryOp::Maximum => max_nan(x, y),
+            BinaryOp::Minimum => min_nan(x, y),
             BinaryOp::Pow => x.powf(y),
             BinaryOp::Greater => (x > y) as u8 as f32,
             BinaryOp::ReluGrad => {
@@ -209,7 +214,7 @@ impl UnaryOp {
     /// Applies the op to a scalar (the CPU reference uses this too).
     pub fn apply(self, x: f32) -> f32 {
         match self {
-            UnaryOp::Relu => x.max(0.0),
+            UnaryOp::Relu => relu_nan(x),
             UnaryOp::Sigmoid => 1.0 / (1.0 + (-x).exp()),
             UnaryOp::Tanh => x.tanh(),
             UnaryOp::Exp => x.exp(),
@@ -246,6 +251,43 @@ impl UnaryOp {
     }
 }
 
+/// `max(x, 0)` keeping NaN, as `tf.nn.relu` (the twin of `relu_nan` in `shaders/common.wgsl`).
+pub fn relu_nan(x: f32) -> f32 {
+    if x.is_nan() {
+        x
+    } else {
+        x.max(0.0)
+    }
+}
+
+/// `max(a, b)`, NaN when either is NaN, as `tf.maximum` and `tf.reduce_max`.
+pub fn max_nan(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() {
+        a + b
+    } else {
+        a.max(b)
+    }
+}
+
+/// `min(a, b)`, NaN when either is NaN, as `tf.minimum` and `tf.reduce_min`.
+pub fn min_nan(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() {
+        a + b
+    } else {
+        a.min(b)
+    }
+}
+
+/// `tf.nn.max_pool2d`'s maximum step: a value wins only when strictly larger, so NaN never
+/// wins; start from `f32::MIN` (an all-NaN or all −inf window gives `f32::MIN`, as TF).
+pub fn pool_max(acc: f32, v: f32) -> f32 {
+    if v > acc {
+        v
+    } else {
+        acc
+    }
+}
+
 /// NumPy/TensorFlow broadcasting of two shapes; errors name both shapes.
 pub fn broadcast_shape(op: &'static str, a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
     let rank = a.len().max(b.len());
@@ -257,7 +299,8 @@ pub fn broadcast_shape(op: &'static str, a: &[usize], b: &[usize]) -> Result<Vec
             (x, 1) => Ok(x),
             _ => Err(shape_err(op, format!("shapes {a:?} and {b:?} cannot be broadcast together"))),
         })
-        .collect()
+        .collect::<Result<Vec<usize>>>()
+        .and_then(|out| crate::checked_numel(op, &out).map(|_| out))
 }
 
 /// Element strides of `shape` read as `out` (0 on broadcast axes).
@@ -334,10 +377,10 @@ pub fn binary(
         _ => "binary",
     };
     let (code, alpha, beta, gamma) = op.code();
-    let p = Params::new().u(n).u(code).u(dims.len()).u(0).f(alpha).f(beta).f(gamma).u(0);
+    let p = Params::new("elementwise").u(n).u(code).u(dims.len()).u(0).f(alpha).f(beta).f(gamma).u(0);
     let p = pack(pack(pack(p, &dims), &sa), &sb);
     let pipe = pipeline(gpu, "elementwise.wgsl", SRC, entry, &[])?;
-    gpu.dispatch(&pipe, p.bytes(), &[a, b, &out], grid_1d(gpu, n, 256))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[a, b, &out], grid_1d(gpu, n, 256))?;
     Ok((out, out_shape))
 }
 
@@ -367,10 +410,10 @@ fn run_simple(
         return Ok(out);
     }
     let dummy = out_f32(gpu, 1)?;
-    let p = Params::new().u(n).u(code).u(1).u(0).f(alpha).f(beta).f(gamma).u(0);
+    let p = Params::new("elementwise").u(n).u(code).u(1).u(0).f(alpha).f(beta).f(gamma).u(0);
     let p = pack(pack(pack(p, &[n]), &[1]), &[0]);
     let pipe = pipeline(gpu, "elementwise.wgsl", SRC, entry, &[])?;
-    gpu.dispatch(&pipe, p.bytes(), &[a, &dummy, &out], grid_1d(gpu, n, 256))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[a, &dummy, &out], grid_1d(gpu, n, 256))?;
     Ok(out)
 }
 

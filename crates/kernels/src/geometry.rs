@@ -52,6 +52,41 @@ pub struct Window2d {
     pub ow: usize,
 }
 
+/// The most elements one tensor may hold (2²⁸, 1 GiB of f32): the host limit every shape is
+/// checked against, so that a wrapping or absurd shape is a typed error, never an abort.
+pub const MAX_ELEMENTS: usize = 1 << 28;
+
+/// The element count of `shape`, computed with checked arithmetic: an error naming `op` and
+/// the shape when a dimension or the product passes [`MAX_ELEMENTS`] (or would wrap).
+pub fn checked_numel(op: &'static str, shape: &[usize]) -> Result<usize> {
+    let n = shape.iter().try_fold(1usize, |acc, &d| if d > MAX_ELEMENTS { None } else { acc.checked_mul(d) });
+    match n {
+        Some(n) if n <= MAX_ELEMENTS => Ok(n),
+        _ => {
+            Err(shape_err(op, format!("shape {shape:?} is too large (a tensor holds at most {MAX_ELEMENTS} elements)")))
+        }
+    }
+}
+
+/// The largest window, stride, dilation, padding or padded extent along one axis (2³¹ − 1):
+/// larger ones are typed errors, so index arithmetic on both devices stays far from overflow.
+pub const MAX_SPAN: usize = (1 << 31) - 1;
+
+/// Checks that `value` (named `what`) is at most [`MAX_SPAN`].
+fn span(op: &'static str, axis: &str, what: &str, value: usize) -> Result<usize> {
+    if value > MAX_SPAN {
+        return Err(shape_err(op, format!("the {axis} {what} {value} is too large (limit {MAX_SPAN})")));
+    }
+    Ok(value)
+}
+
+/// `a · b + c` with checked arithmetic, or an error naming `op` and `what` overflowed.
+fn mul_add(op: &'static str, what: &str, a: usize, b: usize, c: usize) -> Result<usize> {
+    a.checked_mul(b)
+        .and_then(|v| v.checked_add(c))
+        .ok_or_else(|| shape_err(op, format!("{what} overflows ({a} × {b} + {c})")))
+}
+
 /// Output size and (before, after) padding along one axis of size `n` for window `k`, stride
 /// `s` and dilation `d`, by TensorFlow's rules.
 pub fn out_and_pad(
@@ -62,16 +97,24 @@ pub fn out_and_pad(
     padding: &Padding,
     explicit: [usize; 2],
 ) -> Result<(usize, usize, usize)> {
-    let eff = (k - 1) * d + 1;
+    for (what, v) in [("window", k), ("stride", s), ("dilation", d), ("padding", explicit[0]), ("padding", explicit[1])]
+    {
+        span(op, axis, what, v)?;
+    }
+    let eff = mul_add(op, &format!("the effective {axis} window (window {k}, dilation {d})"), k - 1, d, 1)?;
+    span(op, axis, "effective window", eff)?;
     match padding {
         Padding::Same => {
             let out = n.div_ceil(s);
-            let total = ((out.max(1) - 1) * s + eff).saturating_sub(n);
+            let extent = mul_add(op, &format!("the SAME {axis} padding (stride {s})"), out.max(1) - 1, s, eff)?;
+            let total = span(op, axis, "SAME-padded extent", extent)?.saturating_sub(n);
             Ok((out, total / 2, total - total / 2))
         }
         Padding::Valid | Padding::Explicit(_) => {
             let [pb, pa] = if matches!(padding, Padding::Valid) { [0, 0] } else { explicit };
-            let padded = n + pb + pa;
+            let padded = mul_add(op, &format!("the padded {axis} ({n} + {pb} + {pa})"), n, 1, pb)?;
+            let padded = mul_add(op, &format!("the padded {axis} ({n} + {pb} + {pa})"), padded, 1, pa)?;
+            span(op, axis, "padded extent", padded)?;
             if padded < eff {
                 return Err(shape_err(op, format!(
                     "the {axis} window ({k} with dilation {d}, effective {eff}) is larger than the padded input {axis} {padded} ({n} + padding {pb}+{pa})"
@@ -114,6 +157,7 @@ impl Window2d {
         };
         let (oh, pt, pb) = out_and_pad(op, "height", h, [k[0], strides[0], dilations[0]], padding, ph).map_err(ctx)?;
         let (ow, pl, pr) = out_and_pad(op, "width", w, [k[1], strides[1], dilations[1]], padding, pw).map_err(ctx)?;
+        checked_numel(op, &[n, oh, ow, c]).map_err(ctx)?;
         Ok(Self {
             n,
             h,
@@ -185,6 +229,7 @@ impl Conv2dGeometry {
             )));
         }
         let win = Window2d::new(op, x, [kh, kw], strides, dilations, padding)?;
+        checked_numel(op, &win.out_shape(cout))?;
         Ok(Self { win, cout, groups })
     }
 
@@ -225,6 +270,8 @@ impl DepthwiseGeometry {
     ) -> Result<Self> {
         let (win, multiplier) =
             filter_window("depthwise_conv2d", "channel multiplier", x, filter, strides, dilations, padding)?;
+        let channels = win.c.saturating_mul(multiplier);
+        checked_numel("depthwise_conv2d", &win.out_shape(channels))?;
         Ok(Self { win, multiplier })
     }
 
@@ -258,6 +305,7 @@ impl Conv2dTransposeGeometry {
         let [n, ih, iw, cin] = rank4(op, "input", x)?;
         let [kh, kw, fout, fin] = rank4(op, "filter", filter)?;
         let [on, oh, ow, oc] = rank4(op, "output_shape", output_shape)?;
+        checked_numel(op, output_shape)?;
         if fin != cin {
             return Err(shape_err(op, format!(
                 "input channels {cin} (input {x:?}) do not match the filter's in_channels {fin} (filter {filter:?} is [kh, kw, out, in])"

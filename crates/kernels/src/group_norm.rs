@@ -45,7 +45,7 @@ impl GroupNormDims {
     /// The uniform block every entry point shares (the row chunking only matters to the
     /// parameter-gradient passes).
     fn params(&self, flags: usize, eps: f32, [chunk, nchunks]: [usize; 2]) -> Params {
-        let p = Params::new().u(self.stats()).u(self.s).u(self.channels()).u(self.cg);
+        let p = Params::new("group_normalization").u(self.stats()).u(self.s).u(self.channels()).u(self.cg);
         let p = p.u(self.groups).u(flags).f(eps).f((self.s * self.cg) as f32);
         p.u(self.n * self.s).u(chunk).u(nchunks).u(0)
     }
@@ -85,7 +85,7 @@ pub fn group_norm(
     let p = dims.params(flags, epsilon, [0, 0]);
     let (g, b) = (or_placeholder(gpu, gamma)?, or_placeholder(gpu, beta)?);
     let pipe = pipeline(gpu, "group_norm.wgsl", SRC, "group_norm", &[])?;
-    gpu.dispatch(&pipe, p.bytes(), &[x, &g, &b, &y, &mean, &var], grid_1d(gpu, dims.stats(), 1))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[x, &g, &b, &y, &mean, &var], grid_1d(gpu, dims.stats(), 1))?;
     Ok(GroupNormOut { y, mean, var })
 }
 
@@ -125,11 +125,11 @@ pub fn group_norm_grad(
     let p = dims.params((gamma.is_some() as usize) << 1, epsilon, [chunk, nchunks]);
     let g = or_placeholder(gpu, gamma)?;
     let pipe = pipeline(gpu, "group_norm.wgsl", SRC, "gn_grad_dx", &[])?;
-    gpu.dispatch(&pipe, p.bytes(), &[x, &g, dy, mean, var, &dx], grid_1d(gpu, dims.stats(), 1))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[x, &g, dy, mean, var, &dx], grid_1d(gpu, dims.stats(), 1))?;
     let parts = out_f32(gpu, 2 * c * nchunks)?;
     let pass1 = pipeline(gpu, "group_norm.wgsl", SRC, "gn_grad_param_partial", &[])?;
-    gpu.dispatch(&pass1, p.bytes(), &[x, dy, mean, var, &parts], grid_1d(gpu, c * nchunks, WG))?;
+    gpu.dispatch(&pass1, p.bytes()?, &[x, dy, mean, var, &parts], grid_1d(gpu, c * nchunks, WG))?;
     let pass2 = pipeline(gpu, "group_norm.wgsl", SRC, "gn_grad_param_final", &[])?;
-    gpu.dispatch(&pass2, p.bytes(), &[&parts, &dgamma, &dbeta], grid_1d(gpu, c, WG))?;
+    gpu.dispatch(&pass2, p.bytes()?, &[&parts, &dgamma, &dbeta], grid_1d(gpu, c, WG))?;
     Ok(GroupNormGrads { dx, dgamma, dbeta })
 }

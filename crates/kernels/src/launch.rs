@@ -4,39 +4,62 @@ use tessera_device::{Gpu, GpuBuffer, Pipeline};
 
 use crate::Result;
 
-/// Uniform parameters packed as 32-bit words in declaration order.
+/// Uniform parameters packed as 32-bit words in declaration order, for the op named at
+/// [`Params::new`]. Appending never panics: a size that does not fit in 32 bits is remembered,
+/// and [`Params::bytes`] then returns a typed error naming the op and every field.
 #[derive(Default)]
-pub struct Params(Vec<u32>);
+pub struct Params {
+    op: &'static str,
+    words: Vec<u32>,
+    too_big: Option<usize>,
+}
 
 impl Params {
-    /// Empty parameter block.
-    pub fn new() -> Self {
-        Self::default()
+    /// Empty parameter block for the kernel of op `op` (named in size errors).
+    pub fn new(op: &'static str) -> Self {
+        Self { op, ..Self::default() }
     }
 
-    /// Appends a `u32` field (sizes are checked to fit in 32 bits).
+    /// Appends a `u32` field; a value past `u32::MAX` makes [`Params::bytes`] fail.
     pub fn u(mut self, v: usize) -> Self {
-        self.0.push(u32::try_from(v).expect("kernel sizes fit in u32 (checked by the launcher)"));
+        match u32::try_from(v) {
+            Ok(w) => self.words.push(w),
+            Err(_) => {
+                self.too_big.get_or_insert(v);
+                self.words.push(u32::MAX);
+            }
+        }
         self
     }
 
     /// Appends an `f32` field.
     pub fn f(mut self, v: f32) -> Self {
-        self.0.push(v.to_bits());
+        self.words.push(v.to_bits());
         self
     }
 
     /// Pads with zero words to a multiple of four (a vec4 boundary).
     pub fn align4(mut self) -> Self {
-        while !self.0.len().is_multiple_of(4) {
-            self.0.push(0);
+        while !self.words.len().is_multiple_of(4) {
+            self.words.push(0);
         }
         self
     }
 
-    /// The bytes to upload.
-    pub fn bytes(&self) -> &[u8] {
-        bytemuck::cast_slice(&self.0)
+    /// The bytes to upload, or an error when a field did not fit in 32 bits.
+    pub fn bytes(&self) -> Result<&[u8]> {
+        match self.too_big {
+            None => Ok(bytemuck::cast_slice(&self.words)),
+            Some(v) => Err(crate::shape_err(
+                self.op,
+                format!(
+                    "size or option {v} does not fit the GPU kernel's 32-bit parameters (fields {:?}, \
+                     over-large ones shown as {})",
+                    self.words,
+                    u32::MAX
+                ),
+            )),
+        }
     }
 }
 
@@ -44,13 +67,14 @@ impl Params {
 /// batch, input (h, w, c), output (h, w, c-or-multiplier), window, strides, dilations, top and
 /// left padding, has-bias and activation — 17 words; callers may append more.
 pub fn window_params(
+    op: &'static str,
     w: &crate::Window2d,
     input: [usize; 3],
     output: [usize; 3],
     has_bias: bool,
     act: crate::Activation,
 ) -> Params {
-    let p = Params::new().u(w.n);
+    let p = Params::new(op).u(w.n);
     let p = input.iter().chain(&output).fold(p, |p, &v| p.u(v));
     [w.kh, w.kw, w.sh, w.sw, w.dh, w.dw, w.pad_top, w.pad_left, has_bias as usize, act.code()]
         .iter()
@@ -68,7 +92,9 @@ pub fn grid_1d(gpu: &Gpu, threads: usize, wg: u32) -> [u32; 3] {
 
 /// Allocates an f32 output buffer of `elems` elements.
 pub fn out_f32(gpu: &Gpu, elems: usize) -> Result<GpuBuffer> {
-    Ok(gpu.alloc((elems * 4) as u64)?)
+    let bytes = elems.checked_mul(4).and_then(|b| u64::try_from(b).ok());
+    let bytes = bytes.ok_or_else(|| crate::shape_err("alloc", format!("{elems} f32 elements overflow a byte size")))?;
+    Ok(gpu.alloc(bytes)?)
 }
 
 /// Gets (or compiles) `entry` of a shader file, keyed by file, entry and constants.

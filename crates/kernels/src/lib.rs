@@ -23,7 +23,9 @@ pub mod softmax;
 pub mod transpose;
 
 pub use error::{shape_err, KernelError, Result};
-pub use geometry::{Conv2dGeometry, Conv2dTransposeGeometry, DepthwiseGeometry, Padding, Window2d};
+pub use geometry::{
+    checked_numel, Conv2dGeometry, Conv2dTransposeGeometry, DepthwiseGeometry, Padding, Window2d, MAX_ELEMENTS,
+};
 pub use tessera_device as device;
 
 /// An activation fused into a kernel's epilogue.
@@ -61,7 +63,7 @@ impl Activation {
     pub fn apply(self, x: f32) -> f32 {
         match self {
             Activation::None => x,
-            Activation::Relu => x.max(0.0),
+            Activation::Relu => elementwise::relu_nan(x),
             Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
             Activation::Tanh => x.tanh(),
         }

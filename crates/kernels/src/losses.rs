@@ -12,7 +12,7 @@ use crate::Result;
 const SRC: &str = include_str!("../../../shaders/losses.wgsl");
 
 fn params(rows: usize, k: usize, sparse: bool) -> Params {
-    Params::new().u(rows).u(k).u(sparse as usize).u(0).f(f32::NAN).u(0).u(0).u(0)
+    Params::new("softmax_cross_entropy_with_logits").u(rows).u(k).u(sparse as usize).u(0).f(f32::NAN).u(0).u(0).u(0)
 }
 
 fn run(
@@ -31,7 +31,7 @@ fn run(
     let mut all: Vec<&GpuBuffer> = vec![bufs[0], &out];
     all.extend(&bufs[1..]);
     let pipe = pipeline(gpu, "losses.wgsl", SRC, entry, &[])?;
-    gpu.dispatch(&pipe, p.bytes(), &all, grid_1d(gpu, threads, wg))?;
+    gpu.dispatch(&pipe, p.bytes()?, &all, grid_1d(gpu, threads, wg))?;
     Ok(out)
 }
 

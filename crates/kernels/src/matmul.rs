@@ -152,7 +152,7 @@ pub fn matmul(
         return Ok(out);
     }
     let v = mm.pick(gpu, variant);
-    let params = Params::new()
+    let params = Params::new("matmul")
         .u(mm.m)
         .u(mm.n)
         .u(mm.k)
@@ -183,6 +183,6 @@ pub fn matmul(
     };
     let pipe = pipeline(gpu, "matmul.wgsl", SRC, entry, &[])?;
     let bias = or_placeholder(gpu, bias)?;
-    gpu.dispatch(&pipe, params.bytes(), &[a, b, &bias, &out], groups)?;
+    gpu.dispatch(&pipe, params.bytes()?, &[a, b, &bias, &out], groups)?;
     Ok(out)
 }

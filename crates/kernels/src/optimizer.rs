@@ -138,7 +138,8 @@ pub fn update(
     if n == 0 {
         return Ok(outs);
     }
-    let head = |flag: bool, i_mom: usize, i_avg: usize| Params::new().u(n).u(flag as usize).u(i_mom).u(i_avg);
+    let head =
+        |flag: bool, i_mom: usize, i_avg: usize| Params::new("optimizer").u(n).u(flag as usize).u(i_mom).u(i_avg);
     let (entry, p) = match upd.rule {
         Rule::Sgd { momentum, nesterov } => {
             ("sgd", head(nesterov, 0, 0).f(0.0).f(momentum).f(0.0).f(0.0).f(0.0).f(0.0))
@@ -152,6 +153,6 @@ pub fn update(
     };
     let p = p.f(upd.lr).f(upd.weight_decay).align4();
     let pipe = pipeline(gpu, "optimizer.wgsl", SRC, entry, &[])?;
-    gpu.dispatch(&pipe, p.bytes(), &[param, grad, slots, &outs.0, &outs.1], grid_1d(gpu, n, 256))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[param, grad, slots, &outs.0, &outs.1], grid_1d(gpu, n, 256))?;
     Ok(outs)
 }

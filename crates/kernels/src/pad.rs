@@ -18,8 +18,8 @@ pub fn pad2d_shape(x: &[usize], pads: Sides) -> Result<[usize; 4]> {
     let [n, h, w, c] = rank4("pad2d", "input", x)?;
     let grow = |d: usize, [a, b]: [usize; 2]| d.checked_add(a).and_then(|v| v.checked_add(b));
     match (grow(h, pads[0]), grow(w, pads[1])) {
-        (Some(oh), Some(ow)) => Ok([n, oh, ow, c]),
-        _ => Err(shape_err("pad2d", format!("paddings {pads:?} overflow the output of input {x:?}"))),
+        (Some(oh), Some(ow)) if crate::checked_numel("pad2d", &[n, oh, ow, c]).is_ok() => Ok([n, oh, ow, c]),
+        _ => Err(shape_err("pad2d", format!("paddings {pads:?} make the output of input {x:?} too large"))),
     }
 }
 
@@ -65,8 +65,8 @@ fn copy(
         return Ok(buf);
     }
     let p = [shape[1], shape[2], shape[3], oh, ow, pad[0], pad[1], crop[0], crop[1], total];
-    let p = p.iter().fold(Params::new(), |p, &v| p.u(v)).align4();
+    let p = p.iter().fold(Params::new(op), |p, &v| p.u(v)).align4();
     let pipe = pipeline(gpu, "pad.wgsl", SRC, "pad_crop2d", &[])?;
-    gpu.dispatch(&pipe, p.bytes(), &[x, &buf], grid_1d(gpu, total, 64))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[x, &buf], grid_1d(gpu, total, 64))?;
     Ok(buf)
 }

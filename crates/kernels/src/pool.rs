@@ -68,14 +68,14 @@ pub fn pool2d(gpu: &Gpu, x: &GpuBuffer, win: &Window2d, mode: PoolMode) -> Resul
         PoolMode::Avg => 1.0,
     };
     let pipe = pipeline(gpu, "pool.wgsl", SRC, entry, &[("MODE", code)])?;
-    gpu.dispatch(&pipe, p.bytes(), &[x, &out], grid_1d(gpu, threads, 64))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[x, &out], grid_1d(gpu, threads, 64))?;
     Ok(out)
 }
 
 /// The uniform block shared by the forward and backward pooling kernels.
 fn pool_params(win: &Window2d, threads: usize) -> Params {
     #[rustfmt::skip]
-    let p = Params::new()
+    let p = Params::new("pool2d")
         .u(win.n).u(win.h).u(win.w).u(win.c)
         .u(win.oh).u(win.ow).u(win.kh).u(win.kw)
         .u(win.sh).u(win.sw).u(win.pad_top).u(win.pad_left)
@@ -109,8 +109,8 @@ pub fn pool2d_grad(gpu: &Gpu, x: &GpuBuffer, dy: &GpuBuffer, win: &Window2d, mod
     let p = pool_params(win, threads);
     let grid = grid_1d(gpu, threads, 64);
     match mode {
-        PoolMode::Max => gpu.dispatch(&pipe, p.bytes(), &[x, dy, &out], grid)?,
-        PoolMode::Avg => gpu.dispatch(&pipe, p.bytes(), &[dy, &out], grid)?,
+        PoolMode::Max => gpu.dispatch(&pipe, p.bytes()?, &[x, dy, &out], grid)?,
+        PoolMode::Avg => gpu.dispatch(&pipe, p.bytes()?, &[dy, &out], grid)?,
     }
     Ok(out)
 }

@@ -135,9 +135,9 @@ fn pass(gpu: &Gpu, op: ReduceOp, x: &GpuBuffer, dims: [usize; 3], parts: usize, 
         return Ok(out);
     }
     let code = if op == ReduceOp::Max { 1 } else { 0 };
-    let p = Params::new().u(outer).u(len).u(inner).u(parts).u(code).u(0).f(f32::NEG_INFINITY).f(scale);
+    let p = Params::new("reduce").u(outer).u(len).u(inner).u(parts).u(code).u(0).f(f32::NEG_INFINITY).f(scale);
     let pipe = pipeline(gpu, "reduce.wgsl", SRC, "reduce_axis", &[])?;
-    gpu.dispatch(&pipe, p.bytes(), &[x, &out], grid_1d(gpu, threads, 256))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[x, &out], grid_1d(gpu, threads, 256))?;
     Ok(out)
 }
 
@@ -151,9 +151,9 @@ pub fn argmax(gpu: &Gpu, x: &GpuBuffer, shape: &[usize], axis: usize) -> Result<
     if outer * inner == 0 {
         return Ok(out);
     }
-    let p = Params::new().u(outer).u(len).u(inner).u(1).u(0).u(0).f(0.0).f(1.0);
+    let p = Params::new("reduce").u(outer).u(len).u(inner).u(1).u(0).u(0).f(0.0).f(1.0);
     let pipe = pipeline(gpu, "reduce.wgsl", SRC, "argmax_axis", &[])?;
-    gpu.dispatch(&pipe, p.bytes(), &[x, &out], grid_1d(gpu, outer * inner, 256))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[x, &out], grid_1d(gpu, outer * inner, 256))?;
     Ok(out)
 }
 
@@ -208,7 +208,7 @@ pub fn merged_dims(op: &'static str, shape: &[usize], reduced: &[bool]) -> Resul
 
 /// Uniform of `reduce_grad.wgsl`.
 fn grad_params(n: usize, red: usize, scale: f32, m: &[Vec<usize>; 3]) -> Params {
-    let mut p = Params::new().u(m[0].len()).u(n).u(red).u(0).f(scale).u(0).u(0).u(0);
+    let mut p = Params::new("reduce").u(m[0].len()).u(n).u(red).u(0).f(scale).u(0).u(0).u(0);
     for v in m {
         for i in 0..GRAD_MAX_RANK {
             p = p.u(v.get(i).copied().unwrap_or(0));
@@ -228,7 +228,7 @@ pub fn broadcast_back(gpu: &Gpu, g: &GpuBuffer, shape: &[usize], reduced: &[bool
         return Ok(out);
     }
     let pipe = pipeline(gpu, "reduce_grad.wgsl", GRAD_SRC, "broadcast_back", &[])?;
-    gpu.dispatch(&pipe, grad_params(n, 0, scale, &m).bytes(), &[g, &out], grid_1d(gpu, n, 256))?;
+    gpu.dispatch(&pipe, grad_params(n, 0, scale, &m).bytes()?, &[g, &out], grid_1d(gpu, n, 256))?;
     Ok(out)
 }
 
@@ -245,6 +245,6 @@ pub fn max_grad(gpu: &Gpu, x: &GpuBuffer, g: &GpuBuffer, shape: &[usize], reduce
     let red: usize = shape.iter().zip(reduced).filter(|(_, &r)| r).map(|(&d, _)| d).product();
     let n_out = n / red;
     let pipe = pipeline(gpu, "reduce_grad.wgsl", GRAD_SRC, "max_grad", &[])?;
-    gpu.dispatch(&pipe, grad_params(n_out, red, 1.0, &m).bytes(), &[x, &out, g], grid_1d(gpu, n_out, 256))?;
+    gpu.dispatch(&pipe, grad_params(n_out, red, 1.0, &m).bytes()?, &[x, &out, g], grid_1d(gpu, n_out, 256))?;
     Ok(out)
 }

@@ -20,8 +20,8 @@ pub fn upsample_shape(x: &[usize], size: [usize; 2]) -> Result<[usize; 4]> {
     let oh = h.checked_mul(size[0]);
     let ow = w.checked_mul(size[1]);
     match (oh, ow) {
-        (Some(oh), Some(ow)) => Ok([n, oh, ow, c]),
-        _ => Err(shape_err(op, format!("size {size:?} overflows the output of input {x:?}"))),
+        (Some(oh), Some(ow)) if crate::checked_numel(op, &[n, oh, ow, c]).is_ok() => Ok([n, oh, ow, c]),
+        _ => Err(shape_err(op, format!("size {size:?} makes the output of input {x:?} too large"))),
     }
 }
 
@@ -42,12 +42,12 @@ pub fn upsample_nearest2d(gpu: &Gpu, x: &GpuBuffer, shape: &[usize], size: [usiz
 
 /// Dispatches `entry` over `threads` invocations with the shared uniform block `dims`
 /// (n, h, w, c, oh, ow, sh, sw), then the count and the bilinear scales (unused by nearest).
-fn launch(gpu: &Gpu, entry: &str, bufs: [&GpuBuffer; 2], dims: [usize; 8], threads: usize) -> Result<()> {
+fn launch(gpu: &Gpu, entry: &'static str, bufs: [&GpuBuffer; 2], dims: [usize; 8], threads: usize) -> Result<()> {
     let scale = |i: usize, o: usize| if o == 0 { 0.0 } else { dims[i] as f32 / dims[o] as f32 };
-    let p = dims.iter().fold(Params::new(), |p, &d| p.u(d)).u(threads);
+    let p = dims.iter().fold(Params::new(entry), |p, &d| p.u(d)).u(threads);
     let p = p.f(scale(1, 4)).f(scale(2, 5)).align4();
     let pipe = pipeline(gpu, "resize.wgsl", SRC, entry, &[])?;
-    gpu.dispatch(&pipe, p.bytes(), &bufs, grid_1d(gpu, threads, 64))?;
+    gpu.dispatch(&pipe, p.bytes()?, &bufs, grid_1d(gpu, threads, 64))?;
     Ok(())
 }
 
@@ -78,6 +78,7 @@ pub fn resize_bilinear_shape(x: &[usize], size: [usize; 2]) -> Result<[usize; 4]
     if h == 0 || w == 0 {
         return Err(shape_err(op, format!("input {x:?} has no rows or columns to sample")));
     }
+    crate::checked_numel(op, &[n, size[0], size[1], c])?;
     Ok([n, size[0], size[1], c])
 }
 

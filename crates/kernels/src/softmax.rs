@@ -34,13 +34,13 @@ pub fn softmax(
     if rows * len == 0 {
         return Ok(out);
     }
-    let p = Params::new().u(rows).u(len).u(log as usize).u(0);
+    let p = Params::new("softmax").u(rows).u(len).u(log as usize).u(0);
     let (entry, groups) = match use_workgroup(variant, rows, len) {
         true => ("softmax_wg", grid_1d(gpu, rows, 1)),
         false => ("softmax_rows", grid_1d(gpu, rows, 64)),
     };
     let pipe = pipeline(gpu, "softmax.wgsl", SRC, entry, &[])?;
-    gpu.dispatch(&pipe, p.bytes(), &[x, &out], groups)?;
+    gpu.dispatch(&pipe, p.bytes()?, &[x, &out], groups)?;
     Ok(out)
 }
 
@@ -60,13 +60,13 @@ pub fn softmax_grad(
     if rows * len == 0 {
         return Ok(out);
     }
-    let p = Params::new().u(rows).u(len).u(log as usize).u(0);
+    let p = Params::new("softmax").u(rows).u(len).u(log as usize).u(0);
     let (entry, groups) = match use_workgroup(variant, rows, len) {
         true => ("softmax_grad_wg", grid_1d(gpu, rows, 1)),
         false => ("softmax_grad_rows", grid_1d(gpu, rows, 64)),
     };
     let pipe = pipeline(gpu, "softmax.wgsl", SRC, entry, &[])?;
-    gpu.dispatch(&pipe, p.bytes(), &[y, &out, g], groups)?;
+    gpu.dispatch(&pipe, p.bytes()?, &[y, &out, g], groups)?;
     Ok(out)
 }
 

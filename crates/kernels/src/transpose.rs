@@ -17,7 +17,7 @@ pub fn transpose2d(gpu: &Gpu, x: &GpuBuffer, batch: usize, rows: usize, cols: us
         return Ok(out);
     }
     let pipe = pipeline(gpu, "transpose.wgsl", SRC, "transpose2d", &[])?;
-    let p = Params::new().u(batch).u(rows).u(cols).u(0);
-    gpu.dispatch(&pipe, p.bytes(), &[x, &out], grid_1d(gpu, n, 64))?;
+    let p = Params::new("transpose").u(batch).u(rows).u(cols).u(0);
+    gpu.dispatch(&pipe, p.bytes()?, &[x, &out], grid_1d(gpu, n, 64))?;
     Ok(out)
 }

@@ -65,7 +65,9 @@ pub(crate) fn host_values(t: &Tensor) -> Result<Vec<f32>> {
 }
 
 /// Restores variables (and optimizer state) from safetensors bytes; `origin` names the source
-/// in errors. Every variable must be present with its exact shape.
+/// in errors. All or nothing: every variable must be present as F32 with its exact shape, the
+/// file may hold no variable the model lacks, and the optimizer's kind, iteration count and
+/// every slot (name, dtype, shape) are checked before anything is assigned.
 pub fn from_bytes(
     bytes: &[u8],
     origin: &str,
@@ -86,6 +88,13 @@ pub fn from_bytes(
         }
         Tensor::from_vec(bytemuck::pod_collect_to_vec(v.data()), v.shape(), dev)
     };
+    let expected: std::collections::HashSet<String> = vars.iter().map(|v| format!("model/{}", v.name())).collect();
+    let mut extra: Vec<&str> =
+        st.names().into_iter().filter(|n| n.starts_with("model/") && !expected.contains(*n)).collect();
+    if !extra.is_empty() {
+        extra.sort_unstable();
+        return Err(file_err(origin, format!("the file holds variables the model lacks: {extra:?}")));
+    }
     let mut loaded = Vec::with_capacity(vars.len());
     for var in vars {
         let t = read(&format!("model/{}", var.name()), var.value().device())?;
@@ -102,18 +111,34 @@ pub fn from_bytes(
         }
         loaded.push(t);
     }
-    for (var, t) in vars.iter().zip(loaded) {
-        var.assign(t)?;
-    }
     if let Some(opt) = optimizer {
-        let iterations = metadata.get("iterations").and_then(|s| s.parse().ok()).unwrap_or(0);
         let mut state = HashMap::new();
         for name in st.names().into_iter().filter_map(|n| n.strip_prefix("optimizer/")) {
             state.insert(name.to_string(), read(&format!("optimizer/{name}"), &Device::Cpu)?);
         }
-        opt.load_state(iterations, &state, vars)?;
+        let iterations = optimizer_iterations(origin, &metadata, opt.kind(), !state.is_empty())?;
+        opt.load_state(iterations, &state, vars).map_err(|e| file_err(origin, e))?;
+    }
+    for (var, t) in vars.iter().zip(loaded) {
+        var.assign(t)?;
     }
     Ok(CheckpointInfo { metadata })
+}
+
+/// The saved iteration count, checking that the file's optimizer is `kind` (when it saved
+/// one) and that the count parses; 0 when the file has no optimizer state.
+fn optimizer_iterations(origin: &str, metadata: &HashMap<String, String>, kind: &str, has_state: bool) -> Result<u64> {
+    match metadata.get("optimizer") {
+        Some(saved) if saved != kind => {
+            Err(file_err(origin, format!("the checkpoint's optimizer is {saved}, but it is being loaded into {kind}")))
+        }
+        None if has_state => Err(file_err(origin, "optimizer tensors without an 'optimizer' metadata entry")),
+        None => Ok(0),
+        Some(_) => match metadata.get("iterations").map(|s| s.parse::<u64>()) {
+            Some(Ok(i)) => Ok(i),
+            other => Err(file_err(origin, format!("invalid optimizer iterations {other:?} in the metadata"))),
+        },
+    }
 }
 
 /// Saves a checkpoint to `path` atomically (native only).
@@ -144,12 +169,15 @@ pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| file_err(&shown, e))?;
     let name = path.file_name().ok_or_else(|| file_err(&shown, "not a file path"))?.to_string_lossy();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let prefix = format!(".{name}.tmp-");
+    remove_stale_temps(dir, &prefix);
+    let tmp = dir.join(format!("{prefix}{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        sync_dir(dir)
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
@@ -213,4 +241,37 @@ pub fn load_keras_weights(model: &dyn crate::layers::Layer, path: &std::path::Pa
     let shown = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| file_err(&shown, e))?;
     keras_weights_from_bytes(&bytes, &shown, &model.variables(), model.name())
+}
+
+/// Makes a rename in `dir` durable (syncs the directory; a no-op where directories cannot be
+/// opened as files).
+#[cfg(not(target_arch = "wasm32"))]
+fn sync_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    return std::fs::File::open(dir)?.sync_all();
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// Removes temporaries `<prefix><pid>` left by interrupted saves: those of processes that are
+/// gone (on Linux, no `/proc/<pid>`) or, elsewhere, older than an hour. Best effort.
+#[cfg(not(target_arch = "wasm32"))]
+fn remove_stale_temps(dir: &std::path::Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name.to_str().and_then(|n| n.strip_prefix(prefix)) else { continue };
+        let alive = if std::path::Path::new("/proc/self").exists() {
+            std::path::Path::new("/proc").join(pid).exists()
+        } else {
+            let age = entry.metadata().ok().and_then(|m| m.modified().ok()).and_then(|m| m.elapsed().ok());
+            age.is_none_or(|a| a < std::time::Duration::from_secs(3600))
+        };
+        if !alive && pid != std::process::id().to_string() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }

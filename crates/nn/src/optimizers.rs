@@ -275,12 +275,28 @@ impl<C: Config> Optimizer for KerasOptimizer<C> {
     }
 
     fn load_state(&mut self, iterations: u64, state: &HashMap<String, Tensor>, vars: &[Param]) -> Result<()> {
-        self.iterations = iterations;
         let names = self.slot_names();
+        let known: std::collections::HashSet<String> =
+            vars.iter().flat_map(|v| names.iter().map(move |s| format!("{s}/{}", v.name()))).collect();
+        let mut unknown: Vec<&String> = state.keys().filter(|k| !known.contains(*k)).collect();
+        if !unknown.is_empty() {
+            unknown.sort_unstable();
+            return Err(shape_err(
+                "load_state",
+                format!("state {unknown:?} matches no slot ({names:?}) of any variable of {}", C::KIND),
+            ));
+        }
+        let mut slots = HashMap::new();
         for var in vars {
             let found: Vec<&Tensor> = names.iter().filter_map(|s| state.get(&format!("{s}/{}", var.name()))).collect();
-            if names.is_empty() || found.len() != names.len() {
+            if found.is_empty() {
                 continue;
+            }
+            if found.len() != names.len() {
+                return Err(shape_err(
+                    "load_state",
+                    format!("variable '{}' has {} of the slots {names:?}", var.name(), found.len()),
+                ));
             }
             let (dev, n) = (var.value().device().clone(), var.numel());
             let mut rows = Vec::with_capacity(found.len());
@@ -299,8 +315,10 @@ impl<C: Config> Optimizer for KerasOptimizer<C> {
                 rows.push(t.to_device(&dev)?.reshape(&[1, n])?);
             }
             let packed = no_grad(|| concat(&rows.iter().collect::<Vec<_>>(), 0))?;
-            self.slots.insert(var.id(), VarSlots { name: var.name().to_string(), shape: var.shape(), packed });
+            slots.insert(var.id(), VarSlots { name: var.name().to_string(), shape: var.shape(), packed });
         }
+        self.iterations = iterations;
+        self.slots.extend(slots);
         Ok(())
     }
 

@@ -8,6 +8,7 @@ use tessera_device::GpuBuffer;
 use crate::autodiff::GradNode;
 use crate::random::Rng;
 use crate::{shape_err, Device, Error, Result};
+use tessera_kernels::checked_numel;
 
 /// Where a tensor's numbers are.
 pub(crate) enum Storage {
@@ -35,7 +36,7 @@ fn next_id() -> u64 {
 impl Tensor {
     /// A tensor from `data` laid out row-major in `shape`.
     pub fn from_vec(data: Vec<f32>, shape: &[usize], device: &Device) -> Result<Self> {
-        let n: usize = shape.iter().product();
+        let n = checked_numel("from_vec", shape)?;
         if data.len() != n {
             return Err(shape_err(
                 "from_vec",
@@ -56,7 +57,7 @@ impl Tensor {
 
     /// A tensor filled with `value`.
     pub fn full(value: f32, shape: &[usize], device: &Device) -> Result<Self> {
-        let n = shape.iter().product();
+        let n = checked_numel("full", shape)?;
         match device {
             Device::Cpu => Self::from_vec(vec![value; n], shape, device),
             Device::Gpu(g) => {
@@ -78,16 +79,16 @@ impl Tensor {
 
     /// Normal samples with `mean` and `std`, reproducible from `seed`.
     pub fn randn(shape: &[usize], mean: f32, std: f32, seed: u64, device: &Device) -> Result<Self> {
+        let n = checked_numel("randn", shape)?;
         let mut rng = Rng::new(seed);
-        let n = shape.iter().product();
         let data = (0..n).map(|_| mean + std * rng.normal() as f32).collect();
         Self::from_vec(data, shape, device)
     }
 
     /// Uniform samples in `[lo, hi)`, reproducible from `seed`.
     pub fn rand_uniform(shape: &[usize], lo: f32, hi: f32, seed: u64, device: &Device) -> Result<Self> {
+        let n = checked_numel("rand_uniform", shape)?;
         let mut rng = Rng::new(seed);
-        let n = shape.iter().product();
         let data = (0..n).map(|_| lo + (hi - lo) * rng.uniform() as f32).collect();
         Self::from_vec(data, shape, device)
     }
@@ -256,7 +257,8 @@ impl Tensor {
 fn infer_shape(from: &[usize], to: &[usize]) -> Result<Vec<usize>> {
     let n: usize = from.iter().product();
     let unknown = to.iter().filter(|&&d| d == usize::MAX).count();
-    let known: usize = to.iter().filter(|&&d| d != usize::MAX).product();
+    let known_dims: Vec<usize> = to.iter().copied().filter(|&d| d != usize::MAX).collect();
+    let known = checked_numel("reshape", &known_dims)?;
     let bad = || shape_err("reshape", format!("cannot reshape {from:?} ({n} elements) to {to:?}"));
     match unknown {
         0 if known == n => Ok(to.to_vec()),

@@ -249,21 +249,32 @@ fn summary(model: &str, input_shape: Option<&str>, classes: Option<usize>) -> an
 }
 
 fn info() -> anyhow::Result<()> {
+    use std::fmt::Write as _;
     let gpu = Gpu::new()?;
     let i = gpu.info();
-    println!("adapter:  {}", i.name);
-    println!("backend:  {:?}", i.backend);
-    println!("type:     {:?}", i.device_type);
-    println!("driver:   {} {}", i.driver, i.driver_info);
-    println!("vendor:   0x{:04x}  device: 0x{:04x}", i.vendor, i.device);
     let l = gpu.limits();
-    println!("limits:");
-    println!("  max_buffer_size                     {}", l.max_buffer_size);
-    println!("  max_storage_buffer_binding_size     {}", l.max_storage_buffer_binding_size);
-    println!("  max_storage_buffers_per_shader_stage {}", l.max_storage_buffers_per_shader_stage);
-    println!("  max_compute_workgroups_per_dimension {}", l.max_compute_workgroups_per_dimension);
-    println!("  max_compute_invocations_per_workgroup {}", l.max_compute_invocations_per_workgroup);
-    println!("  max_compute_workgroup_storage_size  {}", l.max_compute_workgroup_storage_size);
-    println!("features: {:?}", gpu.features());
-    Ok(())
+    let mut s = String::new();
+    writeln!(s, "adapter:  {}", i.name)?;
+    writeln!(s, "backend:  {:?}", i.backend)?;
+    writeln!(s, "type:     {:?}", i.device_type)?;
+    writeln!(s, "driver:   {} {}", i.driver, i.driver_info)?;
+    writeln!(s, "vendor:   0x{:04x}  device: 0x{:04x}", i.vendor, i.device)?;
+    writeln!(s, "limits:")?;
+    writeln!(s, "  max_buffer_size                     {}", l.max_buffer_size)?;
+    writeln!(s, "  max_storage_buffer_binding_size     {}", l.max_storage_buffer_binding_size)?;
+    writeln!(s, "  max_storage_buffers_per_shader_stage {}", l.max_storage_buffers_per_shader_stage)?;
+    writeln!(s, "  max_compute_workgroups_per_dimension {}", l.max_compute_workgroups_per_dimension)?;
+    writeln!(s, "  max_compute_invocations_per_workgroup {}", l.max_compute_invocations_per_workgroup)?;
+    writeln!(s, "  max_compute_workgroup_storage_size  {}", l.max_compute_workgroup_storage_size)?;
+    writeln!(s, "features: {:?}", gpu.features())?;
+    write_stdout(&s)
+}
+
+/// Writes `s` to stdout; a closed pipe (`tessera info | head -1`) is not an error.
+fn write_stdout(s: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(s.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }

@@ -83,6 +83,48 @@ impl Default for TrainConfig {
     }
 }
 
+impl TrainConfig {
+    /// Checks every setting and the checkpoint path before any work: positive sizes and
+    /// limits, a finite positive learning rate and decay, a known dataset, an existing
+    /// checkpoint when resuming, and a checkpoint directory that can be written.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let positive = [("--epochs", Some(self.epochs)), ("--batch-size", Some(self.batch_size))];
+        let limits = [("--train-limit", self.train_limit), ("--test-limit", self.test_limit)];
+        if let Some((flag, _)) = positive.iter().chain(&limits).find(|(_, v)| *v == Some(0)) {
+            anyhow::bail!("{flag} must be at least 1, got 0");
+        }
+        for (flag, v) in [("--learning-rate", self.learning_rate), ("--lr-decay", self.lr_decay)] {
+            if !(v.is_finite() && v > 0.0) {
+                anyhow::bail!("{flag} must be a finite number above 0, got {v}");
+            }
+        }
+        if !["mnist", "fashion-mnist"].contains(&self.dataset.as_str()) {
+            anyhow::bail!("unknown dataset '{}' (try: mnist, fashion-mnist)", self.dataset);
+        }
+        if self.resume && !self.checkpoint.is_file() {
+            anyhow::bail!(
+                "--resume: no checkpoint at {} (train without --resume to start from scratch)",
+                self.checkpoint.display()
+            );
+        }
+        check_writable(&self.checkpoint)
+    }
+}
+
+/// Checks that a checkpoint can be written at `path` (its directory is created, a probe file
+/// written and removed) so that a bad path fails before training, not after an epoch.
+pub fn check_writable(path: &std::path::Path) -> anyhow::Result<()> {
+    let shown = path.display();
+    if path.is_dir() {
+        anyhow::bail!("checkpoint {shown} is a directory; give a file path");
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let probe = dir.join(format!(".tessera-write-probe-{}", std::process::id()));
+    let res = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&probe, b"probe"));
+    let _ = std::fs::remove_file(&probe);
+    res.map_err(|e| anyhow::anyhow!("checkpoint {shown} cannot be written: {e}"))
+}
+
 /// What a run achieved.
 #[derive(Debug, Clone, Default)]
 pub struct TrainReport {
@@ -397,6 +439,7 @@ pub fn load(name: &str, split: Split, limit: Option<usize>, dir: Option<&std::pa
 /// a replica on its share of each batch; rank 0 alone prints, shows progress and writes the
 /// checkpoint, and evaluation is sharded.
 pub fn train_lenet5(cfg: &TrainConfig) -> anyhow::Result<TrainReport> {
+    cfg.validate()?;
     let comm = communicator(cfg)?;
     let lead = comm.rank() == 0;
     let say = |s: String| {
@@ -418,7 +461,7 @@ pub fn train_lenet5(cfg: &TrainConfig) -> anyhow::Result<TrainReport> {
     say(model.summary());
     let mut opt = Adam::new(cfg.learning_rate);
     let mut first_epoch = 0;
-    if cfg.resume && cfg.checkpoint.exists() {
+    if cfg.resume {
         let info = checkpoint::load(&cfg.checkpoint, &model.variables(), Some(&mut opt))?;
         first_epoch = info.metadata.get("epoch").and_then(|e| e.parse().ok()).unwrap_or(0);
         say(format!("resumed from {} after epoch {first_epoch}", cfg.checkpoint.display()));
@@ -459,6 +502,13 @@ pub fn train_lenet5(cfg: &TrainConfig) -> anyhow::Result<TrainReport> {
         };
         history.push(record);
         say(format!("epoch {}: loss {loss:.4}, test accuracy {:.2}%, {ips:.0} images/s", epoch + 1, acc * 100.0));
+        if !loss.is_finite() {
+            anyhow::bail!(
+                "the training loss became {loss} in epoch {}; {} was not overwritten (lower --learning-rate)",
+                epoch + 1,
+                cfg.checkpoint.display()
+            );
+        }
         if lead {
             write_history(&cfg.checkpoint, &history)?;
             let meta = [("epoch", (epoch + 1).to_string()), ("test_accuracy", acc.to_string())];

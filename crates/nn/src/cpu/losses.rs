@@ -4,7 +4,7 @@
 
 /// Row max and `ln Σ exp(x − max)` of one row.
 fn max_and_log_sum(row: &[f32]) -> (f32, f32) {
-    let m = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let m = row.iter().fold(f32::NEG_INFINITY, |m, &v| tessera_kernels::elementwise::max_nan(m, v));
     let s: f32 = row.iter().map(|&v| (v - m).exp()).sum();
     (m, s.ln())
 }

@@ -1,6 +1,7 @@
 //! CPU twins of `shaders/pool.wgsl` (forward and input gradients) and of global pooling: plain
 //! loops over NHWC slices. The gradients scatter from each output window, while the GPU gathers.
 
+use tessera_kernels::elementwise::{max_nan, pool_max};
 use tessera_kernels::Window2d;
 
 /// The real (unpadded) input cells of output `(oy, ox)`'s window, as row and column ranges.
@@ -34,9 +35,10 @@ fn pool(x: &[f32], w: &Window2d, f: impl Fn(&[f32]) -> f32) -> Vec<f32> {
     out
 }
 
-/// `tf.nn.max_pool2d`: the maximum of each window's real cells (padding never wins).
+/// `tf.nn.max_pool2d`: the maximum of each window's real cells (padding never wins); NaN is
+/// skipped and an all-NaN or all −inf window gives `f32::MIN`, as TensorFlow.
 pub fn max_pool2d(x: &[f32], w: &Window2d) -> Vec<f32> {
-    pool(x, w, |v| v.iter().copied().fold(f32::NEG_INFINITY, f32::max))
+    pool(x, w, |v| v.iter().copied().fold(f32::MIN, pool_max))
 }
 
 /// `tf.nn.avg_pool2d`: the mean of each window's real cells (padding is not counted).
@@ -114,5 +116,5 @@ pub fn global_avg_pool2d(x: &[f32], shape: [usize; 4]) -> Vec<f32> {
 
 /// Keras `GlobalMaxPooling2D`: `[n, h, w, c]` → `[n, c]` maxima.
 pub fn global_max_pool2d(x: &[f32], shape: [usize; 4]) -> Vec<f32> {
-    global_pool(x, shape, |v| v.iter().copied().fold(f32::NEG_INFINITY, f32::max))
+    global_pool(x, shape, |v| v.iter().copied().fold(f32::NEG_INFINITY, max_nan))
 }

@@ -1,6 +1,7 @@
 //! CPU twins of `shaders/reduce.wgsl` (reductions over flagged axes, argmax) and
 //! `shaders/reduce_grad.wgsl` (the sum/mean and max gradients).
 
+use tessera_kernels::elementwise::max_nan;
 use tessera_kernels::reduce::ReduceOp;
 
 /// Reduces `x` (shape `shape`) over the axes flagged in `reduced`; keepdims-shaped result.
@@ -16,7 +17,7 @@ pub fn reduce(op: ReduceOp, x: &[f32], shape: &[usize], reduced: &[bool]) -> Vec
         for d in 0..shape.len() {
             o = o * out_shape[d] + if reduced[d] { 0 } else { idx[d] };
         }
-        acc[o] = if op == ReduceOp::Max { acc[o].max(v) } else { acc[o] + v };
+        acc[o] = if op == ReduceOp::Max { max_nan(acc[o], v) } else { acc[o] + v };
         count[o] += 1;
         for d in (0..shape.len()).rev() {
             idx[d] += 1;

@@ -5,7 +5,7 @@
 pub fn softmax(x: &[f32], len: usize) -> Vec<f32> {
     let mut out = Vec::with_capacity(x.len());
     for row in x.chunks(len.max(1)) {
-        let m = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let m = row.iter().fold(f32::NEG_INFINITY, |m, &v| tessera_kernels::elementwise::max_nan(m, v));
         let s: f32 = row.iter().map(|&v| (v - m).exp()).sum();
         out.extend(row.iter().map(|&v| (v - m).exp() / s));
     }
@@ -16,7 +16,7 @@ pub fn softmax(x: &[f32], len: usize) -> Vec<f32> {
 pub fn log_softmax(x: &[f32], len: usize) -> Vec<f32> {
     let mut out = Vec::with_capacity(x.len());
     for row in x.chunks(len.max(1)) {
-        let m = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let m = row.iter().fold(f32::NEG_INFINITY, |m, &v| tessera_kernels::elementwise::max_nan(m, v));
         let s: f32 = row.iter().map(|&v| (v - m).exp()).sum();
         out.extend(row.iter().map(|&v| v - m - s.ln()));
     }

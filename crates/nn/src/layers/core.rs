@@ -73,6 +73,9 @@ impl Layer for Dense {
                 ),
             ));
         };
+        if self.units == 0 {
+            return Err(shape_err("Dense", format!("layer '{}': units must be positive, got 0 (as Keras)", self.name)));
+        }
         let k = self.kernel_initializer.tensor(&[*features, self.units], ctx.rng, ctx.device)?;
         self.kernel = Some(Param::new(format!("{}/kernel", self.name), k, true));
         if self.use_bias {
@@ -112,7 +115,7 @@ impl Flatten {
 impl Layer for Flatten {
     named!("Flatten");
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildCtx) -> Result<Vec<usize>> {
-        Ok(vec![input_shape.iter().product()])
+        Ok(vec![tessera_kernels::checked_numel("Flatten", input_shape)?])
     }
     fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         x.flatten()

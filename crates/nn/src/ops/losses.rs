@@ -185,6 +185,7 @@ pub fn mean_squared_error(y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
 pub fn one_hot(labels: &Tensor, depth: usize) -> Result<Tensor> {
     let mut shape = labels.shape().to_vec();
     shape.push(depth);
+    tessera_kernels::checked_numel("one_hot", &shape)?;
     match labels.device() {
         Device::Cpu => Ok(Tensor::from_cpu(cpu::one_hot(labels.cpu_data(), depth), shape)),
         Device::Gpu(d) => {

@@ -130,6 +130,7 @@ fn plan(op: &'static str, a: &[usize], b: &[usize], o: MatmulOptions) -> Result<
     if ka != kb {
         return Err(bad());
     }
+    tessera_kernels::checked_numel(op, &[batch, m, n])?;
     let la = if o.transpose_a { Layout::transposed(m, ka) } else { Layout::row_major(m, ka) };
     let lb = if o.transpose_b { Layout::transposed(kb, n) } else { Layout::row_major(kb, n) };
     Ok(Matmul { batch, m, k: ka, n, a: la, b: lb, alpha: 1.0, act: Activation::None })

@@ -1,0 +1,152 @@
+//! Regression tests for issue 12 (bad input never panics, aborts or lies): sizes that overflow
+//! or pass the host limit, GPU parameters past 32 bits, effective windows that would wrap, layer
+//! settings Keras refuses, all-or-nothing checkpoint loading, and the CLI's argument checks.
+
+mod common;
+
+use common::gpu;
+use tessera::prelude::*;
+
+/// The error of `r`, which must be a typed shape error naming `op`.
+fn shape_error<T: std::fmt::Debug>(r: Result<T>, op: &str) -> String {
+    match r {
+        Err(Error::Shape { op: got, msg }) => {
+            assert_eq!(got, op, "{msg}");
+            msg
+        }
+        other => panic!("expected a {op} shape error, got {other:?}"),
+    }
+}
+
+#[test]
+fn huge_or_wrapping_shapes_are_typed_errors() {
+    for dev in [Device::Cpu, gpu()] {
+        shape_error(Tensor::zeros(&[1 << 36], &dev), "full");
+        // [2^32, 2^32] wraps to 0 elements with unchecked arithmetic.
+        shape_error(Tensor::zeros(&[1 << 32, 1 << 32], &dev), "full");
+        shape_error(Tensor::randn(&[usize::MAX, 2], 0.0, 1.0, 1, &dev), "randn");
+        let x = Tensor::ones(&[1, 2, 2, 1], &dev).unwrap();
+        shape_error(upsample_nearest2d(&x, [1 << 31, 1 << 31]), "upsample_nearest2d");
+        shape_error(pad2d(&x, [[usize::MAX, 1], [0, 0]]), "pad2d");
+        shape_error(one_hot(&Tensor::zeros(&[4], &dev).unwrap(), 1 << 40), "one_hot");
+        let a = Tensor::ones(&[1 << 20, 1], &dev).unwrap_or_else(|_| Tensor::ones(&[1, 1], &dev).unwrap());
+        shape_error(matmul(&a, &a.reshape(&[1, usize::MAX]).unwrap()), "matmul");
+    }
+}
+
+#[test]
+fn gpu_parameters_past_u32_are_typed_errors_naming_the_op() {
+    // A stride that does not fit the shader's u32: the CPU answers, the GPU refuses cleanly.
+    let (cpu, dev) = (Device::Cpu, gpu());
+    let opts = Conv2dOptions::default().strides([1usize << 32, 1]).padding(Padding::Same);
+    for d in [&cpu, &dev] {
+        let x = Tensor::ones(&[1, 3, 3, 2], d).unwrap();
+        let f = Tensor::ones(&[1, 1, 2, 2], d).unwrap();
+        match conv2d(&x, &f, &opts) {
+            Ok(y) => assert_eq!(y.shape(), [1, 1, 3, 2], "ceil(3 / 2^32) = 1 row"),
+            Err(e) => assert!(e.to_string().contains("conv2d"), "{e}"),
+        }
+    }
+}
+
+#[test]
+fn a_dilation_that_would_wrap_the_effective_window_is_refused() {
+    // (k - 1) * d + 1 with d = 2^63 wraps to 1 in unchecked arithmetic: a silent 1x1 window.
+    let x = Tensor::ones(&[1, 4, 4, 1], &Device::Cpu).unwrap();
+    let f = Tensor::ones(&[3, 3, 1, 1], &Device::Cpu).unwrap();
+    let opts = Conv2dOptions::default().dilations([1usize << 63, 1]);
+    let msg = shape_error(conv2d(&x, &f, &opts), "conv2d");
+    assert!(msg.contains("dilation 9223372036854775808"), "{msg}");
+    // A dilation that fits but whose effective window (2·(2³¹−1)+1) passes the span limit.
+    let opts = Conv2dOptions::default().dilations([(1usize << 31) - 1, 1]).padding(Padding::Same);
+    let msg = shape_error(conv2d(&x, &f, &opts), "conv2d");
+    assert!(msg.contains("effective window"), "{msg}");
+}
+
+#[test]
+fn dense_with_zero_units_does_not_build() {
+    let mut m = Sequential::new().with(layers::Dense::new(0));
+    let e = m.build(&[4], &Device::Cpu, 0).unwrap_err().to_string();
+    assert!(e.contains("units must be positive"), "{e}");
+}
+
+/// A two-layer model and an Adam that has taken one step (so it has slots).
+fn trained() -> (Sequential, Adam) {
+    let mut m = Sequential::new().with(layers::Dense::new(3)).with(layers::Dense::new(2));
+    m.build(&[4], &Device::Cpu, 0).unwrap();
+    let mut opt = Adam::default();
+    let loss = reduce_sum(&m.call(&Tensor::ones(&[2, 4], &Device::Cpu).unwrap(), true).unwrap(), None, false).unwrap();
+    opt.apply_gradients(&loss.backward().unwrap(), &m.trainable_variables()).unwrap();
+    (m, opt)
+}
+
+/// Rewrites checkpoint `bytes` with tensor `name` replaced by zeros of `shape`.
+fn with_tensor(bytes: &[u8], name: &str, shape: &[usize]) -> Vec<u8> {
+    use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+    let st = SafeTensors::deserialize(bytes).unwrap();
+    let (_, header) = SafeTensors::read_metadata(bytes).unwrap();
+    let zeros = vec![0u8; 4 * shape.iter().product::<usize>()];
+    let mut views: Vec<(String, TensorView)> = st.tensors().into_iter().filter(|(n, _)| n != name).collect();
+    views.push((name.to_string(), TensorView::new(Dtype::F32, shape.to_vec(), &zeros).unwrap()));
+    safetensors::serialize(views, header.metadata().clone()).unwrap()
+}
+
+#[test]
+fn checkpoints_load_all_or_nothing() {
+    let (m, opt) = trained();
+    let bytes = tessera::checkpoint::to_bytes(&m.variables(), Some(&opt), &[]).unwrap();
+    let slot = opt.state().unwrap().into_iter().map(|(n, _)| n).find(|n| n.contains("kernel")).unwrap();
+    let bad = with_tensor(&bytes, &format!("optimizer/{slot}"), &[7, 7]);
+    let (m2, _) = trained();
+    let before: Vec<Vec<f32>> = m2.variables().iter().map(|v| v.value().to_vec().unwrap()).collect();
+    let mut opt2 = Adam::default();
+    let e = tessera::checkpoint::from_bytes(&bad, "bad", &m2.variables(), Some(&mut opt2)).unwrap_err().to_string();
+    assert!(e.contains("[7, 7]"), "{e}");
+    let after: Vec<Vec<f32>> = m2.variables().iter().map(|v| v.value().to_vec().unwrap()).collect();
+    assert_eq!(before, after, "a refused checkpoint must not assign any variable");
+    assert_eq!(opt2.iterations(), 0, "nor touch the optimizer");
+    // The right file loads, into the right optimizer only.
+    tessera::checkpoint::from_bytes(&bytes, "good", &m2.variables(), Some(&mut Adam::default())).unwrap();
+    let e = tessera::checkpoint::from_bytes(&bytes, "good", &m2.variables(), Some(&mut Sgd::new(0.1))).unwrap_err();
+    assert!(e.to_string().contains("optimizer is Adam"), "{e}");
+    // A variable the model lacks is refused.
+    let extra = with_tensor(&bytes, "model/stray/kernel", &[2]);
+    let e = tessera::checkpoint::from_bytes(&extra, "extra", &m2.variables(), None).unwrap_err();
+    assert!(e.to_string().contains("stray"), "{e}");
+}
+
+/// Runs the `tessera` binary; returns (exit code, stderr).
+fn cli(args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera")).args(args).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn cli_refuses_nonsense_before_any_work() {
+    let dir = std::env::temp_dir().join(format!("tessera-cli-{}", std::process::id()));
+    let ck = dir.join("ck.safetensors");
+    let ck = ck.to_str().unwrap();
+    let cases: [(&[&str], &str); 8] = [
+        (&["--batch-size", "0"], "--batch-size"),
+        (&["--epochs", "0"], "--epochs"),
+        (&["--learning-rate", "NaN"], "--learning-rate"),
+        (&["--learning-rate", "inf"], "--learning-rate"),
+        (&["--train-limit", "0"], "--train-limit"),
+        (&["--test-limit", "0"], "--test-limit"),
+        (&["--resume"], "no checkpoint"),
+        (&["--dataset", "nope"], "unknown dataset"),
+    ];
+    for (extra, want) in cases {
+        let mut args = vec!["train", "lenet5", "--quiet", "--cpu", "--checkpoint", ck, "--data-dir", "/nonexistent/d"];
+        args.extend_from_slice(extra);
+        let (code, err) = cli(&args);
+        assert_eq!(code, 1, "{extra:?}: {err}");
+        assert!(
+            err.starts_with("error: ") && err.contains(want) && err.trim().lines().count() == 1,
+            "{extra:?}: {err}"
+        );
+    }
+    let (code, err) = cli(&["train", "lenet5", "--cpu", "--checkpoint", "/proc/no/such/ck.safetensors"]);
+    assert!(code == 1 && err.contains("cannot be written"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
