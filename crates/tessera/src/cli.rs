@@ -1,4 +1,5 @@
-//! The `tessera` CLI: `info` (adapter report) and `bench` (speed tables).
+//! The `tessera` CLI: `info` (adapter report), `train` (any zoo model on any dataset),
+//! `predict` (top classes of image files) and `bench` (speed tables).
 
 use clap::{Parser, Subcommand};
 
@@ -16,53 +17,28 @@ struct Cli {
 enum Cmd {
     /// Print the GPU adapter, backend, driver, limits and features.
     Info,
-    /// Train a model: `lenet5` (LeNet-5 on MNIST).
-    Train {
-        /// The model to train: `lenet5`.
+    /// Train a zoo model on a dataset (`tessera train resnet18_cifar --dataset dogs-vs-cats`).
+    Train(TrainArgs),
+    /// Print the top classes a trained model gives PNG/JPEG images.
+    Predict {
+        /// The zoo model the weights belong to.
         model: String,
-        /// Passes over the training set.
-        #[arg(long, default_value_t = 6)]
-        epochs: usize,
-        /// Examples per step.
-        #[arg(long, default_value_t = 32)]
-        batch_size: usize,
-        /// Adam's learning rate in the first epoch.
-        #[arg(long, default_value_t = 1e-3)]
-        learning_rate: f32,
-        /// Learning-rate factor applied after every epoch (1 keeps it constant).
-        #[arg(long, default_value_t = 0.75)]
-        lr_decay: f32,
-        /// Seed for initialisation and shuffling.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Train on only the first N images.
+        /// A checkpoint written by `tessera train`.
         #[arg(long)]
-        train_limit: Option<usize>,
-        /// Evaluate on only the first N test images.
-        #[arg(long)]
-        test_limit: Option<usize>,
-        /// Checkpoint file written after every epoch.
-        #[arg(long, default_value = "checkpoints/lenet5.safetensors")]
-        checkpoint: std::path::PathBuf,
-        /// Continue from the checkpoint.
-        #[arg(long)]
-        resume: bool,
-        /// Dataset cache directory (default: $TESSERA_DATA or ~/.cache/tessera).
-        #[arg(long)]
-        data_dir: Option<std::path::PathBuf>,
-        /// The dataset: mnist or fashion-mnist.
-        #[arg(long, default_value = "mnist")]
-        dataset: String,
+        weights: std::path::PathBuf,
+        /// How many classes to print per image.
+        #[arg(long, default_value_t = 3)]
+        top: usize,
         /// Use the CPU reference backend.
         #[arg(long)]
         cpu: bool,
-        /// No progress bars.
-        #[arg(long)]
-        quiet: bool,
+        /// The image files.
+        #[arg(required = true)]
+        images: Vec<std::path::PathBuf>,
     },
     /// Run a benchmark and print a table.
     Bench {
-        /// What to benchmark: `ops`, or `train` (with `lenet5` or `resnet18`).
+        /// What to benchmark: `ops`, or `train <zoo model>`.
         what: String,
         /// The model, for `train`.
         model: Option<String>,
@@ -81,43 +57,8 @@ pub fn main() -> std::process::ExitCode {
     let res = match cli.cmd {
         Cmd::Info => info(),
         Cmd::Bench { what, model, reps, filter } => crate::bench::run(&what, model.as_deref(), reps, &filter),
-        Cmd::Train {
-            model,
-            epochs,
-            batch_size,
-            learning_rate,
-            lr_decay,
-            seed,
-            train_limit,
-            test_limit,
-            checkpoint,
-            resume,
-            data_dir,
-            dataset,
-            cpu,
-            quiet,
-        } => {
-            if model != "lenet5" {
-                eprintln!("error: unknown model '{model}' (try: lenet5)");
-                return std::process::ExitCode::FAILURE;
-            }
-            let cfg = crate::train::TrainConfig {
-                epochs,
-                batch_size,
-                learning_rate,
-                lr_decay,
-                seed,
-                train_limit,
-                test_limit,
-                checkpoint,
-                resume,
-                data_dir,
-                dataset,
-                cpu,
-                progress: !quiet,
-            };
-            crate::train::train_lenet5(&cfg).map(|_| ())
-        }
+        Cmd::Train(args) => args.config().and_then(|cfg| crate::train::train(&cfg).map(|_| ())),
+        Cmd::Predict { model, weights, top, cpu, images } => crate::predict::run(&model, &weights, &images, top, cpu),
     };
     match res {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -125,6 +66,82 @@ pub fn main() -> std::process::ExitCode {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// `tessera train` options; the model's usual learning rate and batch apply unless given.
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// The zoo model (`tessera bench train` and `tessera summary` take the same names).
+    model: String,
+    /// The dataset: mnist, fashion-mnist, cifar10, cifar100 or dogs-vs-cats.
+    #[arg(long, default_value = "mnist")]
+    dataset: String,
+    /// Passes over the training set.
+    #[arg(long, default_value_t = 6)]
+    epochs: usize,
+    /// Examples per step (default: the model's usual batch).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Adam's learning rate in the first epoch (default: the model's tutorial's).
+    #[arg(long)]
+    learning_rate: Option<f32>,
+    /// Learning-rate factor applied after every epoch (default: 0.75 for lenet5, else 1).
+    #[arg(long)]
+    lr_decay: Option<f32>,
+    /// Seed for initialisation, shuffling and augmentation.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Train on only N images (drawn by a fixed seed).
+    #[arg(long)]
+    train_limit: Option<usize>,
+    /// Evaluate on only N test (validation) images (drawn by a fixed seed).
+    #[arg(long)]
+    test_limit: Option<usize>,
+    /// Checkpoint file written after every epoch (default: checkpoints/<model>-<dataset>.safetensors).
+    #[arg(long)]
+    checkpoint: Option<std::path::PathBuf>,
+    /// Continue from the checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// Dataset directory (default: $TESSERA_DATA or ~/.cache/tessera); CIFAR's official
+    /// binary archives (or their extracted folders) go here.
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
+    /// No CIFAR augmentation (on by default for cifar10, cifar100 and dogs-vs-cats).
+    #[arg(long)]
+    no_augment: bool,
+    /// Use the CPU reference backend.
+    #[arg(long)]
+    cpu: bool,
+    /// No progress bars.
+    #[arg(long)]
+    quiet: bool,
+}
+
+impl TrainArgs {
+    /// The run's settings, with the model's recipe filling what was not given.
+    fn config(self) -> anyhow::Result<crate::train::TrainConfig> {
+        let spec = crate::zoo::by_name(&self.model)?;
+        let recipe = crate::train::recipe(spec);
+        let default_ckpt = format!("checkpoints/{}-{}.safetensors", self.model, self.dataset);
+        Ok(crate::train::TrainConfig {
+            epochs: self.epochs,
+            batch_size: self.batch_size.unwrap_or(recipe.batch_size),
+            learning_rate: self.learning_rate.unwrap_or(recipe.learning_rate),
+            lr_decay: self.lr_decay.unwrap_or(recipe.lr_decay),
+            seed: self.seed,
+            train_limit: self.train_limit,
+            test_limit: self.test_limit,
+            checkpoint: self.checkpoint.unwrap_or_else(|| default_ckpt.into()),
+            resume: self.resume,
+            data_dir: self.data_dir,
+            augment: tessera_data::catalog::augments_by_default(&self.dataset) && !self.no_augment,
+            dataset: self.dataset,
+            model: self.model,
+            cpu: self.cpu,
+            progress: !self.quiet,
+        })
     }
 }
 

@@ -23,6 +23,8 @@ pub mod bench;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod predict;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod train;
 pub mod zoo;
 

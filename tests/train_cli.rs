@@ -1,0 +1,165 @@
+//! `tessera train` / `predict` / `bench train` plumbing: every small zoo entry learns through
+//! the model-agnostic training step; LeNet-5 trains on the real dogs-vs-cats images (fetched
+//! with npm), writes a checkpoint with its metadata, resumes, refuses a foreign checkpoint,
+//! and `tessera predict` classifies PNG/JPEG files exactly as the model does.
+
+mod common;
+use common::*;
+
+use tessera::checkpoint;
+use tessera::predict::{load_image, top_k, Predictor};
+use tessera::train::{build_model, evaluate, recipe, train, train_step, Feed, TrainConfig};
+use tessera::zoo;
+use tessera::{Device, Tensor};
+use tessera_data::{adapt, synthetic, Split};
+
+/// A fresh directory under the system temp dir.
+fn temp(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tessera-train-cli-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn every_small_zoo_model_lowers_its_loss_through_the_generic_step() {
+    let dev = gpu();
+    let small: Vec<_> = zoo::catalog().iter().filter(|s| s.input[0] * s.input[1] <= 32 * 32).collect();
+    assert!(small.len() >= 3, "the zoo has small models");
+    for spec in small {
+        let classes = 4;
+        let data = synthetic(8, spec.input, classes, 3).unwrap();
+        let batch = data.batches(8, false).unwrap().next().unwrap();
+        let x = Tensor::from_slice(&batch.images, &batch.shape(), &dev).unwrap();
+        let y: Vec<f32> = batch.labels.iter().map(|&l| l as f32).collect();
+        let y = Tensor::from_vec(y, &[8], &dev).unwrap();
+        let model = build_model(spec, spec.input, classes, &dev, 1).unwrap();
+        let mut opt = tessera::optimizers::Adam::new(recipe(spec).learning_rate.max(1e-3));
+        let mut losses = Vec::new();
+        for _ in 0..6 {
+            losses.push(train_step(model.layer(), &mut opt, &x, &y).unwrap().0.item().unwrap());
+        }
+        let (first, last) = (losses[0], losses[losses.len() - 1]);
+        assert!(last < first, "{}: loss {losses:?} did not fall", spec.name);
+    }
+}
+
+#[test]
+fn recipes_follow_the_tutorials() {
+    let lenet = zoo::by_name("lenet5").unwrap();
+    let r = recipe(lenet);
+    assert_eq!((r.learning_rate, r.lr_decay, r.batch_size), (1e-3, 0.75, lenet.batch));
+    for spec in zoo::catalog() {
+        let r = recipe(spec);
+        assert_eq!(r.batch_size, spec.batch);
+        let lr = if spec.name == "vgg13_cifar" { 1e-4 } else { 1e-3 };
+        assert_eq!(r.learning_rate, lr, "{}", spec.name);
+    }
+}
+
+#[test]
+fn lenet5_on_dogs_vs_cats_checkpoints_resumes_and_predicts_image_files() {
+    let dev = gpu();
+    let dir = temp("dogs");
+    let cfg = TrainConfig {
+        model: "lenet5".into(),
+        dataset: "dogs-vs-cats".into(),
+        epochs: 2,
+        batch_size: 32,
+        lr_decay: 1.0,
+        augment: true,
+        data_dir: Some(dir.join("data")),
+        checkpoint: dir.join("lenet5-dogs.safetensors"),
+        progress: false,
+        ..TrainConfig::default()
+    };
+    let report = train(&cfg).unwrap();
+    assert_eq!(report.test_accuracy.len(), 2);
+    assert!(report.train_loss.iter().all(|l| l.is_finite() && *l < 0.8), "{:?}", report.train_loss);
+    assert!(report.test_accuracy.iter().all(|a| (0.0..=1.0).contains(a)));
+    let meta = checkpoint::read_metadata(&cfg.checkpoint).unwrap();
+    for (k, v) in [("model", "lenet5"), ("dataset", "dogs-vs-cats"), ("classes", "2"), ("epoch", "2")] {
+        assert_eq!(meta.get(k).map(String::as_str), Some(v), "metadata {k}");
+    }
+
+    // Resuming runs only the missing epoch; another model's checkpoint is refused.
+    let resumed = train(&TrainConfig { epochs: 3, resume: true, ..cfg.clone() }).unwrap();
+    assert_eq!(resumed.test_accuracy.len(), 1);
+    let wrong = TrainConfig { model: "mlp".into(), resume: true, ..cfg.clone() };
+    let e = train(&wrong).unwrap_err().to_string();
+    assert!(e.contains("lenet5 trained on dogs-vs-cats, not mlp"), "{e}");
+
+    // predict: a validation image saved as PNG gives the model's own probabilities.
+    let val = tessera::train::load("dogs-vs-cats", Split::Test, None, cfg.data_dir.as_deref()).unwrap();
+    let spec = zoo::by_name("lenet5").unwrap();
+    let model = build_model(spec, spec.input, 2, &dev, 9).unwrap();
+    checkpoint::load(&cfg.checkpoint, &model.variables(), None).unwrap();
+    let mut files = Vec::new();
+    for (i, ext) in [(0, "png"), (399, "png"), (5, "jpg")] {
+        let px: Vec<u8> = val.image(i).unwrap().iter().map(|v| (v * 255.0).round() as u8).collect();
+        let path = dir.join(format!("img{i}.{ext}"));
+        image::RgbImage::from_raw(32, 32, px).unwrap().save(&path).unwrap();
+        files.push(path);
+    }
+    let p = Predictor::load("lenet5", &cfg.checkpoint, &dev).unwrap();
+    assert_eq!(p.class_names(), ["dog", "cat"]);
+    let probs = p.probabilities(&files).unwrap();
+    for (k, i) in [(0, 0), (1, 399)] {
+        let x = adapt::adapt_images(val.image(i).unwrap(), [32, 32, 3], spec.input).unwrap();
+        let x = Tensor::from_vec(x, &[1, 28, 28, 1], &dev).unwrap();
+        let want = tessera::nn::ops::softmax(&model.layer().call(&x, false).unwrap()).unwrap();
+        assert_close_vec(&probs[k], &want.to_vec().unwrap(), 1e-4, "predict vs model on a PNG");
+    }
+    // The JPEG is lossy: a valid distribution, close to the original's.
+    assert!((probs[2].iter().sum::<f32>() - 1.0).abs() < 1e-5);
+    assert_eq!(load_image(&files[2], spec.input).unwrap().len(), 28 * 28);
+
+    // The command line prints one line per image with the top class first.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["predict", "lenet5", "--top", "2", "--weights"])
+        .arg(&cfg.checkpoint)
+        .args(&files[..2])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("img")).collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    let best = top_k(&probs[0], 2);
+    let names = ["dog", "cat"];
+    let want = format!("{} {:.1}%", names[best[0].0], best[0].1 * 100.0);
+    assert!(lines[0].contains(&format!("img0.png: {want}")), "{text} vs {want}");
+
+    // Wrong model for the weights, and unreadable images, are errors naming the file.
+    let e = Predictor::load("mlp", &cfg.checkpoint, &dev).err().unwrap().to_string();
+    assert!(e.contains("holds weights of lenet5, not mlp"), "{e}");
+    let bad = dir.join("not-an-image.png");
+    std::fs::write(&bad, b"hello").unwrap();
+    let e = p.probabilities(std::slice::from_ref(&bad)).unwrap_err().to_string();
+    assert!(e.contains("not-an-image.png"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn evaluation_adapts_inputs_and_never_augments() {
+    let dev = Device::Cpu;
+    let spec = zoo::by_name("lenet5").unwrap();
+    let data = synthetic(10, [32, 32, 3], 2, 4).unwrap();
+    let model = build_model(spec, spec.input, 2, &dev, 2).unwrap();
+    let plain = Feed { input: spec.input, augment: false };
+    let a = evaluate(model.layer(), &data, plain, &dev, 4).unwrap();
+    let b = evaluate(model.layer(), &data, Feed { augment: true, ..plain }, &dev, 3).unwrap();
+    assert!((a.0 - b.0).abs() < 1e-5 && (a.1 - b.1).abs() < 1e-6, "{a:?} vs {b:?}");
+    // The same numbers from the model on the adapted images, one at a time.
+    let (mut loss, mut hits) = (0.0, 0.0);
+    for i in 0..10 {
+        let x = adapt::adapt_images(data.image(i).unwrap(), [32, 32, 3], [28, 28, 1]).unwrap();
+        let logits = model.layer().call(&Tensor::from_vec(x, &[1, 28, 28, 1], &dev).unwrap(), false).unwrap();
+        let z = logits.to_vec().unwrap();
+        let label = data.labels()[i] as usize;
+        let lse = z.iter().map(|v| v.exp()).sum::<f32>().ln();
+        loss += lse - z[label];
+        hits += if z[label] >= z[1 - label] { 1.0 } else { 0.0 };
+    }
+    assert!((a.0 - loss / 10.0).abs() < 1e-4 && (a.1 - hits / 10.0).abs() < 1e-6, "{a:?} vs {loss} {hits}");
+}
