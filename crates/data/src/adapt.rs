@@ -28,7 +28,11 @@ pub fn adapt_images(images: &[f32], from: [usize; 3], to: [usize; 3]) -> Result<
         return Ok(coloured);
     }
     let pads = to[0] >= h && to[1] >= w && to[0] - h <= MAX_PAD && to[1] - w <= MAX_PAD;
-    Ok(if pads { pad_center(&coloured, shape, [to[0], to[1]]) } else { resize_bilinear(&coloured, shape, [to[0], to[1]]) })
+    Ok(if pads {
+        pad_center(&coloured, shape, [to[0], to[1]])
+    } else {
+        resize_bilinear(&coloured, shape, [to[0], to[1]])
+    })
 }
 
 /// A batch with its images adapted to `to` (labels and indices unchanged).

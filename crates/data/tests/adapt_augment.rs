@@ -121,7 +121,8 @@ fn augmentation_is_seeded_and_varies_per_image() {
         let src = &batch.images[i * len..(i + 1) * len];
         let got = &a.images[i * len..(i + 1) * len];
         let found = (0..=2 * PAD).any(|dy| {
-            (0..=2 * PAD).any(|dx| [false, true].iter().any(|&flip| CropFlip { dy, dx, flip }.apply(src, shape, PAD) == got))
+            (0..=2 * PAD)
+                .any(|dx| [false, true].iter().any(|&flip| CropFlip { dy, dx, flip }.apply(src, shape, PAD) == got))
         });
         assert!(found, "image {i} is not a pad-crop-flip of its source");
     }

@@ -134,8 +134,8 @@ pub fn load(path: &std::path::Path, vars: &[Param], optimizer: Option<&mut dyn O
 pub fn read_metadata(path: &std::path::Path) -> Result<HashMap<String, String>> {
     let shown = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| file_err(&shown, e))?;
-    let (_, header) =
-        SafeTensors::read_metadata(&bytes).map_err(|e| file_err(&shown, format!("not a valid safetensors file: {e}")))?;
+    let (_, header) = SafeTensors::read_metadata(&bytes)
+        .map_err(|e| file_err(&shown, format!("not a valid safetensors file: {e}")))?;
     let metadata = header.metadata().clone().unwrap_or_default();
     if metadata.get("format").map(String::as_str) != Some(FORMAT) {
         return Err(file_err(&shown, format!("not a Tessera checkpoint (format tag {:?})", metadata.get("format"))));

@@ -289,7 +289,13 @@ pub fn keras_epoch_line(stats: &EpochStats, val_loss: f32, val_accuracy: f32) ->
 }
 
 /// A zoo model built on `dev` for `input` and `classes`.
-pub fn build_model(spec: &ZooSpec, input: [usize; 3], classes: usize, dev: &Device, seed: u64) -> anyhow::Result<ZooModel> {
+pub fn build_model(
+    spec: &ZooSpec,
+    input: [usize; 3],
+    classes: usize,
+    dev: &Device,
+    seed: u64,
+) -> anyhow::Result<ZooModel> {
     let mut model = (spec.make)(&input, classes)?;
     model.build(dev, seed)?;
     Ok(model)
