@@ -98,7 +98,8 @@ struct TrainArgs {
     /// Evaluate on only N test (validation) images (drawn by a fixed seed).
     #[arg(long)]
     test_limit: Option<usize>,
-    /// Checkpoint file written after every epoch (default: checkpoints/<model>-<dataset>.safetensors).
+    /// Checkpoint file written after every epoch (default: checkpoints/<model>.safetensors for
+    /// MNIST, else checkpoints/<model>-<dataset>.safetensors).
     #[arg(long)]
     checkpoint: Option<std::path::PathBuf>,
     /// Continue from the checkpoint.
@@ -124,7 +125,10 @@ impl TrainArgs {
     fn config(self) -> anyhow::Result<crate::train::TrainConfig> {
         let spec = crate::zoo::by_name(&self.model)?;
         let recipe = crate::train::recipe(spec);
-        let default_ckpt = format!("checkpoints/{}-{}.safetensors", self.model, self.dataset);
+        let default_ckpt = match self.dataset.as_str() {
+            "mnist" => format!("checkpoints/{}.safetensors", self.model),
+            other => format!("checkpoints/{}-{other}.safetensors", self.model),
+        };
         Ok(crate::train::TrainConfig {
             epochs: self.epochs,
             batch_size: self.batch_size.unwrap_or(recipe.batch_size),
