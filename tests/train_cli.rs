@@ -163,3 +163,16 @@ fn evaluation_adapts_inputs_and_never_augments() {
     }
     assert!((a.0 - loss / 10.0).abs() < 1e-4 && (a.1 - hits / 10.0).abs() < 1e-6, "{a:?} vs {loss} {hits}");
 }
+
+#[test]
+fn bench_train_takes_any_zoo_name_and_lists_them_on_error() {
+    let _ = gpu();
+    let e = tessera::bench::run("train", Some("no-such-net"), 1, "").unwrap_err().to_string();
+    for spec in zoo::catalog() {
+        assert!(e.contains(spec.name), "{e} does not list {}", spec.name);
+    }
+    let e = tessera::bench::run("train", None, 1, "").unwrap_err().to_string();
+    assert!(e.contains("lenet5"), "{e}");
+    tessera::bench::run("train", Some("mlp"), 1, "").unwrap();
+    assert!(tessera::bench::peak_rss_kib().is_some_and(|k| k > 1024));
+}
