@@ -35,21 +35,6 @@ fn softmax_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     write_row(base, 0u, 1u, m, s);
 }
 
-var<workgroup> red: array<f32, 64>;
-
-// Tree-reduces `red` (max when `is_max`, else sum); every invocation gets the result.
-fn tree(l: u32, v: f32, is_max: bool) -> f32 {
-    red[l] = v;
-    workgroupBarrier();
-    for (var w = 32u; w > 0u; w /= 2u) {
-        if l < w { red[l] = select(red[l] + red[l + w], max(red[l], red[l + w]), is_max); }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
-
 @compute @workgroup_size(64)
 fn softmax_wg(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
               @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -59,10 +44,10 @@ fn softmax_wg(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_i
     let base = r * p.len;
     var m = x[base];
     for (var j = l; j < p.len; j += 64u) { m = max(m, x[base + j]); }
-    m = tree(l, m, true);
+    m = workgroup_reduce(l, m, true);
     var s = 0.0;
     for (var j = l; j < p.len; j += 64u) { s += exp(x[base + j] - m); }
-    s = tree(l, s, false);
+    s = workgroup_reduce(l, s, false);
     write_row(base, l, 64u, m, s);
 }
 
@@ -97,6 +82,6 @@ fn softmax_grad_wg(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgr
     let r = wid.x + wid.y * nwg.x;
     if r >= p.rows { return; }
     let base = r * p.len;
-    let s = tree(lid.x, grad_dot(base, lid.x, 64u), false);
+    let s = workgroup_reduce(lid.x, grad_dot(base, lid.x, 64u), false);
     grad_row(base, lid.x, 64u, s);
 }

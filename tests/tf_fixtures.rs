@@ -53,6 +53,20 @@ impl Json {
         }
     }
 
+    fn isize(&self) -> isize {
+        match self {
+            Json::Num(n) => *n as isize,
+            v => panic!("expected a number, got {v:?}"),
+        }
+    }
+
+    fn isizes(&self) -> Vec<isize> {
+        match self {
+            Json::Arr(a) => a.iter().map(Json::isize).collect(),
+            v => panic!("expected an array, got {v:?}"),
+        }
+    }
+
     fn usizes(&self) -> Vec<usize> {
         match self {
             Json::Arr(a) => a.iter().map(Json::usize).collect(),
@@ -192,7 +206,18 @@ impl Case {
     }
 
     fn keepdims(&self) -> bool {
-        matches!(self.opt("keepdims"), Json::Bool(true))
+        self.flag("keepdims")
+    }
+
+    fn flag(&self, key: &str) -> bool {
+        matches!(self.opt(key), Json::Bool(true))
+    }
+
+    fn num(&self, key: &str) -> f32 {
+        match self.opt(key) {
+            Json::Num(n) => *n as f32,
+            v => panic!("{}: option {key} is not a number: {v:?}", self.name),
+        }
     }
 
     /// A number option (`None` for JSON null).
@@ -218,12 +243,11 @@ impl Case {
 
 /// The one-input ops whose fixtures carry gradients (`dy` → `dx`), applied to `x`.
 fn act_pad(c: &Case, x: &Tensor) -> Result<Tensor> {
-    let num = |k: &str| c.f32(k).unwrap_or_else(|| panic!("{}: {k} is null", c.name));
     match c.opt("op").str() {
         "relu6" => relu6(x),
-        "leaky_relu" => leaky_relu(x, num("alpha")),
-        "elu" => elu_alpha(x, num("alpha")),
-        "keras_relu" => relu_ext(x, c.f32("max_value"), num("negative_slope"), num("threshold")),
+        "leaky_relu" => leaky_relu(x, c.num("alpha")),
+        "elu" => elu_alpha(x, c.num("alpha")),
+        "keras_relu" => relu_ext(x, c.f32("max_value"), c.num("negative_slope"), c.num("threshold")),
         "pad2d" => pad2d(x, c.sides("pads")),
         "crop2d" => crop2d(x, c.sides("crops")),
         other => panic!("{}: unknown op {other}", c.name),
@@ -298,6 +322,18 @@ fn run(c: &Case, dev: &Device) -> Result<Vec<Tensor>> {
                 ["x", "y", "z"].iter().filter(|k| c.tensors.contains_key(**k)).map(|k| c.t(k, dev)).collect();
             one(concat(&parts.iter().collect::<Vec<_>>(), c.opt("axis").usize()))
         }
+        "sigmoid_cross_entropy_with_logits" => one(sigmoid_cross_entropy_with_logits(&c.t("y", dev), &x())),
+        "binary_crossentropy" => one(binary_crossentropy(&c.t("y", dev), &x(), c.flag("from_logits"))),
+        "categorical_crossentropy" => one(categorical_crossentropy(&c.t("y", dev), &x(), c.flag("from_logits"))),
+        "sparse_categorical_crossentropy" => {
+            one(sparse_categorical_crossentropy(&c.t("y", dev), &x(), c.flag("from_logits")))
+        }
+        "sparse_top_k_categorical_accuracy" => {
+            one(sparse_top_k_categorical_accuracy(&c.t("y", dev), &x(), c.opt("k").usize()))
+        }
+        "top_k_categorical_accuracy" => one(top_k_categorical_accuracy(&c.t("y", dev), &x(), c.opt("k").usize())),
+        "binary_accuracy" => one(binary_accuracy(&c.t("y", dev), &x(), 0.5)),
+        "categorical_accuracy" => one(categorical_accuracy(&c.t("y", dev), &x())),
         _ => one(act_pad(c, &x())),
     }
 }
@@ -334,6 +370,9 @@ fn fixture_file_covers_every_op_family() {
         "global_max_pool2d",
         "upsample_nearest2d",
         "moments",
+        "LayerNormalization",
+        "GroupNormalization",
+        "BatchNormalization",
         "batch_normalization",
         "matmul",
         "softmax",
@@ -354,6 +393,14 @@ fn fixture_file_covers_every_op_family() {
         "keras_relu",
         "pad2d",
         "crop2d",
+        "sigmoid_cross_entropy_with_logits",
+        "binary_crossentropy",
+        "categorical_crossentropy",
+        "sparse_categorical_crossentropy",
+        "sparse_top_k_categorical_accuracy",
+        "top_k_categorical_accuracy",
+        "binary_accuracy",
+        "categorical_accuracy",
     ] {
         assert!(ops.contains(&op), "no fixture case for {op}");
     }
@@ -372,6 +419,70 @@ fn check_ops(ops: &[&str]) {
         ran += 1;
     }
     assert!(ran > 0, "no fixture cases for {ops:?}");
+}
+
+/// The one-layer model a Keras normalization-layer case describes (epsilon, center, scale and
+/// its axis or groups).
+fn norm_layer(c: &Case) -> Sequential {
+    let (eps, center, scale) = (c.num("epsilon"), c.flag("center"), c.flag("scale"));
+    let m = Sequential::new();
+    match c.opt("op").str() {
+        "LayerNormalization" => m.with(
+            layers::LayerNormalization::new().axis(c.opt("axis").isizes()).epsilon(eps).center(center).scale(scale),
+        ),
+        "GroupNormalization" => {
+            m.with(layers::GroupNormalization::new(c.opt("groups").usize()).epsilon(eps).center(center).scale(scale))
+        }
+        "BatchNormalization" => {
+            let axis = c.meta.get("axis").map_or(-1, Json::isize);
+            m.with(layers::BatchNormalization::new().axis(axis).epsilon(eps).center(center).scale(scale))
+        }
+        other => panic!("{}: not a normalization layer: {other}", c.name),
+    }
+}
+
+/// Runs a normalization-layer case on `dev` with training=True and the case's gamma and beta:
+/// the output, the gradients of Σ y·dy for x, gamma and beta, and (BatchNormalization) the
+/// moving statistics after the call must all match TensorFlow's, and every stored result is
+/// compared.
+fn check_layer(c: &Case, dev: &Device) {
+    let x = c.t("x", dev).variable();
+    let mut m = norm_layer(c);
+    m.build(&x.shape()[1..], dev, 0).unwrap();
+    let short = |v: &tessera::nn::layers::Param| v.name().rsplit('/').next().unwrap().to_string();
+    for v in m.trainable_variables() {
+        v.assign(c.t(&short(&v), dev)).unwrap();
+    }
+    let y = m.call(&x, true).unwrap_or_else(|e| panic!("{} on {dev}: {e}", c.name));
+    let grads = reduce_sum(&mul(&y, &c.t("dy", dev)).unwrap(), None, false).unwrap().backward().unwrap();
+    let mut got = vec![("out".to_string(), y.clone()), ("grad_x".to_string(), grads.get(&x).unwrap().clone())];
+    for v in m.variables() {
+        match v.trainable() {
+            true => got.push((format!("grad_{}", short(&v)), grads.get(&v.value()).unwrap().clone())),
+            false => got.push((short(&v), v.value())),
+        }
+    }
+    let inputs = c.tensors.keys().filter(|k| ["x", "dy", "gamma", "beta"].contains(&k.as_str())).count();
+    assert_eq!(got.len() + inputs, c.tensors.len(), "{}: every stored result is compared", c.name);
+    for (key, t) in got {
+        let (want, shape) = c.tensors.get(&key).unwrap_or_else(|| panic!("{}: TensorFlow has no {key}", c.name));
+        let what = format!("{} ({key}) on {dev}", c.name);
+        assert_eq!(t.shape(), &shape[..], "{what}: shape");
+        assert_close_vec(&t.to_vec().unwrap(), want, TF_RTOL, &what);
+    }
+}
+
+#[test]
+fn normalization_layers_and_their_gradients_match_tensorflow() {
+    let cases = load_cases();
+    let kinds = ["LayerNormalization", "GroupNormalization", "BatchNormalization"];
+    let mut ran = 0;
+    for c in cases.iter().filter(|c| kinds.contains(&c.opt("op").str())) {
+        check_layer(c, &Device::Cpu);
+        check_layer(c, &gpu());
+        ran += 1;
+    }
+    assert!(ran >= 10, "only {ran} normalization-layer cases");
 }
 
 #[test]
@@ -417,4 +528,60 @@ fn activations_with_gradients_match_tensorflow() {
 #[test]
 fn pad_and_crop_with_gradients_match_tensorflow() {
     check_ops(&["pad2d", "crop2d"]);
+}
+
+#[test]
+fn keras_losses_and_metrics_match_tensorflow() {
+    check_ops(&[
+        "sigmoid_cross_entropy_with_logits",
+        "binary_crossentropy",
+        "categorical_crossentropy",
+        "sparse_categorical_crossentropy",
+        "sparse_top_k_categorical_accuracy",
+        "top_k_categorical_accuracy",
+        "binary_accuracy",
+        "categorical_accuracy",
+    ]);
+}
+
+/// `model.fit` against Keras: the same model, weights, batches and optimizer give the same
+/// History (loss and accuracy weighted by batch size, validation after each epoch) and weights.
+fn fit_like_keras(c: &Case, dev: &Device) {
+    let mut model =
+        Sequential::new().with(layers::Dense::new(5).activation(Activation::Relu)).with(layers::Dense::new(3));
+    model.build(&[4], dev, 0).unwrap();
+    for (var, key) in model.variables().iter().zip(["k1", "b1", "k2", "b2"]) {
+        var.assign(c.t(key, dev)).unwrap();
+    }
+    let loss = Loss::SparseCategoricalCrossentropy { from_logits: true };
+    let (x, y, vx, vy) = (c.t("x", dev), c.t("y", dev), c.t("vx", dev), c.t("vy", dev));
+    let opts = FitOptions::default().epochs(3).batch_size(4).shuffle(false).validation_data(&vx, &vy).verbose(0);
+    let (history, kernel) = match c.opt("optimizer").str() {
+        "sgd" => {
+            let mut m = model.compile(Sgd::new(0.1), loss, &[Metric::Accuracy]);
+            (m.fit(&x, &y, opts).unwrap(), m.model().variables()[2].value())
+        }
+        _ => {
+            let mut m = model.compile(Adam::new(0.01), loss, &[Metric::Accuracy]);
+            (m.fit(&x, &y, opts).unwrap(), m.model().variables()[2].value())
+        }
+    };
+    let (want, _) = &c.tensors["out"];
+    for (i, key) in ["accuracy", "loss", "val_accuracy", "val_loss"].iter().enumerate() {
+        let what = format!("{} {key} on {dev}", c.name);
+        assert_close_vec(history.get(key).unwrap(), &want[i * 3..(i + 1) * 3], TF_RTOL, &what);
+    }
+    let what = format!("{} kernel after fit on {dev}", c.name);
+    assert_close_vec(&kernel.to_vec().unwrap(), &c.tensors["kernel_after"].0, TF_RTOL, &what);
+}
+
+#[test]
+fn fit_history_and_weights_match_keras() {
+    let cases = load_cases();
+    let fits: Vec<&Case> = cases.iter().filter(|c| c.opt("op").str() == "fit").collect();
+    assert_eq!(fits.len(), 2, "the sgd and adam fit cases");
+    for c in fits {
+        fit_like_keras(c, &Device::Cpu);
+        fit_like_keras(c, &gpu());
+    }
 }

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 
 use tessera::checkpoint;
-use tessera::predict::{load_image, top_k, Predictor};
+use tessera::predict::{describe, load_image, top_k, Predictor};
 use tessera::train::{build_model, evaluate, recipe, train, train_step, Feed, TrainConfig};
 use tessera::zoo;
 use tessera::{Device, Tensor};
@@ -114,21 +114,22 @@ fn lenet5_on_dogs_vs_cats_checkpoints_resumes_and_predicts_image_files() {
     assert!((probs[2].iter().sum::<f32>() - 1.0).abs() < 1e-5);
     assert_eq!(load_image(&files[2], spec.input).unwrap().len(), 28 * 28);
 
-    // The command line prints one line per image with the top class first.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(["predict", "lenet5", "--top", "2", "--weights"])
-        .arg(&cfg.checkpoint)
-        .args(&files[..2])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout);
-    let lines: Vec<&str> = text.lines().filter(|l| l.contains("img")).collect();
-    assert_eq!(lines.len(), 2, "{text}");
+    // The line printed per image: the top classes, most probable first.
     let best = top_k(&probs[0], 2);
-    let names = ["dog", "cat"];
-    let want = format!("{} {:.1}%", names[best[0].0], best[0].1 * 100.0);
-    assert!(lines[0].contains(&format!("img0.png: {want}")), "{text} vs {want}");
+    assert!(best[0].1 >= best[1].1 && best[0].0 != best[1].0);
+    let names = ["dog".to_string(), "cat".to_string()];
+    let line = describe(&files[0], &probs[0], &names, 2);
+    let (a, b) = (best[0], best[1]);
+    let want =
+        format!("{}: {} {:.1}%, {} {:.1}%", files[0].display(), names[a.0], a.1 * 100.0, names[b.0], b.1 * 100.0);
+    assert_eq!(line, want);
+    // The command line runs the same (in-process), and rejects a missing --weights.
+    let mut args = vec!["tessera".into(), "predict".into(), "lenet5".into(), "--weights".into()];
+    args.push(cfg.checkpoint.clone().into_os_string());
+    args.extend(files.iter().map(|f| f.clone().into_os_string()));
+    tessera::cli::run_args(args).unwrap();
+    let e = tessera::cli::run_args(["tessera", "predict", "lenet5", "x.png"]).unwrap_err().to_string();
+    assert!(e.contains("--weights"), "{e}");
 
     // Wrong model for the weights, and unreadable images, are errors naming the file.
     let e = Predictor::load("mlp", &cfg.checkpoint, &dev).err().unwrap().to_string();

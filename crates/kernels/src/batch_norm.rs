@@ -185,6 +185,14 @@ pub fn batch_normalization(gpu: &Gpu, x: &GpuBuffer, total: usize, c: usize, bn:
     Ok(out)
 }
 
+/// How per-channel sums over `rows` rows of `c` channels split into chunks of rows (one
+/// invocation per (channel, chunk), at least 16 rows each): returns (rows per chunk, chunks).
+pub fn row_chunks(rows: usize, c: usize) -> (usize, usize) {
+    let want = TARGET_THREADS.div_ceil(c.max(1)).clamp(1, MAX_CHUNKS);
+    let chunk = rows.div_ceil(want.min(rows.div_ceil(16)).max(1)).max(1);
+    (chunk, rows.div_ceil(chunk))
+}
+
 /// Gradients of training-mode batch norm: (dx, d gamma, d beta) buffers.
 pub struct BnTrainingGrads {
     /// Gradient of the input (`rows · c` values).
@@ -216,9 +224,7 @@ pub fn batch_norm_training_grad(
     if total == 0 {
         return Ok(BnTrainingGrads { dx, dgamma, dbeta });
     }
-    let want = TARGET_THREADS.div_ceil(c).clamp(1, MAX_CHUNKS);
-    let chunk = rows.div_ceil(want.min(rows.div_ceil(16)).max(1));
-    let nchunks = rows.div_ceil(chunk);
+    let (chunk, nchunks) = row_chunks(rows, c);
     let vec4 = c.is_multiple_of(4);
     let threads = if vec4 { total / 4 } else { total };
     let p = Params::new().u(rows).u(c).u(chunk).u(nchunks).f(rows as f32).f(epsilon).u(threads).u(0);

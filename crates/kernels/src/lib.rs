@@ -10,6 +10,7 @@ pub mod depthwise_conv2d;
 pub mod elementwise;
 mod error;
 pub mod geometry;
+pub mod group_norm;
 pub mod launch;
 pub mod losses;
 pub mod matmul;

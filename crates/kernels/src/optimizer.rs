@@ -1,4 +1,6 @@
-//! Launcher for `shaders/optimizer.wgsl`: fused SGD-with-momentum and Adam updates.
+//! Launcher for `shaders/optimizer.wgsl`: Keras's SGD, Adam (AMSGrad) and RMSprop updates,
+//! with decoupled weight decay, one fused dispatch per variable. [`Update::apply`] is the CPU
+//! rule the kernels are checked against.
 
 use tessera_device::{Gpu, GpuBuffer};
 
@@ -7,75 +9,149 @@ use crate::Result;
 
 const SRC: &str = include_str!("../../../shaders/optimizer.wgsl");
 
-/// One update rule with its hyper-parameters for this step.
+/// The per-algorithm part of an update, with this step's hyper-parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Update {
-    /// Keras SGD: `v = momentum·v − lr·g; p += v` (or the Nesterov form).
+pub enum Rule {
+    /// Keras SGD: `m = m·momentum − g·lr; p += m` (Nesterov: `p += m·momentum − g·lr`);
+    /// without momentum `p −= g·lr` and no slot.
     Sgd {
-        /// Learning rate.
-        lr: f32,
         /// Momentum (0 for plain SGD).
         momentum: f32,
         /// Nesterov momentum.
         nesterov: bool,
     },
-    /// Keras Adam with the bias-corrected step size `lr_t` already computed.
+    /// Keras Adam: `m += (g − m)(1−β1); v += (g² − v)(1−β2); p −= m·α / (√v + ε)`.
     Adam {
-        /// `lr · √(1−β2^t) / (1−β1^t)`.
-        lr_t: f32,
+        /// The bias-corrected step size `α = lr·√(1−β2^t) / (1−β1^t)`.
+        alpha: f32,
         /// β1.
-        beta1: f32,
+        beta_1: f32,
         /// β2.
-        beta2: f32,
+        beta_2: f32,
         /// ε (added to √v).
         epsilon: f32,
+        /// AMSGrad: divide by the running maximum `v̂` of `v` (a third slot).
+        amsgrad: bool,
+    },
+    /// Keras RMSprop: `v = ρv + (1−ρ)g²; p −= lr·g / √(v + ε)` (centered: `√(v − ḡ² + ε)`
+    /// with `ḡ = ρḡ + (1−ρ)g`; momentum: `m = momentum·m + increment; p −= m`).
+    RmsProp {
+        /// ρ, the discount of the running averages.
+        rho: f32,
+        /// Momentum (0: no momentum slot).
+        momentum: f32,
+        /// ε (inside the square root).
+        epsilon: f32,
+        /// Centered: normalise by the estimated variance of the gradient.
+        centered: bool,
     },
 }
 
-impl Update {
-    /// Applies the rule to one element: returns (p', slot1', slot2').
-    pub fn apply(&self, p: f32, g: f32, s1: f32, s2: f32) -> (f32, f32, f32) {
+/// One optimizer step for one variable: the rule plus the base optimizer's learning rate and
+/// decoupled weight decay (`p −= p·wd·lr`, applied before the rule, as Keras does).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Update {
+    /// The learning rate of this step.
+    pub lr: f32,
+    /// Keras's `weight_decay` (0: none).
+    pub weight_decay: f32,
+    /// The algorithm.
+    pub rule: Rule,
+}
+
+impl Rule {
+    /// Keras's names of the slot variables, in their packed order.
+    pub fn slot_names(&self) -> Vec<&'static str> {
         match *self {
-            Update::Sgd { lr, momentum, nesterov } => {
-                let v = momentum * s1 - lr * g;
-                let step = if nesterov { momentum * v - lr * g } else { v };
-                (p + step, v, s2)
+            Rule::Sgd { momentum, .. } => {
+                if momentum > 0.0 {
+                    vec!["momentum"]
+                } else {
+                    vec![]
+                }
             }
-            Update::Adam { lr_t, beta1, beta2, epsilon } => {
-                let m = beta1 * s1 + (1.0 - beta1) * g;
-                let v = beta2 * s2 + (1.0 - beta2) * g * g;
-                (p - lr_t * m / (v.sqrt() + epsilon), m, v)
+            Rule::Adam { amsgrad, .. } => [&["m", "v"][..], if amsgrad { &["vhat"] } else { &[] }].concat(),
+            Rule::RmsProp { momentum, centered, .. } => {
+                let mut names = vec!["velocity"];
+                if momentum > 0.0 {
+                    names.push("momentum");
+                }
+                if centered {
+                    names.push("average_gradient");
+                }
+                names
             }
         }
     }
 }
 
-/// Records one update of `n` elements; returns the new (param, slot1, slot2) buffers. SGD has
-/// no second slot: pass `None` and get a 1-element placeholder back.
+impl Update {
+    /// Applies the update to one element: `s` holds its slot values (in [`Rule::slot_names`]
+    /// order) and is updated in place; returns the new variable value.
+    pub fn apply(&self, p: f32, g: f32, s: &mut [f32]) -> f32 {
+        let p = p - p * self.weight_decay * self.lr;
+        let lr = self.lr;
+        match self.rule {
+            Rule::Sgd { momentum, .. } if momentum <= 0.0 => p - g * lr,
+            Rule::Sgd { momentum, nesterov } => {
+                s[0] = s[0] * momentum - g * lr;
+                p + if nesterov { s[0] * momentum - g * lr } else { s[0] }
+            }
+            Rule::Adam { alpha, beta_1, beta_2, epsilon, amsgrad } => {
+                s[0] += (g - s[0]) * (1.0 - beta_1);
+                s[1] += (g * g - s[1]) * (1.0 - beta_2);
+                if amsgrad {
+                    s[2] = s[2].max(s[1]);
+                }
+                p - s[0] * alpha / (s[if amsgrad { 2 } else { 1 }].sqrt() + epsilon)
+            }
+            Rule::RmsProp { rho, momentum, epsilon, centered } => {
+                s[0] = rho * s[0] + (1.0 - rho) * (g * g);
+                let mut denominator = s[0] + epsilon;
+                if centered {
+                    let a = s.len() - 1;
+                    s[a] = rho * s[a] + (1.0 - rho) * g;
+                    denominator = s[0] - s[a] * s[a] + epsilon;
+                }
+                let increment = lr * g / denominator.sqrt();
+                if momentum > 0.0 {
+                    s[1] = momentum * s[1] + increment;
+                    return p - s[1];
+                }
+                p - increment
+            }
+        }
+    }
+}
+
+/// Records one update of a variable of `n` elements whose `k` slots are packed slot-major in
+/// one buffer (`slots[j·n + i]`); returns the new (variable, packed slots) buffers.
 pub fn update(
     gpu: &Gpu,
-    rule: &Update,
-    [param, grad, s1]: [&GpuBuffer; 3],
-    s2: Option<&GpuBuffer>,
+    upd: &Update,
+    [param, grad, slots]: [&GpuBuffer; 3],
     n: usize,
-) -> Result<(GpuBuffer, GpuBuffer, GpuBuffer)> {
-    check_u32("optimizer", &[n])?;
-    let placeholder = out_f32(gpu, 1)?;
-    let s2 = s2.unwrap_or(&placeholder);
-    let n2 = if matches!(rule, Update::Sgd { .. }) { 1 } else { n };
-    let outs = (out_f32(gpu, n)?, out_f32(gpu, n)?, out_f32(gpu, n2)?);
+) -> Result<(GpuBuffer, GpuBuffer)> {
+    let k = upd.rule.slot_names().len();
+    check_u32("optimizer", &[n * k])?;
+    let outs = (out_f32(gpu, n)?, out_f32(gpu, n * k)?);
     if n == 0 {
         return Ok(outs);
     }
-    let (entry, p) = match *rule {
-        Update::Sgd { lr, momentum, nesterov } => {
-            ("sgd", Params::new().u(n).u(nesterov as usize).u(0).u(0).f(lr).f(momentum).f(0.0).f(0.0).f(0.0).align4())
+    let head = |flag: bool, i_mom: usize, i_avg: usize| Params::new().u(n).u(flag as usize).u(i_mom).u(i_avg);
+    let (entry, p) = match upd.rule {
+        Rule::Sgd { momentum, nesterov } => {
+            ("sgd", head(nesterov, 0, 0).f(0.0).f(momentum).f(0.0).f(0.0).f(0.0).f(0.0))
         }
-        Update::Adam { lr_t, beta1, beta2, epsilon } => {
-            ("adam", Params::new().u(n).u(0).u(0).u(0).f(lr_t).f(0.0).f(beta1).f(beta2).f(epsilon).align4())
+        Rule::Adam { alpha, beta_1, beta_2, epsilon, amsgrad } => {
+            ("adam", head(amsgrad, 0, 0).f(alpha).f(0.0).f(beta_1).f(beta_2).f(0.0).f(epsilon))
+        }
+        Rule::RmsProp { rho, momentum, epsilon, centered } => {
+            ("rmsprop", head(centered, 1, k - 1).f(0.0).f(momentum).f(0.0).f(0.0).f(rho).f(epsilon))
         }
     };
+    let p = p.f(upd.lr).f(upd.weight_decay).align4();
     let pipe = pipeline(gpu, "optimizer.wgsl", SRC, entry, &[])?;
-    gpu.dispatch(&pipe, p.bytes(), &[param, grad, s1, s2, &outs.0, &outs.1, &outs.2], grid_1d(gpu, n, 256))?;
+    gpu.dispatch(&pipe, p.bytes(), &[param, grad, slots, &outs.0, &outs.1], grid_1d(gpu, n, 256))?;
     Ok(outs)
 }

@@ -1,12 +1,14 @@
 //! Reverse-mode automatic differentiation. Ops that see an input needing gradients attach a
 //! [`GradNode`] to their output: the inputs and a closure mapping the output's gradient to the
 //! inputs' gradients, written with the same tensor ops (so backward runs on the GPU when the
-//! forward did). `loss.backward()` walks the graph in reverse topological order.
+//! forward did). `loss.backward()` (or `y.backward_with(&upstream)` for a non-scalar `y`) walks the graph in
+//! reverse topological order.
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use crate::tensor::common_device;
 use crate::{ops, shape_err, Result, Tensor};
 
 /// `Send + Sync` on native targets; nothing on wasm32, where GPU handles are not `Send`.
@@ -79,7 +81,7 @@ pub(crate) fn record(
 }
 
 /// Gradients of a scalar with respect to every variable it depends on.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub struct Gradients {
     map: HashMap<u64, Tensor>,
 }
@@ -143,11 +145,33 @@ impl Tensor {
     /// Computes the gradients of this scalar with respect to every variable it depends on.
     pub fn backward(&self) -> Result<Gradients> {
         if self.numel() != 1 {
-            return Err(shape_err("backward", format!("needs a scalar loss, got shape {:?}", self.shape())));
+            return Err(shape_err(
+                "backward",
+                format!("needs a scalar loss, got shape {:?}; use backward_with for other shapes", self.shape()),
+            ));
         }
+        self.backward_from(Tensor::ones(self.shape(), self.device())?)
+    }
+
+    /// Gradients of `sum(self · upstream)` with respect to every variable this tensor depends
+    /// on: TensorFlow's `tape.gradient(y, vars, output_gradients=upstream)`. `upstream` must
+    /// have this tensor's shape and device.
+    pub fn backward_with(&self, upstream: &Tensor) -> Result<Gradients> {
+        if upstream.shape() != self.shape() {
+            return Err(shape_err(
+                "backward_with",
+                format!("upstream gradient of shape {:?} for a tensor of shape {:?}", upstream.shape(), self.shape()),
+            ));
+        }
+        common_device("backward_with", &[self, upstream])?;
+        self.backward_from(upstream.detach())
+    }
+
+    /// Propagates `seed`, the gradient of this tensor, back to the variables.
+    fn backward_from(&self, seed: Tensor) -> Result<Gradients> {
         no_grad(|| {
             let mut pending: HashMap<u64, Tensor> = HashMap::new();
-            pending.insert(self.id(), Tensor::ones(self.shape(), self.device())?);
+            pending.insert(self.id(), seed.clone());
             let mut out = Gradients::default();
             for t in topo_order(self).into_iter().rev() {
                 let (Some(node), Some(g)) = (t.node(), pending.remove(&t.id())) else { continue };
@@ -172,7 +196,7 @@ impl Tensor {
                 }
             }
             if self.is_variable() && self.node().is_none() {
-                out.map.insert(self.id(), Tensor::ones(self.shape(), self.device())?);
+                out.map.insert(self.id(), seed);
             }
             Ok(out)
         })

@@ -27,10 +27,17 @@ fn file_err(path: &str, msg: impl std::fmt::Display) -> Error {
 /// Serialises variables, optimizer state and `extra` metadata to safetensors bytes.
 pub fn to_bytes(vars: &[Param], optimizer: Option<&dyn Optimizer>, extra: &[(&str, String)]) -> Result<Vec<u8>> {
     let mut named: Vec<(String, Tensor)> = vars.iter().map(|v| (format!("model/{}", v.name()), v.value())).collect();
+    let mut seen = std::collections::HashSet::new();
+    if let Some(v) = vars.iter().find(|v| !seen.insert(v.name())) {
+        return Err(file_err(
+            "checkpoint",
+            format!("two variables are named '{}'; names must be unique within a model", v.name()),
+        ));
+    }
     let mut meta: HashMap<String, String> = extra.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
     meta.insert("format".into(), FORMAT.into());
     if let Some(opt) = optimizer {
-        named.extend(opt.state().into_iter().map(|(n, t)| (format!("optimizer/{n}"), t)));
+        named.extend(opt.state()?.into_iter().map(|(n, t)| (format!("optimizer/{n}"), t)));
         meta.insert("optimizer".into(), opt.kind().into());
         meta.insert("iterations".into(), opt.iterations().to_string());
     }
@@ -46,7 +53,7 @@ pub fn to_bytes(vars: &[Param], optimizer: Option<&dyn Optimizer>, extra: &[(&st
 }
 
 /// A tensor's values on the host (blocking readback on native; CPU tensors only on wasm).
-fn host_values(t: &Tensor) -> Result<Vec<f32>> {
+pub(crate) fn host_values(t: &Tensor) -> Result<Vec<f32>> {
     #[cfg(not(target_arch = "wasm32"))]
     return t.to_vec();
     #[cfg(target_arch = "wasm32")]

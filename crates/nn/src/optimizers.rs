@@ -1,121 +1,356 @@
-//! Optimizers with Keras's defaults and formulas: `Sgd` (momentum, Nesterov) and `Adam`.
-//! Updates run on the variables' device — one fused kernel per variable on the GPU.
+//! Optimizers with Keras 3's formulas and defaults: [`Sgd`] (momentum, Nesterov), [`Adam`]
+//! (AMSGrad), [`AdamW`] and [`RmsProp`] (momentum, centered), all with the base optimizer's
+//! options (learning-rate [`schedules`], `clipnorm`, `global_clipnorm`, `clipvalue`,
+//! `weight_decay`). Updates run on the variables' device — one fused kernel per variable on
+//! the GPU. State is keyed by the variable's identity ([`Param::id`]); names are used only
+//! for checkpoints.
+
+pub mod schedules;
 
 use std::collections::HashMap;
 
 use tessera_kernels::optimizer as k;
-pub use tessera_kernels::optimizer::Update;
+pub use tessera_kernels::optimizer::{Rule, Update};
 
+use crate::autodiff::MaybeSendSync;
 use crate::layers::Param;
-use crate::{shape_err, Device, Gradients, Result, Tensor};
-
-/// Per-variable optimizer state: slot tensors keyed by the variable's name.
-#[derive(Default)]
-pub struct Slots {
-    slots: HashMap<String, (Tensor, Option<Tensor>)>,
-}
-
-impl Slots {
-    /// The named slots as (`<slot>/<variable>`, tensor) pairs, for checkpoints.
-    pub fn tensors(&self, names: [&str; 2]) -> Vec<(String, Tensor)> {
-        let mut out = Vec::new();
-        for (var, (a, b)) in &self.slots {
-            out.push((format!("{}/{var}", names[0]), a.clone()));
-            if let Some(b) = b {
-                out.push((format!("{}/{var}", names[1]), b.clone()));
-            }
-        }
-        out.sort_by(|x, y| x.0.cmp(&y.0));
-        out
-    }
-
-    /// Restores a slot from a checkpoint.
-    pub fn set(&mut self, var: &str, first: Tensor, second: Option<Tensor>) {
-        self.slots.insert(var.to_string(), (first, second));
-    }
-}
+use crate::ops::{add, concat, div, maximum, minimum, mul, reduce_sum, slice, sqrt, square};
+use crate::tensor::common_device;
+use crate::{no_grad, shape_err, Device, Gradients, Result, Tensor};
+use schedules::LearningRateSchedule;
 
 /// A gradient-descent optimizer.
 pub trait Optimizer {
-    /// Applies one update to every trainable variable that has a gradient.
-    fn apply_gradients(&mut self, grads: &Gradients, vars: &[Param]) -> Result<()>;
+    /// Applies one update from arbitrary (gradient, variable) pairs, as Keras's
+    /// `optimizer.apply_gradients(zip(grads, vars))`; every gradient must have its variable's
+    /// shape and device. An empty list is a no-op (the step count does not move).
+    fn apply(&mut self, grads_and_vars: &[(&Tensor, &Param)]) -> Result<()>;
+    /// Applies one update to every trainable variable in `vars` that has a gradient in `grads`.
+    fn apply_gradients(&mut self, grads: &Gradients, vars: &[Param]) -> Result<()> {
+        let pairs: Vec<(&Tensor, &Param)> =
+            vars.iter().filter(|v| v.trainable()).filter_map(|v| Some((grads.get(&v.value())?, v))).collect();
+        self.apply(&pairs)
+    }
     /// Steps taken so far.
     fn iterations(&self) -> u64;
-    /// The optimizer's state tensors (slot name/variable name → tensor), for checkpoints.
-    fn state(&self) -> Vec<(String, Tensor)>;
-    /// Restores state saved by [`Optimizer::state`] (`vars` gives the devices and shapes).
+    /// The optimizer's state tensors (`<slot>/<variable name>` → tensor), for checkpoints; an
+    /// error when two variables with state share a name.
+    fn state(&self) -> Result<Vec<(String, Tensor)>>;
+    /// Restores state saved by [`Optimizer::state`], matching variables by name (`vars` gives
+    /// the devices and shapes).
     fn load_state(&mut self, iterations: u64, state: &HashMap<String, Tensor>, vars: &[Param]) -> Result<()>;
-    /// Keras's class name (`SGD`, `Adam`).
+    /// Keras's class name (`SGD`, `Adam`, `AdamW`, `RMSprop`).
     fn kind(&self) -> &'static str;
-    /// The learning rate the next step will use.
+    /// The learning rate the next step will use (a schedule's value at [`Optimizer::iterations`]).
     fn learning_rate(&self) -> f32;
-    /// Sets the learning rate (callbacks such as a scheduler or reduce-on-plateau use this).
+    /// Sets a constant learning rate, replacing any schedule (callbacks such as
+    /// reduce-on-plateau use this).
     fn set_learning_rate(&mut self, lr: f32);
 }
 
-/// Runs `rule` on one variable: updates it and returns its new slots.
-fn step(rule: &Update, var: &Param, g: &Tensor, s1: &Tensor, s2: Option<&Tensor>) -> Result<(Tensor, Option<Tensor>)> {
+/// A learning rate: a constant or a schedule evaluated at the optimizer's iterations.
+pub enum LearningRate {
+    /// The same rate at every step.
+    Constant(f32),
+    /// A rate that depends on the step.
+    Schedule(Box<dyn LearningRateSchedule>),
+}
+
+impl LearningRate {
+    /// The rate at `step`.
+    pub fn at(&self, step: u64) -> f32 {
+        match self {
+            LearningRate::Constant(lr) => *lr,
+            LearningRate::Schedule(s) => s.at(step),
+        }
+    }
+}
+
+/// Gradient clipping before the update (Keras allows one kind at a time).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Clip {
+    None,
+    Norm(f32),
+    GlobalNorm(f32),
+    Value(f32),
+}
+
+/// The per-algorithm settings of a [`KerasOptimizer`].
+pub trait Config: MaybeSendSync {
+    /// Keras's class name.
+    const KIND: &'static str;
+    /// The update rule for step `t` (1-based) at learning rate `lr`.
+    fn rule(&self, lr: f32, t: u64) -> Rule;
+}
+
+/// One variable's state: its name (for checkpoints), shape and its slots packed `[k, n]`.
+struct VarSlots {
+    name: String,
+    shape: Vec<usize>,
+    packed: Tensor,
+}
+
+/// A Keras optimizer: the algorithm's settings `C` plus the base optimizer's options and state.
+pub struct KerasOptimizer<C: Config> {
+    config: C,
+    lr: LearningRate,
+    weight_decay: Option<f32>,
+    clip: Clip,
+    iterations: u64,
+    slots: HashMap<u64, VarSlots>,
+}
+
+impl<C: Config> KerasOptimizer<C> {
+    fn with_config(config: C, learning_rate: f32) -> Self {
+        let lr = LearningRate::Constant(learning_rate);
+        Self { config, lr, weight_decay: None, clip: Clip::None, iterations: 0, slots: HashMap::new() }
+    }
+
+    /// Uses a learning-rate schedule evaluated at the optimizer's iterations.
+    pub fn learning_rate_schedule(mut self, schedule: impl LearningRateSchedule + 'static) -> Self {
+        self.lr = LearningRate::Schedule(Box::new(schedule));
+        self
+    }
+
+    /// Uses a constant learning rate or a schedule.
+    pub fn with_learning_rate(mut self, lr: LearningRate) -> Self {
+        self.lr = lr;
+        self
+    }
+
+    /// Keras's `clipnorm`: each gradient is rescaled so its L2 norm is at most `c` (0: off).
+    pub fn clipnorm(self, c: f32) -> Self {
+        self.clipping(Clip::Norm(c), c)
+    }
+
+    /// Keras's `global_clipnorm`: all gradients are rescaled together so their joint L2 norm
+    /// is at most `c` (0: off).
+    pub fn global_clipnorm(self, c: f32) -> Self {
+        self.clipping(Clip::GlobalNorm(c), c)
+    }
+
+    /// Keras's `clipvalue`: every gradient element is clipped to `[-c, c]` (0: off).
+    pub fn clipvalue(self, c: f32) -> Self {
+        self.clipping(Clip::Value(c), c)
+    }
+
+    fn clipping(mut self, clip: Clip, c: f32) -> Self {
+        self.clip = if c > 0.0 { clip } else { Clip::None };
+        self
+    }
+
+    /// Keras's `weight_decay`: before each update, `p −= p · weight_decay · lr`.
+    pub fn weight_decay(mut self, wd: f32) -> Self {
+        self.weight_decay = Some(wd);
+        self
+    }
+
+    /// The algorithm's settings.
+    pub fn config(&self) -> &C {
+        &self.config
+    }
+
+    /// Applies the configured clipping to the gradients (on their device).
+    fn clip_gradients(&self, grads: Vec<Tensor>) -> Result<Vec<Tensor>> {
+        let scalar = |v: f32, g: &Tensor| Tensor::full(v, &[], g.device());
+        let norm = |g: &Tensor| reduce_sum(&square(g)?, None, false);
+        match self.clip {
+            Clip::None => Ok(grads),
+            Clip::Norm(c) => grads
+                .iter()
+                .map(|g| {
+                    let c = scalar(c, g)?;
+                    div(&mul(g, &c)?, &maximum(&sqrt(&norm(g)?)?, &c)?)
+                })
+                .collect(),
+            Clip::GlobalNorm(c) => {
+                let Some(first) = grads.first() else { return Ok(grads) };
+                let mut total = norm(first)?;
+                for g in &grads[1..] {
+                    total = add(&total, &norm(g)?)?;
+                }
+                let inv = div(&scalar(1.0, first)?, &sqrt(&total)?)?;
+                let scale = mul(&scalar(c, first)?, &minimum(&inv, &scalar(1.0 / c, first)?)?)?;
+                grads.iter().map(|g| mul(g, &scale)).collect()
+            }
+            Clip::Value(v) => grads.iter().map(|g| minimum(&maximum(g, &scalar(-v, g)?)?, &scalar(v, g)?)).collect(),
+        }
+    }
+
+    /// The slot names of this optimizer's rule.
+    fn slot_names(&self) -> Vec<&'static str> {
+        self.config.rule(1.0, 1).slot_names()
+    }
+}
+
+/// Checks a (gradient, variable) pair: same shape and device.
+fn check_pair(g: &Tensor, var: &Param) -> Result<()> {
     let p = var.value();
     if g.shape() != p.shape() {
         return Err(shape_err(
-            "optimizer",
+            "apply_gradients",
             format!("gradient of shape {:?} for variable '{}' of shape {:?}", g.shape(), var.name(), p.shape()),
         ));
     }
-    let (np, ns1, ns2) = match p.device() {
+    common_device("apply_gradients", &[&p, g]).map(|_| ())
+}
+
+/// Runs `upd` on one variable with its packed slots `[k, n]`; assigns the variable and returns
+/// the new packed slots.
+fn step(upd: &Update, var: &Param, g: &Tensor, packed: &Tensor) -> Result<Tensor> {
+    let p = var.value();
+    let (n, shape) = (p.numel(), p.shape().to_vec());
+    let (np, ns) = match p.device() {
         Device::Cpu => {
-            let (pv, gv, av) = (p.cpu_data(), g.cpu_data(), s1.cpu_data());
-            let bv = s2.map(Tensor::cpu_data);
-            let mut out = (Vec::with_capacity(pv.len()), Vec::with_capacity(pv.len()), Vec::new());
-            for i in 0..pv.len() {
-                let (a, b, c) = rule.apply(pv[i], gv[i], av[i], bv.as_ref().map_or(0.0, |b| b[i]));
-                out.0.push(a);
-                out.1.push(b);
-                out.2.push(c);
+            let (pv, gv) = (p.cpu_data(), g.cpu_data());
+            let mut slots = packed.cpu_data().to_vec();
+            let k = slots.len().checked_div(n).unwrap_or(0);
+            let mut out = Vec::with_capacity(n);
+            let mut s = vec![0.0; k];
+            for i in 0..n {
+                (0..k).for_each(|j| s[j] = slots[j * n + i]);
+                out.push(upd.apply(pv[i], gv[i], &mut s));
+                (0..k).for_each(|j| slots[j * n + i] = s[j]);
             }
-            let shape = p.shape().to_vec();
-            let s2 = bv.map(|_| Tensor::from_cpu(out.2, shape.clone()));
-            (Tensor::from_cpu(out.0, shape.clone()), Tensor::from_cpu(out.1, shape), s2)
+            (Tensor::from_cpu(out, shape), Tensor::from_cpu(slots, packed.shape().to_vec()))
         }
         Device::Gpu(gpu) => {
-            let bufs = [p.gpu_buf(), g.gpu_buf(), s1.gpu_buf()];
-            let (a, b, c) = k::update(gpu, rule, bufs, s2.map(Tensor::gpu_buf), p.numel())?;
+            let (a, b) = k::update(gpu, upd, [p.gpu_buf(), g.gpu_buf(), packed.gpu_buf()], n)?;
             let dev = p.device();
-            let s2 = s2.map(|_| Tensor::from_gpu(c, p.shape().to_vec(), dev));
-            (Tensor::from_gpu(a, p.shape().to_vec(), dev), Tensor::from_gpu(b, p.shape().to_vec(), dev), s2)
+            (Tensor::from_gpu(a, shape, dev), Tensor::from_gpu(b, packed.shape().to_vec(), dev))
         }
     };
     var.assign(np)?;
-    Ok((ns1, ns2))
+    Ok(ns)
+}
+
+impl<C: Config> Optimizer for KerasOptimizer<C> {
+    fn apply(&mut self, grads_and_vars: &[(&Tensor, &Param)]) -> Result<()> {
+        for (g, var) in grads_and_vars {
+            check_pair(g, var)?;
+        }
+        if grads_and_vars.is_empty() {
+            return Ok(());
+        }
+        no_grad(|| {
+            let grads = self.clip_gradients(grads_and_vars.iter().map(|(g, _)| (*g).clone()).collect())?;
+            let lr = self.learning_rate();
+            let rule = self.config.rule(lr, self.iterations + 1);
+            let upd = Update { lr, weight_decay: self.weight_decay.unwrap_or(0.0), rule };
+            let k = rule.slot_names().len();
+            for (g, (_, var)) in grads.iter().zip(grads_and_vars) {
+                let dev = var.value().device().clone();
+                let packed = match self.slots.get(&var.id()) {
+                    Some(s) => s.packed.to_device(&dev)?,
+                    None => Tensor::zeros(&[k, var.numel()], &dev)?,
+                };
+                let packed = step(&upd, var, g, &packed)?;
+                self.slots.insert(var.id(), VarSlots { name: var.name().to_string(), shape: var.shape(), packed });
+            }
+            self.iterations += 1;
+            Ok(())
+        })
+    }
+
+    fn iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    fn state(&self) -> Result<Vec<(String, Tensor)>> {
+        let mut vars: Vec<&VarSlots> = self.slots.values().collect();
+        vars.sort_by(|a, b| a.name.cmp(&b.name));
+        if let Some(w) = vars.windows(2).find(|w| w[0].name == w[1].name) {
+            return Err(shape_err(
+                "optimizer state",
+                format!("two variables are named '{}'; names must be unique within a model to save state", w[0].name),
+            ));
+        }
+        let mut out = Vec::new();
+        for v in vars {
+            for (j, slot) in self.slot_names().into_iter().enumerate() {
+                out.push((format!("{slot}/{}", v.name), no_grad(|| slice(&v.packed, 0, j, 1))?.reshape(&v.shape)?));
+            }
+        }
+        Ok(out)
+    }
+
+    fn load_state(&mut self, iterations: u64, state: &HashMap<String, Tensor>, vars: &[Param]) -> Result<()> {
+        self.iterations = iterations;
+        let names = self.slot_names();
+        for var in vars {
+            let found: Vec<&Tensor> = names.iter().filter_map(|s| state.get(&format!("{s}/{}", var.name()))).collect();
+            if names.is_empty() || found.len() != names.len() {
+                continue;
+            }
+            let (dev, n) = (var.value().device().clone(), var.numel());
+            let mut rows = Vec::with_capacity(found.len());
+            for t in found {
+                if t.shape() != var.shape() {
+                    return Err(shape_err(
+                        "load_state",
+                        format!(
+                            "state of shape {:?} for variable '{}' of shape {:?}",
+                            t.shape(),
+                            var.name(),
+                            var.shape()
+                        ),
+                    ));
+                }
+                rows.push(t.to_device(&dev)?.reshape(&[1, n])?);
+            }
+            let packed = no_grad(|| concat(&rows.iter().collect::<Vec<_>>(), 0))?;
+            self.slots.insert(var.id(), VarSlots { name: var.name().to_string(), shape: var.shape(), packed });
+        }
+        Ok(())
+    }
+
+    fn kind(&self) -> &'static str {
+        C::KIND
+    }
+
+    fn learning_rate(&self) -> f32 {
+        self.lr.at(self.iterations)
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.lr = LearningRate::Constant(lr);
+    }
+}
+
+/// SGD's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SgdConfig {
+    /// Momentum (Keras default 0).
+    pub momentum: f32,
+    /// Nesterov momentum (default false).
+    pub nesterov: bool,
+}
+
+impl Config for SgdConfig {
+    const KIND: &'static str = "SGD";
+    fn rule(&self, _lr: f32, _t: u64) -> Rule {
+        Rule::Sgd { momentum: self.momentum, nesterov: self.nesterov }
+    }
 }
 
 /// `keras.optimizers.SGD(learning_rate=0.01, momentum=0.0, nesterov=False)`.
-pub struct Sgd {
-    /// Learning rate.
-    pub learning_rate: f32,
-    /// Momentum.
-    pub momentum: f32,
-    /// Nesterov momentum.
-    pub nesterov: bool,
-    iterations: u64,
-    slots: Slots,
-}
+pub type Sgd = KerasOptimizer<SgdConfig>;
 
 impl Sgd {
     /// SGD with Keras's defaults for the other settings.
     pub fn new(learning_rate: f32) -> Self {
-        Self { learning_rate, momentum: 0.0, nesterov: false, iterations: 0, slots: Slots::default() }
+        Self::with_config(SgdConfig { momentum: 0.0, nesterov: false }, learning_rate)
     }
 
     /// Sets the momentum.
     pub fn momentum(mut self, m: f32) -> Self {
-        self.momentum = m;
+        self.config.momentum = m;
         self
     }
 
     /// Uses Nesterov momentum.
     pub fn nesterov(mut self, n: bool) -> Self {
-        self.nesterov = n;
+        self.config.nesterov = n;
         self
     }
 }
@@ -126,65 +361,70 @@ impl Default for Sgd {
     }
 }
 
-impl Optimizer for Sgd {
-    fn apply_gradients(&mut self, grads: &Gradients, vars: &[Param]) -> Result<()> {
-        let rule = Update::Sgd { lr: self.learning_rate, momentum: self.momentum, nesterov: self.nesterov };
-        for var in vars.iter().filter(|v| v.trainable()) {
-            let Some(g) = grads.get(&var.value()) else { continue };
-            let v = match self.slots.slots.get(var.name()) {
-                Some((v, _)) => v.clone(),
-                None => Tensor::zeros(&var.shape(), var.value().device())?,
-            };
-            let (nv, _) = step(&rule, var, g, &v, None)?;
-            self.slots.set(var.name(), nv, None);
-        }
-        self.iterations += 1;
-        Ok(())
-    }
-    fn iterations(&self) -> u64 {
-        self.iterations
-    }
-    fn state(&self) -> Vec<(String, Tensor)> {
-        self.slots.tensors(["momentum", "unused"])
-    }
-    fn load_state(&mut self, iterations: u64, state: &HashMap<String, Tensor>, vars: &[Param]) -> Result<()> {
-        self.iterations = iterations;
-        for var in vars {
-            if let Some(v) = state.get(&format!("momentum/{}", var.name())) {
-                self.slots.set(var.name(), v.to_device(var.value().device())?, None);
-            }
-        }
-        Ok(())
-    }
-    fn kind(&self) -> &'static str {
-        "SGD"
-    }
-    fn learning_rate(&self) -> f32 {
-        self.learning_rate
-    }
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.learning_rate = lr;
+/// Adam's (and AdamW's) settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdamConfig {
+    /// β1 (default 0.9).
+    pub beta_1: f32,
+    /// β2 (default 0.999).
+    pub beta_2: f32,
+    /// ε (default 1e-7).
+    pub epsilon: f32,
+    /// AMSGrad (default false).
+    pub amsgrad: bool,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        Self { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, amsgrad: false }
     }
 }
 
-/// `keras.optimizers.Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)`.
-pub struct Adam {
-    /// Learning rate.
-    pub learning_rate: f32,
-    /// β1.
-    pub beta_1: f32,
-    /// β2.
-    pub beta_2: f32,
-    /// ε.
-    pub epsilon: f32,
-    iterations: u64,
-    slots: Slots,
+impl AsMut<AdamConfig> for AdamConfig {
+    fn as_mut(&mut self) -> &mut AdamConfig {
+        self
+    }
 }
+
+impl Config for AdamConfig {
+    const KIND: &'static str = "Adam";
+    fn rule(&self, lr: f32, t: u64) -> Rule {
+        let t = t as f32;
+        let (b1p, b2p) = (self.beta_1.powf(t), self.beta_2.powf(t));
+        let alpha = lr * (1.0 - b2p).sqrt() / (1.0 - b1p);
+        Rule::Adam { alpha, beta_1: self.beta_1, beta_2: self.beta_2, epsilon: self.epsilon, amsgrad: self.amsgrad }
+    }
+}
+
+/// AdamW's settings: Adam's (its weight decay is the base optimizer's).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AdamWConfig(pub AdamConfig);
+
+impl AsMut<AdamConfig> for AdamWConfig {
+    fn as_mut(&mut self) -> &mut AdamConfig {
+        &mut self.0
+    }
+}
+
+impl Config for AdamWConfig {
+    const KIND: &'static str = "AdamW";
+    fn rule(&self, lr: f32, t: u64) -> Rule {
+        self.0.rule(lr, t)
+    }
+}
+
+/// `keras.optimizers.Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+/// amsgrad=False)`.
+pub type Adam = KerasOptimizer<AdamConfig>;
+
+/// `keras.optimizers.AdamW(learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
+/// epsilon=1e-7, amsgrad=False)`: Adam with decoupled weight decay.
+pub type AdamW = KerasOptimizer<AdamWConfig>;
 
 impl Adam {
-    /// Adam with Keras's defaults for β1, β2 and ε.
+    /// Adam with Keras's defaults for the other settings.
     pub fn new(learning_rate: f32) -> Self {
-        Self { learning_rate, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, iterations: 0, slots: Slots::default() }
+        Self::with_config(AdamConfig::default(), learning_rate)
     }
 }
 
@@ -194,51 +434,102 @@ impl Default for Adam {
     }
 }
 
-impl Optimizer for Adam {
-    fn apply_gradients(&mut self, grads: &Gradients, vars: &[Param]) -> Result<()> {
-        let t = (self.iterations + 1) as f64;
-        let (b1, b2) = (self.beta_1 as f64, self.beta_2 as f64);
-        let lr_t = (self.learning_rate as f64 * (1.0 - b2.powf(t)).sqrt() / (1.0 - b1.powf(t))) as f32;
-        let rule = Update::Adam { lr_t, beta1: self.beta_1, beta2: self.beta_2, epsilon: self.epsilon };
-        for var in vars.iter().filter(|v| v.trainable()) {
-            let Some(g) = grads.get(&var.value()) else { continue };
-            let (m, v) = match self.slots.slots.get(var.name()) {
-                Some((m, Some(v))) => (m.clone(), v.clone()),
-                _ => {
-                    let z = Tensor::zeros(&var.shape(), var.value().device())?;
-                    (z.clone(), z)
-                }
-            };
-            let (nm, nv) = step(&rule, var, g, &m, Some(&v))?;
-            self.slots.set(var.name(), nm, nv);
-        }
-        self.iterations += 1;
-        Ok(())
+impl AdamW {
+    /// AdamW with Keras's defaults (weight decay 0.004) for the other settings.
+    pub fn new(learning_rate: f32) -> Self {
+        Self::with_config(AdamWConfig::default(), learning_rate).weight_decay(0.004)
     }
-    fn iterations(&self) -> u64 {
-        self.iterations
+}
+
+impl Default for AdamW {
+    fn default() -> Self {
+        Self::new(1e-3)
     }
-    fn state(&self) -> Vec<(String, Tensor)> {
-        self.slots.tensors(["m", "v"])
+}
+
+impl<C: Config + AsMut<AdamConfig>> KerasOptimizer<C> {
+    /// Sets β1, the decay of the first moment.
+    pub fn beta_1(mut self, b: f32) -> Self {
+        self.config.as_mut().beta_1 = b;
+        self
     }
-    fn load_state(&mut self, iterations: u64, state: &HashMap<String, Tensor>, vars: &[Param]) -> Result<()> {
-        self.iterations = iterations;
-        for var in vars {
-            let dev = var.value().device().clone();
-            let (m, v) = (state.get(&format!("m/{}", var.name())), state.get(&format!("v/{}", var.name())));
-            if let (Some(m), Some(v)) = (m, v) {
-                self.slots.set(var.name(), m.to_device(&dev)?, Some(v.to_device(&dev)?));
-            }
-        }
-        Ok(())
+
+    /// Sets β2, the decay of the second moment.
+    pub fn beta_2(mut self, b: f32) -> Self {
+        self.config.as_mut().beta_2 = b;
+        self
     }
-    fn kind(&self) -> &'static str {
-        "Adam"
+
+    /// Sets ε.
+    pub fn epsilon(mut self, e: f32) -> Self {
+        self.config.as_mut().epsilon = e;
+        self
     }
-    fn learning_rate(&self) -> f32 {
-        self.learning_rate
+
+    /// Uses AMSGrad (the running maximum of the second moment; a third slot `vhat`).
+    pub fn amsgrad(mut self, a: bool) -> Self {
+        self.config.as_mut().amsgrad = a;
+        self
     }
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.learning_rate = lr;
+}
+
+/// RMSprop's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RmsPropConfig {
+    /// ρ (default 0.9).
+    pub rho: f32,
+    /// Momentum (default 0).
+    pub momentum: f32,
+    /// ε (default 1e-7).
+    pub epsilon: f32,
+    /// Centered (default false).
+    pub centered: bool,
+}
+
+impl Config for RmsPropConfig {
+    const KIND: &'static str = "RMSprop";
+    fn rule(&self, _lr: f32, _t: u64) -> Rule {
+        Rule::RmsProp { rho: self.rho, momentum: self.momentum, epsilon: self.epsilon, centered: self.centered }
+    }
+}
+
+/// `keras.optimizers.RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
+/// centered=False)`.
+pub type RmsProp = KerasOptimizer<RmsPropConfig>;
+
+impl RmsProp {
+    /// RMSprop with Keras's defaults for the other settings.
+    pub fn new(learning_rate: f32) -> Self {
+        Self::with_config(RmsPropConfig { rho: 0.9, momentum: 0.0, epsilon: 1e-7, centered: false }, learning_rate)
+    }
+
+    /// Sets ρ.
+    pub fn rho(mut self, rho: f32) -> Self {
+        self.config.rho = rho;
+        self
+    }
+
+    /// Sets the momentum (a `momentum` slot when positive).
+    pub fn momentum(mut self, m: f32) -> Self {
+        self.config.momentum = m;
+        self
+    }
+
+    /// Sets ε.
+    pub fn epsilon(mut self, e: f32) -> Self {
+        self.config.epsilon = e;
+        self
+    }
+
+    /// Centered RMSprop (an `average_gradient` slot).
+    pub fn centered(mut self, c: bool) -> Self {
+        self.config.centered = c;
+        self
+    }
+}
+
+impl Default for RmsProp {
+    fn default() -> Self {
+        Self::new(1e-3)
     }
 }

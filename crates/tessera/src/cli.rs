@@ -53,13 +53,7 @@ enum Cmd {
 
 /// Runs the CLI; returns the process exit code.
 pub fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    let res = match cli.cmd {
-        Cmd::Info => info(),
-        Cmd::Bench { what, model, reps, filter } => crate::bench::run(&what, model.as_deref(), reps, &filter),
-        Cmd::Train(args) => args.config().and_then(|cfg| crate::train::train(&cfg).map(|_| ())),
-        Cmd::Predict { model, weights, top, cpu, images } => crate::predict::run(&model, &weights, &images, top, cpu),
-    };
+    let res = dispatch(Cli::parse());
     match res {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -146,6 +140,22 @@ impl TrainArgs {
             cpu: self.cpu,
             progress: !self.quiet,
         })
+    }
+}
+
+/// Runs the command line `args` (the program name first) in this process, returning its error
+/// instead of exiting (usage errors included).
+pub fn run_args<I: IntoIterator<Item = T>, T: Into<std::ffi::OsString> + Clone>(args: I) -> anyhow::Result<()> {
+    dispatch(Cli::try_parse_from(args)?)
+}
+
+/// Runs one parsed command.
+fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    match cli.cmd {
+        Cmd::Info => info(),
+        Cmd::Bench { what, model, reps, filter } => crate::bench::run(&what, model.as_deref(), reps, &filter),
+        Cmd::Train(args) => args.config().and_then(|cfg| crate::train::train(&cfg).map(|_| ())),
+        Cmd::Predict { model, weights, top, cpu, images } => crate::predict::run(&model, &weights, &images, top, cpu),
     }
 }
 

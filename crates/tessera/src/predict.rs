@@ -85,14 +85,21 @@ pub fn top_k(probs: &[f32], k: usize) -> Vec<(usize, f32)> {
     order
 }
 
-/// Prints `path: name 93.1%, name 5.2%, …` for every image.
+/// The line `path: name 93.1%, name 5.2%, …` with the `top` classes of `probs`.
+pub fn describe(path: &Path, probs: &[f32], names: &[String], top: usize) -> String {
+    let best: Vec<String> = top_k(probs, top)
+        .iter()
+        .map(|&(c, pr)| format!("{} {:.1}%", names.get(c).map_or("?", String::as_str), pr * 100.0))
+        .collect();
+    format!("{}: {}", path.display(), best.join(", "))
+}
+
+/// Prints [`describe`]'s line for every image.
 pub fn run(model: &str, weights: &Path, images: &[PathBuf], top: usize, cpu: bool) -> anyhow::Result<()> {
     let dev = crate::train::pick_device(cpu);
     let p = Predictor::load(model, weights, &dev)?;
     for (path, probs) in images.iter().zip(p.probabilities(images)?) {
-        let best: Vec<String> =
-            top_k(&probs, top).iter().map(|&(c, pr)| format!("{} {:.1}%", p.names[c], pr * 100.0)).collect();
-        println!("{}: {}", path.display(), best.join(", "));
+        println!("{}", describe(path, &probs, &p.names, top));
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ use tessera_nn::checkpoint;
 use tessera_nn::layers::{self, Layer};
 use tessera_nn::ops::{accuracy, add, affine, sparse_categorical_crossentropy};
 use tessera_nn::optimizers::{Adam, Optimizer};
+use tessera_nn::training::{BatchIter, Batches};
 use tessera_nn::{no_grad, Device, Tensor};
 
 use crate::zoo::{self, ZooModel, ZooSpec};
@@ -131,6 +132,39 @@ fn batch_tensors(b: &tessera_data::Batch, dev: &Device) -> tessera_nn::Result<(T
     let x = Tensor::from_slice(&b.images, &b.shape(), dev)?;
     let y: Vec<f32> = b.labels.iter().map(|&l| l as f32).collect();
     Ok((x, Tensor::from_vec(y, &[b.batch_size], dev)?))
+}
+
+/// A [`Batches`] source for `Compiled::fit_batches` over a `tessera_data` [`Dataset`]: every
+/// epoch shuffled from `seed` and the epoch number (or in order), images `[b, h, w, c]` and
+/// labels (f32 class ids `[b]`) uploaded to `device`.
+pub struct DatasetBatches<'a> {
+    data: &'a Dataset,
+    batch_size: usize,
+    shuffle: Option<u64>,
+    device: Device,
+}
+
+impl<'a> DatasetBatches<'a> {
+    /// Batches of `batch_size` (the last may be smaller); `shuffle: Some(seed)` reshuffles
+    /// every epoch.
+    pub fn new(data: &'a Dataset, batch_size: usize, shuffle: Option<u64>, device: &Device) -> Self {
+        Self { data, batch_size, shuffle, device: device.clone() }
+    }
+}
+
+impl Batches for DatasetBatches<'_> {
+    fn epoch(&mut self, epoch: usize) -> tessera_nn::Result<BatchIter<'_>> {
+        let batches = match self.shuffle {
+            Some(seed) => self.data.shuffled_batches(self.batch_size, false, seed ^ (epoch as u64) << 32),
+            None => self.data.batches(self.batch_size, false),
+        };
+        let batches = batches.map_err(|e| tessera_nn::shape_err("fit", e.to_string()))?;
+        let dev = self.device.clone();
+        Ok(Box::new(batches.map(move |b| batch_tensors(&b, &dev))))
+    }
+    fn steps(&self) -> Option<usize> {
+        Some(self.data.len().div_ceil(self.batch_size.max(1)))
+    }
 }
 
 /// One optimisation step of a model that outputs logits (sparse categorical cross-entropy);
@@ -351,7 +385,7 @@ pub fn train(cfg: &TrainConfig) -> anyhow::Result<TrainReport> {
     let mut report = TrainReport::default();
     for epoch in first_epoch..cfg.epochs {
         println!("Epoch {}/{}", epoch + 1, cfg.epochs);
-        opt.learning_rate = cfg.learning_rate * cfg.lr_decay.powi(epoch as i32);
+        opt.set_learning_rate(cfg.learning_rate * cfg.lr_decay.powi(epoch as i32));
         let stats = train_epoch(model.layer(), &mut opt, &train, feed, &dev, cfg, epoch)?;
         let (val_loss, val_acc) = evaluate(model.layer(), &test, feed, &dev, cfg.batch_size)?;
         println!("{}", keras_epoch_line(&stats, val_loss, val_acc));

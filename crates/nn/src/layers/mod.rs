@@ -29,10 +29,11 @@ pub use self::core::{Activation, Dense, Dropout, Flatten, Softmax};
 pub use activations::{LeakyReLU, ReLU, ELU};
 pub use conv::{Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D};
 pub use merge::{Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract};
-pub use normalization::BatchNormalization;
+pub use normalization::{BatchNormalization, GroupNormalization, InstanceNormalization, LayerNormalization};
 pub use pooling::{AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPool2D, UpSampling2D};
 pub use reshaping::{Cropping2D, Reshape, ZeroPadding2D};
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::autodiff::MaybeSendSync;
@@ -46,6 +47,7 @@ pub struct Param {
 }
 
 struct ParamInner {
+    id: u64,
     name: String,
     trainable: bool,
     value: Mutex<Tensor>,
@@ -55,7 +57,15 @@ impl Param {
     /// A new variable; trainable ones are marked so gradients flow to them.
     pub fn new(name: impl Into<String>, value: Tensor, trainable: bool) -> Self {
         let value = if trainable { value.variable() } else { value };
-        Self { inner: Arc::new(ParamInner { name: name.into(), trainable, value: Mutex::new(value) }) }
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        Self { inner: Arc::new(ParamInner { id, name: name.into(), trainable, value: Mutex::new(value) }) }
+    }
+
+    /// The variable's identity: unique per variable, shared by clones (optimizer state is keyed
+    /// by it; two variables may share a name).
+    pub fn id(&self) -> u64 {
+        self.inner.id
     }
 
     /// The current value (its identity is what [`crate::Gradients::get`] looks up).
