@@ -175,5 +175,9 @@ fn bench_train_takes_any_zoo_name_and_lists_them_on_error() {
     let e = tessera::bench::run("train", None, 1, "").unwrap_err().to_string();
     assert!(e.contains("lenet5"), "{e}");
     tessera::bench::run("train", Some("mlp"), 1, "").unwrap();
+    // The parameter count that decides whether the CPU path is timed is the built model's.
+    let mlp = zoo::by_name("mlp").unwrap();
+    let built = build_model(mlp, mlp.input, mlp.classes, &Device::Cpu, 0).unwrap();
+    assert_eq!(built.count_params(), 335_114);
     assert!(tessera::bench::peak_rss_kib().is_some_and(|k| k > 1024));
 }

@@ -37,7 +37,7 @@ const CPU_PARAMS: usize = 1_000_000;
 /// and batch, and images/s, on the GPU and (for small models) on the CPU path; then the peak
 /// resident memory of the process (on lavapipe the GPU's memory is host memory).
 fn train(spec: &ZooSpec, reps: usize) -> anyhow::Result<()> {
-    let params = (spec.make)(&spec.input, spec.classes)?.count_params();
+    let params = crate::train::build_model(spec, spec.input, spec.classes, &Device::Cpu, 0)?.count_params();
     println!("{}, input {:?}, batch {}, {params} parameters, Adam", spec.name, spec.input, spec.batch);
     println!("{:<40} {:>12} {:>12} {:>12}", "device", "first (ms)", "ms/step", "images/s");
     let cpu_too = params < CPU_PARAMS;
