@@ -71,6 +71,11 @@ pub struct GpuStats {
     pub buffers_reused: u64,
     /// Pipelines compiled.
     pub pipelines: u64,
+    /// Storage bytes (by size class) held by live buffers now.
+    pub live_bytes: u64,
+    /// Most storage bytes held by live buffers at once since [`Gpu::reset_peak`] (the pool's
+    /// high-water mark; idle pooled buffers are not counted).
+    pub peak_bytes: u64,
 }
 
 impl Recorder {
@@ -193,7 +198,14 @@ impl Gpu {
             buffers_created: pool.created,
             buffers_reused: pool.reused,
             pipelines: lock(&self.inner.pipelines).len() as u64,
+            live_bytes: pool.live_bytes,
+            peak_bytes: pool.peak_bytes,
         }
+    }
+
+    /// Restarts the memory high-water mark ([`GpuStats::peak_bytes`]) at the bytes live now.
+    pub fn reset_peak(&self) {
+        lock(&self.inner.pool).reset_peak();
     }
 
     /// Largest buffer a single storage binding may cover, in bytes.
@@ -379,7 +391,11 @@ impl Gpu {
         }
         let usage = crate::buffer::STORAGE_USAGE;
         let class = size_class(bytes, limit);
-        let taken = lock(&self.inner.pool).take(class, usage);
+        let taken = {
+            let mut pool = lock(&self.inner.pool);
+            pool.lend(class);
+            pool.take(class, usage)
+        };
         let buf = match taken {
             Some(b) => b,
             None => {

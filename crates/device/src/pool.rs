@@ -27,6 +27,10 @@ pub(crate) struct Pool {
     pub(crate) created: u64,
     /// Buffers served from the pool (a statistic for tests and benches).
     pub(crate) reused: u64,
+    /// Bytes (by size class) of the buffers handed out and not yet returned.
+    pub(crate) live_bytes: u64,
+    /// High-water mark of `live_bytes` since the last [`Pool::reset_peak`].
+    pub(crate) peak_bytes: u64,
 }
 
 impl Pool {
@@ -38,8 +42,20 @@ impl Pool {
         Some(b)
     }
 
+    /// Counts `class` bytes as handed out (taken from the pool or newly created).
+    pub(crate) fn lend(&mut self, class: u64) {
+        self.live_bytes += class;
+        self.peak_bytes = self.peak_bytes.max(self.live_bytes);
+    }
+
+    /// Restarts the high-water mark at the bytes live now.
+    pub(crate) fn reset_peak(&mut self) {
+        self.peak_bytes = self.live_bytes;
+    }
+
     /// Returns a buffer to the pool (or drops it when the pool is full).
     pub(crate) fn give(&mut self, class: u64, usage: wgpu::BufferUsages, buf: wgpu::Buffer) {
+        self.live_bytes = self.live_bytes.saturating_sub(class);
         if self.idle_bytes + class > MAX_IDLE_BYTES {
             return;
         }
@@ -56,7 +72,19 @@ impl Pool {
 
 #[cfg(test)]
 mod tests {
-    use super::size_class;
+    use super::{size_class, Pool};
+
+    #[test]
+    fn the_peak_is_the_most_bytes_lent_at_once() {
+        let mut p = Pool::default();
+        p.lend(256);
+        p.lend(1024);
+        p.live_bytes -= 1024; // as `give` does for a returned buffer
+        p.lend(512);
+        assert_eq!((p.live_bytes, p.peak_bytes), (768, 1280));
+        p.reset_peak();
+        assert_eq!(p.peak_bytes, 768);
+    }
 
     #[test]
     fn classes_are_powers_of_two_above_the_minimum() {

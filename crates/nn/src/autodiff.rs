@@ -3,10 +3,15 @@
 //! inputs' gradients, written with the same tensor ops (so backward runs on the GPU when the
 //! forward did). `loss.backward()` (or `y.backward_with(&upstream)` for a non-scalar `y`) walks the graph in
 //! reverse topological order.
+//!
+//! A node keeps only what its backward needs: its inputs are recorded as identities and
+//! shapes ([`NodeInput`], no data), the backward closure captures the tensors it reads, and
+//! `backward` drops each closure (and so its saved tensors) as soon as it has run. A graph can
+//! therefore be differentiated once, like TensorFlow's non-persistent `GradientTape`.
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::tensor::common_device;
 use crate::{ops, shape_err, Result, Tensor};
@@ -37,11 +42,42 @@ where
     }
 }
 
-/// One recorded op: its name, its inputs and its backward rule.
+/// An input of a recorded op, without its data: what backward needs to route a gradient.
+pub(crate) struct NodeInput {
+    id: u64,
+    shape: Vec<usize>,
+    variable: bool,
+    node: Option<Arc<GradNode>>,
+}
+
+impl NodeInput {
+    fn of(t: &Tensor) -> Self {
+        Self { id: t.id(), shape: t.shape().to_vec(), variable: t.is_variable(), node: t.node().cloned() }
+    }
+}
+
+/// One recorded op: its name, its inputs and its backward rule (taken, and so released, when
+/// backward runs it).
 pub struct GradNode {
     pub(crate) name: &'static str,
-    pub(crate) inputs: Vec<Tensor>,
-    pub(crate) backward: Box<dyn Backward>,
+    pub(crate) inputs: Vec<NodeInput>,
+    pub(crate) backward: Mutex<Option<Box<dyn Backward>>>,
+}
+
+impl GradNode {
+    /// Runs and releases the backward rule; an error when an earlier backward used it.
+    fn run_once(&self, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let rule = self.backward.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match rule {
+            Some(rule) => rule.backward(g),
+            None => Err(shape_err(
+                self.name,
+                "backward through this graph a second time: its saved tensors were released after the \
+                 first backward (run the forward again)"
+                    .to_string(),
+            )),
+        }
+    }
 }
 
 thread_local! {
@@ -76,7 +112,11 @@ pub(crate) fn record(
     if !should_record(inputs) {
         return out;
     }
-    let node = GradNode { name, inputs: inputs.iter().map(|t| (*t).clone()).collect(), backward: Box::new(backward) };
+    let node = GradNode {
+        name,
+        inputs: inputs.iter().map(|t| NodeInput::of(t)).collect(),
+        backward: Mutex::new(Some(Box::new(backward))),
+    };
     out.with_node(Arc::new(node))
 }
 
@@ -108,23 +148,24 @@ impl Gradients {
     }
 }
 
-/// Nodes reachable from `root`, inputs before the ops that use them.
-fn topo_order(root: &Tensor) -> Vec<Tensor> {
+/// Recorded nodes reachable from `root` as (output id, node), inputs before the ops that use
+/// them. Holds no tensor data, so intermediate results are freed as their consumers finish.
+fn topo_order(root: u64, node: &Arc<GradNode>) -> Vec<(u64, Arc<GradNode>)> {
     let mut order = Vec::new();
     let mut seen = HashSet::new();
-    let mut stack = vec![(root.clone(), false)];
-    while let Some((t, expanded)) = stack.pop() {
+    let mut stack = vec![(root, node.clone(), false)];
+    while let Some((id, n, expanded)) = stack.pop() {
         if expanded {
-            order.push(t);
+            order.push((id, n));
             continue;
         }
-        if !seen.insert(t.id()) {
+        if !seen.insert(id) {
             continue;
         }
-        stack.push((t.clone(), true));
-        if let Some(node) = t.node() {
-            for i in node.inputs.iter().filter(|i| i.node().is_some()) {
-                stack.push((i.clone(), false));
+        stack.push((id, n.clone(), true));
+        for i in &n.inputs {
+            if let Some(inner) = &i.node {
+                stack.push((i.id, inner.clone(), false));
             }
         }
     }
@@ -173,25 +214,26 @@ impl Tensor {
             let mut pending: HashMap<u64, Tensor> = HashMap::new();
             pending.insert(self.id(), seed.clone());
             let mut out = Gradients::default();
-            for t in topo_order(self).into_iter().rev() {
-                let (Some(node), Some(g)) = (t.node(), pending.remove(&t.id())) else { continue };
-                let grads = node.backward.backward(&g)?;
+            let order = self.node().map(|n| topo_order(self.id(), n)).unwrap_or_default();
+            for (id, node) in order.into_iter().rev() {
+                let Some(g) = pending.remove(&id) else { continue };
+                let grads = node.run_once(&g)?;
                 for (input, gi) in node.inputs.iter().zip(grads) {
                     let Some(gi) = gi else { continue };
-                    if gi.shape() != input.shape() {
+                    if gi.shape() != input.shape.as_slice() {
                         return Err(shape_err(
                             node.name,
                             format!(
                                 "backward produced a gradient of shape {:?} for an input of shape {:?}",
                                 gi.shape(),
-                                input.shape()
+                                input.shape
                             ),
                         ));
                     }
-                    if input.node().is_some() {
-                        accumulate(&mut pending, input.id(), gi)?;
-                    } else if input.is_variable() {
-                        accumulate(&mut out.map, input.id(), gi)?;
+                    if input.node.is_some() {
+                        accumulate(&mut pending, input.id, gi)?;
+                    } else if input.variable {
+                        accumulate(&mut out.map, input.id, gi)?;
                     }
                 }
             }

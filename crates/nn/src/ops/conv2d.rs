@@ -6,7 +6,7 @@ pub use tessera_kernels::conv2d::Conv2dVariant;
 use tessera_kernels::Conv2dGeometry;
 
 use crate::autodiff::record;
-use crate::ops::{activation_grad, conv2d_transpose, reduce_sum, Conv2dOptions};
+use crate::ops::{activation_grad, activation_saved, conv2d_transpose, reduce_sum, Conv2dOptions};
 use crate::tensor::common_device;
 use crate::{cpu, shape_err, Activation, Device, Result, Tensor};
 
@@ -52,9 +52,10 @@ pub fn conv2d_variant(
             Tensor::from_gpu(buf, shape, &dev)
         }
     };
-    let (xc, fc, y, o, has_bias) = (x.clone(), filter.clone(), out.detach(), *opts, bias.is_some());
+    let (xc, fc, y, o, has_bias) =
+        (x.clone(), filter.clone(), activation_saved(opts.activation, &out), *opts, bias.is_some());
     Ok(record(out, "conv2d", &operands, move |g| {
-        let gz = activation_grad(o.activation, &y, g)?;
+        let gz = activation_grad(o.activation, y.as_ref(), g)?;
         let lin = Conv2dOptions { activation: Activation::None, ..o };
         let dx = xc.requires_grad().then(|| conv2d_transpose(&gz, &fc, xc.shape(), &lin)).transpose()?;
         let dw = fc.requires_grad().then(|| conv2d_backprop_filter(&xc, &gz, fc.shape(), &lin)).transpose()?;

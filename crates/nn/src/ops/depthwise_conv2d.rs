@@ -7,7 +7,7 @@ pub use tessera_kernels::depthwise_conv2d::DepthwiseVariant;
 use tessera_kernels::{Activation, DepthwiseGeometry};
 
 use crate::autodiff::record;
-use crate::ops::{activation_grad, dense, reduce_sum, Conv2dOptions};
+use crate::ops::{activation_grad, activation_saved, dense, reduce_sum, Conv2dOptions};
 use crate::tensor::common_device;
 use crate::{cpu, shape_err, Device, Error, Result, Tensor};
 
@@ -53,10 +53,16 @@ pub fn depthwise_conv2d_variant(
             Tensor::from_gpu(buf, shape, &dev)
         }
     };
-    let (xc, fc, y, act, o, has_bias) =
-        (x.clone(), filter.clone(), out.detach(), opts.activation, lin(opts), bias.is_some());
+    let (xc, fc, y, act, o, has_bias) = (
+        x.clone(),
+        filter.clone(),
+        activation_saved(opts.activation, &out),
+        opts.activation,
+        lin(opts),
+        bias.is_some(),
+    );
     Ok(record(out, "depthwise_conv2d", &operands, move |g| {
-        let gz = activation_grad(act, &y, g)?;
+        let gz = activation_grad(act, y.as_ref(), g)?;
         let dx = xc.requires_grad().then(|| depthwise_conv2d_backprop_input(&gz, &fc, xc.shape(), &o)).transpose()?;
         let dw = fc.requires_grad().then(|| depthwise_conv2d_backprop_filter(&xc, &gz, fc.shape(), &o)).transpose()?;
         let mut grads = vec![dx, dw];

@@ -5,7 +5,7 @@ use tessera_kernels::matmul::{self as k, Layout, Matmul};
 use tessera_kernels::Activation;
 
 use crate::autodiff::record;
-use crate::ops::{activation_grad, reduce_sum};
+use crate::ops::{activation_grad, activation_saved, reduce_sum};
 use crate::tensor::common_device;
 use crate::{cpu, shape_err, Device, Result, Tensor};
 
@@ -76,9 +76,9 @@ pub fn dense(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, act: Activation) -> 
     let out = run(x, w, bias, &mm, MatmulVariant::Auto, vec![mm.m, mm.n])?;
     let mut inputs = vec![x, w];
     inputs.extend(bias);
-    let (xc, wc, y, has_bias) = (x.clone(), w.clone(), out.detach(), bias.is_some());
+    let (xc, wc, y, has_bias) = (x.clone(), w.clone(), activation_saved(act, &out), bias.is_some());
     Ok(record(out, "dense", &inputs, move |g| {
-        let gz = activation_grad(act, &y, g)?;
+        let gz = activation_grad(act, y.as_ref(), g)?;
         let o = MatmulOptions::default();
         let dx =
             xc.requires_grad().then(|| matmul_with(&gz, &wc, MatmulOptions { transpose_b: true, ..o })).transpose()?;
