@@ -17,6 +17,6 @@ mod readback;
 pub use adapter::{parse_backends, GpuOptions};
 pub use buffer::GpuBuffer;
 pub use error::{DeviceError, Result};
-pub use gpu::{Gpu, GpuStats, Pipeline, PARAMS_SLOT};
+pub use gpu::{Gpu, GpuStats, Pipeline, PipelineKey, PARAMS_SLOT};
 pub use readback::ReadFuture;
 pub use wgpu;
