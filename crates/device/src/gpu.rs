@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::adapter::{self, GpuOptions};
+use crate::autotune::{TuneMode, Tuning};
 use crate::pool::{size_class, Pool};
 use crate::{DeviceError, Result};
 
@@ -32,6 +33,7 @@ pub(crate) struct GpuInner {
     pipelines: Mutex<HashMap<u64, Pipeline>>,
     profile: Option<Mutex<HashMap<String, (u64, f64)>>>,
     pub(crate) rec: Mutex<Recorder>,
+    tuning: Mutex<Tuning>,
     errors: Arc<Mutex<Vec<DeviceError>>>,
     lost: Arc<Mutex<Option<String>>>,
 }
@@ -211,6 +213,7 @@ impl Gpu {
         });
         let rec = Recorder { encoder: None, pass: None, params: Vec::new(), arena, submits: 0, dispatches: 0 };
         let features = adapter.features();
+        let tuning = Mutex::new(Tuning::for_adapter(&info)?);
         let inner = GpuInner {
             _instance: instance,
             _adapter: adapter,
@@ -222,6 +225,7 @@ impl Gpu {
             pool: Mutex::default(),
             pipelines: Mutex::default(),
             rec: Mutex::new(rec),
+            tuning,
             profile: std::env::var_os("TESSERA_PROFILE").map(|_| Mutex::default()),
             errors,
             lost,
@@ -272,6 +276,31 @@ impl Gpu {
     /// Restarts the memory high-water mark ([`GpuStats::peak_bytes`]) at the bytes live now.
     pub fn reset_peak(&self) {
         lock(&self.inner.pool).reset_peak();
+    }
+
+    /// The autotuning mode this device was opened with (`TESSERA_AUTOTUNE`).
+    pub fn tune_mode(&self) -> TuneMode {
+        lock(&self.inner.tuning).mode
+    }
+
+    /// The variant remembered for a kernel family and shape class (`key`), if any.
+    pub fn tuned(&self, key: &str) -> Option<String> {
+        lock(&self.inner.tuning).cache.get(key).map(str::to_string)
+    }
+
+    /// Remembers `variant` as the winner for `key` and rewrites this adapter's cache file (a
+    /// cache that cannot be written only costs a retune in the next process).
+    pub fn remember_tuned(&self, key: &str, variant: &str) {
+        let mut t = lock(&self.inner.tuning);
+        t.cache.insert(key, variant);
+        if let Some(path) = &t.path {
+            let _ = t.cache.save(path);
+        }
+    }
+
+    /// Every (shape class, variant) chosen or remembered so far on this device.
+    pub fn tuned_entries(&self) -> Vec<(String, String)> {
+        lock(&self.inner.tuning).cache.entries().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     /// Largest buffer a single storage binding may cover, in bytes.

@@ -2,7 +2,7 @@
 //! explicit padding, strides and dilations, optional fused bias and activation.
 
 use tessera_kernels::conv2d as k;
-pub use tessera_kernels::conv2d::Conv2dVariant;
+pub use tessera_kernels::conv2d::{Conv2dVariant, FilterGradKernel};
 use tessera_kernels::Conv2dGeometry;
 
 use crate::autodiff::record;
@@ -70,6 +70,18 @@ pub fn conv2d_variant(
 /// The gradient of `conv2d` with respect to its filter (`tf.nn.conv2d_backprop_filter`):
 /// input `x`, upstream gradient `dy` (`[n, oh, ow, cout]`), and the filter's shape.
 pub fn conv2d_backprop_filter(x: &Tensor, dy: &Tensor, filter_shape: &[usize], opts: &Conv2dOptions) -> Result<Tensor> {
+    conv2d_backprop_filter_kernel(x, dy, filter_shape, opts, None)
+}
+
+/// [`conv2d_backprop_filter`] with an explicit GPU kernel (`None`: autotuned), for tests and
+/// benchmarks; a kernel that cannot handle the shapes is an error.
+pub fn conv2d_backprop_filter_kernel(
+    x: &Tensor,
+    dy: &Tensor,
+    filter_shape: &[usize],
+    opts: &Conv2dOptions,
+    kernel: Option<FilterGradKernel>,
+) -> Result<Tensor> {
     let g = Conv2dGeometry::new(x.shape(), filter_shape, opts.strides, opts.dilations, &opts.padding)?;
     if dy.shape() != g.out_shape().as_slice() {
         return Err(shape_err(
@@ -88,7 +100,10 @@ pub fn conv2d_backprop_filter(x: &Tensor, dy: &Tensor, filter_shape: &[usize], o
             Tensor::from_cpu(cpu::conv2d_filter_grad(x.cpu_data(), dy.cpu_data(), &g), filter_shape.to_vec())
         }
         Device::Gpu(gpu) => {
-            let buf = k::conv2d_filter_grad(gpu, x.gpu_buf(), dy.gpu_buf(), &g, Conv2dVariant::Auto)?;
+            let buf = match kernel {
+                Some(kernel) => k::conv2d_filter_grad_kernel(gpu, x.gpu_buf(), dy.gpu_buf(), &g, kernel)?,
+                None => k::conv2d_filter_grad(gpu, x.gpu_buf(), dy.gpu_buf(), &g, Conv2dVariant::Auto)?,
+            };
             Tensor::from_gpu(buf, filter_shape.to_vec(), &dev)
         }
     };
