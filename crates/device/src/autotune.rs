@@ -134,6 +134,8 @@ pub(crate) struct Tuning {
     pub(crate) mode: TuneMode,
     pub(crate) cache: TuneCache,
     pub(crate) path: Option<PathBuf>,
+    /// Keys looked up or tuned in this process (what `tessera bench ops` reports).
+    pub(crate) used: std::collections::BTreeSet<String>,
 }
 
 impl Tuning {
@@ -146,7 +148,7 @@ impl Tuning {
             (Some(p), TuneMode::On) => TuneCache::load(p),
             _ => TuneCache::default(),
         };
-        Ok(Self { mode, cache, path })
+        Ok(Self { mode, cache, path, used: Default::default() })
     }
 }
 

@@ -285,22 +285,26 @@ impl Gpu {
 
     /// The variant remembered for a kernel family and shape class (`key`), if any.
     pub fn tuned(&self, key: &str) -> Option<String> {
-        lock(&self.inner.tuning).cache.get(key).map(str::to_string)
+        let mut t = lock(&self.inner.tuning);
+        t.used.insert(key.to_string());
+        t.cache.get(key).map(str::to_string)
     }
 
     /// Remembers `variant` as the winner for `key` and rewrites this adapter's cache file (a
     /// cache that cannot be written only costs a retune in the next process).
     pub fn remember_tuned(&self, key: &str, variant: &str) {
         let mut t = lock(&self.inner.tuning);
+        t.used.insert(key.to_string());
         t.cache.insert(key, variant);
         if let Some(path) = &t.path {
             let _ = t.cache.save(path);
         }
     }
 
-    /// Every (shape class, variant) chosen or remembered so far on this device.
+    /// The (shape class, variant) pairs used by this process's kernels so far, sorted.
     pub fn tuned_entries(&self) -> Vec<(String, String)> {
-        lock(&self.inner.tuning).cache.entries().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        let t = lock(&self.inner.tuning);
+        t.used.iter().filter_map(|k| Some((k.clone(), t.cache.get(k)?.to_string()))).collect()
     }
 
     /// Largest buffer a single storage binding may cover, in bytes.
