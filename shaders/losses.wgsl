@@ -1,7 +1,7 @@
 // Loss family over rows of k logits (one invocation per row, numerically stable: the row max
 // is subtracted first). Labels are dense [rows, k] rows, or (sparse = 1) one f32 class id per
 // row; an id that is not an integer in [0, k) gives `nan` (NaN) as that row's loss and
-// gradient (the CPU path reports an error instead).
+// gradient (tessera-nn checks labels on the host first where it can, and reports an error).
 // `xent_rows`: out[r] = Σ_j labels[r, j] · (lse(x[r]) − x[r, j]) (dense) or lse − x[r, id].
 // `xent_grad_rows`: out[r, j] = g[r] · (softmax(x[r])_j − labels[r, j]).
 // `one_hot`: out[i, j] = 1 when labels[i] == j, else 0 (labels viewed as `rows` ids).

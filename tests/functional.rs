@@ -313,3 +313,30 @@ fn a_functional_model_is_a_layer_and_trains() -> Result<()> {
     assert!(losses[39] < 0.2 * losses[0], "loss {} -> {}", losses[0], losses[39]);
     Ok(())
 }
+
+#[test]
+fn a_functional_residual_model_fits_with_compile() -> Result<()> {
+    clear_session();
+    let dev = gpu();
+    let inp = input(&[6, 6, 2]);
+    let x = layers::Conv2D::new(4, 3).padding(Padding::Same).activation(Activation::Relu).apply(&inp)?;
+    let y = layers::Conv2D::new(4, 3).padding(Padding::Same).apply(&x)?;
+    let x = layers::ReLU::new().apply(&layers::Add::new().apply_many(&[&x, &y])?)?;
+    let x = layers::GlobalAveragePooling2D::new().apply(&x)?;
+    let out = layers::Dense::new(2).apply(&x)?;
+    let mut model = Model::new(&[&inp], &[&out])?;
+    model.build(&dev, 3)?;
+    // Class = whether the first channel's mean is above the second's.
+    let xs = Tensor::randn(&[64, 6, 6, 2], 0.0, 1.0, 21, &dev)?;
+    let means = reduce_mean(&xs, Some(&[1, 2]), false)?.to_vec()?;
+    let labels: Vec<f32> = means.chunks(2).map(|m| (m[0] > m[1]) as u8 as f32).collect();
+    let ys = Tensor::from_vec(labels, &[64], &dev)?;
+    let loss = Loss::SparseCategoricalCrossentropy { from_logits: true };
+    let mut m = model.compile(Adam::new(0.02), loss, &[Metric::Accuracy]);
+    let h = m.fit(&xs, &ys, FitOptions::default().epochs(12).batch_size(16).verbose(0))?;
+    let losses = h.get("loss").unwrap();
+    assert_eq!(losses.len(), 12);
+    assert!(losses[11] < 0.6 * losses[0], "loss {losses:?}");
+    assert_eq!(m.predict(&xs, 32)?.shape(), &[64, 2]);
+    Ok(())
+}

@@ -206,14 +206,11 @@ impl Case {
     }
 
     fn keepdims(&self) -> bool {
-        matches!(self.opt("keepdims"), Json::Bool(true))
+        self.flag("keepdims")
     }
 
     fn flag(&self, key: &str) -> bool {
-        match self.opt(key) {
-            Json::Bool(b) => *b,
-            v => panic!("{}: option {key} is not a boolean: {v:?}", self.name),
-        }
+        matches!(self.opt(key), Json::Bool(true))
     }
 
     fn num(&self, key: &str) -> f32 {
@@ -325,6 +322,18 @@ fn run(c: &Case, dev: &Device) -> Result<Vec<Tensor>> {
                 ["x", "y", "z"].iter().filter(|k| c.tensors.contains_key(**k)).map(|k| c.t(k, dev)).collect();
             one(concat(&parts.iter().collect::<Vec<_>>(), c.opt("axis").usize()))
         }
+        "sigmoid_cross_entropy_with_logits" => one(sigmoid_cross_entropy_with_logits(&c.t("y", dev), &x())),
+        "binary_crossentropy" => one(binary_crossentropy(&c.t("y", dev), &x(), c.flag("from_logits"))),
+        "categorical_crossentropy" => one(categorical_crossentropy(&c.t("y", dev), &x(), c.flag("from_logits"))),
+        "sparse_categorical_crossentropy" => {
+            one(sparse_categorical_crossentropy(&c.t("y", dev), &x(), c.flag("from_logits")))
+        }
+        "sparse_top_k_categorical_accuracy" => {
+            one(sparse_top_k_categorical_accuracy(&c.t("y", dev), &x(), c.opt("k").usize()))
+        }
+        "top_k_categorical_accuracy" => one(top_k_categorical_accuracy(&c.t("y", dev), &x(), c.opt("k").usize())),
+        "binary_accuracy" => one(binary_accuracy(&c.t("y", dev), &x(), 0.5)),
+        "categorical_accuracy" => one(categorical_accuracy(&c.t("y", dev), &x())),
         _ => one(act_pad(c, &x())),
     }
 }
@@ -384,6 +393,14 @@ fn fixture_file_covers_every_op_family() {
         "keras_relu",
         "pad2d",
         "crop2d",
+        "sigmoid_cross_entropy_with_logits",
+        "binary_crossentropy",
+        "categorical_crossentropy",
+        "sparse_categorical_crossentropy",
+        "sparse_top_k_categorical_accuracy",
+        "top_k_categorical_accuracy",
+        "binary_accuracy",
+        "categorical_accuracy",
     ] {
         assert!(ops.contains(&op), "no fixture case for {op}");
     }
@@ -511,4 +528,60 @@ fn activations_with_gradients_match_tensorflow() {
 #[test]
 fn pad_and_crop_with_gradients_match_tensorflow() {
     check_ops(&["pad2d", "crop2d"]);
+}
+
+#[test]
+fn keras_losses_and_metrics_match_tensorflow() {
+    check_ops(&[
+        "sigmoid_cross_entropy_with_logits",
+        "binary_crossentropy",
+        "categorical_crossentropy",
+        "sparse_categorical_crossentropy",
+        "sparse_top_k_categorical_accuracy",
+        "top_k_categorical_accuracy",
+        "binary_accuracy",
+        "categorical_accuracy",
+    ]);
+}
+
+/// `model.fit` against Keras: the same model, weights, batches and optimizer give the same
+/// History (loss and accuracy weighted by batch size, validation after each epoch) and weights.
+fn fit_like_keras(c: &Case, dev: &Device) {
+    let mut model =
+        Sequential::new().with(layers::Dense::new(5).activation(Activation::Relu)).with(layers::Dense::new(3));
+    model.build(&[4], dev, 0).unwrap();
+    for (var, key) in model.variables().iter().zip(["k1", "b1", "k2", "b2"]) {
+        var.assign(c.t(key, dev)).unwrap();
+    }
+    let loss = Loss::SparseCategoricalCrossentropy { from_logits: true };
+    let (x, y, vx, vy) = (c.t("x", dev), c.t("y", dev), c.t("vx", dev), c.t("vy", dev));
+    let opts = FitOptions::default().epochs(3).batch_size(4).shuffle(false).validation_data(&vx, &vy).verbose(0);
+    let (history, kernel) = match c.opt("optimizer").str() {
+        "sgd" => {
+            let mut m = model.compile(Sgd::new(0.1), loss, &[Metric::Accuracy]);
+            (m.fit(&x, &y, opts).unwrap(), m.model().variables()[2].value())
+        }
+        _ => {
+            let mut m = model.compile(Adam::new(0.01), loss, &[Metric::Accuracy]);
+            (m.fit(&x, &y, opts).unwrap(), m.model().variables()[2].value())
+        }
+    };
+    let (want, _) = &c.tensors["out"];
+    for (i, key) in ["accuracy", "loss", "val_accuracy", "val_loss"].iter().enumerate() {
+        let what = format!("{} {key} on {dev}", c.name);
+        assert_close_vec(history.get(key).unwrap(), &want[i * 3..(i + 1) * 3], TF_RTOL, &what);
+    }
+    let what = format!("{} kernel after fit on {dev}", c.name);
+    assert_close_vec(&kernel.to_vec().unwrap(), &c.tensors["kernel_after"].0, TF_RTOL, &what);
+}
+
+#[test]
+fn fit_history_and_weights_match_keras() {
+    let cases = load_cases();
+    let fits: Vec<&Case> = cases.iter().filter(|c| c.opt("op").str() == "fit").collect();
+    assert_eq!(fits.len(), 2, "the sgd and adam fit cases");
+    for c in fits {
+        fit_like_keras(c, &Device::Cpu);
+        fit_like_keras(c, &gpu());
+    }
 }

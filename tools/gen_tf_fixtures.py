@@ -222,6 +222,8 @@ def pad_cases():
     for i, (shape, c) in enumerate([((2, 7, 6, 3), [[1, 2], [3, 0]]), ((1, 4, 5, 2), [[0, 3], [2, 2]])]):
         add_grad_case(f"crop2d_{i}", {"op": "crop2d", "crops": c}, rand(*shape),
                       lambda x, c=c: keras.layers.Cropping2D(cropping=c)(x))
+
+
 def norm_layer_cases():
     """Keras normalization layers called with training=True: the output and, by tf.GradientTape,
     the gradients of sum(y * dy) (a fixed random dy) with respect to x, gamma and beta;
@@ -266,9 +268,96 @@ def norm_layer_cases():
         add_case(name, meta, inputs, y, **extra)
 
 
+def training_cases():
+    """Keras losses and metrics as compile/fit uses them: x is y_pred, y is y_true."""
+    import keras
+    losses = keras.losses
+    metrics = keras.metrics
+
+    def keras_value(fn, y, x):
+        return np.array(fn(tf.constant(y), tf.constant(x)), dtype=np.float32)
+
+    # Binary cross-entropy from logits (large logits included) and from probabilities (exact 0
+    # and 1 included, which Keras clips to [1e-7, 1 - 1e-7]); soft labels too.
+    x = rand(5, 3) * 4.0
+    x[0, 0], x[1, 1] = 40.0, -40.0
+    y = (rng.uniform(size=(5, 3)) > 0.5).astype(np.float32)
+    y[4] = [0.25, 0.5, 0.9]
+    add_case("bce_logits", {"op": "binary_crossentropy", "from_logits": True}, {"x": x, "y": y},
+             keras_value(losses.BinaryCrossentropy(from_logits=True), y, x))
+    add_case("sigmoid_xent", {"op": "sigmoid_cross_entropy_with_logits"}, {"x": x, "y": y},
+             tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=x))
+    p = tf.nn.sigmoid(rand(4, 6) * 2.0).numpy()
+    p[0, 0], p[1, 1], p[2, 2] = 0.0, 1.0, 1e-9
+    y = (rng.uniform(size=(4, 6)) > 0.5).astype(np.float32)
+    y[0, 0], y[1, 1] = 1.0, 0.0
+    add_case("bce_probs", {"op": "binary_crossentropy", "from_logits": False}, {"x": p, "y": y},
+             keras_value(losses.BinaryCrossentropy(), y, p))
+    # Categorical / sparse categorical cross-entropy from probabilities: rows that do not sum
+    # to 1 (Keras renormalises the categorical ones) and a zero probability (clipped).
+    p = rng.uniform(0.05, 1.0, size=(5, 4)).astype(np.float32)
+    p[0, 2] = 0.0
+    ids = np.array([2, 0, 3, 1, 3], dtype=np.float32)
+    onehot = np.eye(4, dtype=np.float32)[ids.astype(int)]
+    onehot[4] = [0.1, 0.2, 0.3, 0.4]
+    add_case("cce_probs", {"op": "categorical_crossentropy", "from_logits": False}, {"x": p, "y": onehot},
+             keras_value(losses.CategoricalCrossentropy(), onehot, p))
+    probs = (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+    add_case("scce_probs", {"op": "sparse_categorical_crossentropy", "from_logits": False},
+             {"x": probs, "y": ids}, keras_value(losses.SparseCategoricalCrossentropy(), ids, probs))
+    add_case("scce_logits", {"op": "sparse_categorical_crossentropy", "from_logits": True},
+             {"x": p * 3.0, "y": ids},
+             keras_value(losses.SparseCategoricalCrossentropy(from_logits=True), ids, p * 3.0))
+    # Top-k accuracy with ties at the boundary (integer scores), TensorFlow's in_top_k rule.
+    scores = np.round(rand(12, 6) * 1.5).astype(np.float32)
+    ids = rng.randint(0, 6, size=12).astype(np.float32)
+    for k in [1, 2, 3, 5]:
+        m = metrics.SparseTopKCategoricalAccuracy(k=k)
+        m.update_state(ids, scores)
+        add_case(f"sparse_top_{k}", {"op": "sparse_top_k_categorical_accuracy", "k": k},
+                 {"x": scores, "y": ids}, np.float32(m.result()))
+        m = metrics.TopKCategoricalAccuracy(k=k)
+        hot = np.eye(6, dtype=np.float32)[ids.astype(int)]
+        m.update_state(hot, scores)
+        add_case(f"top_{k}", {"op": "top_k_categorical_accuracy", "k": k}, {"x": scores, "y": hot},
+                 np.float32(m.result()))
+    m = metrics.BinaryAccuracy()
+    bp = rng.uniform(size=(6, 3)).astype(np.float32)
+    bp[0, 0] = 0.5
+    by = (rng.uniform(size=(6, 3)) > 0.5).astype(np.float32)
+    m.update_state(by, bp)
+    add_case("binary_accuracy", {"op": "binary_accuracy"}, {"x": bp, "y": by}, np.float32(m.result()))
+    m = metrics.CategoricalAccuracy()
+    m.update_state(hot, scores)
+    add_case("categorical_accuracy", {"op": "categorical_accuracy"}, {"x": scores, "y": hot}, np.float32(m.result()))
+
+
+def fit_cases():
+    """Keras fit end to end: Dense(5, relu) → Dense(3) logits from fixed weights, 3 epochs of
+    batch 4 over 10 rows (a partial last batch), no shuffling, validation data. `out` is the
+    History as rows [accuracy, loss, val_accuracy, val_loss] × epochs; `kernel_after` the last
+    layer's kernel after training."""
+    import keras
+    for name, make_opt in [("sgd", lambda: keras.optimizers.SGD(0.1)), ("adam", lambda: keras.optimizers.Adam(0.01))]:
+        x, vx = rand(10, 4), rand(6, 4)
+        y = rng.randint(0, 3, size=10).astype(np.float32)
+        vy = rng.randint(0, 3, size=6).astype(np.float32)
+        k1, b1, k2, b2 = rand(4, 5) * 0.5, rand(5) * 0.1, rand(5, 3) * 0.5, rand(3) * 0.1
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(5, activation="relu"), keras.layers.Dense(3)])
+        model.set_weights([k1, b1, k2, b2])
+        model.compile(optimizer=make_opt(), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      metrics=["accuracy"])
+        h = model.fit(x, y, batch_size=4, epochs=3, shuffle=False, validation_data=(vx, vy), verbose=0)
+        hist = np.array([h.history[k] for k in ["accuracy", "loss", "val_accuracy", "val_loss"]], dtype=np.float32)
+        add_case(f"fit_{name}", {"op": "fit", "optimizer": name},
+                 {"x": x, "y": y, "vx": vx, "vy": vy, "k1": k1, "b1": b1, "k2": k2, "b2": b2}, hist,
+                 kernel_after=model.get_weights()[2])
+
+
 def main():
     for gen in [conv_cases, depthwise_cases, separable_cases, transpose_cases, pool_cases,
-                norm_and_resize_cases, dense_cases, reduce_cases, act_cases, pad_cases, norm_layer_cases]:
+                norm_and_resize_cases, dense_cases, reduce_cases, act_cases, pad_cases, norm_layer_cases,
+                training_cases, fit_cases]:
         gen()
     metadata["__tensorflow_version__"] = tf.__version__
     save_file(tensors, OUT, metadata=metadata)

@@ -1,7 +1,8 @@
 //! Launcher for `shaders/losses.wgsl`: fused softmax cross-entropy (dense or sparse labels)
 //! and its logits gradient, one-hot encoding, and per-row argmax correctness for accuracy.
 //! One invocation per row of `k` logits. On the GPU a sparse label that is not an integer in
-//! `[0, k)` yields NaN for that row (the loss and every gradient entry).
+//! `[0, k)` yields NaN for that row (the loss and every gradient entry); `tessera-nn` checks the
+//! labels on the host first (native), so this is the browser's fallback.
 
 use tessera_device::{Gpu, GpuBuffer};
 

@@ -53,7 +53,7 @@ pub fn to_bytes(vars: &[Param], optimizer: Option<&dyn Optimizer>, extra: &[(&st
 }
 
 /// A tensor's values on the host (blocking readback on native; CPU tensors only on wasm).
-fn host_values(t: &Tensor) -> Result<Vec<f32>> {
+pub(crate) fn host_values(t: &Tensor) -> Result<Vec<f32>> {
     #[cfg(not(target_arch = "wasm32"))]
     return t.to_vec();
     #[cfg(target_arch = "wasm32")]

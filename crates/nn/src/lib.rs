@@ -1,5 +1,6 @@
 //! Tessera's neural-network crate: the [`Tensor`] on a [`Device`], the CPU reference backend
-//! ([`cpu`]) that every GPU kernel is checked against, and `tf.nn`-style functional [`ops`].
+//! ([`cpu`]) that every GPU kernel is checked against, `tf.nn`-style functional [`ops`],
+//! Keras-style [`layers`], [`models`] and [`optimizers`], and Keras's [`training`] API.
 
 // Shared handles are Send + Sync on native; in the browser wgpu's handles are not Send and
 // everything runs on the page's one thread, so `Arc` there is sound (clippy flags it).
@@ -18,6 +19,7 @@ pub mod ops;
 pub mod optimizers;
 pub mod random;
 mod tensor;
+pub mod training;
 
 pub use autodiff::{no_grad, Gradients};
 pub use device::Device;

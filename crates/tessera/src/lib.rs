@@ -15,7 +15,7 @@
 pub use tessera_device as device;
 pub use tessera_kernels as kernels;
 pub use tessera_nn as nn;
-pub use tessera_nn::{checkpoint, functional, initializers, layers, models, optimizers};
+pub use tessera_nn::{checkpoint, functional, initializers, layers, models, optimizers, training};
 pub use tessera_nn::{Device, Error, Result, Tensor};
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -34,6 +34,12 @@ pub mod prelude {
     pub use tessera_nn::ops::*;
     pub use tessera_nn::optimizers::schedules::{CosineDecay, ExponentialDecay, PiecewiseConstantDecay};
     pub use tessera_nn::optimizers::{Adam, AdamW, Optimizer, RmsProp, Sgd};
+    pub use tessera_nn::training::{
+        Batches, Callback, Compile, Compiled, EarlyStopping, FitOptions, History, LearningRateScheduler, Logs, Loss,
+        Metric, Mode, ReduceLROnPlateau, TensorBatches,
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    pub use tessera_nn::training::{CsvLogger, ModelCheckpoint};
     pub use tessera_nn::{no_grad, Activation, Device, Error, Gradients, Padding, Result, Tensor};
 }
 

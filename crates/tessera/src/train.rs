@@ -11,6 +11,7 @@ use tessera_nn::checkpoint;
 use tessera_nn::models::Sequential;
 use tessera_nn::ops::{accuracy, add, sparse_categorical_crossentropy};
 use tessera_nn::optimizers::{Adam, Optimizer};
+use tessera_nn::training::{BatchIter, Batches};
 use tessera_nn::{no_grad, Device, Tensor};
 
 /// Settings of a training run (defaults: the TensorFlow tutorial's).
@@ -94,6 +95,39 @@ fn batch_tensors(b: &tessera_data::Batch, dev: &Device) -> tessera_nn::Result<(T
     let x = Tensor::from_slice(&b.images, &b.shape(), dev)?;
     let y: Vec<f32> = b.labels.iter().map(|&l| l as f32).collect();
     Ok((x, Tensor::from_vec(y, &[b.batch_size], dev)?))
+}
+
+/// A [`Batches`] source for `Compiled::fit_batches` over a `tessera_data` [`Dataset`]: every
+/// epoch shuffled from `seed` and the epoch number (or in order), images `[b, h, w, c]` and
+/// labels (f32 class ids `[b]`) uploaded to `device`.
+pub struct DatasetBatches<'a> {
+    data: &'a Dataset,
+    batch_size: usize,
+    shuffle: Option<u64>,
+    device: Device,
+}
+
+impl<'a> DatasetBatches<'a> {
+    /// Batches of `batch_size` (the last may be smaller); `shuffle: Some(seed)` reshuffles
+    /// every epoch.
+    pub fn new(data: &'a Dataset, batch_size: usize, shuffle: Option<u64>, device: &Device) -> Self {
+        Self { data, batch_size, shuffle, device: device.clone() }
+    }
+}
+
+impl Batches for DatasetBatches<'_> {
+    fn epoch(&mut self, epoch: usize) -> tessera_nn::Result<BatchIter<'_>> {
+        let batches = match self.shuffle {
+            Some(seed) => self.data.shuffled_batches(self.batch_size, false, seed ^ (epoch as u64) << 32),
+            None => self.data.batches(self.batch_size, false),
+        };
+        let batches = batches.map_err(|e| tessera_nn::shape_err("fit", e.to_string()))?;
+        let dev = self.device.clone();
+        Ok(Box::new(batches.map(move |b| batch_tensors(&b, &dev))))
+    }
+    fn steps(&self) -> Option<usize> {
+        Some(self.data.len().div_ceil(self.batch_size.max(1)))
+    }
 }
 
 /// One optimisation step; returns the (loss, accuracy) scalars, still on the device.

@@ -7,10 +7,15 @@
 //! [`crate::Error::Shape`]; the GPU cannot report errors, so there such a row's loss and
 //! logits gradient are NaN.
 
+use tessera_kernels::elementwise::{BinaryOp, UnaryOp};
 use tessera_kernels::losses as k;
 
+use crate::autodiff::no_grad;
 use crate::autodiff::record;
-use crate::ops::{div, log, log_softmax, maximum, minimum, mul, neg, reduce_mean, reduce_sum, square, sub};
+use crate::ops::{
+    add, affine, argmax, binary, div, exp, log, log_softmax, maximum, minimum, mul, neg, reduce_mean, reduce_sum, relu,
+    sigmoid, square, sub, unary,
+};
 use crate::tensor::common_device;
 use crate::{cpu, shape_err, Device, Result, Tensor};
 
@@ -44,9 +49,7 @@ pub fn sparse_softmax_cross_entropy_with_logits(labels: &Tensor, logits: &Tensor
             format!("labels {:?} must be logits {:?} without the last axis", labels.shape(), logits.shape()),
         ));
     }
-    if let Device::Cpu = labels.device() {
-        check_ids(op, labels, k)?;
-    }
+    check_ids(op, labels, k)?;
     xent(op, labels, logits, k, true)
 }
 
@@ -58,9 +61,22 @@ fn classes(op: &'static str, logits: &Tensor) -> Result<usize> {
     }
 }
 
-/// Errors unless every CPU label is an integer class id in `[0, k)`.
+/// The labels' values on the host: CPU data as is, GPU labels read back (native); `None` in
+/// the browser, where a GPU readback cannot block.
+fn host_labels(labels: &Tensor) -> Result<Option<Vec<f32>>> {
+    match labels.device() {
+        Device::Cpu => Ok(Some(labels.cpu_data().to_vec())),
+        #[cfg(not(target_arch = "wasm32"))]
+        Device::Gpu(_) => labels.to_vec().map(Some),
+        #[cfg(target_arch = "wasm32")]
+        Device::Gpu(_) => Ok(None),
+    }
+}
+
+/// Errors unless every label is an integer class id in `[0, k)` (GPU labels are read back).
 fn check_ids(op: &'static str, labels: &Tensor, k: usize) -> Result<()> {
-    match labels.cpu_data().iter().find(|&&l| !(l >= 0.0 && l < k as f32 && l.fract() == 0.0)) {
+    let Some(values) = host_labels(labels)? else { return Ok(()) };
+    match values.iter().find(|&&l| !(l >= 0.0 && l < k as f32 && l.fract() == 0.0)) {
         Some(l) => {
             Err(shape_err(op, format!("label {l} is not a class id in [0, {k}) for labels {:?}", labels.shape())))
         }
@@ -198,4 +214,115 @@ pub fn accuracy(labels: &Tensor, logits: &Tensor) -> Result<Tensor> {
         Device::Gpu(d) => Tensor::from_gpu(k::correct(d, labels.gpu_buf(), logits.gpu_buf(), n, kk)?, vec![n], &dev),
     };
     reduce_mean(&hits, None, false)
+}
+
+/// Errors unless `a` and `b` have the same shape.
+fn same_shape(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
+    match a.shape() == b.shape() {
+        true => Ok(()),
+        false => {
+            Err(shape_err(op, format!("y_true {:?} and y_pred {:?} must have the same shape", a.shape(), b.shape())))
+        }
+    }
+}
+
+/// `tf.nn.sigmoid_cross_entropy_with_logits`: elementwise
+/// `max(x, 0) − x·z + ln(1 + e^(−|x|))` for labels `z` and logits `x` of one shape.
+/// Gradients (TensorFlow's): `g · (sigmoid(x) − z)` to the logits, `−g · x` to the labels.
+pub fn sigmoid_cross_entropy_with_logits(labels: &Tensor, logits: &Tensor) -> Result<Tensor> {
+    let op = "sigmoid_cross_entropy_with_logits";
+    same_shape(op, labels, logits)?;
+    let out = no_grad(|| {
+        let soft = log(&affine(&exp(&neg(&unary(UnaryOp::Abs, logits)?)?)?, 1.0, 1.0)?)?;
+        add(&sub(&relu(logits)?, &mul(logits, labels)?)?, &soft)
+    })?;
+    let (z, x) = (labels.clone(), logits.clone());
+    Ok(record(out, op, &[labels, logits], move |g| {
+        let dz = z.requires_grad().then(|| neg(&mul(g, &x)?)).transpose()?;
+        let dx = x.requires_grad().then(|| mul(g, &sub(&sigmoid(&x)?, &z)?)).transpose()?;
+        Ok(vec![dz, dx])
+    }))
+}
+
+/// Keras `binary_crossentropy` averaged over everything (shape `[]`; Keras's mean over the
+/// last axis, then over the batch). With `from_logits` it is the mean of
+/// [`sigmoid_cross_entropy_with_logits`]; otherwise probabilities clipped to
+/// `[1e-7, 1 − 1e-7]` and `−(z·ln p + (1 − z)·ln(1 − p))`.
+pub fn binary_crossentropy(y_true: &Tensor, y_pred: &Tensor, from_logits: bool) -> Result<Tensor> {
+    same_shape("binary_crossentropy", y_true, y_pred)?;
+    if from_logits {
+        return reduce_mean(&sigmoid_cross_entropy_with_logits(y_true, y_pred)?, None, false);
+    }
+    let p = clip_probs(y_pred)?;
+    let pos = mul(y_true, &log(&p)?)?;
+    let negative = mul(&affine(y_true, -1.0, 1.0)?, &log(&affine(&p, -1.0, 1.0)?)?)?;
+    reduce_mean(&neg(&add(&pos, &negative)?)?, None, false)
+}
+
+/// 1.0 where `a == b` exactly, else 0.0 (no gradient).
+fn equal(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let zero = Tensor::zeros(&[1], a.device())?;
+    affine(&binary(BinaryOp::Greater, &unary(UnaryOp::Abs, &sub(a, b)?)?, &zero)?, -1.0, 1.0)
+}
+
+/// Keras `binary_accuracy`: the fraction of entries where `y_true` equals
+/// `y_pred > threshold` (Keras's default threshold is 0.5), shape `[]`, no gradient.
+pub fn binary_accuracy(y_true: &Tensor, y_pred: &Tensor, threshold: f32) -> Result<Tensor> {
+    same_shape("binary_accuracy", y_true, y_pred)?;
+    no_grad(|| {
+        let t = Tensor::full(threshold, &[1], y_pred.device())?;
+        reduce_mean(&equal(y_true, &binary(BinaryOp::Greater, y_pred, &t)?)?, None, false)
+    })
+}
+
+/// Keras `categorical_accuracy`: the fraction of rows of `[n, k]` whose first argmax of
+/// `y_pred` equals the first argmax of the one-hot `y_true`, shape `[]`, no gradient.
+pub fn categorical_accuracy(y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+    same_shape("categorical_accuracy", y_true, y_pred)?;
+    if y_pred.rank() != 2 {
+        return Err(shape_err("categorical_accuracy", format!("needs [n, k] inputs, got {:?}", y_pred.shape())));
+    }
+    no_grad(|| accuracy(&argmax(y_true, 1)?, y_pred))
+}
+
+/// `tf.math.in_top_k(targets, predictions, k)`: 1.0 for each row of `predictions [n, c]` where
+/// fewer than `k` classes score strictly higher than the target class `targets [n]` (ties at
+/// the boundary count as in the top k, TensorFlow's rule), else 0.0 (also for a target that is
+/// not a class id); no gradient.
+pub fn in_top_k(targets: &Tensor, predictions: &Tensor, k: usize) -> Result<Tensor> {
+    let op = "in_top_k";
+    if predictions.rank() != 2 || targets.shape() != [predictions.shape()[0]] {
+        return Err(shape_err(
+            op,
+            format!(
+                "needs targets [n] and predictions [n, c], got {:?} and {:?}",
+                targets.shape(),
+                predictions.shape()
+            ),
+        ));
+    }
+    let c = classes(op, predictions)?;
+    no_grad(|| {
+        let hot = one_hot(targets, c)?;
+        let target = reduce_sum(&mul(&hot, predictions)?, Some(&[1]), true)?;
+        let higher = reduce_sum(&binary(BinaryOp::Greater, predictions, &target)?, Some(&[1]), false)?;
+        let limit = Tensor::full(k as f32, &[1], predictions.device())?;
+        mul(&binary(BinaryOp::Greater, &limit, &higher)?, &reduce_sum(&hot, Some(&[1]), false)?)
+    })
+}
+
+/// Keras `sparse_top_k_categorical_accuracy` (k = 5 by default there): the fraction of rows
+/// whose label id is [`in_top_k`] of `y_pred [n, c]`, shape `[]`.
+pub fn sparse_top_k_categorical_accuracy(labels: &Tensor, y_pred: &Tensor, k: usize) -> Result<Tensor> {
+    reduce_mean(&in_top_k(labels, y_pred, k)?, None, false)
+}
+
+/// Keras `top_k_categorical_accuracy`: [`sparse_top_k_categorical_accuracy`] with the first
+/// argmax of the one-hot `y_true [n, c]` as the label, shape `[]`.
+pub fn top_k_categorical_accuracy(y_true: &Tensor, y_pred: &Tensor, k: usize) -> Result<Tensor> {
+    same_shape("top_k_categorical_accuracy", y_true, y_pred)?;
+    if y_pred.rank() != 2 {
+        return Err(shape_err("top_k_categorical_accuracy", format!("needs [n, k] inputs, got {:?}", y_pred.shape())));
+    }
+    sparse_top_k_categorical_accuracy(&no_grad(|| argmax(y_true, 1))?, y_pred, k)
 }
