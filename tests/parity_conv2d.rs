@@ -74,7 +74,7 @@ fn check_filter_grad(x_shape: [usize; 4], f_shape: [usize; 4], opts: Conv2dOptio
     let what = |k: &str| format!("conv2d filter grad {x_shape:?} {f_shape:?} {opts:?} {k}");
     let auto = conv2d_backprop_filter_kernel(&xg, &dyg, &f_shape, &opts, None).unwrap();
     assert_close(&auto, &want, RTOL, &what("autotuned"));
-    let aligned = f_shape[2] % 4 == 0 && f_shape[3] % 4 == 0;
+    let aligned = f_shape[2].is_multiple_of(4) && f_shape[3].is_multiple_of(4);
     for k in FilterGradKernel::ALL {
         let valid = match k {
             FilterGradKernel::Register => aligned,
