@@ -7,12 +7,18 @@ const MIN_CLASS: u64 = 256;
 /// Bytes the pool may hold idle before it lets freed buffers go.
 const MAX_IDLE_BYTES: u64 = 1 << 30;
 
-/// Rounds a request up to its size class: a power of two, capped at `max` (then 256-aligned).
+/// Requests up to this size get power-of-two classes; larger ones eight classes per octave.
+const POW2_MAX: u64 = 1 << 20;
+
+/// Rounds a request up to its size class: a power of two up to 1 MiB, above that a multiple
+/// of an eighth of the next power of two (at most 12.5% slack instead of up to 100%, which
+/// matters for large weights and their optimizer slots); past `max`, 256-aligned.
 pub(crate) fn size_class(bytes: u64, max: u64) -> u64 {
     let b = bytes.max(MIN_CLASS);
     let p = b.next_power_of_two();
-    if p <= max {
-        p
+    let class = if b <= POW2_MAX { p } else { b.div_ceil(p / 8) * (p / 8) };
+    if class <= max {
+        class
     } else {
         b.div_ceil(MIN_CLASS) * MIN_CLASS
     }
@@ -92,6 +98,16 @@ mod tests {
         assert_eq!(size_class(257, 1 << 30), 512);
         assert_eq!(size_class(4096, 1 << 30), 4096);
         assert_eq!(size_class(5000, 1 << 30), 8192);
+    }
+
+    #[test]
+    fn large_classes_are_eighths_of_an_octave() {
+        let mib = 1u64 << 20;
+        assert_eq!(size_class(mib, 1 << 30), mib);
+        assert_eq!(size_class(mib + 1, 1 << 30), mib + mib / 4, "next octave is 2 MiB, step 256 KiB");
+        assert_eq!(size_class(9 * mib + 4, 1 << 30), 10 * mib);
+        assert_eq!(size_class(16 * mib, 1 << 30), 16 * mib);
+        assert_eq!(size_class(16 * mib + 1, 1 << 30), 20 * mib, "next octave is 32 MiB, step 4 MiB");
     }
 
     #[test]
