@@ -80,6 +80,7 @@ fn check_filter_grad(x_shape: [usize; 4], f_shape: [usize; 4], opts: Conv2dOptio
             FilterGradKernel::Register => aligned,
             FilterGradKernel::Taps => f_shape[0] * f_shape[1] <= 9,
             FilterGradKernel::Generic => true,
+            FilterGradKernel::Grouped => false,
         };
         match conv2d_backprop_filter_kernel(&xg, &dyg, &f_shape, &opts, Some(k)) {
             Ok(got) if valid => assert_close(&got, &want, RTOL, &what(&format!("{k:?}"))),

@@ -241,7 +241,10 @@ impl Case {
     }
 }
 
-/// The one-input ops whose fixtures carry gradients (`dy` → `dx`), applied to `x`.
+/// The one-input ops whose fixtures carry gradients (`dy` → `dx`) that [`check`] compares.
+const ACT_PAD_OPS: [&str; 6] = ["relu6", "leaky_relu", "elu", "keras_relu", "pad2d", "crop2d"];
+
+/// One of [`ACT_PAD_OPS`], applied to `x`.
 fn act_pad(c: &Case, x: &Tensor) -> Result<Tensor> {
     match c.opt("op").str() {
         "relu6" => relu6(x),
@@ -296,6 +299,8 @@ fn run(c: &Case, dev: &Device) -> Result<Vec<Tensor>> {
         "global_avg_pool2d" => one(global_avg_pool2d(&x())),
         "global_max_pool2d" => one(global_max_pool2d(&x())),
         "upsample_nearest2d" => one(upsample_nearest2d(&x(), c.hw("size"))),
+        "resize_bilinear" => one(resize_bilinear(&x(), c.hw("size"))),
+        "channel_shuffle" => one(channel_shuffle(&x(), c.opt("groups").usize())),
         "moments" => moments(&x(), &c.axes().unwrap(), c.keepdims()).map(|(m, v)| vec![m, v]),
         "batch_normalization" => {
             let (m, v, o, s) = (c.t("mean", dev), c.t("var", dev), c.t("offset", dev), c.t("scale", dev));
@@ -347,7 +352,7 @@ fn check(c: &Case, dev: &Device) {
         assert_eq!(got.shape(), &shape[..], "{what}: shape");
         assert_close_vec(&got.to_vec().unwrap(), want, TF_RTOL, &what);
     }
-    if c.tensors.contains_key("dy") {
+    if ACT_PAD_OPS.contains(&c.opt("op").str()) {
         let x = c.t("x", dev).variable();
         let loss = reduce_sum(&mul(&act_pad(c, &x).unwrap(), &c.t("dy", dev)).unwrap(), None, false).unwrap();
         let dx = loss.backward().unwrap().get(&x).unwrap().to_vec().unwrap();
@@ -382,6 +387,8 @@ fn fixture_file_covers_every_op_family() {
         "reduce_max",
         "argmax",
         "concat",
+        "resize_bilinear",
+        "channel_shuffle",
         "relu",
         "sigmoid",
         "tanh",
@@ -583,5 +590,53 @@ fn fit_history_and_weights_match_keras() {
     for c in fits {
         fit_like_keras(c, &Device::Cpu);
         fit_like_keras(c, &gpu());
+    }
+}
+
+#[test]
+fn resize_bilinear_and_channel_shuffle_match_tensorflow() {
+    check_ops(&["resize_bilinear", "channel_shuffle"]);
+}
+
+/// A gradient case's op on the variables `x` and (for convolutions) `w`.
+fn forward(c: &Case, x: &Tensor, w: &Tensor) -> Result<Tensor> {
+    match c.opt("op").str() {
+        "conv2d" => conv2d(x, w, &c.conv()),
+        "resize_bilinear" => resize_bilinear(x, c.hw("size")),
+        "channel_shuffle" => channel_shuffle(x, c.opt("groups").usize()),
+        other => panic!("{}: no gradient runner for {other}", c.name),
+    }
+}
+
+/// Compares our gradients of `sum(out · dy)` with TensorFlow's stored `dx` (and `dw`) on `dev`.
+fn check_grads(c: &Case, dev: &Device) {
+    let x = c.t("x", dev).variable();
+    let w = if c.tensors.contains_key("w") { c.t("w", dev).variable() } else { Tensor::zeros(&[1], dev).unwrap() };
+    let loss = reduce_sum(&mul(&forward(c, &x, &w).unwrap(), &c.t("dy", dev)).unwrap(), None, false).unwrap();
+    let grads = loss.backward().unwrap();
+    let mut compared = 0;
+    for (key, var) in [("dx", &x), ("dw", &w)] {
+        let Some((want, shape)) = c.tensors.get(key) else { continue };
+        let got = grads.get(var).unwrap_or_else(|| panic!("{}: no gradient for {key}", c.name));
+        let what = format!("{} ({key}) on {dev}", c.name);
+        assert_eq!(got.shape(), &shape[..], "{what}: shape");
+        assert_close_vec(&got.to_vec().unwrap(), want, TF_RTOL, &what);
+        compared += 1;
+    }
+    assert!(compared > 0, "{}: no stored gradients", c.name);
+}
+
+#[test]
+fn grouped_conv2d_resize_bilinear_and_shuffle_gradients_match_tensorflow() {
+    let cases = load_cases();
+    let ops = ["conv2d", "resize_bilinear", "channel_shuffle"];
+    let grad_cases: Vec<&Case> =
+        cases.iter().filter(|c| c.tensors.contains_key("dy") && ops.contains(&c.opt("op").str())).collect();
+    for op in ops {
+        assert!(grad_cases.iter().any(|c| c.opt("op").str() == op), "no gradient fixture for {op}");
+    }
+    for c in grad_cases {
+        check_grads(c, &Device::Cpu);
+        check_grads(c, &gpu());
     }
 }

@@ -354,10 +354,84 @@ def fit_cases():
                  kernel_after=model.get_weights()[2])
 
 
+def grouped_conv2d(x, w, strides, dil, pad):
+    """Grouped conv2d as the concat of per-group convs (TF 2.21 has no CPU gradient for the
+    grouped op, nor for dilation > 1: dilated cases go through tf.nn.convolution, stride 1)."""
+    groups = x.shape[-1] // w.shape[2]
+    xs, ws = tf.split(x, groups, axis=3), tf.split(w, groups, axis=3)
+    if dil != [1, 1]:
+        assert strides == [1, 1] and isinstance(pad, str), "dilated fixture cases use stride 1"
+        outs = [tf.nn.convolution(a, b, padding=pad, dilations=dil) for a, b in zip(xs, ws)]
+    else:
+        outs = [tf.nn.conv2d(a, b, strides=strides, padding=tf_padding(pad)) for a, b in zip(xs, ws)]
+    return tf.concat(outs, axis=3)
+
+
+def with_grads(fn, inputs, dy):
+    """fn(*inputs) and the gradients of sum(fn(*inputs) * dy) with respect to each input."""
+    ts = [tf.constant(v) for v in inputs]
+    with tf.GradientTape() as tape:
+        tape.watch(ts)
+        out = fn(*ts)
+        loss = tf.reduce_sum(out * dy)
+    return out, tape.gradient(loss, ts)
+
+
+def grouped_conv_cases():
+    """Grouped tf.nn.conv2d forward (TF's own grouped op) and, through the per-group split,
+    the input and filter gradients of sum(out * dy), stored as dx / dw."""
+    specs = [
+        ("grouped_conv2d_g2_valid", (2, 7, 6, 6), (3, 2, 3, 4), [1, 1], [1, 1], "VALID"),
+        ("grouped_conv2d_g3_same_s2", (2, 7, 6, 6), (3, 3, 2, 6), [2, 2], [1, 1], "SAME"),
+        ("grouped_conv2d_gcin_explicit_s1x2", (2, 6, 5, 4), (2, 3, 1, 8), [1, 2], [1, 1], [[1, 0], [2, 1]]),
+        ("grouped_conv2d_g4_same_dilated", (2, 7, 6, 8), (3, 2, 2, 8), [1, 1], [2, 2], "SAME"),
+    ]
+    for name, xs, ws, strides, dil, pad in specs:
+        x, w = rand(*xs), rand(*ws)
+        out = tf.nn.conv2d(x, w, strides=strides, padding=tf_padding(pad), dilations=dil)
+        dy = rand(*out.shape)
+        split_out, (dx, dw) = with_grads(lambda a, b: grouped_conv2d(a, b, strides, dil, pad), [x, w], dy)
+        np.testing.assert_allclose(split_out, out, rtol=1e-5, atol=1e-5)
+        meta = {"op": "conv2d", "strides": strides, "dilations": dil, "padding": pad}
+        add_case(name, meta, {"x": x, "w": w}, out, dy=dy, dx=dx, dw=dw)
+
+
+def channel_shuffle(x, groups):
+    """ShuffleNet's channel shuffle: reshape, swap the group axes, reshape back."""
+    n, h, w, c = x.shape
+    return tf.reshape(tf.transpose(tf.reshape(x, [n, h, w, groups, c // groups]), [0, 1, 2, 4, 3]), [n, h, w, c])
+
+
+def shuffle_and_bilinear_cases():
+    """Channel shuffle, and tf.image.resize(method='bilinear') up and down (Keras
+    UpSampling2D(interpolation='bilinear') too), each with the input gradient dx of sum(out * dy)."""
+    for groups, xs in [(2, (2, 3, 4, 6)), (3, (2, 2, 3, 12))]:
+        x = rand(*xs)
+        dy = rand(*xs)
+        out, (dx,) = with_grads(lambda a: channel_shuffle(a, groups), [x], dy)
+        add_case(f"channel_shuffle_g{groups}", {"op": "channel_shuffle", "groups": groups}, {"x": x}, out, dy=dy, dx=dx)
+    specs = [
+        ("resize_bilinear_up2", (2, 3, 4, 3), [6, 8]),
+        ("resize_bilinear_up3", (2, 3, 4, 3), [9, 12]),
+        ("resize_bilinear_up2x3", (2, 3, 4, 3), [6, 12]),
+        ("resize_bilinear_down", (2, 9, 8, 3), [4, 3]),
+        ("resize_bilinear_mixed", (1, 5, 7, 2), [8, 3]),
+    ]
+    for name, xs, size in specs:
+        x = rand(*xs)
+        dy = rand(xs[0], size[0], size[1], xs[3])
+        resize = lambda a: tf.image.resize(a, size, method="bilinear", antialias=False)  # noqa: E731
+        out, (dx,) = with_grads(resize, [x], dy)
+        add_case(name, {"op": "resize_bilinear", "size": size}, {"x": x}, out, dy=dy, dx=dx)
+    x = rand(2, 3, 4, 3)
+    out = tf.keras.layers.UpSampling2D(size=(2, 3), interpolation="bilinear")(x)
+    add_case("upsampling2d_bilinear_2x3", {"op": "resize_bilinear", "size": [6, 12]}, {"x": x}, out)
+
+
 def main():
     for gen in [conv_cases, depthwise_cases, separable_cases, transpose_cases, pool_cases,
                 norm_and_resize_cases, dense_cases, reduce_cases, act_cases, pad_cases, norm_layer_cases,
-                training_cases, fit_cases]:
+                training_cases, fit_cases, grouped_conv_cases, shuffle_and_bilinear_cases]:
         gen()
     metadata["__tensorflow_version__"] = tf.__version__
     save_file(tensors, OUT, metadata=metadata)

@@ -1,14 +1,17 @@
 //! Launcher for `shaders/conv2d.wgsl`: `tf.nn.conv2d` with fused bias and activation, in
-//! three variants (direct, register-blocked implicit GEMM, im2col + tiled matmul).
+//! three variants (direct, register-blocked implicit GEMM, im2col + tiled matmul), and for
+//! `shaders/conv2d_grouped.wgsl`: grouped convolution (groups > 1) and its gradients.
 
 use tessera_device::{Gpu, GpuBuffer};
 
 use crate::autotune;
+use crate::depthwise_conv2d::{self as dw, DepthwiseVariant};
 use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, window_params, Params};
 use crate::matmul::{self, Matmul, MatmulVariant};
-use crate::{Activation, Conv2dGeometry, Result};
+use crate::{Activation, Conv2dGeometry, DepthwiseGeometry, Result};
 
 const SRC: &str = include_str!("../../../shaders/conv2d.wgsl");
+const GROUPED_SRC: &str = include_str!("../../../shaders/conv2d_grouped.wgsl");
 
 /// Which conv2d kernel to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +73,21 @@ fn params_ext(g: &Conv2dGeometry, has_bias: bool, act: Activation, spare: [usize
     p.u(spare[0]).u(spare[1]).u(spare[2])
 }
 
+/// A grouped conv with one input channel per group (groups = cin) is a depthwise conv with
+/// multiplier cout / cin: same filter memory, same output channel order. Its geometry then.
+fn as_depthwise(g: &Conv2dGeometry) -> Option<DepthwiseGeometry> {
+    (g.groups > 1 && g.groups == g.win.c).then_some(DepthwiseGeometry { win: g.win, multiplier: g.cout / g.groups })
+}
+
+/// The uniform block of `conv2d_grouped.wgsl`: the window words, groups and rows per chunk.
+fn grouped_params(g: &Conv2dGeometry, has_bias: bool, act: Activation, chunk_rows: usize) -> Params {
+    let w = &g.win;
+    window_params(w, [w.h, w.w, w.c], [w.oh, w.ow, g.cout], has_bias, act).u(g.groups).u(chunk_rows).u(0)
+}
+
 /// Records `act(conv2d(x, filter) + bias)`; returns the `[n, oh, ow, cout]` output buffer.
+/// Grouped geometries (groups > 1) run the grouped kernel (or, with one channel per group,
+/// the depthwise kernels) whatever the `variant`.
 pub fn conv2d(
     gpu: &Gpu,
     x: &GpuBuffer,
@@ -85,6 +102,18 @@ pub fn conv2d(
     check_u32("conv2d", &[w.n * w.h * w.w * w.c, rows * g.cout, rows * w.kh * w.kw * w.c])?;
     if rows * g.cout == 0 {
         return out_f32(gpu, 0);
+    }
+    if let Some(d) = as_depthwise(g) {
+        return dw::depthwise_conv2d(gpu, x, filter, bias, &d, act, DepthwiseVariant::Auto);
+    }
+    if g.groups > 1 {
+        let out = out_f32(gpu, rows * g.cout)?;
+        let bias_buf = or_placeholder(gpu, bias)?;
+        let pipe = pipeline(gpu, "conv2d_grouped.wgsl", GROUPED_SRC, "grouped_conv2d", &[])?;
+        let p = grouped_params(g, bias.is_some(), act, 0);
+        let threads = rows.div_ceil(4) * (g.cout / g.groups).div_ceil(8) * g.groups;
+        gpu.dispatch(&pipe, p.bytes(), &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
+        return Ok(out);
     }
     let variant = match variant {
         Conv2dVariant::Auto => {
@@ -131,9 +160,10 @@ fn im2col_matmul(
 }
 
 /// Records the filter gradient of conv2d, `dW[ky, kx, ci, co] = Σ x[tap] · dY[pixel, co]`,
-/// for input `x` and upstream gradient `dy` (`[n, oh, ow, cout]`); returns `[kh, kw, cin, cout]`.
-/// The sum over pixels is split into chunks of output rows (enough invocations to fill the
-/// device), whose partial sums a second pass adds.
+/// for input `x` and upstream gradient `dy` (`[n, oh, ow, cout]`); returns `[kh, kw, cin /
+/// groups, cout]`. The sum over pixels is split into chunks of output rows (enough invocations
+/// to fill the device), whose partial sums a second pass adds. Grouped geometries run the
+/// grouped kernel (one channel per group: the depthwise one) whatever the `variant`.
 pub fn conv2d_filter_grad(
     gpu: &Gpu,
     x: &GpuBuffer,
@@ -141,10 +171,14 @@ pub fn conv2d_filter_grad(
     g: &Conv2dGeometry,
     variant: Conv2dVariant,
 ) -> Result<GpuBuffer> {
+    if let Some(d) = as_depthwise(g) {
+        return dw::depthwise_conv2d_filter_grad(gpu, x, dy, &d, DepthwiseVariant::Auto);
+    }
     let w = &g.win;
-    let elems = w.kh * w.kw * w.c * g.cout;
+    let elems = g.filter_shape().iter().product::<usize>();
     check_u32("conv2d_filter_grad", &[w.n * w.h * w.w * w.c, w.n * w.oh * w.ow * g.cout, elems * w.n * w.oh])?;
     let kernel = match variant {
+        _ if g.groups > 1 => FilterGradKernel::Grouped,
         Auto => {
             let cands: Vec<_> =
                 FilterGradKernel::ALL.into_iter().filter(|k| k.valid(g)).map(|k| (k.entry(), k)).collect();
@@ -166,19 +200,23 @@ pub enum FilterGradKernel {
     Taps,
     /// One tap x 1 cin x 4 cout per invocation; any sizes.
     Generic,
+    /// Grouped convolutions (groups > 1; the others need groups == 1).
+    Grouped,
 }
 
 impl FilterGradKernel {
     /// Every kernel, in the heuristic's order of preference.
-    pub const ALL: [FilterGradKernel; 3] =
-        [FilterGradKernel::Register, FilterGradKernel::Taps, FilterGradKernel::Generic];
+    pub const ALL: [FilterGradKernel; 4] =
+        [FilterGradKernel::Register, FilterGradKernel::Taps, FilterGradKernel::Generic, FilterGradKernel::Grouped];
 
     /// True when this kernel handles the geometry.
     pub fn valid(self, g: &Conv2dGeometry) -> bool {
+        let plain = g.groups == 1;
         match self {
-            FilterGradKernel::Register => g.win.c.is_multiple_of(4) && g.cout.is_multiple_of(4),
-            FilterGradKernel::Taps => g.win.kh * g.win.kw <= 9,
-            FilterGradKernel::Generic => true,
+            FilterGradKernel::Register => plain && g.win.c.is_multiple_of(4) && g.cout.is_multiple_of(4),
+            FilterGradKernel::Taps => plain && g.win.kh * g.win.kw <= 9,
+            FilterGradKernel::Generic => plain,
+            FilterGradKernel::Grouped => !plain,
         }
     }
 
@@ -192,6 +230,15 @@ impl FilterGradKernel {
             FilterGradKernel::Register => "conv2d_filter_grad_reg",
             FilterGradKernel::Taps => "conv2d_filter_grad_taps",
             FilterGradKernel::Generic => "conv2d_filter_grad",
+            FilterGradKernel::Grouped => "grouped_filter_grad",
+        }
+    }
+
+    /// The shader file and its text.
+    fn source(self) -> (&'static str, &'static str) {
+        match self {
+            FilterGradKernel::Grouped => ("conv2d_grouped.wgsl", GROUPED_SRC),
+            _ => ("conv2d.wgsl", SRC),
         }
     }
 
@@ -202,6 +249,9 @@ impl FilterGradKernel {
             FilterGradKernel::Register => w.kh * w.kw * (w.c / 4) * g.cout.div_ceil(16),
             FilterGradKernel::Taps => w.c * g.cout.div_ceil(4),
             FilterGradKernel::Generic => w.kh * w.kw * w.c * g.cout.div_ceil(4),
+            FilterGradKernel::Grouped => {
+                w.kh * w.kw * (w.c / g.groups).div_ceil(4) * (g.cout / g.groups).div_ceil(4) * g.groups
+            }
         }
     }
 }
@@ -216,14 +266,15 @@ pub fn conv2d_filter_grad_kernel(
     kernel: FilterGradKernel,
 ) -> Result<GpuBuffer> {
     let w = &g.win;
-    check_u32(
-        "conv2d_filter_grad",
-        &[w.n * w.h * w.w * w.c, w.n * w.oh * w.ow * g.cout, w.kh * w.kw * w.c * g.cout * w.n * w.oh],
-    )?;
+    let elems = g.filter_shape().iter().product::<usize>();
+    check_u32("conv2d_filter_grad", &[w.n * w.h * w.w * w.c, w.n * w.oh * w.ow * g.cout, elems * w.n * w.oh])?;
     if !kernel.valid(g) {
         return Err(crate::shape_err(
             "conv2d_filter_grad",
-            format!("kernel {kernel:?} cannot handle cin {}, cout {}, window {}x{}", w.c, g.cout, w.kh, w.kw),
+            format!(
+                "kernel {kernel:?} cannot handle cin {}, cout {}, window {}x{}, groups {}",
+                w.c, g.cout, w.kh, w.kw, g.groups
+            ),
         ));
     }
     filter_grad_with(gpu, x, dy, g, kernel)
@@ -238,15 +289,18 @@ fn filter_grad_with(
     kernel: FilterGradKernel,
 ) -> Result<GpuBuffer> {
     let w = &g.win;
-    let elems = w.kh * w.kw * w.c * g.cout;
-    let (entry, threads) = (kernel.entry(), kernel.threads(g));
+    let elems = g.filter_shape().iter().product::<usize>();
+    let ((file, src), entry, threads) = (kernel.source(), kernel.entry(), kernel.threads(g));
     let rows = (w.n * w.oh).max(1);
     let chunk_rows = rows.div_ceil(FILTER_GRAD_THREADS.div_ceil(threads).clamp(1, rows));
     let chunks = rows.div_ceil(chunk_rows);
     let partial = out_f32(gpu, chunks * elems)?;
     let dummy = out_f32(gpu, 1)?;
-    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, entry, &[])?;
-    let p = params_ext(g, false, Activation::None, [chunk_rows, 0, 0]);
+    let pipe = pipeline(gpu, file, src, entry, &[])?;
+    let p = match g.groups {
+        1 => params_ext(g, false, Activation::None, [chunk_rows, 0, 0]),
+        _ => grouped_params(g, false, Activation::None, chunk_rows),
+    };
     gpu.dispatch(&pipe, p.bytes(), &[x, dy, &dummy, &partial], grid_1d(gpu, threads * chunks, 64))?;
     if chunks == 1 {
         return Ok(partial);
@@ -256,6 +310,54 @@ fn filter_grad_with(
     let p = params_ext(g, false, Activation::None, [chunk_rows, elems, chunks]);
     gpu.dispatch(&pipe, p.bytes(), &[&partial, &dummy, &dummy, &out], grid_1d(gpu, elems, 64))?;
     Ok(out)
+}
+
+/// Records the input gradient of a (grouped) conv2d, `dX[pixel, ci] = Σ dY[out pixel, co] ·
+/// W[tap, ci mod cpg, co]` over the taps and the output channels of `ci`'s group, as a gather
+/// (one input element per invocation; stride 1 runs as a grouped conv with the flipped filter,
+/// one channel per group as the depthwise kernel); returns `[n, h, w, cin]`. Plain
+/// convolutions (groups == 1) have faster kernels in `conv2d_transpose`.
+pub fn conv2d_input_grad(gpu: &Gpu, dy: &GpuBuffer, filter: &GpuBuffer, g: &Conv2dGeometry) -> Result<GpuBuffer> {
+    if let Some(d) = as_depthwise(g) {
+        return dw::depthwise_conv2d_input_grad(gpu, dy, filter, &d, DepthwiseVariant::Auto);
+    }
+    if let Some(padding) = crate::conv2d_transpose::stride1_padding(&g.win) {
+        return stride1_input_grad(gpu, dy, filter, g, &padding);
+    }
+    let w = &g.win;
+    let elems = w.n * w.h * w.w * w.c;
+    check_u32("conv2d_input_grad", &[elems, w.n * w.oh * w.ow * g.cout])?;
+    let out = out_f32(gpu, elems)?;
+    if elems == 0 {
+        return Ok(out);
+    }
+    let dummy = out_f32(gpu, 1)?;
+    let pipe = pipeline(gpu, "conv2d_grouped.wgsl", GROUPED_SRC, "grouped_input_grad", &[])?;
+    let p = grouped_params(g, false, Activation::None, 0);
+    gpu.dispatch(&pipe, p.bytes(), &[dy, filter, &dummy, &out], grid_1d(gpu, elems, 64))?;
+    Ok(out)
+}
+
+/// A stride-1 grouped input gradient as the grouped conv of `dy` (on the blocked forward
+/// kernel) with the flipped, per-group transposed filter `[kh, kw, cout / groups, cin]` and
+/// `padding` (from `conv2d_transpose::stride1_padding`).
+fn stride1_input_grad(
+    gpu: &Gpu,
+    dy: &GpuBuffer,
+    filter: &GpuBuffer,
+    g: &Conv2dGeometry,
+    padding: &crate::Padding,
+) -> Result<GpuBuffer> {
+    let w = &g.win;
+    let fs = [w.kh, w.kw, g.cout / g.groups, w.c];
+    let elems = fs.iter().product();
+    let flipped = out_f32(gpu, elems)?;
+    let dummy = out_f32(gpu, 1)?;
+    let pipe = pipeline(gpu, "conv2d_grouped.wgsl", GROUPED_SRC, "grouped_flip_filter", &[])?;
+    let p = grouped_params(g, false, Activation::None, 0);
+    gpu.dispatch(&pipe, p.bytes(), &[filter, &dummy, &dummy, &flipped], grid_1d(gpu, elems, 64))?;
+    let conv = Conv2dGeometry::new(&[w.n, w.oh, w.ow, g.cout], &fs, [1, 1], [w.dh, w.dw], padding)?;
+    conv2d(gpu, dy, &flipped, None, &conv, Activation::None, Conv2dVariant::Auto)
 }
 
 /// Invocations the filter gradient aims for (partial sums over pixel chunks fill the rest).
@@ -286,7 +388,7 @@ pub fn flip_filter(gpu: &Gpu, filter: &GpuBuffer, [kh, kw, cin, cout]: [usize; 4
         oh: 1,
         ow: 1,
     };
-    let p = params(&Conv2dGeometry { win, cout }, false, Activation::None);
+    let p = params(&Conv2dGeometry { win, cout, groups: 1 }, false, Activation::None);
     let dummy = out_f32(gpu, 1)?;
     let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "flip_filter", &[])?;
     gpu.dispatch(&pipe, p.bytes(), &[filter, &dummy, &dummy, &out], grid_1d(gpu, n, 64))?;

@@ -37,20 +37,26 @@ fn params(g: &Conv2dTransposeGeometry, has_bias: bool, act: Activation) -> Param
     window_params(w, [w.oh, w.ow, g.cin], [w.h, w.w, w.c], has_bias, act).align4()
 }
 
-/// For stride 1 (with padding no wider than the dilated window less one), the geometry of the
-/// equivalent plain conv: input `[n, ih, iw, cin]`, flipped filter `[kh, kw, cin, cout]`, and
-/// padding `(eff − 1 − pad)` on each side.
-fn as_stride1_conv(g: &Conv2dTransposeGeometry) -> Result<Option<crate::Conv2dGeometry>> {
-    let w = &g.fwd.win;
+/// For stride 1 (with padding no wider than the dilated window less one), the padding of the
+/// plain conv over the forward conv's output (with the flipped filter) that gives its input
+/// gradient: `(eff − 1 − pad)` on each side.
+pub(crate) fn stride1_padding(w: &crate::Window2d) -> Option<crate::Padding> {
     let (eh, ew) = ((w.kh - 1) * w.dh + 1, (w.kw - 1) * w.dw + 1);
     let pads = [w.pad_top, w.pad_bottom, w.pad_left, w.pad_right];
     if w.sh != 1 || w.sw != 1 || pads[..2].iter().any(|&p| p >= eh) || pads[2..].iter().any(|&p| p >= ew) {
-        return Ok(None);
+        return None;
     }
-    let padding = crate::Padding::Explicit([
+    Some(crate::Padding::Explicit([
         [eh - 1 - w.pad_top, eh - 1 - w.pad_bottom],
         [ew - 1 - w.pad_left, ew - 1 - w.pad_right],
-    ]);
+    ]))
+}
+
+/// For stride 1 (see [`stride1_padding`]), the geometry of the equivalent plain conv: input
+/// `[n, ih, iw, cin]`, flipped filter `[kh, kw, cin, cout]`.
+fn as_stride1_conv(g: &Conv2dTransposeGeometry) -> Result<Option<crate::Conv2dGeometry>> {
+    let w = &g.fwd.win;
+    let Some(padding) = stride1_padding(w) else { return Ok(None) };
     let x = [w.n, w.oh, w.ow, g.cin];
     crate::Conv2dGeometry::new(&x, &[w.kh, w.kw, g.cin, w.c], [1, 1], [w.dh, w.dw], &padding).map(Some)
 }

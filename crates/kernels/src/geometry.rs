@@ -140,13 +140,18 @@ impl Window2d {
     }
 }
 
-/// Geometry of `conv2d`: input `[n, h, w, cin]`, filter `[kh, kw, cin, cout]`.
+/// Geometry of `conv2d`: input `[n, h, w, cin]`, filter `[kh, kw, cin / groups, cout]`.
+/// A filter whose input depth divides the input's channels makes a grouped convolution (as
+/// `tf.nn.conv2d` does): group `j` reads input channels `j·cin/groups..` and writes output
+/// channels `j·cout/groups..`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Conv2dGeometry {
-    /// The sliding window.
+    /// The sliding window (`win.c` is the input's channel count).
     pub win: Window2d,
     /// Output channels.
     pub cout: usize,
+    /// Channel groups: `cin / filter input depth` (1 for a plain convolution).
+    pub groups: usize,
 }
 
 impl Conv2dGeometry {
@@ -158,8 +163,29 @@ impl Conv2dGeometry {
         dilations: [usize; 2],
         padding: &Padding,
     ) -> Result<Self> {
-        let (win, cout) = filter_window("conv2d", "output channels", x, filter, strides, dilations, padding)?;
-        Ok(Self { win, cout })
+        let op = "conv2d";
+        let [kh, kw, fin, cout] = rank4(op, "filter", filter)?;
+        let cin = rank4(op, "input", x)?[3];
+        let groups = match fin {
+            f if f == cin => 1,
+            0 => return Err(shape_err(op, format!("filter {filter:?} has zero input depth (input {x:?})"))),
+            f if cin.is_multiple_of(f) => cin / f,
+            _ => {
+                return Err(shape_err(op, format!(
+                    "input depth {cin} (input {x:?}) is not a multiple of the filter's input depth {fin} (filter {filter:?})"
+                )))
+            }
+        };
+        if cout == 0 {
+            return Err(shape_err(op, format!("filter {filter:?} has zero output channels")));
+        }
+        if !cout.is_multiple_of(groups) {
+            return Err(shape_err(op, format!(
+                "output channels {cout} (filter {filter:?}) are not a multiple of the {groups} groups (input {x:?}: {cin} channels / filter input depth {fin})"
+            )));
+        }
+        let win = Window2d::new(op, x, [kh, kw], strides, dilations, padding)?;
+        Ok(Self { win, cout, groups })
     }
 
     /// Output shape `[n, oh, ow, cout]`.
@@ -167,10 +193,15 @@ impl Conv2dGeometry {
         self.win.out_shape(self.cout)
     }
 
+    /// The filter's shape `[kh, kw, cin / groups, cout]`.
+    pub fn filter_shape(&self) -> [usize; 4] {
+        [self.win.kh, self.win.kw, self.win.c / self.groups, self.cout]
+    }
+
     /// Multiply-adds times two: the FLOPs of the forward op.
     pub fn flops(&self) -> f64 {
         let w = &self.win;
-        2.0 * (w.n * w.oh * w.ow * self.cout * w.kh * w.kw * w.c) as f64
+        2.0 * (w.n * w.oh * w.ow * self.cout * w.kh * w.kw * (w.c / self.groups)) as f64
     }
 }
 
@@ -344,6 +375,18 @@ mod tests {
     fn too_large_kernel_is_an_error_naming_the_shapes() {
         let e = Conv2dGeometry::new(&[1, 2, 2, 1], &[3, 3, 1, 1], [1, 1], [1, 1], &Padding::Valid).unwrap_err();
         assert!(e.to_string().contains("[1, 2, 2, 1]"), "{e}");
+    }
+
+    #[test]
+    fn grouped_filters_divide_the_input_depth() {
+        let g = |x: [usize; 4], f: [usize; 4]| Conv2dGeometry::new(&x, &f, [1, 1], [1, 1], &Padding::Same);
+        assert_eq!(g([1, 4, 4, 6], [3, 3, 2, 9]).unwrap().groups, 3);
+        assert_eq!(g([1, 4, 4, 6], [3, 3, 1, 6]).unwrap().groups, 6);
+        assert_eq!(g([1, 4, 4, 6], [3, 3, 6, 5]).unwrap().groups, 1);
+        let e = g([1, 4, 4, 6], [3, 3, 4, 8]).unwrap_err().to_string();
+        assert!(e.contains("not a multiple") && e.contains("[3, 3, 4, 8]") && e.contains("[1, 4, 4, 6]"), "{e}");
+        let e = g([1, 4, 4, 6], [3, 3, 2, 4]).unwrap_err().to_string();
+        assert!(e.contains("3 groups") && e.contains("[3, 3, 2, 4]"), "{e}");
     }
 
     #[test]

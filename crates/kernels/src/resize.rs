@@ -1,5 +1,6 @@
 //! Launcher for `shaders/resize.wgsl`: nearest-neighbour upsampling by integer factors
-//! (Keras `UpSampling2D`) and its input gradient (block sums), scalar and vec4 variants.
+//! (Keras `UpSampling2D`) and its input gradient (block sums), scalar and vec4 variants; and
+//! bilinear resizing to any size (`tf.image.resize`, half-pixel centres) with its gradient.
 
 use tessera_device::{Gpu, GpuBuffer};
 
@@ -40,9 +41,11 @@ pub fn upsample_nearest2d(gpu: &Gpu, x: &GpuBuffer, shape: &[usize], size: [usiz
 }
 
 /// Dispatches `entry` over `threads` invocations with the shared uniform block `dims`
-/// (n, h, w, c, oh, ow, sh, sw).
+/// (n, h, w, c, oh, ow, sh, sw), then the count and the bilinear scales (unused by nearest).
 fn launch(gpu: &Gpu, entry: &str, bufs: [&GpuBuffer; 2], dims: [usize; 8], threads: usize) -> Result<()> {
-    let p = dims.iter().fold(Params::new(), |p, &d| p.u(d)).u(threads).align4();
+    let scale = |i: usize, o: usize| if o == 0 { 0.0 } else { dims[i] as f32 / dims[o] as f32 };
+    let p = dims.iter().fold(Params::new(), |p, &d| p.u(d)).u(threads);
+    let p = p.f(scale(1, 4)).f(scale(2, 5)).align4();
     let pipe = pipeline(gpu, "resize.wgsl", SRC, entry, &[])?;
     gpu.dispatch(&pipe, p.bytes(), &bufs, grid_1d(gpu, threads, 64))?;
     Ok(())
@@ -61,5 +64,50 @@ pub fn upsample_nearest2d_grad(gpu: &Gpu, dy: &GpuBuffer, shape: &[usize], size:
     let vec4 = c.is_multiple_of(4);
     let (entry, threads) = if vec4 { ("upsample_nearest_grad4", total / 4) } else { ("upsample_nearest_grad", total) };
     launch(gpu, entry, [dy, &out], [n, shape[1], shape[2], c, oh, ow, size[0], size[1]], threads)?;
+    Ok(out)
+}
+
+/// Checks a bilinear resize of input `x` (`[n, h, w, c]`, h and w positive) to `size` =
+/// (oh, ow); returns the output shape `[n, oh, ow, c]`.
+pub fn resize_bilinear_shape(x: &[usize], size: [usize; 2]) -> Result<[usize; 4]> {
+    let op = "resize_bilinear";
+    let [n, h, w, c] = rank4(op, "input", x)?;
+    if size.contains(&0) {
+        return Err(shape_err(op, format!("size {size:?} must be positive (input {x:?})")));
+    }
+    if h == 0 || w == 0 {
+        return Err(shape_err(op, format!("input {x:?} has no rows or columns to sample")));
+    }
+    Ok([n, size[0], size[1], c])
+}
+
+/// Records the bilinear resize of `[n, h, w, c]` to `size` = (oh, ow) (vec4 loads when
+/// c % 4 == 0); returns the output.
+pub fn resize_bilinear(gpu: &Gpu, x: &GpuBuffer, shape: &[usize], size: [usize; 2]) -> Result<GpuBuffer> {
+    let [n, oh, ow, c] = resize_bilinear_shape(shape, size)?;
+    let total = n * oh * ow * c;
+    check_u32("resize_bilinear", &[total, n * shape[1] * shape[2] * c])?;
+    let out = out_f32(gpu, total)?;
+    if total > 0 {
+        let (entry, threads) =
+            if c.is_multiple_of(4) { ("resize_bilinear4", total / 4) } else { ("resize_bilinear", total) };
+        launch(gpu, entry, [x, &out], [n, shape[1], shape[2], c, oh, ow, 0, 0], threads)?;
+    }
+    Ok(out)
+}
+
+/// Records the input gradient of [`resize_bilinear`] (`shape` is the forward input's): each
+/// input element gathers the `dy` elements (`[n, oh, ow, c]`) that sampled it, by their weights.
+pub fn resize_bilinear_grad(gpu: &Gpu, dy: &GpuBuffer, shape: &[usize], size: [usize; 2]) -> Result<GpuBuffer> {
+    let [n, oh, ow, c] = resize_bilinear_shape(shape, size)?;
+    let total = n * shape[1] * shape[2] * c;
+    check_u32("resize_bilinear_grad", &[total, n * oh * ow * c])?;
+    let out = out_f32(gpu, total)?;
+    if total > 0 {
+        let vec4 = c.is_multiple_of(4);
+        let (entry, threads) =
+            if vec4 { ("resize_bilinear_grad4", total / 4) } else { ("resize_bilinear_grad", total) };
+        launch(gpu, entry, [dy, &out], [n, shape[1], shape[2], c, oh, ow, 0, 0], threads)?;
+    }
     Ok(out)
 }

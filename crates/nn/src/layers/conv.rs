@@ -96,10 +96,12 @@ fn batch1(shape: &[usize]) -> Vec<usize> {
     [&[1], shape].concat()
 }
 
-/// `keras.layers.Conv2D(filters, kernel_size, strides, padding, dilation_rate, activation, use_bias)`.
+/// `keras.layers.Conv2D(filters, kernel_size, strides, padding, dilation_rate, groups,
+/// activation, use_bias)`; with `groups` g the kernel is `[kh, kw, cin / g, filters]`.
 pub struct Conv2D {
     name: String,
     filters: usize,
+    groups: usize,
     c: ConvCommon,
     input: Option<Vec<usize>>,
     kernel: Option<Param>,
@@ -112,21 +114,48 @@ impl Conv2D {
         Self {
             name: String::new(),
             filters,
+            groups: 1,
             c: ConvCommon::new(kernel_size.into()),
             input: None,
             kernel: None,
             bias: None,
         }
     }
+
+    /// Splits the input channels and the filters into `groups` groups (Keras `groups`,
+    /// default 1): a grouped convolution. Both counts must be divisible by `groups`.
+    pub fn groups(mut self, groups: usize) -> Self {
+        self.groups = groups;
+        self
+    }
     conv_builders!();
+
+    /// Keras's checks of `groups` against the filters and the input channels.
+    fn check_groups(&self, input_shape: &[usize], cin: usize) -> Result<()> {
+        let (g, f) = (self.groups, self.filters);
+        let msg = if g == 0 {
+            format!("The number of groups must be a positive integer. Received: groups={g}.")
+        } else if !f.is_multiple_of(g) {
+            format!("The number of filters must be evenly divisible by the number of groups. Received: groups={g}, filters={f}.")
+        } else if !cin.is_multiple_of(g) {
+            format!(
+                "The number of input channels must be evenly divisible by the number of groups. Received groups={g}, but the input has {cin} channels (full input shape is (None, {})).",
+                input_shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+            )
+        } else {
+            return Ok(());
+        };
+        Err(shape_err("Conv2D", format!("layer '{}': {msg}", self.name)))
+    }
 }
 
 impl Layer for Conv2D {
     named!("Conv2D");
     fn build(&mut self, input_shape: &[usize], ctx: &mut BuildCtx) -> Result<Vec<usize>> {
         let [_, _, cin] = hwc(&self.name, "Conv2D", input_shape)?;
+        self.check_groups(input_shape, cin)?;
         let [kh, kw] = self.c.kernel_size;
-        let shape = [kh, kw, cin, self.filters];
+        let shape = [kh, kw, cin / self.groups, self.filters];
         let o = &self.c.opts;
         let g = Conv2dGeometry::new(&batch1(input_shape), &shape, o.strides, o.dilations, &o.padding)?;
         let out = g.out_shape()[1..].to_vec();

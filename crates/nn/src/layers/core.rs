@@ -1,4 +1,4 @@
-//! Core layers: Dense, Flatten, Dropout, Activation, Softmax.
+//! Core layers: Dense, Flatten, Dropout, Activation, Softmax, ChannelShuffle.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -208,5 +208,39 @@ impl Layer for Softmax {
     }
     fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         ops::softmax(x)
+    }
+}
+
+/// ShuffleNet's channel shuffle as a layer (no Keras built-in; kind `ChannelShuffle`): see
+/// [`ops::channel_shuffle`].
+pub struct ChannelShuffle {
+    name: String,
+    groups: usize,
+}
+
+impl ChannelShuffle {
+    /// Shuffles the channels across `groups` groups.
+    pub fn new(groups: usize) -> Self {
+        Self { name: String::new(), groups }
+    }
+}
+
+impl Layer for ChannelShuffle {
+    named!("ChannelShuffle");
+    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildCtx) -> Result<Vec<usize>> {
+        let c = input_shape.last().copied().unwrap_or(0);
+        if self.groups == 0 || !c.is_multiple_of(self.groups) {
+            return Err(shape_err(
+                "ChannelShuffle",
+                format!(
+                    "layer '{}': channels {c} of inputs (None, {input_shape:?}) are not divisible by groups {}",
+                    self.name, self.groups
+                ),
+            ));
+        }
+        Ok(input_shape.to_vec())
+    }
+    fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        ops::channel_shuffle(x, self.groups)
     }
 }

@@ -25,12 +25,14 @@ mod normalization;
 mod pooling;
 mod reshaping;
 
-pub use self::core::{Activation, Dense, Dropout, Flatten, Softmax};
+pub use self::core::{Activation, ChannelShuffle, Dense, Dropout, Flatten, Softmax};
 pub use activations::{LeakyReLU, ReLU, ELU};
 pub use conv::{Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D};
 pub use merge::{Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract};
 pub use normalization::{BatchNormalization, GroupNormalization, InstanceNormalization, LayerNormalization};
-pub use pooling::{AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPool2D, UpSampling2D};
+pub use pooling::{
+    AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Interpolation, MaxPool2D, UpSampling2D,
+};
 pub use reshaping::{Cropping2D, Reshape, ZeroPadding2D};
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -112,16 +112,33 @@ global_pool_layer!(
 );
 global_pool_layer!(GlobalMaxPooling2D, "GlobalMaxPooling2D", global_max_pool2d, "`keras.layers.GlobalMaxPooling2D()`.");
 
-/// `keras.layers.UpSampling2D(size)` with nearest-neighbour interpolation.
+/// How `UpSampling2D` fills the new pixels (Keras's `interpolation` argument).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Interpolation {
+    /// Repeats each pixel (`"nearest"`, Keras's default).
+    #[default]
+    Nearest,
+    /// `tf.image.resize(..., "bilinear")` to `(h·sh, w·sw)` (`"bilinear"`).
+    Bilinear,
+}
+
+/// `keras.layers.UpSampling2D(size, interpolation)`: nearest-neighbour (default) or bilinear.
 pub struct UpSampling2D {
     name: String,
     size: Hw,
+    interpolation: Interpolation,
 }
 
 impl UpSampling2D {
-    /// Repeats rows and columns `size` times (one number or (h, w)).
+    /// Scales rows and columns by `size` (one number or (h, w)), nearest-neighbour.
     pub fn new(size: impl Into<Hw>) -> Self {
-        Self { name: String::new(), size: size.into() }
+        Self { name: String::new(), size: size.into(), interpolation: Interpolation::Nearest }
+    }
+
+    /// Sets the interpolation (Keras `interpolation="nearest"` or `"bilinear"`).
+    pub fn interpolation(mut self, i: Interpolation) -> Self {
+        self.interpolation = i;
+        self
     }
 }
 
@@ -134,6 +151,12 @@ impl Layer for UpSampling2D {
         }
     }
     fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
-        ops::upsample_nearest2d(x, self.size)
+        match self.interpolation {
+            Interpolation::Nearest => ops::upsample_nearest2d(x, self.size),
+            Interpolation::Bilinear => match x.shape() {
+                &[_, h, w, _] => ops::resize_bilinear(x, (h * self.size.0[0], w * self.size.0[1])),
+                s => Err(shape_err("UpSampling2D", format!("needs inputs (batch, h, w, c), got {s:?}"))),
+            },
+        }
     }
 }

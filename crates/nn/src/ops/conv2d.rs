@@ -1,5 +1,6 @@
-//! `conv2d` (`tf.nn.conv2d`): NHWC input, `[kh, kw, cin, cout]` filter, VALID / SAME /
-//! explicit padding, strides and dilations, optional fused bias and activation.
+//! `conv2d` (`tf.nn.conv2d`): NHWC input, `[kh, kw, cin / groups, cout]` filter (grouped when
+//! the filter's input depth divides the input's channels), VALID / SAME / explicit padding,
+//! strides and dilations, optional fused bias and activation; and its two gradients.
 
 use tessera_kernels::conv2d as k;
 pub use tessera_kernels::conv2d::{Conv2dVariant, FilterGradKernel};
@@ -10,7 +11,8 @@ use crate::ops::{activation_grad, activation_saved, conv2d_transpose, reduce_sum
 use crate::tensor::common_device;
 use crate::{cpu, shape_err, Activation, Device, Result, Tensor};
 
-/// `tf.nn.conv2d(x, filter, strides, padding, dilations)` followed by `opts.activation`.
+/// `tf.nn.conv2d(x, filter, strides, padding, dilations)` followed by `opts.activation`. A
+/// filter `[kh, kw, cin / g, cout]` makes a grouped convolution of `g` groups.
 pub fn conv2d(x: &Tensor, filter: &Tensor, opts: &Conv2dOptions) -> Result<Tensor> {
     conv2d_with_bias(x, filter, None, opts)
 }
@@ -57,7 +59,7 @@ pub fn conv2d_variant(
     Ok(record(out, "conv2d", &operands, move |g| {
         let gz = activation_grad(o.activation, y.as_ref(), g)?;
         let lin = Conv2dOptions { activation: Activation::None, ..o };
-        let dx = xc.requires_grad().then(|| conv2d_transpose(&gz, &fc, xc.shape(), &lin)).transpose()?;
+        let dx = xc.requires_grad().then(|| conv2d_backprop_input(&gz, &fc, xc.shape(), &lin)).transpose()?;
         let dw = fc.requires_grad().then(|| conv2d_backprop_filter(&xc, &gz, fc.shape(), &lin)).transpose()?;
         let mut grads = vec![dx, dw];
         if has_bias {
@@ -109,8 +111,51 @@ pub fn conv2d_backprop_filter_kernel(
     };
     let (xc, dyc, o) = (x.clone(), dy.clone(), *opts);
     Ok(record(out, "conv2d_backprop_filter", &[x, dy], move |g| {
-        let dx = conv2d_transpose(&dyc, g, xc.shape(), &o)?;
+        let dx = conv2d_backprop_input(&dyc, g, xc.shape(), &o)?;
         let ddy = conv2d(&xc, g, &o)?;
         Ok(vec![Some(dx), Some(ddy)])
+    }))
+}
+
+/// The gradient of `conv2d` with respect to its input (`tf.nn.conv2d_backprop_input`):
+/// upstream gradient `dy` (`[n, oh, ow, cout]`), the filter and the input's shape. Plain
+/// convolutions run as `conv2d_transpose`; grouped ones on their own gather kernel.
+pub fn conv2d_backprop_input(
+    dy: &Tensor,
+    filter: &Tensor,
+    input_shape: &[usize],
+    opts: &Conv2dOptions,
+) -> Result<Tensor> {
+    let g = Conv2dGeometry::new(input_shape, filter.shape(), opts.strides, opts.dilations, &opts.padding)?;
+    if dy.shape() != g.out_shape().as_slice() {
+        return Err(shape_err(
+            "conv2d_backprop_input",
+            format!(
+                "out_backprop shape {:?} must be {:?} for input {input_shape:?} and filter {:?}",
+                dy.shape(),
+                g.out_shape(),
+                filter.shape()
+            ),
+        ));
+    }
+    let lin = Conv2dOptions { activation: Activation::None, ..*opts };
+    if g.groups == 1 {
+        return conv2d_transpose(dy, filter, input_shape, &lin);
+    }
+    let dev = common_device("conv2d_backprop_input", &[dy, filter])?;
+    let out = match &dev {
+        Device::Cpu => {
+            Tensor::from_cpu(cpu::conv2d_input_grad(dy.cpu_data(), filter.cpu_data(), &g), input_shape.to_vec())
+        }
+        Device::Gpu(gpu) => {
+            let buf = k::conv2d_input_grad(gpu, dy.gpu_buf(), filter.gpu_buf(), &g)?;
+            Tensor::from_gpu(buf, input_shape.to_vec(), &dev)
+        }
+    };
+    let (dyc, fc) = (dy.clone(), filter.clone());
+    Ok(record(out, "conv2d_backprop_input", &[dy, filter], move |g| {
+        let ddy = conv2d(g, &fc, &lin)?;
+        let dw = conv2d_backprop_filter(g, &dyc, fc.shape(), &lin)?;
+        Ok(vec![Some(ddy), Some(dw)])
     }))
 }
