@@ -7,6 +7,9 @@
 //   pool4  four channels per invocation with vec4 loads (c % 4 == 0).
 // MODE: 0 = max, 1 = average.
 
+// -3.4028235e38, the lowest finite f32 (-FLT_MAX).
+const LOWEST_F32: f32 = -0x1.fffffep+127f;
+
 override MODE: u32 = 0u;
 
 struct Params {
@@ -54,8 +57,10 @@ fn pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let ch = id % p.c;
     let win = window(id / p.c);
     // Max pooling starts from the lowest f32 and only a strictly larger value wins, so NaN is
-    // skipped and an all-NaN or all -inf window gives -3.4028235e38, as TensorFlow's MaxPool.
-    var acc = -3.4028235e38;
+    // skipped and an all-NaN or all -inf window gives the lowest f32, as TensorFlow's MaxPool.
+    // (Written as bits: the literal -3.4028235e38 is past f32's range for strict WGSL compilers
+    // such as Chromium's, which reject it.)
+    var acc = LOWEST_F32;
     if MODE == 1u { acc = 0.0; }
     for (var y = win.y0; y < win.y1; y++) {
         let row = (win.b * p.h + y) * p.w;
@@ -75,7 +80,7 @@ fn pool4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
     let c4 = p.c / 4u;
     let ch = id % c4;
     let win = window(id / c4);
-    var acc = vec4(-3.4028235e38);
+    var acc = vec4(LOWEST_F32);
     if MODE == 1u { acc = vec4(0.0); }
     for (var y = win.y0; y < win.y1; y++) {
         let row = (win.b * p.h + y) * p.w;
