@@ -244,6 +244,18 @@ impl Case {
 /// The one-input ops whose fixtures carry gradients (`dy` → `dx`) that [`check`] compares.
 const ACT_PAD_OPS: [&str; 6] = ["relu6", "leaky_relu", "elu", "keras_relu", "pad2d", "crop2d"];
 
+/// The Keras losses and metrics the fixtures hold (`x` is y_pred, `y` is y_true).
+const LOSS_METRIC_OPS: [&str; 8] = [
+    "sigmoid_cross_entropy_with_logits",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "sparse_top_k_categorical_accuracy",
+    "top_k_categorical_accuracy",
+    "binary_accuracy",
+    "categorical_accuracy",
+];
+
 /// One of [`ACT_PAD_OPS`], applied to `x`.
 fn act_pad(c: &Case, x: &Tensor) -> Result<Tensor> {
     match c.opt("op").str() {
@@ -400,15 +412,10 @@ fn fixture_file_covers_every_op_family() {
         "keras_relu",
         "pad2d",
         "crop2d",
-        "sigmoid_cross_entropy_with_logits",
-        "binary_crossentropy",
-        "categorical_crossentropy",
-        "sparse_categorical_crossentropy",
-        "sparse_top_k_categorical_accuracy",
-        "top_k_categorical_accuracy",
-        "binary_accuracy",
-        "categorical_accuracy",
-    ] {
+    ]
+    .into_iter()
+    .chain(LOSS_METRIC_OPS)
+    {
         assert!(ops.contains(&op), "no fixture case for {op}");
     }
     for c in &cases {
@@ -539,16 +546,7 @@ fn pad_and_crop_with_gradients_match_tensorflow() {
 
 #[test]
 fn keras_losses_and_metrics_match_tensorflow() {
-    check_ops(&[
-        "sigmoid_cross_entropy_with_logits",
-        "binary_crossentropy",
-        "categorical_crossentropy",
-        "sparse_categorical_crossentropy",
-        "sparse_top_k_categorical_accuracy",
-        "top_k_categorical_accuracy",
-        "binary_accuracy",
-        "categorical_accuracy",
-    ]);
+    check_ops(&LOSS_METRIC_OPS);
 }
 
 /// `model.fit` against Keras: the same model, weights, batches and optimizer give the same
