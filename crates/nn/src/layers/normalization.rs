@@ -7,6 +7,30 @@ use super::{built, BuildCtx, Layer, Param};
 use crate::ops;
 use crate::{no_grad, shape_err, Device, Result, Tensor};
 
+/// The `epsilon`, `center` and `scale` builders of a normalization layer with `epsilon: f32`
+/// and `affine: Affine` fields.
+macro_rules! affine_builders {
+    () => {
+        /// Sets epsilon (added to the variance).
+        pub fn epsilon(mut self, e: f32) -> Self {
+            self.epsilon = e;
+            self
+        }
+
+        /// Adds beta (default) or not.
+        pub fn center(mut self, c: bool) -> Self {
+            self.affine.center = c;
+            self
+        }
+
+        /// Adds gamma (default) or not.
+        pub fn scale(mut self, s: bool) -> Self {
+            self.affine.scale = s;
+            self
+        }
+    };
+}
+
 /// Which of gamma (`scale`) and beta (`center`) a normalization layer has; Keras: both.
 #[derive(Debug, Clone, Copy)]
 struct Affine {
@@ -119,23 +143,7 @@ impl BatchNormalization {
         self
     }
 
-    /// Sets epsilon (added to the variance).
-    pub fn epsilon(mut self, e: f32) -> Self {
-        self.epsilon = e;
-        self
-    }
-
-    /// Adds beta (default) or not.
-    pub fn center(mut self, c: bool) -> Self {
-        self.affine.center = c;
-        self
-    }
-
-    /// Adds gamma (default) or not.
-    pub fn scale(mut self, s: bool) -> Self {
-        self.affine.scale = s;
-        self
-    }
+    affine_builders!();
 
     /// Keras's `synchronized=True`: in training, the batch statistics cover the global batch
     /// of every data-parallel replica (the group installed with
@@ -255,23 +263,7 @@ impl LayerNormalization {
         self
     }
 
-    /// Sets epsilon (added to the variance).
-    pub fn epsilon(mut self, e: f32) -> Self {
-        self.epsilon = e;
-        self
-    }
-
-    /// Adds beta (default) or not.
-    pub fn center(mut self, c: bool) -> Self {
-        self.affine.center = c;
-        self
-    }
-
-    /// Adds gamma (default) or not.
-    pub fn scale(mut self, s: bool) -> Self {
-        self.affine.scale = s;
-        self
-    }
+    affine_builders!();
 }
 
 impl Layer for LayerNormalization {
@@ -337,23 +329,7 @@ impl GroupNormalization {
         }
     }
 
-    /// Sets epsilon (added to the variance).
-    pub fn epsilon(mut self, e: f32) -> Self {
-        self.epsilon = e;
-        self
-    }
-
-    /// Adds beta (default) or not.
-    pub fn center(mut self, c: bool) -> Self {
-        self.affine.center = c;
-        self
-    }
-
-    /// Adds gamma (default) or not.
-    pub fn scale(mut self, s: bool) -> Self {
-        self.affine.scale = s;
-        self
-    }
+    affine_builders!();
 
     /// Builds for `input_shape` under the Keras class name `kind` (for error messages).
     fn build_as(&mut self, kind: &'static str, input_shape: &[usize], ctx: &mut BuildCtx) -> Result<Vec<usize>> {
