@@ -6,7 +6,7 @@
 //! ```
 
 use tessera::prelude::*;
-use tessera::train::{evaluate, mnist, pick_device, train_epoch, TrainConfig};
+use tessera::train::{evaluate, mnist, pick_device, train_epoch, Feed, TrainConfig};
 
 fn main() -> anyhow::Result<()> {
     let epochs = std::env::args().nth(1).map(|s| s.parse()).transpose()?.unwrap_or(6);
@@ -30,13 +30,16 @@ fn main() -> anyhow::Result<()> {
     println!("{}", model.summary());
 
     let mut opt = Adam::default();
+    let feed = Feed { input: [28, 28, 1], augment: false };
     for epoch in 0..epochs {
-        let (loss, images_per_sec) = train_epoch(&model, &mut opt, &train, &dev, &cfg, epoch)?;
-        let acc = evaluate(&model, &test, &dev, 1000)?;
+        let stats = train_epoch(&model, &mut opt, &train, feed, &dev, &cfg, epoch)?;
+        let (_, acc) = evaluate(&model, &test, feed, &dev, 1000)?;
         println!(
-            "epoch {}: loss {loss:.4}, test accuracy {:.2}% ({images_per_sec:.0} images/s)",
+            "epoch {}: loss {:.4}, test accuracy {:.2}% ({:.0} images/s)",
             epoch + 1,
-            acc * 100.0
+            stats.loss,
+            acc * 100.0,
+            stats.images_per_sec
         );
     }
     tessera::checkpoint::save(std::path::Path::new("lenet5.safetensors"), &model.variables(), Some(&opt), &[])?;

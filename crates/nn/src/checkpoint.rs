@@ -161,6 +161,21 @@ pub fn load(path: &std::path::Path, vars: &[Param], optimizer: Option<&mut dyn O
     from_bytes(&bytes, &shown, vars, optimizer)
 }
 
+/// The string metadata of the checkpoint at `path` (what `save` was given, plus the format,
+/// optimizer and iterations), without creating any tensor (native only).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn read_metadata(path: &std::path::Path) -> Result<HashMap<String, String>> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| file_err(&shown, e))?;
+    let (_, header) = SafeTensors::read_metadata(&bytes)
+        .map_err(|e| file_err(&shown, format!("not a valid safetensors file: {e}")))?;
+    let metadata = header.metadata().clone().unwrap_or_default();
+    if metadata.get("format").map(String::as_str) != Some(FORMAT) {
+        return Err(file_err(&shown, format!("not a Tessera checkpoint (format tag {:?})", metadata.get("format"))));
+    }
+    Ok(metadata)
+}
+
 /// Writes `bytes` to `path` via a synced temporary file in the same directory and a rename.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {

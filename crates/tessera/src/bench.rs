@@ -1,9 +1,12 @@
-//! `tessera bench`: times ops on the GPU adapter and prints a table (ms, GFLOP/s).
+//! `tessera bench`: times ops on the GPU adapter (ms, GFLOP/s) and training steps of any zoo
+//! model (ms per step, images/s, peak memory).
 
 use std::time::Instant;
 
 use tessera_nn::ops::*;
 use tessera_nn::{Device, Padding, Tensor};
+
+use crate::zoo::ZooSpec;
 
 /// One benchmark case: a name, its FLOPs and a closure that records one run.
 struct Case {
@@ -16,79 +19,77 @@ struct Case {
 pub fn run(what: &str, model: Option<&str>, reps: usize, filter: &str) -> anyhow::Result<()> {
     match (what, model) {
         ("ops", _) => ops(reps, filter),
-        ("train", Some("resnet18")) => train("resnet18", reps.max(3)),
-        ("train", model) => train(model.unwrap_or("lenet5"), reps.max(20)),
-        ("distributed", model) => distributed(model.unwrap_or("lenet5"), reps),
-        (other, _) => anyhow::bail!(
-            "unknown benchmark '{other}' (try: ops, train lenet5, train resnet18, distributed lenet5|resnet18)"
-        ),
+        ("train", Some(name)) => train(crate::zoo::by_name(name)?, reps),
+        ("train", None) => anyhow::bail!("name a zoo model: tessera bench train <model> ({})", model_names()),
+        ("distributed", model) => distributed(crate::zoo::by_name(model.unwrap_or("lenet5"))?, reps),
+        (other, _) => anyhow::bail!("unknown benchmark '{other}' (try: ops, train <model>, distributed <model>)"),
     }
 }
 
-/// A model to time: how to build it, its input shape and batch, and whether the CPU path runs.
-struct TrainBench {
-    model: fn() -> tessera_nn::models::Sequential,
-    input: [usize; 3],
-    batch: usize,
-    cpu_too: bool,
+/// The zoo's model names, comma-separated.
+fn model_names() -> String {
+    crate::zoo::catalog().iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
 }
 
-/// The `tessera bench train <model>` cases.
-fn train_bench(name: &str) -> anyhow::Result<TrainBench> {
-    Ok(match name {
-        "lenet5" => TrainBench { model: crate::zoo::lenet5, input: [28, 28, 1], batch: 32, cpu_too: true },
-        "resnet18" => TrainBench {
-            model: || crate::zoo::resnet18_cifar_bn_shortcut(10),
-            input: [32, 32, 3],
-            batch: 8,
-            cpu_too: false,
-        },
-        other => anyhow::bail!("unknown model '{other}' (try: lenet5, resnet18)"),
-    })
-}
+/// Models with fewer parameters than this are also timed on the CPU reference path.
+const CPU_PARAMS: usize = 1_000_000;
 
-/// ms per training step (Adam, sparse cross-entropy) and images/s, on the GPU and (for small
-/// models) on the CPU path.
-fn train(name: &str, steps: usize) -> anyhow::Result<()> {
-    let b = train_bench(name)?;
-    println!("{name}, batch {}, Adam", b.batch);
+/// ms per training step (Adam, sparse cross-entropy on the logits) at the model's usual input
+/// and batch, and images/s, on the GPU and (for small models) on the CPU path; then the peak
+/// resident memory of the process (on lavapipe the GPU's memory is host memory).
+fn train(spec: &ZooSpec, reps: usize) -> anyhow::Result<()> {
+    let params = crate::train::build_model(spec, spec.input, spec.classes, &Device::Cpu, 0)?.count_params();
+    println!("{}, input {:?}, batch {}, {params} parameters, Adam", spec.name, spec.input, spec.batch);
     println!("{:<40} {:>12} {:>12} {:>12}", "device", "first (ms)", "ms/step", "images/s");
-    let mut devices = if b.cpu_too { vec![Device::Cpu] } else { Vec::new() };
+    let cpu_too = params < CPU_PARAMS;
+    let mut devices = if cpu_too { vec![Device::Cpu] } else { Vec::new() };
     match Device::gpu() {
         Ok(g) => devices.insert(0, g),
-        Err(e) if b.cpu_too => eprintln!("{e}; timing the CPU path only"),
+        Err(e) if cpu_too => eprintln!("{e}; timing the CPU path only"),
         Err(e) => return Err(e.into()),
     }
+    let steps = if params < CPU_PARAMS { reps.max(20) } else { reps.max(3) };
     for dev in devices {
-        time_steps(&b, &dev, if matches!(dev, Device::Cpu) { steps / 4 } else { steps }.max(5))?;
+        time_steps(spec, &dev, if matches!(dev, Device::Cpu) { steps / 4 } else { steps }.max(3))?;
         print_profile(&dev);
+    }
+    if let Some(kib) = peak_rss_kib() {
+        println!("peak resident memory: {:.0} MiB", kib as f64 / 1024.0);
     }
     Ok(())
 }
 
-/// Builds the model on `dev` and times `n` steps after a first (compiling) step and 3 warm-ups.
-fn time_steps(b: &TrainBench, dev: &Device, n: usize) -> anyhow::Result<()> {
-    let mut model = (b.model)();
-    model.build(&b.input, dev, 0)?;
+/// The process's peak resident set size (`VmHWM` of `/proc/self/status`), in KiB.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Builds the model on `dev` and times `n` steps after a first (compiling) step and 2 warm-ups.
+fn time_steps(spec: &ZooSpec, dev: &Device, n: usize) -> anyhow::Result<()> {
+    let model = crate::train::build_model(spec, spec.input, spec.classes, dev, 0)?;
+    let model = model.layer();
     let mut opt = tessera_nn::optimizers::Adam::default();
-    let [h, w, c] = b.input;
-    let x = Tensor::rand_uniform(&[b.batch, h, w, c], 0.0, 1.0, 1, dev)?;
-    let y = Tensor::from_vec((0..b.batch).map(|i| (i % 10) as f32).collect(), &[b.batch], dev)?;
+    let [h, w, c] = spec.input;
+    let x = Tensor::rand_uniform(&[spec.batch, h, w, c], 0.0, 1.0, 1, dev)?;
+    let labels = (0..spec.batch).map(|i| (i % spec.classes) as f32).collect();
+    let y = Tensor::from_vec(labels, &[spec.batch], dev)?;
     let t0 = Instant::now();
-    crate::train::train_step(&model, &mut opt, &x, &y)?.0.item()?;
+    crate::train::train_step(model, &mut opt, &x, &y)?.0.item()?;
     let first = t0.elapsed().as_secs_f64() * 1e3;
-    for _ in 0..3 {
-        crate::train::train_step(&model, &mut opt, &x, &y)?;
+    for _ in 0..2 {
+        crate::train::train_step(model, &mut opt, &x, &y)?;
     }
     dev.synchronize()?;
     let before = dev.as_gpu().map(|g| g.stats());
     let t = Instant::now();
     for _ in 0..n {
-        crate::train::train_step(&model, &mut opt, &x, &y)?;
+        crate::train::train_step(model, &mut opt, &x, &y)?;
     }
     dev.synchronize()?;
     let ms = t.elapsed().as_secs_f64() * 1e3 / n as f64;
-    println!("{:<40} {:>12.1} {:>12.2} {:>12.0}", dev.to_string(), first, ms, b.batch as f64 * 1e3 / ms);
+    println!("{:<40} {:>12.1} {:>12.2} {:>12.0}", dev.to_string(), first, ms, spec.batch as f64 * 1e3 / ms);
     if let (Some(s0), Some(g)) = (before, dev.as_gpu()) {
         let s1 = g.stats();
         let per = |x: u64, y: u64| (x - y) as f64 / n as f64;
@@ -104,31 +105,30 @@ fn time_steps(b: &TrainBench, dev: &Device, n: usize) -> anyhow::Result<()> {
 /// Data-parallel steps under `mpirun -np N` (any N, 1 included; built with `--features mpi`):
 /// the global batch is twice the `train` benchmark's whatever N is, so images/s compare
 /// across N. Rank 0 prints ms/step, images/s, bytes all-reduced and where the time went.
-fn distributed(name: &str, steps: usize) -> anyhow::Result<()> {
+fn distributed(spec: &ZooSpec, steps: usize) -> anyhow::Result<()> {
     use crate::distributed::{shard, DataParallel};
-    let b = train_bench(name)?;
+    let name = spec.name;
     let cfg =
         crate::train::TrainConfig { distributed: cfg!(feature = "mpi"), gpu_per_rank: true, ..Default::default() };
     let comm = crate::train::communicator(&cfg)?;
     let (rank, size) = (comm.rank(), comm.size());
     let dev = crate::train::rank_device(&cfg, rank)?;
-    let mut model = (b.model)();
-    model.build(&b.input, &dev, 0)?;
+    let model = crate::train::build_model(spec, spec.input, spec.classes, &dev, 0)?;
     let mut dp = DataParallel::new(comm.clone(), model.variables())?;
     let mut opt = tessera_nn::optimizers::Adam::default();
-    let (global, [h, w, c]) = (2 * b.batch, b.input);
+    let (global, [h, w, c]) = (2 * spec.batch, spec.input);
     let rows = shard(global, rank, size);
     let x = Tensor::rand_uniform(&[rows.len(), h, w, c], 0.0, 1.0, 1 + rank as u64, &dev)?;
     let y = Tensor::from_vec(rows.clone().map(|i| (i % 10) as f32).collect(), &[rows.len()], &dev)?;
     for _ in 0..2 {
         // compiles the pipelines and warms the pools
-        crate::train::train_step_distributed(&model, &mut opt, &mut dp, &x, &y, global)?;
+        crate::train::train_step_distributed(model.layer(), &mut opt, &mut dp, &x, &y, global)?;
     }
     dev.synchronize()?;
     let (mpi0, t) = (comm.reduce_seconds(), Instant::now());
     dp.reset_stats();
     for _ in 0..steps {
-        crate::train::train_step_distributed(&model, &mut opt, &mut dp, &x, &y, global)?;
+        crate::train::train_step_distributed(model.layer(), &mut opt, &mut dp, &x, &y, global)?;
     }
     dev.synchronize()?;
     let ms = t.elapsed().as_secs_f64() * 1e3 / steps as f64;

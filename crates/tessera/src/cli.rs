@@ -1,6 +1,6 @@
-//! The `tessera` CLI: `info` (adapter report), `train`, `bench` (speed tables), `summary`
-//! (layers, receptive fields, multiply-adds) and `viz` (pictures of filters, feature maps,
-//! saliency).
+//! The `tessera` CLI: `info` (adapter report), `train` (any zoo model on any dataset),
+//! `predict` (top classes of image files), `bench` (speed tables), `summary` (layers, receptive
+//! fields, multiply-adds) and `viz` (pictures of filters, feature maps, saliency).
 
 use clap::{Parser, Subcommand};
 
@@ -18,62 +18,24 @@ struct Cli {
 enum Cmd {
     /// Print the GPU adapter, backend, driver, limits and features.
     Info,
-    /// Train a model: `lenet5` (LeNet-5 on MNIST).
-    Train {
-        /// The model to train: `lenet5`.
+    /// Train a zoo model on a dataset (`tessera train resnet18_cifar --dataset dogs-vs-cats`).
+    Train(TrainArgs),
+    /// Print the top classes a trained model gives PNG/JPEG images.
+    Predict {
+        /// The zoo model the weights belong to.
         model: String,
-        /// Passes over the training set.
-        #[arg(long, default_value_t = 6)]
-        epochs: usize,
-        /// Examples per step.
-        #[arg(long, default_value_t = 32)]
-        batch_size: usize,
-        /// Adam's learning rate in the first epoch.
-        #[arg(long, default_value_t = 1e-3)]
-        learning_rate: f32,
-        /// Learning-rate factor applied after every epoch (1 keeps it constant).
-        #[arg(long, default_value_t = 0.75)]
-        lr_decay: f32,
-        /// Seed for initialisation and shuffling.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Train on only the first N images.
+        /// A checkpoint written by `tessera train`.
         #[arg(long)]
-        train_limit: Option<usize>,
-        /// Evaluate on only the first N test images.
-        #[arg(long)]
-        test_limit: Option<usize>,
-        /// Checkpoint file written after every epoch.
-        #[arg(long, default_value = "checkpoints/lenet5.safetensors")]
-        checkpoint: std::path::PathBuf,
-        /// Continue from the checkpoint.
-        #[arg(long)]
-        resume: bool,
-        /// Dataset cache directory (default: $TESSERA_DATA or ~/.cache/tessera).
-        #[arg(long)]
-        data_dir: Option<std::path::PathBuf>,
-        /// The dataset: mnist or fashion-mnist.
-        #[arg(long, default_value = "mnist")]
-        dataset: String,
+        weights: std::path::PathBuf,
+        /// How many classes to print per image.
+        #[arg(long, default_value_t = 3)]
+        top: usize,
         /// Use the CPU reference backend.
         #[arg(long)]
         cpu: bool,
-        /// No progress bars.
-        #[arg(long)]
-        quiet: bool,
-        /// Data-parallel across the ranks of `mpirun -np N` (build with `--features mpi`):
-        /// each global batch is split across ranks and gradients are all-reduced.
-        #[arg(long)]
-        distributed: bool,
-        /// Rank r uses GPU adapter r % (number of adapters).
-        #[arg(long)]
-        gpu_per_rank: bool,
-        /// Gradient bucket size for the all-reduces, in KiB.
-        #[arg(long, default_value_t = 1024)]
-        bucket_kb: usize,
-        /// Seconds a collective may take before the job ends with an error (a rank died or hangs).
-        #[arg(long, default_value_t = 300.0)]
-        collective_timeout: f64,
+        /// The image files.
+        #[arg(required = true)]
+        images: Vec<std::path::PathBuf>,
     },
     /// Draw a trained model's filters, feature maps or saliency as PNG files.
     Viz {
@@ -178,58 +140,7 @@ fn viz(cmd: VizCmd) -> anyhow::Result<()> {
 
 /// Runs the CLI; returns the process exit code.
 pub fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    let res = match cli.cmd {
-        Cmd::Info => info(),
-        Cmd::Summary { model, input_shape, classes } => summary(&model, input_shape.as_deref(), classes),
-        Cmd::Viz { what } => viz(what),
-        Cmd::Bench { what, model, reps, filter } => crate::bench::run(&what, model.as_deref(), reps, &filter),
-        Cmd::Train {
-            model,
-            epochs,
-            batch_size,
-            learning_rate,
-            lr_decay,
-            seed,
-            train_limit,
-            test_limit,
-            checkpoint,
-            resume,
-            data_dir,
-            dataset,
-            cpu,
-            quiet,
-            distributed,
-            gpu_per_rank,
-            bucket_kb,
-            collective_timeout,
-        } => {
-            if model != "lenet5" {
-                eprintln!("error: unknown model '{model}' (try: lenet5)");
-                return std::process::ExitCode::FAILURE;
-            }
-            let cfg = crate::train::TrainConfig {
-                epochs,
-                batch_size,
-                learning_rate,
-                lr_decay,
-                seed,
-                train_limit,
-                test_limit,
-                checkpoint,
-                resume,
-                data_dir,
-                dataset,
-                cpu,
-                progress: !quiet,
-                distributed,
-                gpu_per_rank,
-                bucket_kb,
-                collective_timeout,
-            };
-            crate::train::train_lenet5(&cfg).map(|_| ())
-        }
-    };
+    let res = dispatch(Cli::parse());
     match res {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -237,6 +148,121 @@ pub fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Runs one parsed command.
+fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    match cli.cmd {
+        Cmd::Info => info(),
+        Cmd::Bench { what, model, reps, filter } => crate::bench::run(&what, model.as_deref(), reps, &filter),
+        Cmd::Train(args) => args.config().and_then(|cfg| crate::train::train(&cfg).map(|_| ())),
+        Cmd::Predict { model, weights, top, cpu, images } => crate::predict::run(&model, &weights, &images, top, cpu),
+        Cmd::Summary { model, input_shape, classes } => summary(&model, input_shape.as_deref(), classes),
+        Cmd::Viz { what } => viz(what),
+    }
+}
+
+/// `tessera train` options; the model's usual learning rate and batch apply unless given.
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// The zoo model (`tessera bench train` and `tessera summary` take the same names).
+    model: String,
+    /// The dataset: mnist, fashion-mnist, cifar10, cifar100 or dogs-vs-cats.
+    #[arg(long, default_value = "mnist")]
+    dataset: String,
+    /// Passes over the training set.
+    #[arg(long, default_value_t = 6)]
+    epochs: usize,
+    /// Examples per step (default: the model's usual batch).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Adam's learning rate in the first epoch (default: the model's tutorial's).
+    #[arg(long)]
+    learning_rate: Option<f32>,
+    /// Learning-rate factor applied after every epoch (default: 0.75 for lenet5, else 1).
+    #[arg(long)]
+    lr_decay: Option<f32>,
+    /// Seed for initialisation, shuffling and augmentation.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Train on only N images (drawn by a fixed seed).
+    #[arg(long)]
+    train_limit: Option<usize>,
+    /// Evaluate on only N test (validation) images (drawn by a fixed seed).
+    #[arg(long)]
+    test_limit: Option<usize>,
+    /// Checkpoint file written after every epoch (default: checkpoints/<model>.safetensors for
+    /// MNIST, else checkpoints/<model>-<dataset>.safetensors).
+    #[arg(long)]
+    checkpoint: Option<std::path::PathBuf>,
+    /// Continue from the checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// Dataset directory (default: $TESSERA_DATA or ~/.cache/tessera); CIFAR's official
+    /// binary archives (or their extracted folders) go here.
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
+    /// No CIFAR augmentation (on by default for cifar10, cifar100 and dogs-vs-cats).
+    #[arg(long)]
+    no_augment: bool,
+    /// Use the CPU reference backend.
+    #[arg(long)]
+    cpu: bool,
+    /// No progress bars.
+    #[arg(long)]
+    quiet: bool,
+    /// Data-parallel across the ranks of `mpirun -np N` (build with `--features mpi`):
+    /// each global batch is split across ranks and gradients are all-reduced.
+    #[arg(long)]
+    distributed: bool,
+    /// Rank r uses GPU adapter r % (number of adapters).
+    #[arg(long)]
+    gpu_per_rank: bool,
+    /// Gradient bucket size for the all-reduces, in KiB.
+    #[arg(long, default_value_t = 1024)]
+    bucket_kb: usize,
+    /// Seconds a collective may take before the job ends with an error (a rank died or hangs).
+    #[arg(long, default_value_t = 300.0)]
+    collective_timeout: f64,
+}
+
+impl TrainArgs {
+    /// The run's settings, with the model's recipe filling what was not given.
+    fn config(self) -> anyhow::Result<crate::train::TrainConfig> {
+        let spec = crate::zoo::by_name(&self.model)?;
+        let recipe = crate::train::recipe(spec);
+        let default_ckpt = match self.dataset.as_str() {
+            "mnist" => format!("checkpoints/{}.safetensors", self.model),
+            other => format!("checkpoints/{}-{other}.safetensors", self.model),
+        };
+        Ok(crate::train::TrainConfig {
+            epochs: self.epochs,
+            batch_size: self.batch_size.unwrap_or(recipe.batch_size),
+            learning_rate: self.learning_rate.unwrap_or(recipe.learning_rate),
+            lr_decay: self.lr_decay.unwrap_or(recipe.lr_decay),
+            seed: self.seed,
+            train_limit: self.train_limit,
+            test_limit: self.test_limit,
+            checkpoint: self.checkpoint.unwrap_or_else(|| default_ckpt.into()),
+            resume: self.resume,
+            data_dir: self.data_dir,
+            augment: tessera_data::catalog::augments_by_default(&self.dataset) && !self.no_augment,
+            dataset: self.dataset,
+            model: self.model,
+            cpu: self.cpu,
+            progress: !self.quiet,
+            distributed: self.distributed,
+            gpu_per_rank: self.gpu_per_rank,
+            bucket_kb: self.bucket_kb,
+            collective_timeout: self.collective_timeout,
+        })
+    }
+}
+
+/// Runs the command line `args` (the program name first) in this process, returning its error
+/// instead of exiting (usage errors included).
+pub fn run_args<I: IntoIterator<Item = T>, T: Into<std::ffi::OsString> + Clone>(args: I) -> anyhow::Result<()> {
+    dispatch(Cli::try_parse_from(args)?)
 }
 
 /// `tessera summary <model> [--input-shape H,W,C] [--classes N]`.

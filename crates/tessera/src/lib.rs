@@ -27,6 +27,8 @@ pub mod distributed;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod inspect;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod predict;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod train;
 pub mod viz;
 pub mod zoo;

@@ -1,27 +1,32 @@
-//! Training and evaluation loops for image classifiers, and the LeNet-5 MNIST job behind
-//! `tessera train lenet5`. Loss and accuracy accumulate on the device; the host reads them
-//! back only when the progress bar shows a number.
+//! Training and evaluation loops for image classifiers, and the job behind
+//! `tessera train <model> --dataset <name>`: any zoo model on any dataset of
+//! `tessera_data::catalog`, inputs adapted to the model, CIFAR augmentation, a Keras-style
+//! epoch log, a checkpoint and the history (CSV + PNG) after every epoch, `--resume`, and
+//! data parallelism across `mpirun` ranks (`--distributed`). Loss and accuracy accumulate on the
+//! device; the host reads them back only when the progress bar shows a number.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use tessera_data::{Dataset, Split};
+use tessera_data::{adapt, augment, catalog, Dataset, Split};
 use tessera_nn::checkpoint;
-use tessera_nn::models::Sequential;
-use tessera_nn::ops::{accuracy, add, sparse_categorical_crossentropy};
+use tessera_nn::layers::{self, Layer};
+use tessera_nn::ops::{accuracy, add, affine, sparse_categorical_crossentropy};
 use tessera_nn::optimizers::{Adam, Optimizer};
 use tessera_nn::training::{BatchIter, Batches};
 use tessera_nn::{no_grad, Device, Gpu, GpuOptions, Tensor};
 
 use crate::distributed::{shard, Communicator, DataParallel, SingleProcess};
-
 use crate::viz::{read_history, write_history, EpochRecord};
+use crate::zoo::{self, ZooModel, ZooSpec};
 
-/// Settings of a training run (defaults: the TensorFlow tutorial's).
+/// Settings of a training run (defaults: the TensorFlow LeNet-5 tutorial's).
 #[derive(Debug, Clone)]
 pub struct TrainConfig {
+    /// The zoo model (`tessera::zoo::by_name`).
+    pub model: String,
     /// Passes over the training set.
     pub epochs: usize,
     /// Examples per step.
@@ -30,20 +35,22 @@ pub struct TrainConfig {
     pub learning_rate: f32,
     /// Factor applied to the learning rate after every epoch (1.0 keeps it constant).
     pub lr_decay: f32,
-    /// Seed for initialisation and shuffling.
+    /// Seed for initialisation, shuffling and augmentation.
     pub seed: u64,
-    /// Use only the first N training images.
+    /// Use only N training images (drawn by a fixed seed).
     pub train_limit: Option<usize>,
-    /// Evaluate on only the first N test images.
+    /// Evaluate on only N test (validation) images (drawn by a fixed seed).
     pub test_limit: Option<usize>,
     /// Where the checkpoint is written after each epoch.
     pub checkpoint: PathBuf,
     /// Continue from the checkpoint if it exists.
     pub resume: bool,
-    /// Dataset cache directory (default: `TESSERA_DATA` or `~/.cache/tessera`).
+    /// Dataset directory (default: `TESSERA_DATA` or `~/.cache/tessera`).
     pub data_dir: Option<PathBuf>,
-    /// `mnist` (default) or `fashion-mnist`.
+    /// A name of `tessera_data::catalog::NAMES`.
     pub dataset: String,
+    /// Apply the CIFAR augmentation (pad 4, random crop, horizontal flip) to training batches.
+    pub augment: bool,
     /// Train on the CPU reference backend even when a GPU is present.
     pub cpu: bool,
     /// Show progress bars.
@@ -62,6 +69,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
+            model: "lenet5".into(),
             epochs: 6,
             batch_size: 32,
             learning_rate: 1e-3,
@@ -73,6 +81,7 @@ impl Default for TrainConfig {
             resume: false,
             data_dir: None,
             dataset: "mnist".into(),
+            augment: false,
             cpu: false,
             progress: true,
             distributed: false,
@@ -84,10 +93,11 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// Checks every setting and the checkpoint path before any work: positive sizes and
-    /// limits, a finite positive learning rate and decay, a known dataset, an existing
-    /// checkpoint when resuming, and a checkpoint directory that can be written.
+    /// Checks every setting and the checkpoint path before any work: a known model and
+    /// dataset, positive sizes and limits, a finite positive learning rate and decay, an
+    /// existing checkpoint when resuming, and a checkpoint directory that can be written.
     pub fn validate(&self) -> anyhow::Result<()> {
+        zoo::by_name(&self.model)?;
         let positive = [("--epochs", Some(self.epochs)), ("--batch-size", Some(self.batch_size))];
         let limits = [("--train-limit", self.train_limit), ("--test-limit", self.test_limit)];
         if let Some((flag, _)) = positive.iter().chain(&limits).find(|(_, v)| *v == Some(0)) {
@@ -98,8 +108,8 @@ impl TrainConfig {
                 anyhow::bail!("{flag} must be a finite number above 0, got {v}");
             }
         }
-        if !["mnist", "fashion-mnist"].contains(&self.dataset.as_str()) {
-            anyhow::bail!("unknown dataset '{}' (try: mnist, fashion-mnist)", self.dataset);
+        if !catalog::NAMES.contains(&self.dataset.as_str()) {
+            anyhow::bail!("unknown dataset '{}' (try: {})", self.dataset, catalog::NAMES.join(", "));
         }
         if self.resume && !self.checkpoint.is_file() {
             anyhow::bail!(
@@ -125,13 +135,40 @@ pub fn check_writable(path: &std::path::Path) -> anyhow::Result<()> {
     res.map_err(|e| anyhow::anyhow!("checkpoint {shown} cannot be written: {e}"))
 }
 
+/// A model's usual training settings (the tutorials'): Adam's learning rate, its decay per
+/// epoch and the batch size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Recipe {
+    /// Adam's learning rate.
+    pub learning_rate: f32,
+    /// Learning-rate factor per epoch.
+    pub lr_decay: f32,
+    /// Examples per step.
+    pub batch_size: usize,
+}
+
+/// The usual settings for `spec`: LeNet-5 as the TensorFlow tutorial (1e-3 decayed by 0.75
+/// per epoch), VGG13 for CIFAR with Adam 1e-4, every other model Adam 1e-3; the zoo's batch.
+pub fn recipe(spec: &ZooSpec) -> Recipe {
+    let (learning_rate, lr_decay) = match spec.name {
+        "lenet5" => (1e-3, 0.75),
+        "vgg13_cifar" => (1e-4, 1.0),
+        _ => (1e-3, 1.0),
+    };
+    Recipe { learning_rate, lr_decay, batch_size: spec.batch }
+}
+
 /// What a run achieved.
 #[derive(Debug, Clone, Default)]
 pub struct TrainReport {
-    /// Test accuracy after each epoch.
+    /// Test (validation) accuracy after each epoch.
     pub test_accuracy: Vec<f32>,
+    /// Test (validation) loss after each epoch.
+    pub test_loss: Vec<f32>,
     /// Mean training loss of each epoch.
     pub train_loss: Vec<f32>,
+    /// Mean training accuracy of each epoch.
+    pub train_accuracy: Vec<f32>,
     /// Training images per second of each epoch.
     pub images_per_sec: Vec<f64>,
 }
@@ -196,7 +233,7 @@ pub fn rank_device(cfg: &TrainConfig, rank: usize) -> anyhow::Result<Device> {
 /// One data-parallel step on this rank's `rows` of a global batch of `global` examples;
 /// returns this rank's (loss, accuracy) scalars, still on the device.
 pub fn train_step_distributed(
-    model: &Sequential,
+    model: &dyn Layer,
     opt: &mut dyn Optimizer,
     dp: &mut DataParallel,
     x: &Tensor,
@@ -206,7 +243,7 @@ pub fn train_step_distributed(
     let logits = model.call(x, true)?;
     let loss = sparse_categorical_crossentropy(y, &logits, true)?;
     let grads = dp.backward(&loss, x.shape()[0] as f32 / global as f32)?;
-    opt.apply_gradients(&grads, &model.trainable_variables())?;
+    opt.apply_gradients(&grads, &layers::trainable(model))?;
     let acc = accuracy(y, &logits.detach())?;
     Ok((loss.detach(), acc))
 }
@@ -244,9 +281,10 @@ impl Batches for DatasetBatches<'_> {
     }
 }
 
-/// One optimisation step; returns the (loss, accuracy) scalars, still on the device.
+/// One optimisation step of a model that outputs logits (sparse categorical cross-entropy);
+/// returns the (loss, accuracy) scalars, still on the device.
 pub fn train_step(
-    model: &Sequential,
+    model: &dyn Layer,
     opt: &mut dyn Optimizer,
     x: &Tensor,
     y: &Tensor,
@@ -254,7 +292,7 @@ pub fn train_step(
     let logits = model.call(x, true)?;
     let loss = sparse_categorical_crossentropy(y, &logits, true)?;
     let grads = loss.backward()?;
-    opt.apply_gradients(&grads, &model.trainable_variables())?;
+    opt.apply_gradients(&grads, &layers::trainable(model))?;
     let acc = accuracy(y, &logits.detach())?;
     Ok((loss.detach(), acc))
 }
@@ -272,73 +310,115 @@ fn bar(len: usize, show: bool, what: &str) -> ProgressBar {
     pb
 }
 
-/// One epoch over `data` (shuffled with `seed`); returns (mean loss, images per second).
-pub fn train_epoch(
-    model: &Sequential,
-    opt: &mut dyn Optimizer,
-    data: &Dataset,
-    dev: &Device,
-    cfg: &TrainConfig,
-    epoch: usize,
-) -> anyhow::Result<(f32, f64)> {
-    run_epoch(model, opt, data, dev, cfg, epoch, None).map(|(loss, _, ips)| (loss, ips))
+/// How a dataset's batches reach the model: adapted to its input shape and, for training,
+/// augmented.
+#[derive(Debug, Clone, Copy)]
+pub struct Feed {
+    /// The model's input shape `[h, w, c]`.
+    pub input: [usize; 3],
+    /// Apply the CIFAR augmentation.
+    pub augment: bool,
 }
 
-/// [`train_epoch`] that also returns the mean training accuracy: (loss, accuracy, images/s).
-pub fn train_epoch_metrics(
-    model: &Sequential,
+impl Feed {
+    /// The tensors of batch `b` (augmented with `seed` when enabled, then adapted).
+    fn tensors(&self, b: tessera_data::Batch, seed: u64, dev: &Device) -> anyhow::Result<(Tensor, Tensor)> {
+        let rows = 0..b.batch_size;
+        self.shard(b, rows, seed, dev)
+    }
+
+    /// Rows `rows` of batch `b`, augmented (the whole batch, from `seed`, so that every rank
+    /// sees the same augmentation) and adapted.
+    fn shard(
+        &self,
+        mut b: tessera_data::Batch,
+        rows: std::ops::Range<usize>,
+        seed: u64,
+        dev: &Device,
+    ) -> anyhow::Result<(Tensor, Tensor)> {
+        if self.augment {
+            augment::augment_batch(&mut b, seed);
+        }
+        Ok(shard_tensors(&adapt::adapt_batch(&b, self.input)?, rows, dev)?)
+    }
+}
+
+/// Mean loss and accuracy of an epoch, and its speed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochStats {
+    /// Mean training loss.
+    pub loss: f32,
+    /// Mean training accuracy.
+    pub accuracy: f32,
+    /// Training images per second.
+    pub images_per_sec: f64,
+    /// Steps run.
+    pub steps: usize,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// One epoch over `data` (shuffled with the seed and epoch) through `feed`.
+pub fn train_epoch(
+    model: &dyn Layer,
     opt: &mut dyn Optimizer,
     data: &Dataset,
+    feed: Feed,
     dev: &Device,
     cfg: &TrainConfig,
     epoch: usize,
-) -> anyhow::Result<(f32, f32, f64)> {
-    run_epoch(model, opt, data, dev, cfg, epoch, None)
+) -> anyhow::Result<EpochStats> {
+    run_epoch(model, opt, data, feed, dev, cfg, epoch, None)
 }
 
 /// One data-parallel epoch: every rank walks the same shuffled global batches and trains on
-/// its shard of each; returns (mean loss and accuracy over ranks, global images per second).
+/// its shard of each; returns the loss and accuracy averaged over ranks and the global speed.
 /// Only rank 0 shows the progress bar.
+#[allow(clippy::too_many_arguments)]
 pub fn train_epoch_distributed(
-    model: &Sequential,
+    model: &dyn Layer,
     opt: &mut dyn Optimizer,
     dp: &mut DataParallel,
     data: &Dataset,
+    feed: Feed,
     dev: &Device,
     cfg: &TrainConfig,
     epoch: usize,
-) -> anyhow::Result<(f32, f32, f64)> {
-    let (loss, acc, ips) = run_epoch(model, opt, data, dev, cfg, epoch, Some(&mut *dp))?;
-    let sums = dp.all_reduce(vec![loss, acc], "all-reduce of the epoch's loss and accuracy")?;
+) -> anyhow::Result<EpochStats> {
+    let stats = run_epoch(model, opt, data, feed, dev, cfg, epoch, Some(&mut *dp))?;
+    let sums = dp.all_reduce(vec![stats.loss, stats.accuracy], "all-reduce of the epoch's loss and accuracy")?;
     let ranks = dp.size() as f32;
-    Ok((sums[0] / ranks, sums[1] / ranks, ips))
+    Ok(EpochStats { loss: sums[0] / ranks, accuracy: sums[1] / ranks, ..stats })
 }
 
 /// One step on this process's share of global batch `b` (all of it without `dp`).
 fn step_on(
-    model: &Sequential,
+    model: &dyn Layer,
     opt: &mut dyn Optimizer,
     dp: Option<&mut DataParallel>,
-    b: &tessera_data::Batch,
+    (b, feed, seed): (tessera_data::Batch, Feed, u64),
     dev: &Device,
 ) -> anyhow::Result<(Tensor, Tensor)> {
     let Some(dp) = dp else {
-        let (x, y) = batch_tensors(b, dev)?;
+        let (x, y) = feed.tensors(b, seed, dev)?;
         return Ok(train_step(model, opt, &x, &y)?);
     };
-    let (x, y) = shard_tensors(b, shard(b.batch_size, dp.rank(), dp.size()), dev)?;
-    train_step_distributed(model, opt, dp, &x, &y, b.batch_size)
+    let global = b.batch_size;
+    let (x, y) = feed.shard(b, shard(global, dp.rank(), dp.size()), seed, dev)?;
+    train_step_distributed(model, opt, dp, &x, &y, global)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_epoch(
-    model: &Sequential,
+    model: &dyn Layer,
     opt: &mut dyn Optimizer,
     data: &Dataset,
+    feed: Feed,
     dev: &Device,
     cfg: &TrainConfig,
     epoch: usize,
     mut dp: Option<&mut DataParallel>,
-) -> anyhow::Result<(f32, f32, f64)> {
+) -> anyhow::Result<EpochStats> {
     let ranks = dp.as_ref().map_or(1, |d| d.size());
     let lead = dp.as_ref().is_none_or(|d| d.rank() == 0);
     let steps = data.len().div_ceil(cfg.batch_size);
@@ -346,70 +426,77 @@ fn run_epoch(
     let start = Instant::now();
     let (mut loss_sum, mut acc_sum) = (Tensor::zeros(&[], dev)?, Tensor::zeros(&[], dev)?);
     let (mut seen, mut steps_done) = (0usize, 0usize);
-    for b in data.shuffled_batches(cfg.batch_size, false, cfg.seed ^ (epoch as u64) << 32)? {
+    let seed = cfg.seed ^ (epoch as u64) << 32;
+    for b in data.shuffled_batches(cfg.batch_size, false, seed)? {
         if b.batch_size < ranks {
             continue; // a last batch too small to give every rank an example
         }
-        let (loss, acc) = step_on(model, opt, dp.as_deref_mut(), &b, dev)?;
-        (loss_sum, acc_sum) = no_grad(|| Ok::<_, tessera_nn::Error>((add(&loss_sum, &loss)?, add(&acc_sum, &acc)?)))?;
         seen += b.batch_size;
+        let step_seed = seed ^ (steps_done as u64 + 1) << 16;
+        let (loss, acc) = step_on(model, opt, dp.as_deref_mut(), (b, feed, step_seed), dev)?;
+        (loss_sum, acc_sum) = no_grad(|| Ok::<_, tessera_nn::Error>((add(&loss_sum, &loss)?, add(&acc_sum, &acc)?)))?;
         steps_done += 1;
         pb.inc(1);
-        if lead && (steps_done % 50 == 0 || steps_done == steps) {
+        if cfg.progress && lead && (steps_done % 50 == 0 || steps_done == steps) {
             let n = steps_done as f32;
             let ips = seen as f64 / start.elapsed().as_secs_f64();
             pb.set_message(format!("loss {:.4} acc {:.4} {ips:.0} img/s", loss_sum.item()? / n, acc_sum.item()? / n));
         }
     }
-    pb.finish();
-    let ips = seen as f64 / start.elapsed().as_secs_f64();
+    pb.finish_and_clear();
     let n = steps_done.max(1) as f32;
-    Ok((loss_sum.item()? / n, acc_sum.item()? / n, ips))
+    let seconds = start.elapsed().as_secs_f64();
+    let (loss, accuracy) = (loss_sum.item()? / n, acc_sum.item()? / n);
+    Ok(EpochStats { loss, accuracy, images_per_sec: seen as f64 / seconds, steps: steps_done, seconds })
 }
 
-/// Accuracy of `model` on `data` in inference mode.
-pub fn evaluate(model: &Sequential, data: &Dataset, dev: &Device, batch_size: usize) -> anyhow::Result<f32> {
-    evaluate_metrics(model, data, dev, batch_size).map(|(_, acc)| acc)
-}
-
-/// Mean loss and accuracy of `model` on `data` in inference mode.
-pub fn evaluate_metrics(
-    model: &Sequential,
+/// Loss and accuracy of `model` on `data` in inference mode, through `feed` (never augmented).
+pub fn evaluate(
+    model: &dyn Layer,
     data: &Dataset,
+    feed: Feed,
     dev: &Device,
     batch_size: usize,
 ) -> anyhow::Result<(f32, f32)> {
-    let (loss, correct) = eval_sums(model, data, dev, batch_size)?;
-    let n = data.len().max(1) as f32;
-    Ok((loss / n, correct / n))
+    let (loss, correct) = eval_sums(model, data, feed, dev, batch_size)?;
+    let total = data.len().max(1) as f32;
+    Ok((loss / total, correct / total))
 }
 
 /// Sharded evaluation: each rank scores its share of `data`, the sums are added over ranks
 /// and every rank returns the mean loss and accuracy on the whole of `data`.
 pub fn evaluate_distributed(
-    model: &Sequential,
+    model: &dyn Layer,
     dp: &DataParallel,
     data: &Dataset,
+    feed: Feed,
     dev: &Device,
     batch_size: usize,
 ) -> anyhow::Result<(f32, f32)> {
     let part = data.subset(shard(data.len(), dp.rank(), dp.size()))?;
-    let (loss, correct) = eval_sums(model, &part, dev, batch_size)?;
+    let (loss, correct) = eval_sums(model, &part, feed, dev, batch_size)?;
     let sums = dp.all_reduce(vec![loss, correct], "all-reduce of the evaluation sums")?;
     let n = data.len().max(1) as f32;
     Ok((sums[0] / n, sums[1] / n))
 }
 
 /// Summed loss and correct predictions of `model` on `data` in inference mode.
-fn eval_sums(model: &Sequential, data: &Dataset, dev: &Device, batch_size: usize) -> anyhow::Result<(f32, f32)> {
+fn eval_sums(
+    model: &dyn Layer,
+    data: &Dataset,
+    feed: Feed,
+    dev: &Device,
+    batch_size: usize,
+) -> anyhow::Result<(f32, f32)> {
+    let feed = Feed { augment: false, ..feed };
     let (mut loss, mut correct) = (Tensor::zeros(&[], dev)?, Tensor::zeros(&[], dev)?);
     for b in data.batches(batch_size, false)? {
-        let (x, y) = batch_tensors(&b, dev)?;
         let n = b.batch_size as f32;
+        let (x, y) = feed.tensors(b, 0, dev)?;
         (loss, correct) = no_grad(|| {
             let logits = model.call(&x, false)?;
-            let l = tessera_nn::ops::affine(&sparse_categorical_crossentropy(&y, &logits, true)?, n, 0.0)?;
-            let a = tessera_nn::ops::affine(&accuracy(&y, &logits)?, n, 0.0)?;
+            let l = affine(&sparse_categorical_crossentropy(&y, &logits, true)?, n, 0.0)?;
+            let a = affine(&accuracy(&y, &logits)?, n, 0.0)?;
             Ok::<_, tessera_nn::Error>((add(&loss, &l)?, add(&correct, &a)?))
         })?;
     }
@@ -421,110 +508,210 @@ pub fn mnist(split: Split, limit: Option<usize>, dir: Option<&std::path::Path>) 
     load("mnist", split, limit, dir)
 }
 
-/// Loads a split of `mnist` or `fashion-mnist` (28×28×1, 10 classes), optionally truncated.
+/// Loads a split of a dataset of `tessera_data::catalog`; with a `limit`, keeps that many
+/// examples drawn by a fixed seed (in their original order), so a class-sorted split such as
+/// dogs-vs-cats keeps every class.
 pub fn load(name: &str, split: Split, limit: Option<usize>, dir: Option<&std::path::Path>) -> anyhow::Result<Dataset> {
-    let ds = match name {
-        "mnist" => tessera_data::mnist::load(split, dir)?,
-        "fashion-mnist" => tessera_data::fashion_mnist::load(split, dir)?,
-        other => anyhow::bail!("unknown dataset '{other}' (try: mnist, fashion-mnist)"),
-    };
+    let ds = catalog::load(name, split, dir)?;
     Ok(match limit {
-        Some(n) if n < ds.len() => ds.subset(0..n)?,
+        Some(n) if n < ds.len() => {
+            let mut keep = tessera_data::rng::permutation(ds.len(), 0);
+            keep.truncate(n);
+            keep.sort_unstable();
+            ds.select(&keep)?
+        }
         _ => ds,
     })
 }
 
-/// `tessera train lenet5`: trains LeNet-5 on MNIST (or Fashion-MNIST) with Adam, evaluating on the test set and
-/// saving a checkpoint after every epoch. With `distributed` (under `mpirun`) every rank trains
-/// a replica on its share of each batch; rank 0 alone prints, shows progress and writes the
-/// checkpoint, and evaluation is sharded.
-pub fn train_lenet5(cfg: &TrainConfig) -> anyhow::Result<TrainReport> {
-    cfg.validate()?;
-    let comm = communicator(cfg)?;
-    let lead = comm.rank() == 0;
-    let say = |s: String| {
-        if lead {
+/// The Keras epoch line: `13/13 - 5s 380ms/step - accuracy: 0.5120 - loss: 0.6931 - val_...`.
+pub fn keras_epoch_line(stats: &EpochStats, val_loss: f32, val_accuracy: f32) -> String {
+    let per_step = stats.seconds * 1e3 / stats.steps.max(1) as f64;
+    format!(
+        "{0}/{0} ━━━━━━━━━━━━━━━━━━━━ {1:.0}s {per_step:.0}ms/step - accuracy: {2:.4} - loss: {3:.4} - \
+         val_accuracy: {val_accuracy:.4} - val_loss: {val_loss:.4}",
+        stats.steps, stats.seconds, stats.accuracy, stats.loss
+    )
+}
+
+/// A zoo model built on `dev` for `input` and `classes`.
+pub fn build_model(
+    spec: &ZooSpec,
+    input: [usize; 3],
+    classes: usize,
+    dev: &Device,
+    seed: u64,
+) -> anyhow::Result<ZooModel> {
+    let mut model = (spec.make)(&input, classes)?;
+    model.build(dev, seed)?;
+    Ok(model)
+}
+
+/// Restores weights and optimizer state from `cfg.checkpoint` (which must hold this model
+/// trained on this dataset); returns the epochs already done.
+fn resume(cfg: &TrainConfig, model: &ZooModel, opt: &mut Adam) -> anyhow::Result<usize> {
+    let meta = checkpoint::read_metadata(&cfg.checkpoint)?;
+    let get = |k: &str| meta.get(k).cloned().unwrap_or_default();
+    // Checkpoints of `tessera train lenet5` from before the zoo carry no model or dataset.
+    let legacy = cfg.model == "lenet5" && !meta.contains_key("model");
+    if !legacy && (get("model") != cfg.model || get("dataset") != cfg.dataset) {
+        anyhow::bail!(
+            "{} holds {} trained on {}, not {} on {}",
+            cfg.checkpoint.display(),
+            get("model"),
+            get("dataset"),
+            cfg.model,
+            cfg.dataset
+        );
+    }
+    checkpoint::load(&cfg.checkpoint, &model.variables(), Some(opt))?;
+    Ok(get("epoch").parse().unwrap_or(0))
+}
+
+/// Prints only on rank 0 (every process when not distributed).
+struct Say(bool);
+
+impl Say {
+    fn line(&self, s: impl std::fmt::Display) {
+        if self.0 {
             println!("{s}");
         }
-    };
+    }
+}
+
+/// The data-parallel wrapper for a distributed run (`None` otherwise).
+fn data_parallel(
+    cfg: &TrainConfig,
+    comm: &Arc<dyn Communicator>,
+    model: &ZooModel,
+) -> anyhow::Result<Option<DataParallel>> {
+    if !cfg.distributed {
+        return Ok(None);
+    }
+    let mut dp = DataParallel::new(comm.clone(), model.variables())?;
+    dp.set_bucket_bytes(cfg.bucket_kb * 1024);
+    Ok(Some(dp))
+}
+
+/// `tessera train <model> --dataset <name>`: trains the zoo model `cfg.model` with Adam
+/// (sparse categorical cross-entropy on its logits), evaluating on the test (validation) split
+/// and saving a checkpoint and the history after every epoch. The checkpoint's metadata names
+/// the model, the dataset, its number of classes and the input shape, for `--resume` and
+/// `tessera predict`. With `distributed` (under `mpirun`) every rank trains a replica on its
+/// share of each batch; rank 0 alone prints, shows progress and writes files, and evaluation
+/// is sharded.
+pub fn train(cfg: &TrainConfig) -> anyhow::Result<TrainReport> {
+    cfg.validate()?;
+    let spec = zoo::by_name(&cfg.model)?;
+    let comm = communicator(cfg)?;
+    let (lead, say) = (comm.rank() == 0, Say(comm.rank() == 0));
     let dev = rank_device(cfg, comm.rank())?;
-    if cfg.distributed {
-        println!("rank {} of {}: device {dev}", comm.rank(), comm.size());
-    } else {
-        println!("device: {dev}");
+    match cfg.distributed {
+        true => println!("rank {} of {}: device {dev}", comm.rank(), comm.size()),
+        false => println!("device: {dev}"),
     }
     let train = load(&cfg.dataset, Split::Train, cfg.train_limit, cfg.data_dir.as_deref())?;
     let test = load(&cfg.dataset, Split::Test, cfg.test_limit, cfg.data_dir.as_deref())?;
-    say(format!("{}: {} training and {} test images", cfg.dataset, train.len(), test.len()));
-    let mut model = crate::zoo::lenet5();
-    model.build(&[28, 28, 1], &dev, cfg.seed)?;
-    say(model.summary());
+    let classes = train.num_classes();
+    let feed = Feed { input: spec.input, augment: cfg.augment };
+    say.line(format!(
+        "{}: {} training and {} test images {:?} → {} input {:?}, {classes} classes{}",
+        cfg.dataset,
+        train.len(),
+        test.len(),
+        train.image_shape(),
+        spec.name,
+        spec.input,
+        if cfg.augment { ", augmented (pad 4, random crop, flip)" } else { "" }
+    ));
+    let model = build_model(spec, spec.input, classes, &dev, cfg.seed)?;
+    say.line(format!("{} parameters", model.count_params()));
     let mut opt = Adam::new(cfg.learning_rate);
-    let mut first_epoch = 0;
-    if cfg.resume {
-        let info = checkpoint::load(&cfg.checkpoint, &model.variables(), Some(&mut opt))?;
-        first_epoch = info.metadata.get("epoch").and_then(|e| e.parse().ok()).unwrap_or(0);
-        say(format!("resumed from {} after epoch {first_epoch}", cfg.checkpoint.display()));
+    let first_epoch = if cfg.resume { resume(cfg, &model, &mut opt)? } else { 0 };
+    if first_epoch > 0 {
+        say.line(format!("resumed from {} after epoch {first_epoch}", cfg.checkpoint.display()));
     }
-    let mut dp = match cfg.distributed {
-        true => Some(DataParallel::new(comm.clone(), model.variables())?),
-        false => None,
-    };
-    if let Some(dp) = dp.as_mut() {
-        dp.set_bucket_bytes(cfg.bucket_kb * 1024);
-    }
+    let mut dp = data_parallel(cfg, &comm, &model)?;
     let mut report = TrainReport::default();
     let mut history: Vec<EpochRecord> =
         read_history(&cfg.checkpoint).into_iter().filter(|r| r.epoch <= first_epoch).collect();
     for epoch in first_epoch..cfg.epochs {
+        say.line(format!("Epoch {}/{}", epoch + 1, cfg.epochs));
         opt.set_learning_rate(cfg.learning_rate * cfg.lr_decay.powi(epoch as i32));
-        let start = Instant::now();
-        let ((loss, train_acc, ips), (val_loss, acc)) = match dp.as_mut() {
+        let (stats, (val_loss, val_acc)) = match dp.as_mut() {
             None => (
-                train_epoch_metrics(&model, &mut opt, &train, &dev, cfg, epoch)?,
-                evaluate_metrics(&model, &test, &dev, 1000)?,
+                train_epoch(model.layer(), &mut opt, &train, feed, &dev, cfg, epoch)?,
+                evaluate(model.layer(), &test, feed, &dev, cfg.batch_size)?,
             ),
             Some(dp) => {
-                let trained = train_epoch_distributed(&model, &mut opt, dp, &train, &dev, cfg, epoch)?;
+                let stats = train_epoch_distributed(model.layer(), &mut opt, dp, &train, feed, &dev, cfg, epoch)?;
                 dp.average_non_trainable()?;
-                (trained, evaluate_distributed(&model, dp, &test, &dev, 1000)?)
+                (stats, evaluate_distributed(model.layer(), dp, &test, feed, &dev, cfg.batch_size)?)
             }
         };
-        let (learning_rate, seconds) = (opt.learning_rate(), start.elapsed().as_secs_f64());
-        let record = EpochRecord {
-            epoch: epoch + 1,
-            loss,
-            accuracy: train_acc,
-            val_loss,
-            val_accuracy: acc,
-            learning_rate,
-            seconds,
-        };
-        history.push(record);
-        say(format!("epoch {}: loss {loss:.4}, test accuracy {:.2}%, {ips:.0} images/s", epoch + 1, acc * 100.0));
-        if !loss.is_finite() {
+        say.line(keras_epoch_line(&stats, val_loss, val_acc));
+        if !stats.loss.is_finite() {
             anyhow::bail!(
-                "the training loss became {loss} in epoch {}; {} was not overwritten (lower --learning-rate)",
+                "the training loss became {} in epoch {}; {} was not overwritten (lower --learning-rate)",
+                stats.loss,
                 epoch + 1,
                 cfg.checkpoint.display()
             );
         }
+        history.push(EpochRecord {
+            epoch: epoch + 1,
+            loss: stats.loss,
+            accuracy: stats.accuracy,
+            val_loss,
+            val_accuracy: val_acc,
+            learning_rate: opt.learning_rate(),
+            seconds: stats.seconds,
+        });
         if lead {
             write_history(&cfg.checkpoint, &history)?;
-            let meta = [("epoch", (epoch + 1).to_string()), ("test_accuracy", acc.to_string())];
-            checkpoint::save(&cfg.checkpoint, &model.variables(), Some(&opt), &meta)?;
+            save_checkpoint(cfg, &model, &opt, epoch + 1, classes, val_acc)?;
         }
-        report.test_accuracy.push(acc);
-        report.train_loss.push(loss);
-        report.images_per_sec.push(ips);
+        report.test_accuracy.push(val_acc);
+        report.test_loss.push(val_loss);
+        report.train_loss.push(stats.loss);
+        report.train_accuracy.push(stats.accuracy);
+        report.images_per_sec.push(stats.images_per_sec);
     }
     if let Some(dp) = &dp {
-        say(distributed_summary(dp));
+        say.line(distributed_summary(dp));
     }
-    say(format!("checkpoint: {}", cfg.checkpoint.display()));
+    say.line(format!("checkpoint: {}", cfg.checkpoint.display()));
     let (csv, png) = crate::viz::history_paths(&cfg.checkpoint);
-    say(format!("history: {} and {}", csv.display(), png.display()));
+    say.line(format!("history: {} and {}", csv.display(), png.display()));
     Ok(report)
+}
+
+/// Writes the checkpoint with the metadata `--resume` and `tessera predict` read.
+fn save_checkpoint(
+    cfg: &TrainConfig,
+    model: &ZooModel,
+    opt: &Adam,
+    epoch: usize,
+    classes: usize,
+    val_acc: f32,
+) -> anyhow::Result<()> {
+    let spec = zoo::by_name(&cfg.model)?;
+    let input = spec.input.map(|d| d.to_string()).join(",");
+    let meta = [
+        ("epoch", epoch.to_string()),
+        ("model", cfg.model.clone()),
+        ("dataset", cfg.dataset.clone()),
+        ("classes", classes.to_string()),
+        ("input_shape", input),
+        ("test_accuracy", val_acc.to_string()),
+    ];
+    checkpoint::save(&cfg.checkpoint, &model.variables(), Some(opt), &meta)?;
+    Ok(())
+}
+
+/// `tessera train lenet5`: [`train`] with the model forced to LeNet-5.
+pub fn train_lenet5(cfg: &TrainConfig) -> anyhow::Result<TrainReport> {
+    train(&TrainConfig { model: "lenet5".into(), ..cfg.clone() })
 }
 
 /// One line on where a data-parallel run's time went, per step.
