@@ -145,13 +145,13 @@ fn evaluation_adapts_inputs_and_never_augments() {
 #[test]
 fn bench_train_takes_any_zoo_name_and_lists_them_on_error() {
     let _ = gpu();
-    let e = tessera::bench::run("train", Some("no-such-net"), 1, "").unwrap_err().to_string();
+    let e = tessera::bench::run("train", Some("no-such-net"), 1, "", None).unwrap_err().to_string();
     for spec in zoo::catalog() {
         assert!(e.contains(spec.name), "{e} does not list {}", spec.name);
     }
-    let e = tessera::bench::run("train", None, 1, "").unwrap_err().to_string();
+    let e = tessera::bench::run("train", None, 1, "", None).unwrap_err().to_string();
     assert!(e.contains("lenet5"), "{e}");
-    tessera::bench::run("train", Some("mlp"), 1, "").unwrap();
+    tessera::bench::run("train", Some("mlp"), 1, "", None).unwrap();
     // The parameter count that decides whether the CPU path is timed is the built model's.
     let mlp = zoo::by_name("mlp").unwrap();
     let built = build_model(mlp, mlp.input, mlp.classes, &Device::Cpu, 0).unwrap();

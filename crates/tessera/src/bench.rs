@@ -15,11 +15,12 @@ struct Case {
     run: Box<dyn Fn() -> tessera_nn::Result<Tensor>>,
 }
 
-/// Runs the benchmark named `what` and prints its table.
-pub fn run(what: &str, model: Option<&str>, reps: usize, filter: &str) -> anyhow::Result<()> {
+/// Runs the benchmark named `what` and prints its table; `batch` overrides a model's usual
+/// batch in `train`.
+pub fn run(what: &str, model: Option<&str>, reps: usize, filter: &str, batch: Option<usize>) -> anyhow::Result<()> {
     match (what, model) {
         ("ops", _) => ops(reps, filter),
-        ("train", Some(name)) => train(crate::zoo::by_name(name)?, reps),
+        ("train", Some(name)) => train(crate::zoo::by_name(name)?, reps, batch),
         ("train", None) => anyhow::bail!("name a zoo model: tessera bench train <model> ({})", model_names()),
         ("distributed", model) => distributed(crate::zoo::by_name(model.unwrap_or("lenet5"))?, reps),
         (other, _) => anyhow::bail!("unknown benchmark '{other}' (try: ops, train <model>, distributed <model>)"),
@@ -35,11 +36,17 @@ fn model_names() -> String {
 const CPU_PARAMS: usize = 1_000_000;
 
 /// ms per training step (Adam, sparse cross-entropy on the logits) at the model's usual input
-/// and batch, and images/s, on the GPU and (for small models) on the CPU path; then the peak
-/// resident memory of the process (on lavapipe the GPU's memory is host memory).
-fn train(spec: &ZooSpec, reps: usize) -> anyhow::Result<()> {
+/// and batch (or `batch`), and images/s, on the GPU and (for small models) on the CPU path;
+/// then the peak resident memory of the process (on lavapipe the GPU's memory is host memory).
+/// Small models run at least 20 timed steps after 2 warm-ups; models of a million parameters
+/// or more run `reps` (at least 1) after one warm-up, as their steps take seconds.
+fn train(spec: &ZooSpec, reps: usize, batch: Option<usize>) -> anyhow::Result<()> {
+    let batch = batch.unwrap_or(spec.batch);
+    if batch == 0 {
+        anyhow::bail!("--batch must be at least 1");
+    }
     let params = crate::train::build_model(spec, spec.input, spec.classes, &Device::Cpu, 0)?.count_params();
-    println!("{}, input {:?}, batch {}, {params} parameters, Adam", spec.name, spec.input, spec.batch);
+    println!("{}, input {:?}, batch {batch}, {params} parameters, Adam", spec.name, spec.input);
     println!("{:<40} {:>12} {:>12} {:>12}", "device", "first (ms)", "ms/step", "images/s");
     let cpu_too = params < CPU_PARAMS;
     let mut devices = if cpu_too { vec![Device::Cpu] } else { Vec::new() };
@@ -48,9 +55,10 @@ fn train(spec: &ZooSpec, reps: usize) -> anyhow::Result<()> {
         Err(e) if cpu_too => eprintln!("{e}; timing the CPU path only"),
         Err(e) => return Err(e.into()),
     }
-    let steps = if params < CPU_PARAMS { reps.max(20) } else { reps.max(3) };
+    let (steps, warm) = if cpu_too { (reps.max(20), 2) } else { (reps.max(1), 1) };
     for dev in devices {
-        time_steps(spec, &dev, if matches!(dev, Device::Cpu) { steps / 4 } else { steps }.max(3))?;
+        let n = if matches!(dev, Device::Cpu) { (steps / 4).max(3) } else { steps };
+        time_steps(spec, &dev, batch, n, warm)?;
         print_profile(&dev);
     }
     if let Some(kib) = peak_rss_kib() {
@@ -66,19 +74,20 @@ pub fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Builds the model on `dev` and times `n` steps after a first (compiling) step and 2 warm-ups.
-fn time_steps(spec: &ZooSpec, dev: &Device, n: usize) -> anyhow::Result<()> {
+/// Builds the model on `dev` and times `n` steps of `batch` after a first (compiling) step and
+/// `warm` warm-ups.
+fn time_steps(spec: &ZooSpec, dev: &Device, batch: usize, n: usize, warm: usize) -> anyhow::Result<()> {
     let model = crate::train::build_model(spec, spec.input, spec.classes, dev, 0)?;
     let model = model.layer();
     let mut opt = tessera_nn::optimizers::Adam::default();
     let [h, w, c] = spec.input;
-    let x = Tensor::rand_uniform(&[spec.batch, h, w, c], 0.0, 1.0, 1, dev)?;
-    let labels = (0..spec.batch).map(|i| (i % spec.classes) as f32).collect();
-    let y = Tensor::from_vec(labels, &[spec.batch], dev)?;
+    let x = Tensor::rand_uniform(&[batch, h, w, c], 0.0, 1.0, 1, dev)?;
+    let labels = (0..batch).map(|i| (i % spec.classes) as f32).collect();
+    let y = Tensor::from_vec(labels, &[batch], dev)?;
     let t0 = Instant::now();
     crate::train::train_step(model, &mut opt, &x, &y)?.0.item()?;
     let first = t0.elapsed().as_secs_f64() * 1e3;
-    for _ in 0..2 {
+    for _ in 0..warm {
         crate::train::train_step(model, &mut opt, &x, &y)?;
     }
     dev.synchronize()?;
@@ -89,7 +98,7 @@ fn time_steps(spec: &ZooSpec, dev: &Device, n: usize) -> anyhow::Result<()> {
     }
     dev.synchronize()?;
     let ms = t.elapsed().as_secs_f64() * 1e3 / n as f64;
-    println!("{:<40} {:>12.1} {:>12.2} {:>12.0}", dev.to_string(), first, ms, spec.batch as f64 * 1e3 / ms);
+    println!("{:<40} {:>12.1} {:>12.2} {:>12.0}", dev.to_string(), first, ms, batch as f64 * 1e3 / ms);
     if let (Some(s0), Some(g)) = (before, dev.as_gpu()) {
         let s1 = g.stats();
         let per = |x: u64, y: u64| (x - y) as f64 / n as f64;

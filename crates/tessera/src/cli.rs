@@ -56,7 +56,7 @@ enum Cmd {
     },
     /// Run a benchmark and print a table.
     Bench {
-        /// What to benchmark: `ops`, `train` or `distributed` (under mpirun; with `lenet5` or `resnet18`).
+        /// What to benchmark: `ops`, `train <zoo model>` or `distributed <zoo model>` (under mpirun).
         what: String,
         /// The model, for `train` and `distributed`.
         model: Option<String>,
@@ -66,6 +66,9 @@ enum Cmd {
         /// Only cases whose name contains this text.
         #[arg(long, default_value = "")]
         filter: String,
+        /// Examples per step for `train` (default: the model's usual batch).
+        #[arg(long)]
+        batch: Option<usize>,
     },
 }
 
@@ -154,7 +157,9 @@ pub fn main() -> std::process::ExitCode {
 fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
         Cmd::Info => info(),
-        Cmd::Bench { what, model, reps, filter } => crate::bench::run(&what, model.as_deref(), reps, &filter),
+        Cmd::Bench { what, model, reps, filter, batch } => {
+            crate::bench::run(&what, model.as_deref(), reps, &filter, batch)
+        }
         Cmd::Train(args) => args.config().and_then(|cfg| crate::train::train(&cfg).map(|_| ())),
         Cmd::Predict { model, weights, top, cpu, images } => crate::predict::run(&model, &weights, &images, top, cpu),
         Cmd::Summary { model, input_shape, classes } => summary(&model, input_shape.as_deref(), classes),
