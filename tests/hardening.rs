@@ -150,3 +150,67 @@ fn cli_refuses_nonsense_before_any_work() {
     assert!(code == 1 && err.contains("cannot be written"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs the `tessera` binary with stdout a pipe whose reader is already closed; returns its
+/// exit status and stderr.
+#[cfg(unix)]
+fn cli_into_closed_pipe(args: &[&str]) -> (std::process::ExitStatus, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .env("XDG_RUNTIME_DIR", std::env::var("XDG_RUNTIME_DIR").unwrap_or_else(|_| "/tmp".into()))
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[cfg(unix)]
+#[test]
+fn every_subcommand_ends_quietly_on_a_closed_stdout() {
+    use std::os::unix::process::ExitStatusExt;
+    // A checkpoint for `viz` (written with stdout open, on the CPU, from synthetic weights).
+    let dir = std::env::temp_dir().join(format!("tessera-pipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ck = dir.join("lenet5.safetensors");
+    let mut m = tessera::zoo::lenet5();
+    m.build(&[28, 28, 1], &Device::Cpu, 0).unwrap();
+    tessera::checkpoint::save(&ck, &m.variables(), None, &[]).unwrap();
+    let img = dir.join("x.png");
+    image::GrayImage::from_fn(28, 28, |x, y| image::Luma([((x * y) % 256) as u8])).save(&img).unwrap();
+    let (ck, img, out) = (ck.to_str().unwrap(), img.to_str().unwrap(), dir.to_str().unwrap());
+    let cases: [&[&str]; 10] = [
+        &["info"],
+        &["summary", "lenet5"],
+        &["bench", "ops", "--reps", "1", "--filter", "no such case"],
+        &["bench", "train", "lenet5", "--reps", "1"],
+        &[
+            "train",
+            "lenet5",
+            "--cpu",
+            "--epochs",
+            "1",
+            "--train-limit",
+            "32",
+            "--test-limit",
+            "32",
+            "--checkpoint",
+            &format!("{out}/t.safetensors"),
+        ],
+        &["viz", "filters", ck, "--out", out],
+        &["viz", "features", ck, "--image", img, "--out", out],
+        &["viz", "saliency", ck, "--image", img, "--out", out],
+        &["--help"],
+        &["--version"],
+    ];
+    for args in cases {
+        let (status, err) = cli_into_closed_pipe(args);
+        // SIGPIPE (13) ends it, like `cat` or `head`: the shell reports 128 + 13 = 141.
+        assert_eq!(status.signal(), Some(13), "{args:?}: {status:?}, stderr: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    assert!(!dir.join("t.safetensors").exists(), "the killed training run wrote no checkpoint");
+    let _ = std::fs::remove_dir_all(&dir);
+}
