@@ -66,8 +66,9 @@ fn adjacent_axes(op: &'static str, shape: &[usize], axes: &[usize]) -> Result<[u
     let mut sorted = axes.to_vec();
     sorted.sort_unstable();
     let first = sorted.first().copied().unwrap_or(0);
-    let adjacent = sorted.iter().enumerate().all(|(i, &a)| a == first + i);
-    if axes.is_empty() || !adjacent || first + axes.len() > shape.len() {
+    // Checked: an axis near usize::MAX must be an error, not an overflow.
+    let adjacent = sorted.iter().enumerate().all(|(i, &a)| first.checked_add(i) == Some(a));
+    if axes.is_empty() || !adjacent || first.checked_add(axes.len()).is_none_or(|end| end > shape.len()) {
         let msg = format!(
             "axes {axes:?} must be distinct, adjacent axes of x (shape {shape:?}), e.g. [{}]",
             shape.len().max(1) - 1
