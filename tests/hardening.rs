@@ -50,6 +50,30 @@ fn gpu_parameters_past_u32_are_typed_errors_naming_the_op() {
 }
 
 #[test]
+fn axes_near_usize_max_and_batches_past_the_dispatch_limit_are_typed_errors() {
+    for dev in [Device::Cpu, gpu()] {
+        // `first + len` of the normalized axes overflowed before it was checked.
+        let x = Tensor::ones(&[2, 3], &dev).unwrap();
+        let msg = shape_error(layer_normalization(&x, None, None, &[usize::MAX], 1e-3), "layer_normalization");
+        assert!(msg.contains("adjacent axes"), "{msg}");
+        let msg = shape_error(layer_normalization(&x, None, None, &[1, usize::MAX], 1e-3), "layer_normalization");
+        assert!(msg.contains("adjacent axes"), "{msg}");
+    }
+    // 70000 batched 1x1 products: fine on the CPU; on the GPU, more z workgroups than the
+    // adapter allows (lavapipe: 65535) is a typed error naming matmul and the shapes.
+    let a = |d: &Device| Tensor::ones(&[70_000, 1, 1], d).unwrap();
+    let y = matmul(&a(&Device::Cpu), &a(&Device::Cpu)).unwrap();
+    assert_eq!(y.shape(), [70_000, 1, 1]);
+    let dev = gpu();
+    let limit = dev.as_gpu().unwrap().limits().max_compute_workgroups_per_dimension as usize;
+    match matmul(&a(&dev), &a(&dev)) {
+        Ok(y) if limit >= 70_000 => assert_eq!(y.to_vec().unwrap(), vec![1.0; 70_000]),
+        Ok(_) => panic!("matmul: a batch past the workgroup limit {limit} cannot run in one dispatch"),
+        Err(e) => assert!(e.to_string().contains("matmul") && e.to_string().contains("batch 70000"), "{e}"),
+    }
+}
+
+#[test]
 fn a_dilation_that_would_wrap_the_effective_window_is_refused() {
     // (k - 1) * d + 1 with d = 2^63 wraps to 1 in unchecked arithmetic: a silent 1x1 window.
     let x = Tensor::ones(&[1, 4, 4, 1], &Device::Cpu).unwrap();

@@ -255,7 +255,7 @@ impl Gpu {
     ) -> Result<()> {
         let limit = self.inner.limits.max_compute_workgroups_per_dimension;
         if groups.iter().any(|&g| g > limit) {
-            return Err(DeviceError::TooManyWorkgroups { groups, limit });
+            return Err(DeviceError::TooManyWorkgroups { kernel: pipeline.key().to_string(), groups, limit });
         }
         if groups.contains(&0) {
             return Ok(());
