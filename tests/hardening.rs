@@ -238,3 +238,62 @@ fn every_subcommand_ends_quietly_on_a_closed_stdout() {
     assert!(!dir.join("t.safetensors").exists(), "the killed training run wrote no checkpoint");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn layers_with_edge_settings_and_huge_input_shapes_build_or_refuse() {
+    use tessera::layers::*;
+    const E: usize = usize::MAX;
+    let big = 1usize << 32;
+    // Every layer kind with settings at 0, 2^32 and usize::MAX.
+    let makers: Vec<(&str, Box<dyn Fn() -> Sequential>)> = vec![
+        ("Dense(MAX)", Box::new(|| Sequential::new().with(Dense::new(E)))),
+        ("Dense(2^32)", Box::new(move || Sequential::new().with(Dense::new(big)))),
+        ("Conv2D(MAX)", Box::new(|| Sequential::new().with(Conv2D::new(E, 3)))),
+        ("Conv2D k MAX", Box::new(|| Sequential::new().with(Conv2D::new(2, E)))),
+        ("Conv2D groups MAX", Box::new(|| Sequential::new().with(Conv2D::new(2, 1).groups(E)))),
+        ("Conv2D strides 0", Box::new(|| Sequential::new().with(Conv2D::new(2, 1).strides(0)))),
+        ("Conv2D dilation MAX", Box::new(|| Sequential::new().with(Conv2D::new(2, 2).dilation_rate(E)))),
+        (
+            "Conv2DTranspose(2^32) strides MAX",
+            Box::new(move || Sequential::new().with(Conv2DTranspose::new(big, 2).strides(E))),
+        ),
+        ("DepthwiseConv2D m MAX", Box::new(|| Sequential::new().with(DepthwiseConv2D::new(3).depth_multiplier(E)))),
+        (
+            "SeparableConv2D m 2^32",
+            Box::new(move || Sequential::new().with(SeparableConv2D::new(2, 3).depth_multiplier(big))),
+        ),
+        ("MaxPool2D(MAX)", Box::new(|| Sequential::new().with(MaxPool2D::new(E)))),
+        ("AveragePooling2D strides 0", Box::new(|| Sequential::new().with(AveragePooling2D::new(2).strides(0)))),
+        ("UpSampling2D(2^32)", Box::new(move || Sequential::new().with(UpSampling2D::new(big)))),
+        ("ZeroPadding2D(MAX)", Box::new(|| Sequential::new().with(ZeroPadding2D::new(E)))),
+        ("Cropping2D(MAX)", Box::new(|| Sequential::new().with(Cropping2D::new(E)))),
+        ("Reshape([2^32, 2^32])", Box::new(move || Sequential::new().with(Reshape::new(&[big, big])))),
+        ("Reshape([-1, -1])", Box::new(|| Sequential::new().with(Reshape::new(&[E, E])))),
+        ("ChannelShuffle(0)", Box::new(|| Sequential::new().with(ChannelShuffle::new(0)))),
+        ("GroupNormalization(MAX)", Box::new(|| Sequential::new().with(GroupNormalization::new(E)))),
+        ("Flatten", Box::new(|| Sequential::new().with(Flatten::new()))),
+        ("GlobalAveragePooling2D", Box::new(|| Sequential::new().with(GlobalAveragePooling2D::new()))),
+        ("BatchNormalization", Box::new(|| Sequential::new().with(BatchNormalization::new()))),
+        ("LayerNormalization", Box::new(|| Sequential::new().with(LayerNormalization::new()))),
+    ];
+    let inputs: [&[usize]; 6] = [&[4, 4, 3], &[0, 0, 3], &[E, 2, 3], &[big, big, 1], &[2, 2, E], &[4]];
+    for (what, make) in &makers {
+        for input in inputs {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut m = make();
+                match m.build(input, &Device::Cpu, 0) {
+                    Ok(()) => {
+                        // Built: a forward pass on one example is Ok or a typed error too.
+                        let x = Tensor::zeros(&[[1].as_slice(), input].concat(), &Device::Cpu);
+                        x.and_then(|x| m.call(&x, false)).map(|_| ())
+                    }
+                    Err(e) => Err(e),
+                }
+            }));
+            assert!(r.is_ok(), "{what} on input {input:?} panicked");
+        }
+    }
+    // The small valid ones do build.
+    let mut m = Sequential::new().with(Conv2D::new(2, 3)).with(Flatten::new()).with(Dense::new(3));
+    m.build(&[4, 4, 3], &Device::Cpu, 0).unwrap();
+}
