@@ -297,3 +297,59 @@ fn layers_with_edge_settings_and_huge_input_shapes_build_or_refuse() {
     let mut m = Sequential::new().with(Conv2D::new(2, 3)).with(Flatten::new()).with(Dense::new(3));
     m.build(&[4, 4, 3], &Device::Cpu, 0).unwrap();
 }
+
+#[test]
+fn shape_arguments_at_the_edges_are_typed_errors_on_both_devices() {
+    const E: usize = usize::MAX;
+    let big = 1usize << 32;
+    for dev in [Device::Cpu, gpu()] {
+        let x = Tensor::ones(&[1, 4, 4, 2], &dev).unwrap();
+        let dy = Tensor::ones(&[1, 2, 2, 2], &dev).unwrap();
+        let f = Tensor::ones(&[3, 3, 2, 2], &dev).unwrap();
+        let pool = PoolOptions::new(2);
+        let conv = Conv2dOptions::default().strides(2).padding(Padding::Same);
+        // (what, the call): each must be a typed error, never a panic.
+        let cases: Vec<(&str, Box<dyn Fn() -> Result<Tensor>>)> = vec![
+            ("avg_pool2d_grad huge input", Box::new(|| avg_pool2d_grad(&dy, &[E, 4, 4, 2], &pool))),
+            ("avg_pool2d_grad 2^32 input", Box::new(|| avg_pool2d_grad(&dy, &[1, big, big, 2], &pool))),
+            ("upsample_nearest2d_grad huge", Box::new(|| upsample_nearest2d_grad(&dy, &[big, big, 1, 2], [2, 2]))),
+            ("upsample_nearest2d_grad size MAX", Box::new(|| upsample_nearest2d_grad(&dy, &[1, 1, 1, 2], [E, E]))),
+            ("resize_bilinear_grad huge", Box::new(|| resize_bilinear_grad(&dy, &[1, E, 1, 2]))),
+            ("conv2d_backprop_input huge", Box::new(|| conv2d_backprop_input(&dy, &f, &[1 << 40, 4, 4, 2], &conv))),
+            ("conv2d_backprop_input rank 2", Box::new(|| conv2d_backprop_input(&dy, &f, &[4, 4], &conv))),
+            ("conv2d_backprop_filter huge", Box::new(|| conv2d_backprop_filter(&x, &dy, &[E, E, 2, 2], &conv))),
+            (
+                "depthwise_conv2d_backprop_input huge",
+                Box::new(|| depthwise_conv2d_backprop_input(&dy, &f, &[1, E, 4, 2], &conv)),
+            ),
+            (
+                "depthwise_conv2d_backprop_filter huge",
+                Box::new(|| depthwise_conv2d_backprop_filter(&x, &dy, &[3, 3, 2, E], &conv)),
+            ),
+            ("conv2d_transpose huge output", Box::new(|| conv2d_transpose(&dy, &f, &[1, E, 4, 2], &conv))),
+            ("slice start MAX", Box::new(|| slice(&x, 1, E, 2))),
+            ("slice axis MAX", Box::new(|| slice(&x, E, 0, 0))),
+            ("concat axis MAX", Box::new(|| concat(&[&x, &x], E))),
+            ("broadcast_reduced huge", Box::new(|| broadcast_reduced(&dy, &[E, 2], &[true, false], 1.0))),
+            ("reshape [MAX, MAX]", Box::new(|| x.reshape(&[E, E]))),
+            ("reshape [2^32, 2^32, 0]", Box::new(|| x.reshape(&[big, big, 0]))),
+            ("from_vec huge", Box::new(|| Tensor::from_vec(vec![1.0; 4], &[E, 4], &dev))),
+            ("full 2^32 · 2^32", Box::new(|| Tensor::full(1.0, &[big, big], &dev))),
+            ("argmax axis MAX", Box::new(|| argmax(&x, E))),
+            ("channel_shuffle groups MAX", Box::new(|| channel_shuffle(&x, E))),
+            ("group_normalization groups 0", Box::new(|| group_normalization(&x, 0, None, None, 1e-3))),
+            ("dropout rate NaN", Box::new(|| dropout(&x, f32::NAN, 0))),
+            ("moments axis MAX", Box::new(|| moments(&x, &[E], false).map(|m| m.0))),
+            ("reduce_sum axis MAX", Box::new(|| reduce_sum(&x, Some(&[E]), false))),
+            ("one_hot depth MAX", Box::new(|| one_hot(&Tensor::zeros(&[2], &dev).unwrap(), E))),
+            ("in_top_k k MAX on [1, 4, 4, 2]", Box::new(|| in_top_k(&Tensor::zeros(&[1], &dev).unwrap(), &x, E))),
+        ];
+        for (what, call) in cases {
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)) {
+                Ok(Err(_)) => {}
+                Ok(Ok(t)) => panic!("{what} on {dev}: accepted, shape {:?}", t.shape()),
+                Err(_) => panic!("{what} on {dev}: panicked"),
+            }
+        }
+    }
+}

@@ -90,6 +90,7 @@ pub fn resize_bilinear_grad(dy: &Tensor, input_shape: &[usize]) -> Result<Tensor
         s => return Err(shape_err(op, format!("gradient shape {s:?} must have rank 4 (NHWC)"))),
     };
     let s = k::resize_bilinear_shape(input_shape, size)?;
+    tessera_kernels::checked_numel(op, input_shape)?; // the output: any size the caller names
     if dy.shape() != s.as_slice() {
         return Err(shape_err(op, format!("gradient shape {:?} must be {s:?} for input {input_shape:?}", dy.shape())));
     }
