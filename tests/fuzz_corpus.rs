@@ -397,7 +397,7 @@ fn family_case(c: &mut Counts, r: &mut Rng, dev: &Device, i: u64) {
             x4.then(|| {
                 // a == c is a plain convolution (groups = 1).
                 let c = xs[3];
-                let ok = b > 0 && (a == c || (a > 0 && c > 0 && c % a == 0 && b % (c / a) == 0));
+                let ok = b > 0 && (a == c || (a > 0 && c > 0 && c.is_multiple_of(a) && b.is_multiple_of(c / a)));
                 ok.then(|| spatial(dl).map(|(oh, ow)| vec![xs[0], oh, ow, b])).flatten()
             })
             .flatten(),
@@ -511,7 +511,7 @@ fn family_case(c: &mut Counts, r: &mut Rng, dev: &Device, i: u64) {
     let want = match extra {
         0 | 1 => x4.then(|| vec![xs[0], xs[3]]),
         2 => (a < xs.len() && xs[a] > 0).then(|| [&xs[..a], &xs[a + 1..]].concat()),
-        3 => (xs.len() >= 1 && last.is_some_and(|k| k > 0)).then(|| xs[..xs.len() - 1].to_vec()),
+        3 => (!xs.is_empty() && last.is_some_and(|k| k > 0)).then(|| xs[..xs.len() - 1].to_vec()),
         4 => x4.then(|| xs.clone()),
         _ => (x4 && xs[1] > 0 && xs[2] > 0).then(|| xs.clone()),
     };

@@ -239,13 +239,16 @@ fn every_subcommand_ends_quietly_on_a_closed_stdout() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Builds a one-layer model.
+type MakeModel = Box<dyn Fn() -> Sequential>;
+
 #[test]
 fn layers_with_edge_settings_and_huge_input_shapes_build_or_refuse() {
     use tessera::layers::*;
     const E: usize = usize::MAX;
     let big = 1usize << 32;
     // Every layer kind with settings at 0, 2^32 and usize::MAX.
-    let makers: Vec<(&str, Box<dyn Fn() -> Sequential>)> = vec![
+    let makers: Vec<(&str, MakeModel)> = vec![
         ("Dense(MAX)", Box::new(|| Sequential::new().with(Dense::new(E)))),
         ("Dense(2^32)", Box::new(move || Sequential::new().with(Dense::new(big)))),
         ("Conv2D(MAX)", Box::new(|| Sequential::new().with(Conv2D::new(E, 3)))),
@@ -298,6 +301,9 @@ fn layers_with_edge_settings_and_huge_input_shapes_build_or_refuse() {
     m.build(&[4, 4, 3], &Device::Cpu, 0).unwrap();
 }
 
+/// One op call with its arguments bound.
+type Call<'a> = Box<dyn Fn() -> Result<Tensor> + 'a>;
+
 #[test]
 fn shape_arguments_at_the_edges_are_typed_errors_on_both_devices() {
     const E: usize = usize::MAX;
@@ -309,7 +315,7 @@ fn shape_arguments_at_the_edges_are_typed_errors_on_both_devices() {
         let pool = PoolOptions::new(2);
         let conv = Conv2dOptions::default().strides(2).padding(Padding::Same);
         // (what, the call): each must be a typed error, never a panic.
-        let cases: Vec<(&str, Box<dyn Fn() -> Result<Tensor>>)> = vec![
+        let cases: Vec<(&str, Call)> = vec![
             ("avg_pool2d_grad huge input", Box::new(|| avg_pool2d_grad(&dy, &[E, 4, 4, 2], &pool))),
             ("avg_pool2d_grad 2^32 input", Box::new(|| avg_pool2d_grad(&dy, &[1, big, big, 2], &pool))),
             ("upsample_nearest2d_grad huge", Box::new(|| upsample_nearest2d_grad(&dy, &[big, big, 1, 2], [2, 2]))),
