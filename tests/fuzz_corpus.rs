@@ -56,9 +56,12 @@ impl Counts {
             self.hangs.len(),
             self.wrong.len()
         );
-        assert!(self.panics.is_empty(), "{what}: panics: {:#?}", self.panics);
-        assert!(self.hangs.is_empty(), "{what}: hangs: {:#?}", self.hangs);
-        assert!(self.wrong.is_empty(), "{what}: wrong answers: {:#?}", self.wrong);
+        let clean = self.panics.is_empty() && self.hangs.is_empty() && self.wrong.is_empty();
+        assert!(
+            clean,
+            "{what}: panics: {:#?}\nhangs: {:#?}\nwrong answers: {:#?}",
+            self.panics, self.hangs, self.wrong
+        );
         assert!(self.ok > 0 && self.typed_errors > 0, "{what}: the corpus must reach both outcomes");
     }
 
@@ -66,6 +69,9 @@ impl Counts {
     /// (`None`: invalid input) and `must_ok` says the input is small and valid.
     fn run(&mut self, name: String, want: Option<Vec<usize>>, must_ok: bool, f: impl FnOnce() -> Result<Vec<usize>>) {
         self.tried += 1;
+        if std::env::var_os("TESSERA_FUZZ_TRACE").is_some() {
+            eprintln!("{name}"); // before the case: an abort or hang then names it
+        }
         let start = Instant::now();
         let got = catch_unwind(AssertUnwindSafe(f));
         if start.elapsed() > HANG {
@@ -83,6 +89,9 @@ impl Counts {
                 }
             }
             Ok(Err(e)) => {
+                if std::env::var_os("TESSERA_FUZZ_TRACE").is_some() {
+                    eprintln!("  -> {e}");
+                }
                 self.typed_errors += 1;
                 if must_ok {
                     self.wrong.push(format!("{name}: small valid input refused: {e}"));
@@ -427,7 +436,8 @@ fn family_case(c: &mut Counts, r: &mut Rng, dev: &Device, i: u64) {
         4 | 5 => (x4.then(|| spatial([1, 1]).filter(|_| a % 2 == 0 || a > 4).map(|_| xs.clone())).flatten(), true),
         // channel_shuffle(x, a) and group_normalization(x, a): c % a == 0.
         6 => (last.filter(|&c| a > 0 && c % a == 0).map(|_| xs.clone()), true),
-        7 => (last.filter(|&c| a > 0 && c % a == 0 && xs.len() >= 2).map(|_| xs.clone()), true),
+        // Keras: at least one channel per group.
+        7 => (last.filter(|&c| a > 0 && a <= c && c % a == 0 && xs.len() >= 2).map(|_| xs.clone()), true),
         // layer_normalization over random axes: distinct, adjacent, in range.
         8 => {
             let mut sorted = ax.clone();

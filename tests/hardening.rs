@@ -359,3 +359,22 @@ fn shape_arguments_at_the_edges_are_typed_errors_on_both_devices() {
         }
     }
 }
+
+#[test]
+fn convolutions_with_no_input_channels_are_zeros_on_both_devices() {
+    // Found by the corpus: a 0-channel input (an empty buffer) bound to the register-blocked
+    // kernel's vec4 view was a GPU validation error that also poisoned the next op.
+    for dev in [Device::Cpu, gpu()] {
+        let x = Tensor::zeros(&[1, 1, 1, 0], &dev).unwrap();
+        let f = Tensor::ones(&[2, 2, 0, 4], &dev).unwrap();
+        let opts = Conv2dOptions::default().strides([1, 4]).dilations([4, 1]).padding(Padding::Same);
+        let y = conv2d(&x, &f, &opts).unwrap();
+        assert_eq!((y.shape(), y.to_vec().unwrap()), ([1, 1, 1, 4].as_slice(), vec![0.0; 4]), "{dev}");
+        let dy = Tensor::ones(&[1, 1, 1, 4], &dev).unwrap();
+        assert_eq!(conv2d_backprop_input(&dy, &f, &[1, 1, 1, 0], &opts).unwrap().shape(), [1, 1, 1, 0]);
+        let df = conv2d_backprop_filter(&x, &dy, &[2, 2, 0, 4], &opts).unwrap();
+        assert_eq!(df.shape(), [2, 2, 0, 4]);
+        // The device is healthy afterwards.
+        assert_eq!(add(&dy, &dy).unwrap().to_vec().unwrap(), vec![2.0; 4], "{dev}");
+    }
+}

@@ -53,7 +53,8 @@ pub fn group_normalization(
         return Err(shape_err(op, format!("needs x of shape [n, ..., c] (rank >= 2), got {s:?}")));
     }
     let c = s[s.len() - 1];
-    if groups == 0 || !c.is_multiple_of(groups) {
+    // Keras: at least one channel per group (also keeps n · groups within the tensor's size).
+    if groups == 0 || groups > c || !c.is_multiple_of(groups) {
         return Err(shape_err(op, format!("{c} channels (x of shape {s:?}) do not split into {groups} groups")));
     }
     check_params(op, &[c], gamma, beta)?;
