@@ -43,6 +43,8 @@ struct Counts {
     panics: Vec<String>,
     hangs: Vec<String>,
     wrong: Vec<String>,
+    /// Each case's name (without the device) and whether it was Ok.
+    outcomes: Vec<(String, bool)>,
 }
 
 impl Counts {
@@ -83,12 +85,14 @@ impl Counts {
                 self.panics.push(format!("{name}: {msg:?}"));
             }
             Ok(Ok(shape)) => {
+                self.outcomes.push((name.split(" on ").next().unwrap_or_default().to_string(), true));
                 self.ok += 1;
                 if want.as_ref() != Some(&shape) {
                     self.wrong.push(format!("{name}: got shape {shape:?}, TensorFlow's rule gives {want:?}"));
                 }
             }
             Ok(Err(e)) => {
+                self.outcomes.push((name.split(" on ").next().unwrap_or_default().to_string(), false));
                 if std::env::var_os("TESSERA_FUZZ_TRACE").is_some() {
                     eprintln!("  -> {e}");
                 }
@@ -412,10 +416,11 @@ fn family_case(c: &mut Counts, r: &mut Rng, dev: &Device, i: u64) {
             .flatten(),
             true,
         ),
-        // separable_conv2d: depthwise [kh, kw, c, m = b] then pointwise [1, 1, c·m or a, 2].
+        // separable_conv2d: depthwise [kh, kw, c, m = b] then pointwise [1, 1, max(a, 1), 2],
+        // valid when max(a, 1) = c·m.
         1 => (
             x4.then(|| {
-                let ok = b > 0 && xs[3].checked_mul(b) == Some(a.max(1)) && a > 0;
+                let ok = b > 0 && xs[3].checked_mul(b) == Some(a.max(1));
                 ok.then(|| spatial(dl).map(|(oh, ow)| vec![xs[0], oh, ow, 2])).flatten()
             })
             .flatten(),
@@ -573,6 +578,23 @@ fn ops_on_the_cpu_never_panic() {
 #[test]
 fn ops_on_the_gpu_never_panic() {
     op_corpus(&gpu(), seed()).report("ops on the GPU");
+}
+
+#[test]
+fn the_devices_agree_on_every_case() {
+    // The same case is Ok on both devices or a typed error on both (shapes are checked above):
+    // a GPU that refuses what the CPU computes, or the reverse, is a wrong answer too.
+    let (cpu, dev) = (op_corpus(&Device::Cpu, seed()), op_corpus(&gpu(), seed()));
+    assert_eq!(cpu.outcomes.len(), dev.outcomes.len());
+    let differ: Vec<String> = cpu
+        .outcomes
+        .iter()
+        .zip(&dev.outcomes)
+        .filter(|(c, g)| c != g)
+        .map(|((name, ok), _)| format!("{name}: Ok on the {}", if *ok { "CPU only" } else { "GPU only" }))
+        .collect();
+    println!("devices agree on {} of {} cases", cpu.outcomes.len() - differ.len(), cpu.outcomes.len());
+    assert!(differ.is_empty(), "the devices disagree: {differ:#?}");
 }
 
 /// Seeded mutations of `bytes`: flipped bytes, truncation, extension, and u32 fields

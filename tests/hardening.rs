@@ -374,6 +374,15 @@ fn convolutions_with_no_input_channels_are_zeros_on_both_devices() {
         assert_eq!(conv2d_backprop_input(&dy, &f, &[1, 1, 1, 0], &opts).unwrap().shape(), [1, 1, 1, 0]);
         let df = conv2d_backprop_filter(&x, &dy, &[2, 2, 0, 4], &opts).unwrap();
         assert_eq!(df.shape(), [2, 2, 0, 4]);
+        // A transposed convolution to no output channels is an empty output (stride 1 runs
+        // as a plain conv on the GPU, which must not refuse it).
+        let t = conv2d_transpose(
+            &dy,
+            &Tensor::ones(&[1, 1, 0, 4], &dev).unwrap(),
+            &[1, 1, 1, 0],
+            &Conv2dOptions::default(),
+        );
+        assert_eq!(t.unwrap().shape(), [1, 1, 1, 0], "{dev}");
         // The device is healthy afterwards.
         assert_eq!(add(&dy, &dy).unwrap().to_vec().unwrap(), vec![2.0; 4], "{dev}");
     }
