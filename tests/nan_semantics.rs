@@ -162,6 +162,16 @@ fn unary_math_follows_tf() {
         assert_same(&v(elu_alpha(&x, 2.0)), &elu2_want, &format!("elu alpha 2 {dev}"));
         let relu_want = [NAN, 1.0, -INF, 6.0, -0.15, -0.05];
         assert_same(&v(relu_ext(&x, Some(6.0), 0.1, 0.5)), &relu_want, &format!("relu_ext {dev}"));
+        // Keras relu with a threshold and no slope selects 0 for NaN; with a slope it is NaN.
+        let x5 = t(&[NAN, INF, -INF, 1.0, 0.2], &[5], &dev);
+        let thr = v(relu_ext(&x5, None, 0.0, 0.5));
+        assert_same(&thr, &[0.0, INF, 0.0, 1.0, 0.0], &format!("relu threshold 0.5 {dev}"));
+        let thr6 = v(relu_ext(&x5, Some(6.0), 0.0, 0.5));
+        assert_same(&thr6, &[0.0, 6.0, 0.0, 1.0, 0.0], &format!("relu threshold 0.5 max 6 {dev}"));
+        let max6 = v(relu_ext(&x5, Some(6.0), 0.0, 0.0));
+        assert_same(&max6, &[NAN, 6.0, 0.0, 1.0, 0.2], &format!("relu max 6 {dev}"));
+        let slope = v(relu_ext(&x5, None, 0.1, 0.5));
+        assert_same(&slope, &[NAN, INF, -INF, 1.0, -0.03], &format!("relu slope 0.1 threshold 0.5 {dev}"));
         let sig_want = [NAN, 0.731_058_6, 0.0, 1.0, 0.268_941_43, 0.5];
         assert_same(&v(sigmoid(&x)), &sig_want, &format!("sigmoid {dev}"));
     }
