@@ -33,7 +33,8 @@ fn pixel(row: u32) -> vec3<i32> {
     return vec3(i32(b), i32(oy * p.sh) - i32(p.pad_top), i32(ox * p.sw) - i32(p.pad_left));
 }
 
-// Input offset (in vec4s) of kernel tap (ky, kx) for a pixel, and 1.0 if inside, else 0.0.
+// Input offset (in vec4s) of kernel tap (ky, kx) for a pixel, and 1 if inside, else 0 (callers
+// select 0 for the padding: multiplying x[0] by 0 would turn an inf there into NaN).
 fn tap(px: vec3<i32>, ky: u32, kx: u32) -> vec2<u32> {
     let iy = px.y + i32(ky * p.dh);
     let ix = px.z + i32(kx * p.dw);
@@ -84,10 +85,10 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
             for (var ci = 0u; ci < p.cin; ci++) {
                 let fl = vec4(f[fr + c0], f[fr + c1], f[fr + c2], f[fr + c3]);
                 let fh = vec4(f[fr + c4], f[fr + c5], f[fr + c6], f[fr + c7]);
-                let x0 = vec4(x[t0.off + ci] * t0.m);
-                let x1 = vec4(x[t1.off + ci] * t1.m);
-                let x2 = vec4(x[t2.off + ci] * t2.m);
-                let x3 = vec4(x[t3.off + ci] * t3.m);
+                let x0 = vec4(select(0.0, x[t0.off + ci], t0.m != 0.0));
+                let x1 = vec4(select(0.0, x[t1.off + ci], t1.m != 0.0));
+                let x2 = vec4(select(0.0, x[t2.off + ci], t2.m != 0.0));
+                let x3 = vec4(select(0.0, x[t3.off + ci], t3.m != 0.0));
                 lo0 = fma(x0, fl, lo0);
                 hi0 = fma(x0, fh, hi0);
                 lo1 = fma(x1, fl, lo1);
@@ -313,21 +314,21 @@ fn conv2d_reg(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     for (var ky = 0u; ky < p.kh; ky++) {
         for (var kx = 0u; kx < p.kw; kx++) {
             let t0 = tap(px0, ky, kx);
-            let m0 = f32(t0.y);
+            let m0 = t0.y != 0u;
             let t1 = tap(px1, ky, kx);
-            let m1 = f32(t1.y);
+            let m1 = t1.y != 0u;
             let t2 = tap(px2, ky, kx);
-            let m2 = f32(t2.y);
+            let m2 = t2.y != 0u;
             let t3 = tap(px3, ky, kx);
-            let m3 = f32(t3.y);
+            let m3 = t3.y != 0u;
             let t4 = tap(px4, ky, kx);
-            let m4 = f32(t4.y);
+            let m4 = t4.y != 0u;
             let t5 = tap(px5, ky, kx);
-            let m5 = f32(t5.y);
+            let m5 = t5.y != 0u;
             let t6 = tap(px6, ky, kx);
-            let m6 = f32(t6.y);
+            let m6 = t6.y != 0u;
             let t7 = tap(px7, ky, kx);
-            let m7 = f32(t7.y);
+            let m7 = t7.y != 0u;
             let fbase = (ky * p.kw + kx) * p.cin * co4;
             for (var ci = 0u; ci < ci4; ci++) {
                 let fr = fbase + ci * 4u * co4;
@@ -347,42 +348,42 @@ fn conv2d_reg(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
                 let b3_1 = f4[fr + 3u * co4 + c1];
                 let b3_2 = f4[fr + 3u * co4 + c2];
                 let b3_3 = f4[fr + 3u * co4 + c3];
-                let av0 = x4[t0.x + ci] * m0;
+                let av0 = select(vec4<f32>(0.0), x4[t0.x + ci], m0);
                 acc0_0 = fma(vec4(av0.x), b0_0, acc0_0); acc0_0 = fma(vec4(av0.y), b1_0, acc0_0); acc0_0 = fma(vec4(av0.z), b2_0, acc0_0); acc0_0 = fma(vec4(av0.w), b3_0, acc0_0);
                 acc0_1 = fma(vec4(av0.x), b0_1, acc0_1); acc0_1 = fma(vec4(av0.y), b1_1, acc0_1); acc0_1 = fma(vec4(av0.z), b2_1, acc0_1); acc0_1 = fma(vec4(av0.w), b3_1, acc0_1);
                 acc0_2 = fma(vec4(av0.x), b0_2, acc0_2); acc0_2 = fma(vec4(av0.y), b1_2, acc0_2); acc0_2 = fma(vec4(av0.z), b2_2, acc0_2); acc0_2 = fma(vec4(av0.w), b3_2, acc0_2);
                 acc0_3 = fma(vec4(av0.x), b0_3, acc0_3); acc0_3 = fma(vec4(av0.y), b1_3, acc0_3); acc0_3 = fma(vec4(av0.z), b2_3, acc0_3); acc0_3 = fma(vec4(av0.w), b3_3, acc0_3);
-                let av1 = x4[t1.x + ci] * m1;
+                let av1 = select(vec4<f32>(0.0), x4[t1.x + ci], m1);
                 acc1_0 = fma(vec4(av1.x), b0_0, acc1_0); acc1_0 = fma(vec4(av1.y), b1_0, acc1_0); acc1_0 = fma(vec4(av1.z), b2_0, acc1_0); acc1_0 = fma(vec4(av1.w), b3_0, acc1_0);
                 acc1_1 = fma(vec4(av1.x), b0_1, acc1_1); acc1_1 = fma(vec4(av1.y), b1_1, acc1_1); acc1_1 = fma(vec4(av1.z), b2_1, acc1_1); acc1_1 = fma(vec4(av1.w), b3_1, acc1_1);
                 acc1_2 = fma(vec4(av1.x), b0_2, acc1_2); acc1_2 = fma(vec4(av1.y), b1_2, acc1_2); acc1_2 = fma(vec4(av1.z), b2_2, acc1_2); acc1_2 = fma(vec4(av1.w), b3_2, acc1_2);
                 acc1_3 = fma(vec4(av1.x), b0_3, acc1_3); acc1_3 = fma(vec4(av1.y), b1_3, acc1_3); acc1_3 = fma(vec4(av1.z), b2_3, acc1_3); acc1_3 = fma(vec4(av1.w), b3_3, acc1_3);
-                let av2 = x4[t2.x + ci] * m2;
+                let av2 = select(vec4<f32>(0.0), x4[t2.x + ci], m2);
                 acc2_0 = fma(vec4(av2.x), b0_0, acc2_0); acc2_0 = fma(vec4(av2.y), b1_0, acc2_0); acc2_0 = fma(vec4(av2.z), b2_0, acc2_0); acc2_0 = fma(vec4(av2.w), b3_0, acc2_0);
                 acc2_1 = fma(vec4(av2.x), b0_1, acc2_1); acc2_1 = fma(vec4(av2.y), b1_1, acc2_1); acc2_1 = fma(vec4(av2.z), b2_1, acc2_1); acc2_1 = fma(vec4(av2.w), b3_1, acc2_1);
                 acc2_2 = fma(vec4(av2.x), b0_2, acc2_2); acc2_2 = fma(vec4(av2.y), b1_2, acc2_2); acc2_2 = fma(vec4(av2.z), b2_2, acc2_2); acc2_2 = fma(vec4(av2.w), b3_2, acc2_2);
                 acc2_3 = fma(vec4(av2.x), b0_3, acc2_3); acc2_3 = fma(vec4(av2.y), b1_3, acc2_3); acc2_3 = fma(vec4(av2.z), b2_3, acc2_3); acc2_3 = fma(vec4(av2.w), b3_3, acc2_3);
-                let av3 = x4[t3.x + ci] * m3;
+                let av3 = select(vec4<f32>(0.0), x4[t3.x + ci], m3);
                 acc3_0 = fma(vec4(av3.x), b0_0, acc3_0); acc3_0 = fma(vec4(av3.y), b1_0, acc3_0); acc3_0 = fma(vec4(av3.z), b2_0, acc3_0); acc3_0 = fma(vec4(av3.w), b3_0, acc3_0);
                 acc3_1 = fma(vec4(av3.x), b0_1, acc3_1); acc3_1 = fma(vec4(av3.y), b1_1, acc3_1); acc3_1 = fma(vec4(av3.z), b2_1, acc3_1); acc3_1 = fma(vec4(av3.w), b3_1, acc3_1);
                 acc3_2 = fma(vec4(av3.x), b0_2, acc3_2); acc3_2 = fma(vec4(av3.y), b1_2, acc3_2); acc3_2 = fma(vec4(av3.z), b2_2, acc3_2); acc3_2 = fma(vec4(av3.w), b3_2, acc3_2);
                 acc3_3 = fma(vec4(av3.x), b0_3, acc3_3); acc3_3 = fma(vec4(av3.y), b1_3, acc3_3); acc3_3 = fma(vec4(av3.z), b2_3, acc3_3); acc3_3 = fma(vec4(av3.w), b3_3, acc3_3);
-                let av4 = x4[t4.x + ci] * m4;
+                let av4 = select(vec4<f32>(0.0), x4[t4.x + ci], m4);
                 acc4_0 = fma(vec4(av4.x), b0_0, acc4_0); acc4_0 = fma(vec4(av4.y), b1_0, acc4_0); acc4_0 = fma(vec4(av4.z), b2_0, acc4_0); acc4_0 = fma(vec4(av4.w), b3_0, acc4_0);
                 acc4_1 = fma(vec4(av4.x), b0_1, acc4_1); acc4_1 = fma(vec4(av4.y), b1_1, acc4_1); acc4_1 = fma(vec4(av4.z), b2_1, acc4_1); acc4_1 = fma(vec4(av4.w), b3_1, acc4_1);
                 acc4_2 = fma(vec4(av4.x), b0_2, acc4_2); acc4_2 = fma(vec4(av4.y), b1_2, acc4_2); acc4_2 = fma(vec4(av4.z), b2_2, acc4_2); acc4_2 = fma(vec4(av4.w), b3_2, acc4_2);
                 acc4_3 = fma(vec4(av4.x), b0_3, acc4_3); acc4_3 = fma(vec4(av4.y), b1_3, acc4_3); acc4_3 = fma(vec4(av4.z), b2_3, acc4_3); acc4_3 = fma(vec4(av4.w), b3_3, acc4_3);
-                let av5 = x4[t5.x + ci] * m5;
+                let av5 = select(vec4<f32>(0.0), x4[t5.x + ci], m5);
                 acc5_0 = fma(vec4(av5.x), b0_0, acc5_0); acc5_0 = fma(vec4(av5.y), b1_0, acc5_0); acc5_0 = fma(vec4(av5.z), b2_0, acc5_0); acc5_0 = fma(vec4(av5.w), b3_0, acc5_0);
                 acc5_1 = fma(vec4(av5.x), b0_1, acc5_1); acc5_1 = fma(vec4(av5.y), b1_1, acc5_1); acc5_1 = fma(vec4(av5.z), b2_1, acc5_1); acc5_1 = fma(vec4(av5.w), b3_1, acc5_1);
                 acc5_2 = fma(vec4(av5.x), b0_2, acc5_2); acc5_2 = fma(vec4(av5.y), b1_2, acc5_2); acc5_2 = fma(vec4(av5.z), b2_2, acc5_2); acc5_2 = fma(vec4(av5.w), b3_2, acc5_2);
                 acc5_3 = fma(vec4(av5.x), b0_3, acc5_3); acc5_3 = fma(vec4(av5.y), b1_3, acc5_3); acc5_3 = fma(vec4(av5.z), b2_3, acc5_3); acc5_3 = fma(vec4(av5.w), b3_3, acc5_3);
-                let av6 = x4[t6.x + ci] * m6;
+                let av6 = select(vec4<f32>(0.0), x4[t6.x + ci], m6);
                 acc6_0 = fma(vec4(av6.x), b0_0, acc6_0); acc6_0 = fma(vec4(av6.y), b1_0, acc6_0); acc6_0 = fma(vec4(av6.z), b2_0, acc6_0); acc6_0 = fma(vec4(av6.w), b3_0, acc6_0);
                 acc6_1 = fma(vec4(av6.x), b0_1, acc6_1); acc6_1 = fma(vec4(av6.y), b1_1, acc6_1); acc6_1 = fma(vec4(av6.z), b2_1, acc6_1); acc6_1 = fma(vec4(av6.w), b3_1, acc6_1);
                 acc6_2 = fma(vec4(av6.x), b0_2, acc6_2); acc6_2 = fma(vec4(av6.y), b1_2, acc6_2); acc6_2 = fma(vec4(av6.z), b2_2, acc6_2); acc6_2 = fma(vec4(av6.w), b3_2, acc6_2);
                 acc6_3 = fma(vec4(av6.x), b0_3, acc6_3); acc6_3 = fma(vec4(av6.y), b1_3, acc6_3); acc6_3 = fma(vec4(av6.z), b2_3, acc6_3); acc6_3 = fma(vec4(av6.w), b3_3, acc6_3);
-                let av7 = x4[t7.x + ci] * m7;
+                let av7 = select(vec4<f32>(0.0), x4[t7.x + ci], m7);
                 acc7_0 = fma(vec4(av7.x), b0_0, acc7_0); acc7_0 = fma(vec4(av7.y), b1_0, acc7_0); acc7_0 = fma(vec4(av7.z), b2_0, acc7_0); acc7_0 = fma(vec4(av7.w), b3_0, acc7_0);
                 acc7_1 = fma(vec4(av7.x), b0_1, acc7_1); acc7_1 = fma(vec4(av7.y), b1_1, acc7_1); acc7_1 = fma(vec4(av7.z), b2_1, acc7_1); acc7_1 = fma(vec4(av7.w), b3_1, acc7_1);
                 acc7_2 = fma(vec4(av7.x), b0_2, acc7_2); acc7_2 = fma(vec4(av7.y), b1_2, acc7_2); acc7_2 = fma(vec4(av7.z), b2_2, acc7_2); acc7_2 = fma(vec4(av7.w), b3_2, acc7_2);

@@ -109,10 +109,10 @@ fn grouped_conv2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
             for (var cl = 0u; cl < cpg; cl++) {
                 let fl = vec4(b[fr + c0], b[fr + c1], b[fr + c2], b[fr + c3]);
                 let fh = vec4(b[fr + c4], b[fr + c5], b[fr + c6], b[fr + c7]);
-                let x0 = vec4(a[t0.off + xg + cl] * t0.m);
-                let x1 = vec4(a[t1.off + xg + cl] * t1.m);
-                let x2 = vec4(a[t2.off + xg + cl] * t2.m);
-                let x3 = vec4(a[t3.off + xg + cl] * t3.m);
+                let x0 = vec4(select(0.0, a[t0.off + xg + cl], t0.m != 0.0));
+                let x1 = vec4(select(0.0, a[t1.off + xg + cl], t1.m != 0.0));
+                let x2 = vec4(select(0.0, a[t2.off + xg + cl], t2.m != 0.0));
+                let x3 = vec4(select(0.0, a[t3.off + xg + cl], t3.m != 0.0));
                 lo0 = fma(x0, fl, lo0);
                 hi0 = fma(x0, fh, hi0);
                 lo1 = fma(x1, fl, lo1);

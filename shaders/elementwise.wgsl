@@ -77,7 +77,9 @@ fn relu_ext(x: f32, clip: bool) -> f32 {
     // No slope means 0 below the threshold, even at -inf (0 * -inf would be NaN).
     if x < p.beta { return select(p.alpha * (x - p.beta), 0.0, p.alpha == 0.0); }
     if x == p.beta { return 0.0; }
-    return x;
+    // NaN: Keras selects 0 above a nonzero threshold (where(x > t, x, 0)) and, without a
+    // slope, adds nothing; otherwise the NaN propagates.
+    return select(x, 0.0, p.beta != 0.0 && p.alpha == 0.0);
 }
 
 fn relu_ext_grad(x: f32, clip: bool) -> f32 {

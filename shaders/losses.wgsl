@@ -91,9 +91,9 @@ fn correct_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     let r = lin(gid, nwg, 64u);
     if r >= p.rows { return; }
     let base = r * p.k;
-    var best = x[base];
+    var best = -0x1.fffffep+127f; // as argmax_axis: NaN never wins (TensorFlow's rule)
     var arg = 0u;
-    for (var j = 1u; j < p.k; j++) {
+    for (var j = 0u; j < p.k; j++) {
         let v = x[base + j];
         if v > best {
             best = v;

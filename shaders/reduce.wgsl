@@ -3,7 +3,8 @@
 // pair (partial g covers a = g, g + parts, ...): with parts = 1 it is the whole reduction,
 // with parts > 1 the launcher reduces the [outer, parts, inner] partials in a further pass,
 // so a full reduction of a large tensor is spread over many invocations (no barriers).
-// `argmax_axis` returns the first index of the maximum as f32.
+// `argmax_axis` returns the first index of the maximum as f32 (TensorFlow's rule: NaN never
+// wins, and a row with no number above the lowest f32 gives 0).
 
 struct Params {
     outer: u32, len: u32, inner: u32, parts: u32,
@@ -57,9 +58,9 @@ fn argmax_axis(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     let i = t % p.inner;
     let o = t / p.inner;
     let base = o * p.len * p.inner + i;
-    var best = x[base];
+    var best = -0x1.fffffep+127f; // TF's (Eigen's) start: the lowest f32, so NaN never wins
     var arg = 0u;
-    for (var a = 1u; a < p.len; a++) {
+    for (var a = 0u; a < p.len; a++) {
         let v = x[base + a * p.inner];
         if v > best {
             best = v;

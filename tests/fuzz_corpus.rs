@@ -43,6 +43,8 @@ struct Counts {
     panics: Vec<String>,
     hangs: Vec<String>,
     wrong: Vec<String>,
+    /// Each case's name (without the device) and whether it was Ok.
+    outcomes: Vec<(String, bool)>,
 }
 
 impl Counts {
@@ -56,9 +58,12 @@ impl Counts {
             self.hangs.len(),
             self.wrong.len()
         );
-        assert!(self.panics.is_empty(), "{what}: panics: {:#?}", self.panics);
-        assert!(self.hangs.is_empty(), "{what}: hangs: {:#?}", self.hangs);
-        assert!(self.wrong.is_empty(), "{what}: wrong answers: {:#?}", self.wrong);
+        let clean = self.panics.is_empty() && self.hangs.is_empty() && self.wrong.is_empty();
+        assert!(
+            clean,
+            "{what}: panics: {:#?}\nhangs: {:#?}\nwrong answers: {:#?}",
+            self.panics, self.hangs, self.wrong
+        );
         assert!(self.ok > 0 && self.typed_errors > 0, "{what}: the corpus must reach both outcomes");
     }
 
@@ -66,6 +71,9 @@ impl Counts {
     /// (`None`: invalid input) and `must_ok` says the input is small and valid.
     fn run(&mut self, name: String, want: Option<Vec<usize>>, must_ok: bool, f: impl FnOnce() -> Result<Vec<usize>>) {
         self.tried += 1;
+        if std::env::var_os("TESSERA_FUZZ_TRACE").is_some() {
+            eprintln!("{name}"); // before the case: an abort or hang then names it
+        }
         let start = Instant::now();
         let got = catch_unwind(AssertUnwindSafe(f));
         if start.elapsed() > HANG {
@@ -77,12 +85,17 @@ impl Counts {
                 self.panics.push(format!("{name}: {msg:?}"));
             }
             Ok(Ok(shape)) => {
+                self.outcomes.push((name.split(" on ").next().unwrap_or_default().to_string(), true));
                 self.ok += 1;
                 if want.as_ref() != Some(&shape) {
                     self.wrong.push(format!("{name}: got shape {shape:?}, TensorFlow's rule gives {want:?}"));
                 }
             }
             Ok(Err(e)) => {
+                self.outcomes.push((name.split(" on ").next().unwrap_or_default().to_string(), false));
+                if std::env::var_os("TESSERA_FUZZ_TRACE").is_some() {
+                    eprintln!("  -> {e}");
+                }
                 self.typed_errors += 1;
                 if must_ok {
                     self.wrong.push(format!("{name}: small valid input refused: {e}"));
@@ -322,15 +335,236 @@ fn growth_case(c: &mut Counts, r: &mut Rng, dev: &Device, i: u64) {
     });
 }
 
+/// Axes for a reduction or normalization: usually in range, sometimes repeated, out of range
+/// or an edge value.
+fn axes(r: &mut Rng, rank: usize) -> Vec<usize> {
+    (0..r.below(4))
+        .map(|_| match r.below(12) {
+            0 => EDGES[r.below(EDGES.len())],
+            1 => rank,
+            _ => r.below(rank.max(1)),
+        })
+        .collect()
+}
+
+/// NumPy / TensorFlow broadcasting of two shapes (`None`: incompatible).
+fn tf_broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let rank = a.len().max(b.len());
+    let dim = |s: &[usize], i: usize| if i + s.len() >= rank { s[i + s.len() - rank] } else { 1 };
+    (0..rank)
+        .map(|i| match (dim(a, i), dim(b, i)) {
+            (x, y) if x == y => Some(x),
+            (1, y) => Some(y),
+            (x, 1) => Some(x),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `shape` with the `reduced` axes set to 1 (keepdims) or removed; `None` for axes out of
+/// range or repeated.
+fn tf_reduced(shape: &[usize], axes: &[usize], keepdims: bool) -> Option<Vec<usize>> {
+    let mut reduced = vec![false; shape.len()];
+    for &a in axes {
+        if a >= shape.len() || reduced[a] {
+            return None;
+        }
+        reduced[a] = true;
+    }
+    Some(shape.iter().zip(&reduced).filter(|(_, &r)| keepdims || !r).map(|(&d, &r)| if r { 1 } else { d }).collect())
+}
+
+/// The op families the windowed, transpose and growth cases leave out: grouped and separable
+/// convolutions, the convolution and pooling gradients, channel_shuffle, group / instance /
+/// layer / batch normalization and moments, crop2d, transpose2d, broadcasting merges
+/// (add, mul, maximum, ...), concat of unequal shapes, reductions over random axes, argmax,
+/// global pooling, the resize gradients and the cross-entropies. Each against TensorFlow's
+/// shape rule.
+fn family_case(c: &mut Counts, r: &mut Rng, dev: &Device, i: u64) {
+    let family = r.below(16);
+    let rank = rank4ish(r);
+    let xs = shape(r, rank);
+    let (k, st, dl) = ([1 + r.below(3), 1 + r.below(3)], [size(r), size(r)], [size(r), size(r)]);
+    let pad = padding(r);
+    let (a, b) = (size(r), dim(r));
+    let ax = axes(r, rank);
+    let keep = r.below(2) == 0;
+    let other_rank = r.below(5);
+    let bs = shape(r, other_rank);
+    let x4 = xs.len() == 4;
+    let last = xs.last().copied();
+    let spatial = |dl: [usize; 2]| -> Option<(usize, usize)> {
+        Some((tf_out(xs[1], k[0], st[0], dl[0], &pad, 0)?, tf_out(xs[2], k[1], st[1], dl[1], &pad, 1)?))
+    };
+    let opts = Conv2dOptions { strides: st, dilations: dl, padding: pad, activation: Activation::None };
+    let pool = PoolOptions { ksize: k, strides: st, padding: pad };
+    let name = format!(
+        "case {i} family {family} x {xs:?} k {k:?} s {st:?} d {dl:?} pad {pad:?} a {a} b {b} axes {ax:?} keep {keep} \
+         other {bs:?} on {dev}"
+    );
+    // (TensorFlow's output shape or None, whether the input is small and valid enough that
+    // Tessera must answer Ok).
+    let (want, must): (Option<Vec<usize>>, bool) = match family {
+        // Grouped conv2d: filter [kh, kw, a, b]: groups = c / a, b % groups == 0.
+        0 => (
+            x4.then(|| {
+                // a == c is a plain convolution (groups = 1).
+                let c = xs[3];
+                let ok = b > 0 && (a == c || (a > 0 && c > 0 && c.is_multiple_of(a) && b.is_multiple_of(c / a)));
+                ok.then(|| spatial(dl).map(|(oh, ow)| vec![xs[0], oh, ow, b])).flatten()
+            })
+            .flatten(),
+            true,
+        ),
+        // separable_conv2d: depthwise [kh, kw, c, m = b] then pointwise [1, 1, max(a, 1), 2],
+        // valid when max(a, 1) = c·m.
+        1 => (
+            x4.then(|| {
+                let ok = b > 0 && xs[3].checked_mul(b) == Some(a.max(1));
+                ok.then(|| spatial(dl).map(|(oh, ow)| vec![xs[0], oh, ow, 2])).flatten()
+            })
+            .flatten(),
+            true,
+        ),
+        // conv2d_backprop_input / _filter with dy of the forward's shape (or one off in a).
+        2 | 3 => (
+            x4.then(|| spatial(dl).filter(|_| b > 0 && (a % 2 == 0 || a > 4)).map(|_| xs.clone())).flatten().map(|s| {
+                if family == 2 {
+                    s
+                } else {
+                    vec![k[0], k[1], xs[3], b]
+                }
+            }),
+            true,
+        ),
+        // max_pool2d_grad / avg_pool2d_grad (no dilation): dx has x's shape.
+        4 | 5 => (x4.then(|| spatial([1, 1]).filter(|_| a % 2 == 0 || a > 4).map(|_| xs.clone())).flatten(), true),
+        // channel_shuffle(x, a) and group_normalization(x, a): c % a == 0.
+        6 => (last.filter(|&c| a > 0 && c % a == 0).map(|_| xs.clone()), true),
+        // Keras: at least one channel per group.
+        7 => (last.filter(|&c| a > 0 && a <= c && c % a == 0 && xs.len() >= 2).map(|_| xs.clone()), true),
+        // layer_normalization over random axes: distinct, adjacent, in range.
+        8 => {
+            let mut sorted = ax.clone();
+            sorted.sort_unstable();
+            let adjacent = sorted.windows(2).all(|w| w[0].checked_add(1) == Some(w[1]));
+            (((!ax.is_empty()) && adjacent && sorted.last().is_some_and(|&l| l < xs.len())).then(|| xs.clone()), true)
+        }
+        // batch_normalization with [b] parameters; moments over random axes.
+        9 => ((last == Some(b)).then(|| xs.clone()), true),
+        10 => (tf_reduced(&xs, &ax, keep), true),
+        // crop2d([[a, 1], [0, b]]) and transpose2d.
+        11 => (
+            x4.then(|| Some(vec![xs[0], xs[1].checked_sub(a.checked_add(1)?)?, xs[2].checked_sub(b)?, xs[3]]))
+                .flatten(),
+            true,
+        ),
+        12 => ((xs.len() == 3).then(|| vec![xs[0], xs[2], xs[1]]), true),
+        // Broadcasting merges and concat of random shapes along a random axis.
+        13 => (tf_broadcast(&xs, &bs), true),
+        14 => (
+            (bs.len() == xs.len() && a < xs.len())
+                .then(|| {
+                    let same = (0..xs.len()).all(|d| d == a || xs[d] == bs[d]);
+                    same.then(|| {
+                        let mut s = xs.clone();
+                        s[a] += bs[a];
+                        s
+                    })
+                })
+                .flatten(),
+            true,
+        ),
+        // Reductions over random axes, argmax, global pooling, cross-entropies.
+        _ => (tf_reduced(&xs, &ax, keep), true),
+    };
+    let want = within_limit(want);
+    let small_opts = small(&[st[0], st[1], dl[0], dl[1], a, b]) && !matches!(pad, Padding::Explicit(_));
+    let must = must && want.is_some() && small_opts && xs.iter().all(|&d| d > 0);
+    c.run(name, want, must, || {
+        let x = tensor(&xs, dev, i)?;
+        let f = |s: &[usize]| tensor(s, dev, i + 1);
+        let cin = xs.get(3).copied().unwrap_or(1);
+        // The forward output's shape, for the gradient families' dy (one off in `a` odd, ≤ 4).
+        let fwd_dy = |conv: bool| -> Result<Tensor> {
+            let y = if conv { conv2d(&x, &f(&[k[0], k[1], cin, b])?, &opts)? } else { max_pool2d(&x, &pool)? };
+            let mut s = y.shape().to_vec();
+            if a % 2 == 1 && a <= 4 {
+                s[3] += 1;
+            }
+            tensor(&s, dev, i + 2)
+        };
+        let y = match family {
+            0 => conv2d(&x, &f(&[k[0], k[1], a, b])?, &opts)?,
+            1 => {
+                let dw = f(&[k[0], k[1], cin, b])?;
+                separable_conv2d(&x, &dw, &f(&[1, 1, a.max(1), 2])?, None, &opts)?
+            }
+            2 => conv2d_backprop_input(&fwd_dy(true)?, &f(&[k[0], k[1], cin, b])?, &xs, &opts)?,
+            3 => conv2d_backprop_filter(&x, &fwd_dy(true)?, &[k[0], k[1], cin, b], &opts)?,
+            4 => max_pool2d_grad(&x, &fwd_dy(false)?, &pool)?,
+            5 => avg_pool2d_grad(&fwd_dy(false)?, &xs, &pool)?,
+            6 => channel_shuffle(&x, a)?,
+            7 => group_normalization(&x, a, None, None, 1e-3)?,
+            8 => layer_normalization(&x, None, None, &ax, 1e-3)?,
+            9 => batch_normalization(&x, &f(&[b])?, &Tensor::ones(&[b], dev)?, None, None, 1e-3)?,
+            10 => moments(&x, &ax, keep)?.1,
+            11 => crop2d(&x, [[a, 1], [0, b]])?,
+            12 => transpose2d(&x)?,
+            13 => [add, sub, mul, maximum, minimum][r_pick(i, 5)](&x, &tensor(&bs, dev, i + 3)?)?,
+            14 => concat(&[&x, &tensor(&bs, dev, i + 3)?], a)?,
+            _ => match r_pick(i, 2) {
+                0 => reduce_mean(&x, Some(&ax), keep)?,
+                _ => reduce_max(&x, Some(&ax), keep)?,
+            },
+        };
+        done(y)
+    });
+    // Ops with a fixed output rule and no options: global pooling, argmax, the losses and the
+    // resize gradients, on the same random shapes.
+    let extra = r.below(6);
+    let want = match extra {
+        0 | 1 => x4.then(|| vec![xs[0], xs[3]]),
+        2 => (a < xs.len() && xs[a] > 0).then(|| [&xs[..a], &xs[a + 1..]].concat()),
+        3 => (!xs.is_empty() && last.is_some_and(|k| k > 0)).then(|| xs[..xs.len() - 1].to_vec()),
+        4 => x4.then(|| xs.clone()),
+        _ => (x4 && xs[1] > 0 && xs[2] > 0).then(|| xs.clone()),
+    };
+    let want = within_limit(want);
+    let must = want.is_some() && xs.iter().all(|&d| d > 0) && small(&[a]);
+    let name = format!("case {i} fixed-rule {extra} x {xs:?} a {a} on {dev}");
+    c.run(name, want, must, || {
+        let x = tensor(&xs, dev, i)?;
+        let y = match extra {
+            0 => global_avg_pool2d(&x)?,
+            1 => global_max_pool2d(&x)?,
+            2 => argmax(&x, a)?,
+            3 => softmax_cross_entropy_with_logits(&softmax(&tensor(&xs, dev, i + 1)?)?, &x)?,
+            // A rank-4 x gets dy of the forward's output shape; any other rank, x itself.
+            4 if x4 => upsample_nearest2d_grad(&tensor(&[xs[0], xs[1] * 2, xs[2], xs[3]], dev, i)?, &xs, [2, 1])?,
+            4 => upsample_nearest2d_grad(&x, &xs, [2, 1])?,
+            _ if x4 => resize_bilinear_grad(&tensor(&[xs[0], 3, 2, xs[3]], dev, i)?, &xs)?,
+            _ => resize_bilinear_grad(&x, &xs)?,
+        };
+        done(y)
+    });
+}
+
+/// A deterministic choice among `n` from the case number (keeps the op choice out of `Rng`).
+fn r_pick(i: u64, n: usize) -> usize {
+    (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 33) as usize % n
+}
+
 /// The op corpus on one device.
 fn op_corpus(dev: &Device, base: u64) -> Counts {
     let mut c = Counts::default();
     let mut r = Rng::new(base);
     for i in 0..cases() as u64 {
-        match r.below(4) {
+        match r.below(5) {
             0 | 1 => windowed_case(&mut c, &mut r, dev, base + i),
             2 => transpose_case(&mut c, &mut r, dev, base + i),
-            _ => growth_case(&mut c, &mut r, dev, base + i),
+            3 => growth_case(&mut c, &mut r, dev, base + i),
+            _ => family_case(&mut c, &mut r, dev, base + i),
         }
     }
     c
@@ -344,6 +578,23 @@ fn ops_on_the_cpu_never_panic() {
 #[test]
 fn ops_on_the_gpu_never_panic() {
     op_corpus(&gpu(), seed()).report("ops on the GPU");
+}
+
+#[test]
+fn the_devices_agree_on_every_case() {
+    // The same case is Ok on both devices or a typed error on both (shapes are checked above):
+    // a GPU that refuses what the CPU computes, or the reverse, is a wrong answer too.
+    let (cpu, dev) = (op_corpus(&Device::Cpu, seed()), op_corpus(&gpu(), seed()));
+    assert_eq!(cpu.outcomes.len(), dev.outcomes.len());
+    let differ: Vec<String> = cpu
+        .outcomes
+        .iter()
+        .zip(&dev.outcomes)
+        .filter(|(c, g)| c != g)
+        .map(|((name, ok), _)| format!("{name}: Ok on the {}", if *ok { "CPU only" } else { "GPU only" }))
+        .collect();
+    println!("devices agree on {} of {} cases", cpu.outcomes.len() - differ.len(), cpu.outcomes.len());
+    assert!(differ.is_empty(), "the devices disagree: {differ:#?}");
 }
 
 /// Seeded mutations of `bytes`: flipped bytes, truncation, extension, and u32 fields

@@ -30,7 +30,7 @@ def gen(tm, v):
     w("        for (var kx = 0u; kx < p.kw; kx++) {")
     for r in range(tm):
         w(f"            let t{r} = tap(px{r}, ky, kx);")
-        w(f"            let m{r} = f32(t{r}.y);")
+        w(f"            let m{r} = t{r}.y != 0u;")
     w("            let fbase = (ky * p.kw + kx) * p.cin * co4;")
     w("            for (var ci = 0u; ci < ci4; ci++) {")
     w("                let fr = fbase + ci * 4u * co4;")
@@ -38,7 +38,7 @@ def gen(tm, v):
         for j in range(v):
             w(f"                let b{t}_{j} = f4[fr + {t}u * co4 + c{j}];")
     for r in range(tm):
-        w(f"                let av{r} = x4[t{r}.x + ci] * m{r};")
+        w(f"                let av{r} = select(vec4<f32>(0.0), x4[t{r}.x + ci], m{r});")
         for j in range(v):
             e = f"acc{r}_{j}"
             w(f"                {e} = fma(vec4(av{r}.x), b0_{j}, {e}); {e} = fma(vec4(av{r}.y), b1_{j}, {e}); {e} = fma(vec4(av{r}.z), b2_{j}, {e}); {e} = fma(vec4(av{r}.w), b3_{j}, {e});")

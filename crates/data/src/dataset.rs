@@ -29,9 +29,10 @@ pub struct Dataset {
 
 impl Dataset {
     /// Builds a dataset, checking that `images` holds `labels.len()` images of `image_shape`
-    /// (`[height, width, channels]`) and that every label is below `num_classes` (1..=256).
+    /// (`[height, width, channels]`, a product that overflows is refused) and that every label
+    /// is below `num_classes` (1..=256).
     pub fn new(images: Vec<f32>, labels: Vec<u8>, image_shape: [usize; 3], num_classes: usize) -> Result<Self> {
-        let image_len: usize = image_shape.iter().product();
+        let image_len = image_shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(0);
         if image_len == 0 || !(1..=256).contains(&num_classes) {
             let msg = format!("image shape {image_shape:?} and num_classes {num_classes} must be non-zero (<= 256)");
             return Err(DataError::InvalidArgument(msg));
@@ -215,8 +216,17 @@ fn gather(ds: &Dataset, indices: &[usize]) -> (Vec<f32>, Vec<u8>) {
 }
 
 /// One-hot encodes labels: `[labels.len(), num_classes]` with 1.0 at each label (a label
-/// `>= num_classes` gives an all-zero row).
-pub fn one_hot(labels: &[u8], num_classes: usize) -> Vec<f32> {
+/// `>= num_classes` gives an all-zero row). `num_classes` must be in 1..=256 (u8 labels), as
+/// for a [`Dataset`]; otherwise a [`DataError::InvalidArgument`].
+pub fn one_hot(labels: &[u8], num_classes: usize) -> Result<Vec<f32>> {
+    if !(1..=256).contains(&num_classes) {
+        return Err(DataError::InvalidArgument(format!("one_hot: num_classes {num_classes} must be in 1..=256")));
+    }
+    Ok(one_hot_rows(labels, num_classes))
+}
+
+/// [`one_hot`] for a `num_classes` already known to be in 1..=256.
+fn one_hot_rows(labels: &[u8], num_classes: usize) -> Vec<f32> {
     let mut out = vec![0.0; labels.len() * num_classes];
     for (row, &l) in labels.iter().enumerate() {
         if usize::from(l) < num_classes {
@@ -252,7 +262,8 @@ impl Batch {
 
     /// The labels one-hot encoded, `[batch_size, num_classes]`.
     pub fn one_hot(&self) -> Vec<f32> {
-        one_hot(&self.labels, self.num_classes)
+        // A batch's num_classes comes from its Dataset, which keeps it in 1..=256.
+        one_hot_rows(&self.labels, self.num_classes)
     }
 }
 

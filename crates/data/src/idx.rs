@@ -55,7 +55,7 @@ pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
 
 /// Reads a u8 IDX file of any rank (plain or gzip).
 pub fn read(path: &Path) -> Result<IdxArray> {
-    parse(&read_bounded(path)?, path, None)
+    parse_file_bytes(&std::fs::read(path).map_err(io_err(path))?, path, None)
 }
 
 /// Reads a u8 images file (magic `0x00000803`, dims `[n, rows, cols]`), plain or gzip.
@@ -75,12 +75,23 @@ const TRAILING_SLACK: u64 = 64 << 10;
 /// [`TRAILING_SLACK`], so trailing garbage is still detected and counted): a small gzip that would inflate to 1 GiB
 /// is rejected after its header, not after inflating it.
 fn read_bounded(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(io_err(path))?;
+    inflate_bounded(&std::fs::read(path).map_err(io_err(path))?, path)
+}
+
+/// Parses the bytes of an IDX file as [`read`] does (plain, or gzip inflated no further than
+/// its header says), without touching the file system; `path` is only used in error messages.
+pub fn parse_file_bytes(raw: &[u8], path: &Path, expect: Option<u32>) -> Result<IdxArray> {
+    let bytes = inflate_bounded(raw, path)?;
+    parse(&bytes, path, expect)
+}
+
+/// `raw` as is, or inflated as [`read_bounded`] describes when it starts with the gzip magic.
+fn inflate_bounded(raw: &[u8], path: &Path) -> Result<Vec<u8>> {
     if raw.len() < 2 || raw[..2] != [0x1f, 0x8b] {
-        return Ok(raw);
+        return Ok(raw.to_vec());
     }
     let gz_err = |source| DataError::Gzip { path: path.to_path_buf(), source };
-    let mut dec = MultiGzDecoder::new(raw.as_slice());
+    let mut dec = MultiGzDecoder::new(raw);
     let mut out = Vec::new();
     (&mut dec).take(4).read_to_end(&mut out).map_err(gz_err)?;
     let ndim = out.get(3).copied().unwrap_or(0) as u64;
@@ -145,8 +156,8 @@ fn truncated(path: &Path, expected: u64, actual: usize) -> DataError {
 
 /// Encodes a u8 array as IDX bytes (magic `0x000008<ndim>`, big-endian dims).
 pub fn encode(dims: &[usize], data: &[u8]) -> Result<Vec<u8>> {
-    let count: usize = dims.iter().product();
-    if dims.len() > 255 || count != data.len() || dims.iter().any(|&d| d > u32::MAX as usize) {
+    let count = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    if dims.len() > 255 || count != Some(data.len()) || dims.iter().any(|&d| d > u32::MAX as usize) {
         let msg = format!("IDX dims {dims:?} do not fit {} bytes of data", data.len());
         return Err(DataError::InvalidArgument(msg));
     }

@@ -135,7 +135,12 @@ fn batches_cover_every_example_once_per_epoch() {
 
 #[test]
 fn one_hot_encoding() {
-    assert_eq!(one_hot(&[2, 0], 3), vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+    assert_eq!(one_hot(&[2, 0], 3).unwrap(), vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+    assert!(one_hot(&[2, 0], usize::MAX).is_err() && one_hot(&[2], 0).is_err());
+    // Sizes whose product overflows, or passes the host limit, are refused before allocating.
+    assert!(matches!(synthetic(usize::MAX, [2, 2, 1], 3, 0), Err(DataError::InvalidArgument(_))));
+    assert!(matches!(synthetic(1 << 20, [1 << 10, 1 << 10, 1], 3, 0), Err(DataError::InvalidArgument(_))));
+    assert!(matches!(Dataset::new(vec![], vec![], [usize::MAX, 2, 2], 3), Err(DataError::InvalidArgument(_))));
     let batch = indexed(4).batches(4, false).unwrap().next().unwrap();
     let oh = batch.one_hot();
     assert_eq!(oh.len(), 40);

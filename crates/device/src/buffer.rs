@@ -41,9 +41,11 @@ impl GpuBuffer {
         self.buf.as_ref().expect("buffer present until drop")
     }
 
-    /// A binding covering the requested bytes (rounded up to 4, at least 4).
+    /// A binding covering the requested bytes (rounded up to 4, at least 16: one `vec4<f32>`,
+    /// the largest element a shader's array may have, so an empty or one-float tensor can be
+    /// bound to a vec4 view; buffers are at least 256 bytes, so the bytes exist).
     pub(crate) fn binding(&self) -> wgpu::BindingResource<'_> {
-        let size = self.len.max(4).div_ceil(4) * 4;
+        let size = self.len.max(16).div_ceil(4) * 4;
         wgpu::BindingResource::Buffer(wgpu::BufferBinding {
             buffer: self.raw(),
             offset: 0,

@@ -25,8 +25,10 @@ pub enum DeviceError {
         what: &'static str,
     },
     /// A dispatch needs more workgroups than the adapter allows.
-    #[error("dispatch of {groups:?} workgroups exceeds this adapter's limit of {limit} per dimension")]
+    #[error("{kernel}: dispatch of {groups:?} workgroups exceeds this adapter's limit of {limit} per dimension")]
     TooManyWorkgroups {
+        /// The kernel (`file.wgsl:entry:constants`), which names the op.
+        kernel: String,
         /// Requested workgroup counts.
         groups: [u32; 3],
         /// The adapter's per-dimension limit.

@@ -201,7 +201,9 @@ impl Gpu {
         self.inner.limits.max_storage_buffer_binding_size.min(self.inner.limits.max_buffer_size)
     }
 
-    /// Returns the first error wgpu reported since the last check, or device loss.
+    /// Returns the first error wgpu reported since the last check, or device loss. The
+    /// errors after it (one failed command often reports several) are dropped with it, so
+    /// they are not reported again against later, unrelated work.
     pub fn check(&self) -> Result<()> {
         if let Some(why) = lock(&self.inner.lost).clone() {
             return Err(DeviceError::Lost(why));
@@ -209,7 +211,11 @@ impl Gpu {
         let mut errs = lock(&self.inner.errors);
         match errs.is_empty() {
             true => Ok(()),
-            false => Err(errs.remove(0)),
+            false => {
+                let first = errs.remove(0);
+                errs.clear();
+                Err(first)
+            }
         }
     }
 
@@ -255,7 +261,7 @@ impl Gpu {
     ) -> Result<()> {
         let limit = self.inner.limits.max_compute_workgroups_per_dimension;
         if groups.iter().any(|&g| g > limit) {
-            return Err(DeviceError::TooManyWorkgroups { groups, limit });
+            return Err(DeviceError::TooManyWorkgroups { kernel: pipeline.key().to_string(), groups, limit });
         }
         if groups.contains(&0) {
             return Ok(());

@@ -117,7 +117,7 @@ pub fn reduce(
     let lead: usize = plan.reduced[..plan.reduced.len() - 1].iter().map(|g| g.0).product();
     let base = plan.outs * lead;
     let want = TARGET_THREADS.div_ceil(base.max(1)).clamp(1, MAX_CHUNKS);
-    let chunk = len.div_ceil(want.min(len.div_ceil(16)).max(1));
+    let chunk = len.div_ceil(want.min(len.div_ceil(16)).max(1)).max(1); // len may be 0
     let nchunks = len.div_ceil(chunk);
     let parts = lead * nchunks;
     check_u32("reduce", &[plan.outs * plan.count, base * nchunks])?;

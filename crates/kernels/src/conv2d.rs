@@ -166,7 +166,8 @@ pub fn conv2d_filter_grad(
         _ => ("conv2d.wgsl", SRC, "conv2d_filter_grad", w.kh * w.kw * w.c * g.cout.div_ceil(4)),
     };
     let rows = (w.n * w.oh).max(1);
-    let chunk_rows = rows.div_ceil(FILTER_GRAD_THREADS.div_ceil(threads).clamp(1, rows));
+    // `threads` is 0 for a filter with no input channels (an all-zero gradient).
+    let chunk_rows = rows.div_ceil(FILTER_GRAD_THREADS.div_ceil(threads.max(1)).clamp(1, rows));
     let chunks = rows.div_ceil(chunk_rows);
     let partial = out_f32(gpu, chunks * elems)?;
     let dummy = out_f32(gpu, 1)?;

@@ -78,6 +78,10 @@ pub fn conv2d_transpose(
         "conv2d_transpose",
         &[w.n * w.oh * w.ow * g.cin, w.kh * w.kw * w.c * g.cin, outs + 3 * threads + 4 * w.sw * w.c],
     )?;
+    if outs == 0 {
+        // Nothing to compute (e.g. no output channels, which conv2d itself would refuse).
+        return out_f32(gpu, 0);
+    }
     if variant == Conv2dTransposeVariant::Auto {
         if let Some(conv) = as_stride1_conv(g)? {
             // Stride 1: a plain conv with the flipped filter runs on the fast conv2d kernels.
@@ -86,9 +90,6 @@ pub fn conv2d_transpose(
         }
     }
     let out = out_f32(gpu, outs)?;
-    if outs == 0 {
-        return Ok(out);
-    }
     let (entry, threads) = match variant.pick(g) {
         Conv2dTransposeVariant::Vec4 => {
             let cols = w.sw * w.w.div_ceil(w.sw).div_ceil(4);

@@ -107,7 +107,9 @@ impl ReluSpec {
             } else {
                 s * (x - t)
             }
-        } else if x == t {
+        } else if x == t || (t != 0.0 && s == 0.0) {
+            // NaN lands here: Keras selects 0 above a nonzero threshold (`where(x > t, x, 0)`)
+            // and, without a slope, adds nothing; otherwise the NaN propagates.
             0.0
         } else {
             x

@@ -87,6 +87,9 @@ pub fn grid_1d(gpu: &Gpu, threads: usize, wg: u32) -> [u32; 3] {
     let groups = threads.div_ceil(wg as usize).max(1);
     let max = gpu.limits().max_compute_workgroups_per_dimension as usize;
     let x = groups.min(max);
+    // Both fit u32: x is at most the adapter's limit (a u32), and launchers check their sizes
+    // with `check_u32` first, so groups / x is at most 2^31 / 64 / x. `Gpu::dispatch` refuses
+    // any count past the limit with a typed error naming the kernel.
     [x as u32, groups.div_ceil(x) as u32, 1]
 }
 

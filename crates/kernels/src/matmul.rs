@@ -130,7 +130,17 @@ pub fn matmul(
     mm: &Matmul,
     variant: MatmulVariant,
 ) -> Result<GpuBuffer> {
-    check_u32("matmul", &[mm.batch * mm.m * mm.k, mm.batch * mm.k * mm.n, mm.batch * mm.m * mm.n])?;
+    // Checked: on 32-bit targets (wasm32) these products can pass usize before check_u32.
+    let size = |a: usize, b: usize| mm.batch.checked_mul(a).and_then(|v| v.checked_mul(b)).unwrap_or(usize::MAX);
+    check_u32("matmul", &[size(mm.m, mm.k), size(mm.k, mm.n), size(mm.m, mm.n)])?;
+    let limit = gpu.limits().max_compute_workgroups_per_dimension as usize;
+    if mm.batch > limit && size(mm.m, mm.n) > 0 {
+        let msg = format!(
+            "batch {} of [{}, {}] @ [{}, {}] passes this adapter's {limit} workgroups per dimension",
+            mm.batch, mm.m, mm.k, mm.k, mm.n
+        );
+        return Err(crate::shape_err("matmul", msg));
+    }
     if variant == MatmulVariant::Auto && gpu.is_software() {
         if let Some(plan) = mm.row_major_plan() {
             // CPU adapters: a transpose pass is far cheaper than the strided naive kernel.

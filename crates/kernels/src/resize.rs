@@ -101,7 +101,7 @@ pub fn resize_bilinear(gpu: &Gpu, x: &GpuBuffer, shape: &[usize], size: [usize; 
 /// input element gathers the `dy` elements (`[n, oh, ow, c]`) that sampled it, by their weights.
 pub fn resize_bilinear_grad(gpu: &Gpu, dy: &GpuBuffer, shape: &[usize], size: [usize; 2]) -> Result<GpuBuffer> {
     let [n, oh, ow, c] = resize_bilinear_shape(shape, size)?;
-    let total = n * shape[1] * shape[2] * c;
+    let total = crate::checked_numel("resize_bilinear_grad", shape)?;
     check_u32("resize_bilinear_grad", &[total, n * oh * ow * c])?;
     let out = out_f32(gpu, total)?;
     if total > 0 {

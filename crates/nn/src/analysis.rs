@@ -153,7 +153,7 @@ pub fn analysis_table(model: &str, rows: &[LayerStats]) -> String {
         out += &line(r);
     }
     out += &rule;
-    out + &format!(" Total mult-adds: {}\n", thousands(rows.iter().map(|r| r.macs).sum()))
+    out + &format!(" Total mult-adds: {}\n", thousands(rows.iter().map(|r| r.macs).fold(0, usize::saturating_add)))
 }
 
 #[cfg(test)]

@@ -680,6 +680,6 @@ impl Layer for Model {
         self.nodes.iter().zip(stats).find(|(n, _)| n.output == out).and_then(|(_, s)| s.receptive_field)
     }
     fn macs(&self, _input_shape: &[usize]) -> usize {
-        self.layer_stats().iter().map(|s| s.macs).sum()
+        self.layer_stats().iter().map(|s| s.macs).fold(0, usize::saturating_add)
     }
 }

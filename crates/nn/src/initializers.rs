@@ -32,16 +32,18 @@ pub fn fans(shape: &[usize]) -> (f64, f64) {
         0 => (1.0, 1.0),
         1 => (shape[0] as f64, shape[0] as f64),
         n => {
-            let rf: usize = shape[..n - 2].iter().product();
-            ((shape[n - 2] * rf) as f64, (shape[n - 1] * rf) as f64)
+            // In f64: a huge user shape must not overflow usize here (the tensor is refused later).
+            let rf: f64 = shape[..n - 2].iter().map(|&d| d as f64).product();
+            (shape[n - 2] as f64 * rf, shape[n - 1] as f64 * rf)
         }
     }
 }
 
 impl Initializer {
-    /// The initial values for a variable of `shape`.
-    pub fn values(&self, shape: &[usize], rng: &mut Rng) -> Vec<f32> {
-        let n: usize = shape.iter().product();
+    /// The initial values for a variable of `shape`; a typed error (naming the shape) when `shape` holds more than
+    /// [`tessera_kernels::MAX_ELEMENTS`] elements or its product overflows.
+    pub fn values(&self, shape: &[usize], rng: &mut Rng) -> Result<Vec<f32>> {
+        let n = tessera_kernels::checked_numel("initializer", shape)?;
         let (fan_in, fan_out) = fans(shape);
         let uniform = |rng: &mut Rng, lo: f64, hi: f64| (lo + (hi - lo) * rng.uniform()) as f32;
         let truncated = |rng: &mut Rng, std: f64| loop {
@@ -51,7 +53,7 @@ impl Initializer {
                 break (z * std / 0.879_625_8) as f32;
             }
         };
-        match *self {
+        Ok(match *self {
             Initializer::GlorotUniform => {
                 let l = (6.0 / (fan_in + fan_out)).sqrt();
                 (0..n).map(|_| uniform(rng, -l, l)).collect()
@@ -67,12 +69,12 @@ impl Initializer {
             Initializer::Constant(c) => vec![c; n],
             Initializer::RandomNormal(mean, std) => (0..n).map(|_| mean + std * rng.normal() as f32).collect(),
             Initializer::RandomUniform(lo, hi) => (0..n).map(|_| uniform(rng, lo as f64, hi as f64)).collect(),
-        }
+        })
     }
 
     /// A new tensor of `shape` on `device`.
     pub fn tensor(&self, shape: &[usize], rng: &mut Rng, device: &Device) -> Result<Tensor> {
-        Tensor::from_vec(self.values(shape, rng), shape, device)
+        Tensor::from_vec(self.values(shape, rng)?, shape, device)
     }
 }
 
@@ -83,7 +85,7 @@ mod tests {
     #[test]
     fn glorot_uniform_stays_within_its_limit_and_fills_it() {
         let mut rng = Rng::new(3);
-        let v = Initializer::GlorotUniform.values(&[3, 3, 6, 16], &mut rng);
+        let v = Initializer::GlorotUniform.values(&[3, 3, 6, 16], &mut rng).unwrap();
         let limit = (6.0f32 / (54.0 + 144.0)).sqrt();
         assert!(v.iter().all(|x| x.abs() <= limit));
         assert!(v.iter().any(|x| x.abs() > 0.9 * limit));
@@ -94,7 +96,7 @@ mod tests {
     #[test]
     fn he_normal_has_the_requested_spread() {
         let mut rng = Rng::new(5);
-        let v = Initializer::HeNormal.values(&[200, 100], &mut rng);
+        let v = Initializer::HeNormal.values(&[200, 100], &mut rng).unwrap();
         let var = v.iter().map(|x| (x * x) as f64).sum::<f64>() / v.len() as f64;
         assert!((var - 2.0 / 200.0).abs() < 0.1 * 2.0 / 200.0, "{var}");
     }

@@ -169,7 +169,7 @@ impl Layer for Sequential {
         Some(ReceptiveField::chain(&steps))
     }
     fn macs(&self, _input_shape: &[usize]) -> usize {
-        self.layers.iter().zip(self.input_shapes()).map(|(l, s)| l.macs(&s)).sum()
+        self.layers.iter().zip(self.input_shapes()).map(|(l, s)| l.macs(&s)).fold(0, usize::saturating_add)
     }
 }
 

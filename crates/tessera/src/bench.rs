@@ -179,7 +179,7 @@ fn lone_all_reduce_ms(dp: &crate::distributed::DataParallel, n: usize) -> anyhow
 
 fn ops(reps: usize, filter: &str) -> anyhow::Result<()> {
     let dev = Device::gpu()?;
-    let gpu = dev.as_gpu().expect("gpu device");
+    let gpu = dev.as_gpu().ok_or_else(|| anyhow::anyhow!("bench ops: {dev} is not a GPU device"))?;
     println!("adapter: {} ({:?}, {:?})", gpu.info().name, gpu.info().backend, gpu.info().device_type);
     let cases = op_cases(&dev)?;
     println!("{:<44} {:>10} {:>10} {:>10}", "op", "ms (best)", "ms (mean)", "GFLOP/s");

@@ -298,14 +298,6 @@ fn info() -> anyhow::Result<()> {
     writeln!(s, "  max_compute_invocations_per_workgroup {}", l.max_compute_invocations_per_workgroup)?;
     writeln!(s, "  max_compute_workgroup_storage_size  {}", l.max_compute_workgroup_storage_size)?;
     writeln!(s, "features: {:?}", gpu.features())?;
-    write_stdout(&s)
-}
-
-/// Writes `s` to stdout; a closed pipe (`tessera info | head -1`) is not an error.
-fn write_stdout(s: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    match std::io::stdout().lock().write_all(s.as_bytes()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
-    }
+    print!("{s}");
+    Ok(())
 }

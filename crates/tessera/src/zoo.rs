@@ -434,7 +434,7 @@ impl Layer for BasicBlock {
     }
     fn macs(&self, input_shape: &[usize]) -> usize {
         let shortcut = self.shortcut.as_ref().map_or(0, |(c, _)| c.macs(input_shape));
-        self.conv1.macs(input_shape) + self.conv2.macs(&self.mid) + shortcut
+        self.conv1.macs(input_shape).saturating_add(self.conv2.macs(&self.mid)).saturating_add(shortcut)
     }
 }
 

@@ -39,5 +39,6 @@ pub fn unary(op: UnaryOp, x: &[f32]) -> Vec<f32> {
 /// Inverted dropout with the GPU kernel's hash: element `i` is kept when its hash says so.
 pub fn dropout(x: &[f32], rate: f32, seed: u32) -> Vec<f32> {
     let scale = 1.0 / (1.0 - rate);
+    // `i as u32` like the GPU's u32 index (tensors hold at most MAX_ELEMENTS = 2^28 elements).
     x.iter().enumerate().map(|(i, &v)| if dropout_keeps(i as u32, seed, rate) { v * scale } else { 0.0 }).collect()
 }

@@ -59,10 +59,10 @@ pub fn correct(labels: &[f32], logits: &[f32], k: usize) -> Vec<f32> {
     let mut out = Vec::with_capacity(rows);
     for r in 0..rows {
         let row = &logits[r * k..(r + 1) * k];
-        let mut arg = 0;
-        for j in 1..k {
-            if row[j] > row[arg] {
-                arg = j;
+        let (mut arg, mut best) = (0, f32::MIN);
+        for (j, &v) in row.iter().enumerate() {
+            if v > best {
+                (arg, best) = (j, v);
             }
         }
         out.push(if labels[r] == arg as f32 { 1.0 } else { 0.0 });

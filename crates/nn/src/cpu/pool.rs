@@ -64,8 +64,11 @@ pub fn max_pool2d_grad(x: &[f32], dy: &[f32], w: &Window2d) -> Vec<f32> {
                             }
                         }
                     }
-                    let (_, at) = best.expect("pool_geometry keeps a real cell in every window");
-                    dx[at] += dy[((b * w.oh + oy) * w.ow + ox) * w.c + ch];
+                    // A window with no real cell exists only over an empty input (h or w is 0,
+                    // the window all padding): there is no cell to route its gradient to.
+                    if let Some((_, at)) = best {
+                        dx[at] += dy[((b * w.oh + oy) * w.ow + ox) * w.c + ch];
+                    }
                 }
             }
         }

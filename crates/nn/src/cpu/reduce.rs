@@ -43,9 +43,10 @@ pub fn argmax(x: &[f32], shape: &[usize], axis: usize) -> Vec<f32> {
     let mut out = Vec::with_capacity(outer * inner);
     for o in 0..outer {
         for i in 0..inner {
-            let mut best = x[o * len * inner + i];
+            // TensorFlow's (Eigen's) rule: start from the lowest f32, so NaN never wins.
+            let mut best = f32::MIN;
             let mut arg = 0;
-            for a in 1..len {
+            for a in 0..len {
                 let v = x[(o * len + a) * inner + i];
                 if v > best {
                     best = v;

@@ -57,7 +57,8 @@ impl ConvCommon {
     /// Multiply-adds of the window over `shape` with `per_pixel` of them per output pixel and
     /// window tap.
     fn macs(&self, kind: &'static str, shape: &[usize], per_pixel: usize) -> usize {
-        self.window(kind, shape).map_or(0, |w| w.oh * w.ow * w.kh * w.kw * per_pixel)
+        // Saturating: a summary of a huge input shape must not overflow.
+        self.window(kind, shape).map_or(0, |w| mul_all(&[w.oh, w.ow, w.kh, w.kw, per_pixel]))
     }
 }
 
@@ -196,7 +197,7 @@ impl Layer for Conv2D {
         self.c.field("Conv2D", input_shape)
     }
     fn macs(&self, input_shape: &[usize]) -> usize {
-        self.c.macs("Conv2D", input_shape, input_shape.last().unwrap_or(&0) * self.filters)
+        self.c.macs("Conv2D", input_shape, input_shape.last().unwrap_or(&0).saturating_mul(self.filters))
     }
 }
 
@@ -226,15 +227,24 @@ impl Layer for Conv2DTranspose {
     fn build(&mut self, input_shape: &[usize], ctx: &mut BuildCtx) -> Result<Vec<usize>> {
         let [h, w, cin] = hwc(&self.name, "Conv2DTranspose", input_shape)?;
         let o = &self.c.opts;
-        let size = |i: usize, a: usize| {
-            let k = (self.c.kernel_size[a] - 1) * o.dilations[a] + 1;
-            match o.padding {
-                Padding::Same => i * o.strides[a],
-                Padding::Valid => (i.max(1) - 1) * o.strides[a] + k,
-                Padding::Explicit(p) => ((i.max(1) - 1) * o.strides[a] + k).saturating_sub(p[a][0] + p[a][1]),
-            }
+        // Checked: kernel size, strides and dilations are the user's (an overflow is an error).
+        let size = |i: usize, a: usize| -> Option<usize> {
+            let k = self.c.kernel_size[a].checked_sub(1)?.checked_mul(o.dilations[a])?.checked_add(1)?;
+            let grown = (i.max(1) - 1).checked_mul(o.strides[a])?.checked_add(k)?;
+            Some(match o.padding {
+                Padding::Same => i.checked_mul(o.strides[a])?,
+                Padding::Valid => grown,
+                Padding::Explicit(p) => grown.saturating_sub(p[a][0].saturating_add(p[a][1])),
+            })
         };
-        self.out = vec![size(h, 0), size(w, 1), self.filters];
+        let (Some(oh), Some(ow)) = (size(h, 0), size(w, 1)) else {
+            let msg = format!(
+                "{}: kernel {:?}, strides {:?} and dilations {:?} on input {input_shape:?} overflow the output size",
+                self.name, self.c.kernel_size, o.strides, o.dilations
+            );
+            return Err(crate::shape_err("Conv2DTranspose", msg));
+        };
+        self.out = vec![oh, ow, self.filters];
         let [kh, kw] = self.c.kernel_size;
         let shape = [kh, kw, self.filters, cin];
         let (k, b) = self.c.make(&self.name, &shape, self.filters, ctx)?;
@@ -254,7 +264,7 @@ impl Layer for Conv2DTranspose {
     }
     fn macs(&self, input_shape: &[usize]) -> usize {
         let [kh, kw] = self.c.kernel_size;
-        input_shape.iter().product::<usize>() * kh * kw * self.filters
+        mul_all(input_shape).saturating_mul(mul_all(&[kh, kw, self.filters]))
     }
 }
 
@@ -309,7 +319,7 @@ impl Layer for DepthwiseConv2D {
         self.c.field("DepthwiseConv2D", input_shape)
     }
     fn macs(&self, input_shape: &[usize]) -> usize {
-        self.c.macs("DepthwiseConv2D", input_shape, input_shape.last().unwrap_or(&0) * self.multiplier)
+        self.c.macs("DepthwiseConv2D", input_shape, input_shape.last().unwrap_or(&0).saturating_mul(self.multiplier))
     }
 }
 
@@ -356,9 +366,13 @@ impl Layer for SeparableConv2D {
         let [_, _, cin] = hwc(&self.name, "SeparableConv2D", input_shape)?;
         let [kh, kw] = self.c.kernel_size;
         let dshape = [kh, kw, cin, self.multiplier];
-        let pshape = [1, 1, cin * self.multiplier, self.filters];
         let o = &self.c.opts;
         let g = DepthwiseGeometry::new(&batch1(input_shape), &dshape, o.strides, o.dilations, &o.padding)?;
+        let mid = cin.checked_mul(self.multiplier).ok_or_else(|| {
+            let msg = format!("{}: {cin} channels × depth_multiplier {} overflow", self.name, self.multiplier);
+            crate::shape_err("SeparableConv2D", msg)
+        })?;
+        let pshape = [1, 1, mid, self.filters];
         let out = vec![g.win.oh, g.win.ow, self.filters];
         let init = self.c.kernel_initializer;
         let dw = init.tensor(&dshape, ctx.rng, ctx.device)?;
@@ -385,9 +399,15 @@ impl Layer for SeparableConv2D {
         self.c.field("SeparableConv2D", input_shape)
     }
     fn macs(&self, input_shape: &[usize]) -> usize {
-        let mid = input_shape.last().unwrap_or(&0) * self.multiplier;
+        let mid = input_shape.last().unwrap_or(&0).saturating_mul(self.multiplier);
         let depthwise = self.c.macs("SeparableConv2D", input_shape, mid);
-        let pointwise = self.c.window("SeparableConv2D", input_shape).map_or(0, |w| w.oh * w.ow * mid * self.filters);
-        depthwise + pointwise
+        let pointwise =
+            self.c.window("SeparableConv2D", input_shape).map_or(0, |w| mul_all(&[w.oh, w.ow, mid, self.filters]));
+        depthwise.saturating_add(pointwise)
     }
+}
+
+/// The saturating product of `v` (multiply-add counts of huge shapes stop at `usize::MAX`).
+fn mul_all(v: &[usize]) -> usize {
+    v.iter().fold(1usize, |a, &d| a.saturating_mul(d))
 }

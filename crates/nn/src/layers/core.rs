@@ -95,7 +95,8 @@ impl Layer for Dense {
         self.kernel.iter().chain(&self.bias).cloned().collect()
     }
     fn macs(&self, input_shape: &[usize]) -> usize {
-        input_shape.iter().product::<usize>() * self.units
+        // Saturating: a summary of a huge input shape must not overflow.
+        input_shape.iter().fold(self.units, |a, &d| a.saturating_mul(d))
     }
 }
 

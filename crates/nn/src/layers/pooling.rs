@@ -153,7 +153,13 @@ impl Layer for UpSampling2D {
     named!("UpSampling2D");
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildCtx) -> Result<Vec<usize>> {
         match input_shape {
-            [h, w, c] => Ok(vec![h * self.size.0[0], w * self.size.0[1], *c]),
+            [h, w, c] => match (h.checked_mul(self.size.0[0]), w.checked_mul(self.size.0[1])) {
+                (Some(oh), Some(ow)) => Ok(vec![oh, ow, *c]),
+                _ => Err(shape_err(
+                    "UpSampling2D",
+                    format!("size {:?} overflows input (None, {h}, {w}, {c})", self.size.0),
+                )),
+            },
             _ => Err(shape_err("UpSampling2D", format!("needs inputs (None, h, w, c), got (None, {input_shape:?})"))),
         }
     }
@@ -161,7 +167,13 @@ impl Layer for UpSampling2D {
         match self.interpolation {
             Interpolation::Nearest => ops::upsample_nearest2d(x, self.size),
             Interpolation::Bilinear => match x.shape() {
-                &[_, h, w, _] => ops::resize_bilinear(x, (h * self.size.0[0], w * self.size.0[1])),
+                &[_, h, w, _] => match (h.checked_mul(self.size.0[0]), w.checked_mul(self.size.0[1])) {
+                    (Some(oh), Some(ow)) => ops::resize_bilinear(x, (oh, ow)),
+                    _ => Err(shape_err(
+                        "UpSampling2D",
+                        format!("size {:?} overflows input {:?}", self.size.0, x.shape()),
+                    )),
+                },
                 s => Err(shape_err("UpSampling2D", format!("needs inputs (batch, h, w, c), got {s:?}"))),
             },
         }

@@ -29,7 +29,13 @@ impl Layer for ZeroPadding2D {
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildCtx) -> Result<Vec<usize>> {
         let [h, w, c] = hwc("ZeroPadding2D", &self.name, input_shape)?;
         let [[t, b], [l, r]] = self.pads.0;
-        Ok(vec![h + t + b, w + l + r, c])
+        match (h.checked_add(t).and_then(|v| v.checked_add(b)), w.checked_add(l).and_then(|v| v.checked_add(r))) {
+            (Some(oh), Some(ow)) => Ok(vec![oh, ow, c]),
+            _ => Err(shape_err(
+                "ZeroPadding2D",
+                format!("padding {:?} overflows input (None, {h}, {w}, {c})", self.pads.0),
+            )),
+        }
     }
     fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         ops::pad2d(x, self.pads)
@@ -55,7 +61,7 @@ impl Layer for Cropping2D {
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildCtx) -> Result<Vec<usize>> {
         let [h, w, c] = hwc("Cropping2D", &self.name, input_shape)?;
         let [[t, b], [l, r]] = self.crops.0;
-        if t + b >= h || l + r >= w {
+        if t.saturating_add(b) >= h || l.saturating_add(r) >= w {
             return Err(shape_err(
                 "Cropping2D",
                 format!(
@@ -99,9 +105,11 @@ fn py_tuple(shape: &[usize]) -> String {
 impl Layer for Reshape {
     named!("Reshape");
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildCtx) -> Result<Vec<usize>> {
-        let n: usize = input_shape.iter().product();
+        // Checked: both shapes come from the user (a product past MAX_ELEMENTS is an error).
+        let n = tessera_kernels::checked_numel("Reshape", input_shape)?;
         let unknown = self.target.iter().filter(|&&d| d == usize::MAX).count();
-        let known: usize = self.target.iter().filter(|&&d| d != usize::MAX).product();
+        let known_dims: Vec<usize> = self.target.iter().copied().filter(|&d| d != usize::MAX).collect();
+        let known = tessera_kernels::checked_numel("Reshape", &known_dims)?;
         let bad = |why: &str| {
             let (i, t) = (py_tuple(input_shape), py_tuple(&self.target));
             shape_err("Reshape", format!("{why}. Received: input_shape={i}, target_shape={t}"))

@@ -53,7 +53,8 @@ pub fn group_normalization(
         return Err(shape_err(op, format!("needs x of shape [n, ..., c] (rank >= 2), got {s:?}")));
     }
     let c = s[s.len() - 1];
-    if groups == 0 || !c.is_multiple_of(groups) {
+    // Keras: at least one channel per group (also keeps n · groups within the tensor's size).
+    if groups == 0 || groups > c || !c.is_multiple_of(groups) {
         return Err(shape_err(op, format!("{c} channels (x of shape {s:?}) do not split into {groups} groups")));
     }
     check_params(op, &[c], gamma, beta)?;
@@ -66,8 +67,9 @@ fn adjacent_axes(op: &'static str, shape: &[usize], axes: &[usize]) -> Result<[u
     let mut sorted = axes.to_vec();
     sorted.sort_unstable();
     let first = sorted.first().copied().unwrap_or(0);
-    let adjacent = sorted.iter().enumerate().all(|(i, &a)| a == first + i);
-    if axes.is_empty() || !adjacent || first + axes.len() > shape.len() {
+    // Checked: an axis near usize::MAX must be an error, not an overflow.
+    let adjacent = sorted.iter().enumerate().all(|(i, &a)| first.checked_add(i) == Some(a));
+    if axes.is_empty() || !adjacent || first.checked_add(axes.len()).is_none_or(|end| end > shape.len()) {
         let msg = format!(
             "axes {axes:?} must be distinct, adjacent axes of x (shape {shape:?}), e.g. [{}]",
             shape.len().max(1) - 1

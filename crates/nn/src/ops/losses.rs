@@ -289,7 +289,7 @@ pub fn categorical_accuracy(y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> 
 /// `tf.math.in_top_k(targets, predictions, k)`: 1.0 for each row of `predictions [n, c]` where
 /// fewer than `k` classes score strictly higher than the target class `targets [n]` (ties at
 /// the boundary count as in the top k, TensorFlow's rule), else 0.0 (also for a target that is
-/// not a class id); no gradient.
+/// not a class id, and for a row with any NaN or inf score, as in TensorFlow); no gradient.
 pub fn in_top_k(targets: &Tensor, predictions: &Tensor, k: usize) -> Result<Tensor> {
     let op = "in_top_k";
     if predictions.rank() != 2 || targets.shape() != [predictions.shape()[0]] {
@@ -308,7 +308,12 @@ pub fn in_top_k(targets: &Tensor, predictions: &Tensor, k: usize) -> Result<Tens
         let target = reduce_sum(&mul(&hot, predictions)?, Some(&[1]), true)?;
         let higher = reduce_sum(&binary(BinaryOp::Greater, predictions, &target)?, Some(&[1]), false)?;
         let limit = Tensor::full(k as f32, &[1], predictions.device())?;
-        mul(&binary(BinaryOp::Greater, &limit, &higher)?, &reduce_sum(&hot, Some(&[1]), false)?)
+        // TensorFlow answers false for a row with any NaN or inf: x − x is 0 only when finite.
+        let one = Tensor::ones(&[1], predictions.device())?;
+        let spread = unary(UnaryOp::Abs, &reduce_sum(&sub(predictions, predictions)?, Some(&[1]), false)?)?;
+        let finite = binary(BinaryOp::Greater, &one, &spread)?;
+        let hit = mul(&binary(BinaryOp::Greater, &limit, &higher)?, &reduce_sum(&hot, Some(&[1]), false)?)?;
+        mul(&hit, &finite)
     })
 }
 

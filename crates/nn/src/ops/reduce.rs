@@ -90,7 +90,8 @@ pub fn reduce_max_grad(x: &Tensor, g: &Tensor, reduced: &[bool]) -> Result<Tenso
     }
 }
 
-/// `tf.math.argmax`: the first index of the maximum along `axis`, as f32 (exact below 2^24).
+/// `tf.math.argmax`: the first index of the maximum along `axis`, as f32 (exact below 2^24);
+/// as in TensorFlow, NaN never wins and a lane with no number above the lowest f32 gives 0.
 pub fn argmax(x: &Tensor, axis: usize) -> Result<Tensor> {
     k::check_argmax(x.shape(), axis)?;
     let mut shape = x.shape().to_vec();

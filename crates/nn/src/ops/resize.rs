@@ -56,10 +56,16 @@ pub fn upsample_nearest2d_grad(dy: &Tensor, input_shape: &[usize], size: impl In
 /// `tf.image.resize(x, size, method='bilinear')` (antialias off; Keras
 /// `UpSampling2D(interpolation='bilinear')`): `[n, h, w, c]` → `[n, oh, ow, c]` for `size` =
 /// (oh, ow), larger or smaller. Output row `o` samples `src = (o + 0.5)·h/oh − 0.5` between
-/// rows `max(⌊src⌋, 0)` and `min(⌈src⌉, h − 1)` (half-pixel centres, clamped at the borders).
+/// rows `max(⌊src⌋, 0)` and `min(⌈src⌉, h − 1)` (half-pixel centres, clamped at the borders),
+/// as `top + (bottom − top)·lerp` like TensorFlow, so NaN and inf reach every output that
+/// touches them; the same size is a copy.
 pub fn resize_bilinear(x: &Tensor, size: impl Into<Hw>) -> Result<Tensor> {
     let size = size.into().0;
     let s = k::resize_bilinear_shape(x.shape(), size)?;
+    if s.as_slice() == x.shape() {
+        // TensorFlow copies at the same size (the formula would turn inf into inf − inf = NaN).
+        return x.reshape(x.shape());
+    }
     let out = match x.device() {
         Device::Cpu => {
             let xs = [x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]];
@@ -84,6 +90,7 @@ pub fn resize_bilinear_grad(dy: &Tensor, input_shape: &[usize]) -> Result<Tensor
         s => return Err(shape_err(op, format!("gradient shape {s:?} must have rank 4 (NHWC)"))),
     };
     let s = k::resize_bilinear_shape(input_shape, size)?;
+    tessera_kernels::checked_numel(op, input_shape)?; // the output: any size the caller names
     if dy.shape() != s.as_slice() {
         return Err(shape_err(op, format!("gradient shape {:?} must be {s:?} for input {input_shape:?}", dy.shape())));
     }
