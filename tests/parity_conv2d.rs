@@ -64,6 +64,49 @@ fn register_variant_handles_pixel_and_channel_tails() {
     check([2, 5, 3, 4], [3, 3, 4, 20], Conv2dOptions::default().padding(Padding::Same), true, 400);
 }
 
+/// The filter gradient with every kernel that handles the shapes (and the autotuned choice)
+/// equals the CPU twin; the others are typed errors.
+fn check_filter_grad(x_shape: [usize; 4], f_shape: [usize; 4], opts: Conv2dOptions, seed: u64) {
+    let (xc, xg) = pair(&x_shape, seed);
+    let out = conv2d(&xc, &Tensor::zeros(&f_shape, &Device::Cpu).unwrap(), &opts).unwrap();
+    let (dyc, dyg) = pair(out.shape(), seed + 1);
+    let want = conv2d_backprop_filter(&xc, &dyc, &f_shape, &opts).unwrap();
+    let what = |k: &str| format!("conv2d filter grad {x_shape:?} {f_shape:?} {opts:?} {k}");
+    let auto = conv2d_backprop_filter_kernel(&xg, &dyg, &f_shape, &opts, None).unwrap();
+    assert_close(&auto, &want, RTOL, &what("autotuned"));
+    let aligned = f_shape[2].is_multiple_of(4) && f_shape[3].is_multiple_of(4);
+    for k in FilterGradKernel::ALL {
+        let valid = match k {
+            FilterGradKernel::Register => aligned,
+            FilterGradKernel::Taps => f_shape[0] * f_shape[1] <= 9,
+            FilterGradKernel::Generic => true,
+            FilterGradKernel::Grouped => false,
+        };
+        match conv2d_backprop_filter_kernel(&xg, &dyg, &f_shape, &opts, Some(k)) {
+            Ok(got) if valid => assert_close(&got, &want, RTOL, &what(&format!("{k:?}"))),
+            Err(Error::Shape { .. }) if !valid => {}
+            other => {
+                panic!("{}: valid={valid} but got {:?}", what(&format!("{k:?}")), other.map(|t| t.shape().to_vec()))
+            }
+        }
+    }
+}
+
+#[test]
+fn every_filter_gradient_kernel_matches_cpu() {
+    let same = Conv2dOptions::default().padding(Padding::Same);
+    check_filter_grad([2, 9, 11, 4], [3, 3, 4, 8], same, 500);
+    check_filter_grad([3, 7, 5, 1], [3, 3, 1, 6], same.strides(2), 510);
+    check_filter_grad([2, 8, 6, 8], [2, 4, 8, 20], Conv2dOptions::default().dilations([2, 1]), 520);
+    check_filter_grad([1, 9, 9, 12], [5, 5, 12, 4], same, 530);
+    check_filter_grad(
+        [2, 6, 7, 3],
+        [4, 3, 3, 5],
+        Conv2dOptions::default().padding(Padding::Explicit([[1, 2], [0, 1]])),
+        540,
+    );
+}
+
 #[test]
 fn cross_correlation_by_hand() {
     // tf.nn.conv2d is a cross-correlation: [[0,1,2],[3,4,5],[6,7,8]] ⋆ [[0,1],[2,3]] = [[19,25],[37,43]]

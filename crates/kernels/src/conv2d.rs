@@ -4,6 +4,7 @@
 
 use tessera_device::{Gpu, GpuBuffer};
 
+use crate::autotune;
 use crate::depthwise_conv2d::{self as dw, DepthwiseVariant};
 use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, window_params, Params};
 use crate::matmul::{self, Matmul, MatmulVariant};
@@ -25,6 +26,8 @@ pub enum Conv2dVariant {
     Im2col,
 }
 
+use Conv2dVariant::{Auto, Direct, Im2col, Register};
+
 impl Conv2dVariant {
     /// The variant `Auto` resolves to for this adapter and geometry.
     pub fn pick(self, gpu: &Gpu, g: &Conv2dGeometry) -> Conv2dVariant {
@@ -41,6 +44,22 @@ impl Conv2dVariant {
             v => v,
         }
     }
+}
+
+/// The autotune key of a conv2d geometry: `family [n, h, w, cin, kh, kw, strides, dilations,
+/// top/left padding, oh, ow, cout]`.
+fn shape_class(family: &str, g: &Conv2dGeometry) -> String {
+    let w = &g.win;
+    let dims = [w.n, w.h, w.w, w.c, w.kh, w.kw, w.sh, w.sw, w.dh, w.dw, w.pad_top, w.pad_left, w.oh, w.ow, g.cout];
+    format!("{family} {dims:?}")
+}
+
+/// The forward variants valid for this geometry (each resolves to itself under `pick`).
+fn forward_candidates(gpu: &Gpu, g: &Conv2dGeometry) -> Vec<(&'static str, Conv2dVariant)> {
+    [("direct", Direct), ("register", Register), ("im2col", Im2col)]
+        .into_iter()
+        .filter(|&(_, v)| v.pick(gpu, g) == v)
+        .collect()
 }
 
 fn params(g: &Conv2dGeometry, has_bias: bool, act: Activation) -> Params {
@@ -96,6 +115,13 @@ pub fn conv2d(
         gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
         return Ok(out);
     }
+    let variant = match variant {
+        Conv2dVariant::Auto => {
+            let run = |v| conv2d(gpu, x, filter, bias, g, act, v);
+            autotune::choose(gpu, &shape_class("conv2d", g), &forward_candidates(gpu, g), Auto.pick(gpu, g), run)?
+        }
+        v => v,
+    };
     match variant.pick(gpu, g) {
         Conv2dVariant::Im2col => im2col_matmul(gpu, x, filter, bias, g, act),
         v => {
@@ -151,20 +177,120 @@ pub fn conv2d_filter_grad(
     let w = &g.win;
     let elems = g.filter_shape().iter().product::<usize>();
     check_u32("conv2d_filter_grad", &[w.n * w.h * w.w * w.c, w.n * w.oh * w.ow * g.cout, elems * w.n * w.oh])?;
-    let aligned = w.c.is_multiple_of(4) && g.cout.is_multiple_of(4);
-    let (file, src, entry, threads) = match variant {
-        _ if g.groups > 1 => {
-            let blocks = (w.c / g.groups).div_ceil(4) * (g.cout / g.groups).div_ceil(4) * g.groups;
-            ("conv2d_grouped.wgsl", GROUPED_SRC, "grouped_filter_grad", w.kh * w.kw * blocks)
+    let kernel = match variant {
+        _ if g.groups > 1 => FilterGradKernel::Grouped,
+        Auto => {
+            let cands: Vec<_> =
+                FilterGradKernel::ALL.into_iter().filter(|k| k.valid(g)).map(|k| (k.entry(), k)).collect();
+            let run = |k: FilterGradKernel| filter_grad_with(gpu, x, dy, g, k);
+            autotune::choose(gpu, &shape_class("conv2d_filter_grad", g), &cands, FilterGradKernel::heuristic(g), run)?
         }
-        Conv2dVariant::Register | Conv2dVariant::Auto if aligned => {
-            ("conv2d.wgsl", SRC, "conv2d_filter_grad_reg", w.kh * w.kw * (w.c / 4) * g.cout.div_ceil(16))
-        }
-        Conv2dVariant::Auto if w.kh * w.kw <= 9 => {
-            ("conv2d.wgsl", SRC, "conv2d_filter_grad_taps", w.c * g.cout.div_ceil(4))
-        }
-        _ => ("conv2d.wgsl", SRC, "conv2d_filter_grad", w.kh * w.kw * w.c * g.cout.div_ceil(4)),
+        Register if FilterGradKernel::Register.valid(g) => FilterGradKernel::Register,
+        _ => FilterGradKernel::Generic,
     };
+    filter_grad_with(gpu, x, dy, g, kernel)
+}
+
+/// The filter-gradient kernels (`Conv2dVariant::Auto` tunes among the valid ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterGradKernel {
+    /// One tap x 4 cin x 16 cout per invocation (cin, cout % 4 == 0).
+    Register,
+    /// All taps (kh·kw <= 9) x 1 cin x 4 cout per invocation.
+    Taps,
+    /// One tap x 1 cin x 4 cout per invocation; any sizes.
+    Generic,
+    /// Grouped convolutions (groups > 1; the others need groups == 1).
+    Grouped,
+}
+
+impl FilterGradKernel {
+    /// Every kernel, in the heuristic's order of preference.
+    pub const ALL: [FilterGradKernel; 4] =
+        [FilterGradKernel::Register, FilterGradKernel::Taps, FilterGradKernel::Generic, FilterGradKernel::Grouped];
+
+    /// True when this kernel handles the geometry.
+    pub fn valid(self, g: &Conv2dGeometry) -> bool {
+        let plain = g.groups == 1;
+        match self {
+            FilterGradKernel::Register => plain && g.win.c.is_multiple_of(4) && g.cout.is_multiple_of(4),
+            FilterGradKernel::Taps => plain && g.win.kh * g.win.kw <= 9,
+            FilterGradKernel::Generic => plain,
+            FilterGradKernel::Grouped => !plain,
+        }
+    }
+
+    /// The choice without timing: register-blocked when aligned, else all-taps when small.
+    fn heuristic(g: &Conv2dGeometry) -> FilterGradKernel {
+        Self::ALL.into_iter().find(|k| k.valid(g)).unwrap_or(FilterGradKernel::Generic)
+    }
+
+    fn entry(self) -> &'static str {
+        match self {
+            FilterGradKernel::Register => "conv2d_filter_grad_reg",
+            FilterGradKernel::Taps => "conv2d_filter_grad_taps",
+            FilterGradKernel::Generic => "conv2d_filter_grad",
+            FilterGradKernel::Grouped => "grouped_filter_grad",
+        }
+    }
+
+    /// The shader file and its text.
+    fn source(self) -> (&'static str, &'static str) {
+        match self {
+            FilterGradKernel::Grouped => ("conv2d_grouped.wgsl", GROUPED_SRC),
+            _ => ("conv2d.wgsl", SRC),
+        }
+    }
+
+    /// Invocations per chunk of rows.
+    fn threads(self, g: &Conv2dGeometry) -> usize {
+        let w = &g.win;
+        match self {
+            FilterGradKernel::Register => w.kh * w.kw * (w.c / 4) * g.cout.div_ceil(16),
+            FilterGradKernel::Taps => w.c * g.cout.div_ceil(4),
+            FilterGradKernel::Generic => w.kh * w.kw * w.c * g.cout.div_ceil(4),
+            FilterGradKernel::Grouped => {
+                w.kh * w.kw * (w.c / g.groups).div_ceil(4) * (g.cout / g.groups).div_ceil(4) * g.groups
+            }
+        }
+    }
+}
+
+/// The filter gradient with one kernel (an error when it cannot handle the geometry); see
+/// [`conv2d_filter_grad`].
+pub fn conv2d_filter_grad_kernel(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    g: &Conv2dGeometry,
+    kernel: FilterGradKernel,
+) -> Result<GpuBuffer> {
+    let w = &g.win;
+    let elems = g.filter_shape().iter().product::<usize>();
+    check_u32("conv2d_filter_grad", &[w.n * w.h * w.w * w.c, w.n * w.oh * w.ow * g.cout, elems * w.n * w.oh])?;
+    if !kernel.valid(g) {
+        return Err(crate::shape_err(
+            "conv2d_filter_grad",
+            format!(
+                "kernel {kernel:?} cannot handle cin {}, cout {}, window {}x{}, groups {}",
+                w.c, g.cout, w.kh, w.kw, g.groups
+            ),
+        ));
+    }
+    filter_grad_with(gpu, x, dy, g, kernel)
+}
+
+/// The filter gradient with one kernel: chunked partial sums, then (for several chunks) their sum.
+fn filter_grad_with(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    g: &Conv2dGeometry,
+    kernel: FilterGradKernel,
+) -> Result<GpuBuffer> {
+    let w = &g.win;
+    let elems = g.filter_shape().iter().product::<usize>();
+    let ((file, src), entry, threads) = (kernel.source(), kernel.entry(), kernel.threads(g));
     let rows = (w.n * w.oh).max(1);
     let chunk_rows = rows.div_ceil(FILTER_GRAD_THREADS.div_ceil(threads).clamp(1, rows));
     let chunks = rows.div_ceil(chunk_rows);

@@ -81,6 +81,9 @@ fn time_steps(b: &TrainBench, dev: &Device, n: usize) -> anyhow::Result<()> {
         crate::train::train_step(&model, &mut opt, &x, &y)?;
     }
     dev.synchronize()?;
+    if let Some(g) = dev.as_gpu() {
+        g.reset_peak();
+    }
     let before = dev.as_gpu().map(|g| g.stats());
     let t = Instant::now();
     for _ in 0..n {
@@ -93,9 +96,10 @@ fn time_steps(b: &TrainBench, dev: &Device, n: usize) -> anyhow::Result<()> {
         let s1 = g.stats();
         let per = |x: u64, y: u64| (x - y) as f64 / n as f64;
         println!(
-            "  per step: {:.1} dispatches, {:.2} submits",
+            "  per step: {:.1} dispatches, {:.2} submits; peak GPU memory {:.1} MiB (pool high-water mark)",
             per(s1.dispatches, s0.dispatches),
-            per(s1.submits, s0.submits)
+            per(s1.submits, s0.submits),
+            s1.peak_bytes as f64 / (1 << 20) as f64
         );
     }
     Ok(())
@@ -188,6 +192,10 @@ fn ops(reps: usize, filter: &str) -> anyhow::Result<()> {
         let mean = times.iter().sum::<f64>() / times.len() as f64;
         let gflops = if c.flops > 0.0 { format!("{:.2}", c.flops / best / 1e6) } else { "-".into() };
         println!("{:<44} {:>10.2} {:>10.2} {:>10}", c.name, best, mean, gflops);
+    }
+    println!("autotuned variants (TESSERA_AUTOTUNE={:?}; cached per adapter and driver):", gpu.tune_mode());
+    for (class, variant) in gpu.tuned_entries() {
+        println!("  {class:<60} {variant}");
     }
     Ok(())
 }

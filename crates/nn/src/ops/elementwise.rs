@@ -8,22 +8,43 @@ use crate::tensor::common_device;
 use crate::{cpu, Device, Result, Tensor};
 
 /// `op(a, b)` with NumPy/TensorFlow broadcasting.
+/// The gradient keeps only the operand shapes for add, sub and lerp, and both operands for
+/// the others.
 pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let out = binary_forward(op, a, b)?;
-    let (ac, bc) = (a.clone(), b.clone());
+    let (sa, sb) = (a.shape().to_vec(), b.shape().to_vec());
+    let saved = (!is_linear(op)).then(|| (a.detach(), b.detach()));
     Ok(record(out, "binary", &[a, b], move |g| {
-        let (ga, gb) = binary_grads(op, &ac, &bc, g)?;
-        let ga = ga.map(|t| sum_to_shape(&t, ac.shape())).transpose()?;
-        let gb = gb.map(|t| sum_to_shape(&t, bc.shape())).transpose()?;
+        let (ga, gb) = match &saved {
+            Some((a, b)) => binary_grads(op, a, b, g)?,
+            None => linear_grads(op, g)?,
+        };
+        let ga = ga.map(|t| sum_to_shape(&t, &sa)).transpose()?;
+        let gb = gb.map(|t| sum_to_shape(&t, &sb)).transpose()?;
         Ok(vec![ga, gb])
     }))
+}
+
+/// True for the ops whose gradient does not read the operands (add, sub, lerp).
+fn is_linear(op: BinaryOp) -> bool {
+    matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Lerp(_))
+}
+
+/// Gradients of the [`is_linear`] ops from the upstream gradient alone (no gradient for
+/// any other op).
+fn linear_grads(op: BinaryOp, g: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    Ok(match op {
+        BinaryOp::Add => (Some(g.clone()), Some(g.clone())),
+        BinaryOp::Sub => (Some(g.clone()), Some(neg(g)?)),
+        BinaryOp::Lerp(t) => (Some(affine(g, 1.0 - t, 0.0)?), Some(affine(g, t, 0.0)?)),
+        _ => (None, None),
+    })
 }
 
 /// Gradients of `op(a, b)` (at the broadcast shape) given the upstream gradient `g`.
 fn binary_grads(op: BinaryOp, a: &Tensor, b: &Tensor, g: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
     Ok(match op {
-        BinaryOp::Add => (Some(g.clone()), Some(g.clone())),
-        BinaryOp::Sub => (Some(g.clone()), Some(neg(g)?)),
+        BinaryOp::Add | BinaryOp::Sub | BinaryOp::Lerp(_) => linear_grads(op, g)?,
         BinaryOp::Mul => (Some(mul(g, b)?), Some(mul(g, a)?)),
         BinaryOp::Div => {
             let ga = div(g, b)?;
@@ -41,7 +62,6 @@ fn binary_grads(op: BinaryOp, a: &Tensor, b: &Tensor, g: &Tensor) -> Result<(Opt
             let ga = mul(&mul(g, b)?, &div(&y, a)?)?;
             (Some(ga), Some(mul(&mul(g, &y)?, &log(a)?)?))
         }
-        BinaryOp::Lerp(t) => (Some(affine(g, 1.0 - t, 0.0)?), Some(affine(g, t, 0.0)?)),
         BinaryOp::Greater
         | BinaryOp::ReluGrad
         | BinaryOp::SigmoidGrad
@@ -52,16 +72,37 @@ fn binary_grads(op: BinaryOp, a: &Tensor, b: &Tensor, g: &Tensor) -> Result<(Opt
 }
 
 /// `op(x)` for every element.
+/// The gradient keeps only the one tensor it reads ([`reads_output`]): the output for ReLU,
+/// sigmoid, tanh, exp and sqrt, the input for the others that need one.
 pub fn unary(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
     let y = unary_forward(op, x)?;
-    let (xc, yc) = (x.clone(), y.detach());
-    Ok(record(y, "unary", &[x], move |g| Ok(vec![Some(unary_grad(op, &xc, &yc, g)?)])))
+    let saved = match reads_output(op) {
+        Some(true) => Some(y.detach()),
+        Some(false) => Some(x.detach()),
+        None => None,
+    };
+    Ok(record(y, "unary", &[x], move |g| {
+        let s = saved.as_ref().unwrap_or(g);
+        Ok(vec![Some(unary_grad(op, s, s, g)?)])
+    }))
 }
 
-/// Gradient of `y = op(x)` given the upstream gradient `g`.
+/// Whether `op`'s gradient reads its output (`Some(true)`), its input (`Some(false)`) or
+/// neither (`None`).
+fn reads_output(op: UnaryOp) -> Option<bool> {
+    match op {
+        UnaryOp::Relu | UnaryOp::Sigmoid | UnaryOp::Tanh | UnaryOp::Exp | UnaryOp::Sqrt => Some(true),
+        UnaryOp::Log | UnaryOp::Abs | UnaryOp::Square | UnaryOp::ReluExt(_) | UnaryOp::Elu(_) => Some(false),
+        UnaryOp::Neg | UnaryOp::Affine(..) => None,
+    }
+}
+
+/// Gradient of `y = op(x)` given the upstream gradient `g` (`x` and `y` are only read when
+/// [`reads_output`] says so).
 fn unary_grad(op: UnaryOp, x: &Tensor, y: &Tensor, g: &Tensor) -> Result<Tensor> {
     match op {
-        UnaryOp::Relu => binary_forward(BinaryOp::ReluGrad, x, g),
+        // relu(x) > 0 exactly where x > 0, so the output is the mask.
+        UnaryOp::Relu => binary_forward(BinaryOp::ReluGrad, y, g),
         UnaryOp::Sigmoid => binary_forward(BinaryOp::SigmoidGrad, y, g),
         UnaryOp::Tanh => binary_forward(BinaryOp::TanhGrad, y, g),
         UnaryOp::Exp => mul(g, y),
@@ -81,11 +122,18 @@ fn unary_grad(op: UnaryOp, x: &Tensor, y: &Tensor, g: &Tensor) -> Result<Tensor>
     }
 }
 
-/// The activation's gradient from its output `y` and the upstream gradient `g`.
-pub(crate) fn activation_grad(act: crate::Activation, y: &Tensor, g: &Tensor) -> Result<Tensor> {
-    match act.grad_op() {
-        Some(op) => binary_forward(op, y, g),
-        None => Ok(g.clone()),
+/// What a fused activation's gradient keeps of the op's output: the output itself, or
+/// nothing when there is no activation.
+pub(crate) fn activation_saved(act: crate::Activation, out: &Tensor) -> Option<Tensor> {
+    act.grad_op().map(|_| out.detach())
+}
+
+/// The activation's gradient from its output `y` (from [`activation_saved`]) and the
+/// upstream gradient `g`.
+pub(crate) fn activation_grad(act: crate::Activation, y: Option<&Tensor>, g: &Tensor) -> Result<Tensor> {
+    match (act.grad_op(), y) {
+        (Some(op), Some(y)) => binary_forward(op, y, g),
+        _ => Ok(g.clone()),
     }
 }
 

@@ -87,11 +87,12 @@ fn check_ids(op: &'static str, labels: &Tensor, k: usize) -> Result<()> {
 /// The fused per-row loss with its backward rule.
 fn xent(op: &'static str, labels: &Tensor, logits: &Tensor, k: usize, sparse: bool) -> Result<Tensor> {
     let out = xent_forward(op, labels, logits, k, sparse)?;
-    let (lab, lg) = (labels.clone(), logits.clone());
+    let (want_logits, want_labels) = (logits.requires_grad(), !sparse && labels.requires_grad());
+    let (lab, lg, lab_shape) = (labels.detach(), logits.detach(), labels.shape().to_vec());
     Ok(record(out, op, &[labels, logits], move |g| {
-        let dlogits = lg.requires_grad().then(|| xent_grad(op, &lab, &lg, g, k, sparse)).transpose()?;
-        let dlabels = match !sparse && lab.requires_grad() {
-            true => Some(mul(&neg(&log_softmax(&lg)?)?, &g.reshape(&[g.numel(), 1])?)?.reshape(lab.shape())?),
+        let dlogits = want_logits.then(|| xent_grad(op, &lab, &lg, g, k, sparse)).transpose()?;
+        let dlabels = match want_labels {
+            true => Some(mul(&neg(&log_softmax(&lg)?)?, &g.reshape(&[g.numel(), 1])?)?.reshape(&lab_shape)?),
             false => None,
         };
         Ok(vec![dlabels, dlogits])
@@ -237,10 +238,11 @@ pub fn sigmoid_cross_entropy_with_logits(labels: &Tensor, logits: &Tensor) -> Re
         let soft = log(&affine(&exp(&neg(&unary(UnaryOp::Abs, logits)?)?)?, 1.0, 1.0)?)?;
         add(&sub(&relu(logits)?, &mul(logits, labels)?)?, &soft)
     })?;
-    let (z, x) = (labels.clone(), logits.clone());
+    let (want_z, want_x) = (labels.requires_grad(), logits.requires_grad());
+    let (z, x) = (labels.detach(), logits.detach());
     Ok(record(out, op, &[labels, logits], move |g| {
-        let dz = z.requires_grad().then(|| neg(&mul(g, &x)?)).transpose()?;
-        let dx = x.requires_grad().then(|| mul(g, &sub(&sigmoid(&x)?, &z)?)).transpose()?;
+        let dz = want_z.then(|| neg(&mul(g, &x)?)).transpose()?;
+        let dx = want_x.then(|| mul(g, &sub(&sigmoid(&x)?, &z)?)).transpose()?;
         Ok(vec![dz, dx])
     }))
 }
