@@ -4,6 +4,7 @@
 
 pub mod autotune;
 pub mod batch_norm;
+pub mod bias_grad;
 pub mod concat;
 pub mod conv2d;
 pub mod conv2d_transpose;

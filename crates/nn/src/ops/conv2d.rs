@@ -7,7 +7,7 @@ pub use tessera_kernels::conv2d::{Conv2dVariant, FilterGradKernel};
 use tessera_kernels::Conv2dGeometry;
 
 use crate::autodiff::{record, save_if};
-use crate::ops::{activation_grad, activation_saved, conv2d_transpose, reduce_sum, Conv2dOptions};
+use crate::ops::{activation_bias_grad, activation_saved, conv2d_transpose, Conv2dOptions};
 use crate::tensor::common_device;
 use crate::{cpu, shape_err, Activation, Device, Result, Tensor};
 
@@ -59,13 +59,13 @@ pub fn conv2d_variant(
     let (xs, fs) = (x.shape().to_vec(), filter.shape().to_vec());
     let (y, o, has_bias) = (activation_saved(opts.activation, &out), *opts, bias.is_some());
     Ok(record(out, "conv2d", &operands, move |g| {
-        let gz = activation_grad(o.activation, y.as_ref(), g)?;
+        let (gz, db) = activation_bias_grad(o.activation, y.as_ref(), g, has_bias)?;
         let lin = Conv2dOptions { activation: Activation::None, ..o };
         let dx = fc.as_ref().map(|f| conv2d_backprop_input(&gz, f, &xs, &lin)).transpose()?;
         let dw = xc.as_ref().map(|x| conv2d_backprop_filter(x, &gz, &fs, &lin)).transpose()?;
         let mut grads = vec![dx, dw];
         if has_bias {
-            grads.push(Some(reduce_sum(&gz, Some(&[0, 1, 2]), false)?));
+            grads.push(db);
         }
         Ok(grads)
     }))

@@ -7,7 +7,7 @@ pub use tessera_kernels::depthwise_conv2d::DepthwiseVariant;
 use tessera_kernels::{Activation, DepthwiseGeometry};
 
 use crate::autodiff::{record, save_if};
-use crate::ops::{activation_grad, activation_saved, dense, reduce_sum, Conv2dOptions};
+use crate::ops::{activation_bias_grad, activation_saved, dense, Conv2dOptions};
 use crate::tensor::common_device;
 use crate::{cpu, shape_err, Device, Error, Result, Tensor};
 
@@ -63,12 +63,12 @@ pub fn depthwise_conv2d_variant(
         bias.is_some(),
     );
     Ok(record(out, "depthwise_conv2d", &operands, move |g| {
-        let gz = activation_grad(act, y.as_ref(), g)?;
+        let (gz, db) = activation_bias_grad(act, y.as_ref(), g, has_bias)?;
         let dx = fc.as_ref().map(|f| depthwise_conv2d_backprop_input(&gz, f, &xs, &o)).transpose()?;
         let dw = xc.as_ref().map(|x| depthwise_conv2d_backprop_filter(x, &gz, &fs, &o)).transpose()?;
         let mut grads = vec![dx, dw];
         if has_bias {
-            grads.push(Some(reduce_sum(&gz, Some(&[0, 1, 2]), false)?));
+            grads.push(db);
         }
         Ok(grads)
     }))

@@ -1,6 +1,7 @@
 //! Elementwise ops: broadcasting arithmetic (`tf.math.add`, ...) and activations, with their
 //! gradients (summed over broadcast axes).
 
+use tessera_kernels::bias_grad;
 use tessera_kernels::elementwise::{self as k, broadcast_shape, BinaryOp, ReluSpec, UnaryOp};
 
 use crate::autodiff::{record, sum_to_shape};
@@ -120,6 +121,55 @@ fn unary_grad(op: UnaryOp, x: &Tensor, y: &Tensor, g: &Tensor) -> Result<Tensor>
         UnaryOp::ReluExt(r) => binary_forward(BinaryOp::ReluExtGrad(r), x, g),
         UnaryOp::Elu(a) => binary_forward(BinaryOp::EluGrad(a), x, g),
     }
+}
+
+/// The gradient of a layer's activation and of its bias, from the layer's output `y` and the
+/// upstream gradient `g` (`[..., c]`, channels last): `(gz, db)` with `gz = act'(y)·g` and
+/// `db = Σ gz` over every axis but the last. Not differentiable (a backward helper). One
+/// dispatch on the GPU (`shaders/bias_grad.wgsl`); the CPU path is its twin.
+pub fn bias_activation_grad(act: crate::Activation, y: &Tensor, g: &Tensor) -> Result<(Tensor, Tensor)> {
+    if y.shape() != g.shape() || g.rank() == 0 {
+        return Err(crate::shape_err(
+            "bias_activation_grad",
+            format!("output {:?} and gradient {:?} must have one shape of rank >= 1", y.shape(), g.shape()),
+        ));
+    }
+    let dev = common_device("bias_activation_grad", &[y, g])?;
+    let cols = g.shape()[g.rank() - 1];
+    let rows = g.numel().checked_div(cols).unwrap_or(0);
+    let (gz, db) = match &dev {
+        Device::Cpu => {
+            let (gz, db) = bias_grad::bias_act_grad_cpu(act, y.cpu_data(), g.cpu_data(), rows, cols);
+            (Tensor::from_cpu(gz, g.shape().to_vec()), Tensor::from_cpu(db, vec![cols]))
+        }
+        Device::Gpu(gpu) if bias_grad::fused(act) => {
+            let (gz, db) = bias_grad::bias_act_grad(gpu, act, y.gpu_buf(), g.gpu_buf(), rows, cols)?;
+            (Tensor::from_gpu(gz, g.shape().to_vec(), &dev), Tensor::from_gpu(db, vec![cols], &dev))
+        }
+        Device::Gpu(_) => {
+            let axes: Vec<usize> = (0..g.rank() - 1).collect();
+            (g.detach(), crate::ops::reduce_sum(g, Some(&axes), false)?)
+        }
+    };
+    Ok((gz, db))
+}
+
+/// [`activation_grad`] and, when `has_bias`, the bias gradient: one fused dispatch on the GPU
+/// when the layer has an activation ([`bias_activation_grad`]).
+pub(crate) fn activation_bias_grad(
+    act: crate::Activation,
+    y: Option<&Tensor>,
+    g: &Tensor,
+    has_bias: bool,
+) -> Result<(Tensor, Option<Tensor>)> {
+    if let (true, Some(y), Device::Gpu(_)) = (has_bias && bias_grad::fused(act) && g.rank() > 0, y, g.device()) {
+        let (gz, db) = bias_activation_grad(act, y, g)?;
+        return Ok((gz, Some(db)));
+    }
+    let gz = activation_grad(act, y, g)?;
+    let axes: Vec<usize> = (0..gz.rank().saturating_sub(1)).collect();
+    let db = has_bias.then(|| crate::ops::reduce_sum(&gz, Some(&axes), false)).transpose()?;
+    Ok((gz, db))
 }
 
 /// What a fused activation's gradient keeps of the op's output: the output itself, or

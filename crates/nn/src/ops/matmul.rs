@@ -5,7 +5,7 @@ use tessera_kernels::matmul::{self as k, Layout, Matmul};
 use tessera_kernels::Activation;
 
 use crate::autodiff::{record, save_if};
-use crate::ops::{activation_grad, activation_saved, reduce_sum};
+use crate::ops::{activation_bias_grad, activation_saved};
 use crate::tensor::common_device;
 use crate::{cpu, shape_err, Device, Result, Tensor};
 
@@ -94,13 +94,13 @@ pub fn dense(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, act: Activation) -> 
     let (xc, wc) = (save_if(w.requires_grad(), x), save_if(x.requires_grad(), w));
     let (y, has_bias) = (activation_saved(act, &out), bias.is_some());
     Ok(record(out, "dense", &inputs, move |g| {
-        let gz = activation_grad(act, y.as_ref(), g)?;
+        let (gz, db) = activation_bias_grad(act, y.as_ref(), g, has_bias)?;
         let o = MatmulOptions::default();
         let dx = wc.as_ref().map(|w| matmul_with(&gz, w, MatmulOptions { transpose_b: true, ..o })).transpose()?;
         let dw = xc.as_ref().map(|x| matmul_with(x, &gz, MatmulOptions { transpose_a: true, ..o })).transpose()?;
         let mut grads = vec![dx, dw];
         if has_bias {
-            grads.push(Some(reduce_sum(&gz, Some(&[0]), false)?));
+            grads.push(db);
         }
         Ok(grads)
     }))
