@@ -168,3 +168,43 @@ fn bad_input_returns_typed_errors_naming_the_shapes() {
     let m = msg(conv2d_with_bias(&t(&[1, 5, 5, 1]), &t(&[3, 3, 1, 2]), Some(&t(&[3])), &d));
     assert!(m.contains("[3]"), "{m}");
 }
+
+/// Every autotuning candidate of the register-blocked forward (the pipeline-overridable
+/// REG_TM x REG_TV block) and of the register-blocked filter gradient (FG_TV and chunking)
+/// equals the CPU twin: odd and non-square sizes, batch > 1, channel counts that leave partial
+/// blocks, strides, dilations and padding.
+#[test]
+fn every_register_block_matches_cpu() {
+    let same = Conv2dOptions::default().padding(Padding::Same);
+    let cases = [
+        ([2, 7, 5, 4], [3, 3, 4, 20], same.activation(Activation::Relu)),
+        ([3, 6, 9, 8], [3, 2, 8, 12], Conv2dOptions::default().strides([2, 1])),
+        ([2, 9, 7, 12], [3, 3, 12, 4], same.dilations([2, 1])),
+        ([1, 5, 11, 4], [1, 3, 4, 36], Conv2dOptions::default().padding(Padding::Explicit([[1, 0], [2, 1]]))),
+    ];
+    for (i, (xs, fs, opts)) in cases.into_iter().enumerate() {
+        let seed = 900 + 10 * i as u64;
+        let (xc, xg) = pair(&xs, seed);
+        let (fc, fg) = pair(&fs, seed + 1);
+        let (bc, bg) = pair(&[fs[3]], seed + 2);
+        let want = conv2d_with_bias(&xc, &fc, Some(&bc), &opts).unwrap();
+        for (name, block) in RegBlock::FORWARD {
+            let got = conv2d_reg_block(&xg, &fg, Some(&bg), &opts, block).unwrap();
+            assert_close(&got, &want, RTOL, &format!("conv2d {xs:?} {fs:?} {opts:?} block {name}"));
+        }
+        let lin = Conv2dOptions { activation: Activation::None, ..opts };
+        let (dyc, dyg) = pair(want.shape(), seed + 3);
+        let want = conv2d_backprop_filter(&xc, &dyc, &fs, &lin).unwrap();
+        for (name, block) in FilterGradBlock::CANDIDATES {
+            let got = conv2d_backprop_filter_block(&xg, &dyg, &fs, &lin, block).unwrap();
+            assert_close(&got, &want, RTOL, &format!("conv2d filter grad {xs:?} {fs:?} {lin:?} block {name}"));
+        }
+    }
+    // Blocks the shader cannot hold, and unaligned channels, are typed errors.
+    let (_, xg) = pair(&[1, 4, 4, 4], 1);
+    let (_, fg) = pair(&[3, 3, 4, 8], 2);
+    let big = RegBlock { pixels: RegBlock::MAX.pixels + 1, vec4s: 1 };
+    assert!(matches!(conv2d_reg_block(&xg, &fg, None, &same, big), Err(Error::Shape { .. })));
+    let (_, f3) = pair(&[3, 3, 4, 6], 3);
+    assert!(matches!(conv2d_reg_block(&xg, &f3, None, &same, RegBlock::DEFAULT), Err(Error::Shape { .. })));
+}

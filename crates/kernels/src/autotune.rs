@@ -1,8 +1,8 @@
 //! Autotuning of kernel variants: on first use of a shape class, time each valid variant on
 //! the real operands and keep the fastest, per adapter and driver, on disk (the cache and
 //! `TESSERA_AUTOTUNE=off|on|force` live in `tessera_device::autotune`). The budget is small:
-//! the heuristic's choice runs first, and a variant whose first run takes more than twice the
-//! best so far is not timed again. In the browser (which cannot block to time) and with
+//! the heuristic's choice runs first, a variant whose first run takes more than twice the
+//! best so far is not timed again, and no new candidate starts after 2 s on one shape class. In the browser (which cannot block to time) and with
 //! `TESSERA_AUTOTUNE=off` the heuristic decides.
 
 use tessera_device::{Gpu, GpuBuffer, TuneMode};
@@ -32,8 +32,13 @@ pub fn choose<V: Copy + PartialEq>(
     Ok(winner.1)
 }
 
-/// Times every candidate (the heuristic's first); the fastest, or `None` where timing is
-/// impossible (the browser).
+/// Seconds of timing per shape class after which the remaining candidates are skipped
+/// (candidates are listed most promising first).
+#[cfg(not(target_arch = "wasm32"))]
+const TUNE_BUDGET_S: f64 = 2.0;
+
+/// Times every candidate (the heuristic's first) within [`TUNE_BUDGET_S`]; the fastest, or
+/// `None` where timing is impossible (the browser).
 #[cfg(not(target_arch = "wasm32"))]
 fn time_candidates<V: Copy + PartialEq>(
     gpu: &Gpu,
@@ -51,7 +56,11 @@ fn time_candidates<V: Copy + PartialEq>(
     let mut order: Vec<_> = candidates.iter().filter(|(_, v)| *v == heuristic).collect();
     order.extend(candidates.iter().filter(|(_, v)| *v != heuristic));
     let mut best: Option<(f64, &(&'static str, V))> = None;
+    let start = std::time::Instant::now();
     for c in order {
+        if best.is_some() && start.elapsed().as_secs_f64() > TUNE_BUDGET_S {
+            break; // keep the first step fast: the rest of the candidates are not timed
+        }
         let first = timed(c.1)?; // includes the kernel's first-use costs
         let cutoff = best.map_or(f64::INFINITY, |(b, _)| 2.0 * b);
         let t = if first > cutoff { first } else { first.min(timed(c.1)?) };

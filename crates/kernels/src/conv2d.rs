@@ -124,19 +124,83 @@ pub fn conv2d(
     };
     match variant.pick(gpu, g) {
         Conv2dVariant::Im2col => im2col_matmul(gpu, x, filter, bias, g, act),
-        v => {
+        Conv2dVariant::Register => {
+            let run = |b| conv2d_reg(gpu, x, filter, bias, g, act, b);
+            let key = shape_class("conv2d_reg_block", g);
+            let block = autotune::choose(gpu, &key, &RegBlock::FORWARD, RegBlock::DEFAULT, run)?;
+            conv2d_reg(gpu, x, filter, bias, g, act, block)
+        }
+        _ => {
             let out = out_f32(gpu, rows * g.cout)?;
-            let (entry, threads) = match v {
-                Conv2dVariant::Register => ("conv2d_reg", rows.div_ceil(8) * g.cout.div_ceil(16)),
-                _ => ("conv2d_direct", rows.div_ceil(4) * g.cout.div_ceil(8)),
-            };
+            let threads = rows.div_ceil(4) * g.cout.div_ceil(8);
             let bias_buf = or_placeholder(gpu, bias)?;
-            let pipe = pipeline(gpu, "conv2d.wgsl", SRC, entry, &[])?;
+            let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_direct", &[])?;
             let p = params(g, bias.is_some(), act);
             gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
             Ok(out)
         }
     }
+}
+
+/// The register block of `conv2d_reg`: output pixels × vec4s of output channels per
+/// invocation, the pipeline-overridable constants `REG_TM` and `REG_TV` of conv2d.wgsl (at most
+/// [`RegBlock::MAX`], the generated maximum). Autotuned per shape class among
+/// [`RegBlock::FORWARD`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegBlock {
+    /// Output pixels per invocation (`REG_TM`).
+    pub pixels: usize,
+    /// Output channels per invocation, in vec4s (`REG_TV`).
+    pub vec4s: usize,
+}
+
+impl RegBlock {
+    /// The block without tuning (the shader's default constants).
+    pub const DEFAULT: RegBlock = RegBlock { pixels: 8, vec4s: 4 };
+
+    /// The largest block the generated shader holds (`tools/gen_conv2d_reg.py 24 8`).
+    pub const MAX: RegBlock = RegBlock { pixels: 24, vec4s: 8 };
+
+    /// The candidates autotuning times, named pixels x channels (the default first, then the
+    /// most promising on lavapipe).
+    pub const FORWARD: [(&'static str, RegBlock); 7] = [
+        ("8x16", RegBlock { pixels: 8, vec4s: 4 }),
+        ("16x16", RegBlock { pixels: 16, vec4s: 4 }),
+        ("24x16", RegBlock { pixels: 24, vec4s: 4 }),
+        ("16x32", RegBlock { pixels: 16, vec4s: 8 }),
+        ("12x16", RegBlock { pixels: 12, vec4s: 4 }),
+        ("8x32", RegBlock { pixels: 8, vec4s: 8 }),
+        ("4x16", RegBlock { pixels: 4, vec4s: 4 }),
+    ];
+}
+
+/// The register-blocked forward with one block (cin, cout % 4 == 0).
+pub fn conv2d_reg(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    filter: &GpuBuffer,
+    bias: Option<&GpuBuffer>,
+    g: &Conv2dGeometry,
+    act: Activation,
+    block: RegBlock,
+) -> Result<GpuBuffer> {
+    let aligned = g.win.c.is_multiple_of(4) && g.cout.is_multiple_of(4) && g.groups == 1;
+    let fits = (1..=RegBlock::MAX.pixels).contains(&block.pixels) && (1..=RegBlock::MAX.vec4s).contains(&block.vec4s);
+    if !aligned || !fits {
+        return Err(crate::shape_err(
+            "conv2d",
+            format!("register block {block:?} for cin {}, cout {}, groups {}", g.win.c, g.cout, g.groups),
+        ));
+    }
+    let rows = g.win.n * g.win.oh * g.win.ow;
+    let out = out_f32(gpu, rows * g.cout)?;
+    let threads = rows.div_ceil(block.pixels) * g.cout.div_ceil(4 * block.vec4s);
+    let bias_buf = or_placeholder(gpu, bias)?;
+    let constants = [("REG_TM", block.pixels as f64), ("REG_TV", block.vec4s as f64)];
+    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_reg", &constants)?;
+    let p = params(g, bias.is_some(), act);
+    gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
+    Ok(out)
 }
 
 fn im2col_matmul(
@@ -280,7 +344,39 @@ pub fn conv2d_filter_grad_kernel(
     filter_grad_with(gpu, x, dy, g, kernel)
 }
 
-/// The filter gradient with one kernel: chunked partial sums, then (for several chunks) their sum.
+/// The register block and chunking of the register-blocked filter gradient: output channels
+/// per invocation in vec4s (the pipeline-overridable constant `FG_TV` of conv2d.wgsl, at most
+/// 16) and the number of invocations the chunking of the rows aims for. Autotuned per shape
+/// class among [`FilterGradBlock::CANDIDATES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FilterGradBlock {
+    /// Output channels per invocation, in vec4s (`FG_TV`).
+    pub vec4s: usize,
+    /// Invocations to aim for (partial sums over chunks of rows fill the rest).
+    pub threads: usize,
+}
+
+impl FilterGradBlock {
+    /// The block without tuning (the shader's default constant).
+    pub const DEFAULT: FilterGradBlock = FilterGradBlock { vec4s: 4, threads: FILTER_GRAD_THREADS };
+
+    /// The most output channels per invocation the generated shader holds, in vec4s.
+    pub const MAX_VEC4S: usize = 16;
+
+    /// The candidates autotuning times, named channels/invocations (the default first, then
+    /// the most promising on lavapipe).
+    pub const CANDIDATES: [(&'static str, FilterGradBlock); 7] = [
+        ("16/4096", FilterGradBlock { vec4s: 4, threads: 4096 }),
+        ("64/256", FilterGradBlock { vec4s: 16, threads: 256 }),
+        ("32/1024", FilterGradBlock { vec4s: 8, threads: 1024 }),
+        ("64/1024", FilterGradBlock { vec4s: 16, threads: 1024 }),
+        ("32/256", FilterGradBlock { vec4s: 8, threads: 256 }),
+        ("32/4096", FilterGradBlock { vec4s: 8, threads: 4096 }),
+        ("16/1024", FilterGradBlock { vec4s: 4, threads: 1024 }),
+    ];
+}
+
+/// The filter gradient with one kernel (the register-blocked one with its autotuned block).
 fn filter_grad_with(
     gpu: &Gpu,
     x: &GpuBuffer,
@@ -288,15 +384,57 @@ fn filter_grad_with(
     g: &Conv2dGeometry,
     kernel: FilterGradKernel,
 ) -> Result<GpuBuffer> {
+    if kernel != FilterGradKernel::Register {
+        return filter_grad_block(gpu, x, dy, g, kernel, FilterGradBlock::DEFAULT);
+    }
+    let run = |b| filter_grad_block(gpu, x, dy, g, kernel, b);
+    let key = shape_class("conv2d_filter_grad_reg_block", g);
+    let block = autotune::choose(gpu, &key, &FilterGradBlock::CANDIDATES, FilterGradBlock::DEFAULT, run)?;
+    filter_grad_block(gpu, x, dy, g, kernel, block)
+}
+
+/// The register-blocked filter gradient with an explicit block (cin, cout % 4 == 0).
+pub fn conv2d_filter_grad_reg(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    g: &Conv2dGeometry,
+    block: FilterGradBlock,
+) -> Result<GpuBuffer> {
+    if !FilterGradKernel::Register.valid(g) || !(1..=FilterGradBlock::MAX_VEC4S).contains(&block.vec4s) || block.threads == 0 {
+        return Err(crate::shape_err(
+            "conv2d_filter_grad",
+            format!("register block {block:?} for cin {}, cout {}, groups {}", g.win.c, g.cout, g.groups),
+        ));
+    }
+    filter_grad_block(gpu, x, dy, g, FilterGradKernel::Register, block)
+}
+
+/// The filter gradient with one kernel and block: chunked partial sums, then (for several
+/// chunks) their sum.
+fn filter_grad_block(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    g: &Conv2dGeometry,
+    kernel: FilterGradKernel,
+    block: FilterGradBlock,
+) -> Result<GpuBuffer> {
     let w = &g.win;
     let elems = g.filter_shape().iter().product::<usize>();
-    let ((file, src), entry, threads) = (kernel.source(), kernel.entry(), kernel.threads(g));
+    let ((file, src), entry) = (kernel.source(), kernel.entry());
+    let threads = match kernel {
+        FilterGradKernel::Register => w.kh * w.kw * (w.c / 4) * g.cout.div_ceil(4 * block.vec4s),
+        _ => kernel.threads(g),
+    };
     let rows = (w.n * w.oh).max(1);
-    let chunk_rows = rows.div_ceil(FILTER_GRAD_THREADS.div_ceil(threads).clamp(1, rows));
+    let chunk_rows = rows.div_ceil(block.threads.div_ceil(threads).clamp(1, rows));
     let chunks = rows.div_ceil(chunk_rows);
     let partial = out_f32(gpu, chunks * elems)?;
     let dummy = out_f32(gpu, 1)?;
-    let pipe = pipeline(gpu, file, src, entry, &[])?;
+    let fg_tv = [("FG_TV", block.vec4s as f64)];
+    let constants: &[(&str, f64)] = if kernel == FilterGradKernel::Register { &fg_tv } else { &[] };
+    let pipe = pipeline(gpu, file, src, entry, constants)?;
     let p = match g.groups {
         1 => params_ext(g, false, Activation::None, [chunk_rows, 0, 0]),
         _ => grouped_params(g, false, Activation::None, chunk_rows),

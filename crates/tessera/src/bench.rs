@@ -228,6 +228,15 @@ fn op_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
             run: Box::new(move || conv2d_variant(&x, &f, None, &same, v)),
         });
     }
+    // Every register block autotuning chooses among, timed alone.
+    for (label, block) in RegBlock::FORWARD {
+        let (x, f) = (x.clone(), f.clone());
+        cases.push(Case {
+            name: format!("conv2d [32,32,32,64] 3x3 64->64 SAME (register {label})"),
+            flops,
+            run: Box::new(move || conv2d_reg_block(&x, &f, None, &same, block)),
+        });
+    }
     let x1 = Tensor::randn(&[32, 28, 28, 1], 0.0, 1.0, 5, dev)?;
     let f1 = Tensor::randn(&[3, 3, 1, 6], 0.0, 0.1, 6, dev)?;
     cases.push(Case {
@@ -284,12 +293,20 @@ fn backward_cases(dev: &Device, x: &Tensor) -> tessera_nn::Result<Vec<Case>> {
     let dw_flops = 2.0 * (32 * 32 * 32 * 64 * 9) as f64;
     let (x1, dy1, f1) = (x.clone(), dy.clone(), f.clone());
     let (x2, dy2) = (x.clone(), dy.clone());
+    let blocks = FilterGradBlock::CANDIDATES.map(|(label, block)| {
+        let (x, dy) = (x.clone(), dy.clone());
+        Case {
+            name: format!("conv2d filter grad [32,32,32,64] 3x3 64->64 (register {label})"),
+            flops: conv_flops,
+            run: Box::new(move || conv2d_backprop_filter_block(&x, &dy, &[3, 3, 64, 64], &same, block)),
+        }
+    });
     let (x3, dy3, fd3) = (x.clone(), dy.clone(), fd.clone());
     let (x4, dy4) = (x.clone(), dy.clone());
     let pooled_dy = Tensor::randn(&[32, 16, 16, 64], 0.0, 1.0, 12, dev)?;
     let x5 = x.clone();
     let (gamma, beta) = (Tensor::ones(&[64], dev)?, Tensor::zeros(&[64], dev)?);
-    Ok(vec![
+    let mut cases = vec![
         Case {
             name: "conv2d input grad [32,32,32,64] 3x3 64->64".into(),
             flops: conv_flops,
@@ -325,7 +342,9 @@ fn backward_cases(dev: &Device, x: &Tensor) -> tessera_nn::Result<Vec<Case>> {
                 Ok(dx)
             }),
         },
-    ])
+    ];
+    cases.extend(blocks);
+    Ok(cases)
 }
 
 /// With `TESSERA_PROFILE` set, prints where GPU time went, per kernel.

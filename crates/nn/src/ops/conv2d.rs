@@ -3,7 +3,7 @@
 //! strides and dilations, optional fused bias and activation; and its two gradients.
 
 use tessera_kernels::conv2d as k;
-pub use tessera_kernels::conv2d::{Conv2dVariant, FilterGradKernel};
+pub use tessera_kernels::conv2d::{Conv2dVariant, FilterGradBlock, FilterGradKernel, RegBlock};
 use tessera_kernels::Conv2dGeometry;
 
 use crate::autodiff::{record, save_if};
@@ -69,6 +69,53 @@ pub fn conv2d_variant(
         }
         Ok(grads)
     }))
+}
+
+/// `act(conv2d(x, filter) + bias)` by the register-blocked GPU kernel with an explicit
+/// register block (the CPU twin on the CPU), for tests and benchmarks; no gradient. Needs
+/// cin, cout % 4 == 0 and groups == 1 on the GPU.
+pub fn conv2d_reg_block(
+    x: &Tensor,
+    filter: &Tensor,
+    bias: Option<&Tensor>,
+    opts: &Conv2dOptions,
+    block: RegBlock,
+) -> Result<Tensor> {
+    let g = Conv2dGeometry::new(x.shape(), filter.shape(), opts.strides, opts.dilations, &opts.padding)?;
+    let mut operands = vec![x, filter];
+    operands.extend(bias);
+    let dev = common_device("conv2d", &operands)?;
+    match &dev {
+        Device::Cpu => crate::no_grad(|| conv2d_with_bias(x, filter, bias, opts)),
+        Device::Gpu(gpu) => {
+            let b = bias.map(|b| b.gpu_buf());
+            let buf = k::conv2d_reg(gpu, x.gpu_buf(), filter.gpu_buf(), b, &g, opts.activation, block)?;
+            Ok(Tensor::from_gpu(buf, g.out_shape(), &dev))
+        }
+    }
+}
+
+/// [`conv2d_backprop_filter`] by the register-blocked GPU kernel with an explicit block (the
+/// CPU twin on the CPU), for tests and benchmarks; no gradient.
+pub fn conv2d_backprop_filter_block(
+    x: &Tensor,
+    dy: &Tensor,
+    filter_shape: &[usize],
+    opts: &Conv2dOptions,
+    block: FilterGradBlock,
+) -> Result<Tensor> {
+    let g = Conv2dGeometry::new(x.shape(), filter_shape, opts.strides, opts.dilations, &opts.padding)?;
+    let dev = common_device("conv2d_backprop_filter", &[x, dy])?;
+    match &dev {
+        Device::Cpu => crate::no_grad(|| conv2d_backprop_filter(x, dy, filter_shape, opts)),
+        Device::Gpu(gpu) => {
+            if dy.shape() != g.out_shape().as_slice() {
+                return Err(shape_err("conv2d_backprop_filter", format!("out_backprop shape {:?}", dy.shape())));
+            }
+            let buf = k::conv2d_filter_grad_reg(gpu, x.gpu_buf(), dy.gpu_buf(), &g, block)?;
+            Ok(Tensor::from_gpu(buf, filter_shape.to_vec(), &dev))
+        }
+    }
 }
 
 /// The gradient of `conv2d` with respect to its filter (`tf.nn.conv2d_backprop_filter`):
