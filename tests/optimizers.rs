@@ -348,12 +348,16 @@ fn multi_tensor_update_matches_the_cpu_across_regrouping_and_state_round_trips()
             let vars: Vec<Param> = shapes
                 .iter()
                 .enumerate()
-                .map(|(j, s)| Param::new(format!("v{j}"), Tensor::randn(s, 0.0, 1.0, 60 + j as u64, &dev).unwrap(), true))
+                .map(|(j, s)| {
+                    Param::new(format!("v{j}"), Tensor::randn(s, 0.0, 1.0, 60 + j as u64, &dev).unwrap(), true)
+                })
                 .collect();
             for (s, subset) in subsets.iter().enumerate() {
                 let grads: Vec<Tensor> = subset
                     .iter()
-                    .map(|&j| Tensor::randn(shapes[j], 0.0, 2.0, 1000 * m as u64 + 10 * s as u64 + j as u64, &dev).unwrap())
+                    .map(|&j| {
+                        Tensor::randn(shapes[j], 0.0, 2.0, 1000 * m as u64 + 10 * s as u64 + j as u64, &dev).unwrap()
+                    })
                     .collect();
                 let pairs: Vec<(&Tensor, &Param)> = grads.iter().zip(subset.iter().map(|&j| &vars[j])).collect();
                 opt.apply(&pairs).unwrap();
@@ -390,7 +394,8 @@ fn multi_tensor_update_is_one_dispatch_per_step() {
     let vars: Vec<Param> = (0..6)
         .map(|j| Param::new(format!("v{j}"), Tensor::randn(&[5 + j, 3], 0.0, 1.0, j as u64, &dev).unwrap(), true))
         .collect();
-    let grads: Vec<Tensor> = (0..6).map(|j| Tensor::randn(&[5 + j, 3], 0.0, 1.0, 9 + j as u64, &dev).unwrap()).collect();
+    let grads: Vec<Tensor> =
+        (0..6).map(|j| Tensor::randn(&[5 + j, 3], 0.0, 1.0, 9 + j as u64, &dev).unwrap()).collect();
     let mut opt = Adam::default();
     let pairs: Vec<(&Tensor, &Param)> = grads.iter().zip(&vars).collect();
     opt.apply(&pairs).unwrap();

@@ -173,9 +173,18 @@ fn fused_bias_activation_gradient_matches_cpu_and_the_unfused_ops() {
             };
             let axes: Vec<usize> = (0..shape.len() - 1).collect();
             assert_close(&gz_c, &gz_ref, RTOL, &format!("{what}: CPU twin gz"));
-            assert_close(&db_c, &reduce_sum(&gz_ref, Some(&axes), false).unwrap(), RTOL, &format!("{what}: CPU twin db"));
+            assert_close(
+                &db_c,
+                &reduce_sum(&gz_ref, Some(&axes), false).unwrap(),
+                RTOL,
+                &format!("{what}: CPU twin db"),
+            );
         }
     }
-    let bad = bias_activation_grad(Activation::Relu, &Tensor::zeros(&[2, 3], &Device::Cpu).unwrap(), &Tensor::zeros(&[3, 2], &Device::Cpu).unwrap());
+    let bad = bias_activation_grad(
+        Activation::Relu,
+        &Tensor::zeros(&[2, 3], &Device::Cpu).unwrap(),
+        &Tensor::zeros(&[3, 2], &Device::Cpu).unwrap(),
+    );
     assert!(matches!(bad, Err(Error::Shape { .. })));
 }

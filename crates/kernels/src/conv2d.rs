@@ -401,7 +401,10 @@ pub fn conv2d_filter_grad_reg(
     g: &Conv2dGeometry,
     block: FilterGradBlock,
 ) -> Result<GpuBuffer> {
-    if !FilterGradKernel::Register.valid(g) || !(1..=FilterGradBlock::MAX_VEC4S).contains(&block.vec4s) || block.threads == 0 {
+    if !FilterGradKernel::Register.valid(g)
+        || !(1..=FilterGradBlock::MAX_VEC4S).contains(&block.vec4s)
+        || block.threads == 0
+    {
         return Err(crate::shape_err(
             "conv2d_filter_grad",
             format!("register block {block:?} for cin {}, cout {}, groups {}", g.win.c, g.cout, g.groups),

@@ -166,7 +166,12 @@ pub type Var<'a> = (&'a GpuBuffer, &'a GpuBuffer, usize);
 /// variable's slots packed slot-major over the concatenation (`slots[j·total + offset + i]`,
 /// see [`pack_slots`]). Returns the new values (one buffer per variable) and the new packed
 /// slots. The rule is elementwise, so this equals one [`update`] per variable.
-pub fn update_many(gpu: &Gpu, upd: &Update, vars: &[Var<'_>], slots: &GpuBuffer) -> Result<(Vec<GpuBuffer>, GpuBuffer)> {
+pub fn update_many(
+    gpu: &Gpu,
+    upd: &Update,
+    vars: &[Var<'_>],
+    slots: &GpuBuffer,
+) -> Result<(Vec<GpuBuffer>, GpuBuffer)> {
     let total = total_len(vars.iter().map(|v| v.2))?;
     let (flat_p, flat_g) = (out_f32(gpu, total)?, out_f32(gpu, total)?);
     let mut off = 0u64;

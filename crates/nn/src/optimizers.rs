@@ -231,7 +231,13 @@ impl<C: Config> KerasOptimizer<C> {
 
     /// One multi-tensor update of variables that all live on `gpu`: one dispatch for all of
     /// them (buffer copies gather and scatter the values).
-    fn apply_fused(&mut self, gpu: &tessera_device::Gpu, upd: &Update, grads: &[Tensor], vars: &[&Param]) -> Result<()> {
+    fn apply_fused(
+        &mut self,
+        gpu: &tessera_device::Gpu,
+        upd: &Update,
+        grads: &[Tensor],
+        vars: &[&Param],
+    ) -> Result<()> {
         let k_slots = upd.rule.slot_names().len();
         let ids: Vec<u64> = vars.iter().map(|v| v.id()).collect();
         let dev = vars[0].value().device().clone();
@@ -253,7 +259,8 @@ impl<C: Config> KerasOptimizer<C> {
                     let t = self.slots.get(&v.id()).and_then(|s| s.packed.clone());
                     own.push(t.map(|t| t.to_device(&dev)).transpose()?);
                 }
-                let parts: Vec<_> = own.iter().zip(vars).map(|(t, v)| (t.as_ref().map(Tensor::gpu_buf), v.numel())).collect();
+                let parts: Vec<_> =
+                    own.iter().zip(vars).map(|(t, v)| (t.as_ref().map(Tensor::gpu_buf), v.numel())).collect();
                 Tensor::from_gpu(k::pack_slots(gpu, k_slots, &parts)?, vec![k_slots, total], &dev)
             }
         };

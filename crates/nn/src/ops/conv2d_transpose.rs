@@ -63,8 +63,13 @@ pub fn conv2d_transpose_variant(
         }
     };
     let fs = filter.shape().to_vec();
-    let (xc, fc, y, act, has_bias) =
-        (save_if(filter.requires_grad(), x), save_if(x.requires_grad(), filter), activation_saved(opts.activation, &out), opts.activation, bias.is_some());
+    let (xc, fc, y, act, has_bias) = (
+        save_if(filter.requires_grad(), x),
+        save_if(x.requires_grad(), filter),
+        activation_saved(opts.activation, &out),
+        opts.activation,
+        bias.is_some(),
+    );
     let o = Conv2dOptions { activation: Activation::None, ..*opts };
     Ok(record(out, "conv2d_transpose", &operands, move |g| {
         let (gz, db) = activation_bias_grad(act, y.as_ref(), g, has_bias)?;

@@ -77,7 +77,8 @@ fn xent_mean(op: &'static str, labels: &Tensor, logits: &Tensor, k: usize, spars
     if composed {
         return reduce_mean(&xent(op, labels, logits, k, sparse)?, None, false);
     }
-    let out = Tensor::from_gpu(k::softmax_xent_mean(d, labels.gpu_buf(), logits.gpu_buf(), rows, k, sparse)?, vec![], &dev);
+    let out =
+        Tensor::from_gpu(k::softmax_xent_mean(d, labels.gpu_buf(), logits.gpu_buf(), rows, k, sparse)?, vec![], &dev);
     let (lab, lg) = (labels.detach(), logits.detach());
     Ok(record(out, op, &[labels, logits], move |g| {
         let Device::Gpu(d) = lg.device() else { unreachable!("xent_mean records only on the GPU") };
