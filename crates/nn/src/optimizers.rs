@@ -92,6 +92,12 @@ struct VarSlots {
     packed: Option<Tensor>,
 }
 
+/// The most elements (all variables together) updated by one multi-tensor dispatch: its flat
+/// copies of the values and gradients and its new slots are transient memory proportional to
+/// the model, which for large models (ResNet-18: 11 M parameters) costs more peak memory than
+/// the saved launches are worth; larger sets of variables are updated one dispatch each.
+pub const FUSED_MAX_ELEMENTS: usize = 1 << 22;
+
 /// The slots of the variables of the last multi-tensor GPU update, packed slot-major over the
 /// concatenation of the variables (`[k, total]`), so the next step with the same variables
 /// is one dispatch with no repacking.
@@ -336,7 +342,9 @@ impl<C: Config> Optimizer for KerasOptimizer<C> {
             let vars: Vec<&Param> = grads_and_vars.iter().map(|(_, v)| *v).collect();
             let dev = vars[0].value().device().clone();
             let one_gpu = vars.iter().all(|v| v.value().device().same(&dev));
-            if let (Some(gpu), true, true) = (dev.as_gpu(), one_gpu, vars.len() > 1) {
+            let total: usize = vars.iter().map(|v| v.numel()).sum();
+            let fuse = one_gpu && vars.len() > 1 && total <= FUSED_MAX_ELEMENTS;
+            if let (Some(gpu), true) = (dev.as_gpu(), fuse) {
                 let gpu = gpu.clone();
                 self.apply_fused(&gpu, &upd, &grads, &vars)?;
                 self.iterations += 1;
