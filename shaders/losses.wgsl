@@ -3,13 +3,16 @@
 // row; an id that is not an integer in [0, k) gives `nan` (NaN) as that row's loss and
 // gradient (tessera-nn checks labels on the host first where it can, and reports an error).
 // `xent_rows`: out[r] = Σ_j labels[r, j] · (lse(x[r]) − x[r, j]) (dense) or lse − x[r, id].
-// `xent_grad_rows`: out[r, j] = g[r] · (softmax(x[r])_j − labels[r, j]).
+// `xent_mean`: out[0] = the mean over rows of xent_rows (one workgroup, a tree sum): a
+// Keras cross-entropy loss in one dispatch.
+// `xent_grad_rows`: out[r, j] = g[r·g_stride] · g_scale · (softmax(x[r])_j − labels[r, j])
+// (g_stride 0 and g_scale 1/rows: the gradient of xent_mean from its scalar gradient).
 // `one_hot`: out[i, j] = 1 when labels[i] == j, else 0 (labels viewed as `rows` ids).
 // `correct_rows`: out[r] = 1 when the first argmax of x[r] equals labels[r], else 0.
 
 struct Params {
     rows: u32, k: u32, sparse: u32, _p0: u32,
-    nan: f32, _p1: u32, _p2: u32, _p3: u32,
+    nan: f32, g_stride: u32, g_scale: f32, _p3: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -38,22 +41,40 @@ fn valid_id(r: u32) -> bool {
     return l >= 0.0 && l < f32(p.k) && fract(l) == 0.0;
 }
 
-@compute @workgroup_size(64)
-fn xent_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let r = lin(gid, nwg, 64u);
-    if r >= p.rows { return; }
+fn row_loss(r: u32) -> f32 {
     let base = r * p.k;
     let m = row_max(base);
     let ls = log(row_sum_exp(base, m));
     if p.sparse != 0u {
         let ok = valid_id(r);
         let c = select(0u, u32(labels[r]), ok);
-        out[r] = select(p.nan, (m - x[base + c]) + ls, ok);
-        return;
+        return select(p.nan, (m - x[base + c]) + ls, ok);
     }
     var loss = 0.0;
     for (var j = 0u; j < p.k; j++) { loss += labels[base + j] * ((m - x[base + j]) + ls); }
-    out[r] = loss;
+    return loss;
+}
+
+@compute @workgroup_size(64)
+fn xent_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let r = lin(gid, nwg, 64u);
+    if r >= p.rows { return; }
+    out[r] = row_loss(r);
+}
+
+var<workgroup> part: array<f32, 64>;
+
+@compute @workgroup_size(64)
+fn xent_mean(@builtin(local_invocation_id) lid: vec3<u32>) {
+    var s = 0.0;
+    for (var r = lid.x; r < p.rows; r += 64u) { s += row_loss(r); }
+    part[lid.x] = s;
+    workgroupBarrier();
+    for (var w = 32u; w > 0u; w = w >> 1u) {
+        if lid.x < w { part[lid.x] += part[lid.x + w]; }
+        workgroupBarrier();
+    }
+    if lid.x == 0u { out[0] = part[0] / f32(p.rows); }
 }
 
 @compute @workgroup_size(64)
@@ -63,7 +84,7 @@ fn xent_grad_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     let base = r * p.k;
     let m = row_max(base);
     let inv = 1.0 / row_sum_exp(base, m);
-    let gr = g[r];
+    let gr = g[r * p.g_stride] * p.g_scale;
     if p.sparse != 0u {
         let ok = valid_id(r);
         let c = select(p.k, u32(labels[r]), ok);

@@ -370,3 +370,33 @@ fn losses_reject_bad_shapes_naming_them() {
     let e = sparse_softmax_cross_entropy_with_logits(&g, &cpu).unwrap_err();
     assert!(matches!(e, Error::DeviceMismatch { .. }), "{e}");
 }
+
+#[test]
+fn fused_mean_cross_entropy_and_its_gradient_match_the_cpu() {
+    // On the GPU the Keras cross-entropies from logits are one loss dispatch (xent_mean: the
+    // per-row loss and the mean in one workgroup) and one gradient dispatch reading the scalar
+    // upstream gradient; against the CPU's per-row loss + reduce_mean, for 1, 63, 131 rows
+    // (more rows than the workgroup), an odd class count, and a non-unit upstream gradient.
+    for (i, rows) in [1usize, 63, 131].into_iter().enumerate() {
+        let k = 7;
+        let seed = 300 + 10 * i as u64;
+        let ids: Vec<f32> = (0..rows).map(|r| ((r * 5 + i) % k) as f32).collect();
+        let probs: Vec<f32> = rand_vec(rows * k, seed + 2).iter().map(|v| v.abs() + 0.1).collect();
+        let mut results = Vec::new();
+        for dev in [Device::Cpu, gpu()] {
+            let logits = Tensor::from_vec(rand_vec(rows * k, seed), &[rows, k], &dev).unwrap().variable();
+            let labels = Tensor::from_vec(ids.clone(), &[rows], &dev).unwrap();
+            let dense = Tensor::from_vec(probs.clone(), &[rows, k], &dev).unwrap();
+            let sparse = sparse_categorical_crossentropy(&labels, &logits, true).unwrap();
+            let cat = categorical_crossentropy(&dense, &logits, true).unwrap();
+            assert_eq!(sparse.shape(), &[] as &[usize]);
+            let scale = Tensor::full(-2.5, &[], &dev).unwrap();
+            let total = add(&mul(&sparse, &scale).unwrap(), &cat).unwrap();
+            let g = total.backward().unwrap().remove(&logits).unwrap();
+            results.push((sparse.item().unwrap(), cat.item().unwrap(), g.to_vec().unwrap()));
+        }
+        let (c, g) = (&results[0], &results[1]);
+        assert_close_vec(&[g.0, g.1], &[c.0, c.1], RTOL, &format!("{rows} rows: losses GPU vs CPU"));
+        assert_close_vec(&g.2, &c.2, RTOL, &format!("{rows} rows: logits gradient GPU vs CPU"));
+    }
+}

@@ -306,10 +306,14 @@ fn backward_with_equals_the_gradient_of_the_weighted_sum() {
     for dev in [Device::Cpu, gpu()] {
         let x = Tensor::randn(&[3, 4], 0.0, 1.0, 1, &dev).unwrap().variable();
         let w = Tensor::randn(&[4, 5], 0.0, 1.0, 2, &dev).unwrap().variable();
-        let y = tanh(&matmul(&x, &w).unwrap()).unwrap();
+        let forward = || tanh(&matmul(&x, &w).unwrap()).unwrap();
+        let y = forward();
         let u = Tensor::randn(&[3, 5], 0.0, 1.0, 3, &dev).unwrap();
         let got = y.backward_with(&u).unwrap();
-        let want = reduce_sum(&mul(&y, &u).unwrap(), None, false).unwrap().backward().unwrap();
+        // A graph is differentiated once (its saved tensors are released): record it again.
+        let e = y.backward_with(&u).unwrap_err();
+        assert!(e.to_string().contains("second time"), "{e}");
+        let want = reduce_sum(&mul(&forward(), &u).unwrap(), None, false).unwrap().backward().unwrap();
         for (t, name) in [(&x, "x"), (&w, "w")] {
             assert_close(got.get(t).unwrap(), want.get(t).unwrap(), 1e-5, &format!("d/d{name} on {dev}"));
         }
@@ -321,4 +325,83 @@ fn backward_with_equals_the_gradient_of_the_weighted_sum() {
         let uv = Tensor::randn(&[2, 2], 0.0, 1.0, 5, &dev).unwrap();
         assert_eq!(v.backward_with(&uv).unwrap().get(&v).unwrap().to_vec().unwrap(), uv.to_vec().unwrap());
     }
+}
+
+#[test]
+fn multi_tensor_update_matches_the_cpu_across_regrouping_and_state_round_trips() {
+    // Five variables of odd, non-square shapes updated in one GPU dispatch per step; the set of
+    // variables changes between steps (one group dissolves into another, then a single-variable
+    // step runs per variable), and the state is saved and loaded into a fresh optimizer midway.
+    let shapes: [&[usize]; 5] = [&[3, 3, 1, 6], &[6], &[7, 13], &[13], &[2, 5, 3]];
+    let makers: [fn() -> Box<dyn Optimizer>; 5] = [
+        || Box::new(Sgd::new(0.1).momentum(0.9).nesterov(true)),
+        || Box::new(Adam::new(0.01).amsgrad(true)),
+        || Box::new(AdamW::new(0.01).weight_decay(0.1)),
+        || Box::new(RmsProp::new(0.01).momentum(0.5).centered(true)),
+        || Box::new(Sgd::new(0.1)),
+    ];
+    let subsets: [&[usize]; 5] = [&[0, 1, 2, 3, 4], &[0, 1, 2, 3, 4], &[4, 2, 0], &[1], &[0, 1, 2, 3, 4]];
+    for (m, make) in makers.iter().enumerate() {
+        let mut results = Vec::new();
+        for dev in [Device::Cpu, gpu()] {
+            let mut opt = make();
+            let vars: Vec<Param> = shapes
+                .iter()
+                .enumerate()
+                .map(|(j, s)| {
+                    Param::new(format!("v{j}"), Tensor::randn(s, 0.0, 1.0, 60 + j as u64, &dev).unwrap(), true)
+                })
+                .collect();
+            for (s, subset) in subsets.iter().enumerate() {
+                let grads: Vec<Tensor> = subset
+                    .iter()
+                    .map(|&j| {
+                        Tensor::randn(shapes[j], 0.0, 2.0, 1000 * m as u64 + 10 * s as u64 + j as u64, &dev).unwrap()
+                    })
+                    .collect();
+                let pairs: Vec<(&Tensor, &Param)> = grads.iter().zip(subset.iter().map(|&j| &vars[j])).collect();
+                opt.apply(&pairs).unwrap();
+                if s == 1 {
+                    // Save the state out of the packed group and continue with a fresh optimizer.
+                    let state: HashMap<String, Tensor> = opt.state().unwrap().into_iter().collect();
+                    let mut fresh = make();
+                    fresh.load_state(opt.iterations(), &state, &vars).unwrap();
+                    opt = fresh;
+                }
+            }
+            let state: Vec<(String, Vec<f32>)> =
+                opt.state().unwrap().iter().map(|(n, t)| (n.clone(), t.to_vec().unwrap())).collect();
+            results.push((vars.iter().map(|v| v.value().to_vec().unwrap()).collect::<Vec<_>>(), state));
+        }
+        let (cpu, gpu) = (&results[0], &results[1]);
+        for (j, (c, g)) in cpu.0.iter().zip(&gpu.0).enumerate() {
+            assert_close_vec(g, c, RTOL, &format!("optimizer {m}: v{j} GPU vs CPU"));
+        }
+        assert_eq!(cpu.1.len(), gpu.1.len(), "optimizer {m}: slot count");
+        for ((cn, c), (gn, g)) in cpu.1.iter().zip(&gpu.1) {
+            assert_eq!(cn, gn);
+            assert_close_vec(g, c, RTOL, &format!("optimizer {m}: slot {cn} GPU vs CPU"));
+        }
+    }
+}
+
+#[test]
+fn multi_tensor_update_is_one_dispatch_per_step() {
+    // A device of this test's own, so no other test's dispatches are counted.
+    gpu();
+    let dev = Device::gpu().unwrap();
+    let g = dev.as_gpu().unwrap();
+    let vars: Vec<Param> = (0..6)
+        .map(|j| Param::new(format!("v{j}"), Tensor::randn(&[5 + j, 3], 0.0, 1.0, j as u64, &dev).unwrap(), true))
+        .collect();
+    let grads: Vec<Tensor> =
+        (0..6).map(|j| Tensor::randn(&[5 + j, 3], 0.0, 1.0, 9 + j as u64, &dev).unwrap()).collect();
+    let mut opt = Adam::default();
+    let pairs: Vec<(&Tensor, &Param)> = grads.iter().zip(&vars).collect();
+    opt.apply(&pairs).unwrap();
+    dev.synchronize().unwrap();
+    let before = g.stats().dispatches;
+    opt.apply(&pairs).unwrap();
+    dev.synchronize().unwrap();
+    assert_eq!(g.stats().dispatches - before, 1, "a second step over the same variables");
 }

@@ -64,6 +64,49 @@ fn register_variant_handles_pixel_and_channel_tails() {
     check([2, 5, 3, 4], [3, 3, 4, 20], Conv2dOptions::default().padding(Padding::Same), true, 400);
 }
 
+/// The filter gradient with every kernel that handles the shapes (and the autotuned choice)
+/// equals the CPU twin; the others are typed errors.
+fn check_filter_grad(x_shape: [usize; 4], f_shape: [usize; 4], opts: Conv2dOptions, seed: u64) {
+    let (xc, xg) = pair(&x_shape, seed);
+    let out = conv2d(&xc, &Tensor::zeros(&f_shape, &Device::Cpu).unwrap(), &opts).unwrap();
+    let (dyc, dyg) = pair(out.shape(), seed + 1);
+    let want = conv2d_backprop_filter(&xc, &dyc, &f_shape, &opts).unwrap();
+    let what = |k: &str| format!("conv2d filter grad {x_shape:?} {f_shape:?} {opts:?} {k}");
+    let auto = conv2d_backprop_filter_kernel(&xg, &dyg, &f_shape, &opts, None).unwrap();
+    assert_close(&auto, &want, RTOL, &what("autotuned"));
+    let aligned = f_shape[2].is_multiple_of(4) && f_shape[3].is_multiple_of(4);
+    for k in FilterGradKernel::ALL {
+        let valid = match k {
+            FilterGradKernel::Register => aligned,
+            FilterGradKernel::Taps => f_shape[0] * f_shape[1] <= 9,
+            FilterGradKernel::Generic => true,
+            FilterGradKernel::Grouped => false,
+        };
+        match conv2d_backprop_filter_kernel(&xg, &dyg, &f_shape, &opts, Some(k)) {
+            Ok(got) if valid => assert_close(&got, &want, RTOL, &what(&format!("{k:?}"))),
+            Err(Error::Shape { .. }) if !valid => {}
+            other => {
+                panic!("{}: valid={valid} but got {:?}", what(&format!("{k:?}")), other.map(|t| t.shape().to_vec()))
+            }
+        }
+    }
+}
+
+#[test]
+fn every_filter_gradient_kernel_matches_cpu() {
+    let same = Conv2dOptions::default().padding(Padding::Same);
+    check_filter_grad([2, 9, 11, 4], [3, 3, 4, 8], same, 500);
+    check_filter_grad([3, 7, 5, 1], [3, 3, 1, 6], same.strides(2), 510);
+    check_filter_grad([2, 8, 6, 8], [2, 4, 8, 20], Conv2dOptions::default().dilations([2, 1]), 520);
+    check_filter_grad([1, 9, 9, 12], [5, 5, 12, 4], same, 530);
+    check_filter_grad(
+        [2, 6, 7, 3],
+        [4, 3, 3, 5],
+        Conv2dOptions::default().padding(Padding::Explicit([[1, 2], [0, 1]])),
+        540,
+    );
+}
+
 #[test]
 fn cross_correlation_by_hand() {
     // tf.nn.conv2d is a cross-correlation: [[0,1,2],[3,4,5],[6,7,8]] ⋆ [[0,1],[2,3]] = [[19,25],[37,43]]
@@ -124,4 +167,44 @@ fn bad_input_returns_typed_errors_naming_the_shapes() {
     assert!(m.contains("rank 4") && m.contains("[5, 5, 1]"), "{m}");
     let m = msg(conv2d_with_bias(&t(&[1, 5, 5, 1]), &t(&[3, 3, 1, 2]), Some(&t(&[3])), &d));
     assert!(m.contains("[3]"), "{m}");
+}
+
+/// Every autotuning candidate of the register-blocked forward (the pipeline-overridable
+/// REG_TM x REG_TV block) and of the register-blocked filter gradient (FG_TV and chunking)
+/// equals the CPU twin: odd and non-square sizes, batch > 1, channel counts that leave partial
+/// blocks, strides, dilations and padding.
+#[test]
+fn every_register_block_matches_cpu() {
+    let same = Conv2dOptions::default().padding(Padding::Same);
+    let cases = [
+        ([2, 7, 5, 4], [3, 3, 4, 20], same.activation(Activation::Relu)),
+        ([3, 6, 9, 8], [3, 2, 8, 12], Conv2dOptions::default().strides([2, 1])),
+        ([2, 9, 7, 12], [3, 3, 12, 4], same.dilations([2, 1])),
+        ([1, 5, 11, 4], [1, 3, 4, 36], Conv2dOptions::default().padding(Padding::Explicit([[1, 0], [2, 1]]))),
+    ];
+    for (i, (xs, fs, opts)) in cases.into_iter().enumerate() {
+        let seed = 900 + 10 * i as u64;
+        let (xc, xg) = pair(&xs, seed);
+        let (fc, fg) = pair(&fs, seed + 1);
+        let (bc, bg) = pair(&[fs[3]], seed + 2);
+        let want = conv2d_with_bias(&xc, &fc, Some(&bc), &opts).unwrap();
+        for (name, block) in RegBlock::FORWARD {
+            let got = conv2d_reg_block(&xg, &fg, Some(&bg), &opts, block).unwrap();
+            assert_close(&got, &want, RTOL, &format!("conv2d {xs:?} {fs:?} {opts:?} block {name}"));
+        }
+        let lin = Conv2dOptions { activation: Activation::None, ..opts };
+        let (dyc, dyg) = pair(want.shape(), seed + 3);
+        let want = conv2d_backprop_filter(&xc, &dyc, &fs, &lin).unwrap();
+        for (name, block) in FilterGradBlock::CANDIDATES {
+            let got = conv2d_backprop_filter_block(&xg, &dyg, &fs, &lin, block).unwrap();
+            assert_close(&got, &want, RTOL, &format!("conv2d filter grad {xs:?} {fs:?} {lin:?} block {name}"));
+        }
+    }
+    // Blocks the shader cannot hold, and unaligned channels, are typed errors.
+    let (_, xg) = pair(&[1, 4, 4, 4], 1);
+    let (_, fg) = pair(&[3, 3, 4, 8], 2);
+    let big = RegBlock { pixels: RegBlock::MAX.pixels + 1, vec4s: 1 };
+    assert!(matches!(conv2d_reg_block(&xg, &fg, None, &same, big), Err(Error::Shape { .. })));
+    let (_, f3) = pair(&[3, 3, 4, 6], 3);
+    assert!(matches!(conv2d_reg_block(&xg, &f3, None, &same, RegBlock::DEFAULT), Err(Error::Shape { .. })));
 }

@@ -141,3 +141,50 @@ fn fill_zeros_ones_and_large_1d_grids() {
     let s = affine(&t, 2.0, 1.0).unwrap().to_vec().unwrap();
     assert!(s[0] == 6.0 && s[n - 1] == 6.0);
 }
+
+#[test]
+fn fused_bias_activation_gradient_matches_cpu_and_the_unfused_ops() {
+    // gz = act'(y)·g and db = Σ gz over every axis but the last, in one GPU dispatch: against
+    // the CPU twin and against the unfused ops (activation gradient, then reduce_sum).
+    let shapes: [&[usize]; 4] = [&[3, 5, 7, 6], &[33, 10], &[2, 300], &[1, 1, 1, 5]];
+    for (i, shape) in shapes.iter().enumerate() {
+        for act in [Activation::None, Activation::Relu, Activation::Sigmoid, Activation::Tanh] {
+            let seed = 700 + 10 * i as u64;
+            let (xc, _) = pair(shape, seed);
+            let (gc, gg) = pair(shape, seed + 1);
+            // y is the activation's output, as the layers save it.
+            let yc = match act {
+                Activation::None => xc.clone(),
+                Activation::Relu => relu(&xc).unwrap(),
+                Activation::Sigmoid => sigmoid(&xc).unwrap(),
+                Activation::Tanh => tanh(&xc).unwrap(),
+            };
+            let yg = yc.to_device(&gg.device().clone()).unwrap();
+            let what = format!("bias_activation_grad {act:?} {shape:?}");
+            let (gz_c, db_c) = bias_activation_grad(act, &yc, &gc).unwrap();
+            let (gz_g, db_g) = bias_activation_grad(act, &yg, &gg).unwrap();
+            assert_close(&gz_g, &gz_c, RTOL, &format!("{what}: gz"));
+            assert_close(&db_g, &db_c, RTOL, &format!("{what}: db"));
+            let gz_ref = match act {
+                Activation::None => gc.clone(),
+                Activation::Relu => binary(BinaryOp::ReluGrad, &yc, &gc).unwrap(),
+                Activation::Sigmoid => binary(BinaryOp::SigmoidGrad, &yc, &gc).unwrap(),
+                Activation::Tanh => binary(BinaryOp::TanhGrad, &yc, &gc).unwrap(),
+            };
+            let axes: Vec<usize> = (0..shape.len() - 1).collect();
+            assert_close(&gz_c, &gz_ref, RTOL, &format!("{what}: CPU twin gz"));
+            assert_close(
+                &db_c,
+                &reduce_sum(&gz_ref, Some(&axes), false).unwrap(),
+                RTOL,
+                &format!("{what}: CPU twin db"),
+            );
+        }
+    }
+    let bad = bias_activation_grad(
+        Activation::Relu,
+        &Tensor::zeros(&[2, 3], &Device::Cpu).unwrap(),
+        &Tensor::zeros(&[3, 2], &Device::Cpu).unwrap(),
+    );
+    assert!(matches!(bad, Err(Error::Shape { .. })));
+}

@@ -6,17 +6,24 @@ Usage: gen_conv2d_reg.py [TM V] (rewrites shaders/conv2d.wgsl in place)"""
 import sys
 
 def gen(tm, v):
+    """The forward entry point for at most TM pixels x 4V channels per invocation; the block
+    actually computed is REG_TM pixels x 4*REG_TV channels, pipeline-overridable constants
+    (defaults 8 x 16): the guards on them are constant once the pipeline is created, so the
+    driver's compiler drops the unused accumulators (autotuning picks the block per adapter)."""
     L = []
     w = L.append
-    w(f"// Implicit GEMM: {tm} pixels x {4*v} channels per invocation; cin, cout % 4 == 0.")
+    w(f"// Implicit GEMM: REG_TM pixels x 4*REG_TV channels per invocation (at most {tm} x {4*v});")
+    w("// cin, cout % 4 == 0.")
+    w("override REG_TM: u32 = 8u;")
+    w("override REG_TV: u32 = 4u;")
     w("@compute @workgroup_size(64)")
     w("fn conv2d_reg(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {")
     w("    let id = gid.x + gid.y * nwg.x * 64u;")
-    w(f"    let ncb = (p.cout + {4*v-1}u) / {4*v}u;")
+    w("    let ncb = (p.cout + 4u * REG_TV - 1u) / (4u * REG_TV);")
     w("    let rows = p.n * p.oh * p.ow;")
-    w(f"    if id >= ncb * ((rows + {tm-1}u) / {tm}u) {{ return; }}")
-    w(f"    let col0 = (id % ncb) * {4*v}u;")
-    w(f"    let row0 = (id / ncb) * {tm}u;")
+    w("    if id >= ncb * ((rows + REG_TM - 1u) / REG_TM) { return; }")
+    w("    let col0 = (id % ncb) * 4u * REG_TV;")
+    w("    let row0 = (id / ncb) * REG_TM;")
     w("    let co4 = p.cout / 4u;")
     w("    let ci4 = p.cin / 4u;")
     for j in range(v):
@@ -38,33 +45,37 @@ def gen(tm, v):
         for j in range(v):
             w(f"                let b{t}_{j} = f4[fr + {t}u * co4 + c{j}];")
     for r in range(tm):
-        w(f"                let av{r} = select(vec4<f32>(0.0), x4[t{r}.x + ci], m{r});")
+        w(f"                if {r}u < REG_TM {{")
+        w(f"                    let av{r} = select(vec4<f32>(0.0), x4[t{r}.x + ci], m{r});")
         for j in range(v):
             e = f"acc{r}_{j}"
-            w(f"                {e} = fma(vec4(av{r}.x), b0_{j}, {e}); {e} = fma(vec4(av{r}.y), b1_{j}, {e}); {e} = fma(vec4(av{r}.z), b2_{j}, {e}); {e} = fma(vec4(av{r}.w), b3_{j}, {e});")
+            w(f"                    if {j}u < REG_TV {{ {e} = fma(vec4(av{r}.x), b0_{j}, {e}); {e} = fma(vec4(av{r}.y), b1_{j}, {e}); {e} = fma(vec4(av{r}.z), b2_{j}, {e}); {e} = fma(vec4(av{r}.w), b3_{j}, {e}); }}")
+        w("                }")
     w("            }")
     w("        }")
     w("    }")
     for r in range(tm):
         for j in range(v):
-            w(f"    store4(row0 + {r}u, col0 / 4u + {j}u, rows, acc{r}_{j});")
+            w(f"    if {r}u < REG_TM && {j}u < REG_TV {{ store4(row0 + {r}u, col0 / 4u + {j}u, rows, acc{r}_{j}); }}")
     w("}")
     return "\n".join(L)
 
 
 
-def gen_filter_grad():
+def gen_filter_grad(vj=16):
     """Filter gradient dW[ky, kx, ci, co] = sum over pixels of x[tap] * dY[pixel]: each
-    invocation owns one tap, 4 input channels and 16 output channels (16 vec4 accumulators)."""
+    invocation owns one tap, 4 input channels and 4*FG_TV output channels (FG_TV a
+    pipeline-overridable constant, at most VJ; 4*FG_TV vec4 accumulators)."""
     L = []
     w = L.append
-    w("// Filter gradient, register-blocked: one tap x 4 cin x 16 cout per invocation.")
+    w(f"// Filter gradient, register-blocked: one tap x 4 cin x 4*FG_TV cout per invocation (FG_TV <= {vj}).")
+    w("override FG_TV: u32 = 4u;")
     w("@compute @workgroup_size(64)")
     w("fn conv2d_filter_grad_reg(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {")
     w("    let id = gid.x + gid.y * nwg.x * 64u;")
     w("    let co4 = p.cout / 4u;")
     w("    let ci4 = p.cin / 4u;")
-    w("    let ncb = (p.cout + 15u) / 16u;")
+    w("    let ncb = (p.cout + 4u * FG_TV - 1u) / (4u * FG_TV);")
     w("    let blocks = ncb * ci4 * p.kh * p.kw;")
     w("    let rows = p.n * p.oh;")
     w("    let nchunks = (rows + p._p0 - 1u) / p._p0;")
@@ -76,10 +87,10 @@ def gen_filter_grad():
     w("    let tap_i = blk / (ncb * ci4);")
     w("    let kx = tap_i % p.kw;")
     w("    let ky = tap_i / p.kw;")
-    for j in range(4):
-        w(f"    let c{j} = min(cb * 4u + {j}u, co4 - 1u);")
+    for j in range(vj):
+        w(f"    let c{j} = min(cb * FG_TV + {j}u, co4 - 1u);")
     for e in range(4):
-        for j in range(4):
+        for j in range(vj):
             w(f"    var acc{e}_{j} = vec4<f32>(0.0);")
     w("    let r1 = min(rows, (chunk + 1u) * p._p0);")
     w("    for (var r = chunk * p._p0; r < r1; r++) {")
@@ -95,19 +106,20 @@ def gen_filter_grad():
     w("                if ix < 0 || ix >= i32(p.w) { continue; }")
     w("                let xv = x4[(xrow + u32(ix)) * ci4 + ci];")
     w("                let gb = (grow + ox) * co4;")
-    for j in range(4):
-        w(f"                let g{j} = gy4[gb + c{j}];")
-    for e, comp in enumerate("xyzw"):
-        for j in range(4):
-            w(f"                acc{e}_{j} = fma(vec4(xv.{comp}), g{j}, acc{e}_{j});")
+    for j in range(vj):
+        w(f"                if {j}u < FG_TV {{")
+        w(f"                    let g{j} = gy4[gb + c{j}];")
+        for e, comp in enumerate("xyzw"):
+            w(f"                    acc{e}_{j} = fma(vec4(xv.{comp}), g{j}, acc{e}_{j});")
+        w("                }")
     w("            }")
     w("        }")
     w("    }")
     w("    let base = chunk * p.kh * p.kw * p.cin * co4 + (tap_i * p.cin + ci * 4u) * co4;")
     w("    if bias[0] == 12345.678 { return; } // keeps binding 3 in the layout")
     for e in range(4):
-        for j in range(4):
-            w(f"    if cb * 4u + {j}u < co4 {{ out4[base + {e}u * co4 + cb * 4u + {j}u] = acc{e}_{j}; }}")
+        for j in range(vj):
+            w(f"    if {j}u < FG_TV && cb * FG_TV + {j}u < co4 {{ out4[base + {e}u * co4 + cb * FG_TV + {j}u] = acc{e}_{j}; }}")
     w("}")
     return "\n".join(L)
 
@@ -178,18 +190,35 @@ def gen_filter_grad_taps(taps=9):
     return "\n".join(L)
 
 
-def splice(path, tm, v, text):
-    """Replaces the BEGIN/END GENERATED region of `path` with `text`."""
+def splice(path, tm, v, text, check=False):
+    """Replaces the BEGIN/END GENERATED region of `path` with `text`; with `check`, only
+    compares and exits with status 1 when the committed file differs."""
     src = open(path).read()
     start = src.index("// BEGIN GENERATED")
     end = src.index("// END GENERATED")
-    head = f"// BEGIN GENERATED by {sys.argv[0]} {tm} {v}\n"
-    open(path, "w").write(src[:start] + head + text + "\n" + src[end:])
+    head = f"// BEGIN GENERATED by tools/gen_conv2d_reg.py {tm} {v}\n"
+    new = src[:start] + head + text + "\n" + src[end:]
+    if check:
+        if new != src:
+            sys.exit(f"{path} differs from what tools/gen_conv2d_reg.py {tm} {v} writes: rerun it")
+        return
+    open(path, "w").write(new)
+
+
+def args():
+    """(TM, V, check) from the command line: TM V (the largest forward block) default to 24 8; `--check` compares instead
+    of writing."""
+    argv = sys.argv[1:]
+    check = "--check" in argv
+    argv = [a for a in argv if a != "--check"]
+    if len(argv) >= 2:
+        return argv[0], argv[1], check
+    return "24", "8", check
 
 
 if __name__ == "__main__":
-    # Usage: tools/gen_conv2d_reg.py [TM V]  — rewrites the generated region of shaders/conv2d.wgsl in place.
-    if len(sys.argv) < 3:
-        sys.argv[1:] = "8 4".split()
+    # Usage: tools/gen_conv2d_reg.py [TM V] [--check]  — rewrites (or, with --check, verifies)
+    # the generated region of shaders/conv2d.wgsl.
+    tm, v, check = args()
     root = __import__("os").path.dirname(__import__("os").path.dirname(__import__("os").path.abspath(__file__)))
-    splice(root + "/shaders/conv2d.wgsl", sys.argv[1], sys.argv[2], gen(int(sys.argv[1]), int(sys.argv[2])) + "\n\n" + gen_filter_grad() + "\n\n" + gen_filter_grad_taps())
+    splice(root + "/shaders/conv2d.wgsl", tm, v, gen(int(tm), int(v)) + "\n\n" + gen_filter_grad() + "\n\n" + gen_filter_grad_taps(), check)

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::adapter::{self, GpuOptions};
+use crate::autotune::{TuneMode, Tuning};
 use crate::pool::{size_class, Pool};
 use crate::{DeviceError, Result};
 
@@ -29,16 +30,20 @@ pub(crate) struct GpuInner {
     limits: wgpu::Limits,
     features: wgpu::Features,
     pub(crate) pool: Mutex<Pool>,
-    pipelines: Mutex<HashMap<String, Pipeline>>,
+    pipelines: Mutex<HashMap<u64, Pipeline>>,
     profile: Option<Mutex<HashMap<String, (u64, f64)>>>,
     pub(crate) rec: Mutex<Recorder>,
+    tuning: Mutex<Tuning>,
     errors: Arc<Mutex<Vec<DeviceError>>>,
     lost: Arc<Mutex<Option<String>>>,
 }
 
-/// The open command encoder and the uniform bytes of the dispatches recorded in it.
+/// The open command encoder, its open compute pass and the uniform bytes of the dispatches
+/// recorded in it.
 pub(crate) struct Recorder {
     encoder: Option<wgpu::CommandEncoder>,
+    /// Consecutive dispatches share one compute pass; a copy or a submit ends it.
+    pass: Option<wgpu::ComputePass<'static>>,
     params: Vec<u8>,
     arena: wgpu::Buffer,
     /// Number of submits so far (a statistic for tests and benches).
@@ -47,14 +52,62 @@ pub(crate) struct Recorder {
     dispatches: u64,
 }
 
-/// A compiled compute pipeline and its cache key, from [`Gpu::pipeline`].
+/// A pipeline's identity: shader file, entry point and pipeline-overridable constants. Looked
+/// up by hash, so a launch formats no strings.
+#[derive(Debug, Clone, Copy)]
+pub struct PipelineKey<'a> {
+    /// The shader file (`matmul.wgsl`).
+    pub file: &'a str,
+    /// The entry point.
+    pub entry: &'a str,
+    /// Values of the shader's `override` constants.
+    pub constants: &'a [(&'a str, f64)],
+}
+
+impl PipelineKey<'_> {
+    /// A 64-bit hash of the key (constants by bit pattern).
+    fn hash64(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (self.file, self.entry).hash(&mut h);
+        for (name, v) in self.constants {
+            (name, v.to_bits()).hash(&mut h);
+        }
+        h.finish()
+    }
+
+    /// `file:entry:constants`, the label of the compiled pipeline.
+    fn label(&self) -> String {
+        format!("{}:{}:{:?}", self.file, self.entry, self.constants)
+    }
+}
+
+/// A compiled compute pipeline with its bind-group layout and label, from [`Gpu::pipeline`].
 #[derive(Clone)]
-pub struct Pipeline(Arc<(wgpu::ComputePipeline, String)>);
+pub struct Pipeline(Arc<PipelineInner>);
+
+struct PipelineInner {
+    pipeline: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+    label: String,
+    /// The key's parts, to tell a (vanishingly unlikely) hash collision from a hit.
+    parts: (String, String, Vec<(String, u64)>),
+}
+
+impl PipelineInner {
+    fn matches(&self, key: &PipelineKey<'_>) -> bool {
+        let (file, entry, constants) = &self.parts;
+        file == key.file
+            && entry == key.entry
+            && constants.len() == key.constants.len()
+            && constants.iter().zip(key.constants).all(|((n, b), (kn, kv))| n == kn && *b == kv.to_bits())
+    }
+}
 
 impl Pipeline {
-    /// The cache key (`file:entry:constants`).
+    /// The label (`file:entry:constants`).
     pub fn key(&self) -> &str {
-        &self.0 .1
+        &self.0.label
     }
 }
 
@@ -71,6 +124,11 @@ pub struct GpuStats {
     pub buffers_reused: u64,
     /// Pipelines compiled.
     pub pipelines: u64,
+    /// Storage bytes (by size class) held by live buffers now.
+    pub live_bytes: u64,
+    /// Most storage bytes held by live buffers at once since [`Gpu::reset_peak`] (the pool's
+    /// high-water mark; idle pooled buffers are not counted).
+    pub peak_bytes: u64,
 }
 
 impl Recorder {
@@ -79,9 +137,24 @@ impl Recorder {
         self.encoder.get_or_insert_with(|| dev.create_command_encoder(&Default::default()))
     }
 
+    /// The open encoder with no compute pass open (for copies and submits).
+    fn encoder_outside_pass(&mut self, dev: &wgpu::Device) -> &mut wgpu::CommandEncoder {
+        self.pass = None;
+        self.encoder(dev)
+    }
+
+    /// The open compute pass, begun on first use.
+    fn pass(&mut self, dev: &wgpu::Device) -> &mut wgpu::ComputePass<'static> {
+        if self.pass.is_none() {
+            let pass = self.encoder(dev).begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+            self.pass = Some(pass.forget_lifetime());
+        }
+        self.pass.as_mut().expect("pass just opened")
+    }
+
     /// Records a whole-range copy from `src` to `dst`.
     pub(crate) fn copy_into(&mut self, dev: &wgpu::Device, src: &wgpu::Buffer, dst: &wgpu::Buffer, size: u64) {
-        self.encoder(dev).copy_buffer_to_buffer(src, 0, dst, 0, size);
+        self.encoder_outside_pass(dev).copy_buffer_to_buffer(src, 0, dst, 0, size);
     }
 }
 
@@ -138,8 +211,9 @@ impl Gpu {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let rec = Recorder { encoder: None, params: Vec::new(), arena, submits: 0, dispatches: 0 };
+        let rec = Recorder { encoder: None, pass: None, params: Vec::new(), arena, submits: 0, dispatches: 0 };
         let features = adapter.features();
+        let tuning = Mutex::new(Tuning::for_adapter(&info)?);
         let inner = GpuInner {
             _instance: instance,
             _adapter: adapter,
@@ -151,6 +225,7 @@ impl Gpu {
             pool: Mutex::default(),
             pipelines: Mutex::default(),
             rec: Mutex::new(rec),
+            tuning,
             profile: std::env::var_os("TESSERA_PROFILE").map(|_| Mutex::default()),
             errors,
             lost,
@@ -193,7 +268,43 @@ impl Gpu {
             buffers_created: pool.created,
             buffers_reused: pool.reused,
             pipelines: lock(&self.inner.pipelines).len() as u64,
+            live_bytes: pool.live_bytes,
+            peak_bytes: pool.peak_bytes,
         }
+    }
+
+    /// Restarts the memory high-water mark ([`GpuStats::peak_bytes`]) at the bytes live now.
+    pub fn reset_peak(&self) {
+        lock(&self.inner.pool).reset_peak();
+    }
+
+    /// The autotuning mode this device was opened with (`TESSERA_AUTOTUNE`).
+    pub fn tune_mode(&self) -> TuneMode {
+        lock(&self.inner.tuning).mode
+    }
+
+    /// The variant remembered for a kernel family and shape class (`key`), if any.
+    pub fn tuned(&self, key: &str) -> Option<String> {
+        let mut t = lock(&self.inner.tuning);
+        t.used.insert(key.to_string());
+        t.cache.get(key).map(str::to_string)
+    }
+
+    /// Remembers `variant` as the winner for `key` and rewrites this adapter's cache file (a
+    /// cache that cannot be written only costs a retune in the next process).
+    pub fn remember_tuned(&self, key: &str, variant: &str) {
+        let mut t = lock(&self.inner.tuning);
+        t.used.insert(key.to_string());
+        t.cache.insert(key, variant);
+        if let Some(path) = &t.path {
+            let _ = t.cache.save(path);
+        }
+    }
+
+    /// The (shape class, variant) pairs used by this process's kernels so far, sorted.
+    pub fn tuned_entries(&self) -> Vec<(String, String)> {
+        let t = lock(&self.inner.tuning);
+        t.used.iter().filter_map(|k| Some((k.clone(), t.cache.get(k)?.to_string()))).collect()
     }
 
     /// Largest buffer a single storage binding may cover, in bytes.
@@ -220,33 +331,31 @@ impl Gpu {
     }
 
     /// Returns the compiled pipeline for `key`, compiling `source()`'s WGSL on first use.
-    pub fn pipeline(
-        &self,
-        key: &str,
-        entry: &str,
-        constants: &[(&str, f64)],
-        source: impl FnOnce() -> String,
-    ) -> Result<Pipeline> {
-        if let Some(p) = lock(&self.inner.pipelines).get(key) {
+    pub fn pipeline(&self, key: PipelineKey<'_>, source: impl FnOnce() -> String) -> Result<Pipeline> {
+        let hash = key.hash64();
+        if let Some(p) = lock(&self.inner.pipelines).get(&hash).filter(|p| p.0.matches(&key)) {
             return Ok(p.clone());
         }
         let dev = &self.inner.device;
-        let text = source();
+        let label = key.label();
         let module = dev.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(key),
-            source: wgpu::ShaderSource::Wgsl(text.into()),
+            label: Some(&label),
+            source: wgpu::ShaderSource::Wgsl(source().into()),
         });
-        let pipe = dev.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(key),
+        let pipeline = dev.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(&label),
             layout: None,
             module: &module,
-            entry_point: Some(entry),
-            compilation_options: wgpu::PipelineCompilationOptions { constants, ..Default::default() },
+            entry_point: Some(key.entry),
+            compilation_options: wgpu::PipelineCompilationOptions { constants: key.constants, ..Default::default() },
             cache: None,
         });
-        self.check().map_err(|e| DeviceError::Validation(format!("compiling kernel '{key}': {e}")))?;
-        let pipe = Pipeline(Arc::new((pipe, key.to_string())));
-        lock(&self.inner.pipelines).insert(key.to_string(), pipe.clone());
+        self.check().map_err(|e| DeviceError::Validation(format!("compiling kernel '{label}': {e}")))?;
+        let layout = pipeline.get_bind_group_layout(0);
+        let constants = key.constants.iter().map(|(n, v)| (n.to_string(), v.to_bits())).collect();
+        let parts = (key.file.to_string(), key.entry.to_string(), constants);
+        let pipe = Pipeline(Arc::new(PipelineInner { pipeline, layout, label, parts }));
+        lock(&self.inner.pipelines).insert(hash, pipe.clone());
         Ok(pipe)
     }
 
@@ -287,16 +396,13 @@ impl Gpu {
         }
         let bind = self.inner.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,
-            layout: &pipeline.0 .0.get_bind_group_layout(0),
+            layout: &pipeline.0.layout,
             entries: &entries,
         });
-        let enc = rec.encoder(&self.inner.device);
-        {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
-            pass.set_pipeline(&pipeline.0 .0);
-            pass.set_bind_group(0, &bind, &[]);
-            pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
-        }
+        let pass = rec.pass(&self.inner.device);
+        pass.set_pipeline(&pipeline.0.pipeline);
+        pass.set_bind_group(0, &bind, &[]);
+        pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
         rec.dispatches += 1;
         drop(rec);
         if let Some(profile) = &self.inner.profile {
@@ -340,7 +446,7 @@ impl Gpu {
         bytes: u64,
     ) -> Result<()> {
         let mut rec = lock(&self.inner.rec);
-        let enc = rec.encoder(&self.inner.device);
+        let enc = rec.encoder_outside_pass(&self.inner.device);
         enc.copy_buffer_to_buffer(src.raw(), src_off, dst.raw(), dst_off, bytes);
         drop(rec);
         self.check()
@@ -368,6 +474,7 @@ impl Gpu {
     }
 
     fn submit_locked(&self, rec: &mut Recorder) {
+        rec.pass = None;
         let Some(enc) = rec.encoder.take() else { return };
         if !rec.params.is_empty() {
             self.inner.queue.write_buffer(&rec.arena, 0, &rec.params);
@@ -385,7 +492,11 @@ impl Gpu {
         }
         let usage = crate::buffer::STORAGE_USAGE;
         let class = size_class(bytes, limit);
-        let taken = lock(&self.inner.pool).take(class, usage);
+        let taken = {
+            let mut pool = lock(&self.inner.pool);
+            pool.lend(class);
+            pool.take(class, usage)
+        };
         let buf = match taken {
             Some(b) => b,
             None => {

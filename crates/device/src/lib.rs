@@ -8,6 +8,7 @@
 #![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
 
 mod adapter;
+pub mod autotune;
 mod buffer;
 mod error;
 mod gpu;
@@ -15,8 +16,9 @@ mod pool;
 mod readback;
 
 pub use adapter::{parse_backends, GpuOptions};
+pub use autotune::{TuneCache, TuneMode};
 pub use buffer::GpuBuffer;
 pub use error::{DeviceError, Result};
-pub use gpu::{Gpu, GpuStats, Pipeline, PARAMS_SLOT};
+pub use gpu::{Gpu, GpuStats, Pipeline, PipelineKey, PARAMS_SLOT};
 pub use readback::ReadFuture;
 pub use wgpu;

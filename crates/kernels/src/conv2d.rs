@@ -4,6 +4,7 @@
 
 use tessera_device::{Gpu, GpuBuffer};
 
+use crate::autotune;
 use crate::depthwise_conv2d::{self as dw, DepthwiseVariant};
 use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, window_params, Params};
 use crate::matmul::{self, Matmul, MatmulVariant};
@@ -25,6 +26,8 @@ pub enum Conv2dVariant {
     Im2col,
 }
 
+use Conv2dVariant::{Auto, Direct, Im2col, Register};
+
 impl Conv2dVariant {
     /// The variant `Auto` resolves to for this adapter and geometry.
     pub fn pick(self, gpu: &Gpu, g: &Conv2dGeometry) -> Conv2dVariant {
@@ -41,6 +44,22 @@ impl Conv2dVariant {
             v => v,
         }
     }
+}
+
+/// The autotune key of a conv2d geometry: `family [n, h, w, cin, kh, kw, strides, dilations,
+/// top/left padding, oh, ow, cout]`.
+fn shape_class(family: &str, g: &Conv2dGeometry) -> String {
+    let w = &g.win;
+    let dims = [w.n, w.h, w.w, w.c, w.kh, w.kw, w.sh, w.sw, w.dh, w.dw, w.pad_top, w.pad_left, w.oh, w.ow, g.cout];
+    format!("{family} {dims:?}")
+}
+
+/// The forward variants valid for this geometry (each resolves to itself under `pick`).
+fn forward_candidates(gpu: &Gpu, g: &Conv2dGeometry) -> Vec<(&'static str, Conv2dVariant)> {
+    [("direct", Direct), ("register", Register), ("im2col", Im2col)]
+        .into_iter()
+        .filter(|&(_, v)| v.pick(gpu, g) == v)
+        .collect()
 }
 
 fn params(g: &Conv2dGeometry, has_bias: bool, act: Activation) -> Params {
@@ -96,21 +115,92 @@ pub fn conv2d(
         gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
         return Ok(out);
     }
+    let variant = match variant {
+        Conv2dVariant::Auto => {
+            let run = |v| conv2d(gpu, x, filter, bias, g, act, v);
+            autotune::choose(gpu, &shape_class("conv2d", g), &forward_candidates(gpu, g), Auto.pick(gpu, g), run)?
+        }
+        v => v,
+    };
     match variant.pick(gpu, g) {
         Conv2dVariant::Im2col => im2col_matmul(gpu, x, filter, bias, g, act),
-        v => {
+        Conv2dVariant::Register => {
+            let run = |b| conv2d_reg(gpu, x, filter, bias, g, act, b);
+            let key = shape_class("conv2d_reg_block", g);
+            let block = autotune::choose(gpu, &key, &RegBlock::FORWARD, RegBlock::DEFAULT, run)?;
+            conv2d_reg(gpu, x, filter, bias, g, act, block)
+        }
+        _ => {
             let out = out_f32(gpu, rows * g.cout)?;
-            let (entry, threads) = match v {
-                Conv2dVariant::Register => ("conv2d_reg", rows.div_ceil(8) * g.cout.div_ceil(16)),
-                _ => ("conv2d_direct", rows.div_ceil(4) * g.cout.div_ceil(8)),
-            };
+            let threads = rows.div_ceil(4) * g.cout.div_ceil(8);
             let bias_buf = or_placeholder(gpu, bias)?;
-            let pipe = pipeline(gpu, "conv2d.wgsl", SRC, entry, &[])?;
+            let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_direct", &[])?;
             let p = params(g, bias.is_some(), act);
             gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
             Ok(out)
         }
     }
+}
+
+/// The register block of `conv2d_reg`: output pixels × vec4s of output channels per
+/// invocation, the pipeline-overridable constants `REG_TM` and `REG_TV` of conv2d.wgsl (at most
+/// [`RegBlock::MAX`], the generated maximum). Autotuned per shape class among
+/// [`RegBlock::FORWARD`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegBlock {
+    /// Output pixels per invocation (`REG_TM`).
+    pub pixels: usize,
+    /// Output channels per invocation, in vec4s (`REG_TV`).
+    pub vec4s: usize,
+}
+
+impl RegBlock {
+    /// The block without tuning (the shader's default constants).
+    pub const DEFAULT: RegBlock = RegBlock { pixels: 8, vec4s: 4 };
+
+    /// The largest block the generated shader holds (`tools/gen_conv2d_reg.py 24 8`).
+    pub const MAX: RegBlock = RegBlock { pixels: 24, vec4s: 8 };
+
+    /// The candidates autotuning times, named pixels x channels (the default first, then the
+    /// most promising on lavapipe).
+    pub const FORWARD: [(&'static str, RegBlock); 7] = [
+        ("8x16", RegBlock { pixels: 8, vec4s: 4 }),
+        ("16x16", RegBlock { pixels: 16, vec4s: 4 }),
+        ("24x16", RegBlock { pixels: 24, vec4s: 4 }),
+        ("16x32", RegBlock { pixels: 16, vec4s: 8 }),
+        ("12x16", RegBlock { pixels: 12, vec4s: 4 }),
+        ("8x32", RegBlock { pixels: 8, vec4s: 8 }),
+        ("4x16", RegBlock { pixels: 4, vec4s: 4 }),
+    ];
+}
+
+/// The register-blocked forward with one block (cin, cout % 4 == 0).
+pub fn conv2d_reg(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    filter: &GpuBuffer,
+    bias: Option<&GpuBuffer>,
+    g: &Conv2dGeometry,
+    act: Activation,
+    block: RegBlock,
+) -> Result<GpuBuffer> {
+    let aligned = g.win.c.is_multiple_of(4) && g.cout.is_multiple_of(4) && g.groups == 1;
+    let fits = (1..=RegBlock::MAX.pixels).contains(&block.pixels) && (1..=RegBlock::MAX.vec4s).contains(&block.vec4s);
+    if !aligned || !fits {
+        return Err(crate::shape_err(
+            "conv2d",
+            format!("register block {block:?} for cin {}, cout {}, groups {}", g.win.c, g.cout, g.groups),
+        ));
+    }
+    let rows = g.win.n * g.win.oh * g.win.ow;
+    let out = out_f32(gpu, rows * g.cout)?;
+    let threads = rows.div_ceil(block.pixels) * g.cout.div_ceil(4 * block.vec4s);
+    let bias_buf = or_placeholder(gpu, bias)?;
+    let constants = [("REG_TM", block.pixels as f64), ("REG_TV", block.vec4s as f64)];
+    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_reg", &constants)?;
+    let p = params(g, bias.is_some(), act);
+    gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
+    Ok(out)
 }
 
 fn im2col_matmul(
@@ -151,27 +241,204 @@ pub fn conv2d_filter_grad(
     let w = &g.win;
     let elems = g.filter_shape().iter().product::<usize>();
     check_u32("conv2d_filter_grad", &[w.n * w.h * w.w * w.c, w.n * w.oh * w.ow * g.cout, elems * w.n * w.oh])?;
-    let aligned = w.c.is_multiple_of(4) && g.cout.is_multiple_of(4);
-    let (file, src, entry, threads) = match variant {
-        _ if g.groups > 1 => {
-            let blocks = (w.c / g.groups).div_ceil(4) * (g.cout / g.groups).div_ceil(4) * g.groups;
-            ("conv2d_grouped.wgsl", GROUPED_SRC, "grouped_filter_grad", w.kh * w.kw * blocks)
+    let kernel = match variant {
+        _ if g.groups > 1 => FilterGradKernel::Grouped,
+        Auto => {
+            let cands: Vec<_> =
+                FilterGradKernel::ALL.into_iter().filter(|k| k.valid(g)).map(|k| (k.entry(), k)).collect();
+            let run = |k: FilterGradKernel| filter_grad_with(gpu, x, dy, g, k);
+            autotune::choose(gpu, &shape_class("conv2d_filter_grad", g), &cands, FilterGradKernel::heuristic(g), run)?
         }
-        Conv2dVariant::Register | Conv2dVariant::Auto if aligned => {
-            ("conv2d.wgsl", SRC, "conv2d_filter_grad_reg", w.kh * w.kw * (w.c / 4) * g.cout.div_ceil(16))
+        Register if FilterGradKernel::Register.valid(g) => FilterGradKernel::Register,
+        _ => FilterGradKernel::Generic,
+    };
+    filter_grad_with(gpu, x, dy, g, kernel)
+}
+
+/// The filter-gradient kernels (`Conv2dVariant::Auto` tunes among the valid ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterGradKernel {
+    /// One tap x 4 cin x 16 cout per invocation (cin, cout % 4 == 0).
+    Register,
+    /// All taps (kh·kw <= 9) x 1 cin x 4 cout per invocation.
+    Taps,
+    /// One tap x 1 cin x 4 cout per invocation; any sizes.
+    Generic,
+    /// Grouped convolutions (groups > 1; the others need groups == 1).
+    Grouped,
+}
+
+impl FilterGradKernel {
+    /// Every kernel, in the heuristic's order of preference.
+    pub const ALL: [FilterGradKernel; 4] =
+        [FilterGradKernel::Register, FilterGradKernel::Taps, FilterGradKernel::Generic, FilterGradKernel::Grouped];
+
+    /// True when this kernel handles the geometry.
+    pub fn valid(self, g: &Conv2dGeometry) -> bool {
+        let plain = g.groups == 1;
+        match self {
+            FilterGradKernel::Register => plain && g.win.c.is_multiple_of(4) && g.cout.is_multiple_of(4),
+            FilterGradKernel::Taps => plain && g.win.kh * g.win.kw <= 9,
+            FilterGradKernel::Generic => plain,
+            FilterGradKernel::Grouped => !plain,
         }
-        Conv2dVariant::Auto if w.kh * w.kw <= 9 => {
-            ("conv2d.wgsl", SRC, "conv2d_filter_grad_taps", w.c * g.cout.div_ceil(4))
+    }
+
+    /// The choice without timing: register-blocked when aligned, else all-taps when small.
+    fn heuristic(g: &Conv2dGeometry) -> FilterGradKernel {
+        Self::ALL.into_iter().find(|k| k.valid(g)).unwrap_or(FilterGradKernel::Generic)
+    }
+
+    fn entry(self) -> &'static str {
+        match self {
+            FilterGradKernel::Register => "conv2d_filter_grad_reg",
+            FilterGradKernel::Taps => "conv2d_filter_grad_taps",
+            FilterGradKernel::Generic => "conv2d_filter_grad",
+            FilterGradKernel::Grouped => "grouped_filter_grad",
         }
-        _ => ("conv2d.wgsl", SRC, "conv2d_filter_grad", w.kh * w.kw * w.c * g.cout.div_ceil(4)),
+    }
+
+    /// The shader file and its text.
+    fn source(self) -> (&'static str, &'static str) {
+        match self {
+            FilterGradKernel::Grouped => ("conv2d_grouped.wgsl", GROUPED_SRC),
+            _ => ("conv2d.wgsl", SRC),
+        }
+    }
+
+    /// Invocations per chunk of rows.
+    fn threads(self, g: &Conv2dGeometry) -> usize {
+        let w = &g.win;
+        match self {
+            FilterGradKernel::Register => w.kh * w.kw * (w.c / 4) * g.cout.div_ceil(16),
+            FilterGradKernel::Taps => w.c * g.cout.div_ceil(4),
+            FilterGradKernel::Generic => w.kh * w.kw * w.c * g.cout.div_ceil(4),
+            FilterGradKernel::Grouped => {
+                w.kh * w.kw * (w.c / g.groups).div_ceil(4) * (g.cout / g.groups).div_ceil(4) * g.groups
+            }
+        }
+    }
+}
+
+/// The filter gradient with one kernel (an error when it cannot handle the geometry); see
+/// [`conv2d_filter_grad`].
+pub fn conv2d_filter_grad_kernel(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    g: &Conv2dGeometry,
+    kernel: FilterGradKernel,
+) -> Result<GpuBuffer> {
+    let w = &g.win;
+    let elems = g.filter_shape().iter().product::<usize>();
+    check_u32("conv2d_filter_grad", &[w.n * w.h * w.w * w.c, w.n * w.oh * w.ow * g.cout, elems * w.n * w.oh])?;
+    if !kernel.valid(g) {
+        return Err(crate::shape_err(
+            "conv2d_filter_grad",
+            format!(
+                "kernel {kernel:?} cannot handle cin {}, cout {}, window {}x{}, groups {}",
+                w.c, g.cout, w.kh, w.kw, g.groups
+            ),
+        ));
+    }
+    filter_grad_with(gpu, x, dy, g, kernel)
+}
+
+/// The register block and chunking of the register-blocked filter gradient: output channels
+/// per invocation in vec4s (the pipeline-overridable constant `FG_TV` of conv2d.wgsl, at most
+/// 16) and the number of invocations the chunking of the rows aims for. Autotuned per shape
+/// class among [`FilterGradBlock::CANDIDATES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FilterGradBlock {
+    /// Output channels per invocation, in vec4s (`FG_TV`).
+    pub vec4s: usize,
+    /// Invocations to aim for (partial sums over chunks of rows fill the rest).
+    pub threads: usize,
+}
+
+impl FilterGradBlock {
+    /// The block without tuning (the shader's default constant).
+    pub const DEFAULT: FilterGradBlock = FilterGradBlock { vec4s: 4, threads: FILTER_GRAD_THREADS };
+
+    /// The most output channels per invocation the generated shader holds, in vec4s.
+    pub const MAX_VEC4S: usize = 16;
+
+    /// The candidates autotuning times, named channels/invocations (the default first, then
+    /// the most promising on lavapipe).
+    pub const CANDIDATES: [(&'static str, FilterGradBlock); 7] = [
+        ("16/4096", FilterGradBlock { vec4s: 4, threads: 4096 }),
+        ("64/256", FilterGradBlock { vec4s: 16, threads: 256 }),
+        ("32/1024", FilterGradBlock { vec4s: 8, threads: 1024 }),
+        ("64/1024", FilterGradBlock { vec4s: 16, threads: 1024 }),
+        ("32/256", FilterGradBlock { vec4s: 8, threads: 256 }),
+        ("32/4096", FilterGradBlock { vec4s: 8, threads: 4096 }),
+        ("16/1024", FilterGradBlock { vec4s: 4, threads: 1024 }),
+    ];
+}
+
+/// The filter gradient with one kernel (the register-blocked one with its autotuned block).
+fn filter_grad_with(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    g: &Conv2dGeometry,
+    kernel: FilterGradKernel,
+) -> Result<GpuBuffer> {
+    if kernel != FilterGradKernel::Register {
+        return filter_grad_block(gpu, x, dy, g, kernel, FilterGradBlock::DEFAULT);
+    }
+    let run = |b| filter_grad_block(gpu, x, dy, g, kernel, b);
+    let key = shape_class("conv2d_filter_grad_reg_block", g);
+    let block = autotune::choose(gpu, &key, &FilterGradBlock::CANDIDATES, FilterGradBlock::DEFAULT, run)?;
+    filter_grad_block(gpu, x, dy, g, kernel, block)
+}
+
+/// The register-blocked filter gradient with an explicit block (cin, cout % 4 == 0).
+pub fn conv2d_filter_grad_reg(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    g: &Conv2dGeometry,
+    block: FilterGradBlock,
+) -> Result<GpuBuffer> {
+    if !FilterGradKernel::Register.valid(g)
+        || !(1..=FilterGradBlock::MAX_VEC4S).contains(&block.vec4s)
+        || block.threads == 0
+    {
+        return Err(crate::shape_err(
+            "conv2d_filter_grad",
+            format!("register block {block:?} for cin {}, cout {}, groups {}", g.win.c, g.cout, g.groups),
+        ));
+    }
+    filter_grad_block(gpu, x, dy, g, FilterGradKernel::Register, block)
+}
+
+/// The filter gradient with one kernel and block: chunked partial sums, then (for several
+/// chunks) their sum.
+fn filter_grad_block(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    g: &Conv2dGeometry,
+    kernel: FilterGradKernel,
+    block: FilterGradBlock,
+) -> Result<GpuBuffer> {
+    let w = &g.win;
+    let elems = g.filter_shape().iter().product::<usize>();
+    let ((file, src), entry) = (kernel.source(), kernel.entry());
+    let threads = match kernel {
+        FilterGradKernel::Register => w.kh * w.kw * (w.c / 4) * g.cout.div_ceil(4 * block.vec4s),
+        _ => kernel.threads(g),
     };
     let rows = (w.n * w.oh).max(1);
     // `threads` is 0 for a filter with no input channels (an all-zero gradient).
-    let chunk_rows = rows.div_ceil(FILTER_GRAD_THREADS.div_ceil(threads.max(1)).clamp(1, rows));
+    let chunk_rows = rows.div_ceil(block.threads.div_ceil(threads.max(1)).clamp(1, rows));
     let chunks = rows.div_ceil(chunk_rows);
     let partial = out_f32(gpu, chunks * elems)?;
     let dummy = out_f32(gpu, 1)?;
-    let pipe = pipeline(gpu, file, src, entry, &[])?;
+    let fg_tv = [("FG_TV", block.vec4s as f64)];
+    let constants: &[(&str, f64)] = if kernel == FilterGradKernel::Register { &fg_tv } else { &[] };
+    let pipe = pipeline(gpu, file, src, entry, constants)?;
     let p = match g.groups {
         1 => params_ext(g, false, Activation::None, [chunk_rows, 0, 0]),
         _ => grouped_params(g, false, Activation::None, chunk_rows),

@@ -108,8 +108,8 @@ pub fn pipeline(
     entry: &str,
     constants: &[(&str, f64)],
 ) -> Result<Pipeline> {
-    let key = format!("{file}:{entry}:{constants:?}");
-    Ok(gpu.pipeline(&key, entry, constants, || shader_text(file, src))?)
+    let key = tessera_device::PipelineKey { file, entry, constants };
+    Ok(gpu.pipeline(key, || shader_text(file, src))?)
 }
 
 /// Checks that every size fits the 32-bit indices the shaders use.

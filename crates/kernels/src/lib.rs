@@ -2,7 +2,9 @@
 //! `src/<family>.rs`). A launcher checks shapes, packs the uniform parameters, picks the
 //! kernel variant for the adapter and records the dispatch. It knows nothing of autodiff.
 
+pub mod autotune;
 pub mod batch_norm;
+pub mod bias_grad;
 pub mod concat;
 pub mod conv2d;
 pub mod conv2d_transpose;

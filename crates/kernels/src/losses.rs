@@ -12,7 +12,13 @@ use crate::Result;
 const SRC: &str = include_str!("../../../shaders/losses.wgsl");
 
 fn params(rows: usize, k: usize, sparse: bool) -> Params {
-    Params::new("softmax_cross_entropy_with_logits").u(rows).u(k).u(sparse as usize).u(0).f(f32::NAN).u(0).u(0).u(0)
+    params_g(rows, k, sparse, 1, 1.0)
+}
+
+/// With the gradient's stride per row and scale (`xent_grad_rows` reads `g[r·stride]·scale`).
+fn params_g(rows: usize, k: usize, sparse: bool, g_stride: usize, g_scale: f32) -> Params {
+    let p = Params::new("softmax_cross_entropy_with_logits").u(rows).u(k).u(sparse as usize).u(0);
+    p.f(f32::NAN).u(g_stride).f(g_scale).u(0)
 }
 
 fn run(
@@ -61,6 +67,39 @@ pub fn softmax_xent_grad(
 ) -> Result<GpuBuffer> {
     check_u32("softmax_cross_entropy_with_logits", &[rows * k])?;
     run(gpu, "xent_grad_rows", params(rows, k, sparse), &[labels, logits, g], rows * k, rows, 64)
+}
+
+/// Records the mean over the `rows` of [`softmax_xent`] in one dispatch (one workgroup):
+/// a 1-element buffer. `rows` must be positive.
+pub fn softmax_xent_mean(
+    gpu: &Gpu,
+    labels: &GpuBuffer,
+    logits: &GpuBuffer,
+    rows: usize,
+    k: usize,
+    sparse: bool,
+) -> Result<GpuBuffer> {
+    check_u32("softmax_cross_entropy_with_logits", &[rows * k])?;
+    if rows == 0 {
+        return Err(crate::shape_err("softmax_cross_entropy_with_logits", "the mean of no rows"));
+    }
+    run(gpu, "xent_mean", params(rows, k, sparse), &[labels, logits], 1, 64, 64)
+}
+
+/// Records the logits gradient of [`softmax_xent_mean`] from its scalar gradient `g` (one
+/// element): `g / rows · (softmax(logits[r]) − labels[r])`, one dispatch.
+pub fn softmax_xent_mean_grad(
+    gpu: &Gpu,
+    labels: &GpuBuffer,
+    logits: &GpuBuffer,
+    g: &GpuBuffer,
+    rows: usize,
+    k: usize,
+    sparse: bool,
+) -> Result<GpuBuffer> {
+    check_u32("softmax_cross_entropy_with_logits", &[rows * k])?;
+    let p = params_g(rows, k, sparse, 0, 1.0 / rows.max(1) as f32);
+    run(gpu, "xent_grad_rows", p, &[labels, logits, g], rows * k, rows, 64)
 }
 
 /// Records `tf.one_hot(labels, depth)` for `n` f32 ids: `n` × `depth` (rows of zeros for ids

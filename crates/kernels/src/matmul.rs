@@ -121,6 +121,11 @@ impl Matmul {
     }
 }
 
+/// Up to this many multiply-adds a transposed operand is read with strides by the naive kernel
+/// on CPU adapters, rather than transposed by an extra dispatch for the register-blocked one
+/// (a small dense layer's backward: launch-bound, not compute-bound).
+pub const SMALL_STRIDED_MACS: usize = 1 << 19;
+
 /// Records the matmul and returns the `[batch, m, n]` output buffer.
 pub fn matmul(
     gpu: &Gpu,
@@ -141,9 +146,11 @@ pub fn matmul(
         );
         return Err(crate::shape_err("matmul", msg));
     }
-    if variant == MatmulVariant::Auto && gpu.is_software() {
+    let macs = mm.batch.saturating_mul(mm.m).saturating_mul(mm.n).saturating_mul(mm.k);
+    if variant == MatmulVariant::Auto && gpu.is_software() && macs > SMALL_STRIDED_MACS {
         if let Some(plan) = mm.row_major_plan() {
-            // CPU adapters: a transpose pass is far cheaper than the strided naive kernel.
+            // CPU adapters: a transpose pass is far cheaper than the strided naive kernel
+            // (except for small problems, where the extra launch costs more than the strides).
             let t = crate::transpose::transpose2d;
             let ta = (!mm.a.is_row_major(mm.k)).then(|| t(gpu, a, mm.batch, mm.k, mm.m)).transpose()?;
             let tb = (!mm.b.is_row_major(mm.n)).then(|| t(gpu, b, mm.batch, mm.n, mm.k)).transpose()?;

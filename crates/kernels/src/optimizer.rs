@@ -156,3 +156,92 @@ pub fn update(
     gpu.dispatch(&pipe, p.bytes()?, &[param, grad, slots, &outs.0, &outs.1], grid_1d(gpu, n, 256))?;
     Ok(outs)
 }
+
+/// One variable of a multi-tensor update: its value, its gradient and its element count.
+pub type Var<'a> = (&'a GpuBuffer, &'a GpuBuffer, usize);
+
+/// Records one update of many variables with a single dispatch: the values and gradients are
+/// copied (buffer copies, no dispatch) into two flat buffers, [`update`] runs once over the
+/// concatenation, and the new values are copied back out per variable. `slots` holds every
+/// variable's slots packed slot-major over the concatenation (`slots[j·total + offset + i]`,
+/// see [`pack_slots`]). Returns the new values (one buffer per variable) and the new packed
+/// slots. The rule is elementwise, so this equals one [`update`] per variable.
+pub fn update_many(
+    gpu: &Gpu,
+    upd: &Update,
+    vars: &[Var<'_>],
+    slots: &GpuBuffer,
+) -> Result<(Vec<GpuBuffer>, GpuBuffer)> {
+    let total = total_len(vars.iter().map(|v| v.2))?;
+    let (flat_p, flat_g) = (out_f32(gpu, total)?, out_f32(gpu, total)?);
+    let mut off = 0u64;
+    for &(p, g, n) in vars {
+        let bytes = n as u64 * 4;
+        if bytes > 0 {
+            gpu.copy(p, 0, &flat_p, off, bytes)?;
+            gpu.copy(g, 0, &flat_g, off, bytes)?;
+        }
+        off += bytes;
+    }
+    let (new_p, new_slots) = update(gpu, upd, [&flat_p, &flat_g, slots], total)?;
+    let mut outs = Vec::with_capacity(vars.len());
+    let mut off = 0u64;
+    for &(_, _, n) in vars {
+        let bytes = n as u64 * 4;
+        let out = out_f32(gpu, n)?;
+        if bytes > 0 {
+            gpu.copy(&new_p, off, &out, 0, bytes)?;
+        }
+        outs.push(out);
+        off += bytes;
+    }
+    Ok((outs, new_slots))
+}
+
+/// Sum of the lengths, checked against the shaders' 32-bit indices.
+fn total_len(lens: impl Iterator<Item = usize>) -> Result<usize> {
+    let mut total = 0usize;
+    for n in lens {
+        total = total.checked_add(n).ok_or_else(|| crate::shape_err("optimizer", "variable sizes overflow"))?;
+    }
+    check_u32("optimizer", &[total])?;
+    Ok(total)
+}
+
+/// Packs `k` slots of each variable (`[k, n]` buffers, `None`: all zeros) slot-major over the
+/// concatenation of the variables: the layout [`update_many`] reads. Buffer copies only (and
+/// one fill when a variable has no slots yet).
+pub fn pack_slots(gpu: &Gpu, k: usize, parts: &[(Option<&GpuBuffer>, usize)]) -> Result<GpuBuffer> {
+    let total = total_len(parts.iter().map(|p| p.1))?;
+    check_u32("optimizer", &[total * k])?;
+    let flat = match parts.iter().any(|p| p.0.is_none()) {
+        true => crate::elementwise::fill(gpu, 0.0, total * k)?,
+        false => out_f32(gpu, total * k)?,
+    };
+    let mut off = 0u64;
+    for &(buf, n) in parts {
+        if let Some(buf) = buf {
+            for j in 0..k as u64 {
+                let bytes = n as u64 * 4;
+                if bytes > 0 {
+                    gpu.copy(buf, j * bytes, &flat, j * total as u64 * 4 + off, bytes)?;
+                }
+            }
+        }
+        off += n as u64 * 4;
+    }
+    Ok(flat)
+}
+
+/// The `[k, n]` slots of the variable at element `offset` of a packed buffer over `total`
+/// elements (the inverse of [`pack_slots`] for one variable).
+pub fn unpack_slots(gpu: &Gpu, k: usize, flat: &GpuBuffer, total: usize, offset: usize, n: usize) -> Result<GpuBuffer> {
+    let out = out_f32(gpu, k * n)?;
+    let bytes = n as u64 * 4;
+    if bytes > 0 {
+        for j in 0..k as u64 {
+            gpu.copy(flat, (j * total as u64 + offset as u64) * 4, &out, j * bytes, bytes)?;
+        }
+    }
+    Ok(out)
+}

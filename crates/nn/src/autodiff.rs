@@ -3,10 +3,15 @@
 //! inputs' gradients, written with the same tensor ops (so backward runs on the GPU when the
 //! forward did). `loss.backward()` (or `y.backward_with(&upstream)` for a non-scalar `y`) walks the graph in
 //! reverse topological order.
+//!
+//! A node keeps only what its backward needs: its inputs are recorded as identities and
+//! shapes ([`NodeInput`], no data), the backward closure captures the tensors it reads, and
+//! `backward` drops each closure (and so its saved tensors) as soon as it has run. A graph can
+//! therefore be differentiated once, like TensorFlow's non-persistent `GradientTape`.
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::tensor::common_device;
 use crate::{ops, shape_err, Result, Tensor};
@@ -37,11 +42,51 @@ where
     }
 }
 
-/// One recorded op: its name, its inputs and its backward rule.
+/// An input of a recorded op, without its data: what backward needs to route a gradient.
+pub(crate) struct NodeInput {
+    id: u64,
+    shape: Vec<usize>,
+    /// The tensor itself when it is a variable (a leaf that lives as long as the model anyway),
+    /// for [`Tensor::backward_with_hook`]'s `ready`.
+    variable: Option<Tensor>,
+    node: Option<Arc<GradNode>>,
+}
+
+impl NodeInput {
+    fn of(t: &Tensor) -> Self {
+        let node = t.node().cloned();
+        let variable = (node.is_none() && t.is_variable()).then(|| t.clone());
+        Self { id: t.id(), shape: t.shape().to_vec(), variable, node }
+    }
+}
+
+/// One recorded op: its name, its inputs and its backward rule (taken, and so released, when
+/// backward runs it).
 pub struct GradNode {
     pub(crate) name: &'static str,
-    pub(crate) inputs: Vec<Tensor>,
-    pub(crate) backward: Box<dyn Backward>,
+    pub(crate) inputs: Vec<NodeInput>,
+    pub(crate) backward: Mutex<Option<Box<dyn Backward>>>,
+}
+
+impl GradNode {
+    /// Runs and releases the backward rule; an error when an earlier backward used it.
+    fn run_once(&self, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let rule = self.backward.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match rule {
+            Some(rule) => rule.backward(g),
+            None => Err(shape_err(
+                self.name,
+                "backward through this graph a second time: its saved tensors were released after the \
+                 first backward (run the forward again)"
+                    .to_string(),
+            )),
+        }
+    }
+
+    /// Drops the backward rule (and the tensors it saved) without running it.
+    fn release(&self) {
+        drop(self.backward.lock().unwrap_or_else(|p| p.into_inner()).take());
+    }
 }
 
 thread_local! {
@@ -76,8 +121,17 @@ pub(crate) fn record(
     if !should_record(inputs) {
         return out;
     }
-    let node = GradNode { name, inputs: inputs.iter().map(|t| (*t).clone()).collect(), backward: Box::new(backward) };
+    let node = GradNode {
+        name,
+        inputs: inputs.iter().map(|t| NodeInput::of(t)).collect(),
+        backward: Mutex::new(Some(Box::new(backward))),
+    };
     out.with_node(Arc::new(node))
+}
+
+/// `t`'s data without its graph when `needed` (what a backward rule saves), else nothing.
+pub(crate) fn save_if(needed: bool, t: &Tensor) -> Option<Tensor> {
+    needed.then(|| t.detach())
 }
 
 /// Gradients of a scalar with respect to every variable it depends on.
@@ -114,23 +168,24 @@ impl Gradients {
     }
 }
 
-/// Nodes reachable from `root`, inputs before the ops that use them.
-fn topo_order(root: &Tensor) -> Vec<Tensor> {
+/// Recorded nodes reachable from `root` as (output id, node), inputs before the ops that use
+/// them. Holds no tensor data, so intermediate results are freed as their consumers finish.
+fn topo_order(root: u64, node: &Arc<GradNode>) -> Vec<(u64, Arc<GradNode>)> {
     let mut order = Vec::new();
     let mut seen = HashSet::new();
-    let mut stack = vec![(root.clone(), false)];
-    while let Some((t, expanded)) = stack.pop() {
+    let mut stack = vec![(root, node.clone(), false)];
+    while let Some((id, n, expanded)) = stack.pop() {
         if expanded {
-            order.push(t);
+            order.push((id, n));
             continue;
         }
-        if !seen.insert(t.id()) {
+        if !seen.insert(id) {
             continue;
         }
-        stack.push((t.clone(), true));
-        if let Some(node) = t.node() {
-            for i in node.inputs.iter().filter(|i| i.node().is_some()) {
-                stack.push((i.clone(), false));
+        stack.push((id, n.clone(), true));
+        for i in &n.inputs {
+            if let Some(inner) = &i.node {
+                stack.push((i.id, inner.clone(), false));
             }
         }
     }
@@ -148,11 +203,11 @@ fn accumulate(map: &mut HashMap<u64, Tensor>, id: u64, g: Tensor) -> Result<()> 
 }
 
 /// How many times each variable appears as an input of a node reachable from the loss.
-fn variable_uses(order: &[Tensor]) -> HashMap<u64, usize> {
+fn variable_uses(order: &[(u64, Arc<GradNode>)]) -> HashMap<u64, usize> {
     let mut uses = HashMap::new();
-    for node in order.iter().filter_map(Tensor::node) {
-        for i in node.inputs.iter().filter(|i| i.node().is_none() && i.is_variable()) {
-            *uses.entry(i.id()).or_insert(0) += 1;
+    for (_, node) in order {
+        for i in node.inputs.iter().filter(|i| i.variable.is_some()) {
+            *uses.entry(i.id).or_insert(0) += 1;
         }
     }
     uses
@@ -198,17 +253,20 @@ impl Tensor {
             let mut pending: HashMap<u64, Tensor> = HashMap::new();
             pending.insert(self.id(), seed.clone());
             let mut out = Gradients::default();
-            let order = topo_order(self);
+            let order = self.node().map(|n| topo_order(self.id(), n)).unwrap_or_default();
             let mut uses = variable_uses(&order);
-            for t in order.into_iter().rev() {
-                let Some(node) = t.node() else { continue };
-                let grads = match pending.remove(&t.id()) {
-                    Some(g) => node.backward.backward(&g)?.into_iter().map(Some).collect(),
-                    None => vec![None; node.inputs.len()],
+            for (id, node) in order.into_iter().rev() {
+                let grads = match pending.remove(&id) {
+                    Some(g) => node.run_once(&g)?,
+                    None => {
+                        // Not reached by the gradient: release its saved tensors all the same.
+                        node.release();
+                        vec![None; node.inputs.len()]
+                    }
                 };
                 for (input, gi) in node.inputs.iter().zip(grads) {
-                    if let Some(gi) = gi.flatten() {
-                        collect_grad(node, input, gi, &mut pending, &mut out)?;
+                    if let Some(gi) = gi {
+                        collect_grad(&node, input, gi, &mut pending, &mut out)?;
                     }
                     release_variable(input, &mut uses, &out, ready)?;
                 }
@@ -225,38 +283,39 @@ impl Tensor {
 /// Routes an input's gradient to the pending map (inner tensors) or the result (variables).
 fn collect_grad(
     node: &GradNode,
-    input: &Tensor,
+    input: &NodeInput,
     gi: Tensor,
     pending: &mut HashMap<u64, Tensor>,
     out: &mut Gradients,
 ) -> Result<()> {
-    if gi.shape() != input.shape() {
+    if gi.shape() != input.shape.as_slice() {
         return Err(shape_err(
             node.name,
-            format!("backward produced a gradient of shape {:?} for an input of shape {:?}", gi.shape(), input.shape()),
+            format!("backward produced a gradient of shape {:?} for an input of shape {:?}", gi.shape(), input.shape),
         ));
     }
-    if input.node().is_some() {
-        accumulate(pending, input.id(), gi)?;
-    } else if input.is_variable() {
-        accumulate(&mut out.map, input.id(), gi)?;
+    if input.node.is_some() {
+        accumulate(pending, input.id, gi)?;
+    } else if input.variable.is_some() {
+        accumulate(&mut out.map, input.id, gi)?;
     }
     Ok(())
 }
 
 /// Counts one visited use of `input`; on its last use, hands a variable's gradient to `ready`.
 fn release_variable(
-    input: &Tensor,
+    input: &NodeInput,
     uses: &mut HashMap<u64, usize>,
     out: &Gradients,
     ready: &mut dyn FnMut(&Tensor, &Tensor) -> Result<()>,
 ) -> Result<()> {
-    let Some(n) = uses.get_mut(&input.id()) else { return Ok(()) };
+    let Some(var) = &input.variable else { return Ok(()) };
+    let Some(n) = uses.get_mut(&input.id) else { return Ok(()) };
     *n -= 1;
     if *n == 0 {
-        uses.remove(&input.id());
-        if let Some(g) = out.map.get(&input.id()) {
-            ready(input, g)?;
+        uses.remove(&input.id);
+        if let Some(g) = out.map.get(&input.id) {
+            ready(var, g)?;
         }
     }
     Ok(())

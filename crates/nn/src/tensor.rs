@@ -55,11 +55,14 @@ impl Tensor {
         Self::from_vec(data.to_vec(), shape, device)
     }
 
-    /// A tensor filled with `value`.
+    /// A tensor filled with `value`. On the GPU, small tensors (a loss's seed gradient, a
+    /// bias's initial zeros) are uploaded — a recorded copy — rather than filled by a dispatch.
     pub fn full(value: f32, shape: &[usize], device: &Device) -> Result<Self> {
+        const UPLOAD_MAX: usize = 1024;
         let n = checked_numel("full", shape)?;
         match device {
             Device::Cpu => Self::from_vec(vec![value; n], shape, device),
+            Device::Gpu(_) if n <= UPLOAD_MAX => Self::from_vec(vec![value; n], shape, device),
             Device::Gpu(g) => {
                 let buf = tessera_kernels::elementwise::fill(g, value, n)?;
                 Ok(Self::from_gpu(buf, shape.to_vec(), device))

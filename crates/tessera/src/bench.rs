@@ -91,6 +91,9 @@ fn time_steps(spec: &ZooSpec, dev: &Device, batch: usize, n: usize, warm: usize)
         crate::train::train_step(model, &mut opt, &x, &y)?;
     }
     dev.synchronize()?;
+    if let Some(g) = dev.as_gpu() {
+        g.reset_peak();
+    }
     let before = dev.as_gpu().map(|g| g.stats());
     let t = Instant::now();
     for _ in 0..n {
@@ -103,9 +106,10 @@ fn time_steps(spec: &ZooSpec, dev: &Device, batch: usize, n: usize, warm: usize)
         let s1 = g.stats();
         let per = |x: u64, y: u64| (x - y) as f64 / n as f64;
         println!(
-            "  per step: {:.1} dispatches, {:.2} submits",
+            "  per step: {:.1} dispatches, {:.2} submits; peak GPU memory {:.1} MiB (pool high-water mark)",
             per(s1.dispatches, s0.dispatches),
-            per(s1.submits, s0.submits)
+            per(s1.submits, s0.submits),
+            s1.peak_bytes as f64 / (1 << 20) as f64
         );
     }
     Ok(())
@@ -198,6 +202,10 @@ fn ops(reps: usize, filter: &str) -> anyhow::Result<()> {
         let gflops = if c.flops > 0.0 { format!("{:.2}", c.flops / best / 1e6) } else { "-".into() };
         println!("{:<44} {:>10.2} {:>10.2} {:>10}", c.name, best, mean, gflops);
     }
+    println!("autotuned variants (TESSERA_AUTOTUNE={:?}; cached per adapter and driver):", gpu.tune_mode());
+    for (class, variant) in gpu.tuned_entries() {
+        println!("  {class:<60} {variant}");
+    }
     Ok(())
 }
 
@@ -227,6 +235,15 @@ fn op_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
             name: format!("conv2d [32,32,32,64] 3x3 64->64 SAME ({label})"),
             flops,
             run: Box::new(move || conv2d_variant(&x, &f, None, &same, v)),
+        });
+    }
+    // Every register block autotuning chooses among, timed alone.
+    for (label, block) in RegBlock::FORWARD {
+        let (x, f) = (x.clone(), f.clone());
+        cases.push(Case {
+            name: format!("conv2d [32,32,32,64] 3x3 64->64 SAME (register {label})"),
+            flops,
+            run: Box::new(move || conv2d_reg_block(&x, &f, None, &same, block)),
         });
     }
     let x1 = Tensor::randn(&[32, 28, 28, 1], 0.0, 1.0, 5, dev)?;
@@ -285,12 +302,20 @@ fn backward_cases(dev: &Device, x: &Tensor) -> tessera_nn::Result<Vec<Case>> {
     let dw_flops = 2.0 * (32 * 32 * 32 * 64 * 9) as f64;
     let (x1, dy1, f1) = (x.clone(), dy.clone(), f.clone());
     let (x2, dy2) = (x.clone(), dy.clone());
+    let blocks = FilterGradBlock::CANDIDATES.map(|(label, block)| {
+        let (x, dy) = (x.clone(), dy.clone());
+        Case {
+            name: format!("conv2d filter grad [32,32,32,64] 3x3 64->64 (register {label})"),
+            flops: conv_flops,
+            run: Box::new(move || conv2d_backprop_filter_block(&x, &dy, &[3, 3, 64, 64], &same, block)),
+        }
+    });
     let (x3, dy3, fd3) = (x.clone(), dy.clone(), fd.clone());
     let (x4, dy4) = (x.clone(), dy.clone());
     let pooled_dy = Tensor::randn(&[32, 16, 16, 64], 0.0, 1.0, 12, dev)?;
     let x5 = x.clone();
     let (gamma, beta) = (Tensor::ones(&[64], dev)?, Tensor::zeros(&[64], dev)?);
-    Ok(vec![
+    let mut cases = vec![
         Case {
             name: "conv2d input grad [32,32,32,64] 3x3 64->64".into(),
             flops: conv_flops,
@@ -326,7 +351,9 @@ fn backward_cases(dev: &Device, x: &Tensor) -> tessera_nn::Result<Vec<Case>> {
                 Ok(dx)
             }),
         },
-    ])
+    ];
+    cases.extend(blocks);
+    Ok(cases)
 }
 
 /// With `TESSERA_PROFILE` set, prints where GPU time went, per kernel.

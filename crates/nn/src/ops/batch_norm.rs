@@ -31,7 +31,7 @@ fn record_moments(x: &Tensor, mean: Tensor, var: Tensor, reduced: &[bool]) -> Re
         let spread = Tensor::full(inv_n, &xs, &dev)?;
         Ok(vec![Some(mul(&g.reshape(&k1)?, &spread)?)])
     };
-    let (xc, m) = (x.clone(), mean.detach().reshape(&keep)?);
+    let (xc, m) = (x.detach(), mean.detach().reshape(&keep)?);
     let per_channel = reduced.last() == Some(&false) && reduced[..reduced.len() - 1].iter().all(|&r| r);
     let var_grad = move |g: &Tensor| {
         let g2 = affine(&g.reshape(&keep)?, 2.0 * inv_n, 0.0)?;
@@ -240,7 +240,7 @@ pub fn batch_norm_training(
     let axes: Vec<usize> = (0..x.rank() - 1).collect();
     let (mean, var) = moments_forward(x, &axes, false)?;
     let y = batch_normalization_forward(x, &mean, &var, Some(beta), Some(gamma), epsilon)?;
-    let (xc, gc, bs, m, v) = (x.clone(), gamma.clone(), beta.shape().to_vec(), mean.clone(), var.clone());
+    let (xc, gc, bs, m, v) = (x.detach(), gamma.detach(), beta.shape().to_vec(), mean.clone(), var.clone());
     let y = record(y, "batch_norm_training", &[x, gamma, beta], move |g| {
         let (dx, dgamma, dbeta) = batch_norm_training_grad(&xc, g, &m, &v, &gc, epsilon)?;
         Ok(vec![Some(dx), Some(dgamma.reshape(gc.shape())?), Some(dbeta.reshape(&bs)?)])

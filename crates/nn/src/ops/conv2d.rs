@@ -3,11 +3,11 @@
 //! strides and dilations, optional fused bias and activation; and its two gradients.
 
 use tessera_kernels::conv2d as k;
-pub use tessera_kernels::conv2d::Conv2dVariant;
+pub use tessera_kernels::conv2d::{Conv2dVariant, FilterGradBlock, FilterGradKernel, RegBlock};
 use tessera_kernels::Conv2dGeometry;
 
-use crate::autodiff::record;
-use crate::ops::{activation_grad, conv2d_transpose, reduce_sum, Conv2dOptions};
+use crate::autodiff::{record, save_if};
+use crate::ops::{activation_bias_grad, activation_saved, conv2d_transpose, Conv2dOptions};
 use crate::tensor::common_device;
 use crate::{cpu, shape_err, Activation, Device, Result, Tensor};
 
@@ -54,23 +54,85 @@ pub fn conv2d_variant(
             Tensor::from_gpu(buf, shape, &dev)
         }
     };
-    let (xc, fc, y, o, has_bias) = (x.clone(), filter.clone(), out.detach(), *opts, bias.is_some());
+    // dx reads the filter and dw the input: each is kept only when the other gets a gradient.
+    let (xc, fc) = (save_if(filter.requires_grad(), x), save_if(x.requires_grad(), filter));
+    let (xs, fs) = (x.shape().to_vec(), filter.shape().to_vec());
+    let (y, o, has_bias) = (activation_saved(opts.activation, &out), *opts, bias.is_some());
     Ok(record(out, "conv2d", &operands, move |g| {
-        let gz = activation_grad(o.activation, &y, g)?;
+        let (gz, db) = activation_bias_grad(o.activation, y.as_ref(), g, has_bias)?;
         let lin = Conv2dOptions { activation: Activation::None, ..o };
-        let dx = xc.requires_grad().then(|| conv2d_backprop_input(&gz, &fc, xc.shape(), &lin)).transpose()?;
-        let dw = fc.requires_grad().then(|| conv2d_backprop_filter(&xc, &gz, fc.shape(), &lin)).transpose()?;
+        let dx = fc.as_ref().map(|f| conv2d_backprop_input(&gz, f, &xs, &lin)).transpose()?;
+        let dw = xc.as_ref().map(|x| conv2d_backprop_filter(x, &gz, &fs, &lin)).transpose()?;
         let mut grads = vec![dx, dw];
         if has_bias {
-            grads.push(Some(reduce_sum(&gz, Some(&[0, 1, 2]), false)?));
+            grads.push(db);
         }
         Ok(grads)
     }))
 }
 
+/// `act(conv2d(x, filter) + bias)` by the register-blocked GPU kernel with an explicit
+/// register block (the CPU twin on the CPU), for tests and benchmarks; no gradient. Needs
+/// cin, cout % 4 == 0 and groups == 1 on the GPU.
+pub fn conv2d_reg_block(
+    x: &Tensor,
+    filter: &Tensor,
+    bias: Option<&Tensor>,
+    opts: &Conv2dOptions,
+    block: RegBlock,
+) -> Result<Tensor> {
+    let g = Conv2dGeometry::new(x.shape(), filter.shape(), opts.strides, opts.dilations, &opts.padding)?;
+    let mut operands = vec![x, filter];
+    operands.extend(bias);
+    let dev = common_device("conv2d", &operands)?;
+    match &dev {
+        Device::Cpu => crate::no_grad(|| conv2d_with_bias(x, filter, bias, opts)),
+        Device::Gpu(gpu) => {
+            let b = bias.map(|b| b.gpu_buf());
+            let buf = k::conv2d_reg(gpu, x.gpu_buf(), filter.gpu_buf(), b, &g, opts.activation, block)?;
+            Ok(Tensor::from_gpu(buf, g.out_shape(), &dev))
+        }
+    }
+}
+
+/// [`conv2d_backprop_filter`] by the register-blocked GPU kernel with an explicit block (the
+/// CPU twin on the CPU), for tests and benchmarks; no gradient.
+pub fn conv2d_backprop_filter_block(
+    x: &Tensor,
+    dy: &Tensor,
+    filter_shape: &[usize],
+    opts: &Conv2dOptions,
+    block: FilterGradBlock,
+) -> Result<Tensor> {
+    let g = Conv2dGeometry::new(x.shape(), filter_shape, opts.strides, opts.dilations, &opts.padding)?;
+    let dev = common_device("conv2d_backprop_filter", &[x, dy])?;
+    match &dev {
+        Device::Cpu => crate::no_grad(|| conv2d_backprop_filter(x, dy, filter_shape, opts)),
+        Device::Gpu(gpu) => {
+            if dy.shape() != g.out_shape().as_slice() {
+                return Err(shape_err("conv2d_backprop_filter", format!("out_backprop shape {:?}", dy.shape())));
+            }
+            let buf = k::conv2d_filter_grad_reg(gpu, x.gpu_buf(), dy.gpu_buf(), &g, block)?;
+            Ok(Tensor::from_gpu(buf, filter_shape.to_vec(), &dev))
+        }
+    }
+}
+
 /// The gradient of `conv2d` with respect to its filter (`tf.nn.conv2d_backprop_filter`):
 /// input `x`, upstream gradient `dy` (`[n, oh, ow, cout]`), and the filter's shape.
 pub fn conv2d_backprop_filter(x: &Tensor, dy: &Tensor, filter_shape: &[usize], opts: &Conv2dOptions) -> Result<Tensor> {
+    conv2d_backprop_filter_kernel(x, dy, filter_shape, opts, None)
+}
+
+/// [`conv2d_backprop_filter`] with an explicit GPU kernel (`None`: autotuned), for tests and
+/// benchmarks; a kernel that cannot handle the shapes is an error.
+pub fn conv2d_backprop_filter_kernel(
+    x: &Tensor,
+    dy: &Tensor,
+    filter_shape: &[usize],
+    opts: &Conv2dOptions,
+    kernel: Option<FilterGradKernel>,
+) -> Result<Tensor> {
     let g = Conv2dGeometry::new(x.shape(), filter_shape, opts.strides, opts.dilations, &opts.padding)?;
     if dy.shape() != g.out_shape().as_slice() {
         return Err(shape_err(
@@ -89,7 +151,10 @@ pub fn conv2d_backprop_filter(x: &Tensor, dy: &Tensor, filter_shape: &[usize], o
             Tensor::from_cpu(cpu::conv2d_filter_grad(x.cpu_data(), dy.cpu_data(), &g), filter_shape.to_vec())
         }
         Device::Gpu(gpu) => {
-            let buf = k::conv2d_filter_grad(gpu, x.gpu_buf(), dy.gpu_buf(), &g, Conv2dVariant::Auto)?;
+            let buf = match kernel {
+                Some(kernel) => k::conv2d_filter_grad_kernel(gpu, x.gpu_buf(), dy.gpu_buf(), &g, kernel)?,
+                None => k::conv2d_filter_grad(gpu, x.gpu_buf(), dy.gpu_buf(), &g, Conv2dVariant::Auto)?,
+            };
             Tensor::from_gpu(buf, filter_shape.to_vec(), &dev)
         }
     };

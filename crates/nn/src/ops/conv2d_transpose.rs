@@ -6,8 +6,8 @@ use tessera_kernels::conv2d_transpose as k;
 pub use tessera_kernels::conv2d_transpose::Conv2dTransposeVariant;
 use tessera_kernels::Conv2dTransposeGeometry;
 
-use crate::autodiff::record;
-use crate::ops::{activation_grad, conv2d, conv2d_backprop_filter, reduce_sum, Conv2dOptions};
+use crate::autodiff::{record, save_if};
+use crate::ops::{activation_bias_grad, activation_saved, conv2d, conv2d_backprop_filter, Conv2dOptions};
 use crate::tensor::common_device;
 use crate::{cpu, shape_err, Activation, Device, Result, Tensor};
 
@@ -62,17 +62,24 @@ pub fn conv2d_transpose_variant(
             Tensor::from_gpu(buf, shape, &dev)
         }
     };
-    let (xc, fc, y, act, has_bias) = (x.clone(), filter.clone(), out.detach(), opts.activation, bias.is_some());
+    let fs = filter.shape().to_vec();
+    let (xc, fc, y, act, has_bias) = (
+        save_if(filter.requires_grad(), x),
+        save_if(x.requires_grad(), filter),
+        activation_saved(opts.activation, &out),
+        opts.activation,
+        bias.is_some(),
+    );
     let o = Conv2dOptions { activation: Activation::None, ..*opts };
     Ok(record(out, "conv2d_transpose", &operands, move |g| {
-        let gz = activation_grad(act, &y, g)?;
+        let (gz, db) = activation_bias_grad(act, y.as_ref(), g, has_bias)?;
         // Our output is the forward conv's input and our input its output, so dx is that conv
         // of gz, and dfilter is its filter gradient with gz as the input and x as out_backprop.
-        let dx = xc.requires_grad().then(|| conv2d(&gz, &fc, &o)).transpose()?;
-        let dw = fc.requires_grad().then(|| conv2d_backprop_filter(&gz, &xc, fc.shape(), &o)).transpose()?;
+        let dx = fc.as_ref().map(|f| conv2d(&gz, f, &o)).transpose()?;
+        let dw = xc.as_ref().map(|x| conv2d_backprop_filter(&gz, x, &fs, &o)).transpose()?;
         let mut grads = vec![dx, dw];
         if has_bias {
-            grads.push(Some(reduce_sum(&gz, Some(&[0, 1, 2]), false)?));
+            grads.push(db);
         }
         Ok(grads)
     }))

@@ -6,8 +6,8 @@ use tessera_kernels::depthwise_conv2d as k;
 pub use tessera_kernels::depthwise_conv2d::DepthwiseVariant;
 use tessera_kernels::{Activation, DepthwiseGeometry};
 
-use crate::autodiff::record;
-use crate::ops::{activation_grad, dense, reduce_sum, Conv2dOptions};
+use crate::autodiff::{record, save_if};
+use crate::ops::{activation_bias_grad, activation_saved, dense, Conv2dOptions};
 use crate::tensor::common_device;
 use crate::{cpu, shape_err, Device, Error, Result, Tensor};
 
@@ -53,15 +53,22 @@ pub fn depthwise_conv2d_variant(
             Tensor::from_gpu(buf, shape, &dev)
         }
     };
-    let (xc, fc, y, act, o, has_bias) =
-        (x.clone(), filter.clone(), out.detach(), opts.activation, lin(opts), bias.is_some());
+    let (xs, fs) = (x.shape().to_vec(), filter.shape().to_vec());
+    let (xc, fc, y, act, o, has_bias) = (
+        save_if(filter.requires_grad(), x),
+        save_if(x.requires_grad(), filter),
+        activation_saved(opts.activation, &out),
+        opts.activation,
+        lin(opts),
+        bias.is_some(),
+    );
     Ok(record(out, "depthwise_conv2d", &operands, move |g| {
-        let gz = activation_grad(act, &y, g)?;
-        let dx = xc.requires_grad().then(|| depthwise_conv2d_backprop_input(&gz, &fc, xc.shape(), &o)).transpose()?;
-        let dw = fc.requires_grad().then(|| depthwise_conv2d_backprop_filter(&xc, &gz, fc.shape(), &o)).transpose()?;
+        let (gz, db) = activation_bias_grad(act, y.as_ref(), g, has_bias)?;
+        let dx = fc.as_ref().map(|f| depthwise_conv2d_backprop_input(&gz, f, &xs, &o)).transpose()?;
+        let dw = xc.as_ref().map(|x| depthwise_conv2d_backprop_filter(x, &gz, &fs, &o)).transpose()?;
         let mut grads = vec![dx, dw];
         if has_bias {
-            grads.push(Some(reduce_sum(&gz, Some(&[0, 1, 2]), false)?));
+            grads.push(db);
         }
         Ok(grads)
     }))

@@ -1,6 +1,7 @@
 //! Elementwise ops: broadcasting arithmetic (`tf.math.add`, ...) and activations, with their
 //! gradients (summed over broadcast axes).
 
+use tessera_kernels::bias_grad;
 use tessera_kernels::elementwise::{self as k, broadcast_shape, BinaryOp, ReluSpec, UnaryOp};
 
 use crate::autodiff::{record, sum_to_shape};
@@ -8,22 +9,43 @@ use crate::tensor::common_device;
 use crate::{cpu, Device, Result, Tensor};
 
 /// `op(a, b)` with NumPy/TensorFlow broadcasting.
+/// The gradient keeps only the operand shapes for add, sub and lerp, and both operands for
+/// the others.
 pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let out = binary_forward(op, a, b)?;
-    let (ac, bc) = (a.clone(), b.clone());
+    let (sa, sb) = (a.shape().to_vec(), b.shape().to_vec());
+    let saved = (!is_linear(op)).then(|| (a.detach(), b.detach()));
     Ok(record(out, "binary", &[a, b], move |g| {
-        let (ga, gb) = binary_grads(op, &ac, &bc, g)?;
-        let ga = ga.map(|t| sum_to_shape(&t, ac.shape())).transpose()?;
-        let gb = gb.map(|t| sum_to_shape(&t, bc.shape())).transpose()?;
+        let (ga, gb) = match &saved {
+            Some((a, b)) => binary_grads(op, a, b, g)?,
+            None => linear_grads(op, g)?,
+        };
+        let ga = ga.map(|t| sum_to_shape(&t, &sa)).transpose()?;
+        let gb = gb.map(|t| sum_to_shape(&t, &sb)).transpose()?;
         Ok(vec![ga, gb])
     }))
+}
+
+/// True for the ops whose gradient does not read the operands (add, sub, lerp).
+fn is_linear(op: BinaryOp) -> bool {
+    matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Lerp(_))
+}
+
+/// Gradients of the [`is_linear`] ops from the upstream gradient alone (no gradient for
+/// any other op).
+fn linear_grads(op: BinaryOp, g: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    Ok(match op {
+        BinaryOp::Add => (Some(g.clone()), Some(g.clone())),
+        BinaryOp::Sub => (Some(g.clone()), Some(neg(g)?)),
+        BinaryOp::Lerp(t) => (Some(affine(g, 1.0 - t, 0.0)?), Some(affine(g, t, 0.0)?)),
+        _ => (None, None),
+    })
 }
 
 /// Gradients of `op(a, b)` (at the broadcast shape) given the upstream gradient `g`.
 fn binary_grads(op: BinaryOp, a: &Tensor, b: &Tensor, g: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
     Ok(match op {
-        BinaryOp::Add => (Some(g.clone()), Some(g.clone())),
-        BinaryOp::Sub => (Some(g.clone()), Some(neg(g)?)),
+        BinaryOp::Add | BinaryOp::Sub | BinaryOp::Lerp(_) => linear_grads(op, g)?,
         BinaryOp::Mul => (Some(mul(g, b)?), Some(mul(g, a)?)),
         BinaryOp::Div => {
             let ga = div(g, b)?;
@@ -41,7 +63,6 @@ fn binary_grads(op: BinaryOp, a: &Tensor, b: &Tensor, g: &Tensor) -> Result<(Opt
             let ga = mul(&mul(g, b)?, &div(&y, a)?)?;
             (Some(ga), Some(mul(&mul(g, &y)?, &log(a)?)?))
         }
-        BinaryOp::Lerp(t) => (Some(affine(g, 1.0 - t, 0.0)?), Some(affine(g, t, 0.0)?)),
         BinaryOp::Greater
         | BinaryOp::ReluGrad
         | BinaryOp::SigmoidGrad
@@ -52,16 +73,37 @@ fn binary_grads(op: BinaryOp, a: &Tensor, b: &Tensor, g: &Tensor) -> Result<(Opt
 }
 
 /// `op(x)` for every element.
+/// The gradient keeps only the one tensor it reads ([`reads_output`]): the output for ReLU,
+/// sigmoid, tanh, exp and sqrt, the input for the others that need one.
 pub fn unary(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
     let y = unary_forward(op, x)?;
-    let (xc, yc) = (x.clone(), y.detach());
-    Ok(record(y, "unary", &[x], move |g| Ok(vec![Some(unary_grad(op, &xc, &yc, g)?)])))
+    let saved = match reads_output(op) {
+        Some(true) => Some(y.detach()),
+        Some(false) => Some(x.detach()),
+        None => None,
+    };
+    Ok(record(y, "unary", &[x], move |g| {
+        let s = saved.as_ref().unwrap_or(g);
+        Ok(vec![Some(unary_grad(op, s, s, g)?)])
+    }))
 }
 
-/// Gradient of `y = op(x)` given the upstream gradient `g`.
+/// Whether `op`'s gradient reads its output (`Some(true)`), its input (`Some(false)`) or
+/// neither (`None`).
+fn reads_output(op: UnaryOp) -> Option<bool> {
+    match op {
+        UnaryOp::Relu | UnaryOp::Sigmoid | UnaryOp::Tanh | UnaryOp::Exp | UnaryOp::Sqrt => Some(true),
+        UnaryOp::Log | UnaryOp::Abs | UnaryOp::Square | UnaryOp::ReluExt(_) | UnaryOp::Elu(_) => Some(false),
+        UnaryOp::Neg | UnaryOp::Affine(..) => None,
+    }
+}
+
+/// Gradient of `y = op(x)` given the upstream gradient `g` (`x` and `y` are only read when
+/// [`reads_output`] says so).
 fn unary_grad(op: UnaryOp, x: &Tensor, y: &Tensor, g: &Tensor) -> Result<Tensor> {
     match op {
-        UnaryOp::Relu => binary_forward(BinaryOp::ReluGrad, x, g),
+        // relu(x) > 0 exactly where x > 0, so the output is the mask.
+        UnaryOp::Relu => binary_forward(BinaryOp::ReluGrad, y, g),
         UnaryOp::Sigmoid => binary_forward(BinaryOp::SigmoidGrad, y, g),
         UnaryOp::Tanh => binary_forward(BinaryOp::TanhGrad, y, g),
         UnaryOp::Exp => mul(g, y),
@@ -81,11 +123,67 @@ fn unary_grad(op: UnaryOp, x: &Tensor, y: &Tensor, g: &Tensor) -> Result<Tensor>
     }
 }
 
-/// The activation's gradient from its output `y` and the upstream gradient `g`.
-pub(crate) fn activation_grad(act: crate::Activation, y: &Tensor, g: &Tensor) -> Result<Tensor> {
-    match act.grad_op() {
-        Some(op) => binary_forward(op, y, g),
-        None => Ok(g.clone()),
+/// The gradient of a layer's activation and of its bias, from the layer's output `y` and the
+/// upstream gradient `g` (`[..., c]`, channels last): `(gz, db)` with `gz = act'(y)·g` and
+/// `db = Σ gz` over every axis but the last. Not differentiable (a backward helper). One
+/// dispatch on the GPU (`shaders/bias_grad.wgsl`); the CPU path is its twin.
+pub fn bias_activation_grad(act: crate::Activation, y: &Tensor, g: &Tensor) -> Result<(Tensor, Tensor)> {
+    if y.shape() != g.shape() || g.rank() == 0 {
+        return Err(crate::shape_err(
+            "bias_activation_grad",
+            format!("output {:?} and gradient {:?} must have one shape of rank >= 1", y.shape(), g.shape()),
+        ));
+    }
+    let dev = common_device("bias_activation_grad", &[y, g])?;
+    let cols = g.shape()[g.rank() - 1];
+    let rows = g.numel().checked_div(cols).unwrap_or(0);
+    let (gz, db) = match &dev {
+        Device::Cpu => {
+            let (gz, db) = bias_grad::bias_act_grad_cpu(act, y.cpu_data(), g.cpu_data(), rows, cols);
+            (Tensor::from_cpu(gz, g.shape().to_vec()), Tensor::from_cpu(db, vec![cols]))
+        }
+        Device::Gpu(gpu) if bias_grad::fused(act) => {
+            let (gz, db) = bias_grad::bias_act_grad(gpu, act, y.gpu_buf(), g.gpu_buf(), rows, cols)?;
+            (Tensor::from_gpu(gz, g.shape().to_vec(), &dev), Tensor::from_gpu(db, vec![cols], &dev))
+        }
+        Device::Gpu(_) => {
+            let axes: Vec<usize> = (0..g.rank() - 1).collect();
+            (g.detach(), crate::ops::reduce_sum(g, Some(&axes), false)?)
+        }
+    };
+    Ok((gz, db))
+}
+
+/// [`activation_grad`] and, when `has_bias`, the bias gradient: one fused dispatch on the GPU
+/// when the layer has an activation ([`bias_activation_grad`]).
+pub(crate) fn activation_bias_grad(
+    act: crate::Activation,
+    y: Option<&Tensor>,
+    g: &Tensor,
+    has_bias: bool,
+) -> Result<(Tensor, Option<Tensor>)> {
+    if let (true, Some(y), Device::Gpu(_)) = (has_bias && bias_grad::fused(act) && g.rank() > 0, y, g.device()) {
+        let (gz, db) = bias_activation_grad(act, y, g)?;
+        return Ok((gz, Some(db)));
+    }
+    let gz = activation_grad(act, y, g)?;
+    let axes: Vec<usize> = (0..gz.rank().saturating_sub(1)).collect();
+    let db = has_bias.then(|| crate::ops::reduce_sum(&gz, Some(&axes), false)).transpose()?;
+    Ok((gz, db))
+}
+
+/// What a fused activation's gradient keeps of the op's output: the output itself, or
+/// nothing when there is no activation.
+pub(crate) fn activation_saved(act: crate::Activation, out: &Tensor) -> Option<Tensor> {
+    act.grad_op().map(|_| out.detach())
+}
+
+/// The activation's gradient from its output `y` (from [`activation_saved`]) and the
+/// upstream gradient `g`.
+pub(crate) fn activation_grad(act: crate::Activation, y: Option<&Tensor>, g: &Tensor) -> Result<Tensor> {
+    match (act.grad_op(), y) {
+        (Some(op), Some(y)) => binary_forward(op, y, g),
+        _ => Ok(g.clone()),
     }
 }
 

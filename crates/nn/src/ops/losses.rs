@@ -28,6 +28,12 @@ pub const CROSSENTROPY_EPSILON: f32 = 1e-7;
 /// labels (`−g · log_softmax`).
 pub fn softmax_cross_entropy_with_logits(labels: &Tensor, logits: &Tensor) -> Result<Tensor> {
     let op = "softmax_cross_entropy_with_logits";
+    let k = check_dense(op, labels, logits)?;
+    xent(op, labels, logits, k, false)
+}
+
+/// The checks of [`softmax_cross_entropy_with_logits`]; returns the number of classes.
+fn check_dense(op: &'static str, labels: &Tensor, logits: &Tensor) -> Result<usize> {
     let k = classes(op, logits)?;
     if labels.shape() != logits.shape() {
         return Err(shape_err(
@@ -35,13 +41,19 @@ pub fn softmax_cross_entropy_with_logits(labels: &Tensor, logits: &Tensor) -> Re
             format!("labels {:?} and logits {:?} must have the same shape", labels.shape(), logits.shape()),
         ));
     }
-    xent(op, labels, logits, k, false)
+    Ok(k)
 }
 
 /// `tf.nn.sparse_softmax_cross_entropy_with_logits`: class ids `[...]` (f32 integers) and
 /// logits `[..., k]` → per-example losses `[...]`; the gradient flows to the logits only.
 pub fn sparse_softmax_cross_entropy_with_logits(labels: &Tensor, logits: &Tensor) -> Result<Tensor> {
     let op = "sparse_softmax_cross_entropy_with_logits";
+    let k = check_sparse(op, labels, logits)?;
+    xent(op, labels, logits, k, true)
+}
+
+/// The checks of [`sparse_softmax_cross_entropy_with_logits`]; returns the number of classes.
+fn check_sparse(op: &'static str, labels: &Tensor, logits: &Tensor) -> Result<usize> {
     let k = classes(op, logits)?;
     if labels.shape() != &logits.shape()[..logits.rank() - 1] {
         return Err(shape_err(
@@ -50,7 +62,29 @@ pub fn sparse_softmax_cross_entropy_with_logits(labels: &Tensor, logits: &Tensor
         ));
     }
     check_ids(op, labels, k)?;
-    xent(op, labels, logits, k, true)
+    Ok(k)
+}
+
+/// The mean over the rows of the per-row cross-entropy, i.e. `reduce_mean(xent(...))`. On the
+/// GPU the loss and its gradient are fused with the mean: one dispatch forward
+/// (`xent_mean`) and one backward (`xent_grad_rows` reading the scalar gradient); otherwise
+/// (the CPU, no rows, or dense labels that need a gradient) the per-row op and `reduce_mean`.
+fn xent_mean(op: &'static str, labels: &Tensor, logits: &Tensor, k: usize, sparse: bool) -> Result<Tensor> {
+    let dev = common_device(op, &[labels, logits])?;
+    let rows = logits.numel() / k;
+    let composed = rows == 0 || (!sparse && labels.requires_grad());
+    let Device::Gpu(d) = &dev else { return reduce_mean(&xent(op, labels, logits, k, sparse)?, None, false) };
+    if composed {
+        return reduce_mean(&xent(op, labels, logits, k, sparse)?, None, false);
+    }
+    let out =
+        Tensor::from_gpu(k::softmax_xent_mean(d, labels.gpu_buf(), logits.gpu_buf(), rows, k, sparse)?, vec![], &dev);
+    let (lab, lg) = (labels.detach(), logits.detach());
+    Ok(record(out, op, &[labels, logits], move |g| {
+        let Device::Gpu(d) = lg.device() else { unreachable!("xent_mean records only on the GPU") };
+        let buf = k::softmax_xent_mean_grad(d, lab.gpu_buf(), lg.gpu_buf(), g.gpu_buf(), rows, k, sparse)?;
+        Ok(vec![None, Some(Tensor::from_gpu(buf, lg.shape().to_vec(), lg.device()))])
+    }))
 }
 
 /// The number of classes: the last axis of `logits` (rank >= 1, at least one class).
@@ -87,11 +121,12 @@ fn check_ids(op: &'static str, labels: &Tensor, k: usize) -> Result<()> {
 /// The fused per-row loss with its backward rule.
 fn xent(op: &'static str, labels: &Tensor, logits: &Tensor, k: usize, sparse: bool) -> Result<Tensor> {
     let out = xent_forward(op, labels, logits, k, sparse)?;
-    let (lab, lg) = (labels.clone(), logits.clone());
+    let (want_logits, want_labels) = (logits.requires_grad(), !sparse && labels.requires_grad());
+    let (lab, lg, lab_shape) = (labels.detach(), logits.detach(), labels.shape().to_vec());
     Ok(record(out, op, &[labels, logits], move |g| {
-        let dlogits = lg.requires_grad().then(|| xent_grad(op, &lab, &lg, g, k, sparse)).transpose()?;
-        let dlabels = match !sparse && lab.requires_grad() {
-            true => Some(mul(&neg(&log_softmax(&lg)?)?, &g.reshape(&[g.numel(), 1])?)?.reshape(lab.shape())?),
+        let dlogits = want_logits.then(|| xent_grad(op, &lab, &lg, g, k, sparse)).transpose()?;
+        let dlabels = match want_labels {
+            true => Some(mul(&neg(&log_softmax(&lg)?)?, &g.reshape(&[g.numel(), 1])?)?.reshape(&lab_shape)?),
             false => None,
         };
         Ok(vec![dlabels, dlogits])
@@ -141,7 +176,9 @@ fn clip_probs(x: &Tensor) -> Result<Tensor> {
 /// path: rows divided by their sum, clipped to `[1e-7, 1 − 1e-7]`, `−Σ labels · ln p`.
 pub fn categorical_crossentropy(labels: &Tensor, output: &Tensor, from_logits: bool) -> Result<Tensor> {
     if from_logits {
-        return reduce_mean(&softmax_cross_entropy_with_logits(labels, output)?, None, false);
+        let op = "softmax_cross_entropy_with_logits";
+        let k = check_dense(op, labels, output)?;
+        return xent_mean(op, labels, output, k, false);
     }
     let op = "categorical_crossentropy";
     classes(op, output)?;
@@ -166,7 +203,9 @@ pub fn sparse_categorical_crossentropy(labels: &Tensor, output: &Tensor, from_lo
         true => output.clone(),
         false => log(&clip_probs(output)?)?,
     };
-    reduce_mean(&sparse_softmax_cross_entropy_with_logits(labels, &logits)?, None, false)
+    let op = "sparse_softmax_cross_entropy_with_logits";
+    let k = check_sparse(op, labels, &logits)?;
+    xent_mean(op, labels, &logits, k, true)
 }
 
 /// Keras `mean_squared_error` averaged over everything (shape `[]`); shapes must match.
@@ -237,10 +276,11 @@ pub fn sigmoid_cross_entropy_with_logits(labels: &Tensor, logits: &Tensor) -> Re
         let soft = log(&affine(&exp(&neg(&unary(UnaryOp::Abs, logits)?)?)?, 1.0, 1.0)?)?;
         add(&sub(&relu(logits)?, &mul(logits, labels)?)?, &soft)
     })?;
-    let (z, x) = (labels.clone(), logits.clone());
+    let (want_z, want_x) = (labels.requires_grad(), logits.requires_grad());
+    let (z, x) = (labels.detach(), logits.detach());
     Ok(record(out, op, &[labels, logits], move |g| {
-        let dz = z.requires_grad().then(|| neg(&mul(g, &x)?)).transpose()?;
-        let dx = x.requires_grad().then(|| mul(g, &sub(&sigmoid(&x)?, &z)?)).transpose()?;
+        let dz = want_z.then(|| neg(&mul(g, &x)?)).transpose()?;
+        let dx = want_x.then(|| mul(g, &sub(&sigmoid(&x)?, &z)?)).transpose()?;
         Ok(vec![dz, dx])
     }))
 }

@@ -4,8 +4,8 @@ pub use tessera_kernels::matmul::MatmulVariant;
 use tessera_kernels::matmul::{self as k, Layout, Matmul};
 use tessera_kernels::Activation;
 
-use crate::autodiff::record;
-use crate::ops::{activation_grad, reduce_sum};
+use crate::autodiff::{record, save_if};
+use crate::ops::{activation_bias_grad, activation_saved};
 use crate::tensor::common_device;
 use crate::{cpu, shape_err, Device, Result, Tensor};
 
@@ -39,23 +39,38 @@ pub fn matmul_with(a: &Tensor, b: &Tensor, opts: MatmulOptions) -> Result<Tensor
         shape.insert(0, mm.batch);
     }
     let out = run(a, b, None, &mm, opts.variant, shape)?;
-    let (ac, bc) = (a.clone(), b.clone());
+    // dA reads B and dB reads A: each operand is kept only when the other gets a gradient.
+    let (ac, bc) = (save_if(b.requires_grad(), a), save_if(a.requires_grad(), b));
     Ok(record(out, "matmul", &[a, b], move |g| {
-        let (ga, gb) = matmul_grads(&ac, &bc, g, opts)?;
-        Ok(vec![Some(ga), Some(gb)])
+        let ga = bc.as_ref().map(|b| matmul_grad_a(b, g, opts)).transpose()?;
+        let gb = ac.as_ref().map(|a| matmul_grad_b(a, g, opts)).transpose()?;
+        Ok(vec![ga, gb])
     }))
 }
 
-/// Gradients of `C = op(A) @ op(B)` for each combination of transposes.
-fn matmul_grads(a: &Tensor, b: &Tensor, g: &Tensor, o: MatmulOptions) -> Result<(Tensor, Tensor)> {
-    let mm =
-        |x: &Tensor, y: &Tensor, ta, tb| matmul_with(x, y, MatmulOptions { transpose_a: ta, transpose_b: tb, ..o });
-    Ok(match (o.transpose_a, o.transpose_b) {
-        (false, false) => (mm(g, b, false, true)?, mm(a, g, true, false)?),
-        (false, true) => (mm(g, b, false, false)?, mm(g, a, true, false)?),
-        (true, false) => (mm(b, g, false, true)?, mm(a, g, false, false)?),
-        (true, true) => (mm(b, g, true, true)?, mm(g, a, true, true)?),
-    })
+/// `matmul_with` with the transposes `ta`, `tb` and the other options of `o`.
+fn mm_t(x: &Tensor, y: &Tensor, ta: bool, tb: bool, o: MatmulOptions) -> Result<Tensor> {
+    matmul_with(x, y, MatmulOptions { transpose_a: ta, transpose_b: tb, ..o })
+}
+
+/// Gradient of `C = op(A) @ op(B)` with respect to A, for each combination of transposes.
+fn matmul_grad_a(b: &Tensor, g: &Tensor, o: MatmulOptions) -> Result<Tensor> {
+    match (o.transpose_a, o.transpose_b) {
+        (false, false) => mm_t(g, b, false, true, o),
+        (false, true) => mm_t(g, b, false, false, o),
+        (true, false) => mm_t(b, g, false, true, o),
+        (true, true) => mm_t(b, g, true, true, o),
+    }
+}
+
+/// Gradient of `C = op(A) @ op(B)` with respect to B, for each combination of transposes.
+fn matmul_grad_b(a: &Tensor, g: &Tensor, o: MatmulOptions) -> Result<Tensor> {
+    match (o.transpose_a, o.transpose_b) {
+        (false, false) => mm_t(a, g, true, false, o),
+        (false, true) => mm_t(g, a, true, false, o),
+        (true, false) => mm_t(a, g, false, false, o),
+        (true, true) => mm_t(g, a, true, true, o),
+    }
 }
 
 /// `act(x @ w + bias)` for `x [batch, in]`, `w [in, units]`, `bias [units]`.
@@ -76,16 +91,16 @@ pub fn dense(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, act: Activation) -> 
     let out = run(x, w, bias, &mm, MatmulVariant::Auto, vec![mm.m, mm.n])?;
     let mut inputs = vec![x, w];
     inputs.extend(bias);
-    let (xc, wc, y, has_bias) = (x.clone(), w.clone(), out.detach(), bias.is_some());
+    let (xc, wc) = (save_if(w.requires_grad(), x), save_if(x.requires_grad(), w));
+    let (y, has_bias) = (activation_saved(act, &out), bias.is_some());
     Ok(record(out, "dense", &inputs, move |g| {
-        let gz = activation_grad(act, &y, g)?;
+        let (gz, db) = activation_bias_grad(act, y.as_ref(), g, has_bias)?;
         let o = MatmulOptions::default();
-        let dx =
-            xc.requires_grad().then(|| matmul_with(&gz, &wc, MatmulOptions { transpose_b: true, ..o })).transpose()?;
-        let dw = matmul_with(&xc, &gz, MatmulOptions { transpose_a: true, ..o })?;
-        let mut grads = vec![dx, Some(dw)];
+        let dx = wc.as_ref().map(|w| matmul_with(&gz, w, MatmulOptions { transpose_b: true, ..o })).transpose()?;
+        let dw = xc.as_ref().map(|x| matmul_with(x, &gz, MatmulOptions { transpose_a: true, ..o })).transpose()?;
+        let mut grads = vec![dx, dw];
         if has_bias {
-            grads.push(Some(reduce_sum(&gz, Some(&[0]), false)?));
+            grads.push(db);
         }
         Ok(grads)
     }))

@@ -16,7 +16,7 @@ use crate::{cpu, shape_err, Device, Result, Tensor};
 /// goes to each window's first maximum in row-major order (TensorFlow's tie rule).
 pub fn max_pool2d(x: &Tensor, opts: &PoolOptions) -> Result<Tensor> {
     let out = pool2d(x, opts, PoolMode::Max)?;
-    let (xc, o) = (x.clone(), *opts);
+    let (xc, o) = (x.detach(), *opts);
     Ok(record(out, "max_pool2d", &[x], move |g| Ok(vec![Some(max_pool2d_grad(&xc, g, &o)?)])))
 }
 
@@ -108,7 +108,7 @@ pub fn global_avg_pool2d(x: &Tensor) -> Result<Tensor> {
 /// gradient goes to the first maximum in row-major order.
 pub fn global_max_pool2d(x: &Tensor) -> Result<Tensor> {
     let out = global_pool2d(x, PoolMode::Max, "global_max_pool2d")?;
-    let xc = x.clone();
+    let xc = x.detach();
     Ok(record(out, "global_max_pool2d", &[x], move |g| Ok(vec![Some(global_max_pool2d_grad(&xc, g)?)])))
 }
 

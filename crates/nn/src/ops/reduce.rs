@@ -35,17 +35,19 @@ pub fn reduce(op: ReduceOp, x: &Tensor, axes: Option<&[usize]>, keepdims: bool) 
         Device::Cpu => Tensor::from_cpu(cpu::reduce(op, x.cpu_data(), x.shape(), &reduced), shape),
         Device::Gpu(g) => Tensor::from_gpu(k::reduce(g, op, x.gpu_buf(), x.shape(), &reduced)?, shape, x.device()),
     };
-    let xc = x.clone();
-    Ok(record(out, op.name(), &[x], move |g| Ok(vec![Some(reduce_grad(op, &xc, &reduced, g)?)])))
+    // Sum and mean need only the input's shape; max keeps the input to find the maxima.
+    let (xshape, xc) = (x.shape().to_vec(), (op == ReduceOp::Max).then(|| x.detach()));
+    Ok(record(out, op.name(), &[x], move |g| Ok(vec![Some(reduce_grad(op, &xshape, xc.as_ref(), &reduced, g)?)])))
 }
 
-/// The input gradient of reduction `op` of `x` over the flagged axes, given the output's `g`.
-fn reduce_grad(op: ReduceOp, x: &Tensor, reduced: &[bool], g: &Tensor) -> Result<Tensor> {
-    let count: usize = x.shape().iter().zip(reduced).filter(|(_, &r)| r).map(|(&d, _)| d).product();
-    match op {
-        ReduceOp::Sum => broadcast_reduced(g, x.shape(), reduced, 1.0),
-        ReduceOp::Mean => broadcast_reduced(g, x.shape(), reduced, 1.0 / count.max(1) as f32),
-        ReduceOp::Max => reduce_max_grad(x, g, reduced),
+/// The input gradient of reduction `op` of an input of `shape` over the flagged axes, given the
+/// output's `g`; `x` (the input itself) is read by max only.
+fn reduce_grad(op: ReduceOp, shape: &[usize], x: Option<&Tensor>, reduced: &[bool], g: &Tensor) -> Result<Tensor> {
+    let count: usize = shape.iter().zip(reduced).filter(|(_, &r)| r).map(|(&d, _)| d).product();
+    match (op, x) {
+        (ReduceOp::Max, Some(x)) => reduce_max_grad(x, g, reduced),
+        (ReduceOp::Mean, _) => broadcast_reduced(g, shape, reduced, 1.0 / count.max(1) as f32),
+        _ => broadcast_reduced(g, shape, reduced, 1.0),
     }
 }
 

@@ -1,0 +1,213 @@
+//! Autotuning state per adapter: the mode (`TESSERA_AUTOTUNE=off|on|force`) and the cache of
+//! measured winners (kernel family and shape class → variant name), kept on disk in one file
+//! per adapter and driver. The timing itself lives with the kernels (`tessera-kernels`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::{DeviceError, Result};
+
+/// Whether kernels time their variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TuneMode {
+    /// Never time: use the per-adapter heuristic.
+    Off,
+    /// Use the cached winner; time the variants of a shape class on its first use.
+    On,
+    /// Time again on first use in this process, ignoring (and then replacing) cached winners.
+    Force,
+}
+
+impl TuneMode {
+    /// Parses `off`, `on` or `force` (case-insensitive).
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "off" | "0" | "false" => Ok(TuneMode::Off),
+            "on" | "1" | "true" => Ok(TuneMode::On),
+            "force" => Ok(TuneMode::Force),
+            other => Err(DeviceError::Validation(format!("TESSERA_AUTOTUNE={other}: expected off, on or force"))),
+        }
+    }
+
+    /// `$TESSERA_AUTOTUNE`, `On` when unset (and `Off` in the browser, which cannot block to time).
+    pub fn from_env() -> Result<Self> {
+        if cfg!(target_arch = "wasm32") {
+            return Ok(TuneMode::Off);
+        }
+        match std::env::var("TESSERA_AUTOTUNE") {
+            Ok(v) if !v.is_empty() => Self::parse(&v),
+            _ => Ok(TuneMode::On),
+        }
+    }
+}
+
+/// Measured winners: `key variant` lines, one per shape class.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TuneCache {
+    entries: BTreeMap<String, String>,
+}
+
+impl TuneCache {
+    /// Parses the file format: `key<TAB>variant` lines; `#` comments and malformed lines are
+    /// ignored (a damaged cache costs a retune, never an error).
+    pub fn parse(text: &str) -> Self {
+        let entries = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('\t'))
+            .filter(|(k, v)| !k.is_empty() && !v.is_empty() && !v.contains('\t'))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self { entries }
+    }
+
+    /// The file text for these entries (sorted by key).
+    pub fn render(&self) -> String {
+        let mut s = String::from("# tessera autotune cache: kernel/shape class<TAB>winning variant\n");
+        for (k, v) in &self.entries {
+            s.push_str(&format!("{k}\t{v}\n"));
+        }
+        s
+    }
+
+    /// Reads `path`; an empty cache when it is missing or unreadable.
+    pub fn load(path: &Path) -> Self {
+        std::fs::read_to_string(path).map(|t| Self::parse(&t)).unwrap_or_default()
+    }
+
+    /// Writes the cache to `path` (via a temporary file and a rename, so readers never see a
+    /// half-written file), creating the directory.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, self.render())?;
+        std::fs::rename(tmp, path)
+    }
+
+    /// The winner remembered for `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.entries.get(key).map(String::as_str)
+    }
+
+    /// Remembers `variant` as the winner for `key` (keys and variants must not contain tabs or
+    /// line breaks; such entries are not kept).
+    pub fn insert(&mut self, key: &str, variant: &str) {
+        let bad = |s: &str| s.is_empty() || s.contains(['\t', '\n', '\r']);
+        if !bad(key) && !bad(variant) {
+            self.entries.insert(key.to_string(), variant.to_string());
+        }
+    }
+
+    /// Every (key, variant), sorted by key.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+/// The directory autotune caches live in: `$TESSERA_CACHE`, else `$XDG_CACHE_HOME/tessera`,
+/// else `~/.cache/tessera`; `None` when none is set.
+pub fn cache_dir() -> Option<PathBuf> {
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(d) = var("TESSERA_CACHE") {
+        return Some(d);
+    }
+    if let Some(d) = var("XDG_CACHE_HOME").filter(|d| d.is_absolute()) {
+        return Some(d.join("tessera"));
+    }
+    var("HOME").map(|h| h.join(".cache").join("tessera"))
+}
+
+/// The cache file for one adapter and driver inside `dir`: `autotune-<adapter>-<driver>.txt`,
+/// with every character outside `[A-Za-z0-9._-]` replaced by `_`.
+pub fn cache_file(dir: &Path, info: &wgpu::AdapterInfo) -> PathBuf {
+    let (name, backend, driver, version) = (&info.name, info.backend, &info.driver, &info.driver_info);
+    let raw = format!("{name}-{backend:?}-{driver}-{version}-{:04x}-{:04x}", info.vendor, info.device);
+    let clean: String =
+        raw.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+    dir.join(format!("autotune-{clean}.txt"))
+}
+
+/// A device's tuning state: the mode, the cache and where it is saved.
+pub(crate) struct Tuning {
+    pub(crate) mode: TuneMode,
+    pub(crate) cache: TuneCache,
+    pub(crate) path: Option<PathBuf>,
+    /// Keys looked up or tuned in this process (what `tessera bench ops` reports).
+    pub(crate) used: std::collections::BTreeSet<String>,
+}
+
+impl Tuning {
+    /// The state for an adapter: mode from the environment, cache from its file (not read in
+    /// `Force` mode).
+    pub(crate) fn for_adapter(info: &wgpu::AdapterInfo) -> Result<Self> {
+        let mode = TuneMode::from_env()?;
+        let path = cache_dir().map(|d| cache_file(&d, info));
+        let cache = match (&path, mode) {
+            (Some(p), TuneMode::On) => TuneCache::load(p),
+            _ => TuneCache::default(),
+        };
+        Ok(Self { mode, cache, path, used: Default::default() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_parse_and_bad_values_are_errors() {
+        assert_eq!(TuneMode::parse("off").unwrap(), TuneMode::Off);
+        assert_eq!(TuneMode::parse("ON").unwrap(), TuneMode::On);
+        assert_eq!(TuneMode::parse("force").unwrap(), TuneMode::Force);
+        assert!(TuneMode::parse("sometimes").unwrap_err().to_string().contains("sometimes"));
+    }
+
+    #[test]
+    fn the_cache_round_trips_and_skips_damaged_lines() {
+        let mut c = TuneCache::default();
+        c.insert("conv2d n32 h32", "register");
+        c.insert("matmul 1024x1024x1024", "naive");
+        c.insert("bad\tkey", "x");
+        c.insert("k", "bad\nvariant");
+        let text = c.render();
+        assert_eq!(TuneCache::parse(&text), c);
+        assert_eq!(c.entries().count(), 2);
+        let damaged = format!("{text}no tab here\n\tvariant-without-key\nkey-only\t\n");
+        assert_eq!(TuneCache::parse(&damaged), c);
+        assert_eq!(c.get("conv2d n32 h32"), Some("register"));
+        assert_eq!(c.get("absent"), None);
+    }
+
+    #[test]
+    fn the_cache_is_saved_and_loaded_per_adapter_file() {
+        let dir = std::env::temp_dir().join(format!("tessera-autotune-test-{}", std::process::id()));
+        let info = wgpu::AdapterInfo {
+            name: "llvmpipe (LLVM 15.0.6, 256 bits)".into(),
+            vendor: 0x10005,
+            device: 0,
+            device_type: wgpu::DeviceType::Cpu,
+            device_pci_bus_id: String::new(),
+            driver: "llvmpipe".into(),
+            driver_info: "Mesa 22.3.6".into(),
+            backend: wgpu::Backend::Vulkan,
+            subgroup_min_size: 4,
+            subgroup_max_size: 64,
+            transient_saves_memory: None,
+            limit_bucket: None,
+        };
+        let path = cache_file(&dir, &info);
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        assert!(name.starts_with("autotune-llvmpipe__LLVM_15.0.6__256_bits_-Vulkan-llvmpipe-Mesa_22.3.6"), "{name}");
+        assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)), "{name}");
+        let other = cache_file(&dir, &wgpu::AdapterInfo { driver_info: "Mesa 24.0".into(), ..info.clone() });
+        assert_ne!(path, other, "another driver version gets its own file");
+        assert_eq!(TuneCache::load(&path), TuneCache::default(), "a missing file is an empty cache");
+        let mut c = TuneCache::default();
+        c.insert("conv2d k", "direct");
+        c.save(&path).unwrap();
+        assert_eq!(TuneCache::load(&path), c);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,51 @@
+//! The generated shader regions stay in sync with their generators: each `tools/gen_*_reg.py`
+//! is rerun in `--check` mode against the committed shader (needs `python3`; fails without it).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root (this crate sits in `crates/tessera`).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The generators and the shader each one writes.
+const GENERATORS: [(&str, &str); 2] = [("gen_matmul_reg.py", "matmul.wgsl"), ("gen_conv2d_reg.py", "conv2d.wgsl")];
+
+/// Runs `python3 <dir>/tools/<script> --check`; true when it reports no difference.
+fn check(dir: &Path, script: &str) -> bool {
+    let out = Command::new("python3")
+        .arg(dir.join("tools").join(script))
+        .arg("--check")
+        .output()
+        .unwrap_or_else(|e| panic!("python3 is needed to check the generated shaders: {e}"));
+    out.status.success()
+}
+
+#[test]
+fn committed_shaders_match_their_generators() {
+    for (script, shader) in GENERATORS {
+        assert!(check(&root(), script), "shaders/{shader} differs from tools/{script}'s output: rerun tools/{script}");
+    }
+}
+
+#[test]
+fn the_check_fails_on_an_edited_shader() {
+    for (script, shader) in GENERATORS {
+        let dir = std::env::temp_dir().join(format!("tessera-gencheck-{}-{script}", std::process::id()));
+        for sub in ["tools", "shaders"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        std::fs::copy(root().join("tools").join(script), dir.join("tools").join(script)).unwrap();
+        let text = std::fs::read_to_string(root().join("shaders").join(shader)).unwrap();
+        let edited = text.replacen("var acc0_0 = vec4<f32>(0.0);", "var acc0_0 = vec4<f32>(1.0);", 1);
+        assert_ne!(edited, text, "{shader} has no generated accumulator to edit");
+        std::fs::write(dir.join("shaders").join(shader), &edited).unwrap();
+        let caught = !check(&dir, script);
+        std::fs::write(dir.join("shaders").join(shader), &text).unwrap();
+        let clean = check(&dir, script);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(caught, "tools/{script} --check accepted an edited {shader}");
+        assert!(clean, "tools/{script} --check rejected an unedited copy of {shader}");
+    }
+}
