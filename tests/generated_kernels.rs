@@ -36,7 +36,9 @@ fn the_check_fails_on_an_edited_shader() {
         for sub in ["tools", "shaders"] {
             std::fs::create_dir_all(dir.join(sub)).unwrap();
         }
-        std::fs::copy(root().join("tools").join(script), dir.join("tools").join(script)).unwrap();
+        for tool in [script, "gen_region.py"] {
+            std::fs::copy(root().join("tools").join(tool), dir.join("tools").join(tool)).unwrap();
+        }
         let text = std::fs::read_to_string(root().join("shaders").join(shader)).unwrap();
         let edited = text.replacen("var acc0_0 = vec4<f32>(0.0);", "var acc0_0 = vec4<f32>(1.0);", 1);
         assert_ne!(edited, text, "{shader} has no generated accumulator to edit");
