@@ -158,12 +158,30 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
         Cmd::Info => info(),
         Cmd::Bench { what, model, reps, filter, batch } => {
-            crate::bench::run(&what, model.as_deref(), reps, &filter, batch)
+            crate::bench::run(&what, model.as_deref(), reps, &filter, batch).map_err(|e| batch_hint(e, "--batch"))
         }
-        Cmd::Train(args) => args.config().and_then(|cfg| crate::train::train(&cfg).map(|_| ())),
+        Cmd::Train(args) => args
+            .config()
+            .and_then(|cfg| crate::train::train(&cfg).map(|_| ()))
+            .map_err(|e| batch_hint(e, "--batch-size")),
         Cmd::Predict { model, weights, top, cpu, images } => crate::predict::run(&model, &weights, &images, top, cpu),
         Cmd::Summary { model, input_shape, classes } => summary(&model, input_shape.as_deref(), classes),
         Cmd::Viz { what } => viz(what),
+    }
+}
+
+/// `e`, with what to do about it when one step's tensors exceed the adapter's per-binding
+/// limit (lavapipe's and WebGPU's default are 128 MiB): a smaller batch, given by `flag`.
+fn batch_hint(e: anyhow::Error, flag: &str) -> anyhow::Error {
+    use tessera_device::DeviceError;
+    let too_large = |d: Option<&DeviceError>| matches!(d, Some(DeviceError::BufferTooLarge { .. }));
+    let hit = e.chain().any(|c| {
+        too_large(c.downcast_ref::<DeviceError>())
+            || matches!(c.downcast_ref::<tessera_nn::Error>(), Some(tessera_nn::Error::Device(d)) if too_large(Some(d)))
+    });
+    match hit {
+        true => e.context(format!("one training step at this batch size does not fit this adapter; try a smaller {flag}")),
+        false => e,
     }
 }
 
@@ -300,4 +318,30 @@ fn info() -> anyhow::Result<()> {
     writeln!(s, "features: {:?}", gpu.features())?;
     print!("{s}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batch_hint;
+    use tessera_device::DeviceError;
+
+    fn too_large() -> DeviceError {
+        DeviceError::BufferTooLarge { bytes: 154_140_672, limit: 134_217_728, what: "storage binding" }
+    }
+
+    #[test]
+    fn a_step_too_large_for_the_adapter_suggests_a_smaller_batch() {
+        let direct = format!("{:#}", batch_hint(too_large().into(), "--batch"));
+        assert!(direct.starts_with("one training step at this batch size does not fit"), "{direct}");
+        assert!(direct.contains("try a smaller --batch:") && direct.contains("154140672 bytes"), "{direct}");
+        let wrapped = anyhow::Error::from(tessera_nn::Error::Device(too_large())).context("epoch 1");
+        let msg = format!("{:#}", batch_hint(wrapped, "--batch-size"));
+        assert!(msg.contains("try a smaller --batch-size") && msg.contains("epoch 1"), "{msg}");
+    }
+
+    #[test]
+    fn other_errors_pass_unchanged() {
+        let e = anyhow::anyhow!("mnist: file is truncated");
+        assert_eq!(format!("{:#}", batch_hint(e, "--batch")), "mnist: file is truncated");
+    }
 }
