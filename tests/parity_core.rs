@@ -194,8 +194,10 @@ fn fused_bias_activation_gradient_matches_cpu_and_the_unfused_ops() {
             );
         }
     }
-    // One dispatch either way; without an activation gz is the upstream gradient itself.
-    let dev = gpu();
+    // One dispatch either way; without an activation gz is the upstream gradient itself (on a
+    // device of its own: tests run in parallel on the shared one).
+    let _ = gpu();
+    let dev = Device::gpu().unwrap();
     let (y, g) =
         (Tensor::randn(&[4, 9, 6], 0.0, 1.0, 5, &dev).unwrap(), Tensor::randn(&[4, 9, 6], 0.0, 1.0, 6, &dev).unwrap());
     for act in [Activation::None, Activation::Relu] {
