@@ -45,7 +45,10 @@ fn tap(px: vec3<i32>, ky: u32, kx: u32) -> vec2<u32> {
 
 // 4 consecutive output pixels x 8 consecutive output channels per invocation; any sizes
 // (pixel and channel tails are clamped and not stored). Each filter value is loaded once for
-// the 4 pixels and each input value once for the 8 channels.
+// the 4 pixels and each input value once for the 8 channels. With p._p1 = 1 the filter is
+// given as a transposed conv's `[kh, kw, cout, cin]` filter and read flipped in both spatial
+// axes and transposed (what flip_filter would write), so a stride-1 transposed conv (an input
+// gradient) needs no flipped copy.
 @compute @workgroup_size(64)
 fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let id = gid.x + gid.y * nwg.x * 64u;
@@ -63,6 +66,18 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     let c5 = min(co0 + 5u, last);
     let c6 = min(co0 + 6u, last);
     let c7 = min(co0 + 7u, last);
+    // Filter offsets: channel co at co·cs within a tap's input channel, ci_step per input channel.
+    let flip = p._p1 != 0u;
+    let cs = select(1u, p.cin, flip);
+    let ci_step = select(p.cout, 1u, flip);
+    let o0 = c0 * cs;
+    let o1 = c1 * cs;
+    let o2 = c2 * cs;
+    let o3 = c3 * cs;
+    let o4 = c4 * cs;
+    let o5 = c5 * cs;
+    let o6 = c6 * cs;
+    let o7 = c7 * cs;
     let px0 = pixel(min(pix0, pixels - 1u));
     let px1 = pixel(min(pix0 + 1u, pixels - 1u));
     let px2 = pixel(min(pix0 + 2u, pixels - 1u));
@@ -81,10 +96,11 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
             let t1 = tap1(px1, ky, kx);
             let t2 = tap1(px2, ky, kx);
             let t3 = tap1(px3, ky, kx);
-            var fr = (ky * p.kw + kx) * p.cin * p.cout;
+            let ft = select(ky * p.kw + kx, (p.kh - 1u - ky) * p.kw + (p.kw - 1u - kx), flip);
+            var fr = ft * p.cin * p.cout;
             for (var ci = 0u; ci < p.cin; ci++) {
-                let fl = vec4(f[fr + c0], f[fr + c1], f[fr + c2], f[fr + c3]);
-                let fh = vec4(f[fr + c4], f[fr + c5], f[fr + c6], f[fr + c7]);
+                let fl = vec4(f[fr + o0], f[fr + o1], f[fr + o2], f[fr + o3]);
+                let fh = vec4(f[fr + o4], f[fr + o5], f[fr + o6], f[fr + o7]);
                 let x0 = vec4(select(0.0, x[t0.off + ci], t0.m != 0.0));
                 let x1 = vec4(select(0.0, x[t1.off + ci], t1.m != 0.0));
                 let x2 = vec4(select(0.0, x[t2.off + ci], t2.m != 0.0));
@@ -97,7 +113,7 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
                 hi2 = fma(x2, fh, hi2);
                 lo3 = fma(x3, fl, lo3);
                 hi3 = fma(x3, fh, hi3);
-                fr += p.cout;
+                fr += ci_step;
             }
         }
     }

@@ -130,14 +130,68 @@ pub fn conv2d(
             let block = autotune::choose(gpu, &key, &RegBlock::FORWARD, RegBlock::DEFAULT, run)?;
             conv2d_reg(gpu, x, filter, bias, g, act, block)
         }
-        _ => {
-            let out = out_f32(gpu, rows * g.cout)?;
-            let threads = rows.div_ceil(4) * g.cout.div_ceil(8);
-            let bias_buf = or_placeholder(gpu, bias)?;
-            let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_direct", &[])?;
-            let p = params(g, bias.is_some(), act);
-            gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
-            Ok(out)
+        _ => direct(gpu, x, filter, bias, g, act, false),
+    }
+}
+
+/// The direct kernel (`conv2d_direct`); with `flipped` it reads `filter` as a transposed
+/// conv's `[kh, kw, cout, cin]` filter, flipped and transposed in place (see [`conv2d_flipped`]).
+fn direct(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    filter: &GpuBuffer,
+    bias: Option<&GpuBuffer>,
+    g: &Conv2dGeometry,
+    act: Activation,
+    flipped: bool,
+) -> Result<GpuBuffer> {
+    let rows = g.win.n * g.win.oh * g.win.ow;
+    let out = out_f32(gpu, rows * g.cout)?;
+    let threads = rows.div_ceil(4) * g.cout.div_ceil(8);
+    let bias_buf = or_placeholder(gpu, bias)?;
+    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_direct", &[])?;
+    let p = params_ext(g, bias.is_some(), act, [0, flipped as usize, 0]);
+    gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
+    Ok(out)
+}
+
+/// Records `act(conv2d(x, flip(filter)) + bias)` for a plain conv geometry `g` (groups 1),
+/// where `filter` is `[kh, kw, g.cout, cin]` and `flip` is [`flip_filter`]: a stride-1
+/// transposed convolution (an input gradient) as a plain one. The direct kernel reads
+/// `filter` flipped in place (one dispatch); the register-blocked and im2col kernels run on a
+/// flipped copy (one more dispatch, kept where their speed pays for it). `Auto` tunes among
+/// the valid variants, the copy included.
+pub fn conv2d_flipped(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    filter: &GpuBuffer,
+    bias: Option<&GpuBuffer>,
+    g: &Conv2dGeometry,
+    act: Activation,
+    variant: Conv2dVariant,
+) -> Result<GpuBuffer> {
+    let w = &g.win;
+    let rows = w.n * w.oh * w.ow;
+    check_u32("conv2d", &[w.n * w.h * w.w * w.c, rows * g.cout, rows * w.kh * w.kw * w.c])?;
+    if g.groups != 1 {
+        return Err(crate::shape_err("conv2d", format!("a flipped filter needs groups 1, not {}", g.groups)));
+    }
+    if rows * g.cout == 0 {
+        return out_f32(gpu, 0);
+    }
+    let variant = match variant {
+        Auto => {
+            let run = |v| conv2d_flipped(gpu, x, filter, bias, g, act, v);
+            let key = shape_class("conv2d_flipped", g);
+            autotune::choose(gpu, &key, &forward_candidates(gpu, g), Auto.pick(gpu, g), run)?
+        }
+        v => v,
+    };
+    match variant.pick(gpu, g) {
+        Direct => direct(gpu, x, filter, bias, g, act, true),
+        v => {
+            let flipped = flip_filter(gpu, filter, [w.kh, w.kw, g.cout, w.c])?;
+            conv2d(gpu, x, &flipped, bias, g, act, v)
         }
     }
 }
