@@ -1432,6 +1432,93 @@ fn conv2d_filter_grad_taps(@builtin(global_invocation_id) gid: vec3<u32>, @built
     if 8u < ntaps { store_dw(e0 + 8u * p.cin * p.cout, co0, acc8); }
 }
 
+var<workgroup> taps_sum: array<vec4<f32>, 576>;
+
+// Filter gradient, all taps (kh*kw <= 9) x 1 cin x 4 cout per workgroup: lanes split the rows,
+// then lane t < kh*kw adds tap t's 64 partial sums (one pass, no chunk buffer).
+@compute @workgroup_size(64)
+fn conv2d_filter_grad_taps_wg(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let ncb = (p.cout + 3u) / 4u;
+    let blocks = p.cin * ncb;
+    let rows = p.n * p.oh;
+    let blk = wid.x + wid.y * nwg.x;
+    if blk >= blocks { return; }
+    let co0 = (blk % ncb) * 4u;
+    let ci = blk / ncb;
+    let last = p.cout - 1u;
+    let c1 = min(co0 + 1u, last);
+    let c2 = min(co0 + 2u, last);
+    let c3 = min(co0 + 3u, last);
+    let ntaps = p.kh * p.kw;
+    // Taps past the kernel read row -h (outside the input), so they contribute zero.
+    let ty0 = select(-i32(p.h), i32((0u / p.kw) * p.dh) - i32(p.pad_top), 0u < ntaps);
+    let tx0 = i32((0u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc0 = vec4<f32>(0.0);
+    let ty1 = select(-i32(p.h), i32((1u / p.kw) * p.dh) - i32(p.pad_top), 1u < ntaps);
+    let tx1 = i32((1u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc1 = vec4<f32>(0.0);
+    let ty2 = select(-i32(p.h), i32((2u / p.kw) * p.dh) - i32(p.pad_top), 2u < ntaps);
+    let tx2 = i32((2u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc2 = vec4<f32>(0.0);
+    let ty3 = select(-i32(p.h), i32((3u / p.kw) * p.dh) - i32(p.pad_top), 3u < ntaps);
+    let tx3 = i32((3u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc3 = vec4<f32>(0.0);
+    let ty4 = select(-i32(p.h), i32((4u / p.kw) * p.dh) - i32(p.pad_top), 4u < ntaps);
+    let tx4 = i32((4u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc4 = vec4<f32>(0.0);
+    let ty5 = select(-i32(p.h), i32((5u / p.kw) * p.dh) - i32(p.pad_top), 5u < ntaps);
+    let tx5 = i32((5u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc5 = vec4<f32>(0.0);
+    let ty6 = select(-i32(p.h), i32((6u / p.kw) * p.dh) - i32(p.pad_top), 6u < ntaps);
+    let tx6 = i32((6u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc6 = vec4<f32>(0.0);
+    let ty7 = select(-i32(p.h), i32((7u / p.kw) * p.dh) - i32(p.pad_top), 7u < ntaps);
+    let tx7 = i32((7u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc7 = vec4<f32>(0.0);
+    let ty8 = select(-i32(p.h), i32((8u / p.kw) * p.dh) - i32(p.pad_top), 8u < ntaps);
+    let tx8 = i32((8u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc8 = vec4<f32>(0.0);
+    let r1 = rows;
+    for (var r = lid.x; r < r1; r += 64u) {
+        let b = r / p.oh;
+        let oy = r % p.oh;
+        let xb = b * p.h;
+        for (var ox = 0u; ox < p.ow; ox++) {
+            let g = (r * p.ow + ox) * p.cout;
+            let gv = vec4(gy[g + co0], gy[g + c1], gy[g + c2], gy[g + c3]);
+            let y0 = i32(oy * p.sh);
+            let x0 = i32(ox * p.sw);
+            acc0 = fma(vec4(tapx(xb, y0 + ty0, x0 + tx0, ci)), gv, acc0);
+            acc1 = fma(vec4(tapx(xb, y0 + ty1, x0 + tx1, ci)), gv, acc1);
+            acc2 = fma(vec4(tapx(xb, y0 + ty2, x0 + tx2, ci)), gv, acc2);
+            acc3 = fma(vec4(tapx(xb, y0 + ty3, x0 + tx3, ci)), gv, acc3);
+            acc4 = fma(vec4(tapx(xb, y0 + ty4, x0 + tx4, ci)), gv, acc4);
+            acc5 = fma(vec4(tapx(xb, y0 + ty5, x0 + tx5, ci)), gv, acc5);
+            acc6 = fma(vec4(tapx(xb, y0 + ty6, x0 + tx6, ci)), gv, acc6);
+            acc7 = fma(vec4(tapx(xb, y0 + ty7, x0 + tx7, ci)), gv, acc7);
+            acc8 = fma(vec4(tapx(xb, y0 + ty8, x0 + tx8, ci)), gv, acc8);
+        }
+    }
+    taps_sum[0u * 64u + lid.x] = acc0;
+    taps_sum[1u * 64u + lid.x] = acc1;
+    taps_sum[2u * 64u + lid.x] = acc2;
+    taps_sum[3u * 64u + lid.x] = acc3;
+    taps_sum[4u * 64u + lid.x] = acc4;
+    taps_sum[5u * 64u + lid.x] = acc5;
+    taps_sum[6u * 64u + lid.x] = acc6;
+    taps_sum[7u * 64u + lid.x] = acc7;
+    taps_sum[8u * 64u + lid.x] = acc8;
+    workgroupBarrier();
+    if lid.x >= ntaps || bias[0] == 12345.678 { return; } // (keeps binding 3 in the layout)
+    var s = vec4<f32>(0.0);
+    for (var k = 0u; k < 64u; k++) { s += taps_sum[lid.x * 64u + k]; }
+    store_dw((lid.x * p.cin + ci) * p.cout, co0, s);
+}
+
 // x[b, iy, ix, ci], or 0 outside the input.
 fn tapx(xb: u32, iy: i32, ix: i32, ci: u32) -> f32 {
     let inside = iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w);

@@ -108,6 +108,42 @@ fn every_filter_gradient_kernel_matches_cpu() {
 }
 
 #[test]
+fn small_all_taps_filter_gradients_take_one_pass_and_large_ones_chunk() {
+    // Up to TAPS_ONE_PASS_PIXELS output pixels the all-taps kernel sums its rows within a
+    // workgroup (one dispatch, no chunk pass): LeNet-5's two convolutions, odd shapes with
+    // strides, dilations and padding, more rows than the 64 lanes or fewer; above it, the
+    // chunked partial sums and their sum (two dispatches). Every case against the CPU twin.
+    use tessera::kernels::conv2d::TAPS_ONE_PASS_PIXELS;
+    let same = Conv2dOptions::default().padding(Padding::Same);
+    let valid = Conv2dOptions::default();
+    let cases: [([usize; 4], [usize; 4], Conv2dOptions); 6] = [
+        ([32, 28, 28, 1], [3, 3, 1, 6], valid),
+        ([32, 13, 13, 6], [3, 3, 6, 16], valid),
+        ([3, 7, 5, 5], [3, 1, 5, 7], same.strides([2, 1])),
+        ([2, 9, 8, 3], [2, 3, 3, 2], valid.dilations([2, 1]).padding(Padding::Explicit([[1, 0], [2, 1]]))),
+        ([1, 2, 3, 2], [2, 2, 2, 5], valid),
+        ([2, 130, 260, 1], [3, 3, 1, 2], same),
+    ];
+    let _ = gpu();
+    let dev = Device::gpu().unwrap(); // a device of its own for the dispatch count
+    for (i, (xs, fs, o)) in cases.into_iter().enumerate() {
+        let seed = 560 + 10 * i as u64;
+        let xc = Tensor::from_vec(rand_vec(xs.iter().product(), seed), &xs, &Device::Cpu).unwrap();
+        let out = conv2d(&xc, &Tensor::zeros(&fs, &Device::Cpu).unwrap(), &o).unwrap();
+        let dyc = Tensor::from_vec(rand_vec(out.numel(), seed + 1), out.shape(), &Device::Cpu).unwrap();
+        let want = conv2d_backprop_filter(&xc, &dyc, &fs, &o).unwrap();
+        let (xg, dyg) = (xc.to_device(&dev).unwrap(), dyc.to_device(&dev).unwrap());
+        dev.synchronize().unwrap();
+        let before = dev.as_gpu().unwrap().stats().dispatches;
+        let got = conv2d_backprop_filter_kernel(&xg, &dyg, &fs, &o, Some(FilterGradKernel::Taps)).unwrap();
+        let dispatches = dev.as_gpu().unwrap().stats().dispatches - before;
+        assert_close(&got, &want, RTOL, &format!("taps filter grad {xs:?} {fs:?} {o:?}"));
+        let one_pass = out.numel() / out.shape()[3] <= TAPS_ONE_PASS_PIXELS;
+        assert_eq!(dispatches, if one_pass { 1 } else { 2 }, "{xs:?} {fs:?}: dispatches");
+    }
+}
+
+#[test]
 fn cross_correlation_by_hand() {
     // tf.nn.conv2d is a cross-correlation: [[0,1,2],[3,4,5],[6,7,8]] ⋆ [[0,1],[2,3]] = [[19,25],[37,43]]
     for dev in [Device::Cpu, gpu()] {

@@ -280,7 +280,8 @@ fn im2col_matmul(
 /// Records the filter gradient of conv2d, `dW[ky, kx, ci, co] = Σ x[tap] · dY[pixel, co]`,
 /// for input `x` and upstream gradient `dy` (`[n, oh, ow, cout]`); returns `[kh, kw, cin /
 /// groups, cout]`. The sum over pixels is split into chunks of output rows (enough invocations
-/// to fill the device), whose partial sums a second pass adds. Grouped geometries run the
+/// to fill the device), whose partial sums a second pass adds; the all-taps kernel sums small
+/// problems in one pass ([`TAPS_ONE_PASS_PIXELS`]). Grouped geometries run the
 /// grouped kernel (one channel per group: the depthwise one) whatever the `variant`.
 pub fn conv2d_filter_grad(
     gpu: &Gpu,
@@ -468,7 +469,7 @@ pub fn conv2d_filter_grad_reg(
 }
 
 /// The filter gradient with one kernel and block: chunked partial sums, then (for several
-/// chunks) their sum.
+/// chunks) their sum; or, for the all-taps kernel on a small problem, one pass.
 fn filter_grad_block(
     gpu: &Gpu,
     x: &GpuBuffer,
@@ -488,6 +489,9 @@ fn filter_grad_block(
     // `threads` is 0 for a filter with no input channels (an all-zero gradient).
     let chunk_rows = rows.div_ceil(block.threads.div_ceil(threads.max(1)).clamp(1, rows));
     let chunks = rows.div_ceil(chunk_rows);
+    if kernel == FilterGradKernel::Taps && chunks > 1 && w.n * w.oh * w.ow <= TAPS_ONE_PASS_PIXELS {
+        return taps_one_pass(gpu, x, dy, g, threads, elems);
+    }
     let partial = out_f32(gpu, chunks * elems)?;
     let dummy = out_f32(gpu, 1)?;
     let fg_tv = [("FG_TV", block.vec4s as f64)];
@@ -505,6 +509,31 @@ fn filter_grad_block(
     let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "sum_chunks", &[])?;
     let p = params_ext(g, false, Activation::None, [chunk_rows, elems, chunks]);
     gpu.dispatch(&pipe, p.bytes()?, &[&partial, &dummy, &dummy, &out], grid_1d(gpu, elems, 64))?;
+    Ok(out)
+}
+
+/// Output pixels up to which the all-taps filter gradient runs in one pass
+/// (`conv2d_filter_grad_taps_wg`: a workgroup per block of one input and four output channels,
+/// its 64 lanes splitting the rows and adding their sums in workgroup memory) instead of
+/// chunked partial sums and a `sum_chunks` pass: small problems (LeNet's convolutions) are
+/// dominated by launches, larger ones gain from the chunks' extra invocations.
+pub const TAPS_ONE_PASS_PIXELS: usize = 1 << 16;
+
+/// The all-taps filter gradient in one dispatch: `blocks` workgroups (see
+/// [`TAPS_ONE_PASS_PIXELS`]).
+fn taps_one_pass(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    g: &Conv2dGeometry,
+    blocks: usize,
+    elems: usize,
+) -> Result<GpuBuffer> {
+    let out = out_f32(gpu, elems)?;
+    let dummy = out_f32(gpu, 1)?;
+    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_filter_grad_taps_wg", &[])?;
+    let p = params_ext(g, false, Activation::None, [0, 0, 0]);
+    gpu.dispatch(&pipe, p.bytes()?, &[x, dy, &dummy, &out], grid_1d(gpu, blocks, 1))?;
     Ok(out)
 }
 
