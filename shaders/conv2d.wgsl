@@ -1432,10 +1432,12 @@ fn conv2d_filter_grad_taps(@builtin(global_invocation_id) gid: vec3<u32>, @built
     if 8u < ntaps { store_dw(e0 + 8u * p.cin * p.cout, co0, acc8); }
 }
 
-var<workgroup> taps_sum: array<vec4<f32>, 576>;
+var<workgroup> taps_sum: array<vec4<f32>, 640>;
+@group(0) @binding(3) var<storage, read_write> dbias: array<f32>;
 
 // Filter gradient, all taps (kh*kw <= 9) x 1 cin x 4 cout per workgroup: lanes split the rows,
-// then lane t < kh*kw adds tap t's 64 partial sums (one pass, no chunk buffer).
+// then lane t < kh*kw adds tap t's 64 partial sums (one pass, no chunk buffer). With p._p1 = 1
+// the workgroups of input channel 0 also write the bias gradient dbias[co] = Σ dy[.., co] (lane 9).
 @compute @workgroup_size(64)
 fn conv2d_filter_grad_taps_wg(
     @builtin(workgroup_id) wid: vec3<u32>,
@@ -1482,6 +1484,7 @@ fn conv2d_filter_grad_taps_wg(
     let ty8 = select(-i32(p.h), i32((8u / p.kw) * p.dh) - i32(p.pad_top), 8u < ntaps);
     let tx8 = i32((8u % p.kw) * p.dw) - i32(p.pad_left);
     var acc8 = vec4<f32>(0.0);
+    var dsum = vec4<f32>(0.0);
     let r1 = rows;
     for (var r = lid.x; r < r1; r += 64u) {
         let b = r / p.oh;
@@ -1492,6 +1495,7 @@ fn conv2d_filter_grad_taps_wg(
             let gv = vec4(gy[g + co0], gy[g + c1], gy[g + c2], gy[g + c3]);
             let y0 = i32(oy * p.sh);
             let x0 = i32(ox * p.sw);
+            dsum += gv;
             acc0 = fma(vec4(tapx(xb, y0 + ty0, x0 + tx0, ci)), gv, acc0);
             acc1 = fma(vec4(tapx(xb, y0 + ty1, x0 + tx1, ci)), gv, acc1);
             acc2 = fma(vec4(tapx(xb, y0 + ty2, x0 + tx2, ci)), gv, acc2);
@@ -1512,10 +1516,18 @@ fn conv2d_filter_grad_taps_wg(
     taps_sum[6u * 64u + lid.x] = acc6;
     taps_sum[7u * 64u + lid.x] = acc7;
     taps_sum[8u * 64u + lid.x] = acc8;
+    taps_sum[9u * 64u + lid.x] = dsum;
     workgroupBarrier();
-    if lid.x >= ntaps || bias[0] == 12345.678 { return; } // (keeps binding 3 in the layout)
+    let bias_lane = lid.x == 9u && ci == 0u && p._p1 != 0u;
+    if lid.x >= ntaps && !bias_lane { return; }
     var s = vec4<f32>(0.0);
     for (var k = 0u; k < 64u; k++) { s += taps_sum[lid.x * 64u + k]; }
+    if bias_lane {
+        for (var j = 0u; j < 4u; j++) {
+            if co0 + j < p.cout { dbias[co0 + j] = s[j]; }
+        }
+        return;
+    }
     store_dw((lid.x * p.cin + ci) * p.cout, co0, s);
 }
 

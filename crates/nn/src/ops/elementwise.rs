@@ -159,7 +159,7 @@ fn rows_cols(g: &Tensor) -> (usize, usize) {
 
 /// `Σ g` over every axis but the last (rank >= 1), without recording a gradient: one
 /// dispatch on the GPU (`bias_grad`), the CPU twin otherwise.
-fn bias_sum(g: &Tensor) -> Result<Tensor> {
+pub(crate) fn bias_sum(g: &Tensor) -> Result<Tensor> {
     let (rows, cols) = rows_cols(g);
     match g.device() {
         Device::Cpu => Ok(Tensor::from_cpu(bias_grad::bias_grad_cpu(g.cpu_data(), rows, cols), vec![cols])),
