@@ -434,7 +434,8 @@ fn stride1_transpose_reads_the_flipped_filter_with_every_conv_variant() {
     let up = |v: &[f32]| gp.upload(&v.iter().flat_map(|f| f.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
     // (transposed conv input [n, h, w, cin], filter [kh, kw, cout, cin], dilations, the
     // forward conv's padding [[top, bottom], [left, right]])
-    let cases: [([usize; 4], [usize; 4], [usize; 2], [[usize; 2]; 2]); 4] = [
+    type Case = ([usize; 4], [usize; 4], [usize; 2], [[usize; 2]; 2]);
+    let cases: [Case; 4] = [
         ([2, 5, 7, 3], [3, 2, 6, 3], [1, 1], [[0, 0], [0, 0]]),
         ([3, 4, 4, 8], [3, 3, 8, 8], [1, 1], [[1, 1], [1, 1]]),
         ([2, 6, 5, 16], [3, 3, 6, 16], [2, 1], [[1, 0], [0, 1]]),
