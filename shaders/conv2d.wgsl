@@ -45,7 +45,10 @@ fn tap(px: vec3<i32>, ky: u32, kx: u32) -> vec2<u32> {
 
 // 4 consecutive output pixels x 8 consecutive output channels per invocation; any sizes
 // (pixel and channel tails are clamped and not stored). Each filter value is loaded once for
-// the 4 pixels and each input value once for the 8 channels.
+// the 4 pixels and each input value once for the 8 channels. With p._p1 = 1 the filter is
+// given as a transposed conv's `[kh, kw, cout, cin]` filter and read flipped in both spatial
+// axes and transposed (what flip_filter would write), so a stride-1 transposed conv (an input
+// gradient) needs no flipped copy.
 @compute @workgroup_size(64)
 fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let id = gid.x + gid.y * nwg.x * 64u;
@@ -63,6 +66,18 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     let c5 = min(co0 + 5u, last);
     let c6 = min(co0 + 6u, last);
     let c7 = min(co0 + 7u, last);
+    // Filter offsets: channel co at co·cs within a tap's input channel, ci_step per input channel.
+    let flip = p._p1 != 0u;
+    let cs = select(1u, p.cin, flip);
+    let ci_step = select(p.cout, 1u, flip);
+    let o0 = c0 * cs;
+    let o1 = c1 * cs;
+    let o2 = c2 * cs;
+    let o3 = c3 * cs;
+    let o4 = c4 * cs;
+    let o5 = c5 * cs;
+    let o6 = c6 * cs;
+    let o7 = c7 * cs;
     let px0 = pixel(min(pix0, pixels - 1u));
     let px1 = pixel(min(pix0 + 1u, pixels - 1u));
     let px2 = pixel(min(pix0 + 2u, pixels - 1u));
@@ -81,10 +96,11 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
             let t1 = tap1(px1, ky, kx);
             let t2 = tap1(px2, ky, kx);
             let t3 = tap1(px3, ky, kx);
-            var fr = (ky * p.kw + kx) * p.cin * p.cout;
+            let ft = select(ky * p.kw + kx, (p.kh - 1u - ky) * p.kw + (p.kw - 1u - kx), flip);
+            var fr = ft * p.cin * p.cout;
             for (var ci = 0u; ci < p.cin; ci++) {
-                let fl = vec4(f[fr + c0], f[fr + c1], f[fr + c2], f[fr + c3]);
-                let fh = vec4(f[fr + c4], f[fr + c5], f[fr + c6], f[fr + c7]);
+                let fl = vec4(f[fr + o0], f[fr + o1], f[fr + o2], f[fr + o3]);
+                let fh = vec4(f[fr + o4], f[fr + o5], f[fr + o6], f[fr + o7]);
                 let x0 = vec4(select(0.0, x[t0.off + ci], t0.m != 0.0));
                 let x1 = vec4(select(0.0, x[t1.off + ci], t1.m != 0.0));
                 let x2 = vec4(select(0.0, x[t2.off + ci], t2.m != 0.0));
@@ -97,7 +113,7 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
                 hi2 = fma(x2, fh, hi2);
                 lo3 = fma(x3, fl, lo3);
                 hi3 = fma(x3, fh, hi3);
-                fr += p.cout;
+                fr += ci_step;
             }
         }
     }
@@ -1414,6 +1430,105 @@ fn conv2d_filter_grad_taps(@builtin(global_invocation_id) gid: vec3<u32>, @built
     if 6u < ntaps { store_dw(e0 + 6u * p.cin * p.cout, co0, acc6); }
     if 7u < ntaps { store_dw(e0 + 7u * p.cin * p.cout, co0, acc7); }
     if 8u < ntaps { store_dw(e0 + 8u * p.cin * p.cout, co0, acc8); }
+}
+
+var<workgroup> taps_sum: array<vec4<f32>, 640>;
+@group(0) @binding(3) var<storage, read_write> dbias: array<f32>;
+
+// Filter gradient, all taps (kh*kw <= 9) x 1 cin x 4 cout per workgroup: lanes split the rows,
+// then lane t < kh*kw adds tap t's 64 partial sums (one pass, no chunk buffer). With p._p1 = 1
+// the workgroups of input channel 0 also write the bias gradient dbias[co] = Σ dy[.., co] (lane 9).
+@compute @workgroup_size(64)
+fn conv2d_filter_grad_taps_wg(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let ncb = (p.cout + 3u) / 4u;
+    let blocks = p.cin * ncb;
+    let rows = p.n * p.oh;
+    let blk = wid.x + wid.y * nwg.x;
+    if blk >= blocks { return; }
+    let co0 = (blk % ncb) * 4u;
+    let ci = blk / ncb;
+    let last = p.cout - 1u;
+    let c1 = min(co0 + 1u, last);
+    let c2 = min(co0 + 2u, last);
+    let c3 = min(co0 + 3u, last);
+    let ntaps = p.kh * p.kw;
+    // Taps past the kernel read row -h (outside the input), so they contribute zero.
+    let ty0 = select(-i32(p.h), i32((0u / p.kw) * p.dh) - i32(p.pad_top), 0u < ntaps);
+    let tx0 = i32((0u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc0 = vec4<f32>(0.0);
+    let ty1 = select(-i32(p.h), i32((1u / p.kw) * p.dh) - i32(p.pad_top), 1u < ntaps);
+    let tx1 = i32((1u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc1 = vec4<f32>(0.0);
+    let ty2 = select(-i32(p.h), i32((2u / p.kw) * p.dh) - i32(p.pad_top), 2u < ntaps);
+    let tx2 = i32((2u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc2 = vec4<f32>(0.0);
+    let ty3 = select(-i32(p.h), i32((3u / p.kw) * p.dh) - i32(p.pad_top), 3u < ntaps);
+    let tx3 = i32((3u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc3 = vec4<f32>(0.0);
+    let ty4 = select(-i32(p.h), i32((4u / p.kw) * p.dh) - i32(p.pad_top), 4u < ntaps);
+    let tx4 = i32((4u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc4 = vec4<f32>(0.0);
+    let ty5 = select(-i32(p.h), i32((5u / p.kw) * p.dh) - i32(p.pad_top), 5u < ntaps);
+    let tx5 = i32((5u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc5 = vec4<f32>(0.0);
+    let ty6 = select(-i32(p.h), i32((6u / p.kw) * p.dh) - i32(p.pad_top), 6u < ntaps);
+    let tx6 = i32((6u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc6 = vec4<f32>(0.0);
+    let ty7 = select(-i32(p.h), i32((7u / p.kw) * p.dh) - i32(p.pad_top), 7u < ntaps);
+    let tx7 = i32((7u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc7 = vec4<f32>(0.0);
+    let ty8 = select(-i32(p.h), i32((8u / p.kw) * p.dh) - i32(p.pad_top), 8u < ntaps);
+    let tx8 = i32((8u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc8 = vec4<f32>(0.0);
+    var dsum = vec4<f32>(0.0);
+    let r1 = rows;
+    for (var r = lid.x; r < r1; r += 64u) {
+        let b = r / p.oh;
+        let oy = r % p.oh;
+        let xb = b * p.h;
+        for (var ox = 0u; ox < p.ow; ox++) {
+            let g = (r * p.ow + ox) * p.cout;
+            let gv = vec4(gy[g + co0], gy[g + c1], gy[g + c2], gy[g + c3]);
+            let y0 = i32(oy * p.sh);
+            let x0 = i32(ox * p.sw);
+            dsum += gv;
+            acc0 = fma(vec4(tapx(xb, y0 + ty0, x0 + tx0, ci)), gv, acc0);
+            acc1 = fma(vec4(tapx(xb, y0 + ty1, x0 + tx1, ci)), gv, acc1);
+            acc2 = fma(vec4(tapx(xb, y0 + ty2, x0 + tx2, ci)), gv, acc2);
+            acc3 = fma(vec4(tapx(xb, y0 + ty3, x0 + tx3, ci)), gv, acc3);
+            acc4 = fma(vec4(tapx(xb, y0 + ty4, x0 + tx4, ci)), gv, acc4);
+            acc5 = fma(vec4(tapx(xb, y0 + ty5, x0 + tx5, ci)), gv, acc5);
+            acc6 = fma(vec4(tapx(xb, y0 + ty6, x0 + tx6, ci)), gv, acc6);
+            acc7 = fma(vec4(tapx(xb, y0 + ty7, x0 + tx7, ci)), gv, acc7);
+            acc8 = fma(vec4(tapx(xb, y0 + ty8, x0 + tx8, ci)), gv, acc8);
+        }
+    }
+    taps_sum[0u * 64u + lid.x] = acc0;
+    taps_sum[1u * 64u + lid.x] = acc1;
+    taps_sum[2u * 64u + lid.x] = acc2;
+    taps_sum[3u * 64u + lid.x] = acc3;
+    taps_sum[4u * 64u + lid.x] = acc4;
+    taps_sum[5u * 64u + lid.x] = acc5;
+    taps_sum[6u * 64u + lid.x] = acc6;
+    taps_sum[7u * 64u + lid.x] = acc7;
+    taps_sum[8u * 64u + lid.x] = acc8;
+    taps_sum[9u * 64u + lid.x] = dsum;
+    workgroupBarrier();
+    let bias_lane = lid.x == 9u && ci == 0u && p._p1 != 0u;
+    if lid.x >= ntaps && !bias_lane { return; }
+    var s = vec4<f32>(0.0);
+    for (var k = 0u; k < 64u; k++) { s += taps_sum[lid.x * 64u + k]; }
+    if bias_lane {
+        for (var j = 0u; j < 4u; j++) {
+            if co0 + j < p.cout { dbias[co0 + j] = s[j]; }
+        }
+        return;
+    }
+    store_dw((lid.x * p.cin + ci) * p.cout, co0, s);
 }
 
 // x[b, iy, ix, ci], or 0 outside the input.

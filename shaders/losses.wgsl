@@ -6,9 +6,14 @@
 // `xent_mean`: out[0] = the mean over rows of xent_rows (one workgroup, a tree sum): a
 // Keras cross-entropy loss in one dispatch.
 // `xent_grad_rows`: out[r, j] = g[r·g_stride] · g_scale · (softmax(x[r])_j − labels[r, j])
+// for the upstream gradient g (bound as `aux`)
 // (g_stride 0 and g_scale 1/rows: the gradient of xent_mean from its scalar gradient).
 // `one_hot`: out[i, j] = 1 when labels[i] == j, else 0 (labels viewed as `rows` ids).
 // `correct_rows`: out[r] = 1 when the first argmax of x[r] equals labels[r], else 0.
+// `correct_mean`: out[0] = the mean over rows of correct_rows (one workgroup): sparse
+// categorical accuracy in one dispatch.
+// `xent_mean_accuracy`: xent_mean's out[0] and correct_mean's value in aux[0], one pass over
+// the rows (sparse labels): a training step's loss and accuracy in one dispatch.
 
 struct Params {
     rows: u32, k: u32, sparse: u32, _p0: u32,
@@ -19,7 +24,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read> labels: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<storage, read> x: array<f32>;
-@group(0) @binding(4) var<storage, read> g: array<f32>;
+// xent_grad_rows: the upstream gradient (read); xent_mean_accuracy: the accuracy (written).
+@group(0) @binding(4) var<storage, read_write> aux: array<f32>;
 
 fn lin(gid: vec3<u32>, nwg: vec3<u32>, wg: u32) -> u32 { return linear_index(gid, nwg, wg); }
 
@@ -62,19 +68,64 @@ fn xent_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     out[r] = row_loss(r);
 }
 
-var<workgroup> part: array<f32, 64>;
+// The first argmax of row r (as argmax_axis: NaN never wins, TensorFlow's rule).
+fn row_argmax(r: u32) -> u32 {
+    let base = r * p.k;
+    var best = -0x1.fffffep+127f;
+    var arg = 0u;
+    for (var j = 0u; j < p.k; j++) {
+        let v = x[base + j];
+        if v > best {
+            best = v;
+            arg = j;
+        }
+    }
+    return arg;
+}
+
+// 1 when row r's first argmax equals its label, else 0.
+fn row_correct(r: u32) -> f32 {
+    return select(0.0, 1.0, labels[r] == f32(row_argmax(r)));
+}
+
+var<workgroup> part: array<vec2<f32>, 64>;
+
+// The mean over rows of the workgroup's 64 partial sums `s` (a tree sum), in every lane.
+fn workgroup_mean(lane: u32, s: vec2<f32>) -> vec2<f32> {
+    part[lane] = s;
+    workgroupBarrier();
+    for (var w = 32u; w > 0u; w = w >> 1u) {
+        if lane < w { part[lane] += part[lane + w]; }
+        workgroupBarrier();
+    }
+    return part[0] / f32(p.rows);
+}
 
 @compute @workgroup_size(64)
 fn xent_mean(@builtin(local_invocation_id) lid: vec3<u32>) {
     var s = 0.0;
     for (var r = lid.x; r < p.rows; r += 64u) { s += row_loss(r); }
-    part[lid.x] = s;
-    workgroupBarrier();
-    for (var w = 32u; w > 0u; w = w >> 1u) {
-        if lid.x < w { part[lid.x] += part[lid.x + w]; }
-        workgroupBarrier();
+    let m = workgroup_mean(lid.x, vec2(s, 0.0));
+    if lid.x == 0u { out[0] = m.x; }
+}
+
+@compute @workgroup_size(64)
+fn correct_mean(@builtin(local_invocation_id) lid: vec3<u32>) {
+    var s = 0.0;
+    for (var r = lid.x; r < p.rows; r += 64u) { s += row_correct(r); }
+    let m = workgroup_mean(lid.x, vec2(0.0, s));
+    if lid.x == 0u { out[0] = m.y; }
+}
+
+@compute @workgroup_size(64)
+fn xent_mean_accuracy(@builtin(local_invocation_id) lid: vec3<u32>) {
+    var s = vec2(0.0);
+    for (var r = lid.x; r < p.rows; r += 64u) { s += vec2(row_loss(r), row_correct(r)); }
+    let m = workgroup_mean(lid.x, s);
+    if lid.x == 0u {
+        out[0] = m.x;
+        aux[0] = m.y;
     }
-    if lid.x == 0u { out[0] = part[0] / f32(p.rows); }
 }
 
 @compute @workgroup_size(64)
@@ -84,7 +135,7 @@ fn xent_grad_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     let base = r * p.k;
     let m = row_max(base);
     let inv = 1.0 / row_sum_exp(base, m);
-    let gr = g[r * p.g_stride] * p.g_scale;
+    let gr = aux[r * p.g_stride] * p.g_scale;
     if p.sparse != 0u {
         let ok = valid_id(r);
         let c = select(p.k, u32(labels[r]), ok);
@@ -111,15 +162,5 @@ fn one_hot(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 fn correct_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let r = lin(gid, nwg, 64u);
     if r >= p.rows { return; }
-    let base = r * p.k;
-    var best = -0x1.fffffep+127f; // as argmax_axis: NaN never wins (TensorFlow's rule)
-    var arg = 0u;
-    for (var j = 0u; j < p.k; j++) {
-        let v = x[base + j];
-        if v > best {
-            best = v;
-            arg = j;
-        }
-    }
-    out[r] = select(0.0, 1.0, labels[r] == f32(arg));
+    out[r] = row_correct(r);
 }

@@ -201,6 +201,9 @@ fn keras_loss_gradients() {
         grad_check(&format!("sparse categorical from_logits={from_logits}"), &[&[n, k]], 804, |x| {
             sparse_categorical_crossentropy(&lab(x[0].device()), &prep(&x[0])?, from_logits)
         });
+        grad_check(&format!("sparse categorical with accuracy from_logits={from_logits}"), &[&[n, k]], 806, |x| {
+            Ok(sparse_categorical_crossentropy_with_accuracy(&lab(x[0].device()), &prep(&x[0])?, from_logits)?.0)
+        });
     }
     grad_check("mean_squared_error", &[&[4, 3], &[4, 3]], 810, |x| mean_squared_error(&x[0], &x[1]));
 }
@@ -292,6 +295,101 @@ fn losses_by_hand() {
         let acc = accuracy(&Tensor::from_slice(&[1., 1., 2.], &[3], &dev).unwrap(), &lg).unwrap();
         assert_eq!(acc.shape(), &[] as &[usize]);
         close(acc, &[2.0 / 3.0], "accuracy");
+        // The loss and the accuracy together (one dispatch on the GPU): row 0 [1, 2, 3] id 2
+        // (right), row 1 [3, 2, 1] id 2 (wrong, loss 3 − 1 + the same log-sum).
+        let lg2 = Tensor::from_slice(&[1., 2., 3., 3., 2., 1.], &[2, 3], &dev).unwrap().variable();
+        let ids2 = Tensor::from_slice(&[2., 2.], &[2], &dev).unwrap();
+        let (l, a) = sparse_categorical_crossentropy_with_accuracy(&ids2, &lg2, true).unwrap();
+        assert_eq!((l.shape(), a.shape()), (&[] as &[usize], &[] as &[usize]));
+        close(a, &[0.5], "fused accuracy");
+        close(l.detach(), &[(want + want + 2.0) / 2.0], "fused loss");
+        let g = l.backward().unwrap().remove(&lg2).unwrap();
+        let d = [e[0] / s, e[1] / s, e[2] / s - 1.0];
+        close(
+            g,
+            &[d[0] / 2.0, d[1] / 2.0, d[2] / 2.0, d[2] / 2.0 + 0.5, d[1] / 2.0, d[0] / 2.0 - 0.5],
+            "fused gradient",
+        );
+    }
+}
+
+/// Close values, NaN exactly where `want` is NaN.
+fn close_or_nan(got: &[f32], want: &[f32], what: &str) {
+    let nan = |v: &[f32]| v.iter().map(|x| x.is_nan()).collect::<Vec<_>>();
+    assert_eq!(nan(got), nan(want), "{what}: NaN positions");
+    let finite = |v: &[f32]| v.iter().map(|&x| if x.is_nan() { 0.0 } else { x }).collect::<Vec<_>>();
+    assert_close_vec(&finite(got), &finite(want), RTOL, what);
+}
+
+#[test]
+fn fused_loss_with_accuracy_and_one_dispatch_accuracy_match_the_cpu() {
+    // sparse_categorical_crossentropy_with_accuracy (GPU: one xent_mean_accuracy dispatch, then
+    // one gradient dispatch) and accuracy (GPU: one correct_mean dispatch) against the CPU's
+    // separate ops, for 1 row, 63 and 131 rows (more than the workgroup's 64 lanes), odd class
+    // counts, ties (the first argmax wins), -inf and NaN logits (NaN never wins), a
+    // non-unit upstream gradient, and the probabilities path (from_logits = false).
+    for (i, (rows, k)) in [(1usize, 10usize), (63, 7), (131, 3), (40, 1)].into_iter().enumerate() {
+        let seed = 1300 + 10 * i as u64;
+        let labels = ids(rows, k, seed + 1);
+        let mut x = rand_vec(rows * k, seed);
+        if rows > 2 && k > 2 {
+            (x[0], x[1]) = (x[2], x[2]); // a tie at the row's max or not: the first wins
+            x[k + (labels[1] as usize + 1) % k] = f32::NEG_INFINITY; // not the label's logit
+            x[2 * k + 1] = f32::NAN;
+        }
+        let mut results = Vec::new();
+        for dev in [Device::Cpu, gpu()] {
+            let logits = Tensor::from_vec(x.clone(), &[rows, k], &dev).unwrap().variable();
+            let y = Tensor::from_vec(labels.clone(), &[rows], &dev).unwrap();
+            let (l, a) = sparse_categorical_crossentropy_with_accuracy(&y, &logits, true).unwrap();
+            let acc = accuracy(&y, &logits.detach()).unwrap();
+            assert_eq!(a.to_vec().unwrap(), acc.to_vec().unwrap(), "{rows}x{k}: fused vs separate accuracy");
+            let scale = Tensor::full(-1.5, &[], &dev).unwrap();
+            let g = mul(&l, &scale).unwrap().backward().unwrap().remove(&logits).unwrap();
+            let probs = softmax(&logits.detach()).unwrap();
+            let (lp, ap) = sparse_categorical_crossentropy_with_accuracy(&y, &probs, false).unwrap();
+            let want_p = sparse_categorical_crossentropy(&y, &probs, false).unwrap();
+            close_or_nan(&lp.to_vec().unwrap(), &want_p.to_vec().unwrap(), &format!("{rows}x{k}: probabilities"));
+            let v = |t: &Tensor| t.to_vec().unwrap();
+            results.push((
+                v(&l),
+                v(&a),
+                v(&g),
+                v(&ap),
+                v(&sparse_categorical_crossentropy(&y, &logits, true).unwrap()),
+            ));
+        }
+        let (c, g) = (&results[0], &results[1]);
+        let what = format!("{rows}x{k}");
+        assert_eq!(g.1, c.1, "{what}: accuracy GPU vs CPU");
+        assert_eq!(g.3, c.3, "{what}: accuracy of probabilities GPU vs CPU");
+        for (got, want, name) in [(&g.0, &c.0, "loss"), (&g.0, &g.4, "loss vs the loss op"), (&g.2, &c.2, "gradient")] {
+            close_or_nan(got, want, &format!("{what}: {name}"));
+        }
+    }
+    // Dispatches on the GPU: the fused loss and accuracy 1, its gradient 1, accuracy alone 1
+    // (on a device of its own: tests run in parallel on the shared one).
+    let _ = gpu();
+    let dev = Device::gpu().unwrap();
+    let count = || dev.as_gpu().unwrap().stats().dispatches;
+    let logits = Tensor::randn(&[32, 10], 0.0, 1.0, 5, &dev).unwrap().variable();
+    let y = Tensor::from_vec(ids(32, 10, 6), &[32], &dev).unwrap();
+    let before = count();
+    let (l, _) = sparse_categorical_crossentropy_with_accuracy(&y, &logits, true).unwrap();
+    assert_eq!(count() - before, 1, "fused loss and accuracy");
+    let before = count();
+    l.backward().unwrap();
+    assert_eq!(count() - before, 1, "its gradient");
+    let before = count();
+    accuracy(&y, &logits.detach()).unwrap();
+    assert_eq!(count() - before, 1, "accuracy");
+    // Bad shapes are errors naming them, on both devices.
+    for dev in [Device::Cpu, gpu()] {
+        let z = |s: &[usize]| Tensor::zeros(s, &dev).unwrap();
+        let both = |l: &[usize], x: &[usize]| sparse_categorical_crossentropy_with_accuracy(&z(l), &z(x), true);
+        assert_shape_err(both(&[3], &[2, 3]).map(|r| r.0), "[2, 3]");
+        assert_shape_err(both(&[2], &[2, 0]).map(|r| r.0), "[2, 0]");
+        assert_shape_err(both(&[2, 3], &[2, 3, 4]).map(|r| r.0), "[2, 3, 4]");
     }
 }
 

@@ -108,6 +108,76 @@ fn every_filter_gradient_kernel_matches_cpu() {
 }
 
 #[test]
+fn small_all_taps_filter_gradients_take_one_pass_and_large_ones_chunk() {
+    // Up to TAPS_ONE_PASS_PIXELS output pixels the all-taps kernel sums its rows within a
+    // workgroup (one dispatch, no chunk pass) and can give the bias gradient Σ dy from the same
+    // dispatch; above it, the chunked partial sums and their sum (two dispatches, no bias
+    // gradient). LeNet-5's two convolutions, odd shapes with strides, dilations and padding,
+    // more rows than the 64 lanes or fewer, cout not a multiple of 4; every case against the
+    // CPU twin, with the kernel forced and through conv2d_backprop_filter_and_bias (tuned).
+    use tessera::kernels::conv2d::{conv2d_filter_bias_grad_kernel, TAPS_ONE_PASS_PIXELS};
+    use tessera::kernels::Conv2dGeometry;
+    let same = Conv2dOptions::default().padding(Padding::Same);
+    let valid = Conv2dOptions::default();
+    let cases: [([usize; 4], [usize; 4], Conv2dOptions); 6] = [
+        ([32, 28, 28, 1], [3, 3, 1, 6], valid),
+        ([32, 13, 13, 6], [3, 3, 6, 16], valid),
+        ([3, 7, 5, 5], [3, 1, 5, 7], same.strides([2, 1])),
+        ([2, 9, 8, 3], [2, 3, 3, 2], valid.dilations([2, 1]).padding(Padding::Explicit([[1, 0], [2, 1]]))),
+        ([1, 2, 3, 2], [2, 2, 2, 5], valid),
+        ([2, 130, 260, 1], [3, 3, 1, 2], same),
+    ];
+    let _ = gpu();
+    let dev = Device::gpu().unwrap(); // a device of its own for the dispatch count
+    let gp = dev.as_gpu().unwrap();
+    let up = |v: &[f32]| gp.upload(&v.iter().flat_map(|f| f.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+    let read = |b: &tessera::device::GpuBuffer, n: usize| -> Vec<f32> {
+        let bytes = gp.read(b, (n * 4) as u64).unwrap();
+        bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    };
+    for (i, (xs, fs, o)) in cases.into_iter().enumerate() {
+        let seed = 560 + 10 * i as u64;
+        let what = format!("taps filter grad {xs:?} {fs:?} {o:?}");
+        let xc = Tensor::from_vec(rand_vec(xs.iter().product(), seed), &xs, &Device::Cpu).unwrap();
+        let out = conv2d(&xc, &Tensor::zeros(&fs, &Device::Cpu).unwrap(), &o).unwrap();
+        let dyc = Tensor::from_vec(rand_vec(out.numel(), seed + 1), out.shape(), &Device::Cpu).unwrap();
+        let want = conv2d_backprop_filter(&xc, &dyc, &fs, &o).unwrap();
+        let want_db = reduce_sum(&dyc, Some(&[0, 1, 2]), false).unwrap();
+        let one_pass = out.numel() / fs[3] <= TAPS_ONE_PASS_PIXELS;
+        let g = Conv2dGeometry::new(&xs, &fs, o.strides, o.dilations, &o.padding).unwrap();
+        let (xb, dyb) = (up(&xc.to_vec().unwrap()), up(&dyc.to_vec().unwrap()));
+        for with_bias in [false, true] {
+            dev.synchronize().unwrap();
+            let before = gp.stats().dispatches;
+            let (dw, db) =
+                conv2d_filter_bias_grad_kernel(gp, &xb, &dyb, &g, FilterGradKernel::Taps, with_bias).unwrap();
+            assert_eq!(gp.stats().dispatches - before, if one_pass { 1 } else { 2 }, "{what}: dispatches");
+            assert_close_vec(&read(&dw, want.numel()), &want.to_vec().unwrap(), RTOL, &format!("{what}: dw"));
+            match db {
+                Some(db) if with_bias && one_pass => {
+                    assert_close_vec(&read(&db, fs[3]), &want_db.to_vec().unwrap(), RTOL, &format!("{what}: db"))
+                }
+                None if !(with_bias && one_pass) => {}
+                _ => panic!("{what}: with_bias={with_bias} one_pass={one_pass}: unexpected bias gradient"),
+            }
+        }
+        let (xg, dyg) = (xc.to_device(&dev).unwrap(), dyc.to_device(&dev).unwrap());
+        let got = conv2d_backprop_filter_kernel(&xg, &dyg, &fs, &o, Some(FilterGradKernel::Taps)).unwrap();
+        assert_close(&got, &want, RTOL, &what);
+        for d in [&Device::Cpu, &dev] {
+            let (dw, db) =
+                conv2d_backprop_filter_and_bias(&xc.to_device(d).unwrap(), &dyc.to_device(d).unwrap(), &fs, &o)
+                    .unwrap();
+            assert_close(&dw, &want, RTOL, &format!("{what}: joint dw on {d}"));
+            assert_close(&db, &want_db, RTOL, &format!("{what}: joint db on {d}"));
+        }
+    }
+    let z = |s: &[usize]| Tensor::zeros(s, &Device::Cpu).unwrap();
+    let bad = conv2d_backprop_filter_and_bias(&z(&[1, 5, 5, 2]), &z(&[1, 4, 4, 3]), &[3, 3, 2, 3], &valid);
+    assert!(matches!(bad, Err(Error::Shape { .. })), "{bad:?}");
+}
+
+#[test]
 fn cross_correlation_by_hand() {
     // tf.nn.conv2d is a cross-correlation: [[0,1,2],[3,4,5],[6,7,8]] ⋆ [[0,1],[2,3]] = [[19,25],[37,43]]
     for dev in [Device::Cpu, gpu()] {

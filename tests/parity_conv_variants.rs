@@ -419,3 +419,54 @@ fn mixed_devices_are_a_typed_error() {
     let r = depthwise_conv2d(&x, &f, &Conv2dOptions::default());
     assert!(matches!(r, Err(Error::DeviceMismatch { .. })), "{r:?}");
 }
+
+#[test]
+fn stride1_transpose_reads_the_flipped_filter_with_every_conv_variant() {
+    // A stride-1 conv2d_transpose (a stride-1 conv's input gradient) runs as a plain conv of
+    // the flipped, transposed filter: the direct kernel reads the filter flipped in place, the
+    // register-blocked and im2col kernels run on a flipped copy. Every variant (and the
+    // autotuned choice) against the CPU twin: odd and aligned channels, batch > 1, non-square
+    // windows, dilation, explicit padding, bias and every activation.
+    use tessera::kernels::conv2d::{conv2d_flipped, Conv2dVariant};
+    use tessera::kernels::Conv2dGeometry;
+    let dev = gpu();
+    let gp = dev.as_gpu().unwrap();
+    let up = |v: &[f32]| gp.upload(&v.iter().flat_map(|f| f.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+    // (transposed conv input [n, h, w, cin], filter [kh, kw, cout, cin], dilations, the
+    // forward conv's padding [[top, bottom], [left, right]])
+    type Case = ([usize; 4], [usize; 4], [usize; 2], [[usize; 2]; 2]);
+    let cases: [Case; 4] = [
+        ([2, 5, 7, 3], [3, 2, 6, 3], [1, 1], [[0, 0], [0, 0]]),
+        ([3, 4, 4, 8], [3, 3, 8, 8], [1, 1], [[1, 1], [1, 1]]),
+        ([2, 6, 5, 16], [3, 3, 6, 16], [2, 1], [[1, 0], [0, 1]]),
+        ([1, 3, 9, 5], [2, 4, 4, 5], [1, 2], [[0, 1], [2, 1]]),
+    ];
+    for (i, (xs, fs, dil, pad)) in cases.into_iter().enumerate() {
+        let [kh, kw, cout, cin] = fs;
+        let (eh, ew) = ((kh - 1) * dil[0] + 1, (kw - 1) * dil[1] + 1);
+        let out = [xs[0], xs[1] + eh - 1 - pad[0][0] - pad[0][1], xs[2] + ew - 1 - pad[1][0] - pad[1][1], cout];
+        let conv_pad =
+            Padding::Explicit([[eh - 1 - pad[0][0], eh - 1 - pad[0][1]], [ew - 1 - pad[1][0], ew - 1 - pad[1][1]]]);
+        let geom = Conv2dGeometry::new(&xs, &[kh, kw, cin, cout], [1, 1], dil, &conv_pad).unwrap();
+        let seed = 7000 + 10 * i as u64;
+        let (x, f, b) =
+            (rand_vec(xs.iter().product(), seed), rand_vec(fs.iter().product(), seed + 1), rand_vec(cout, seed + 2));
+        for (j, act) in ACTS.into_iter().enumerate() {
+            let bias = (j % 2 == 0).then(|| Tensor::from_slice(&b, &[cout], &Device::Cpu).unwrap());
+            let o = Conv2dOptions::default().padding(Padding::Explicit(pad)).dilations(dil).activation(act);
+            let xc = Tensor::from_slice(&x, &xs, &Device::Cpu).unwrap();
+            let fc = Tensor::from_slice(&f, &fs, &Device::Cpu).unwrap();
+            let want = conv2d_transpose_with_bias(&xc, &fc, bias.as_ref(), &out, &o).unwrap();
+            let bias_buf = up(&b);
+            for v in [Conv2dVariant::Auto, Conv2dVariant::Direct, Conv2dVariant::Register, Conv2dVariant::Im2col] {
+                let what = format!("flipped conv {xs:?} {fs:?} {dil:?} {pad:?} {act:?} bias={} {v:?}", bias.is_some());
+                let buf =
+                    conv2d_flipped(gp, &up(&x), &up(&f), bias.as_ref().map(|_| &bias_buf), &geom, act, v).unwrap();
+                let bytes = gp.read(&buf, (want.numel() * 4) as u64).unwrap();
+                let got: Vec<f32> =
+                    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+                assert_close_vec(&got, &want.to_vec().unwrap(), RTOL, &what);
+            }
+        }
+    }
+}

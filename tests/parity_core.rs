@@ -144,9 +144,22 @@ fn fill_zeros_ones_and_large_1d_grids() {
 
 #[test]
 fn fused_bias_activation_gradient_matches_cpu_and_the_unfused_ops() {
-    // gz = act'(y)·g and db = Σ gz over every axis but the last, in one GPU dispatch: against
-    // the CPU twin and against the unfused ops (activation gradient, then reduce_sum).
-    let shapes: [&[usize]; 4] = [&[3, 5, 7, 6], &[33, 10], &[2, 300], &[1, 1, 1, 5]];
+    // gz = act'(y)·g and db = Σ gz over every axis but the last, in one GPU dispatch (without
+    // an activation only db, gz being g itself): against the CPU twin and against the unfused
+    // ops (activation gradient, then reduce_sum). Shapes: odd, batch > 1, more columns than a
+    // workgroup's block of 16 (17, 33 with a partial block, 300), one column, and tall inputs
+    // (LeNet's first conv, [32·26·26, 6]; a ResNet-like [8·32·32, 64]).
+    let shapes: [&[usize]; 9] = [
+        &[3, 5, 7, 6],
+        &[33, 10],
+        &[2, 300],
+        &[1, 1, 1, 5],
+        &[5, 3, 17],
+        &[7, 33],
+        &[1000, 1],
+        &[32, 26, 26, 6],
+        &[8, 32, 32, 64],
+    ];
     for (i, shape) in shapes.iter().enumerate() {
         for act in [Activation::None, Activation::Relu, Activation::Sigmoid, Activation::Tanh] {
             let seed = 700 + 10 * i as u64;
@@ -181,8 +194,22 @@ fn fused_bias_activation_gradient_matches_cpu_and_the_unfused_ops() {
             );
         }
     }
+    // One dispatch either way; without an activation gz is the upstream gradient itself (on a
+    // device of its own: tests run in parallel on the shared one).
+    let _ = gpu();
+    let dev = Device::gpu().unwrap();
+    let (y, g) =
+        (Tensor::randn(&[4, 9, 6], 0.0, 1.0, 5, &dev).unwrap(), Tensor::randn(&[4, 9, 6], 0.0, 1.0, 6, &dev).unwrap());
+    for act in [Activation::None, Activation::Relu] {
+        let before = dev.as_gpu().unwrap().stats().dispatches;
+        let (gz, _) = bias_activation_grad(act, &y, &g).unwrap();
+        assert_eq!(dev.as_gpu().unwrap().stats().dispatches - before, 1, "{act:?}: dispatches");
+        if act == Activation::None {
+            assert_eq!(gz.to_vec().unwrap(), g.to_vec().unwrap());
+        }
+    }
     let bad = bias_activation_grad(
-        Activation::Relu,
+        Activation::None,
         &Tensor::zeros(&[2, 3], &Device::Cpu).unwrap(),
         &Tensor::zeros(&[3, 2], &Device::Cpu).unwrap(),
     );

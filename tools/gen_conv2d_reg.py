@@ -126,10 +126,51 @@ def gen_filter_grad(vj=16):
     return "\n".join(L)
 
 
+def taps_body(w, taps, r0, r1, step, dsum=False):
+    """The taps kernels' shared body: block `blk` -> (ci, co0), the tap offsets, and the
+    accumulation over rows `r0`..`r1` (advancing by `step`) into acc0..acc{taps-1} (and, with
+    `dsum`, the upstream gradient's sum into dsum)."""
+    w("    let co0 = (blk % ncb) * 4u;")
+    w("    let ci = blk / ncb;")
+    w("    let last = p.cout - 1u;")
+    w("    let c1 = min(co0 + 1u, last);")
+    w("    let c2 = min(co0 + 2u, last);")
+    w("    let c3 = min(co0 + 3u, last);")
+    w("    let ntaps = p.kh * p.kw;")
+    w("    // Taps past the kernel read row -h (outside the input), so they contribute zero.")
+    for t in range(taps):
+        w(f"    let ty{t} = select(-i32(p.h), i32(({t}u / p.kw) * p.dh) - i32(p.pad_top), {t}u < ntaps);")
+        w(f"    let tx{t} = i32(({t}u % p.kw) * p.dw) - i32(p.pad_left);")
+        w(f"    var acc{t} = vec4<f32>(0.0);")
+    if dsum:
+        w("    var dsum = vec4<f32>(0.0);")
+    w(f"    let r1 = {r1};")
+    w(f"    for (var r = {r0}; r < r1; {step}) {{")
+    w("        let b = r / p.oh;")
+    w("        let oy = r % p.oh;")
+    w("        let xb = b * p.h;")
+    w("        for (var ox = 0u; ox < p.ow; ox++) {")
+    w("            let g = (r * p.ow + ox) * p.cout;")
+    w("            let gv = vec4(gy[g + co0], gy[g + c1], gy[g + c2], gy[g + c3]);")
+    w("            let y0 = i32(oy * p.sh);")
+    w("            let x0 = i32(ox * p.sw);")
+    if dsum:
+        w("            dsum += gv;")
+    for t in range(taps):
+        w(f"            acc{t} = fma(vec4(tapx(xb, y0 + ty{t}, x0 + tx{t}, ci)), gv, acc{t});")
+    w("        }")
+    w("    }")
+
+
 def gen_filter_grad_taps(taps=9):
     """Filter gradient for small kernels (kh*kw <= TAPS) and any channel counts: each
     invocation owns one input channel and 4 output channels for every tap, so each upstream
-    gradient value is loaded once per pixel and reused by all the taps."""
+    gradient value is loaded once per pixel and reused by all the taps. Two entry points:
+    `conv2d_filter_grad_taps` sums one chunk of rows per invocation (partial sums that
+    `sum_chunks` adds when there are several chunks); `conv2d_filter_grad_taps_wg` gives each
+    (cin, 4 cout) block one workgroup whose 64 lanes split the rows and add their sums in
+    workgroup memory, so small problems need one pass, and (p._p1 = 1) also writes the bias
+    gradient, the sum of the upstream gradient it reads anyway."""
     L = []
     w = L.append
     w(f"// Filter gradient, all taps (kh*kw <= {taps}) x 1 cin x 4 cout per invocation over a chunk of rows.")
@@ -143,36 +184,46 @@ def gen_filter_grad_taps(taps=9):
     w("    if id >= blocks * nchunks { return; }")
     w("    let chunk = id / blocks;")
     w("    let blk = id % blocks;")
-    w("    let co0 = (blk % ncb) * 4u;")
-    w("    let ci = blk / ncb;")
-    w("    let last = p.cout - 1u;")
-    w("    let c1 = min(co0 + 1u, last);")
-    w("    let c2 = min(co0 + 2u, last);")
-    w("    let c3 = min(co0 + 3u, last);")
-    w("    let ntaps = p.kh * p.kw;")
-    w("    // Taps past the kernel read row -h (outside the input), so they contribute zero.")
-    for t in range(taps):
-        w(f"    let ty{t} = select(-i32(p.h), i32(({t}u / p.kw) * p.dh) - i32(p.pad_top), {t}u < ntaps);")
-        w(f"    let tx{t} = i32(({t}u % p.kw) * p.dw) - i32(p.pad_left);")
-        w(f"    var acc{t} = vec4<f32>(0.0);")
-    w("    let r1 = min(rows, (chunk + 1u) * p._p0);")
-    w("    for (var r = chunk * p._p0; r < r1; r++) {")
-    w("        let b = r / p.oh;")
-    w("        let oy = r % p.oh;")
-    w("        let xb = b * p.h;")
-    w("        for (var ox = 0u; ox < p.ow; ox++) {")
-    w("            let g = (r * p.ow + ox) * p.cout;")
-    w("            let gv = vec4(gy[g + co0], gy[g + c1], gy[g + c2], gy[g + c3]);")
-    w("            let y0 = i32(oy * p.sh);")
-    w("            let x0 = i32(ox * p.sw);")
-    for t in range(taps):
-        w(f"            acc{t} = fma(vec4(tapx(xb, y0 + ty{t}, x0 + tx{t}, ci)), gv, acc{t});")
-    w("        }")
-    w("    }")
+    taps_body(w, taps, "chunk * p._p0", "min(rows, (chunk + 1u) * p._p0)", "r++")
     w("    let e0 = chunk * p.kh * p.kw * p.cin * p.cout + ci * p.cout;")
     w("    if bias[0] == 12345.678 { return; } // keeps binding 3 in the layout")
     for t in range(taps):
         w(f"    if {t}u < ntaps {{ store_dw(e0 + {t}u * p.cin * p.cout, co0, acc{t}); }}")
+    w("}")
+    w("")
+    w(f"var<workgroup> taps_sum: array<vec4<f32>, {(taps + 1) * 64}>;")
+    w("@group(0) @binding(3) var<storage, read_write> dbias: array<f32>;")
+    w("")
+    w(f"// Filter gradient, all taps (kh*kw <= {taps}) x 1 cin x 4 cout per workgroup: lanes split the rows,")
+    w("// then lane t < kh*kw adds tap t's 64 partial sums (one pass, no chunk buffer). With p._p1 = 1")
+    w(f"// the workgroups of input channel 0 also write the bias gradient dbias[co] = Σ dy[.., co] (lane {taps}).")
+    w("@compute @workgroup_size(64)")
+    w("fn conv2d_filter_grad_taps_wg(")
+    w("    @builtin(workgroup_id) wid: vec3<u32>,")
+    w("    @builtin(local_invocation_id) lid: vec3<u32>,")
+    w("    @builtin(num_workgroups) nwg: vec3<u32>,")
+    w(") {")
+    w("    let ncb = (p.cout + 3u) / 4u;")
+    w("    let blocks = p.cin * ncb;")
+    w("    let rows = p.n * p.oh;")
+    w("    let blk = wid.x + wid.y * nwg.x;")
+    w("    if blk >= blocks { return; }")
+    taps_body(w, taps, "lid.x", "rows", "r += 64u", True)
+    for t in range(taps):
+        w(f"    taps_sum[{t}u * 64u + lid.x] = acc{t};")
+    w(f"    taps_sum[{taps}u * 64u + lid.x] = dsum;")
+    w("    workgroupBarrier();")
+    w(f"    let bias_lane = lid.x == {taps}u && ci == 0u && p._p1 != 0u;")
+    w("    if lid.x >= ntaps && !bias_lane { return; }")
+    w("    var s = vec4<f32>(0.0);")
+    w("    for (var k = 0u; k < 64u; k++) { s += taps_sum[lid.x * 64u + k]; }")
+    w("    if bias_lane {")
+    w("        for (var j = 0u; j < 4u; j++) {")
+    w("            if co0 + j < p.cout { dbias[co0 + j] = s[j]; }")
+    w("        }")
+    w("        return;")
+    w("    }")
+    w("    store_dw((lid.x * p.cin + ci) * p.cout, co0, s);")
     w("}")
     w("")
     w("// x[b, iy, ix, ci], or 0 outside the input.")

@@ -1,5 +1,6 @@
-//! Launcher for `shaders/bias_grad.wgsl`: a layer's activation gradient and its bias gradient
-//! in one dispatch. [`bias_act_grad_cpu`] is the CPU twin.
+//! Launcher for `shaders/bias_grad.wgsl`: a layer's bias gradient in one dispatch, with its
+//! activation gradient when it has an activation ([`bias_act_grad`]) or alone when it has none
+//! ([`bias_grad`]). [`bias_act_grad_cpu`] and [`bias_grad_cpu`] are the CPU twins.
 
 use tessera_device::{Gpu, GpuBuffer};
 
@@ -19,7 +20,7 @@ fn op_code(act: Activation) -> Option<usize> {
 }
 
 /// True when [`bias_act_grad`] handles `act` (every activation but `None`, whose bias
-/// gradient is a plain reduction).
+/// gradient is [`bias_grad`]).
 pub fn fused(act: Activation) -> bool {
     op_code(act).is_some()
 }
@@ -44,13 +45,48 @@ fn act_grad(act: Activation, y: f32, up: f32) -> f32 {
 /// CPU twin: `gz = act'(y)·g` (`[rows, cols]`) and `db[j] = Σ_r gz[r, j]`.
 pub fn bias_act_grad_cpu(act: Activation, y: &[f32], g: &[f32], rows: usize, cols: usize) -> (Vec<f32>, Vec<f32>) {
     let gz: Vec<f32> = y.iter().zip(g).map(|(&y, &g)| act_grad(act, y, g)).collect();
+    let db = bias_grad_cpu(&gz, rows, cols);
+    (gz, db)
+}
+
+/// CPU twin of [`bias_grad`]: `db[j] = Σ_r g[r, j]` over `[rows, cols]`.
+pub fn bias_grad_cpu(g: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut db = vec![0.0f32; cols];
-    for row in gz.chunks_exact(cols.max(1)).take(rows) {
+    for row in g.chunks_exact(cols.max(1)).take(rows) {
         for (d, v) in db.iter_mut().zip(row) {
             *d += v;
         }
     }
-    (gz, db)
+    db
+}
+
+/// Columns per workgroup (the shader's `BLOCK`).
+const BLOCK: usize = 16;
+
+/// The workgroup grid: one workgroup of 256 lanes per block of [`BLOCK`] columns.
+fn grid(gpu: &Gpu, cols: usize) -> [u32; 3] {
+    grid_1d(gpu, cols.div_ceil(BLOCK), 1)
+}
+
+/// Checks the sizes and returns `rows · cols`.
+fn checked_len(op: &'static str, rows: usize, cols: usize) -> Result<usize> {
+    let n = rows.checked_mul(cols).ok_or_else(|| crate::shape_err(op, format!("[{rows}, {cols}] overflows")))?;
+    check_u32(op, &[n])?;
+    Ok(n)
+}
+
+/// Records the bias gradient of a layer without an activation, `db[j] = Σ_r g[r, j]` for the
+/// upstream gradient `g` (`[rows, cols]`), in one dispatch; `g` passes through unchanged.
+pub fn bias_grad(gpu: &Gpu, g: &GpuBuffer, rows: usize, cols: usize) -> Result<GpuBuffer> {
+    checked_len("bias_grad", rows, cols)?;
+    let db = out_f32(gpu, cols)?;
+    if cols == 0 {
+        return Ok(db);
+    }
+    let p = Params::new("bias_grad").u(rows).u(cols).u(0).u(0);
+    let pipe = pipeline(gpu, "bias_grad.wgsl", SRC, "bias_grad", &[])?;
+    gpu.dispatch(&pipe, p.bytes()?, &[g, &db], grid(gpu, cols))?;
+    Ok(db)
 }
 
 /// Records the fused gradient for an activation [`fused`] handles: returns (gz, db).
@@ -64,14 +100,13 @@ pub fn bias_act_grad(
 ) -> Result<(GpuBuffer, GpuBuffer)> {
     let op = op_code(act)
         .ok_or_else(|| crate::shape_err("bias_act_grad", "no fused kernel without an activation".to_string()))?;
-    let n = rows.checked_mul(cols).ok_or_else(|| crate::shape_err("bias_act_grad", "size overflows"))?;
-    check_u32("bias_act_grad", &[n])?;
+    let n = checked_len("bias_act_grad", rows, cols)?;
     let outs = (out_f32(gpu, n)?, out_f32(gpu, cols)?);
     if cols == 0 {
         return Ok(outs);
     }
     let p = Params::new("bias_act_grad").u(rows).u(cols).u(op).u(0);
     let pipe = pipeline(gpu, "bias_grad.wgsl", SRC, "bias_act_grad", &[])?;
-    gpu.dispatch(&pipe, p.bytes()?, &[y, g, &outs.0, &outs.1], grid_1d(gpu, cols, 1))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[g, &outs.1, y, &outs.0], grid(gpu, cols))?;
     Ok(outs)
 }

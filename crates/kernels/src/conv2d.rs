@@ -130,14 +130,68 @@ pub fn conv2d(
             let block = autotune::choose(gpu, &key, &RegBlock::FORWARD, RegBlock::DEFAULT, run)?;
             conv2d_reg(gpu, x, filter, bias, g, act, block)
         }
-        _ => {
-            let out = out_f32(gpu, rows * g.cout)?;
-            let threads = rows.div_ceil(4) * g.cout.div_ceil(8);
-            let bias_buf = or_placeholder(gpu, bias)?;
-            let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_direct", &[])?;
-            let p = params(g, bias.is_some(), act);
-            gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
-            Ok(out)
+        _ => direct(gpu, x, filter, bias, g, act, false),
+    }
+}
+
+/// The direct kernel (`conv2d_direct`); with `flipped` it reads `filter` as a transposed
+/// conv's `[kh, kw, cout, cin]` filter, flipped and transposed in place (see [`conv2d_flipped`]).
+fn direct(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    filter: &GpuBuffer,
+    bias: Option<&GpuBuffer>,
+    g: &Conv2dGeometry,
+    act: Activation,
+    flipped: bool,
+) -> Result<GpuBuffer> {
+    let rows = g.win.n * g.win.oh * g.win.ow;
+    let out = out_f32(gpu, rows * g.cout)?;
+    let threads = rows.div_ceil(4) * g.cout.div_ceil(8);
+    let bias_buf = or_placeholder(gpu, bias)?;
+    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_direct", &[])?;
+    let p = params_ext(g, bias.is_some(), act, [0, flipped as usize, 0]);
+    gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
+    Ok(out)
+}
+
+/// Records `act(conv2d(x, flip(filter)) + bias)` for a plain conv geometry `g` (groups 1),
+/// where `filter` is `[kh, kw, g.cout, cin]` and `flip` is [`flip_filter`]: a stride-1
+/// transposed convolution (an input gradient) as a plain one. The direct kernel reads
+/// `filter` flipped in place (one dispatch); the register-blocked and im2col kernels run on a
+/// flipped copy (one more dispatch, kept where their speed pays for it). `Auto` tunes among
+/// the valid variants, the copy included.
+pub fn conv2d_flipped(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    filter: &GpuBuffer,
+    bias: Option<&GpuBuffer>,
+    g: &Conv2dGeometry,
+    act: Activation,
+    variant: Conv2dVariant,
+) -> Result<GpuBuffer> {
+    let w = &g.win;
+    let rows = w.n * w.oh * w.ow;
+    check_u32("conv2d", &[w.n * w.h * w.w * w.c, rows * g.cout, rows * w.kh * w.kw * w.c])?;
+    if g.groups != 1 {
+        return Err(crate::shape_err("conv2d", format!("a flipped filter needs groups 1, not {}", g.groups)));
+    }
+    if rows * g.cout == 0 {
+        return out_f32(gpu, 0);
+    }
+    let variant = match variant {
+        Auto => {
+            let run = |v| conv2d_flipped(gpu, x, filter, bias, g, act, v);
+            let key = shape_class("conv2d_flipped", g);
+            autotune::choose(gpu, &key, &forward_candidates(gpu, g), Auto.pick(gpu, g), run)?
+        }
+        v => v,
+    };
+    match variant.pick(gpu, g) {
+        Direct => direct(gpu, x, filter, bias, g, act, true),
+        v => {
+            let flipped = flip_filter(gpu, filter, [w.kh, w.kw, g.cout, w.c])?;
+            conv2d(gpu, x, &flipped, bias, g, act, v)
         }
     }
 }
@@ -226,7 +280,8 @@ fn im2col_matmul(
 /// Records the filter gradient of conv2d, `dW[ky, kx, ci, co] = Σ x[tap] · dY[pixel, co]`,
 /// for input `x` and upstream gradient `dy` (`[n, oh, ow, cout]`); returns `[kh, kw, cin /
 /// groups, cout]`. The sum over pixels is split into chunks of output rows (enough invocations
-/// to fill the device), whose partial sums a second pass adds. Grouped geometries run the
+/// to fill the device), whose partial sums a second pass adds; the all-taps kernel sums small
+/// problems in one pass ([`TAPS_ONE_PASS_PIXELS`]). Grouped geometries run the
 /// grouped kernel (one channel per group: the depthwise one) whatever the `variant`.
 pub fn conv2d_filter_grad(
     gpu: &Gpu,
@@ -235,8 +290,34 @@ pub fn conv2d_filter_grad(
     g: &Conv2dGeometry,
     variant: Conv2dVariant,
 ) -> Result<GpuBuffer> {
+    Ok(filter_grad_auto(gpu, x, dy, g, variant, false)?.0)
+}
+
+/// [`conv2d_filter_grad`] and, where its kernel sums `dy` on the way (the one-pass all-taps
+/// kernel, [`TAPS_ONE_PASS_PIXELS`]), the bias gradient `db[co] = Σ dy[.., co]` from the same
+/// dispatch: `(dw, Some(db))`; otherwise `(dw, None)` and the caller reduces `dy` itself.
+pub fn conv2d_filter_bias_grad(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    g: &Conv2dGeometry,
+    variant: Conv2dVariant,
+) -> Result<(GpuBuffer, Option<GpuBuffer>)> {
+    filter_grad_auto(gpu, x, dy, g, variant, true)
+}
+
+/// The filter gradient with the kernel `variant` gives (tuned for `Auto`), with the bias
+/// gradient where that kernel computes it and `with_bias` asks for it.
+fn filter_grad_auto(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    g: &Conv2dGeometry,
+    variant: Conv2dVariant,
+    with_bias: bool,
+) -> Result<(GpuBuffer, Option<GpuBuffer>)> {
     if let Some(d) = as_depthwise(g) {
-        return dw::depthwise_conv2d_filter_grad(gpu, x, dy, &d, DepthwiseVariant::Auto);
+        return Ok((dw::depthwise_conv2d_filter_grad(gpu, x, dy, &d, DepthwiseVariant::Auto)?, None));
     }
     let w = &g.win;
     let elems = g.filter_shape().iter().product::<usize>();
@@ -246,13 +327,13 @@ pub fn conv2d_filter_grad(
         Auto => {
             let cands: Vec<_> =
                 FilterGradKernel::ALL.into_iter().filter(|k| k.valid(g)).map(|k| (k.entry(), k)).collect();
-            let run = |k: FilterGradKernel| filter_grad_with(gpu, x, dy, g, k);
+            let run = |k: FilterGradKernel| Ok(filter_grad_with(gpu, x, dy, g, k, false)?.0);
             autotune::choose(gpu, &shape_class("conv2d_filter_grad", g), &cands, FilterGradKernel::heuristic(g), run)?
         }
         Register if FilterGradKernel::Register.valid(g) => FilterGradKernel::Register,
         _ => FilterGradKernel::Generic,
     };
-    filter_grad_with(gpu, x, dy, g, kernel)
+    filter_grad_with(gpu, x, dy, g, kernel, with_bias)
 }
 
 /// The filter-gradient kernels (`Conv2dVariant::Auto` tunes among the valid ones).
@@ -329,6 +410,19 @@ pub fn conv2d_filter_grad_kernel(
     g: &Conv2dGeometry,
     kernel: FilterGradKernel,
 ) -> Result<GpuBuffer> {
+    Ok(conv2d_filter_bias_grad_kernel(gpu, x, dy, g, kernel, false)?.0)
+}
+
+/// [`conv2d_filter_bias_grad`] with one kernel (an error when it cannot handle the geometry);
+/// the bias gradient only when `with_bias` and the kernel computes it.
+pub fn conv2d_filter_bias_grad_kernel(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    g: &Conv2dGeometry,
+    kernel: FilterGradKernel,
+    with_bias: bool,
+) -> Result<(GpuBuffer, Option<GpuBuffer>)> {
     let w = &g.win;
     let elems = g.filter_shape().iter().product::<usize>();
     check_u32("conv2d_filter_grad", &[w.n * w.h * w.w * w.c, w.n * w.oh * w.ow * g.cout, elems * w.n * w.oh])?;
@@ -341,7 +435,7 @@ pub fn conv2d_filter_grad_kernel(
             ),
         ));
     }
-    filter_grad_with(gpu, x, dy, g, kernel)
+    filter_grad_with(gpu, x, dy, g, kernel, with_bias)
 }
 
 /// The register block and chunking of the register-blocked filter gradient: output channels
@@ -376,21 +470,23 @@ impl FilterGradBlock {
     ];
 }
 
-/// The filter gradient with one kernel (the register-blocked one with its autotuned block).
+/// The filter gradient with one kernel (the register-blocked one with its autotuned block),
+/// and the bias gradient where the kernel computes it and `with_bias` asks for it.
 fn filter_grad_with(
     gpu: &Gpu,
     x: &GpuBuffer,
     dy: &GpuBuffer,
     g: &Conv2dGeometry,
     kernel: FilterGradKernel,
-) -> Result<GpuBuffer> {
+    with_bias: bool,
+) -> Result<(GpuBuffer, Option<GpuBuffer>)> {
     if kernel != FilterGradKernel::Register {
-        return filter_grad_block(gpu, x, dy, g, kernel, FilterGradBlock::DEFAULT);
+        return filter_grad_block(gpu, x, dy, g, kernel, FilterGradBlock::DEFAULT, with_bias);
     }
-    let run = |b| filter_grad_block(gpu, x, dy, g, kernel, b);
+    let run = |b| Ok(filter_grad_block(gpu, x, dy, g, kernel, b, false)?.0);
     let key = shape_class("conv2d_filter_grad_reg_block", g);
     let block = autotune::choose(gpu, &key, &FilterGradBlock::CANDIDATES, FilterGradBlock::DEFAULT, run)?;
-    filter_grad_block(gpu, x, dy, g, kernel, block)
+    filter_grad_block(gpu, x, dy, g, kernel, block, with_bias)
 }
 
 /// The register-blocked filter gradient with an explicit block (cin, cout % 4 == 0).
@@ -410,11 +506,12 @@ pub fn conv2d_filter_grad_reg(
             format!("register block {block:?} for cin {}, cout {}, groups {}", g.win.c, g.cout, g.groups),
         ));
     }
-    filter_grad_block(gpu, x, dy, g, FilterGradKernel::Register, block)
+    Ok(filter_grad_block(gpu, x, dy, g, FilterGradKernel::Register, block, false)?.0)
 }
 
 /// The filter gradient with one kernel and block: chunked partial sums, then (for several
-/// chunks) their sum.
+/// chunks) their sum; or, for the all-taps kernel on a small problem, one pass, which also
+/// gives the bias gradient when `with_bias`.
 fn filter_grad_block(
     gpu: &Gpu,
     x: &GpuBuffer,
@@ -422,7 +519,8 @@ fn filter_grad_block(
     g: &Conv2dGeometry,
     kernel: FilterGradKernel,
     block: FilterGradBlock,
-) -> Result<GpuBuffer> {
+    with_bias: bool,
+) -> Result<(GpuBuffer, Option<GpuBuffer>)> {
     let w = &g.win;
     let elems = g.filter_shape().iter().product::<usize>();
     let ((file, src), entry) = (kernel.source(), kernel.entry());
@@ -430,6 +528,9 @@ fn filter_grad_block(
         FilterGradKernel::Register => w.kh * w.kw * (w.c / 4) * g.cout.div_ceil(4 * block.vec4s),
         _ => kernel.threads(g),
     };
+    if kernel == FilterGradKernel::Taps && w.n * w.oh * w.ow <= TAPS_ONE_PASS_PIXELS {
+        return taps_one_pass(gpu, x, dy, g, threads, elems, with_bias);
+    }
     let rows = (w.n * w.oh).max(1);
     // `threads` is 0 for a filter with no input channels (an all-zero gradient).
     let chunk_rows = rows.div_ceil(block.threads.div_ceil(threads.max(1)).clamp(1, rows));
@@ -445,13 +546,39 @@ fn filter_grad_block(
     };
     gpu.dispatch(&pipe, p.bytes()?, &[x, dy, &dummy, &partial], grid_1d(gpu, threads * chunks, 64))?;
     if chunks == 1 {
-        return Ok(partial);
+        return Ok((partial, None));
     }
     let out = out_f32(gpu, elems)?;
     let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "sum_chunks", &[])?;
     let p = params_ext(g, false, Activation::None, [chunk_rows, elems, chunks]);
     gpu.dispatch(&pipe, p.bytes()?, &[&partial, &dummy, &dummy, &out], grid_1d(gpu, elems, 64))?;
-    Ok(out)
+    Ok((out, None))
+}
+
+/// Output pixels up to which the all-taps filter gradient runs in one pass
+/// (`conv2d_filter_grad_taps_wg`: a workgroup per block of one input and four output channels,
+/// its 64 lanes splitting the rows and adding their sums in workgroup memory) instead of
+/// chunked partial sums and a `sum_chunks` pass: small problems (LeNet's convolutions) are
+/// dominated by launches, larger ones gain from the chunks' extra invocations.
+pub const TAPS_ONE_PASS_PIXELS: usize = 1 << 16;
+
+/// The all-taps filter gradient in one dispatch of `blocks` workgroups (see
+/// [`TAPS_ONE_PASS_PIXELS`]), with the bias gradient (`cout` sums of `dy`) when `with_bias`.
+fn taps_one_pass(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    g: &Conv2dGeometry,
+    blocks: usize,
+    elems: usize,
+    with_bias: bool,
+) -> Result<(GpuBuffer, Option<GpuBuffer>)> {
+    let out = out_f32(gpu, elems)?;
+    let db = out_f32(gpu, if with_bias { g.cout } else { 1 })?;
+    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_filter_grad_taps_wg", &[])?;
+    let p = params_ext(g, false, Activation::None, [0, with_bias as usize, 0]);
+    gpu.dispatch(&pipe, p.bytes()?, &[x, dy, &db, &out], grid_1d(gpu, blocks, 1))?;
+    Ok((out, with_bias.then_some(db)))
 }
 
 /// Records the input gradient of a (grouped) conv2d, `dX[pixel, ci] = Σ dY[out pixel, co] ·

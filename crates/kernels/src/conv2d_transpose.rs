@@ -84,9 +84,10 @@ pub fn conv2d_transpose(
     }
     if variant == Conv2dTransposeVariant::Auto {
         if let Some(conv) = as_stride1_conv(g)? {
-            // Stride 1: a plain conv with the flipped filter runs on the fast conv2d kernels.
-            let flipped = crate::conv2d::flip_filter(gpu, filter, [w.kh, w.kw, w.c, g.cin])?;
-            return crate::conv2d::conv2d(gpu, x, &flipped, bias, &conv, act, crate::conv2d::Conv2dVariant::Auto);
+            // Stride 1: a plain conv with the flipped filter runs on the fast conv2d kernels
+            // (the direct one reads the filter flipped in place).
+            let auto = crate::conv2d::Conv2dVariant::Auto;
+            return crate::conv2d::conv2d_flipped(gpu, x, filter, bias, &conv, act, auto);
         }
     }
     let out = out_f32(gpu, outs)?;

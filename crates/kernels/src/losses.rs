@@ -1,6 +1,7 @@
 //! Launcher for `shaders/losses.wgsl`: fused softmax cross-entropy (dense or sparse labels)
 //! and its logits gradient, one-hot encoding, and per-row argmax correctness for accuracy.
-//! One invocation per row of `k` logits. On the GPU a sparse label that is not an integer in
+//! One invocation per row of `k` logits, or one workgroup for the means (the loss, the
+//! accuracy, or both in one pass). On the GPU a sparse label that is not an integer in
 //! `[0, k)` yields NaN for that row (the loss and every gradient entry); `tessera-nn` checks the
 //! labels on the host first (native), so this is the browser's fallback.
 
@@ -86,6 +87,25 @@ pub fn softmax_xent_mean(
     run(gpu, "xent_mean", params(rows, k, sparse), &[labels, logits], 1, 64, 64)
 }
 
+/// Records the mean over the `rows` of the sparse [`softmax_xent`] and the fraction of rows
+/// whose first argmax of `logits` equals the label ([`correct_mean`]) in one dispatch (one
+/// workgroup): two 1-element buffers (loss, accuracy). `rows` must be positive.
+pub fn softmax_xent_mean_accuracy(
+    gpu: &Gpu,
+    labels: &GpuBuffer,
+    logits: &GpuBuffer,
+    rows: usize,
+    k: usize,
+) -> Result<(GpuBuffer, GpuBuffer)> {
+    check_u32("softmax_cross_entropy_with_logits", &[rows * k])?;
+    if rows == 0 || k == 0 {
+        return Err(crate::shape_err("softmax_cross_entropy_with_logits", format!("the mean of {rows} rows of {k}")));
+    }
+    let acc = out_f32(gpu, 1)?;
+    let loss = run(gpu, "xent_mean_accuracy", params(rows, k, true), &[labels, logits, &acc], 1, 64, 64)?;
+    Ok((loss, acc))
+}
+
 /// Records the logits gradient of [`softmax_xent_mean`] from its scalar gradient `g` (one
 /// element): `g / rows · (softmax(logits[r]) − labels[r])`, one dispatch.
 pub fn softmax_xent_mean_grad(
@@ -107,6 +127,17 @@ pub fn softmax_xent_mean_grad(
 pub fn one_hot(gpu: &Gpu, labels: &GpuBuffer, n: usize, depth: usize) -> Result<GpuBuffer> {
     check_u32("one_hot", &[n * depth])?;
     run(gpu, "one_hot", params(n, depth, true), &[labels], n * depth, n * depth, 256)
+}
+
+/// Records the fraction of the `rows` whose first argmax of `logits` (`rows` × `k`) equals its
+/// label id (the mean of [`correct`]) in one dispatch (one workgroup): a 1-element buffer.
+/// `rows` must be positive.
+pub fn correct_mean(gpu: &Gpu, labels: &GpuBuffer, logits: &GpuBuffer, rows: usize, k: usize) -> Result<GpuBuffer> {
+    check_u32("accuracy", &[rows * k])?;
+    if rows == 0 || k == 0 {
+        return Err(crate::shape_err("accuracy", format!("the mean of {rows} rows of {k}")));
+    }
+    run(gpu, "correct_mean", params(rows, k, true), &[labels, logits], 1, 64, 64)
 }
 
 /// Records 1.0 for each row whose first argmax of `logits` (`rows` × `k`) equals its label id,

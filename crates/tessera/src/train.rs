@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tessera_data::{adapt, augment, catalog, Dataset, Split};
 use tessera_nn::checkpoint;
 use tessera_nn::layers::{self, Layer};
-use tessera_nn::ops::{accuracy, add, affine, sparse_categorical_crossentropy};
+use tessera_nn::ops::{add, affine, sparse_categorical_crossentropy_with_accuracy};
 use tessera_nn::optimizers::{Adam, Optimizer};
 use tessera_nn::training::{BatchIter, Batches};
 use tessera_nn::{no_grad, Device, Gpu, GpuOptions, Tensor};
@@ -241,10 +241,9 @@ pub fn train_step_distributed(
     global: usize,
 ) -> anyhow::Result<(Tensor, Tensor)> {
     let logits = model.call(x, true)?;
-    let loss = sparse_categorical_crossentropy(y, &logits, true)?;
+    let (loss, acc) = sparse_categorical_crossentropy_with_accuracy(y, &logits, true)?;
     let grads = dp.backward(&loss, x.shape()[0] as f32 / global as f32)?;
     opt.apply_gradients(&grads, &layers::trainable(model))?;
-    let acc = accuracy(y, &logits.detach())?;
     Ok((loss.detach(), acc))
 }
 
@@ -290,10 +289,9 @@ pub fn train_step(
     y: &Tensor,
 ) -> tessera_nn::Result<(Tensor, Tensor)> {
     let logits = model.call(x, true)?;
-    let loss = sparse_categorical_crossentropy(y, &logits, true)?;
+    let (loss, acc) = sparse_categorical_crossentropy_with_accuracy(y, &logits, true)?;
     let grads = loss.backward()?;
     opt.apply_gradients(&grads, &layers::trainable(model))?;
-    let acc = accuracy(y, &logits.detach())?;
     Ok((loss.detach(), acc))
 }
 
@@ -495,8 +493,8 @@ fn eval_sums(
         let (x, y) = feed.tensors(b, 0, dev)?;
         (loss, correct) = no_grad(|| {
             let logits = model.call(&x, false)?;
-            let l = affine(&sparse_categorical_crossentropy(&y, &logits, true)?, n, 0.0)?;
-            let a = affine(&accuracy(&y, &logits)?, n, 0.0)?;
+            let (l, a) = sparse_categorical_crossentropy_with_accuracy(&y, &logits, true)?;
+            let (l, a) = (affine(&l, n, 0.0)?, affine(&a, n, 0.0)?);
             Ok::<_, tessera_nn::Error>((add(&loss, &l)?, add(&correct, &a)?))
         })?;
     }

@@ -7,7 +7,7 @@ pub use tessera_kernels::conv2d::{Conv2dVariant, FilterGradBlock, FilterGradKern
 use tessera_kernels::Conv2dGeometry;
 
 use crate::autodiff::{record, save_if};
-use crate::ops::{activation_bias_grad, activation_saved, conv2d_transpose, Conv2dOptions};
+use crate::ops::{activation_bias_grad, activation_saved, bias_sum, conv2d_transpose, Conv2dOptions};
 use crate::tensor::common_device;
 use crate::{cpu, shape_err, Activation, Device, Result, Tensor};
 
@@ -59,10 +59,15 @@ pub fn conv2d_variant(
     let (xs, fs) = (x.shape().to_vec(), filter.shape().to_vec());
     let (y, o, has_bias) = (activation_saved(opts.activation, &out), *opts, bias.is_some());
     Ok(record(out, "conv2d", &operands, move |g| {
-        let (gz, db) = activation_bias_grad(o.activation, y.as_ref(), g, has_bias)?;
+        // Without an activation the filter gradient's kernel may give the bias gradient too.
+        let joint = has_bias && o.activation == Activation::None && xc.is_some();
+        let (gz, db) = activation_bias_grad(o.activation, y.as_ref(), g, has_bias && !joint)?;
         let lin = Conv2dOptions { activation: Activation::None, ..o };
         let dx = fc.as_ref().map(|f| conv2d_backprop_input(&gz, f, &xs, &lin)).transpose()?;
-        let dw = xc.as_ref().map(|x| conv2d_backprop_filter(x, &gz, &fs, &lin)).transpose()?;
+        let (dw, db) = match &xc {
+            Some(x) if joint => conv2d_backprop_filter_and_bias(x, &gz, &fs, &lin).map(|(w, b)| (Some(w), Some(b)))?,
+            _ => (xc.as_ref().map(|x| conv2d_backprop_filter(x, &gz, &fs, &lin)).transpose()?, db),
+        };
         let mut grads = vec![dx, dw];
         if has_bias {
             grads.push(db);
@@ -124,15 +129,13 @@ pub fn conv2d_backprop_filter(x: &Tensor, dy: &Tensor, filter_shape: &[usize], o
     conv2d_backprop_filter_kernel(x, dy, filter_shape, opts, None)
 }
 
-/// [`conv2d_backprop_filter`] with an explicit GPU kernel (`None`: autotuned), for tests and
-/// benchmarks; a kernel that cannot handle the shapes is an error.
-pub fn conv2d_backprop_filter_kernel(
+/// The geometry of a filter gradient, or an error naming the shapes when `dy` does not fit.
+fn filter_grad_geometry(
     x: &Tensor,
     dy: &Tensor,
     filter_shape: &[usize],
     opts: &Conv2dOptions,
-    kernel: Option<FilterGradKernel>,
-) -> Result<Tensor> {
+) -> Result<Conv2dGeometry> {
     let g = Conv2dGeometry::new(x.shape(), filter_shape, opts.strides, opts.dilations, &opts.padding)?;
     if dy.shape() != g.out_shape().as_slice() {
         return Err(shape_err(
@@ -145,6 +148,44 @@ pub fn conv2d_backprop_filter_kernel(
             ),
         ));
     }
+    Ok(g)
+}
+
+/// [`conv2d_backprop_filter`] and the bias gradient `Σ dy` over every axis but the last, for a
+/// layer without an activation: `(dw, db)`. Not differentiable (a backward helper). On the GPU
+/// one dispatch gives both where the filter-gradient kernel sums `dy` on the way (the one-pass
+/// all-taps kernel, `tessera_kernels::conv2d::TAPS_ONE_PASS_PIXELS`); otherwise `db` is its own
+/// dispatch (`bias_grad`).
+pub fn conv2d_backprop_filter_and_bias(
+    x: &Tensor,
+    dy: &Tensor,
+    filter_shape: &[usize],
+    opts: &Conv2dOptions,
+) -> Result<(Tensor, Tensor)> {
+    let g = filter_grad_geometry(x, dy, filter_shape, opts)?;
+    let dev = common_device("conv2d_backprop_filter", &[x, dy])?;
+    let Device::Gpu(gpu) = &dev else {
+        let dw = cpu::conv2d_filter_grad(x.cpu_data(), dy.cpu_data(), &g);
+        return Ok((Tensor::from_cpu(dw, filter_shape.to_vec()), bias_sum(dy)?));
+    };
+    let (dw, db) = k::conv2d_filter_bias_grad(gpu, x.gpu_buf(), dy.gpu_buf(), &g, Conv2dVariant::Auto)?;
+    let db = match db {
+        Some(db) => Tensor::from_gpu(db, vec![g.cout], &dev),
+        None => bias_sum(dy)?,
+    };
+    Ok((Tensor::from_gpu(dw, filter_shape.to_vec(), &dev), db))
+}
+
+/// [`conv2d_backprop_filter`] with an explicit GPU kernel (`None`: autotuned), for tests and
+/// benchmarks; a kernel that cannot handle the shapes is an error.
+pub fn conv2d_backprop_filter_kernel(
+    x: &Tensor,
+    dy: &Tensor,
+    filter_shape: &[usize],
+    opts: &Conv2dOptions,
+    kernel: Option<FilterGradKernel>,
+) -> Result<Tensor> {
+    let g = filter_grad_geometry(x, dy, filter_shape, opts)?;
     let dev = common_device("conv2d_backprop_filter", &[x, dy])?;
     let out = match &dev {
         Device::Cpu => {

@@ -126,7 +126,8 @@ fn unary_grad(op: UnaryOp, x: &Tensor, y: &Tensor, g: &Tensor) -> Result<Tensor>
 /// The gradient of a layer's activation and of its bias, from the layer's output `y` and the
 /// upstream gradient `g` (`[..., c]`, channels last): `(gz, db)` with `gz = act'(y)·g` and
 /// `db = Σ gz` over every axis but the last. Not differentiable (a backward helper). One
-/// dispatch on the GPU (`shaders/bias_grad.wgsl`); the CPU path is its twin.
+/// dispatch on the GPU (`shaders/bias_grad.wgsl`; without an activation `gz` is `g` itself
+/// and only `db` is computed); the CPU path is its twin.
 pub fn bias_activation_grad(act: crate::Activation, y: &Tensor, g: &Tensor) -> Result<(Tensor, Tensor)> {
     if y.shape() != g.shape() || g.rank() == 0 {
         return Err(crate::shape_err(
@@ -135,8 +136,7 @@ pub fn bias_activation_grad(act: crate::Activation, y: &Tensor, g: &Tensor) -> R
         ));
     }
     let dev = common_device("bias_activation_grad", &[y, g])?;
-    let cols = g.shape()[g.rank() - 1];
-    let rows = g.numel().checked_div(cols).unwrap_or(0);
+    let (rows, cols) = rows_cols(g);
     let (gz, db) = match &dev {
         Device::Cpu => {
             let (gz, db) = bias_grad::bias_act_grad_cpu(act, y.cpu_data(), g.cpu_data(), rows, cols);
@@ -146,30 +146,51 @@ pub fn bias_activation_grad(act: crate::Activation, y: &Tensor, g: &Tensor) -> R
             let (gz, db) = bias_grad::bias_act_grad(gpu, act, y.gpu_buf(), g.gpu_buf(), rows, cols)?;
             (Tensor::from_gpu(gz, g.shape().to_vec(), &dev), Tensor::from_gpu(db, vec![cols], &dev))
         }
-        Device::Gpu(_) => {
-            let axes: Vec<usize> = (0..g.rank() - 1).collect();
-            (g.detach(), crate::ops::reduce_sum(g, Some(&axes), false)?)
-        }
+        Device::Gpu(_) => (g.detach(), bias_sum(g)?),
     };
     Ok((gz, db))
 }
 
-/// [`activation_grad`] and, when `has_bias`, the bias gradient: one fused dispatch on the GPU
-/// when the layer has an activation ([`bias_activation_grad`]).
+/// `[rows, cols]` of a channels-last tensor of rank >= 1 (`cols` the last axis).
+fn rows_cols(g: &Tensor) -> (usize, usize) {
+    let cols = g.shape()[g.rank() - 1];
+    (g.numel().checked_div(cols).unwrap_or(0), cols)
+}
+
+/// `Σ g` over every axis but the last (rank >= 1), without recording a gradient: one
+/// dispatch on the GPU (`bias_grad`), the CPU twin otherwise.
+pub(crate) fn bias_sum(g: &Tensor) -> Result<Tensor> {
+    let (rows, cols) = rows_cols(g);
+    match g.device() {
+        Device::Cpu => Ok(Tensor::from_cpu(bias_grad::bias_grad_cpu(g.cpu_data(), rows, cols), vec![cols])),
+        Device::Gpu(gpu) => {
+            Ok(Tensor::from_gpu(bias_grad::bias_grad(gpu, g.gpu_buf(), rows, cols)?, vec![cols], g.device()))
+        }
+    }
+}
+
+/// [`activation_grad`] and, when `has_bias`, the bias gradient: one dispatch on the GPU for
+/// both ([`bias_activation_grad`]; without an activation only the bias gradient is computed).
 pub(crate) fn activation_bias_grad(
     act: crate::Activation,
     y: Option<&Tensor>,
     g: &Tensor,
     has_bias: bool,
 ) -> Result<(Tensor, Option<Tensor>)> {
-    if let (true, Some(y), Device::Gpu(_)) = (has_bias && bias_grad::fused(act) && g.rank() > 0, y, g.device()) {
-        let (gz, db) = bias_activation_grad(act, y, g)?;
-        return Ok((gz, Some(db)));
+    if !has_bias || g.rank() == 0 {
+        return Ok((activation_grad(act, y, g)?, None));
     }
-    let gz = activation_grad(act, y, g)?;
-    let axes: Vec<usize> = (0..gz.rank().saturating_sub(1)).collect();
-    let db = has_bias.then(|| crate::ops::reduce_sum(&gz, Some(&axes), false)).transpose()?;
-    Ok((gz, db))
+    match (y, g.device()) {
+        (Some(y), Device::Gpu(_)) if bias_grad::fused(act) => {
+            let (gz, db) = bias_activation_grad(act, y, g)?;
+            Ok((gz, Some(db)))
+        }
+        _ => {
+            let gz = activation_grad(act, y, g)?;
+            let db = bias_sum(&gz)?;
+            Ok((gz, Some(db)))
+        }
+    }
 }
 
 /// What a fused activation's gradient keeps of the op's output: the output itself, or

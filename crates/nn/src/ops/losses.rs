@@ -79,12 +79,19 @@ fn xent_mean(op: &'static str, labels: &Tensor, logits: &Tensor, k: usize, spars
     }
     let out =
         Tensor::from_gpu(k::softmax_xent_mean(d, labels.gpu_buf(), logits.gpu_buf(), rows, k, sparse)?, vec![], &dev);
+    Ok(record_mean_grad(out, op, labels, logits, k, sparse))
+}
+
+/// Records on `out` (a fused mean cross-entropy on the GPU) its backward rule: the logits
+/// gradient in one `xent_grad_rows` dispatch reading the scalar upstream gradient.
+fn record_mean_grad(out: Tensor, op: &'static str, labels: &Tensor, logits: &Tensor, k: usize, sparse: bool) -> Tensor {
+    let rows = logits.numel() / k;
     let (lab, lg) = (labels.detach(), logits.detach());
-    Ok(record(out, op, &[labels, logits], move |g| {
+    record(out, op, &[labels, logits], move |g| {
         let Device::Gpu(d) = lg.device() else { unreachable!("xent_mean records only on the GPU") };
         let buf = k::softmax_xent_mean_grad(d, lab.gpu_buf(), lg.gpu_buf(), g.gpu_buf(), rows, k, sparse)?;
         Ok(vec![None, Some(Tensor::from_gpu(buf, lg.shape().to_vec(), lg.device()))])
-    }))
+    })
 }
 
 /// The number of classes: the last axis of `logits` (rank >= 1, at least one class).
@@ -208,6 +215,35 @@ pub fn sparse_categorical_crossentropy(labels: &Tensor, output: &Tensor, from_lo
     xent_mean(op, labels, &logits, k, true)
 }
 
+/// [`sparse_categorical_crossentropy`] and [`accuracy`] of one batch (`labels [n]`, `output
+/// [n, k]`): `(loss, accuracy)`, both shape `[]`, the gradient flowing to `output` through
+/// the loss only. With `from_logits` on the GPU both come from one dispatch (the loss's mean
+/// and the accuracy's mean in one pass over the rows); otherwise the two ops.
+pub fn sparse_categorical_crossentropy_with_accuracy(
+    labels: &Tensor,
+    output: &Tensor,
+    from_logits: bool,
+) -> Result<(Tensor, Tensor)> {
+    let op = "sparse_softmax_cross_entropy_with_logits";
+    let n = output.shape().first().copied().unwrap_or(0);
+    let Device::Gpu(d) = output.device() else { return loss_and_accuracy(labels, output, from_logits) };
+    if !from_logits || output.rank() != 2 || n == 0 || labels.shape() != [n] {
+        return loss_and_accuracy(labels, output, from_logits);
+    }
+    common_device(op, &[labels, output])?;
+    let k = check_sparse(op, labels, output)?;
+    let (loss, acc) = k::softmax_xent_mean_accuracy(d, labels.gpu_buf(), output.gpu_buf(), n, k)?;
+    let dev = output.device();
+    let loss = record_mean_grad(Tensor::from_gpu(loss, vec![], dev), op, labels, output, k, true);
+    Ok((loss, Tensor::from_gpu(acc, vec![], dev)))
+}
+
+/// The loss and the accuracy by their own ops.
+fn loss_and_accuracy(labels: &Tensor, output: &Tensor, from_logits: bool) -> Result<(Tensor, Tensor)> {
+    let loss = sparse_categorical_crossentropy(labels, output, from_logits)?;
+    Ok((loss, accuracy(labels, &output.detach())?))
+}
+
 /// Keras `mean_squared_error` averaged over everything (shape `[]`); shapes must match.
 pub fn mean_squared_error(y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
     if y_true.shape() != y_pred.shape() {
@@ -234,7 +270,8 @@ pub fn one_hot(labels: &Tensor, depth: usize) -> Result<Tensor> {
 }
 
 /// Keras sparse categorical accuracy: the fraction of rows of `logits [n, k]` whose first
-/// argmax equals the id in `labels [n]`, computed on the device (shape `[]`, no gradient).
+/// argmax equals the id in `labels [n]`, computed on the device (shape `[]`, no gradient; one
+/// dispatch on the GPU).
 pub fn accuracy(labels: &Tensor, logits: &Tensor) -> Result<Tensor> {
     let op = "accuracy";
     if logits.rank() != 2 || logits.shape()[1] == 0 || labels.shape() != [logits.shape()[0]] {
@@ -249,6 +286,9 @@ pub fn accuracy(labels: &Tensor, logits: &Tensor) -> Result<Tensor> {
     }
     let dev = common_device(op, &[labels, logits])?;
     let (n, kk) = (logits.shape()[0], logits.shape()[1]);
+    if let (Device::Gpu(d), true) = (&dev, n > 0) {
+        return Ok(Tensor::from_gpu(k::correct_mean(d, labels.gpu_buf(), logits.gpu_buf(), n, kk)?, vec![], &dev));
+    }
     let hits = match &dev {
         Device::Cpu => Tensor::from_cpu(cpu::correct(labels.cpu_data(), logits.cpu_data(), kk), vec![n]),
         Device::Gpu(d) => Tensor::from_gpu(k::correct(d, labels.gpu_buf(), logits.gpu_buf(), n, kk)?, vec![n], &dev),
