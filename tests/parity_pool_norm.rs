@@ -37,6 +37,48 @@ fn pooling_matches_cpu_for_every_option() {
     }
 }
 
+/// The activations a pooling can fuse, with the op that applies each one alone.
+fn fusable() -> [(Activation, fn(&Tensor) -> Result<Tensor>); 3] {
+    [(Activation::Relu, relu), (Activation::Sigmoid, sigmoid), (Activation::Tanh, tanh)]
+}
+
+#[test]
+fn pooling_with_a_fused_activation_matches_cpu_and_the_unfused_ops() {
+    // Odd channels (scalar kernel) and c % 4 == 0 (vec4 kernel), batch > 1, non-square.
+    let shapes: [&[usize]; 3] = [&[2, 7, 9, 3], &[3, 6, 5, 8], &[2, 9, 6, 1]];
+    let windows: [([usize; 2], [usize; 2]); 4] =
+        [([2, 2], [2, 2]), ([3, 3], [2, 2]), ([3, 2], [1, 2]), ([2, 3], [3, 2])];
+    for (si, shape) in shapes.iter().enumerate() {
+        let (xc, xg) = pair(shape, 60 + si as u64);
+        for (k, s) in windows {
+            for pad in [Padding::Valid, Padding::Same, Padding::Explicit([[1, 0], [0, 1]])] {
+                let plain = PoolOptions::new(k).strides(s).padding(pad);
+                for (name, f) in POOLS {
+                    for (act, alone) in fusable() {
+                        let o = plain.activation(act);
+                        let what = format!("{name} {shape:?} {o:?}");
+                        let want = f(&xc, &o).unwrap();
+                        assert_close(&want, &alone(&f(&xc, &plain).unwrap()).unwrap(), RTOL, &format!("cpu {what}"));
+                        assert_close(&f(&xg, &o).unwrap(), &want, RTOL, &format!("gpu {what}"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fused_relu_pooling_by_hand() {
+    // [1, 2, 4, 1]: windows 2x2 → max(-1, -2, -3, -4) = -1 → 0; max(5, -6, 7, -8) = 7.
+    let x = [-1.0, -2.0, 5.0, -6.0, -3.0, -4.0, 7.0, -8.0];
+    for dev in [Device::Cpu, gpu()] {
+        let t = Tensor::from_slice(&x, &[1, 2, 4, 1], &dev).unwrap();
+        let o = PoolOptions::new(2).activation(Activation::Relu);
+        assert_eq!(max_pool2d(&t, &o).unwrap().to_vec().unwrap(), vec![0.0, 7.0], "{dev}");
+        assert_eq!(avg_pool2d(&t, &o).unwrap().to_vec().unwrap(), vec![0.0, 0.0], "{dev}");
+    }
+}
+
 #[test]
 fn pooling_output_shapes_follow_tensorflow() {
     let x = Tensor::zeros(&[2, 7, 10, 3], &gpu()).unwrap();

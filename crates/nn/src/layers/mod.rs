@@ -174,6 +174,35 @@ pub trait Layer: MaybeSendSync {
     fn macs(&self, _input_shape: &[usize]) -> usize {
         0
     }
+    /// The activation this layer computes when it is exactly a fusable activation (a plain
+    /// `ReLU` layer: `Some(Relu)`), so the layer before it may fuse it ([`Layer::call_fused`]);
+    /// `None` (the default) otherwise.
+    fn fusable_activation(&self) -> Option<crate::Activation> {
+        None
+    }
+    /// `act(self.call(x))` computed by one fused op, or `None` (the default) when the layer
+    /// cannot fuse `act`. Models use it through [`call_pair`].
+    fn call_fused(&self, _x: &Tensor, _act: crate::Activation, _training: bool) -> Option<Result<Tensor>> {
+        None
+    }
+}
+
+/// The models' peephole fusion: runs `layer` on `x`, fusing the next layer into it when that
+/// is a plain activation layer (`next_act`, its [`Layer::fusable_activation`]) that `layer`
+/// can fuse (MaxPool2D / AveragePooling2D → ReLU), with the same values and gradients as the
+/// two calls. The caller makes sure `layer`'s own output is needed by nothing but the next
+/// layer (not a model output, no other reader). Returns the output and how many layers it
+/// covers (2 when fused: it is the next layer's output).
+pub fn call_pair(
+    layer: &dyn Layer,
+    next_act: Option<crate::Activation>,
+    x: &Tensor,
+    training: bool,
+) -> Result<(Tensor, usize)> {
+    if let Some(y) = next_act.and_then(|act| layer.call_fused(x, act, training)) {
+        return Ok((y?, 2));
+    }
+    Ok((layer.call(x, training)?, 1))
 }
 
 /// The error of a single-input layer given `n` inputs.
