@@ -37,8 +37,11 @@ fn pooling_matches_cpu_for_every_option() {
     }
 }
 
+/// An activation op applied on its own.
+type ActFn = fn(&Tensor) -> Result<Tensor>;
+
 /// The activations a pooling can fuse, with the op that applies each one alone.
-fn fusable() -> [(Activation, fn(&Tensor) -> Result<Tensor>); 3] {
+fn fusable() -> [(Activation, ActFn); 3] {
     [(Activation::Relu, relu), (Activation::Sigmoid, sigmoid), (Activation::Tanh, tanh)]
 }
 
