@@ -7,7 +7,7 @@
 //   pool4  four channels per invocation with vec4 loads (c % 4 == 0).
 // MODE: 0 = max, 1 = average. `act` fuses an activation (common.wgsl's codes: 0 none, 1 ReLU,
 // 2 sigmoid, 3 tanh) applied to the pooled value, e.g. Keras's MaxPool2D followed by ReLU; the
-// backward kernels then mask the upstream gradient by the saved output (`act_grad`) before
+// backward kernels then mask the upstream gradient by the saved output (`activation_grad`) before
 // routing it, so the pair costs one dispatch each way.
 
 // -3.4028235e38, the lowest finite f32 (-FLT_MAX).
@@ -113,7 +113,7 @@ fn pool4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
 //   `>` so ties keep the earliest cell, TensorFlow's rule) and adds dy[o] where it is this cell.
 // Params: n, h, w, c, oh, ow, ... describe the forward; `total` counts dx invocations.
 // With a fused activation (`act` != 0) the upstream gradient of output o is first masked by
-// the saved output: act_grad(y[o], dy[o]). The saved output is bound after the other buffers
+// the saved output: activation_grad(y[o], dy[o], act). The saved output is bound after the other buffers
 // (a 4-element placeholder when `act` is 0): `ym` for max pooling (x, gy, gx, ym), `ya` for
 // average pooling (dy in `x`, dx in `out`, ya).
 
@@ -126,41 +126,26 @@ fn pool4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
 @group(0) @binding(3) var<storage, read> ya: array<f32>;
 @group(0) @binding(3) var<storage, read> ya4: array<vec4<f32>>;
 
-// The upstream gradient `up` through the fused activation, from its output `y` (as the binary
-// ops relu_grad / sigmoid_grad / tanh_grad of elementwise.wgsl); `up` itself without one.
-fn act_grad(y: f32, up: f32) -> f32 {
-    switch p.act {
-        case 1u: { return select(0.0, up, y > 0.0); }
-        case 2u: { return up * y * (1.0 - y); }
-        case 3u: { return up * (1.0 - y * y); }
-        default: { return up; }
-    }
-}
-
-fn act_grad4(y: vec4<f32>, up: vec4<f32>) -> vec4<f32> {
-    return vec4<f32>(act_grad(y.x, up.x), act_grad(y.y, up.y), act_grad(y.z, up.z), act_grad(y.w, up.w));
-}
-
 // Max pooling's upstream gradient at output element `i` (one scalar or one vec4), masked.
 fn max_up(i: u32) -> f32 {
     if p.act == 0u { return gy[i]; }
-    return act_grad(ym[i], gy[i]);
+    return activation_grad(ym[i], gy[i], p.act);
 }
 
 fn max_up4(i: u32) -> vec4<f32> {
     if p.act == 0u { return gy4[i]; }
-    return act_grad4(ym4[i], gy4[i]);
+    return activation_grad4(ym4[i], gy4[i], p.act);
 }
 
 // Average pooling's upstream gradient at output element `i` (dy is bound as `x`), masked.
 fn avg_up(i: u32) -> f32 {
     if p.act == 0u { return x[i]; }
-    return act_grad(ya[i], x[i]);
+    return activation_grad(ya[i], x[i], p.act);
 }
 
 fn avg_up4(i: u32) -> vec4<f32> {
     if p.act == 0u { return x4[i]; }
-    return act_grad4(ya4[i], x4[i]);
+    return activation_grad4(ya4[i], x4[i], p.act);
 }
 
 // The output rows or columns [lo, hi) whose windows contain input coordinate `i`.

@@ -1,7 +1,8 @@
-//! The models' peephole fusion of MaxPool2D / AveragePooling2D followed by a plain ReLU layer:
-//! Sequential and functional models give the values and gradients of the layers called one by
-//! one, on the CPU and the GPU, with one dispatch fewer each way per fused pair, and leave
-//! summaries, layer names and requested intermediate outputs (sub-model outputs) alone.
+//! The models' peephole fusion of MaxPool2D / AveragePooling2D (and, in training,
+//! BatchNormalization) followed by a plain ReLU layer: Sequential and functional models give
+//! the values and gradients of the layers called one by one, on the CPU and the GPU, with one
+//! dispatch fewer each way per fused pair, and leave summaries, layer names and requested
+//! intermediate outputs (sub-model outputs) alone.
 
 mod common;
 
@@ -191,4 +192,68 @@ fn fusion_leaves_summary_names_and_weights_alone() -> Result<()> {
     let g = graph(false)?;
     assert!(g.get_layer("re_lu").is_some() && g.summary().contains("re_lu_1 (ReLU)"));
     Ok(())
+}
+
+/// Conv → BN → ReLU → Conv → BN → Activation(relu) → Flatten → Dense.
+fn bn_seq() -> Sequential {
+    Sequential::new()
+        .with(layers::Conv2D::new(4, 3).use_bias(false))
+        .with(layers::BatchNormalization::new())
+        .with(layers::ReLU::new())
+        .with(layers::Conv2D::new(8, 3).padding(Padding::Same))
+        .with(layers::BatchNormalization::new())
+        .with(layers::Activation::new(Activation::Relu))
+        .with(layers::Flatten::new())
+        .with(layers::Dense::new(5))
+}
+
+#[test]
+fn batch_norm_relu_pairs_fuse_in_training_with_the_same_values_gradients_and_statistics() {
+    for dev in [Device::Cpu, gpu()] {
+        let (xc, _) = pair(&[3, 9, 7, 3], 8);
+        let x = xc.to_device(&dev).unwrap().variable();
+        let run = |fused: bool| {
+            let mut m = bn_seq();
+            m.build(&[9, 7, 3], &dev, 11).unwrap();
+            let vars = m.trainable_variables();
+            let y = if fused {
+                m.call(&x, true).unwrap()
+            } else {
+                m.layers().iter().try_fold(x.clone(), |h, l| l.call(&h, true)).unwrap()
+            };
+            let mut all = values_and_grads(&y, &x, &vars);
+            all.extend(m.variables().iter().filter(|v| !v.trainable()).map(|v| v.value().to_vec().unwrap()));
+            all
+        };
+        assert_all_close(&run(true), &run(false), &format!("batch norm on {dev}"));
+    }
+}
+
+#[test]
+fn batch_norm_relu_pairs_save_one_dispatch_each_way_in_training_only() {
+    gpu();
+    let dev = Device::gpu().unwrap();
+    let mut m = bn_seq();
+    m.build(&[9, 7, 3], &dev, 3).unwrap();
+    let x = Tensor::randn(&[2, 9, 7, 3], 0.0, 1.0, 4, &dev).unwrap();
+    let step = |fused: bool, training: bool| {
+        dispatches(&dev, || {
+            let y = if fused {
+                m.call(&x, training).unwrap()
+            } else {
+                m.layers().iter().try_fold(x.clone(), |h, l| l.call(&h, training)).unwrap()
+            };
+            if training {
+                drop(reduce_sum(&y, None, false).unwrap().backward().unwrap());
+            }
+        })
+    };
+    for training in [true, false] {
+        step(false, training); // the first calls tune the conv kernels (timed runs)
+        step(true, training);
+    }
+    // Two BN → ReLU pairs: two activations forward and two activation gradients backward.
+    assert_eq!(step(false, true) - step(true, true), 4);
+    // Inference runs them unfused (the pair is not fused there).
+    assert_eq!(step(false, false), step(true, false));
 }

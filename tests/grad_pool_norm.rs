@@ -369,6 +369,55 @@ fn fused_batch_norm_backward_kernels_match_cpu_on_larger_inputs() {
 }
 
 #[test]
+fn training_batch_norm_with_a_fused_activation_gradients() {
+    // Finite differences and GPU-vs-CPU gradients (x, gamma, beta), odd c (scalar kernels),
+    // c % 4 == 0 (vec4 kernels), rank 2 and 4.
+    let cases: [&[usize]; 3] = [&[2, 5, 3, 3], &[2, 4, 3, 8], &[6, 4]];
+    for (i, shape) in cases.into_iter().enumerate() {
+        let c = [shape[shape.len() - 1]];
+        for act in [Activation::Relu, Activation::Sigmoid, Activation::Tanh] {
+            grad_check(&format!("batch_norm_training {act:?} {shape:?}"), &[shape, &c, &c], 380 + i as u64, |x| {
+                Ok(batch_norm_training_with(&x[0], &x[1], &x[2], 1e-3, act)?.0)
+            });
+        }
+    }
+}
+
+#[test]
+fn training_batch_norm_with_a_fused_activation_equals_batch_norm_then_the_activation() {
+    type ActFn = fn(&Tensor) -> Result<Tensor>;
+    let acts: [(Activation, ActFn); 3] =
+        [(Activation::Relu, relu), (Activation::Sigmoid, sigmoid), (Activation::Tanh, tanh)];
+    for (shape, seed) in [([3, 6, 5, 8], 390), ([2, 7, 3, 5], 395)] {
+        let c = shape[3];
+        let n: usize = shape.iter().product();
+        for dev in [Device::Cpu, gpu()] {
+            for (act, alone) in acts {
+                let run = |fused: bool| {
+                    let x = Tensor::from_vec(rand_vec(n, seed), &shape, &dev).unwrap().variable();
+                    let gamma = Tensor::from_vec(rand_vec(c, seed + 1), &[c], &dev).unwrap().variable();
+                    let beta = Tensor::from_vec(rand_vec(c, seed + 2), &[c], &dev).unwrap().variable();
+                    let y = if fused {
+                        batch_norm_training_with(&x, &gamma, &beta, 1e-3, act).unwrap().0
+                    } else {
+                        alone(&batch_norm_training(&x, &gamma, &beta, 1e-3).unwrap().0).unwrap()
+                    };
+                    let g = weighted_sum(&y).unwrap().backward().unwrap();
+                    let grads = [&x, &gamma, &beta].map(|t| g.get(t).unwrap().to_vec().unwrap());
+                    (y.to_vec().unwrap(), grads)
+                };
+                let ((y1, g1), (y2, g2)) = (run(true), run(false));
+                let what = format!("{act:?} {shape:?} on {dev}");
+                assert_close_vec(&y1, &y2, RTOL, &format!("y {what}"));
+                for (name, (a, b)) in ["dx", "dgamma", "dbeta"].iter().zip(g1.iter().zip(&g2)) {
+                    assert_close_vec(a, b, 1e-3, &format!("{name} {what}"));
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn fused_training_batch_norm_rejects_bad_parameters_naming_the_shapes() {
     let dev = gpu();
     let x = Tensor::ones(&[2, 3, 3, 4], &dev).unwrap();

@@ -313,6 +313,28 @@ fn batch_normalization_matches_cpu() {
 }
 
 #[test]
+fn training_batch_norm_with_a_fused_activation_matches_cpu() {
+    // Odd channels (scalar kernels), c % 4 == 0 (vec4), batch > 1, rank 2 and 4.
+    let shapes: [&[usize]; 3] = [&[2, 7, 5, 3], &[3, 4, 6, 8], &[5, 6]];
+    for (i, shape) in shapes.into_iter().enumerate() {
+        let c = shape[shape.len() - 1];
+        let (xc, xg) = pair(shape, 400 + i as u64);
+        let (gc, gg) = pair(&[c], 410 + i as u64);
+        let (bc, bg) = pair(&[c], 420 + i as u64);
+        for (act, alone) in fusable() {
+            let want = batch_norm_training_with(&xc, &gc, &bc, 1e-3, act).unwrap();
+            let got = batch_norm_training_with(&xg, &gg, &bg, 1e-3, act).unwrap();
+            let what = format!("{act:?} {shape:?}");
+            assert_close(&got.0, &want.0, RTOL, &format!("y {what}"));
+            assert_close(&got.1, &want.1, RTOL, &format!("mean {what}"));
+            assert_close(&got.2, &want.2, RTOL, &format!("variance {what}"));
+            let unfused = alone(&batch_norm_training(&xc, &gc, &bc, 1e-3).unwrap().0).unwrap();
+            assert_close(&want.0, &unfused, RTOL, &format!("fused vs unfused {what}"));
+        }
+    }
+}
+
+#[test]
 fn batch_normalization_by_hand() {
     // Channel 0: (x - 1) * 2 / sqrt(3 + 1) + 10; channel 1: (x - 0) * 1 / sqrt(0 + 1) - 1.
     for dev in [Device::Cpu, gpu()] {

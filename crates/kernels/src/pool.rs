@@ -8,7 +8,8 @@ use tessera_device::{Gpu, GpuBuffer};
 
 use crate::batch_norm::{reduce, ReduceOp, ReducePlan};
 use crate::geometry::rank4;
-use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Operand, Params};
+pub use crate::launch::FusedGrad;
+use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
 use crate::{shape_err, Activation, Padding, Result, Window2d};
 
 const SRC: &str = include_str!("../../../shaders/pool.wgsl");
@@ -85,20 +86,6 @@ fn pool_params(win: &Window2d, threads: usize, act: Activation) -> Params {
     p
 }
 
-/// The pooling's saved output for a fused activation's gradient, and the activation.
-#[derive(Clone, Copy)]
-pub struct FusedGrad<'a> {
-    /// The fused activation (`Activation::None`: plain pooling, `y` unused).
-    pub act: Activation,
-    /// The forward's output `act(pool(x))`, `[n, oh, ow, c]`; needed unless `act` is `None`.
-    pub y: Option<&'a GpuBuffer>,
-}
-
-impl FusedGrad<'_> {
-    /// Plain pooling: no activation.
-    pub const NONE: FusedGrad<'static> = FusedGrad { act: Activation::None, y: None };
-}
-
 /// Records the input gradient of pooling: `dy` is `[n, oh, ow, c]`, `x` the forward input
 /// (read only by max pooling). Each invocation gathers over the output windows containing its
 /// input cell; max pooling recomputes each window's first maximum (row-major, TensorFlow's tie
@@ -130,12 +117,7 @@ pub fn pool2d_grad(
     let entry = format!("{name}{}{}", if tiled { "_tiled" } else { "" }, if vec4 { "4" } else { "" });
     let threads = if tiled { outs } else { total } / if vec4 { 4 } else { 1 };
     let pipe = pipeline(gpu, "pool.wgsl", SRC, &entry, &[])?;
-    let y = match (fused.y, fused.act) {
-        (Some(y), _) => Operand::Given(y),
-        // The vec4 kernels read the placeholder as a vec4: it holds one.
-        (None, Activation::None) => Operand::Placeholder(out_f32(gpu, 4)?),
-        (None, act) => return Err(shape_err(mode.op(), format!("the fused {act:?} gradient needs the saved output"))),
-    };
+    let y = fused.operand(gpu, mode.op())?;
     let p = pool_params(win, threads, fused.act);
     let grid = grid_1d(gpu, threads, 64);
     match mode {

@@ -407,7 +407,12 @@ impl Layer for BasicBlock {
         Ok(shape)
     }
     fn call(&self, x: &Tensor, training: bool) -> tessera_nn::Result<Tensor> {
-        let h = relu(&self.bn1.call(&self.conv1.call(x, training)?, training)?)?;
+        let z = self.conv1.call(x, training)?;
+        // BN → ReLU as one fused op where the layer can fuse it (training mode).
+        let h = match self.bn1.call_fused(&z, Activation::Relu, training) {
+            Some(h) => h?,
+            None => relu(&self.bn1.call(&z, training)?)?,
+        };
         let h = self.bn2.call(&self.conv2.call(&h, training)?, training)?;
         let s = match &self.shortcut {
             Some((conv, bn)) => bn.call(&conv.call(x, training)?, training)?,

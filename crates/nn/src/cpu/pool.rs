@@ -48,15 +48,6 @@ pub fn avg_pool2d(x: &[f32], w: &Window2d, act: Activation) -> Vec<f32> {
     pool(x, w, |v| act.apply(v.iter().sum::<f32>() / v.len() as f32))
 }
 
-/// The upstream gradient through a fused activation: `act'(y)·dy` from the saved output `y`
-/// (`dy` itself without an activation).
-pub fn activation_masked(dy: &[f32], y: Option<&[f32]>, act: Activation) -> Vec<f32> {
-    match (act.grad_op(), y) {
-        (Some(op), Some(y)) => y.iter().zip(dy).map(|(&y, &g)| op.apply(y, g)).collect(),
-        _ => dy.to_vec(),
-    }
-}
-
 /// Gradient of `max_pool2d` w.r.t. its input `x`: each window's `dy` goes to the window's first
 /// maximum in row-major order (TensorFlow's tie rule), summed over overlapping windows.
 pub fn max_pool2d_grad(x: &[f32], dy: &[f32], w: &Window2d) -> Vec<f32> {

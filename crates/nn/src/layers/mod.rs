@@ -175,8 +175,8 @@ pub trait Layer: MaybeSendSync {
         0
     }
     /// The activation this layer computes when it is exactly a fusable activation (a plain
-    /// `ReLU` layer: `Some(Relu)`), so the layer before it may fuse it ([`Layer::call_fused`]);
-    /// `None` (the default) otherwise.
+    /// `ReLU` layer or `Activation(Relu)`: `Some(Relu)`), so the layer before it may fuse it
+    /// ([`Layer::call_fused`]); `None` (the default) otherwise.
     fn fusable_activation(&self) -> Option<crate::Activation> {
         None
     }
@@ -189,8 +189,8 @@ pub trait Layer: MaybeSendSync {
 
 /// The models' peephole fusion: runs `layer` on `x`, fusing the next layer into it when that
 /// is a plain activation layer (`next_act`, its [`Layer::fusable_activation`]) that `layer`
-/// can fuse (MaxPool2D / AveragePooling2D → ReLU), with the same values and gradients as the
-/// two calls. The caller makes sure `layer`'s own output is needed by nothing but the next
+/// can fuse (MaxPool2D / AveragePooling2D → ReLU; BatchNormalization → ReLU in training), with
+/// the same values and gradients as the two calls. The caller makes sure `layer`'s own output is needed by nothing but the next
 /// layer (not a model output, no other reader). Returns the output and how many layers it
 /// covers (2 when fused: it is the next layer's output).
 pub fn call_pair(
