@@ -257,3 +257,31 @@ fn batch_norm_relu_pairs_save_one_dispatch_each_way_in_training_only() {
     // Inference runs them unfused (the pair is not fused there).
     assert_eq!(step(false, false), step(true, false));
 }
+
+#[test]
+fn functional_batch_norm_relu_pairs_fuse_with_the_same_values_gradients_and_statistics() {
+    for dev in [Device::Cpu, gpu()] {
+        let (xc, _) = pair(&[2, 8, 6, 3], 9);
+        let x = xc.to_device(&dev).unwrap().variable();
+        let run = |fused: bool| {
+            clear_session();
+            let i = input(&[8, 6, 3]);
+            let c = layers::Conv2D::new(4, 3).use_bias(false).apply(&i).unwrap();
+            let b = layers::BatchNormalization::new().apply(&c).unwrap();
+            let r = layers::Activation::new(Activation::Relu).apply(&b).unwrap();
+            let o = layers::Dense::new(3).apply(&layers::Flatten::new().apply(&r).unwrap()).unwrap();
+            let mut m = Model::new(&[&i], &[&o]).unwrap();
+            m.build(&dev, 13).unwrap();
+            let vars = m.trainable_variables();
+            let y = if fused {
+                m.call(&x, true).unwrap()
+            } else {
+                m.layers().iter().try_fold(x.clone(), |h, l| l.call(&[h], true)).unwrap()
+            };
+            let mut all = values_and_grads(&y, &x, &vars);
+            all.extend(m.variables().iter().filter(|v| !v.trainable()).map(|v| v.value().to_vec().unwrap()));
+            all
+        };
+        assert_all_close(&run(true), &run(false), &format!("functional batch norm on {dev}"));
+    }
+}

@@ -175,9 +175,6 @@ pub struct FusedGrad<'a> {
 }
 
 impl FusedGrad<'_> {
-    /// No fused activation.
-    pub const NONE: FusedGrad<'static> = FusedGrad { act: crate::Activation::None, y: None };
-
     /// The buffer to bind for the saved output: `y`, or (no activation) a 4-element
     /// placeholder, which vec4 kernels can bind too. An activation without `y` is an error
     /// naming `op`.

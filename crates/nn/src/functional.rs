@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::analysis::{analysis_table, input_field, next_field, LayerStats, ReceptiveField};
-use crate::layers::{call_pair, snake_name, unique_name, BuildCtx, Layer, Param};
+use crate::layers::{snake_name, unique_name, BuildCtx, Layer, Param};
 use crate::models::{summary_table, SummaryRow};
 use crate::random::Rng;
 use crate::{shape_err, Device, Result, Tensor};
@@ -372,9 +372,9 @@ impl Model {
         Ok(self.outputs.iter().map(|t| env[&t.inner.id].clone()).collect())
     }
 
-    /// Runs node `n` on `args`, fused with the activation node it may absorb
-    /// ([`crate::layers::call_pair`]; that node is then added to `absorbed`); returns the id of
-    /// the tensor computed and the tensor.
+    /// Runs node `n` on `args`, fused with the activation node it may absorb when its layer
+    /// can fuse it ([`Layer::call_fused`]; that node is then added to `absorbed`); returns the
+    /// id of the tensor computed and the tensor.
     fn run_node(
         &self,
         n: &GraphNode,
@@ -383,16 +383,13 @@ impl Model {
         absorbed: &mut HashSet<usize>,
     ) -> Result<(u64, Tensor)> {
         let e = n.layer.lock();
-        match (n.fuse, args) {
-            (Some((j, act)), [x]) => match call_pair(e.layer.as_ref(), Some(act), x, training)? {
-                (y, 2) => {
-                    absorbed.insert(j);
-                    Ok((self.nodes[j].output, y))
-                }
-                (y, _) => Ok((n.output, y)),
-            },
-            _ => Ok((n.output, e.layer.call_multi(args, training)?)),
+        if let (Some((j, act)), [x]) = (n.fuse, args) {
+            if let Some(y) = e.layer.call_fused(x, act, training) {
+                absorbed.insert(j);
+                return Ok((self.nodes[j].output, y?));
+            }
         }
+        Ok((n.output, e.layer.call_multi(args, training)?))
     }
 
     fn check_inputs(&self, xs: &[Tensor]) -> Result<()> {

@@ -78,9 +78,9 @@ impl Sequential {
 
     /// Runs every layer on a batch. A layer followed by a plain activation layer it can fuse
     /// (MaxPool2D / AveragePooling2D → ReLU; BatchNormalization → ReLU in training) runs as one
-    /// fused op for the pair
-    /// ([`crate::layers::call_pair`]): same values and gradients, one dispatch each way instead
-    /// of two. Calling the layers one by one (as the visualisations do) sees every output.
+    /// fused op for the pair ([`crate::layers::call_pair`]): same values and gradients, one
+    /// dispatch each way instead of two. Calling the layers one by one (as the visualisations
+    /// do) sees every output.
     pub fn call(&self, x: &Tensor, training: bool) -> Result<Tensor> {
         if self.input.is_none() {
             return Err(shape_err("Sequential", format!("model '{}' was called before build()", self.name)));

@@ -181,7 +181,8 @@ pub trait Layer: MaybeSendSync {
         None
     }
     /// `act(self.call(x))` computed by one fused op, or `None` (the default) when the layer
-    /// cannot fuse `act`. Models use it through [`call_pair`].
+    /// cannot fuse `act` (here). `Sequential` uses it through [`call_pair`], functional models
+    /// directly.
     fn call_fused(&self, _x: &Tensor, _act: crate::Activation, _training: bool) -> Option<Result<Tensor>> {
         None
     }
@@ -189,10 +190,10 @@ pub trait Layer: MaybeSendSync {
 
 /// The models' peephole fusion: runs `layer` on `x`, fusing the next layer into it when that
 /// is a plain activation layer (`next_act`, its [`Layer::fusable_activation`]) that `layer`
-/// can fuse (MaxPool2D / AveragePooling2D → ReLU; BatchNormalization → ReLU in training), with
-/// the same values and gradients as the two calls. The caller makes sure `layer`'s own output is needed by nothing but the next
-/// layer (not a model output, no other reader). Returns the output and how many layers it
-/// covers (2 when fused: it is the next layer's output).
+/// can fuse (MaxPool2D / AveragePooling2D → ReLU; BatchNormalization → ReLU in training),
+/// with the same values and gradients as the two calls. The caller makes sure `layer`'s own
+/// output is needed by nothing but the next layer (not a model output, no other reader).
+/// Returns the output and how many layers it covers (2 when fused: the next layer's output).
 pub fn call_pair(
     layer: &dyn Layer,
     next_act: Option<crate::Activation>,
