@@ -1,4 +1,4 @@
-//! The models' peephole fusion of MaxPool2D / AveragePooling2D (and, in training,
+//! The models' peephole fusion of MaxPool2D / AveragePooling2D, Add (and, in training,
 //! BatchNormalization) followed by a plain ReLU layer: Sequential and functional models give
 //! the values and gradients of the layers called one by one, on the CPU and the GPU, with one
 //! dispatch fewer each way per fused pair, and leave summaries, layer names and requested
@@ -284,4 +284,63 @@ fn functional_batch_norm_relu_pairs_fuse_with_the_same_values_gradients_and_stat
         };
         assert_all_close(&run(true), &run(false), &format!("functional batch norm on {dev}"));
     }
+}
+
+/// A residual block: x → Conv → BN → ReLU → Conv, Add(x, ·) → ReLU → Flatten → Dense.
+fn residual() -> Result<Model> {
+    clear_session();
+    let i = input(&[6, 5, 4]);
+    let h = layers::Conv2D::new(4, 3).padding(Padding::Same).apply(&i)?;
+    let h = layers::ReLU::new().apply(&layers::BatchNormalization::new().apply(&h)?)?;
+    let h = layers::Conv2D::new(4, 3).padding(Padding::Same).apply(&h)?;
+    let s = layers::ReLU::new().apply(&layers::Add::new().apply_many(&[&i, &h])?)?;
+    let o = layers::Dense::new(3).apply(&layers::Flatten::new().apply(&s)?)?;
+    Model::new(&[&i], &[&o])
+}
+
+#[test]
+fn residual_add_relu_fuses_with_the_same_values_and_gradients() {
+    for dev in [Device::Cpu, gpu()] {
+        let (xc, _) = pair(&[2, 6, 5, 4], 10);
+        let x = xc.to_device(&dev).unwrap().variable();
+        let run = |fused: bool| {
+            let mut m = residual().unwrap();
+            m.build(&dev, 17).unwrap();
+            let vars = m.trainable_variables();
+            let y = if fused {
+                m.call(&x, true).unwrap()
+            } else {
+                // Keras order is a valid order here; the Add takes the input and the second conv.
+                let l = m.layers();
+                let c1 = l[0].call(std::slice::from_ref(&x), true).unwrap();
+                let h = l[3].call(&[l[2].call(&[l[1].call(&[c1], true).unwrap()], true).unwrap()], true).unwrap();
+                let s = l[5].call(&[l[4].call(&[x.clone(), h], true).unwrap()], true).unwrap();
+                l[7].call(&[l[6].call(&[s], true).unwrap()], true).unwrap()
+            };
+            values_and_grads(&y, &x, &vars)
+        };
+        assert_all_close(&run(true), &run(false), &format!("residual on {dev}"));
+    }
+}
+
+#[test]
+fn residual_add_relu_saves_its_forward_dispatch() {
+    gpu();
+    let dev = Device::gpu().unwrap();
+    let mut m = residual().unwrap();
+    m.build(&dev, 3).unwrap();
+    let x = Tensor::randn(&[2, 6, 5, 4], 0.0, 1.0, 4, &dev).unwrap();
+    m.call(&x, false).unwrap(); // tunes the conv kernels
+    let n_fused = dispatches(&dev, || drop(m.call(&x, false).unwrap()));
+    // Inference: the BN → ReLU pair runs unfused; Add → ReLU is one dispatch instead of two.
+    let l = m.layers();
+    let n_alone = dispatches(&dev, || {
+        let c1 = l[0].call(std::slice::from_ref(&x), false).unwrap();
+        let h = l[3].call(&[l[2].call(&[l[1].call(&[c1], false).unwrap()], false).unwrap()], false).unwrap();
+        drop(l[7].call(
+            &[l[6].call(&[l[5].call(&[l[4].call(&[x.clone(), h], false).unwrap()], false).unwrap()], false).unwrap()],
+            false,
+        ));
+    });
+    assert_eq!(n_alone - n_fused, 1);
 }

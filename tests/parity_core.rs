@@ -213,3 +213,26 @@ fn fused_bias_activation_gradient_matches_cpu_and_the_unfused_ops() {
     );
     assert!(matches!(bad, Err(Error::Shape { .. })));
 }
+
+/// An activation op applied on its own.
+type ActFn = fn(&Tensor) -> Result<Tensor>;
+
+#[test]
+fn add_with_a_fused_activation_matches_cpu_and_the_unfused_ops() {
+    // Same shapes (binary_same), broadcasting over ≤ 2 coalesced axes (binary2) and more.
+    let shapes: [(&[usize], &[usize]); 4] =
+        [(&[3, 5, 7, 3], &[3, 5, 7, 3]), (&[3, 5, 7, 3], &[3]), (&[2, 1, 7, 3], &[2, 5, 1, 3]), (&[9, 1], &[1, 4])];
+    for (i, (sa, sb)) in shapes.into_iter().enumerate() {
+        let (ac, ag) = pair(sa, 500 + i as u64);
+        let (bc, bg) = pair(sb, 510 + i as u64);
+        let acts: [(Activation, ActFn); 3] =
+            [(Activation::Relu, relu), (Activation::Sigmoid, sigmoid), (Activation::Tanh, tanh)];
+        for (act, alone) in acts {
+            let what = format!("{sa:?} + {sb:?} {act:?}");
+            let want = add_activation(&ac, &bc, act).unwrap();
+            assert_close(&add_activation(&ag, &bg, act).unwrap(), &want, RTOL, &what);
+            let unfused = alone(&add(&ac, &bc).unwrap()).unwrap();
+            assert_close(&want, &unfused, RTOL, &format!("fused vs unfused {what}"));
+        }
+    }
+}

@@ -373,8 +373,8 @@ impl Model {
     }
 
     /// Runs node `n` on `args`, fused with the activation node it may absorb when its layer
-    /// can fuse it ([`Layer::call_fused`]; that node is then added to `absorbed`); returns the
-    /// id of the tensor computed and the tensor.
+    /// can fuse it ([`Layer::call_multi_fused`]; that node is then added to `absorbed`);
+    /// returns the id of the tensor computed and the tensor.
     fn run_node(
         &self,
         n: &GraphNode,
@@ -383,8 +383,8 @@ impl Model {
         absorbed: &mut HashSet<usize>,
     ) -> Result<(u64, Tensor)> {
         let e = n.layer.lock();
-        if let (Some((j, act)), [x]) = (n.fuse, args) {
-            if let Some(y) = e.layer.call_fused(x, act, training) {
+        if let Some((j, act)) = n.fuse {
+            if let Some(y) = e.layer.call_multi_fused(args, act, training) {
                 absorbed.insert(j);
                 return Ok((self.nodes[j].output, y?));
             }
@@ -657,7 +657,7 @@ fn mark_releases(nodes: &mut [GraphNode], outputs: &[SymbolicTensor]) {
 /// `j` calls a plain activation layer ([`Layer::fusable_activation`]) on `i`'s output alone,
 /// `j` is the only reader of that output, and it is not a model output (a sub-model that
 /// outputs it, e.g. for visualisation, sees it unfused). Whether `i`'s layer can fuse is
-/// known when it runs ([`Layer::call_fused`]); otherwise both run as usual.
+/// known when it runs ([`Layer::call_multi_fused`]); otherwise both run as usual.
 fn mark_fusions(nodes: &mut [GraphNode], outputs: &[SymbolicTensor]) {
     let keep: HashSet<u64> = outputs.iter().map(|t| t.inner.id).collect();
     let producer: HashMap<u64, usize> = nodes.iter().enumerate().map(|(i, n)| (n.output, i)).collect();
@@ -668,7 +668,7 @@ fn mark_fusions(nodes: &mut [GraphNode], outputs: &[SymbolicTensor]) {
     for j in 0..nodes.len() {
         let &[input] = nodes[j].inputs.as_slice() else { continue };
         let Some(&i) = producer.get(&input) else { continue };
-        if keep.contains(&input) || readers[&input] != 1 || nodes[i].inputs.len() != 1 {
+        if keep.contains(&input) || readers[&input] != 1 {
             continue;
         }
         if let Some(act) = nodes[j].layer.lock().layer.fusable_activation() {

@@ -52,3 +52,16 @@ pub fn activation_masked(dy: &[f32], y: Option<&[f32]>, act: Activation) -> Vec<
         _ => dy.to_vec(),
     }
 }
+
+/// [`binary`] followed by the fused activation `act`: `act(op(a, b))` with broadcasting.
+pub fn binary_act(
+    op: BinaryOp,
+    a: &[f32],
+    a_shape: &[usize],
+    b: &[f32],
+    b_shape: &[usize],
+    out_shape: &[usize],
+    act: Activation,
+) -> Vec<f32> {
+    binary(op, a, a_shape, b, b_shape, out_shape).into_iter().map(|v| act.apply(v)).collect()
+}

@@ -186,6 +186,14 @@ pub trait Layer: MaybeSendSync {
     fn call_fused(&self, _x: &Tensor, _act: crate::Activation, _training: bool) -> Option<Result<Tensor>> {
         None
     }
+    /// [`Layer::call_fused`] on several inputs (an `Add` fuses a ReLU); by default the
+    /// single-input form for one input, `None` otherwise.
+    fn call_multi_fused(&self, xs: &[Tensor], act: crate::Activation, training: bool) -> Option<Result<Tensor>> {
+        match xs {
+            [x] => self.call_fused(x, act, training),
+            _ => None,
+        }
+    }
 }
 
 /// The models' peephole fusion: runs `layer` on `x`, fusing the next layer into it when that
