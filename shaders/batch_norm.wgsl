@@ -8,7 +8,8 @@
 // Outputs are the fastest index, so neighbouring invocations read neighbouring channels.
 // OP: 0 = mean, 1 = max, 2 = mean of squared deviations from aux[output] (the biased
 // variance given the mean: never E[x^2] - E[x]^2).
-//   batch_norm / batch_norm4: (x - mean) * scale / sqrt(var + eps) + offset per channel.
+//   batch_norm / batch_norm4: act((x - mean) * scale / sqrt(var + eps) + offset) per channel,
+//   `act` an optional fused activation (e.g. Keras's BatchNormalization followed by ReLU).
 
 override OP: u32 = 0u;
 
@@ -103,7 +104,7 @@ struct BnParams {
 @group(0) @binding(5) var<storage, read> scale4: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> out4: array<vec4<f32>>;
 
-// flags: bit 0 = has offset, bit 1 = has scale.
+// flags: bit 0 = has offset, bit 1 = has scale; bits 2.. = the fused activation's code.
 @compute @workgroup_size(256)
 fn batch_norm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let id = gid.x + gid.y * nwg.x * 256u;
@@ -113,7 +114,7 @@ fn batch_norm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     if (bp.flags & 2u) != 0u { k *= scale[ch]; }
     var b = 0.0;
     if (bp.flags & 1u) != 0u { b = offset[ch]; }
-    out[id] = (x[id] - mean[ch]) * k + b;
+    out[id] = apply_activation((x[id] - mean[ch]) * k + b, bp.flags >> 2u);
 }
 
 @compute @workgroup_size(256)
@@ -125,7 +126,9 @@ fn batch_norm4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     if (bp.flags & 2u) != 0u { k *= scale4[ch]; }
     var b = vec4(0.0);
     if (bp.flags & 1u) != 0u { b = offset4[ch]; }
-    out4[id] = (x4[id] - mean4[ch]) * k + b;
+    let v = (x4[id] - mean4[ch]) * k + b;
+    let act = bp.flags >> 2u;
+    out4[id] = vec4<f32>(apply_activation(v.x, act), apply_activation(v.y, act), apply_activation(v.z, act), apply_activation(v.w, act));
 }
 
 // ---- Fused training-mode batch-norm backward (x viewed as [rows, c], statistics over rows) ----
@@ -135,10 +138,13 @@ fn batch_norm4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
 //   bn_grad_partial  per (channel, chunk of rows): partial Sg and Sgd;
 //   bn_grad_final    per channel: sums the partials, writes d beta, d gamma and the dx coefficients;
 //   bn_grad_dx / bn_grad_dx4  the elementwise dx.
+// With a fused activation (`act` != 0) g is the upstream gradient masked by the activation's
+// gradient from the saved output y (bound last: `g_y` in the partial sums, `d_y` in dx; a
+// 4-element placeholder when `act` is 0), in both passes that read it.
 
 struct BnGradParams {
     rows: u32, c: u32, chunk: u32, nchunks: u32,
-    count: f32, eps: f32, total: u32, _p0: u32,
+    count: f32, eps: f32, total: u32, act: u32,
 }
 
 @group(0) @binding(0) var<uniform> gp: BnGradParams;
@@ -146,6 +152,13 @@ struct BnGradParams {
 @group(0) @binding(2) var<storage, read> g_mean: array<f32>;
 @group(0) @binding(3) var<storage, read> g_dy: array<f32>;
 @group(0) @binding(4) var<storage, read_write> g_parts: array<f32>;
+@group(0) @binding(5) var<storage, read> g_y: array<f32>;
+
+// The (masked) output gradient at element i, for bn_grad_partial.
+fn partial_up(i: u32) -> f32 {
+    if gp.act == 0u { return g_dy[i]; }
+    return activation_grad(g_y[i], g_dy[i], gp.act);
+}
 
 @compute @workgroup_size(64)
 fn bn_grad_partial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -160,7 +173,7 @@ fn bn_grad_partial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     var sgd = 0.0;
     for (var r = r0; r < r1; r++) {
         let i = r * gp.c + ch;
-        let g = g_dy[i];
+        let g = partial_up(i);
         sg += g;
         sgd += g * (gx_in[i] - m);
     }
@@ -202,6 +215,19 @@ fn bn_grad_final(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 @group(0) @binding(3) var<storage, read> d_dy4: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read> d_coef4: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> d_out4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> d_y: array<f32>;
+@group(0) @binding(6) var<storage, read> d_y4: array<vec4<f32>>;
+
+// The (masked) output gradient at element i (or vec4 i), for bn_grad_dx / bn_grad_dx4.
+fn dx_up(i: u32) -> f32 {
+    if gp.act == 0u { return g_dy[i]; }
+    return activation_grad(d_y[i], g_dy[i], gp.act);
+}
+
+fn dx_up4(i: u32) -> vec4<f32> {
+    if gp.act == 0u { return d_dy4[i]; }
+    return activation_grad4(d_y4[i], d_dy4[i], gp.act);
+}
 
 @compute @workgroup_size(256)
 fn bn_grad_dx(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -211,7 +237,7 @@ fn bn_grad_dx(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     let a = d_coef[ch];
     let b = d_coef[gp.c + ch];
     let e = d_coef[2u * gp.c + ch];
-    d_out[id] = a * (g_dy[id] - b - (gx_in[id] - g_mean[ch]) * e);
+    d_out[id] = a * (dx_up(id) - b - (gx_in[id] - g_mean[ch]) * e);
 }
 
 @compute @workgroup_size(256)
@@ -223,5 +249,5 @@ fn bn_grad_dx4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     let a = d_coef4[ch];
     let b = d_coef4[c4 + ch];
     let e = d_coef4[2u * c4 + ch];
-    d_out4[id] = a * (d_dy4[id] - b - (d_x4[id] - d_mean4[ch]) * e);
+    d_out4[id] = a * (dx_up4(id) - b - (d_x4[id] - d_mean4[ch]) * e);
 }

@@ -11,6 +11,24 @@ fn apply_activation(v: f32, act: u32) -> f32 {
     }
 }
 
+// The upstream gradient `up` through a fused activation, from the activation's output `y`
+// (as the binary ops relu_grad / sigmoid_grad / tanh_grad of elementwise.wgsl); same codes.
+fn activation_grad(y: f32, up: f32, act: u32) -> f32 {
+    switch act {
+        case 1u: { return select(0.0, up, y > 0.0); }
+        case 2u: { return up * y * (1.0 - y); }
+        case 3u: { return up * (1.0 - y * y); }
+        default: { return up; }
+    }
+}
+
+fn activation_grad4(y: vec4<f32>, up: vec4<f32>, act: u32) -> vec4<f32> {
+    let g0 = activation_grad(y.x, up.x, act);
+    let g1 = activation_grad(y.y, up.y, act);
+    let g2 = activation_grad(y.z, up.z, act);
+    return vec4<f32>(g0, g1, g2, activation_grad(y.w, up.w, act));
+}
+
 // NaN and ±Inf follow TensorFlow: relu, maximum, minimum and max-reductions propagate NaN.
 // NaN is tested on the bits (integer ops), so no float optimisation can fold the test away.
 fn is_nan(v: f32) -> bool {

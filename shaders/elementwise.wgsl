@@ -3,9 +3,11 @@
 // elu'(x)·g, and lerp), unary ops (relu, sigmoid, tanh, exp, log, neg, sqrt, abs, square,
 // affine, Keras's general relu, elu) and fill. Shapes up to rank 8; a stride of 0 broadcasts
 // that axis. The Keras relu and elu branch on comparisons so that NaN falls through to x.
+// The binary entry points apply `act` (common.wgsl's activation codes; 0 for none) to the
+// result: e.g. a residual Add followed by ReLU in one dispatch.
 
 struct Params {
-    n: u32, op: u32, rank: u32, _p: u32,
+    n: u32, op: u32, rank: u32, act: u32,
     alpha: f32, beta: f32, gamma: f32, _q1: u32,
     dims: array<vec4<u32>, 2>,
     sa: array<vec4<u32>, 2>,
@@ -134,7 +136,7 @@ fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
         ia += idx * p.sa[du / 4u][du % 4u];
         ib += idx * p.sb[du / 4u][du % 4u];
     }
-    out[i] = binop(a[ia], b[ib]);
+    out[i] = apply_activation(binop(a[ia], b[ib]), p.act);
 }
 
 // Broadcasting binary op over at most two (coalesced) axes: no loop over the rank.
@@ -147,7 +149,7 @@ fn binary2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     let i1 = i - i0 * d1;
     let ia = i0 * p.sa[0][0] + select(0u, i1 * p.sa[0][1], p.rank == 2u);
     let ib = i0 * p.sb[0][0] + select(0u, i1 * p.sb[0][1], p.rank == 2u);
-    out[i] = binop(a[ia], b[ib]);
+    out[i] = apply_activation(binop(a[ia], b[ib]), p.act);
 }
 
 // Same-shape binary op on contiguous operands.
@@ -155,7 +157,7 @@ fn binary2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 fn binary_same(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = lin(gid, nwg);
     if i >= p.n { return; }
-    out[i] = binop(a[i], b[i]);
+    out[i] = apply_activation(binop(a[i], b[i]), p.act);
 }
 
 // Unary op; `b` is bound but unused by most ops (kept for one layout across the family).

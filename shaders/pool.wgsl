@@ -5,7 +5,10 @@
 // holds at least one real cell (padding < window size).
 //   pool   one output per invocation (any channel count);
 //   pool4  four channels per invocation with vec4 loads (c % 4 == 0).
-// MODE: 0 = max, 1 = average.
+// MODE: 0 = max, 1 = average. `act` fuses an activation (common.wgsl's codes: 0 none, 1 ReLU,
+// 2 sigmoid, 3 tanh) applied to the pooled value, e.g. Keras's MaxPool2D followed by ReLU; the
+// backward kernels then mask the upstream gradient by the saved output (`activation_grad`) before
+// routing it, so the pair costs one dispatch each way.
 
 // -3.4028235e38, the lowest finite f32 (-FLT_MAX).
 const LOWEST_F32: f32 = -0x1.fffffep+127f;
@@ -16,7 +19,7 @@ struct Params {
     n: u32, h: u32, w: u32, c: u32,
     oh: u32, ow: u32, kh: u32, kw: u32,
     sh: u32, sw: u32, pad_top: u32, pad_left: u32,
-    total: u32, _p0: u32, _p1: u32, _p2: u32,
+    total: u32, act: u32, _p1: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -45,6 +48,15 @@ fn window(pix: u32) -> Win {
     return Win(b, y0, y1, x0, x1);
 }
 
+// The fused activation of a pooled value, and of four.
+fn activate(v: f32) -> f32 {
+    return apply_activation(v, p.act);
+}
+
+fn activate4(v: vec4<f32>) -> vec4<f32> {
+    return vec4<f32>(activate(v.x), activate(v.y), activate(v.z), activate(v.w));
+}
+
 // The number of real (non-padding) input cells in a window: average pooling's divisor.
 fn cells(win: Win) -> f32 {
     return f32((win.y1 - win.y0) * (win.x1 - win.x0));
@@ -70,7 +82,7 @@ fn pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         }
     }
     if MODE == 1u { acc = acc / cells(win); }
-    out[id] = acc;
+    out[id] = activate(acc);
 }
 
 @compute @workgroup_size(64)
@@ -90,7 +102,7 @@ fn pool4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
         }
     }
     if MODE == 1u { acc = acc / cells(win); }
-    out4[id] = acc;
+    out4[id] = activate4(acc);
 }
 
 // ---- Backward (gathers: one input element per invocation, no atomics) ----
@@ -100,11 +112,41 @@ fn pool4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
 //   max_pool_grad / max_pool_grad4: recomputes each window's first maximum (row-major, strict
 //   `>` so ties keep the earliest cell, TensorFlow's rule) and adds dy[o] where it is this cell.
 // Params: n, h, w, c, oh, ow, ... describe the forward; `total` counts dx invocations.
+// With a fused activation (`act` != 0) the upstream gradient of output o is first masked by
+// the saved output: activation_grad(y[o], dy[o], act). The saved output is bound after the other buffers
+// (a 4-element placeholder when `act` is 0): `ym` for max pooling (x, gy, gx, ym), `ya` for
+// average pooling (dy in `x`, dx in `out`, ya).
 
 @group(0) @binding(2) var<storage, read> gy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> gx: array<f32>;
 @group(0) @binding(2) var<storage, read> gy4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> gx4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> ym: array<f32>;
+@group(0) @binding(4) var<storage, read> ym4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> ya: array<f32>;
+@group(0) @binding(3) var<storage, read> ya4: array<vec4<f32>>;
+
+// Max pooling's upstream gradient at output element `i` (one scalar or one vec4), masked.
+fn max_up(i: u32) -> f32 {
+    if p.act == 0u { return gy[i]; }
+    return activation_grad(ym[i], gy[i], p.act);
+}
+
+fn max_up4(i: u32) -> vec4<f32> {
+    if p.act == 0u { return gy4[i]; }
+    return activation_grad4(ym4[i], gy4[i], p.act);
+}
+
+// Average pooling's upstream gradient at output element `i` (dy is bound as `x`), masked.
+fn avg_up(i: u32) -> f32 {
+    if p.act == 0u { return x[i]; }
+    return activation_grad(ya[i], x[i], p.act);
+}
+
+fn avg_up4(i: u32) -> vec4<f32> {
+    if p.act == 0u { return x4[i]; }
+    return activation_grad4(ya4[i], x4[i], p.act);
+}
 
 // The output rows or columns [lo, hi) whose windows contain input coordinate `i`.
 fn covering(i: u32, pad: u32, k: u32, s: u32, n: u32) -> vec2<u32> {
@@ -135,7 +177,7 @@ fn avg_pool_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
         for (var ox = cols.x; ox < cols.y; ox++) {
             let o = (q.x * p.oh + oy) * p.ow + ox;
             let win = window(o);
-            acc += x[o * p.c + ch] / cells(win);
+            acc += avg_up(o * p.c + ch) / cells(win);
         }
     }
     out[id] = acc;
@@ -155,7 +197,7 @@ fn avg_pool_grad4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
         for (var ox = cols.x; ox < cols.y; ox++) {
             let o = (q.x * p.oh + oy) * p.ow + ox;
             let win = window(o);
-            acc += x4[o * c4 + ch] / cells(win);
+            acc += avg_up4(o * c4 + ch) / cells(win);
         }
     }
     out4[id] = acc;
@@ -207,7 +249,7 @@ fn max_pool_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
         for (var ox = cols.x; ox < cols.y; ox++) {
             let o = (q.x * p.oh + oy) * p.ow + ox;
             let win = window(o);
-            if window_argmax(win, ch) == pix { acc += gy[o * p.c + ch]; }
+            if window_argmax(win, ch) == pix { acc += max_up(o * p.c + ch); }
         }
     }
     gx[id] = acc;
@@ -228,7 +270,7 @@ fn max_pool_grad4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
         for (var ox = cols.x; ox < cols.y; ox++) {
             let o = (q.x * p.oh + oy) * p.ow + ox;
             let win = window(o);
-            acc += select(vec4(0.0), gy4[o * c4 + ch], window_argmax4(win, ch, c4) == vec4(pix));
+            acc += select(vec4(0.0), max_up4(o * c4 + ch), window_argmax4(win, ch, c4) == vec4(pix));
         }
     }
     gx4[id] = acc;
@@ -257,7 +299,7 @@ fn max_pool_grad_tiled(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
     let o = id / p.c;
     let win = window(o);
     let at = window_argmax(win, ch);
-    let g = gy[id];
+    let g = max_up(id);
     let rows = tile((o / p.ow) % p.oh, p.pad_top, p.sh, p.h, p.oh);
     let cols = tile(o % p.ow, p.pad_left, p.sw, p.w, p.ow);
     for (var y = rows.x; y < rows.y; y++) {
@@ -277,7 +319,7 @@ fn max_pool_grad_tiled4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
     let o = id / c4;
     let win = window(o);
     let at = window_argmax4(win, ch, c4);
-    let g = gy4[id];
+    let g = max_up4(id);
     let rows = tile((o / p.ow) % p.oh, p.pad_top, p.sh, p.h, p.oh);
     let cols = tile(o % p.ow, p.pad_left, p.sw, p.w, p.ow);
     for (var y = rows.x; y < rows.y; y++) {
@@ -297,7 +339,7 @@ fn avg_pool_grad_tiled(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
     let ch = id % p.c;
     let o = id / p.c;
     let win = window(o);
-    let g = x[id] / cells(win);
+    let g = avg_up(id) / cells(win);
     let rows = tile((o / p.ow) % p.oh, p.pad_top, p.sh, p.h, p.oh);
     let cols = tile(o % p.ow, p.pad_left, p.sw, p.w, p.ow);
     for (var y = rows.x; y < rows.y; y++) {
@@ -317,7 +359,7 @@ fn avg_pool_grad_tiled4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
     let ch = id % c4;
     let o = id / c4;
     let win = window(o);
-    let g = x4[id] / cells(win);
+    let g = avg_up4(id) / cells(win);
     let rows = tile((o / p.ow) % p.oh, p.pad_top, p.sh, p.h, p.oh);
     let cols = tile(o % p.ow, p.pad_left, p.sw, p.w, p.ow);
     for (var y = rows.x; y < rows.y; y++) {

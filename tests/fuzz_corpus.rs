@@ -216,7 +216,7 @@ fn windowed_case(c: &mut Counts, r: &mut Rng, dev: &Device, i: u64) {
         && xs.iter().all(|&d| d > 0);
     let channels = xs.get(3).copied().unwrap_or(1);
     let opts = Conv2dOptions { strides: st, dilations: dl, padding: pad, activation: Activation::Relu };
-    let pool = PoolOptions { ksize: k, strides: st, padding: pad };
+    let pool = PoolOptions { ksize: k, strides: st, padding: pad, activation: Activation::None };
     let must = must && (family < 2 || dl == [1, 1]) && (family >= 2 || k.iter().all(|&v| v > 0));
     c.run(name, want, must, || {
         let x = tensor(&xs, dev, i)?;
@@ -397,7 +397,7 @@ fn family_case(c: &mut Counts, r: &mut Rng, dev: &Device, i: u64) {
         Some((tf_out(xs[1], k[0], st[0], dl[0], &pad, 0)?, tf_out(xs[2], k[1], st[1], dl[1], &pad, 1)?))
     };
     let opts = Conv2dOptions { strides: st, dilations: dl, padding: pad, activation: Activation::None };
-    let pool = PoolOptions { ksize: k, strides: st, padding: pad };
+    let pool = PoolOptions { ksize: k, strides: st, padding: pad, activation: Activation::None };
     let name = format!(
         "case {i} family {family} x {xs:?} k {k:?} s {st:?} d {dl:?} pad {pad:?} a {a} b {b} axes {ax:?} keep {keep} \
          other {bs:?} on {dev}"

@@ -127,3 +127,26 @@ fn reshape_and_no_grad() {
     assert_eq!(g.get(&x).unwrap().shape(), &[2, 2]);
     assert!(Tensor::zeros(&[2], &gpu()).unwrap().backward().is_err());
 }
+
+#[test]
+fn add_with_a_fused_activation_gradients_and_the_unfused_ones() {
+    let shapes: [(&[usize], &[usize]); 3] = [(&[2, 5, 4, 3], &[2, 5, 4, 3]), (&[2, 5, 4, 3], &[3]), (&[6, 1], &[1, 5])];
+    for (i, (sa, sb)) in shapes.into_iter().enumerate() {
+        for act in [Activation::Relu, Activation::Sigmoid, Activation::Tanh] {
+            grad_check(&format!("add_activation {sa:?} {sb:?} {act:?}"), &[sa, sb], 520 + i as u64, |x| {
+                add_activation(&x[0], &x[1], act)
+            });
+        }
+        // ReLU fused or not: the same gradients, exactly, on both devices.
+        for dev in [Device::Cpu, gpu()] {
+            let grads = |fused: bool| {
+                let a = Tensor::from_vec(rand_vec(sa.iter().product(), 530), sa, &dev).unwrap().variable();
+                let b = Tensor::from_vec(rand_vec(sb.iter().product(), 531), sb, &dev).unwrap().variable();
+                let y = if fused { add_activation(&a, &b, Activation::Relu) } else { relu(&add(&a, &b).unwrap()) };
+                let g = weighted_sum(&y.unwrap()).unwrap().backward().unwrap();
+                [&a, &b].map(|t| g.get(t).unwrap().to_vec().unwrap())
+            };
+            assert_eq!(grads(true), grads(false), "{sa:?} + {sb:?} on {dev}");
+        }
+    }
+}

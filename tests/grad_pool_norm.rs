@@ -40,6 +40,56 @@ fn pooling_gradients_for_every_padding_stride_and_window() {
 }
 
 #[test]
+fn fused_activation_pooling_gradients() {
+    // Finite differences and GPU-vs-CPU gradients of the fused ops, scalar and vec4 kernels,
+    // tiled (non-overlapping) and gather (overlapping) backward kernels.
+    let shapes: [&[usize]; 2] = [&[2, 7, 9, 3], &[2, 6, 5, 8]];
+    for (si, shape) in shapes.into_iter().enumerate() {
+        for (k, s) in [([2, 2], [2, 2]), ([3, 3], [2, 2]), ([2, 3], [1, 2])] {
+            for pad in [Padding::Valid, Padding::Same] {
+                for act in [Activation::Relu, Activation::Sigmoid, Activation::Tanh] {
+                    let o = PoolOptions::new(k).strides(s).padding(pad).activation(act);
+                    for (name, f) in POOLS {
+                        grad_check(&format!("{name} {shape:?} {o:?}"), &[shape], 270 + si as u64, |x| f(&x[0], &o));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fused_relu_pooling_gradient_equals_pooling_then_relu_on_both_devices() {
+    let shape = [3, 9, 7, 8];
+    for dev in [Device::Cpu, gpu()] {
+        let data = rand_vec(shape.iter().product(), 280);
+        for (k, s) in [([2, 2], [2, 2]), ([3, 3], [2, 2]), ([3, 2], [1, 1])] {
+            let o = PoolOptions::new(k).strides(s).padding(Padding::Same);
+            for (name, f) in POOLS {
+                let grad = |fused: bool| {
+                    let x = Tensor::from_slice(&data, &shape, &dev).unwrap().variable();
+                    let y = if fused { f(&x, &o.activation(Activation::Relu)) } else { relu(&f(&x, &o).unwrap()) };
+                    let g = weighted_sum(&y.unwrap()).unwrap().backward().unwrap();
+                    g.get(&x).unwrap().to_vec().unwrap()
+                };
+                assert_eq!(grad(true), grad(false), "{name} {o:?} on {dev}");
+            }
+        }
+    }
+}
+
+#[test]
+fn public_pooling_gradients_refuse_a_fused_activation() {
+    let x = Tensor::zeros(&[1, 4, 4, 2], &gpu()).unwrap();
+    let dy = Tensor::zeros(&[1, 2, 2, 2], &gpu()).unwrap();
+    let o = PoolOptions::new(2).activation(Activation::Relu);
+    let e = max_pool2d_grad(&x, &dy, &o).unwrap_err().to_string();
+    assert!(e.contains("max_pool2d_grad") && e.contains("Relu"), "{e}");
+    let e = avg_pool2d_grad(&dy, &[1, 4, 4, 2], &o).unwrap_err().to_string();
+    assert!(e.contains("avg_pool2d_grad") && e.contains("Relu"), "{e}");
+}
+
+#[test]
 fn global_pooling_gradients() {
     for (i, shape) in [[2, 5, 3, 3], [2, 4, 4, 8], [1, 1, 1, 2]].iter().enumerate() {
         grad_check(&format!("global_avg_pool2d {shape:?}"), &[shape], 210 + i as u64, |x| global_avg_pool2d(&x[0]));
@@ -315,6 +365,55 @@ fn fused_batch_norm_backward_kernels_match_cpu_on_larger_inputs() {
         assert_close(&got.0, &want.0, RTOL, &format!("dx {shape:?}"));
         assert_close(&got.1, &want.1, RTOL, &format!("dgamma {shape:?}"));
         assert_close(&got.2, &want.2, RTOL, &format!("dbeta {shape:?}"));
+    }
+}
+
+#[test]
+fn training_batch_norm_with_a_fused_activation_gradients() {
+    // Finite differences and GPU-vs-CPU gradients (x, gamma, beta), odd c (scalar kernels),
+    // c % 4 == 0 (vec4 kernels), rank 2 and 4.
+    let cases: [&[usize]; 3] = [&[2, 5, 3, 3], &[2, 4, 3, 8], &[6, 4]];
+    for (i, shape) in cases.into_iter().enumerate() {
+        let c = [shape[shape.len() - 1]];
+        for act in [Activation::Relu, Activation::Sigmoid, Activation::Tanh] {
+            grad_check(&format!("batch_norm_training {act:?} {shape:?}"), &[shape, &c, &c], 380 + i as u64, |x| {
+                Ok(batch_norm_training_with(&x[0], &x[1], &x[2], 1e-3, act)?.0)
+            });
+        }
+    }
+}
+
+#[test]
+fn training_batch_norm_with_a_fused_activation_equals_batch_norm_then_the_activation() {
+    type ActFn = fn(&Tensor) -> Result<Tensor>;
+    let acts: [(Activation, ActFn); 3] =
+        [(Activation::Relu, relu), (Activation::Sigmoid, sigmoid), (Activation::Tanh, tanh)];
+    for (shape, seed) in [([3, 6, 5, 8], 390), ([2, 7, 3, 5], 395)] {
+        let c = shape[3];
+        let n: usize = shape.iter().product();
+        for dev in [Device::Cpu, gpu()] {
+            for (act, alone) in acts {
+                let run = |fused: bool| {
+                    let x = Tensor::from_vec(rand_vec(n, seed), &shape, &dev).unwrap().variable();
+                    let gamma = Tensor::from_vec(rand_vec(c, seed + 1), &[c], &dev).unwrap().variable();
+                    let beta = Tensor::from_vec(rand_vec(c, seed + 2), &[c], &dev).unwrap().variable();
+                    let y = if fused {
+                        batch_norm_training_with(&x, &gamma, &beta, 1e-3, act).unwrap().0
+                    } else {
+                        alone(&batch_norm_training(&x, &gamma, &beta, 1e-3).unwrap().0).unwrap()
+                    };
+                    let g = weighted_sum(&y).unwrap().backward().unwrap();
+                    let grads = [&x, &gamma, &beta].map(|t| g.get(t).unwrap().to_vec().unwrap());
+                    (y.to_vec().unwrap(), grads)
+                };
+                let ((y1, g1), (y2, g2)) = (run(true), run(false));
+                let what = format!("{act:?} {shape:?} on {dev}");
+                assert_close_vec(&y1, &y2, RTOL, &format!("y {what}"));
+                for (name, (a, b)) in ["dx", "dgamma", "dbeta"].iter().zip(g1.iter().zip(&g2)) {
+                    assert_close_vec(a, b, 1e-3, &format!("{name} {what}"));
+                }
+            }
+        }
     }
 }
 

@@ -18,32 +18,57 @@ fn matmul_every_variant_matches_cpu_on_odd_and_aligned_sizes() {
     }
 }
 
-#[test]
-fn matmul_transposes_and_batches_match_cpu() {
-    for (ta, tb) in [(false, true), (true, false), (true, true)] {
-        let a_shape = if ta { [3, 17, 9] } else { [3, 9, 17] };
-        let b_shape = if tb { [3, 11, 17] } else { [3, 17, 11] };
-        let (ac, ag) = pair(&a_shape, 3);
-        let (bc, bg) = pair(&b_shape, 4);
-        for v in [MatmulVariant::Auto, MatmulVariant::Tiled] {
+/// Every layout (NN, TN, NT, TT) of a batched product `[batch, m, k] @ [batch, k, n]`, as the
+/// CPU twin and the GPU on the same random operands, for each kernel variant in `variants`.
+fn check_layouts(batch: usize, m: usize, k: usize, n: usize, variants: &[MatmulVariant], seed: u64) {
+    for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+        let a_shape = if ta { [batch, k, m] } else { [batch, m, k] };
+        let b_shape = if tb { [batch, n, k] } else { [batch, k, n] };
+        let (ac, ag) = pair(&a_shape, seed);
+        let (bc, bg) = pair(&b_shape, seed + 1);
+        for &v in variants {
             let o = MatmulOptions { transpose_a: ta, transpose_b: tb, variant: v };
             let want = matmul_with(&ac, &bc, o).unwrap();
-            assert_eq!(want.shape(), &[3, 9, 11]);
-            assert_close(&matmul_with(&ag, &bg, o).unwrap(), &want, RTOL, &format!("ta={ta} tb={tb} {v:?}"));
+            assert_eq!(want.shape(), &[batch, m, n]);
+            let what = format!("[{batch}, {m}, {k}, {n}] ta={ta} tb={tb} {v:?}");
+            assert_close(&matmul_with(&ag, &bg, o).unwrap(), &want, RTOL, &what);
         }
     }
 }
 
 #[test]
-fn transposed_aligned_operands_take_the_transpose_then_register_path_correctly() {
-    for (ta, tb) in [(false, true), (true, false), (true, true)] {
-        let a_shape = if ta { [2, 16, 9] } else { [2, 9, 16] };
-        let b_shape = if tb { [2, 12, 16] } else { [2, 16, 12] };
-        let (ac, ag) = pair(&a_shape, 40);
-        let (bc, bg) = pair(&b_shape, 41);
+fn matmul_transposes_and_batches_match_cpu() {
+    // Odd sizes: the register-blocked request falls back to the strided naive kernel.
+    let every = [MatmulVariant::Auto, MatmulVariant::Naive, MatmulVariant::Register, MatmulVariant::Tiled];
+    check_layouts(3, 9, 17, 11, &every, 3);
+}
+
+#[test]
+fn register_blocked_matmul_reads_every_layout_directly() {
+    // Multiples of 4 but not of the 8x16 block (partial blocks in m and n), batch > 1, and a
+    // single block; the dense-layer shapes of LeNet-5's backward (x^T dy, dy W^T).
+    let variants = [MatmulVariant::Auto, MatmulVariant::Register];
+    for (batch, m, k, n, seed) in [(3, 36, 20, 44, 40), (2, 4, 4, 4, 42), (1, 12, 132, 8, 44), (1, 256, 32, 120, 46)] {
+        check_layouts(batch, m, k, n, &variants, seed);
+    }
+    check_layouts(1, 32, 120, 256, &variants, 48);
+}
+
+#[test]
+fn transposed_operands_need_no_transpose_dispatch() {
+    // A device of this test's own, so no other test's dispatches are counted.
+    gpu();
+    let dev = Device::gpu().unwrap();
+    let g = dev.as_gpu().unwrap();
+    for (ta, tb) in [(true, false), (false, true), (true, true)] {
+        let a = Tensor::randn(if ta { &[64, 128] } else { &[128, 64] }, 0.0, 1.0, 1, &dev).unwrap();
+        let b = Tensor::randn(if tb { &[96, 64] } else { &[64, 96] }, 0.0, 1.0, 2, &dev).unwrap();
+        dev.synchronize().unwrap();
+        let before = g.stats().dispatches;
         let o = MatmulOptions { transpose_a: ta, transpose_b: tb, variant: MatmulVariant::Auto };
-        let want = matmul_with(&ac, &bc, o).unwrap();
-        assert_close(&matmul_with(&ag, &bg, o).unwrap(), &want, RTOL, &format!("aligned ta={ta} tb={tb}"));
+        assert_eq!(matmul_with(&a, &b, o).unwrap().shape(), &[128, 96]);
+        dev.synchronize().unwrap();
+        assert_eq!(g.stats().dispatches - before, 1, "ta={ta} tb={tb}: one matmul dispatch");
     }
 }
 
@@ -214,4 +239,27 @@ fn fused_bias_activation_gradient_matches_cpu_and_the_unfused_ops() {
         &Tensor::zeros(&[3, 2], &Device::Cpu).unwrap(),
     );
     assert!(matches!(bad, Err(Error::Shape { .. })));
+}
+
+/// An activation op applied on its own.
+type ActFn = fn(&Tensor) -> Result<Tensor>;
+
+#[test]
+fn add_with_a_fused_activation_matches_cpu_and_the_unfused_ops() {
+    // Same shapes (binary_same), broadcasting over ≤ 2 coalesced axes (binary2) and more.
+    let shapes: [(&[usize], &[usize]); 4] =
+        [(&[3, 5, 7, 3], &[3, 5, 7, 3]), (&[3, 5, 7, 3], &[3]), (&[2, 1, 7, 3], &[2, 5, 1, 3]), (&[9, 1], &[1, 4])];
+    for (i, (sa, sb)) in shapes.into_iter().enumerate() {
+        let (ac, ag) = pair(sa, 500 + i as u64);
+        let (bc, bg) = pair(sb, 510 + i as u64);
+        let acts: [(Activation, ActFn); 3] =
+            [(Activation::Relu, relu), (Activation::Sigmoid, sigmoid), (Activation::Tanh, tanh)];
+        for (act, alone) in acts {
+            let what = format!("{sa:?} + {sb:?} {act:?}");
+            let want = add_activation(&ac, &bc, act).unwrap();
+            assert_close(&add_activation(&ag, &bg, act).unwrap(), &want, RTOL, &what);
+            let unfused = alone(&add(&ac, &bc).unwrap()).unwrap();
+            assert_close(&want, &unfused, RTOL, &format!("fused vs unfused {what}"));
+        }
+    }
 }

@@ -37,6 +37,51 @@ fn pooling_matches_cpu_for_every_option() {
     }
 }
 
+/// An activation op applied on its own.
+type ActFn = fn(&Tensor) -> Result<Tensor>;
+
+/// The activations a pooling can fuse, with the op that applies each one alone.
+fn fusable() -> [(Activation, ActFn); 3] {
+    [(Activation::Relu, relu), (Activation::Sigmoid, sigmoid), (Activation::Tanh, tanh)]
+}
+
+#[test]
+fn pooling_with_a_fused_activation_matches_cpu_and_the_unfused_ops() {
+    // Odd channels (scalar kernel) and c % 4 == 0 (vec4 kernel), batch > 1, non-square.
+    let shapes: [&[usize]; 3] = [&[2, 7, 9, 3], &[3, 6, 5, 8], &[2, 9, 6, 1]];
+    let windows: [([usize; 2], [usize; 2]); 4] =
+        [([2, 2], [2, 2]), ([3, 3], [2, 2]), ([3, 2], [1, 2]), ([2, 3], [3, 2])];
+    for (si, shape) in shapes.iter().enumerate() {
+        let (xc, xg) = pair(shape, 60 + si as u64);
+        for (k, s) in windows {
+            for pad in [Padding::Valid, Padding::Same, Padding::Explicit([[1, 0], [0, 1]])] {
+                let plain = PoolOptions::new(k).strides(s).padding(pad);
+                for (name, f) in POOLS {
+                    for (act, alone) in fusable() {
+                        let o = plain.activation(act);
+                        let what = format!("{name} {shape:?} {o:?}");
+                        let want = f(&xc, &o).unwrap();
+                        assert_close(&want, &alone(&f(&xc, &plain).unwrap()).unwrap(), RTOL, &format!("cpu {what}"));
+                        assert_close(&f(&xg, &o).unwrap(), &want, RTOL, &format!("gpu {what}"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fused_relu_pooling_by_hand() {
+    // [1, 2, 4, 1]: windows 2x2 → max(-1, -2, -3, -4) = -1 → 0; max(5, -6, 7, -8) = 7.
+    let x = [-1.0, -2.0, 5.0, -6.0, -3.0, -4.0, 7.0, -8.0];
+    for dev in [Device::Cpu, gpu()] {
+        let t = Tensor::from_slice(&x, &[1, 2, 4, 1], &dev).unwrap();
+        let o = PoolOptions::new(2).activation(Activation::Relu);
+        assert_eq!(max_pool2d(&t, &o).unwrap().to_vec().unwrap(), vec![0.0, 7.0], "{dev}");
+        assert_eq!(avg_pool2d(&t, &o).unwrap().to_vec().unwrap(), vec![0.0, 0.0], "{dev}");
+    }
+}
+
 #[test]
 fn pooling_output_shapes_follow_tensorflow() {
     let x = Tensor::zeros(&[2, 7, 10, 3], &gpu()).unwrap();
@@ -263,6 +308,28 @@ fn batch_normalization_matches_cpu() {
             let want = batch_normalization(&xc, &mc, &vc, use_o.then_some(&oc), use_s.then_some(&sc), 1e-3).unwrap();
             let got = batch_normalization(&xg, &mg, &vg, use_o.then_some(&og), use_s.then_some(&sg), 1e-3).unwrap();
             assert_close(&got, &want, RTOL, &format!("batch_norm {shape:?} offset={use_o} scale={use_s}"));
+        }
+    }
+}
+
+#[test]
+fn training_batch_norm_with_a_fused_activation_matches_cpu() {
+    // Odd channels (scalar kernels), c % 4 == 0 (vec4), batch > 1, rank 2 and 4.
+    let shapes: [&[usize]; 3] = [&[2, 7, 5, 3], &[3, 4, 6, 8], &[5, 6]];
+    for (i, shape) in shapes.into_iter().enumerate() {
+        let c = shape[shape.len() - 1];
+        let (xc, xg) = pair(shape, 400 + i as u64);
+        let (gc, gg) = pair(&[c], 410 + i as u64);
+        let (bc, bg) = pair(&[c], 420 + i as u64);
+        for (act, alone) in fusable() {
+            let want = batch_norm_training_with(&xc, &gc, &bc, 1e-3, act).unwrap();
+            let got = batch_norm_training_with(&xg, &gg, &bg, 1e-3, act).unwrap();
+            let what = format!("{act:?} {shape:?}");
+            assert_close(&got.0, &want.0, RTOL, &format!("y {what}"));
+            assert_close(&got.1, &want.1, RTOL, &format!("mean {what}"));
+            assert_close(&got.2, &want.2, RTOL, &format!("variance {what}"));
+            let unfused = alone(&batch_norm_training(&xc, &gc, &bc, 1e-3).unwrap().0).unwrap();
+            assert_close(&want.0, &unfused, RTOL, &format!("fused vs unfused {what}"));
         }
     }
 }

@@ -1,11 +1,12 @@
 //! Launcher for `shaders/batch_norm.wgsl`: two-pass parallel axis reductions (mean, max, and
 //! the mean of squared deviations) behind `tf.nn.moments` and global pooling, and the fused
-//! `tf.nn.batch_normalization` kernel.
+//! `tf.nn.batch_normalization` kernel, optionally followed by a fused activation (whose gradient
+//! the training-mode backward applies to the upstream gradient in the same passes).
 
 use tessera_device::{Gpu, GpuBuffer};
 
-use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
-use crate::{shape_err, Result};
+use crate::launch::{check_u32, grid_1d, out_f32, pipeline, FusedGrad, Params};
+use crate::{shape_err, Activation, Result};
 
 const SRC: &str = include_str!("../../../shaders/batch_norm.wgsl");
 /// Most axis groups of each kind (kept / reduced) a reduction can have after merging.
@@ -163,6 +164,8 @@ pub struct BnParams<'a> {
     pub scale: Option<&'a GpuBuffer>,
     /// Added to the variance.
     pub epsilon: f32,
+    /// Activation applied to the result (fused; `Activation::None` for none).
+    pub activation: Activation,
 }
 
 /// Records `(x − mean) · scale / √(variance + ε) + offset` over `total` elements whose last
@@ -175,7 +178,7 @@ pub fn batch_normalization(gpu: &Gpu, x: &GpuBuffer, total: usize, c: usize, bn:
     }
     let vec4 = c.is_multiple_of(4);
     let (entry, threads) = if vec4 { ("batch_norm4", total / 4) } else { ("batch_norm", total) };
-    let flags = bn.offset.is_some() as usize | (bn.scale.is_some() as usize) << 1;
+    let flags = bn.offset.is_some() as usize | (bn.scale.is_some() as usize) << 1 | bn.activation.code() << 2;
     let p = Params::new("batch_normalization").u(threads).u(c).u(flags).f(bn.epsilon);
     let (d1, d2) = (out_f32(gpu, 4)?, out_f32(gpu, 4)?);
     let (offset, scale) = (bn.offset.unwrap_or(&d1), bn.scale.unwrap_or(&d2));
@@ -206,7 +209,8 @@ pub struct BnTrainingGrads {
 /// Records the backward of `y = γ · (x − mean)/√(var + ε) + β` with the batch statistics
 /// `mean`, `var` of `x` (`[rows, c]`, statistics over rows) given `dy`: per-channel partial
 /// sums, a per-channel finish, and one elementwise dx pass that includes the paths through the
-/// statistics.
+/// statistics. With a fused activation (`fused`: `y = act(bn(x))` saved by the forward) `dy`
+/// is first masked by the activation's gradient, inside the passes that read it.
 #[allow(clippy::too_many_arguments)]
 pub fn batch_norm_training_grad(
     gpu: &Gpu,
@@ -217,6 +221,7 @@ pub fn batch_norm_training_grad(
     gamma: &GpuBuffer,
     [rows, c]: [usize; 2],
     epsilon: f32,
+    fused: FusedGrad,
 ) -> Result<BnTrainingGrads> {
     let total = rows * c;
     check_u32("batch_norm_training", &[total])?;
@@ -227,16 +232,19 @@ pub fn batch_norm_training_grad(
     let (chunk, nchunks) = row_chunks(rows, c);
     let vec4 = c.is_multiple_of(4);
     let threads = if vec4 { total / 4 } else { total };
-    let p =
-        Params::new("batch_norm_training").u(rows).u(c).u(chunk).u(nchunks).f(rows as f32).f(epsilon).u(threads).u(0);
+    let y = fused.operand(gpu, "batch_norm_training")?;
+    #[rustfmt::skip]
+    let p = Params::new("batch_norm_training")
+        .u(rows).u(c).u(chunk).u(nchunks)
+        .f(rows as f32).f(epsilon).u(threads).u(fused.act.code());
     let (parts, coef) = (out_f32(gpu, 2 * c * nchunks)?, out_f32(gpu, 3 * c)?);
     let pass1 = pipeline(gpu, "batch_norm.wgsl", SRC, "bn_grad_partial", &[])?;
-    gpu.dispatch(&pass1, p.bytes()?, &[x, mean, dy, &parts], grid_1d(gpu, c * nchunks, 64))?;
+    gpu.dispatch(&pass1, p.bytes()?, &[x, mean, dy, &parts, &y], grid_1d(gpu, c * nchunks, 64))?;
     let pass2 = pipeline(gpu, "batch_norm.wgsl", SRC, "bn_grad_final", &[])?;
     gpu.dispatch(&pass2, p.bytes()?, &[&parts, var, gamma, &dbeta, &dgamma, &coef], grid_1d(gpu, c, 64))?;
     let entry = if vec4 { "bn_grad_dx4" } else { "bn_grad_dx" };
     let pass3 = pipeline(gpu, "batch_norm.wgsl", SRC, entry, &[])?;
-    gpu.dispatch(&pass3, p.bytes()?, &[x, mean, dy, &coef, &dx], grid_1d(gpu, threads, 256))?;
+    gpu.dispatch(&pass3, p.bytes()?, &[x, mean, dy, &coef, &dx, &y], grid_1d(gpu, threads, 256))?;
     Ok(BnTrainingGrads { dx, dgamma, dbeta })
 }
 

@@ -1,9 +1,10 @@
-//! Launcher for `shaders/elementwise.wgsl`: broadcasting binary ops, unary ops and fill.
+//! Launcher for `shaders/elementwise.wgsl`: broadcasting binary ops (optionally followed by a
+//! fused activation), unary ops and fill.
 
 use tessera_device::{Gpu, GpuBuffer};
 
 use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
-use crate::{shape_err, Result};
+use crate::{shape_err, Activation, Result};
 
 const SRC: &str = include_str!("../../../shaders/elementwise.wgsl");
 const MAX_RANK: usize = 8;
@@ -359,6 +360,19 @@ pub fn binary(
     b: &GpuBuffer,
     b_shape: &[usize],
 ) -> Result<(GpuBuffer, Vec<usize>)> {
+    binary_act(gpu, op, a, a_shape, b, b_shape, Activation::None)
+}
+
+/// [`binary`] followed by the fused activation `act`: `out = act(op(a, b))`.
+pub fn binary_act(
+    gpu: &Gpu,
+    op: BinaryOp,
+    a: &GpuBuffer,
+    a_shape: &[usize],
+    b: &GpuBuffer,
+    b_shape: &[usize],
+    act: Activation,
+) -> Result<(GpuBuffer, Vec<usize>)> {
     let name = "elementwise";
     let out_shape = broadcast_shape(name, a_shape, b_shape)?;
     let (dims, sa, sb) =
@@ -379,7 +393,7 @@ pub fn binary(
         _ => "binary",
     };
     let (code, alpha, beta, gamma) = op.code();
-    let p = Params::new("elementwise").u(n).u(code).u(dims.len()).u(0).f(alpha).f(beta).f(gamma).u(0);
+    let p = Params::new("elementwise").u(n).u(code).u(dims.len()).u(act.code()).f(alpha).f(beta).f(gamma).u(0);
     let p = pack(pack(pack(p, &dims), &sa), &sb);
     let pipe = pipeline(gpu, "elementwise.wgsl", SRC, entry, &[])?;
     gpu.dispatch(&pipe, p.bytes()?, &[a, b, &out], grid_1d(gpu, n, 256))?;

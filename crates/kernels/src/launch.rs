@@ -164,6 +164,29 @@ impl std::ops::Deref for Operand<'_> {
     }
 }
 
+/// A fused activation's saved output, for a backward kernel that masks its upstream gradient
+/// by the activation's gradient (pooling, batch norm).
+#[derive(Clone, Copy)]
+pub struct FusedGrad<'a> {
+    /// The fused activation (`Activation::None`: none, `y` unused).
+    pub act: crate::Activation,
+    /// The forward's output (after the activation); needed unless `act` is `None`.
+    pub y: Option<&'a GpuBuffer>,
+}
+
+impl FusedGrad<'_> {
+    /// The buffer to bind for the saved output: `y`, or (no activation) a 4-element
+    /// placeholder, which vec4 kernels can bind too. An activation without `y` is an error
+    /// naming `op`.
+    pub fn operand(&self, gpu: &Gpu, op: &'static str) -> Result<Operand<'_>> {
+        match (self.y, self.act) {
+            (Some(y), _) => Ok(Operand::Given(y)),
+            (None, crate::Activation::None) => Ok(Operand::Placeholder(out_f32(gpu, 4)?)),
+            (None, act) => Err(crate::shape_err(op, format!("the fused {act:?} gradient needs the saved output"))),
+        }
+    }
+}
+
 /// `b`, or a placeholder when it is absent (e.g. no bias).
 pub fn or_placeholder<'a>(gpu: &Gpu, b: Option<&'a GpuBuffer>) -> Result<Operand<'a>> {
     Ok(match b {

@@ -14,7 +14,8 @@ pub enum MatmulVariant {
     Auto,
     /// One output per invocation; any layout.
     Naive,
-    /// Register-blocked 8x16 per invocation (CPU adapters); needs row-major, k and n % 4 == 0.
+    /// Register-blocked 8x16 per invocation (CPU adapters); row-major or transposed operands,
+    /// k and n % 4 == 0 (and m for a transposed A).
     Register,
     /// 64x64 shared-memory tiles (discrete and integrated GPUs).
     Tiled,
@@ -89,10 +90,7 @@ impl Matmul {
 
     /// The variant `Auto` resolves to on this adapter.
     pub fn pick(&self, gpu: &Gpu, v: MatmulVariant) -> MatmulVariant {
-        let reg_ok = self.a.is_row_major(self.k)
-            && self.b.is_row_major(self.n)
-            && self.k.is_multiple_of(4)
-            && self.n.is_multiple_of(4);
+        let reg_ok = self.reg_entry().is_some();
         match v {
             MatmulVariant::Register if !reg_ok => MatmulVariant::Naive,
             MatmulVariant::Auto if gpu.is_software() && reg_ok => MatmulVariant::Register,
@@ -101,30 +99,25 @@ impl Matmul {
             v => v,
         }
     }
-}
 
-impl Matmul {
-    /// The same problem with both operands row-major, when transposing the transposed ones
-    /// would let the register-blocked kernel run (k, n % 4 == 0, no broadcast batch).
-    fn row_major_plan(&self) -> Option<Matmul> {
-        let ra = self.a.is_row_major(self.k);
-        let rb = self.b.is_row_major(self.n);
-        let ok_a = ra || self.a.is_transposed(self.m);
-        let ok_b = rb || self.b.is_transposed(self.k);
-        let aligned = self.k.is_multiple_of(4) && self.n.is_multiple_of(4);
-        let dense_batch = self.a.batch == self.m * self.k && self.b.batch == self.k * self.n;
-        (aligned && ok_a && ok_b && !(ra && rb) && dense_batch).then(|| Matmul {
-            a: Layout::row_major(self.m, self.k),
-            b: Layout::row_major(self.k, self.n),
-            ..*self
+    /// The register-blocked entry point for these layouts (`matmul_reg`, `_tn`, `_nt`, `_tt`:
+    /// A and/or B transposed, read directly), or `None` when the layouts or sizes do not fit
+    /// its vec4 loads (k, n and every batch stride % 4 == 0; m % 4 == 0 too for a transposed A).
+    fn reg_entry(&self) -> Option<&'static str> {
+        // A layout that is both (a single row or column) is read as row-major.
+        let ta = !self.a.is_row_major(self.k) && self.a.is_transposed(self.m);
+        let tb = !self.b.is_row_major(self.n) && self.b.is_transposed(self.k);
+        let layouts = (ta || self.a.is_row_major(self.k)) && (tb || self.b.is_row_major(self.n));
+        let aligned = [self.k, self.n, self.a.batch, self.b.batch].iter().all(|v| v.is_multiple_of(4))
+            && (!ta || self.m.is_multiple_of(4));
+        (layouts && aligned).then_some(match (ta, tb) {
+            (false, false) => "matmul_reg",
+            (true, false) => "matmul_reg_tn",
+            (false, true) => "matmul_reg_nt",
+            (true, true) => "matmul_reg_tt",
         })
     }
 }
-
-/// Up to this many multiply-adds a transposed operand is read with strides by the naive kernel
-/// on CPU adapters, rather than transposed by an extra dispatch for the register-blocked one
-/// (a small dense layer's backward: launch-bound, not compute-bound).
-pub const SMALL_STRIDED_MACS: usize = 1 << 19;
 
 /// Records the matmul and returns the `[batch, m, n]` output buffer.
 pub fn matmul(
@@ -145,24 +138,6 @@ pub fn matmul(
             mm.batch, mm.m, mm.k, mm.k, mm.n
         );
         return Err(crate::shape_err("matmul", msg));
-    }
-    let macs = mm.batch.saturating_mul(mm.m).saturating_mul(mm.n).saturating_mul(mm.k);
-    if variant == MatmulVariant::Auto && gpu.is_software() && macs > SMALL_STRIDED_MACS {
-        if let Some(plan) = mm.row_major_plan() {
-            // CPU adapters: a transpose pass is far cheaper than the strided naive kernel
-            // (except for small problems, where the extra launch costs more than the strides).
-            let t = crate::transpose::transpose2d;
-            let ta = (!mm.a.is_row_major(mm.k)).then(|| t(gpu, a, mm.batch, mm.k, mm.m)).transpose()?;
-            let tb = (!mm.b.is_row_major(mm.n)).then(|| t(gpu, b, mm.batch, mm.n, mm.k)).transpose()?;
-            return matmul(
-                gpu,
-                ta.as_ref().unwrap_or(a),
-                tb.as_ref().unwrap_or(b),
-                bias,
-                &plan,
-                MatmulVariant::Register,
-            );
-        }
     }
     let out = out_f32(gpu, mm.batch * mm.m * mm.n)?;
     if mm.m * mm.n * mm.batch == 0 {
@@ -189,7 +164,7 @@ pub fn matmul(
             let blocks = mm.m.div_ceil(8) * mm.n.div_ceil(16);
             let mut g = grid_1d(gpu, blocks, 64);
             g[2] = mm.batch as u32;
-            ("matmul_reg", g)
+            (mm.reg_entry().unwrap_or("matmul_reg"), g)
         }
         MatmulVariant::Tiled => ("matmul_tiled", [mm.n.div_ceil(64) as u32, mm.m.div_ceil(64) as u32, mm.batch as u32]),
         _ => {

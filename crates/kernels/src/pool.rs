@@ -1,14 +1,16 @@
 //! Launcher for `shaders/pool.wgsl`: `tf.nn.max_pool2d` / `avg_pool2d` on NHWC input (scalar
 //! and vec4 variants) and their input gradients (gathers over the windows covering each input
 //! cell), plus global average/max pooling through the reduction kernels of
-//! `shaders/batch_norm.wgsl`.
+//! `shaders/batch_norm.wgsl`. The window poolings can fuse an activation applied to the pooled
+//! value (forward) and its gradient from the saved output (backward), one dispatch each way.
 
 use tessera_device::{Gpu, GpuBuffer};
 
 use crate::batch_norm::{reduce, ReduceOp, ReducePlan};
 use crate::geometry::rank4;
+pub use crate::launch::FusedGrad;
 use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
-use crate::{shape_err, Padding, Result, Window2d};
+use crate::{shape_err, Activation, Padding, Result, Window2d};
 
 const SRC: &str = include_str!("../../../shaders/pool.wgsl");
 
@@ -52,8 +54,9 @@ pub fn pool_geometry(
     Ok(win)
 }
 
-/// Records max or average pooling; returns the `[n, oh, ow, c]` output buffer.
-pub fn pool2d(gpu: &Gpu, x: &GpuBuffer, win: &Window2d, mode: PoolMode) -> Result<GpuBuffer> {
+/// Records max or average pooling followed by the fused activation `act`; returns the
+/// `[n, oh, ow, c]` output buffer.
+pub fn pool2d(gpu: &Gpu, x: &GpuBuffer, win: &Window2d, mode: PoolMode, act: Activation) -> Result<GpuBuffer> {
     let total = win.n * win.oh * win.ow * win.c;
     check_u32(mode.op(), &[win.n * win.h * win.w * win.c, total])?;
     let out = out_f32(gpu, total)?;
@@ -62,7 +65,7 @@ pub fn pool2d(gpu: &Gpu, x: &GpuBuffer, win: &Window2d, mode: PoolMode) -> Resul
     }
     let vec4 = win.c.is_multiple_of(4);
     let (entry, threads) = if vec4 { ("pool4", total / 4) } else { ("pool", total) };
-    let p = pool_params(win, threads);
+    let p = pool_params(win, threads, act);
     let code = match mode {
         PoolMode::Max => 0.0,
         PoolMode::Avg => 1.0,
@@ -73,13 +76,13 @@ pub fn pool2d(gpu: &Gpu, x: &GpuBuffer, win: &Window2d, mode: PoolMode) -> Resul
 }
 
 /// The uniform block shared by the forward and backward pooling kernels.
-fn pool_params(win: &Window2d, threads: usize) -> Params {
+fn pool_params(win: &Window2d, threads: usize, act: Activation) -> Params {
     #[rustfmt::skip]
     let p = Params::new("pool2d")
         .u(win.n).u(win.h).u(win.w).u(win.c)
         .u(win.oh).u(win.ow).u(win.kh).u(win.kw)
         .u(win.sh).u(win.sw).u(win.pad_top).u(win.pad_left)
-        .u(threads).align4();
+        .u(threads).u(act.code()).align4();
     p
 }
 
@@ -88,8 +91,16 @@ fn pool_params(win: &Window2d, threads: usize) -> Params {
 /// input cell; max pooling recomputes each window's first maximum (row-major, TensorFlow's tie
 /// rule) instead of storing argmax indices, so the forward stays a single plain kernel.
 /// Non-overlapping windows (strides ≥ window) instead run one invocation per window that
-/// writes its whole input tile. Returns the `[n, h, w, c]` gradient.
-pub fn pool2d_grad(gpu: &Gpu, x: &GpuBuffer, dy: &GpuBuffer, win: &Window2d, mode: PoolMode) -> Result<GpuBuffer> {
+/// writes its whole input tile. With a fused activation `dy` is first masked by its gradient
+/// from the saved output (`fused.y`), in the same dispatch. Returns the `[n, h, w, c]` gradient.
+pub fn pool2d_grad(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    win: &Window2d,
+    mode: PoolMode,
+    fused: FusedGrad,
+) -> Result<GpuBuffer> {
     let total = win.n * win.h * win.w * win.c;
     let outs = win.n * win.oh * win.ow * win.c;
     check_u32(mode.op(), &[total, outs])?;
@@ -106,11 +117,12 @@ pub fn pool2d_grad(gpu: &Gpu, x: &GpuBuffer, dy: &GpuBuffer, win: &Window2d, mod
     let entry = format!("{name}{}{}", if tiled { "_tiled" } else { "" }, if vec4 { "4" } else { "" });
     let threads = if tiled { outs } else { total } / if vec4 { 4 } else { 1 };
     let pipe = pipeline(gpu, "pool.wgsl", SRC, &entry, &[])?;
-    let p = pool_params(win, threads);
+    let y = fused.operand(gpu, mode.op())?;
+    let p = pool_params(win, threads, fused.act);
     let grid = grid_1d(gpu, threads, 64);
     match mode {
-        PoolMode::Max => gpu.dispatch(&pipe, p.bytes()?, &[x, dy, &out], grid)?,
-        PoolMode::Avg => gpu.dispatch(&pipe, p.bytes()?, &[dy, &out], grid)?,
+        PoolMode::Max => gpu.dispatch(&pipe, p.bytes()?, &[x, dy, &out, &y], grid)?,
+        PoolMode::Avg => gpu.dispatch(&pipe, p.bytes()?, &[dy, &out, &y], grid)?,
     }
     Ok(out)
 }

@@ -252,6 +252,9 @@ struct GraphNode {
     output: u64,
     /// Tensors no later node reads (dropped after this node runs).
     release: Vec<u64>,
+    /// The node of a plain activation layer this one may absorb (see [`mark_fusions`]) and
+    /// that activation.
+    fuse: Option<(usize, crate::Activation)>,
 }
 
 /// `keras.Model(inputs, outputs)`: the layers between symbolic inputs and outputs.
@@ -285,6 +288,7 @@ impl Model {
         let outputs: Vec<SymbolicTensor> = outputs.iter().map(|t| (*t).clone()).collect();
         let mut nodes = collect_nodes(&inputs, &outputs)?;
         mark_releases(&mut nodes, &outputs);
+        mark_fusions(&mut nodes, &outputs);
         let (layers, order) = keras_order(&inputs, &nodes, &outputs);
         let model = Self { name: unique_name("functional"), inputs, outputs, nodes, layers, order };
         model.check_unique_names()?;
@@ -354,15 +358,38 @@ impl Model {
         }
         self.check_inputs(xs)?;
         let mut env: HashMap<u64, Tensor> = self.inputs.iter().map(|t| t.inner.id).zip(xs.iter().cloned()).collect();
-        for n in &self.nodes {
-            let args: Vec<Tensor> = n.inputs.iter().map(|id| env[id].clone()).collect();
-            let y = n.layer.lock().layer.call_multi(&args, training)?;
-            env.insert(n.output, y);
+        let mut absorbed = HashSet::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if !absorbed.contains(&i) {
+                let args: Vec<Tensor> = n.inputs.iter().map(|id| env[id].clone()).collect();
+                let (output, y) = self.run_node(n, &args, training, &mut absorbed)?;
+                env.insert(output, y);
+            }
             for id in &n.release {
                 env.remove(id);
             }
         }
         Ok(self.outputs.iter().map(|t| env[&t.inner.id].clone()).collect())
+    }
+
+    /// Runs node `n` on `args`, fused with the activation node it may absorb when its layer
+    /// can fuse it ([`Layer::call_multi_fused`]; that node is then added to `absorbed`);
+    /// returns the id of the tensor computed and the tensor.
+    fn run_node(
+        &self,
+        n: &GraphNode,
+        args: &[Tensor],
+        training: bool,
+        absorbed: &mut HashSet<usize>,
+    ) -> Result<(u64, Tensor)> {
+        let e = n.layer.lock();
+        if let Some((j, act)) = n.fuse {
+            if let Some(y) = e.layer.call_multi_fused(args, act, training) {
+                absorbed.insert(j);
+                return Ok((self.nodes[j].output, y?));
+            }
+        }
+        Ok((n.output, e.layer.call_multi(args, training)?))
     }
 
     fn check_inputs(&self, xs: &[Tensor]) -> Result<()> {
@@ -531,8 +558,8 @@ fn collect_nodes(inputs: &[SymbolicTensor], outputs: &[SymbolicTensor]) -> Resul
             }
             Origin::Call { layer, node, inputs } => {
                 let ids = inputs.iter().map(|i| i.inner.id).collect();
-                let gn =
-                    GraphNode { layer: layer.clone(), call: *node, inputs: ids, output: t.inner.id, release: vec![] };
+                let (layer, call, output) = (layer.clone(), *node, t.inner.id);
+                let gn = GraphNode { layer, call, inputs: ids, output, release: vec![], fuse: None };
                 found.push((t.inner.id, gn));
                 stack.extend(inputs.iter().cloned());
             }
@@ -622,6 +649,30 @@ fn mark_releases(nodes: &mut [GraphNode], outputs: &[SymbolicTensor]) {
     for (id, i) in last {
         if !keep.contains(&id) {
             nodes[i].release.push(id);
+        }
+    }
+}
+
+/// The peephole of [`crate::layers::call_pair`] for graphs: node `i` may absorb node `j` when
+/// `j` calls a plain activation layer ([`Layer::fusable_activation`]) on `i`'s output alone,
+/// `j` is the only reader of that output, and it is not a model output (a sub-model that
+/// outputs it, e.g. for visualisation, sees it unfused). Whether `i`'s layer can fuse is
+/// known when it runs ([`Layer::call_multi_fused`]); otherwise both run as usual.
+fn mark_fusions(nodes: &mut [GraphNode], outputs: &[SymbolicTensor]) {
+    let keep: HashSet<u64> = outputs.iter().map(|t| t.inner.id).collect();
+    let producer: HashMap<u64, usize> = nodes.iter().enumerate().map(|(i, n)| (n.output, i)).collect();
+    let mut readers: HashMap<u64, usize> = HashMap::new();
+    for id in nodes.iter().flat_map(|n| &n.inputs) {
+        *readers.entry(*id).or_insert(0) += 1;
+    }
+    for j in 0..nodes.len() {
+        let &[input] = nodes[j].inputs.as_slice() else { continue };
+        let Some(&i) = producer.get(&input) else { continue };
+        if keep.contains(&input) || readers[&input] != 1 {
+            continue;
+        }
+        if let Some(act) = nodes[j].layer.lock().layer.fusable_activation() {
+            nodes[i].fuse = Some((j, act));
         }
     }
 }

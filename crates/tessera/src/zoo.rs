@@ -16,7 +16,7 @@ use tessera_nn::analysis::{LayerStats, ReceptiveField};
 use tessera_nn::functional::{Apply, Model, SymbolicTensor};
 use tessera_nn::layers::{self, Layer, Param};
 use tessera_nn::models::Sequential;
-use tessera_nn::ops::{add, relu};
+use tessera_nn::ops::{add_activation, relu};
 use tessera_nn::{shape_err, Activation, Device, Padding, Result, Tensor};
 
 /// A zoo network, ready to build: a `Sequential` stack (with its input shape) or a
@@ -407,13 +407,18 @@ impl Layer for BasicBlock {
         Ok(shape)
     }
     fn call(&self, x: &Tensor, training: bool) -> tessera_nn::Result<Tensor> {
-        let h = relu(&self.bn1.call(&self.conv1.call(x, training)?, training)?)?;
+        let z = self.conv1.call(x, training)?;
+        // BN → ReLU as one fused op where the layer can fuse it (training mode).
+        let h = match self.bn1.call_fused(&z, Activation::Relu, training) {
+            Some(h) => h?,
+            None => relu(&self.bn1.call(&z, training)?)?,
+        };
         let h = self.bn2.call(&self.conv2.call(&h, training)?, training)?;
         let s = match &self.shortcut {
             Some((conv, bn)) => bn.call(&conv.call(x, training)?, training)?,
             None => x.clone(),
         };
-        relu(&add(&h, &s)?)
+        add_activation(&h, &s, Activation::Relu) // the shortcut's Add → ReLU in one kernel
     }
     fn variables(&self) -> Vec<layers::Param> {
         let mut v: Vec<layers::Param> = [&self.conv1 as &dyn layers::Layer, &self.bn1, &self.conv2, &self.bn2]

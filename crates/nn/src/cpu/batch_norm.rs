@@ -1,5 +1,7 @@
-//! CPU twins of `shaders/batch_norm.wgsl`: `tf.nn.moments`, `tf.nn.batch_normalization` and
-//! the backward of training-mode batch norm, with plain loops.
+//! CPU twins of `shaders/batch_norm.wgsl`: `tf.nn.moments`, `tf.nn.batch_normalization` (with
+//! an optional fused activation) and the backward of training-mode batch norm, with plain loops.
+
+use tessera_kernels::Activation;
 
 /// The output index (row-major over the kept axes) of every element of `shape`.
 fn output_index(shape: &[usize], reduced: &[bool]) -> Vec<usize> {
@@ -44,8 +46,9 @@ pub fn moments(x: &[f32], shape: &[usize], reduced: &[bool]) -> (Vec<f32>, Vec<f
     (mean, var)
 }
 
-/// `tf.nn.batch_normalization` over the last axis of `c` channels:
-/// `(x − mean) · scale / √(variance + ε) + offset`.
+/// `tf.nn.batch_normalization` over the last axis of `c` channels, then `act`:
+/// `act((x − mean) · scale / √(variance + ε) + offset)`.
+#[allow(clippy::too_many_arguments)]
 pub fn batch_normalization(
     x: &[f32],
     c: usize,
@@ -54,12 +57,13 @@ pub fn batch_normalization(
     offset: Option<&[f32]>,
     scale: Option<&[f32]>,
     epsilon: f32,
+    act: Activation,
 ) -> Vec<f32> {
     let mut out = Vec::with_capacity(x.len());
     for (i, &v) in x.iter().enumerate() {
         let ch = i % c;
         let k = scale.map_or(1.0, |s| s[ch]) / (variance[ch] + epsilon).sqrt();
-        out.push((v - mean[ch]) * k + offset.map_or(0.0, |o| o[ch]));
+        out.push(act.apply((v - mean[ch]) * k + offset.map_or(0.0, |o| o[ch])));
     }
     out
 }

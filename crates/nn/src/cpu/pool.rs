@@ -1,8 +1,10 @@
 //! CPU twins of `shaders/pool.wgsl` (forward and input gradients) and of global pooling: plain
 //! loops over NHWC slices. The gradients scatter from each output window, while the GPU gathers.
+//! A fused activation is applied to each pooled value; its gradient masks `dy` by the saved
+//! output before the pooling's gradient routes it.
 
 use tessera_kernels::elementwise::{max_nan, pool_max};
-use tessera_kernels::Window2d;
+use tessera_kernels::{Activation, Window2d};
 
 /// The real (unpadded) input cells of output `(oy, ox)`'s window, as row and column ranges.
 fn window_cells(w: &Window2d, oy: usize, ox: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
@@ -35,15 +37,15 @@ fn pool(x: &[f32], w: &Window2d, f: impl Fn(&[f32]) -> f32) -> Vec<f32> {
     out
 }
 
-/// `tf.nn.max_pool2d`: the maximum of each window's real cells (padding never wins); NaN is
-/// skipped and an all-NaN or all −inf window gives `f32::MIN`, as TensorFlow.
-pub fn max_pool2d(x: &[f32], w: &Window2d) -> Vec<f32> {
-    pool(x, w, |v| v.iter().copied().fold(f32::MIN, pool_max))
+/// `act(tf.nn.max_pool2d)`: the maximum of each window's real cells (padding never wins); NaN
+/// is skipped and an all-NaN or all −inf window gives `f32::MIN`, as TensorFlow.
+pub fn max_pool2d(x: &[f32], w: &Window2d, act: Activation) -> Vec<f32> {
+    pool(x, w, |v| act.apply(v.iter().copied().fold(f32::MIN, pool_max)))
 }
 
-/// `tf.nn.avg_pool2d`: the mean of each window's real cells (padding is not counted).
-pub fn avg_pool2d(x: &[f32], w: &Window2d) -> Vec<f32> {
-    pool(x, w, |v| v.iter().sum::<f32>() / v.len() as f32)
+/// `act(tf.nn.avg_pool2d)`: the mean of each window's real cells (padding is not counted).
+pub fn avg_pool2d(x: &[f32], w: &Window2d, act: Activation) -> Vec<f32> {
+    pool(x, w, |v| act.apply(v.iter().sum::<f32>() / v.len() as f32))
 }
 
 /// Gradient of `max_pool2d` w.r.t. its input `x`: each window's `dy` goes to the window's first

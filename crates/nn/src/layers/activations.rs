@@ -59,6 +59,10 @@ impl Layer for ReLU {
     fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         ops::relu_ext(x, self.max_value, self.negative_slope, self.threshold)
     }
+    fn fusable_activation(&self) -> Option<crate::Activation> {
+        let plain = self.max_value.is_none() && self.negative_slope == 0.0 && self.threshold == 0.0;
+        plain.then_some(crate::Activation::Relu)
+    }
 }
 
 /// `keras.layers.LeakyReLU(negative_slope=0.3)`: `x` if `x > 0`, else `negative_slope · x`.

@@ -193,6 +193,10 @@ impl Layer for Activation {
     fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         apply(self.act, x)
     }
+    fn fusable_activation(&self) -> Option<crate::Activation> {
+        // ReLU only: a fused ReLU is exactly `ops::relu`, values and gradients.
+        (self.act == crate::Activation::Relu).then_some(self.act)
+    }
 }
 
 /// `keras.layers.Softmax()` over the last axis.

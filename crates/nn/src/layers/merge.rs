@@ -1,6 +1,7 @@
 //! Keras's merge layers: `Add`, `Subtract`, `Multiply`, `Average`, `Maximum`, `Minimum` and
 //! `Concatenate`. They take several inputs ([`Layer::build_multi`] / [`Layer::call_multi`]),
 //! so they serve in functional graphs and, through their `merge` method, in custom blocks.
+//! `Add` can fuse a following ReLU into its last addition (the models' peephole).
 
 use tessera_kernels::concat::concat_shape;
 use tessera_kernels::elementwise::broadcast_shape;
@@ -20,6 +21,15 @@ enum Combine {
 }
 
 impl Combine {
+    /// `act` of the sum of the inputs with the last addition fused with it (`Add` only; `None`
+    /// for the other merges).
+    fn apply_fused(self, xs: &[&Tensor], act: crate::Activation) -> Option<Result<Tensor>> {
+        let ([first, rest @ ..], Combine::Add) = (xs, self) else { return None };
+        let (last, middle) = rest.split_last()?;
+        let sum = middle.iter().try_fold((*first).clone(), |acc, x| ops::add(&acc, x));
+        Some(sum.and_then(|s| ops::add_activation(&s, last, act)))
+    }
+
     /// Folds the inputs pairwise (and divides by their number for `Average`).
     fn apply(self, xs: &[&Tensor]) -> Result<Tensor> {
         let (first, rest) = xs.split_first().ok_or_else(|| shape_err("merge", "needs at least one input"))?;
@@ -99,6 +109,12 @@ macro_rules! merge_layer {
             fn call_multi(&self, xs: &[Tensor], _training: bool) -> Result<Tensor> {
                 Combine::$ty.check_count(&self.name, xs.len())?;
                 Combine::$ty.apply(&xs.iter().collect::<Vec<_>>())
+            }
+            fn call_multi_fused(&self, xs: &[Tensor], act: crate::Activation, _: bool) -> Option<Result<Tensor>> {
+                if let Err(e) = Combine::$ty.check_count(&self.name, xs.len()) {
+                    return Some(Err(e));
+                }
+                Combine::$ty.apply_fused(&xs.iter().collect::<Vec<_>>(), act)
             }
         }
     };

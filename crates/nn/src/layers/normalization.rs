@@ -162,22 +162,43 @@ impl BatchNormalization {
 
     /// Channels-last batch norm of `x` (`[..., c]`) in training or inference mode.
     fn normalize(&self, b: &BnBuilt, x: &Tensor, training: bool) -> Result<Tensor> {
-        let (gamma, beta) = b.affine.values();
         if !training {
+            let (gamma, beta) = b.affine.values();
             let (mm, mv) = (b.moving_mean.value(), b.moving_variance.value());
             return ops::batch_normalization(x, &mm, &mv, beta.as_ref(), gamma.as_ref(), self.epsilon);
         }
+        match self.synchronized.then(crate::replica::replica_group).flatten() {
+            Some(group) => {
+                let (gamma, beta) = self.gamma_beta(b, x)?;
+                let (y, mean, var) = crate::replica::sync_batch_norm_training(x, &gamma, &beta, self.epsilon, &group)?;
+                self.update_moving(b, &mean, &var)?;
+                Ok(y)
+            }
+            None => self.train_fused(b, x, crate::Activation::None),
+        }
+    }
+
+    /// γ and β, ones and zeros where the layer has none.
+    fn gamma_beta(&self, b: &BnBuilt, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        let (gamma, beta) = b.affine.values();
         let c = [b.moving_mean.numel()];
         let gamma = gamma.map_or_else(|| Tensor::ones(&c, x.device()), Ok)?;
-        let beta = beta.map_or_else(|| Tensor::zeros(&c, x.device()), Ok)?;
-        let group = self.synchronized.then(crate::replica::replica_group).flatten();
-        let (y, mean, var) = match group {
-            Some(group) => crate::replica::sync_batch_norm_training(x, &gamma, &beta, self.epsilon, &group)?,
-            None => ops::batch_norm_training(x, &gamma, &beta, self.epsilon)?,
-        };
-        self.update(&b.moving_mean, &mean.detach())?;
-        self.update(&b.moving_variance, &var.detach())?;
+        Ok((gamma, beta.map_or_else(|| Tensor::zeros(&c, x.device()), Ok)?))
+    }
+
+    /// Training-mode batch norm of channels-last `x` on this replica's batch, followed by `act`
+    /// in the same kernels ([`ops::batch_norm_training_with`]); updates the moving statistics.
+    fn train_fused(&self, b: &BnBuilt, x: &Tensor, act: crate::Activation) -> Result<Tensor> {
+        let (gamma, beta) = self.gamma_beta(b, x)?;
+        let (y, mean, var) = ops::batch_norm_training_with(x, &gamma, &beta, self.epsilon, act)?;
+        self.update_moving(b, &mean, &var)?;
         Ok(y)
+    }
+
+    /// Moves the moving mean and variance toward a batch's statistics.
+    fn update_moving(&self, b: &BnBuilt, mean: &Tensor, var: &Tensor) -> Result<()> {
+        self.update(&b.moving_mean, &mean.detach())?;
+        self.update(&b.moving_variance, &var.detach())
     }
 }
 
@@ -216,6 +237,14 @@ impl Layer for BatchNormalization {
         let xt = ops::transpose2d(&x.reshape(&[outer, c, inner])?)?;
         let yt = self.normalize(b, &xt, training)?;
         ops::transpose2d(&yt)?.reshape(s)
+    }
+    /// Fuses `act` in training mode, for channels-last inputs without cross-replica
+    /// statistics (inference and the other cases run unfused).
+    fn call_fused(&self, x: &Tensor, act: crate::Activation, training: bool) -> Option<Result<Tensor>> {
+        let b = self.built.as_ref()?;
+        let synced = self.synchronized && crate::replica::replica_group().is_some();
+        let plain = training && !synced && b.axis + 1 == b.rank && x.rank() == b.rank;
+        plain.then(|| self.train_fused(b, x, act))
     }
     fn variables(&self) -> Vec<Param> {
         let Some(b) = &self.built else { return Vec::new() };

@@ -62,6 +62,9 @@ macro_rules! pool_layer {
             fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
                 ops::$op(x, &self.0.opts)
             }
+            fn call_fused(&self, x: &Tensor, act: crate::Activation, _training: bool) -> Option<Result<Tensor>> {
+                Some(ops::$op(x, &self.0.opts.activation(act)))
+            }
             fn receptive_field(&self, input_shape: &[usize]) -> Option<ReceptiveField> {
                 let o = &self.0.opts;
                 let x = [&[1], input_shape].concat();

@@ -1,14 +1,16 @@
 //! Normalization ops: `tf.nn.moments` (mean and biased variance over axes) and the fused
 //! `tf.nn.batch_normalization`, both differentiable in every input, so training-mode batch
 //! norm composed as `batch_normalization(x, moments(x).0, moments(x).1, ...)` back-propagates
-//! through the batch statistics.
+//! through the batch statistics. Training-mode batch norm can fuse an activation
+//! ([`batch_norm_training_with`]), which the models' peephole uses for BatchNormalization → ReLU.
 
 use tessera_kernels::batch_norm::{self as k, check_axes, reduced_shape, BnParams, ReducePlan};
+use tessera_kernels::launch::FusedGrad;
 
 use crate::autodiff::record;
-use crate::ops::{affine, div, mul, neg, reduce_sum, sqrt, sub};
+use crate::ops::{activation_saved, affine, div, mul, neg, reduce_sum, sqrt, sub};
 use crate::tensor::common_device;
-use crate::{cpu, shape_err, Device, Result, Tensor};
+use crate::{cpu, shape_err, Activation, Device, Result, Tensor};
 
 /// `tf.nn.moments(x, axes, keepdims)`: the mean and the biased (divide-by-N) variance over
 /// `axes`, the variance computed as the mean of squared deviations from the mean. Axes must be
@@ -39,7 +41,15 @@ fn record_moments(x: &Tensor, mean: Tensor, var: Tensor, reduced: &[bool]) -> Re
             // (x − mean) · g2 per channel in one batch-norm kernel (variance 0, ε = 1).
             let c = [*keep.last().unwrap_or(&0)];
             let (m, g2, zeros) = (m.reshape(&c)?, g2.reshape(&c)?, Tensor::zeros(&c, xc.device())?);
-            return Ok(vec![Some(batch_normalization_forward(&xc, &m, &zeros, None, Some(&g2), 1.0)?)]);
+            return Ok(vec![Some(batch_normalization_forward(
+                &xc,
+                &m,
+                &zeros,
+                None,
+                Some(&g2),
+                1.0,
+                Activation::None,
+            )?)]);
         }
         Ok(vec![Some(mul(&g2, &sub(&xc, &m)?)?)])
     };
@@ -93,7 +103,7 @@ pub fn batch_normalization(
     scale: Option<&Tensor>,
     variance_epsilon: f32,
 ) -> Result<Tensor> {
-    let out = batch_normalization_forward(x, mean, variance, offset, scale, variance_epsilon)?;
+    let out = batch_normalization_forward(x, mean, variance, offset, scale, variance_epsilon, Activation::None)?;
     let mut operands = vec![x, mean, variance];
     operands.extend(offset.into_iter().chain(scale));
     let saved = BnSaved {
@@ -132,13 +142,18 @@ impl BnSaved {
         let dx = self
             .x
             .requires_grad()
-            .then(|| batch_normalization_forward(g, &zeros, &var_c, None, scale_c.as_ref(), eps))
+            .then(|| batch_normalization_forward(g, &zeros, &var_c, None, scale_c.as_ref(), eps, Activation::None))
             .transpose()?;
         let want_sum = self.mean.requires_grad() || self.offset.as_ref().is_some_and(|o| o.requires_grad());
         let sum_g = want_sum.then(|| sum_c(g)).transpose()?;
         let want_dot = self.variance.requires_grad() || self.scale.as_ref().is_some_and(|s| s.requires_grad());
         let dot = want_dot
-            .then(|| sum_c(&mul(g, &batch_normalization_forward(&self.x, &mean_c, &var_c, None, None, eps)?)?))
+            .then(|| {
+                sum_c(&mul(
+                    g,
+                    &batch_normalization_forward(&self.x, &mean_c, &var_c, None, None, eps, Activation::None)?,
+                )?)
+            })
             .transpose()?;
         let (dmean, dvar) = self.stat_grads(sum_g.as_ref(), dot.as_ref(), &var_c, scale_c)?;
         let shaped = |t: Option<Tensor>, like: &Tensor| t.map(|t| t.reshape(like.shape())).transpose();
@@ -178,7 +193,8 @@ impl BnSaved {
     }
 }
 
-/// The forward of [`batch_normalization`], without recording gradients.
+/// The forward of [`batch_normalization`] followed by the fused activation `act`, without
+/// recording gradients.
 fn batch_normalization_forward(
     x: &Tensor,
     mean: &Tensor,
@@ -186,6 +202,7 @@ fn batch_normalization_forward(
     offset: Option<&Tensor>,
     scale: Option<&Tensor>,
     variance_epsilon: f32,
+    act: Activation,
 ) -> Result<Tensor> {
     if x.rank() == 0 {
         return Err(shape_err("batch_normalization", "x must have at least one axis (channels last), got shape []"));
@@ -201,8 +218,8 @@ fn batch_normalization_forward(
     match &dev {
         Device::Cpu => {
             let (o, s) = (offset.map(|t| t.cpu_data()), scale.map(|t| t.cpu_data()));
-            let out =
-                cpu::batch_normalization(x.cpu_data(), c, mean.cpu_data(), variance.cpu_data(), o, s, variance_epsilon);
+            let (m, v) = (mean.cpu_data(), variance.cpu_data());
+            let out = cpu::batch_normalization(x.cpu_data(), c, m, v, o, s, variance_epsilon, act);
             Ok(Tensor::from_cpu(out, x.shape().to_vec()))
         }
         Device::Gpu(g) => {
@@ -212,6 +229,7 @@ fn batch_normalization_forward(
                 offset: offset.map(|t| t.gpu_buf()),
                 scale: scale.map(|t| t.gpu_buf()),
                 epsilon: variance_epsilon,
+                activation: act,
             };
             let buf = k::batch_normalization(g, x.gpu_buf(), x.numel(), c, &bn)?;
             Ok(Tensor::from_gpu(buf, x.shape().to_vec(), &dev))
@@ -231,6 +249,19 @@ pub fn batch_norm_training(
     beta: &Tensor,
     epsilon: f32,
 ) -> Result<(Tensor, Tensor, Tensor)> {
+    batch_norm_training_with(x, gamma, beta, epsilon, Activation::None)
+}
+
+/// [`batch_norm_training`] with `act` applied to y in the same kernel (Keras's
+/// BatchNormalization → ReLU as one forward and one backward pass: the backward masks the
+/// output gradient by the activation's gradient from the saved y inside its own passes).
+pub fn batch_norm_training_with(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    epsilon: f32,
+    act: Activation,
+) -> Result<(Tensor, Tensor, Tensor)> {
     if x.rank() == 0 {
         return Err(shape_err("batch_norm_training", "x must have at least one axis (channels last), got shape []"));
     }
@@ -239,10 +270,12 @@ pub fn batch_norm_training(
     common_device("batch_norm_training", &[x, gamma, beta])?;
     let axes: Vec<usize> = (0..x.rank() - 1).collect();
     let (mean, var) = moments_forward(x, &axes, false)?;
-    let y = batch_normalization_forward(x, &mean, &var, Some(beta), Some(gamma), epsilon)?;
+    let y = batch_normalization_forward(x, &mean, &var, Some(beta), Some(gamma), epsilon, act)?;
     let (xc, gc, bs, m, v) = (x.detach(), gamma.detach(), beta.shape().to_vec(), mean.clone(), var.clone());
+    let saved = activation_saved(act, &y);
     let y = record(y, "batch_norm_training", &[x, gamma, beta], move |g| {
-        let (dx, dgamma, dbeta) = batch_norm_training_grad(&xc, g, &m, &v, &gc, epsilon)?;
+        let fused = (act, saved.as_ref());
+        let (dx, dgamma, dbeta) = batch_norm_training_grad(&xc, g, &m, &v, &gc, epsilon, fused)?;
         Ok(vec![Some(dx), Some(dgamma.reshape(gc.shape())?), Some(dbeta.reshape(&bs)?)])
     });
     let reduced: Vec<bool> = (0..x.rank()).map(|i| i + 1 < x.rank()).collect();
@@ -250,8 +283,9 @@ pub fn batch_norm_training(
     Ok((y, mean, var))
 }
 
-/// (dx, d gamma, d beta) of [`batch_norm_training`]'s output for the output gradient `dy`,
-/// given the batch statistics (each `[c]`); the gradients of gamma and beta have shape `[c]`.
+/// (dx, d gamma, d beta) of [`batch_norm_training_with`]'s output for the output gradient
+/// `dy`, given the batch statistics (each `[c]`) and the fused activation with its saved
+/// output (`(Activation::None, None)` for none); the gradients of gamma and beta are `[c]`.
 fn batch_norm_training_grad(
     x: &Tensor,
     dy: &Tensor,
@@ -259,19 +293,22 @@ fn batch_norm_training_grad(
     var: &Tensor,
     gamma: &Tensor,
     eps: f32,
+    (act, y): (Activation, Option<&Tensor>),
 ) -> Result<(Tensor, Tensor, Tensor)> {
     let c = *x.shape().last().unwrap_or(&0);
     let dev = common_device("batch_norm_training", &[x, dy])?;
     match &dev {
         Device::Cpu => {
             let (m, v, gm) = (mean.cpu_data(), var.cpu_data(), gamma.cpu_data());
-            let (dx, dg, db) = cpu::batch_norm_training_grad(x.cpu_data(), dy.cpu_data(), c, m, v, gm, eps);
+            let up = cpu::activation_masked(dy.cpu_data(), y.map(|y| y.cpu_data()), act);
+            let (dx, dg, db) = cpu::batch_norm_training_grad(x.cpu_data(), &up, c, m, v, gm, eps);
             Ok((Tensor::from_cpu(dx, x.shape().to_vec()), Tensor::from_cpu(dg, vec![c]), Tensor::from_cpu(db, vec![c])))
         }
         Device::Gpu(g) => {
             let rows = x.numel().checked_div(c).unwrap_or(0);
             let (xb, dyb, mb, vb, gb) = (x.gpu_buf(), dy.gpu_buf(), mean.gpu_buf(), var.gpu_buf(), gamma.gpu_buf());
-            let r = k::batch_norm_training_grad(g, xb, dyb, mb, vb, gb, [rows, c], eps)?;
+            let fused = FusedGrad { act, y: y.map(|y| y.gpu_buf()) };
+            let r = k::batch_norm_training_grad(g, xb, dyb, mb, vb, gb, [rows, c], eps, fused)?;
             let t = |b, s: Vec<usize>| Tensor::from_gpu(b, s, &dev);
             Ok((t(r.dx, x.shape().to_vec()), t(r.dgamma, vec![c]), t(r.dbeta, vec![c])))
         }
@@ -296,5 +333,5 @@ pub fn batch_norm_training_backprop(
     check_param("batch_norm_training_backprop", "gamma", gamma, x.shape())?;
     let axes: Vec<usize> = (0..x.rank() - 1).collect();
     let (mean, var) = moments_forward(x, &axes, false)?;
-    batch_norm_training_grad(x, dy, &mean, &var, gamma, epsilon)
+    batch_norm_training_grad(x, dy, &mean, &var, gamma, epsilon, (Activation::None, None))
 }

@@ -210,17 +210,35 @@ pub(crate) fn activation_grad(act: crate::Activation, y: Option<&Tensor>, g: &Te
 
 /// `op(a, b)` without recording a gradient.
 pub(crate) fn binary_forward(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary_forward_act(op, a, b, crate::Activation::None)
+}
+
+/// `act(op(a, b))` without recording a gradient (one kernel on the GPU).
+fn binary_forward_act(op: BinaryOp, a: &Tensor, b: &Tensor, act: crate::Activation) -> Result<Tensor> {
     let dev = common_device("elementwise", &[a, b])?;
     let shape = broadcast_shape("elementwise", a.shape(), b.shape())?;
     match &dev {
         Device::Cpu => {
-            Ok(Tensor::from_cpu(cpu::binary(op, a.cpu_data(), a.shape(), b.cpu_data(), b.shape(), &shape), shape))
+            let out = cpu::binary_act(op, a.cpu_data(), a.shape(), b.cpu_data(), b.shape(), &shape, act);
+            Ok(Tensor::from_cpu(out, shape))
         }
         Device::Gpu(g) => {
-            let (buf, shape) = k::binary(g, op, a.gpu_buf(), a.shape(), b.gpu_buf(), b.shape())?;
+            let (buf, shape) = k::binary_act(g, op, a.gpu_buf(), a.shape(), b.gpu_buf(), b.shape(), act)?;
             Ok(Tensor::from_gpu(buf, shape, &dev))
         }
     }
+}
+
+/// `act(a + b)` (broadcasting) in one kernel: a residual shortcut's Add followed by ReLU. The
+/// backward masks the upstream gradient by the activation's gradient from the saved output
+/// (one dispatch, as the unfused activation's backward) and hands it to both operands.
+pub fn add_activation(a: &Tensor, b: &Tensor, act: crate::Activation) -> Result<Tensor> {
+    let out = binary_forward_act(BinaryOp::Add, a, b, act)?;
+    let (sa, sb, y) = (a.shape().to_vec(), b.shape().to_vec(), activation_saved(act, &out));
+    Ok(record(out, "add_activation", &[a, b], move |g| {
+        let gz = activation_grad(act, y.as_ref(), g)?;
+        Ok(vec![Some(sum_to_shape(&gz, &sa)?), Some(sum_to_shape(&gz, &sb)?)])
+    }))
 }
 
 /// `op(x)` without recording a gradient.

@@ -78,13 +78,15 @@ pub struct PoolOptions {
     pub strides: [usize; 2],
     /// Padding; default VALID.
     pub padding: Padding,
+    /// Activation fused after the pooling (e.g. Keras's MaxPool2D → ReLU); default none.
+    pub activation: Activation,
 }
 
 impl PoolOptions {
     /// A window of `ksize`, strides equal to the window, VALID padding (Keras's defaults).
     pub fn new(ksize: impl Into<Hw>) -> Self {
         let k = ksize.into().0;
-        Self { ksize: k, strides: k, padding: Padding::Valid }
+        Self { ksize: k, strides: k, padding: Padding::Valid, activation: Activation::None }
     }
 
     /// Sets the strides (one number or (h, w)).
@@ -96,6 +98,12 @@ impl PoolOptions {
     /// Sets the padding.
     pub fn padding(mut self, p: Padding) -> Self {
         self.padding = p;
+        self
+    }
+
+    /// Sets the activation applied to each pooled value (one fused kernel each way).
+    pub fn activation(mut self, a: Activation) -> Self {
+        self.activation = a;
         self
     }
 }
