@@ -54,7 +54,7 @@ type Profile = HashMap<String, (u64, f64, f64)>;
 struct FirstUse {
     /// Parsing and validating WGSL (`create_shader_module`).
     module_s: f64,
-    /// Creating compute pipelines (naga's backend and the driver's compiler).
+    /// Creating compute pipelines (naga's backend and the driver).
     pipeline_s: f64,
     /// Autotuning, as wall time of the outermost tunings (their compiles included).
     tuning_s: f64,
@@ -113,7 +113,7 @@ impl DiskPipelineCache {
         if let Some(dir) = self.path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        if std::fs::write(&tmp, &data).is_ok() && std::fs::rename(&tmp, &self.path).is_err() {
+        if std::fs::write(&tmp, &data).and_then(|()| std::fs::rename(&tmp, &self.path)).is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
     }
@@ -220,7 +220,8 @@ pub struct GpuStats {
     pub peak_bytes: u64,
     /// Microseconds spent parsing and validating WGSL modules (one per shader file).
     pub module_us: u64,
-    /// Microseconds spent creating compute pipelines (shader backend and driver compile).
+    /// Microseconds spent creating compute pipelines (naga's backend and the driver; lavapipe
+    /// compiles a shader at its first dispatch instead, which `TESSERA_PROFILE` shows).
     pub pipeline_us: u64,
     /// Microseconds of autotuning (wall time, the compiles during it included).
     pub tuning_us: u64,

@@ -5,7 +5,8 @@
 //! candidate first runs once untimed (its compile and any nested tuning), then the survivors
 //! run in interleaved rounds and the smallest of each one's times decides, so a transient load
 //! spike costs one sample, not the choice. A candidate over twice the leader's best after a
-//! round is dropped, and no candidate or round starts once the budget is spent. In the browser
+//! round is dropped, and no candidate or round starts once the budget (of kernel runs, not
+//! compiles) is spent. In the browser
 //! (which cannot block to time) and with `TESSERA_AUTOTUNE=off` the heuristic decides.
 
 use tessera_device::{Gpu, GpuBuffer, TuneMode};
@@ -38,11 +39,11 @@ pub fn choose<V: Copy + PartialEq>(
 /// How candidates are timed: an untimed warm-up run each, then interleaved timed rounds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TunePlan {
-    /// Timed rounds at most (after the warm-up runs).
+    /// Timed rounds at most (the first follows each candidate's warm-up).
     pub max_rounds: usize,
-    /// Seconds of runs (warm-ups included) after which no further candidate's warm-up and no
-    /// further round starts; the first timed round always runs, so every warmed-up candidate
-    /// has one time.
+    /// Seconds of kernel runs after which no further candidate and no further round starts.
+    /// A warm-up is charged only as much as its candidate's timed run, so the one-time
+    /// compile it pays (which later shape classes reuse) does not cut the tuning short.
     pub budget_s: f64,
     /// After a round, a candidate whose best time exceeds this multiple of the leader's is
     /// not timed again.
@@ -54,47 +55,52 @@ impl TunePlan {
     pub const DEFAULT: TunePlan = TunePlan { max_rounds: 5, budget_s: 2.0, drop_factor: 2.0 };
 
     /// The index of the winner among `n` candidates (most promising first; index 0 also wins
-    /// ties), where `time(i)` runs candidate `i` once and returns its seconds: warm-ups in
-    /// order while the budget lasts, then rounds over the survivors (alternating direction,
-    /// so a steady drift in load favours no one), each candidate ranked by its minimum.
+    /// ties), where `time(i)` runs candidate `i` once and returns its seconds. Round 1 warms
+    /// up and times each candidate in order while the budget lasts; later rounds time the
+    /// survivors round-robin (alternating direction, so a steady drift in load favours no one),
+    /// and each candidate is ranked by its minimum, which a transient spike cannot lower.
     pub fn select<E>(
         &self,
         n: usize,
         mut time: impl FnMut(usize) -> std::result::Result<f64, E>,
     ) -> std::result::Result<usize, E> {
-        let mut spent = 0.0;
-        let mut live = Vec::new();
-        for i in 0..n {
+        if n < 2 {
+            return Ok(0);
+        }
+        let (mut spent, mut best, mut live) = (0.0, vec![f64::INFINITY; n], Vec::new());
+        for (i, b) in best.iter_mut().enumerate() {
             if i > 0 && spent >= self.budget_s {
                 break; // candidates are listed most promising first: the rest are not tried
             }
-            spent += time(i)?; // first-use costs: the pipeline's compile, nested tuning
+            let warm = time(i)?; // first-use costs: the pipeline's compile, nested tuning
+            *b = time(i)?;
+            spent += warm.min(*b) + *b;
             live.push(i);
         }
-        let mut best = vec![f64::INFINITY; n];
-        for round in 0..self.max_rounds {
-            if live.len() < 2 || (round > 0 && spent >= self.budget_s) {
+        self.drop_slow(&mut live, &best);
+        for round in 1..self.max_rounds {
+            if live.len() < 2 || spent >= self.budget_s {
                 break;
             }
             let order: Vec<usize> = match round % 2 {
-                0 => live.clone(),
-                _ => live.iter().rev().copied().collect(),
+                1 => live.iter().rev().copied().collect(),
+                _ => live.clone(),
             };
             for i in order {
                 let t = time(i)?;
                 spent += t;
                 best[i] = best[i].min(t);
             }
-            let lead = live.iter().map(|&i| best[i]).fold(f64::INFINITY, f64::min);
-            live.retain(|&i| best[i] <= self.drop_factor * lead);
+            self.drop_slow(&mut live, &best);
         }
-        Ok(live
-            .into_iter()
-            .fold(None, |w: Option<usize>, i| match w {
-                Some(w) if best[w] <= best[i] => Some(w),
-                _ => Some(i),
-            })
-            .unwrap_or(0))
+        let winner = live.into_iter().reduce(|w, i| if best[i] < best[w] { i } else { w });
+        Ok(winner.unwrap_or(0))
+    }
+
+    /// Keeps the candidates within `drop_factor` of the best time among them.
+    fn drop_slow(&self, live: &mut Vec<usize>, best: &[f64]) {
+        let lead = live.iter().map(|&i| best[i]).fold(f64::INFINITY, f64::min);
+        live.retain(|&i| best[i] <= self.drop_factor * lead);
     }
 }
 
@@ -222,7 +228,7 @@ mod tests {
         // takes 0.8. One-shot timing would keep A.
         let (w, calls) = tune(PLAN, &[&[3.0, 1.0], &[3.0, 1.5, 0.8]]);
         assert_eq!(w, 1);
-        assert_eq!(calls, vec![5, 5], "a warm-up and 4 interleaved rounds each");
+        assert_eq!(calls, vec![5, 5], "a warm-up and 4 rounds each");
         // The spike in a later round, and on the leader instead: still the true fastest.
         assert_eq!(tune(PLAN, &[&[3.0, 1.0], &[3.0, 0.8, 0.8, 2.5, 0.8]]).0, 1);
         assert_eq!(tune(PLAN, &[&[3.0, 0.7, 5.0, 0.7], &[3.0, 0.8]]).0, 0);
@@ -253,23 +259,28 @@ mod tests {
     #[test]
     fn the_budget_stops_rounds_and_untried_candidates() {
         let plan = TunePlan { max_rounds: 10, budget_s: 1.0, drop_factor: 2.0 };
-        // Warm-ups 0.3 s each (0.9 s), then the first round always runs (1.8 s): no second.
-        let (_, calls) = tune(plan, &[&[0.3], &[0.3], &[0.3]]);
-        assert_eq!(calls, vec![2, 2, 2]);
-        // 0.25 s runs: warm-ups 0.75 s, round 1 reaches 1.5 s. Budget 2 s allows round 2 only.
+        // 0.3 s runs: two candidates warm up and run (1.2 s), so the third never starts and
+        // no second round does.
+        assert_eq!(tune(plan, &[&[0.3], &[0.3], &[0.3]]).1, vec![2, 2, 0]);
+        // 0.25 s runs, a 2 s budget: round 1 spends 1.5 s, round 2 reaches 2.25 s, no round 3.
         let plan2 = TunePlan { budget_s: 2.0, ..plan };
         assert_eq!(tune(plan2, &[&[0.25], &[0.25], &[0.25]]).1, vec![3, 3, 3]);
-        // A 0.6 s budget: two warm-ups (0.3, then 0.6 spent), so the third candidate never runs.
+        // The heuristic alone when its runs spend the budget.
         let plan3 = TunePlan { budget_s: 0.6, ..plan };
-        let (w, calls) = tune(plan3, &[&[0.3, 0.3], &[0.3, 0.2], &[0.3, 0.01]]);
-        assert_eq!((w, calls), (1, vec![2, 2, 0]));
-        // The heuristic alone when its warm-up spends the budget: no timed rounds at all.
-        assert_eq!(tune(plan3, &[&[5.0], &[0.1]]), (0, vec![1, 0]));
+        assert_eq!(tune(plan3, &[&[0.5], &[0.1]]), (0, vec![2, 0]));
+    }
+
+    #[test]
+    fn a_slow_compile_is_not_charged_to_the_budget() {
+        // 5 s warm-ups (compiles), 0.2 and 0.1 s runs: charged 0.4 + 0.2 s in round 1, so
+        // both candidates run and rounds go on until 1 s of runs (0.9 after round 2, 1.2 after 3).
+        let plan = TunePlan { max_rounds: 10, budget_s: 1.0, drop_factor: 2.0 };
+        assert_eq!(tune(plan, &[&[5.0, 0.2], &[5.0, 0.1]]), (1, vec![4, 4]));
     }
 
     #[test]
     fn one_candidate_and_errors() {
-        assert_eq!(tune(PLAN, &[&[1.0]]), (0, vec![1]));
+        assert_eq!(tune(PLAN, &[&[1.0]]), (0, vec![0]), "nothing to choose: nothing runs");
         let err = PLAN.select(3, |i| if i == 1 { Err("boom") } else { Ok(1.0) });
         assert_eq!(err, Err("boom"));
     }
