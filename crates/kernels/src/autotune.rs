@@ -6,8 +6,8 @@
 //! run in interleaved rounds and the smallest of each one's times decides, so a transient load
 //! spike costs one sample, not the choice. A candidate over twice the leader's best after a
 //! round is dropped, and no candidate or round starts once the budget (of kernel runs, not
-//! compiles) is spent. In the browser
-//! (which cannot block to time) and with `TESSERA_AUTOTUNE=off` the heuristic decides.
+//! compiles) is spent. In the browser (which cannot block to time) and with
+//! `TESSERA_AUTOTUNE=off` the heuristic decides.
 
 use tessera_device::{Gpu, GpuBuffer, TuneMode};
 
