@@ -220,7 +220,10 @@ fn ops(reps: usize, filter: &str) -> anyhow::Result<()> {
         let gflops = if c.flops > 0.0 { format!("{:.2}", c.flops / best / 1e6) } else { "-".into() };
         println!("{:<44} {:>10.2} {:>10.2} {:>10}", c.name, best, mean, gflops);
     }
-    println!("autotuned variants (TESSERA_AUTOTUNE={:?}; cached per adapter and driver):", gpu.tune_mode());
+    println!(
+        "autotuned variants (TESSERA_AUTOTUNE={:?}; cached per adapter, driver and CPU features):",
+        gpu.tune_mode()
+    );
     for (class, variant) in gpu.tuned_entries() {
         println!("  {class:<60} {variant}");
     }
