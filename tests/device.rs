@@ -130,3 +130,70 @@ fn a_backend_filter_that_matches_nothing_says_which_backends() {
     let e = tessera::device::Gpu::with_options(&opts).err().expect("no Metal on Linux");
     assert!(e.to_string().contains("requested backends") && e.to_string().contains("METAL"), "{e}");
 }
+
+#[test]
+fn one_shader_file_is_parsed_once_for_all_its_pipelines() {
+    let _ = gpu();
+    let dev = Device::gpu().unwrap(); // fresh: no module parsed yet
+    let g = dev.as_gpu().unwrap().clone();
+    let x = Tensor::from_vec(vec![-1.0, 2.0, -3.0, 4.0, 5.0], &[5], &dev).unwrap();
+    let s0 = g.stats();
+    let sum = add(&x, &x).unwrap(); // elementwise.wgsl, entry binary_same
+    let s1 = g.stats();
+    assert_eq!(relu(&sum).unwrap().to_vec().unwrap(), vec![0.0, 4.0, 0.0, 8.0, 10.0]);
+    let s2 = g.stats(); // elementwise.wgsl again, entry unary: a new pipeline, the same module
+    assert_eq!((s1.pipelines - s0.pipelines, s2.pipelines - s1.pipelines), (1, 1), "{s0:?} {s1:?} {s2:?}");
+    assert!(s1.module_us > s0.module_us && s1.pipeline_us > s0.pipeline_us, "{s0:?} {s1:?}");
+    assert_eq!(s2.module_us, s1.module_us, "the module is reused: {s1:?} {s2:?}");
+}
+
+/// Runs this binary's test `name` alone in a child process with `env`, and returns its output.
+fn child(name: &str, env: &[(&str, &std::path::Path)]) -> String {
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", name, "--nocapture", "--test-threads", "1"]).env("TESSERA_CHILD", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{name} failed: {text}");
+    text
+}
+
+/// In a child process only (`TESSERA_CHILD`): one GPU computation, checked, in a fresh process.
+#[test]
+fn child_runs_one_kernel() {
+    if std::env::var_os("TESSERA_CHILD").is_none() {
+        return;
+    }
+    let dev = Device::gpu().unwrap();
+    let x = Tensor::from_vec(vec![1.0, -2.0, 3.0], &[3], &dev).unwrap();
+    assert_eq!(relu(&add(&x, &x).unwrap()).unwrap().to_vec().unwrap(), vec![2.0, 0.0, 6.0]);
+    println!("CHILD_OK");
+}
+
+#[test]
+fn the_driver_pipeline_cache_persists_per_adapter_and_cpu() {
+    use tessera::device::{autotune, wgpu};
+    let g = gpu().as_gpu().unwrap().clone();
+    if !g.features().contains(wgpu::Features::PIPELINE_CACHE) {
+        return; // only Vulkan adapters offer one (lavapipe does)
+    }
+    let dir = std::env::temp_dir().join(format!("tessera-pipeline-cache-{}", std::process::id()));
+    let file = dir.join(format!("pipelines-{}.bin", autotune::adapter_key(g.info(), &autotune::cpu_tag())));
+    assert!(child("child_runs_one_kernel", &[("TESSERA_CACHE", &dir)]).contains("CHILD_OK"));
+    let saved = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    assert!(saved.starts_with(b"WGPUPLCH"), "wgpu's cache header");
+    // A second process loads it (and computes correctly); damaged data is an empty cache.
+    assert!(child("child_runs_one_kernel", &[("TESSERA_CACHE", &dir)]).contains("CHILD_OK"));
+    std::fs::write(&file, b"WGPUPLCH damaged").unwrap();
+    assert!(child("child_runs_one_kernel", &[("TESSERA_CACHE", &dir)]).contains("CHILD_OK"));
+    assert!(std::fs::read(&file).unwrap().starts_with(b"WGPUPLCH"), "rewritten whole");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x.to_string_lossy().starts_with("tmp")))
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary files left: {leftovers:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

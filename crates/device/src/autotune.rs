@@ -1,6 +1,8 @@
 //! Autotuning state per adapter: the mode (`TESSERA_AUTOTUNE=off|on|force`) and the cache of
 //! measured winners (kernel family and shape class → variant name), kept on disk in one file
-//! per adapter and driver. The timing itself lives with the kernels (`tessera-kernels`).
+//! per adapter and driver — and, for a CPU adapter such as lavapipe, per host vector features
+//! ([`cpu_tag`]), since its adapter string does not change when they do. The timing itself
+//! lives with the kernels (`tessera-kernels`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -119,14 +121,73 @@ pub fn cache_dir() -> Option<PathBuf> {
     var("HOME").map(|h| h.join(".cache").join("tessera"))
 }
 
-/// The cache file for one adapter and driver inside `dir`: `autotune-<adapter>-<driver>.txt`,
-/// with every character outside `[A-Za-z0-9._-]` replaced by `_`.
+/// The cache file for one adapter and driver inside `dir`: `autotune-<adapter_key>.txt`.
 pub fn cache_file(dir: &Path, info: &wgpu::AdapterInfo) -> PathBuf {
+    dir.join(format!("autotune-{}.txt", adapter_key(info, &cpu_tag())))
+}
+
+/// What cached results depend on, as a file-name part: adapter name, backend, driver and its
+/// version, vendor and device ids, and for a CPU adapter (`DeviceType::Cpu`) also `cpu` (see
+/// [`cpu_tag`]); every character outside `[A-Za-z0-9._-]` becomes `_`.
+pub fn adapter_key(info: &wgpu::AdapterInfo, cpu: &str) -> String {
     let (name, backend, driver, version) = (&info.name, info.backend, &info.driver, &info.driver_info);
-    let raw = format!("{name}-{backend:?}-{driver}-{version}-{:04x}-{:04x}", info.vendor, info.device);
-    let clean: String =
-        raw.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
-    dir.join(format!("autotune-{clean}.txt"))
+    let mut raw = format!("{name}-{backend:?}-{driver}-{version}-{:04x}-{:04x}", info.vendor, info.device);
+    if info.device_type == wgpu::DeviceType::Cpu {
+        raw = format!("{raw}-{cpu}");
+    }
+    raw.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect()
+}
+
+/// The x86 vector features a CPU adapter's generated code depends on, in Mesa's order: each
+/// one's code paths need the ones before it (AVX2 and FMA hang off AVX, AVX-512F off AVX).
+const X86_LADDER: [&str; 9] = ["sse", "sse2", "sse3", "ssse3", "sse4.1", "avx", "avx2", "fma", "avx512f"];
+
+/// The host CPU as a CPU adapter's code generation sees it: on x86 the [`X86_LADDER`] features
+/// that `is_x86_feature_detected!` reports, less those Mesa's `GALLIUM_OVERRIDE_CPU_CAPS`
+/// turns off (see [`cpu_tag_from`]), joined by `_` (`sse_…_avx2_fma_avx512f`); elsewhere the
+/// architecture's name. Core counts are not part of it.
+pub fn cpu_tag() -> String {
+    let over = std::env::var("GALLIUM_OVERRIDE_CPU_CAPS").ok();
+    cpu_tag_from(&detected_x86(), over.as_deref())
+}
+
+/// [`cpu_tag`] for the `detected` features and an override value: as in Mesa's
+/// `u_cpu_detect.c`, `nosse`, `sse`, `sse2`, `sse3`, `ssse3`, `sse4.1` and `avx` turn off the
+/// feature after the named level (`avx`: AVX-512F; `sse4.1`: AVX) and everything that builds
+/// on it; other values change nothing. With nothing detected, the architecture's name.
+pub fn cpu_tag_from(detected: &[&str], override_caps: Option<&str>) -> String {
+    const LEVELS: [&str; 7] = ["nosse", "sse", "sse2", "sse3", "ssse3", "sse4.1", "avx"];
+    const CLEARS: [&str; 7] = ["sse", "sse2", "sse3", "ssse3", "sse4.1", "avx", "avx512f"];
+    let cut = override_caps
+        .and_then(|o| LEVELS.iter().position(|l| *l == o))
+        .and_then(|i| X86_LADDER.iter().position(|f| *f == CLEARS[i]))
+        .unwrap_or(X86_LADDER.len());
+    let kept: Vec<&str> = X86_LADDER[..cut].iter().copied().filter(|f| detected.contains(f)).collect();
+    match kept.is_empty() {
+        true => std::env::consts::ARCH.to_string(),
+        false => kept.join("_"),
+    }
+}
+
+/// The [`X86_LADDER`] features this CPU has (none off x86).
+fn detected_x86() -> Vec<&'static str> {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    {
+        let has = [
+            std::arch::is_x86_feature_detected!("sse"),
+            std::arch::is_x86_feature_detected!("sse2"),
+            std::arch::is_x86_feature_detected!("sse3"),
+            std::arch::is_x86_feature_detected!("ssse3"),
+            std::arch::is_x86_feature_detected!("sse4.1"),
+            std::arch::is_x86_feature_detected!("avx"),
+            std::arch::is_x86_feature_detected!("avx2"),
+            std::arch::is_x86_feature_detected!("fma"),
+            std::arch::is_x86_feature_detected!("avx512f"),
+        ];
+        X86_LADDER.iter().zip(has).filter(|(_, h)| *h).map(|(f, _)| *f).collect()
+    }
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+    Vec::new()
 }
 
 /// A device's tuning state: the mode, the cache and where it is saved.
@@ -180,10 +241,8 @@ mod tests {
         assert_eq!(c.get("absent"), None);
     }
 
-    #[test]
-    fn the_cache_is_saved_and_loaded_per_adapter_file() {
-        let dir = std::env::temp_dir().join(format!("tessera-autotune-test-{}", std::process::id()));
-        let info = wgpu::AdapterInfo {
+    fn lavapipe() -> wgpu::AdapterInfo {
+        wgpu::AdapterInfo {
             name: "llvmpipe (LLVM 15.0.6, 256 bits)".into(),
             vendor: 0x10005,
             device: 0,
@@ -196,10 +255,17 @@ mod tests {
             subgroup_max_size: 64,
             transient_saves_memory: None,
             limit_bucket: None,
-        };
+        }
+    }
+
+    #[test]
+    fn the_cache_is_saved_and_loaded_per_adapter_file() {
+        let dir = std::env::temp_dir().join(format!("tessera-autotune-test-{}", std::process::id()));
+        let info = lavapipe();
         let path = cache_file(&dir, &info);
         let name = path.file_name().unwrap().to_str().unwrap().to_string();
         assert!(name.starts_with("autotune-llvmpipe__LLVM_15.0.6__256_bits_-Vulkan-llvmpipe-Mesa_22.3.6"), "{name}");
+        assert!(name.ends_with(&format!("-{}.txt", cpu_tag())), "a CPU adapter's file names the CPU: {name}");
         assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)), "{name}");
         let other = cache_file(&dir, &wgpu::AdapterInfo { driver_info: "Mesa 24.0".into(), ..info.clone() });
         assert_ne!(path, other, "another driver version gets its own file");
@@ -209,5 +275,61 @@ mod tests {
         c.save(&path).unwrap();
         assert_eq!(TuneCache::load(&path), c);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    const AVX512: [&str; 9] = ["sse", "sse2", "sse3", "ssse3", "sse4.1", "avx", "avx2", "fma", "avx512f"];
+
+    #[test]
+    fn the_cpu_tag_follows_mesas_override() {
+        let full = "sse_sse2_sse3_ssse3_sse4.1_avx_avx2_fma_avx512f";
+        assert_eq!(cpu_tag_from(&AVX512, None), full);
+        assert_eq!(cpu_tag_from(&AVX512, Some("avx")), "sse_sse2_sse3_ssse3_sse4.1_avx_avx2_fma");
+        assert_eq!(cpu_tag_from(&AVX512, Some("sse4.1")), "sse_sse2_sse3_ssse3_sse4.1");
+        assert_eq!(cpu_tag_from(&AVX512, Some("sse2")), "sse_sse2");
+        assert_eq!(cpu_tag_from(&AVX512, Some("something-else")), full, "Mesa ignores unknown values");
+        let avx2_machine = &AVX512[..8];
+        assert_eq!(cpu_tag_from(avx2_machine, None), cpu_tag_from(&AVX512, Some("avx")), "the emulated machine");
+        assert_eq!(cpu_tag_from(avx2_machine, Some("avx")), cpu_tag_from(avx2_machine, None));
+        assert_eq!(cpu_tag_from(&[], None), std::env::consts::ARCH);
+        assert_eq!(cpu_tag_from(&AVX512, Some("nosse")), std::env::consts::ARCH);
+    }
+
+    #[test]
+    fn avx512_on_and_off_never_share_a_cache_but_gpus_ignore_the_cpu() {
+        let info = lavapipe();
+        let (on, off) = (cpu_tag_from(&AVX512, None), cpu_tag_from(&AVX512, Some("avx")));
+        assert_ne!(adapter_key(&info, &on), adapter_key(&info, &off));
+        assert!(adapter_key(&info, &off).ends_with("-sse_sse2_sse3_ssse3_sse4.1_avx_avx2_fma"));
+        let gpu = wgpu::AdapterInfo { device_type: wgpu::DeviceType::DiscreteGpu, ..info };
+        assert_eq!(adapter_key(&gpu, &on), adapter_key(&gpu, &off));
+    }
+
+    /// Prints this process's [`cpu_tag`] when `TESSERA_PRINT_CPU_TAG` is set (for the test below).
+    #[test]
+    fn print_cpu_tag_for_parent() {
+        if std::env::var_os("TESSERA_PRINT_CPU_TAG").is_some() {
+            println!("CPU_TAG={}", cpu_tag());
+        }
+    }
+
+    #[test]
+    fn the_override_in_the_environment_reaches_the_tag() {
+        let tag_with = |over: Option<&str>| {
+            let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+            cmd.args(["--exact", "autotune::tests::print_cpu_tag_for_parent", "--nocapture", "--test-threads", "1"]);
+            cmd.env("TESSERA_PRINT_CPU_TAG", "1").env_remove("GALLIUM_OVERRIDE_CPU_CAPS");
+            if let Some(o) = over {
+                cmd.env("GALLIUM_OVERRIDE_CPU_CAPS", o);
+            }
+            let out = String::from_utf8(cmd.output().unwrap().stdout).unwrap();
+            let tag = out.split_whitespace().find_map(|w| w.strip_prefix("CPU_TAG="));
+            tag.map(str::to_string).unwrap_or_else(|| panic!("no CPU_TAG in {out}"))
+        };
+        let detected = detected_x86();
+        assert_eq!(tag_with(None), cpu_tag_from(&detected, None));
+        assert_eq!(tag_with(Some("avx")), cpu_tag_from(&detected, Some("avx")));
+        if detected.contains(&"avx512f") {
+            assert_ne!(tag_with(None), tag_with(Some("avx")));
+        }
     }
 }

@@ -31,11 +31,100 @@ pub(crate) struct GpuInner {
     features: wgpu::Features,
     pub(crate) pool: Mutex<Pool>,
     pipelines: Mutex<HashMap<u64, Pipeline>>,
-    profile: Option<Mutex<HashMap<String, (u64, f64)>>>,
+    /// Parsed and validated shader modules by file: the pipelines of one file's entry points
+    /// and constants share one.
+    modules: Mutex<HashMap<String, wgpu::ShaderModule>>,
+    /// Where the first use of kernels went (`GpuStats::module_us` and the like).
+    first_use: Mutex<FirstUse>,
+    /// `TESSERA_PROFILE`: per kernel, dispatches, seconds in all and seconds of the first.
+    profile: Option<Mutex<Profile>>,
     pub(crate) rec: Mutex<Recorder>,
     tuning: Mutex<Tuning>,
+    /// The driver's pipeline cache, persisted per adapter (native Vulkan adapters offering it).
+    disk_cache: Option<DiskPipelineCache>,
     errors: Arc<Mutex<Vec<DeviceError>>>,
     lost: Arc<Mutex<Option<String>>>,
+}
+
+/// `TESSERA_PROFILE` rows: per kernel, dispatches, seconds in all and seconds of the first.
+type Profile = HashMap<String, (u64, f64, f64)>;
+
+/// Seconds spent on first-use costs since the device was opened.
+#[derive(Debug, Default, Clone, Copy)]
+struct FirstUse {
+    /// Parsing and validating WGSL (`create_shader_module`).
+    module_s: f64,
+    /// Creating compute pipelines (naga's backend and the driver).
+    pipeline_s: f64,
+    /// Autotuning, as wall time of the outermost tunings (their compiles included).
+    tuning_s: f64,
+}
+
+/// A driver pipeline cache (`wgpu::PipelineCache`) loaded from and saved to
+/// `pipelines-<adapter_key>.bin` in the autotune cache directory, so a later process's
+/// pipelines skip the driver's compiler where the driver keeps compiled code in it.
+struct DiskPipelineCache {
+    cache: wgpu::PipelineCache,
+    path: std::path::PathBuf,
+    /// The bytes read at start (no rewrite when nothing changed).
+    loaded: Option<Vec<u8>>,
+}
+
+impl DiskPipelineCache {
+    /// Opens the cache for `info` when `device` has `PIPELINE_CACHE`, there is a cache
+    /// directory and `TESSERA_PIPELINE_CACHE` is not `off`; unreadable or foreign data gives
+    /// an empty cache.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn open(device: &wgpu::Device, info: &wgpu::AdapterInfo) -> Option<Self> {
+        let off = std::env::var("TESSERA_PIPELINE_CACHE").is_ok_and(|v| v.eq_ignore_ascii_case("off"));
+        if off || !device.features().contains(wgpu::Features::PIPELINE_CACHE) {
+            return None;
+        }
+        let key = crate::autotune::adapter_key(info, &crate::autotune::cpu_tag());
+        let path = crate::autotune::cache_dir()?.join(format!("pipelines-{key}.bin"));
+        let loaded = std::fs::read(&path).ok();
+        // SAFETY: the bytes are what `save` wrote from `get_data` for this adapter key; wgpu
+        // checks their header (format, adapter, driver, length) and, with `fallback`, starts
+        // an empty cache instead of failing on data it cannot use.
+        let cache = unsafe {
+            device.create_pipeline_cache(&wgpu::PipelineCacheDescriptor {
+                label: Some("tessera pipelines"),
+                data: loaded.as_deref(),
+                fallback: true,
+            })
+        };
+        Some(Self { cache, path, loaded })
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn open(_: &wgpu::Device, _: &wgpu::AdapterInfo) -> Option<Self> {
+        None
+    }
+
+    /// Writes the cache's data when it changed (to a temporary file, then renamed over the
+    /// old one, so a concurrent reader never sees half a file). Failures are ignored: a
+    /// missing cache only costs compiles.
+    fn save(&self) {
+        let Some(data) = self.cache.get_data() else { return };
+        if self.loaded.as_deref() == Some(&data[..]) {
+            return;
+        }
+        let tmp = self.path.with_extension(format!("tmp{}", std::process::id()));
+        if let Some(dir) = self.path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if std::fs::write(&tmp, &data).and_then(|()| std::fs::rename(&tmp, &self.path)).is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+}
+
+impl Drop for GpuInner {
+    fn drop(&mut self) {
+        if let Some(c) = &self.disk_cache {
+            c.save();
+        }
+    }
 }
 
 /// The open command encoder, its open compute pass and the uniform bytes of the dispatches
@@ -129,6 +218,13 @@ pub struct GpuStats {
     /// Most storage bytes held by live buffers at once since [`Gpu::reset_peak`] (the pool's
     /// high-water mark; idle pooled buffers are not counted).
     pub peak_bytes: u64,
+    /// Microseconds spent parsing and validating WGSL modules (one per shader file).
+    pub module_us: u64,
+    /// Microseconds spent creating compute pipelines (naga's backend and the driver; lavapipe
+    /// compiles a shader at its first dispatch instead, which `TESSERA_PROFILE` shows).
+    pub pipeline_us: u64,
+    /// Microseconds of autotuning (wall time, the compiles during it included).
+    pub tuning_us: u64,
 }
 
 impl Recorder {
@@ -185,7 +281,7 @@ impl Gpu {
         let limits = adapter.limits();
         let desc = wgpu::DeviceDescriptor {
             label: Some("tessera"),
-            required_features: wgpu::Features::empty(),
+            required_features: adapter.features() & wgpu::Features::PIPELINE_CACHE,
             required_limits: limits.clone(),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
@@ -214,6 +310,7 @@ impl Gpu {
         let rec = Recorder { encoder: None, pass: None, params: Vec::new(), arena, submits: 0, dispatches: 0 };
         let features = adapter.features();
         let tuning = Mutex::new(Tuning::for_adapter(&info)?);
+        let disk_cache = DiskPipelineCache::open(&device, &info);
         let inner = GpuInner {
             _instance: instance,
             _adapter: adapter,
@@ -224,8 +321,11 @@ impl Gpu {
             features,
             pool: Mutex::default(),
             pipelines: Mutex::default(),
+            modules: Mutex::default(),
+            first_use: Mutex::default(),
             rec: Mutex::new(rec),
             tuning,
+            disk_cache,
             profile: std::env::var_os("TESSERA_PROFILE").map(|_| Mutex::default()),
             errors,
             lost,
@@ -262,6 +362,8 @@ impl Gpu {
     pub fn stats(&self) -> GpuStats {
         let rec = lock(&self.inner.rec);
         let pool = lock(&self.inner.pool);
+        let first = *lock(&self.inner.first_use);
+        let us = |s: f64| (s * 1e6) as u64;
         GpuStats {
             submits: rec.submits,
             dispatches: rec.dispatches,
@@ -270,6 +372,9 @@ impl Gpu {
             pipelines: lock(&self.inner.pipelines).len() as u64,
             live_bytes: pool.live_bytes,
             peak_bytes: pool.peak_bytes,
+            module_us: us(first.module_s),
+            pipeline_us: us(first.pipeline_s),
+            tuning_us: us(first.tuning_s),
         }
     }
 
@@ -299,6 +404,17 @@ impl Gpu {
         if let Some(path) = &t.path {
             let _ = t.cache.save(path);
         }
+    }
+
+    /// This adapter's autotune cache file (see [`crate::autotune::cache_file`]), if there is a
+    /// cache directory.
+    pub fn tune_cache_path(&self) -> Option<std::path::PathBuf> {
+        lock(&self.inner.tuning).path.clone()
+    }
+
+    /// Adds `seconds` of autotuning to [`GpuStats::tuning_us`] (the kernels' tuner reports it).
+    pub fn add_tuning_time(&self, seconds: f64) {
+        lock(&self.inner.first_use).tuning_s += seconds;
     }
 
     /// The (shape class, variant) pairs used by this process's kernels so far, sorted.
@@ -336,20 +452,18 @@ impl Gpu {
         if let Some(p) = lock(&self.inner.pipelines).get(&hash).filter(|p| p.0.matches(&key)) {
             return Ok(p.clone());
         }
-        let dev = &self.inner.device;
         let label = key.label();
-        let module = dev.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(&label),
-            source: wgpu::ShaderSource::Wgsl(source().into()),
-        });
-        let pipeline = dev.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        let module = self.module(key.file, source)?;
+        let t = Timer::start();
+        let pipeline = self.inner.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(&label),
             layout: None,
             module: &module,
             entry_point: Some(key.entry),
             compilation_options: wgpu::PipelineCompilationOptions { constants: key.constants, ..Default::default() },
-            cache: None,
+            cache: self.inner.disk_cache.as_ref().map(|c| &c.cache),
         });
+        lock(&self.inner.first_use).pipeline_s += t.seconds();
         self.check().map_err(|e| DeviceError::Validation(format!("compiling kernel '{label}': {e}")))?;
         let layout = pipeline.get_bind_group_layout(0);
         let constants = key.constants.iter().map(|(n, v)| (n.to_string(), v.to_bits())).collect();
@@ -357,6 +471,22 @@ impl Gpu {
         let pipe = Pipeline(Arc::new(PipelineInner { pipeline, layout, label, parts }));
         lock(&self.inner.pipelines).insert(hash, pipe.clone());
         Ok(pipe)
+    }
+
+    /// The shader module of `file`, parsed and validated from `source()` on first use.
+    fn module(&self, file: &str, source: impl FnOnce() -> String) -> Result<wgpu::ShaderModule> {
+        if let Some(m) = lock(&self.inner.modules).get(file) {
+            return Ok(m.clone());
+        }
+        let t = Timer::start();
+        let module = self.inner.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(file),
+            source: wgpu::ShaderSource::Wgsl(source().into()),
+        });
+        lock(&self.inner.first_use).module_s += t.seconds();
+        self.check().map_err(|e| DeviceError::Validation(format!("compiling shader '{file}': {e}")))?;
+        lock(&self.inner.modules).insert(file.to_string(), module.clone());
+        Ok(module)
     }
 
     /// Records one dispatch: binding 0 is `params` (a uniform), bindings 1.. are `buffers`.
@@ -413,25 +543,30 @@ impl Gpu {
 
     /// With `TESSERA_PROFILE` set: runs the dispatch now and adds its time to its kernel's row.
     #[cfg(not(target_arch = "wasm32"))]
-    fn profile_dispatch(&self, profile: &Mutex<HashMap<String, (u64, f64)>>, key: &str) -> Result<()> {
+    fn profile_dispatch(&self, profile: &Mutex<Profile>, key: &str) -> Result<()> {
         let t = std::time::Instant::now();
         self.synchronize()?;
         let mut p = lock(profile);
-        let e = p.entry(key.to_string()).or_insert((0, 0.0));
+        let e = p.entry(key.to_string()).or_insert((0, 0.0, 0.0));
+        let dt = t.elapsed().as_secs_f64();
+        if e.0 == 0 {
+            e.2 = dt; // the first dispatch: on lavapipe it includes the shader's compile
+        }
         e.0 += 1;
-        e.1 += t.elapsed().as_secs_f64();
+        e.1 += dt;
         Ok(())
     }
 
     #[cfg(target_arch = "wasm32")]
-    fn profile_dispatch(&self, _: &Mutex<HashMap<String, (u64, f64)>>, _: &str) -> Result<()> {
+    fn profile_dispatch(&self, _: &Mutex<Profile>, _: &str) -> Result<()> {
         Ok(())
     }
 
-    /// Per-kernel (dispatches, seconds) collected when `TESSERA_PROFILE` is set, slowest first.
-    pub fn profile(&self) -> Vec<(String, u64, f64)> {
+    /// Per-kernel (dispatches, seconds in all, seconds of the first dispatch) collected when
+    /// `TESSERA_PROFILE` is set, slowest first.
+    pub fn profile(&self) -> Vec<(String, u64, f64, f64)> {
         let Some(p) = &self.inner.profile else { return Vec::new() };
-        let mut rows: Vec<_> = lock(p).iter().map(|(k, (n, t))| (k.clone(), *n, *t)).collect();
+        let mut rows: Vec<_> = lock(p).iter().map(|(k, &(n, t, f))| (k.clone(), n, t, f)).collect();
         rows.sort_by(|a, b| b.2.total_cmp(&a.2));
         rows
     }
@@ -543,6 +678,25 @@ impl Gpu {
         rec.copy_into(&self.inner.device, &staging, buf.raw(), size);
         drop(rec);
         self.check()
+    }
+}
+
+/// Wall time since `start` (always zero in the browser, which has no monotonic clock in std).
+struct Timer(#[cfg(not(target_arch = "wasm32"))] std::time::Instant);
+
+impl Timer {
+    fn start() -> Self {
+        Self(
+            #[cfg(not(target_arch = "wasm32"))]
+            std::time::Instant::now(),
+        )
+    }
+
+    fn seconds(&self) -> f64 {
+        #[cfg(not(target_arch = "wasm32"))]
+        return self.0.elapsed().as_secs_f64();
+        #[cfg(target_arch = "wasm32")]
+        0.0
     }
 }
 

@@ -84,9 +84,11 @@ fn time_steps(spec: &ZooSpec, dev: &Device, batch: usize, n: usize, warm: usize)
     let x = Tensor::rand_uniform(&[batch, h, w, c], 0.0, 1.0, 1, dev)?;
     let labels = (0..batch).map(|i| (i % spec.classes) as f32).collect();
     let y = Tensor::from_vec(labels, &[batch], dev)?;
+    let s0 = dev.as_gpu().map(|g| g.stats());
     let t0 = Instant::now();
     crate::train::train_step(model, &mut opt, &x, &y)?.0.item()?;
     let first = t0.elapsed().as_secs_f64() * 1e3;
+    let first_use = s0.zip(dev.as_gpu()).map(|(s0, g)| (s0, g.stats()));
     for _ in 0..warm {
         crate::train::train_step(model, &mut opt, &x, &y)?;
     }
@@ -102,6 +104,9 @@ fn time_steps(spec: &ZooSpec, dev: &Device, batch: usize, n: usize, warm: usize)
     dev.synchronize()?;
     let ms = t.elapsed().as_secs_f64() * 1e3 / n as f64;
     println!("{:<40} {:>12.1} {:>12.2} {:>12.0}", dev.to_string(), first, ms, batch as f64 * 1e3 / ms);
+    if let Some((s0, s1)) = first_use {
+        print_first_use(&s0, &s1);
+    }
     if let (Some(s0), Some(g)) = (before, dev.as_gpu()) {
         let s1 = g.stats();
         let per = |x: u64, y: u64| (x - y) as f64 / n as f64;
@@ -113,6 +118,19 @@ fn time_steps(spec: &ZooSpec, dev: &Device, batch: usize, n: usize, warm: usize)
         );
     }
     Ok(())
+}
+
+/// Where the first step's time went beyond running kernels: WGSL modules parsed, pipelines
+/// created (the driver's compiler) and autotuning (wall time, its own compiles included).
+fn print_first_use(s0: &tessera_device::GpuStats, s1: &tessera_device::GpuStats) {
+    let ms = |a: u64, b: u64| (a - b) as f64 / 1e3;
+    println!(
+        "  first step: {} pipelines; WGSL modules {:.0} ms, pipeline creation {:.0} ms, autotuning {:.0} ms (includes the compiles it caused)",
+        s1.pipelines - s0.pipelines,
+        ms(s1.module_us, s0.module_us),
+        ms(s1.pipeline_us, s0.pipeline_us),
+        ms(s1.tuning_us, s0.tuning_us)
+    );
 }
 
 /// Data-parallel steps under `mpirun -np N` (any N, 1 included; built with `--features mpi`):
@@ -202,7 +220,10 @@ fn ops(reps: usize, filter: &str) -> anyhow::Result<()> {
         let gflops = if c.flops > 0.0 { format!("{:.2}", c.flops / best / 1e6) } else { "-".into() };
         println!("{:<44} {:>10.2} {:>10.2} {:>10}", c.name, best, mean, gflops);
     }
-    println!("autotuned variants (TESSERA_AUTOTUNE={:?}; cached per adapter and driver):", gpu.tune_mode());
+    println!(
+        "autotuned variants (TESSERA_AUTOTUNE={:?}; cached per adapter, driver and CPU features):",
+        gpu.tune_mode()
+    );
     for (class, variant) in gpu.tuned_entries() {
         println!("  {class:<60} {variant}");
     }
@@ -356,15 +377,19 @@ fn backward_cases(dev: &Device, x: &Tensor) -> tessera_nn::Result<Vec<Case>> {
     Ok(cases)
 }
 
-/// With `TESSERA_PROFILE` set, prints where GPU time went, per kernel.
+/// With `TESSERA_PROFILE` set, prints where GPU time went, per kernel, and how much longer
+/// the first dispatches took than their kernels' later ones (on lavapipe, the shader compile).
 fn print_profile(dev: &Device) {
     let Some(g) = dev.as_gpu() else { return };
     let rows = g.profile();
     if rows.is_empty() {
         return;
     }
-    println!("  {:<60} {:>10} {:>10}", "kernel (TESSERA_PROFILE)", "dispatches", "ms total");
-    for (k, n, t) in rows {
-        println!("  {:<60} {:>10} {:>10.2}", k, n, t * 1e3);
+    println!("  {:<60} {:>10} {:>10} {:>10}", "kernel (TESSERA_PROFILE)", "dispatches", "ms total", "ms first");
+    for (k, n, t, f) in &rows {
+        println!("  {:<60} {:>10} {:>10.2} {:>10.2}", k, n, t * 1e3, f * 1e3);
     }
+    let excess: f64 = rows.iter().filter(|r| r.1 > 1).map(|(_, n, t, f)| (f - (t - f) / (n - 1) as f64).max(0.0)).sum();
+    let once = rows.iter().filter(|r| r.1 == 1).count();
+    println!("  first dispatches over their kernels' mean: {:.0} ms ({once} kernels ran once)", excess * 1e3);
 }

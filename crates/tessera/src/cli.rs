@@ -316,6 +316,8 @@ fn info() -> anyhow::Result<()> {
     writeln!(s, "  max_compute_invocations_per_workgroup {}", l.max_compute_invocations_per_workgroup)?;
     writeln!(s, "  max_compute_workgroup_storage_size  {}", l.max_compute_workgroup_storage_size)?;
     writeln!(s, "features: {:?}", gpu.features())?;
+    let cache = gpu.tune_cache_path().map_or("none (no cache directory)".into(), |p| p.display().to_string());
+    writeln!(s, "autotune: {:?}, cache {cache}", gpu.tune_mode())?;
     print!("{s}");
     Ok(())
 }
