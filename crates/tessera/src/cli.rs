@@ -180,7 +180,9 @@ fn batch_hint(e: anyhow::Error, flag: &str) -> anyhow::Error {
             || matches!(c.downcast_ref::<tessera_nn::Error>(), Some(tessera_nn::Error::Device(d)) if too_large(Some(d)))
     });
     match hit {
-        true => e.context(format!("one training step at this batch size does not fit this adapter; try a smaller {flag}")),
+        true => {
+            e.context(format!("one training step at this batch size does not fit this adapter; try a smaller {flag}"))
+        }
         false => e,
     }
 }
