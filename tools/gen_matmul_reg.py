@@ -4,7 +4,9 @@ every accumulator stays in a register on CPU adapters), one per operand layout: 
 (A, B row-major), matmul_reg_tn (A transposed), matmul_reg_nt (B transposed), matmul_reg_tt
 (both). A transposed operand is read directly, with vec4 loads along its contiguous direction
 (A^T: the rows an invocation owns; B^T: the shared dimension), and the 4x4 blocks are
-transposed in registers, so no transpose dispatch is needed for any layout.
+transposed in registers, so no transpose dispatch is needed for any layout. Every operand's
+outer stride comes from the uniform (a_rs / a_cs, b_rs / b_cs, o_rs; multiples of 4), so a
+launch may cover a block of larger matrices.
 Usage: gen_matmul_reg.py [TM V] [--check] rewrites shaders/matmul.wgsl in place for TM rows x
 4V columns per invocation (TM a multiple of 4)."""
 
@@ -22,19 +24,20 @@ def a_setup(w, tm, ta):
     """Per-invocation bases of A: one per owned row (row-major) or per 4 rows (transposed)."""
     if ta:
         w(f"    let m4 = p.m / 4u;")
+        w(f"    let as4 = p.a_cs / 4u;")
         w(f"    let ab = bi * p.a_bs / 4u;")
         for q in range(tm // 4):
             w(f"    let q{q} = min(row0 / 4u + {q}u, m4 - 1u);")
     else:
         for r in range(tm):
-            w(f"    let r{r} = (bi * p.a_bs + min(row0 + {r}u, p.m - 1u) * p.k) / 4u;")
+            w(f"    let r{r} = (bi * p.a_bs + min(row0 + {r}u, p.m - 1u) * p.a_rs) / 4u;")
 
 
 def b_setup(w, v, tb):
     """Per-invocation bases of B: one per 4 owned columns (row-major) or per column (transposed)."""
     if tb:
         for c in range(4 * v):
-            w(f"    let cb{c} = (bi * p.b_bs + min(col0 + {c}u, p.n - 1u) * p.k) / 4u;")
+            w(f"    let cb{c} = (bi * p.b_bs + min(col0 + {c}u, p.n - 1u) * p.b_cs) / 4u;")
     else:
         for j in range(v):
             w(f"    let c{j} = min(col0 / 4u + {j}u, n4 - 1u);")
@@ -49,19 +52,19 @@ def b_loads(w, v, tb):
             for j in range(v):
                 w(f"        let b{t}_{j} = {lanes([f'bt{4 * j + e}' for e in range(4)], t)};")
     else:
-        w(f"        let br = bb + kk * n4;")
+        w(f"        let br = bb + kk * bs4;")
         for t in range(4):
             for j in range(v):
-                w(f"        let b{t}_{j} = b4[br + {t}u * n4 + c{j}];")
+                w(f"        let b{t}_{j} = b4[br + {t}u * bs4 + c{j}];")
 
 
 def a_loads(w, tm, ta):
     """av{r} = A[row0 + r, kk .. kk + 3] for every owned row of a transposed A: 4 rows per
     vec4 load, transposed in registers (a row-major A loads each row next to its FMAs)."""
-    w(f"        let ar = ab + kk * m4;")
+    w(f"        let ar = ab + kk * as4;")
     for t in range(4):
         for q in range(tm // 4):
-            w(f"        let at{t}_{q} = a4[ar + {t}u * m4 + q{q}];")
+            w(f"        let at{t}_{q} = a4[ar + {t}u * as4 + q{q}];")
     for r in range(tm):
         w(f"        let av{r} = {lanes([f'at{t}_{r // 4}' for t in range(4)], r % 4)};")
 
@@ -89,6 +92,7 @@ def gen(name, tm, v, ta, tb):
             w(f"    var acc{r}_{j} = vec4<f32>(0.0);")
     if not tb:
         w(f"    let bb = bi * p.b_bs / 4u;")
+        w(f"    let bs4 = p.b_rs / 4u;")
     w(f"    for (var kk = 0u; kk < p.k; kk += 4u) {{")
     b_loads(w, v, tb)
     if ta:
@@ -100,7 +104,7 @@ def gen(name, tm, v, ta, tb):
             e = f"acc{r}_{j}"
             w(f"        {e} = fma(vec4(av{r}.x), b0_{j}, {e}); {e} = fma(vec4(av{r}.y), b1_{j}, {e}); {e} = fma(vec4(av{r}.z), b2_{j}, {e}); {e} = fma(vec4(av{r}.w), b3_{j}, {e});")
     w(f"    }}")
-    w(f"    let ob = bi * p.m * n4;")
+    w(f"    let ob = bi * p.m * (p.o_rs / 4u);")
     for r in range(tm):
         for j in range(v):
             w(f"    store4(row0 + {r}u, col0 / 4u + {j}u, ob, acc{r}_{j});")

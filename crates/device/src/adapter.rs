@@ -12,18 +12,27 @@ pub struct GpuOptions {
     /// Position among the matching adapters in ranked order, wrapping around their count
     /// (a data-parallel rank `r` asks for `r` to get adapter `r % adapters`); `None`: the best.
     pub adapter_index: Option<usize>,
+    /// A storage-binding limit below the adapter's, in bytes (`TESSERA_MAX_BINDING_BYTES`):
+    /// shows on a large adapter how kernels split tensors that pass a smaller one's limit.
+    pub max_binding_bytes: Option<u64>,
 }
 
 impl GpuOptions {
     /// Options from the environment: `TESSERA_BACKEND` (vulkan, metal, dx12, gl, webgpu, all)
-    /// and `TESSERA_ADAPTER` (a substring of the adapter name).
+    /// `TESSERA_ADAPTER` (a substring of the adapter name) and `TESSERA_MAX_BINDING_BYTES`.
     pub fn from_env() -> Result<Self> {
         let backends = match std::env::var("TESSERA_BACKEND") {
             Ok(s) if !s.is_empty() => Some(parse_backends(&s)?),
             _ => None,
         };
         let adapter_name = std::env::var("TESSERA_ADAPTER").ok().filter(|s| !s.is_empty());
-        Ok(Self { backends, adapter_name, adapter_index: None })
+        let max_binding_bytes = match std::env::var("TESSERA_MAX_BINDING_BYTES") {
+            Ok(s) if !s.is_empty() => Some(s.trim().parse::<u64>().map_err(|_| {
+                DeviceError::NoAdapter(format!("TESSERA_MAX_BINDING_BYTES must be a byte count, got '{s}'"))
+            })?),
+            _ => None,
+        };
+        Ok(Self { backends, adapter_name, adapter_index: None, max_binding_bytes })
     }
 }
 

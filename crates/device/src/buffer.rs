@@ -41,15 +41,48 @@ impl GpuBuffer {
         self.buf.as_ref().expect("buffer present until drop")
     }
 
-    /// A binding covering the requested bytes (rounded up to 4, at least 16: one `vec4<f32>`,
-    /// the largest element a shader's array may have, so an empty or one-float tensor can be
-    /// bound to a vec4 view; buffers are at least 256 bytes, so the bytes exist).
-    pub(crate) fn binding(&self) -> wgpu::BindingResource<'_> {
+    /// A view of the whole buffer (the requested bytes), for binding to a kernel.
+    pub fn whole(&self) -> View<'_> {
+        View { buf: self, offset: 0, len: self.len }
+    }
+
+    /// A view of `len` bytes from byte `offset` (clamped to the requested bytes), for binding
+    /// part of a buffer larger than a storage binding may be. The offset must be a multiple of
+    /// [`Gpu::binding_alignment`]; the dispatch checks it.
+    pub fn window(&self, offset: u64, len: u64) -> View<'_> {
+        let offset = offset.min(self.len);
+        View { buf: self, offset, len: len.min(self.len - offset) }
+    }
+}
+
+/// A window of a [`GpuBuffer`] that a dispatch binds (`Gpu::dispatch_views`).
+#[derive(Clone, Copy, Debug)]
+pub struct View<'a> {
+    buf: &'a GpuBuffer,
+    offset: u64,
+    len: u64,
+}
+
+impl View<'_> {
+    /// Bytes the window covers.
+    pub fn bytes(&self) -> u64 {
+        self.len
+    }
+
+    /// Byte offset of the window in its buffer.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The binding: the window's bytes rounded up to 4, at least 16 (one `vec4<f32>`, the
+    /// largest element a shader's array may have, so an empty or one-float tensor can be bound
+    /// to a vec4 view; buffers are at least 256 bytes, so the bytes exist).
+    pub(crate) fn resource(&self) -> wgpu::BindingResource<'_> {
         let size = self.len.max(16).div_ceil(4) * 4;
         wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-            buffer: self.raw(),
-            offset: 0,
-            size: wgpu::BufferSize::new(size.min(self.class)),
+            buffer: self.buf.raw(),
+            offset: self.offset,
+            size: wgpu::BufferSize::new(size.min(self.buf.class - self.offset)),
         })
     }
 }

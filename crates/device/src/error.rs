@@ -21,8 +21,8 @@ pub enum DeviceError {
         bytes: u64,
         /// The adapter's limit in bytes.
         limit: u64,
-        /// Which limit ("storage binding" or "buffer").
-        what: &'static str,
+        /// Which limit: "buffer", or "storage binding of <kernel>".
+        what: String,
     },
     /// A dispatch needs more workgroups than the adapter allows.
     #[error("{kernel}: dispatch of {groups:?} workgroups exceeds this adapter's limit of {limit} per dimension")]

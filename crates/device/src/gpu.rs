@@ -273,10 +273,10 @@ impl Gpu {
         desc.backends = opts.backends.unwrap_or(wgpu::Backends::all());
         let instance = wgpu::Instance::new(desc);
         let adapter = adapter::choose(adapter::candidates(&instance, opts).await, opts)?;
-        Self::from_adapter(instance, adapter).await
+        Self::from_adapter(instance, adapter, opts.max_binding_bytes).await
     }
 
-    async fn from_adapter(instance: wgpu::Instance, adapter: wgpu::Adapter) -> Result<Self> {
+    async fn from_adapter(instance: wgpu::Instance, adapter: wgpu::Adapter, max_binding: Option<u64>) -> Result<Self> {
         let info = adapter.get_info();
         let limits = adapter.limits();
         let desc = wgpu::DeviceDescriptor {
@@ -317,7 +317,7 @@ impl Gpu {
             device,
             queue,
             info,
-            limits,
+            limits: lowered(limits, max_binding),
             features,
             pool: Mutex::default(),
             pipelines: Mutex::default(),
@@ -428,6 +428,17 @@ impl Gpu {
         self.inner.limits.max_storage_buffer_binding_size.min(self.inner.limits.max_buffer_size)
     }
 
+    /// Largest buffer this adapter may create, in bytes (kernels bind windows of a buffer
+    /// larger than [`Gpu::max_binding_bytes`]).
+    pub fn max_buffer_bytes(&self) -> u64 {
+        self.inner.limits.max_buffer_size
+    }
+
+    /// Alignment, in bytes, of a window's offset into a storage buffer.
+    pub fn binding_alignment(&self) -> u64 {
+        u64::from(self.inner.limits.min_storage_buffer_offset_alignment)
+    }
+
     /// Returns the first error wgpu reported since the last check, or device loss. The
     /// errors after it (one failed command often reports several) are dropped with it, so
     /// they are not reported again against later, unrelated work.
@@ -498,6 +509,22 @@ impl Gpu {
         buffers: &[&crate::GpuBuffer],
         groups: [u32; 3],
     ) -> Result<()> {
+        let views: Vec<_> = buffers.iter().map(|b| b.whole()).collect();
+        self.dispatch_views(pipeline, params, &views, groups)
+    }
+
+    /// Records one dispatch binding windows of buffers (see [`crate::GpuBuffer::window`]) in
+    /// binding order after the uniform. A window past the adapter's storage-binding limit is
+    /// refused with [`DeviceError::BufferTooLarge`], a misaligned one with a validation error;
+    /// both name the kernel.
+    pub fn dispatch_views(
+        &self,
+        pipeline: &Pipeline,
+        params: &[u8],
+        buffers: &[crate::View<'_>],
+        groups: [u32; 3],
+    ) -> Result<()> {
+        self.check_views(pipeline, buffers)?;
         let limit = self.inner.limits.max_compute_workgroups_per_dimension;
         if groups.iter().any(|&g| g > limit) {
             return Err(DeviceError::TooManyWorkgroups { kernel: pipeline.key().to_string(), groups, limit });
@@ -522,7 +549,7 @@ impl Gpu {
             }),
         }];
         for (i, b) in buffers.iter().enumerate() {
-            entries.push(wgpu::BindGroupEntry { binding: i as u32 + 1, resource: b.binding() });
+            entries.push(wgpu::BindGroupEntry { binding: i as u32 + 1, resource: b.resource() });
         }
         let bind = self.inner.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,
@@ -619,14 +646,32 @@ impl Gpu {
         rec.submits += 1;
     }
 
-    /// Allocates a storage buffer able to hold `bytes` (pooled by size class).
+    /// Refuses windows a kernel cannot bind: past the binding limit, or misaligned.
+    fn check_views(&self, pipeline: &Pipeline, views: &[crate::View<'_>]) -> Result<()> {
+        let (limit, align) = (self.max_binding_bytes(), self.binding_alignment().max(1));
+        for v in views {
+            if v.bytes() > limit {
+                let what = format!("storage binding of {}", pipeline.key());
+                return Err(DeviceError::BufferTooLarge { bytes: v.bytes(), limit, what });
+            }
+            if !v.offset().is_multiple_of(align) {
+                let why = format!("{}: window offset {} is not a multiple of {align} bytes", pipeline.key(), v.offset());
+                return Err(DeviceError::Validation(why));
+            }
+        }
+        Ok(())
+    }
+
+    /// Allocates a storage buffer able to hold `bytes` (pooled by size class). A buffer may
+    /// pass the storage-binding limit (up to the adapter's buffer limit): kernels then bind
+    /// windows of it.
     pub fn alloc(&self, bytes: u64) -> Result<crate::GpuBuffer> {
-        let limit = self.max_binding_bytes();
+        let limit = self.max_buffer_bytes();
         if bytes > limit {
-            return Err(DeviceError::BufferTooLarge { bytes, limit, what: "storage binding" });
+            return Err(DeviceError::BufferTooLarge { bytes, limit, what: "buffer".into() });
         }
         let usage = crate::buffer::STORAGE_USAGE;
-        let class = size_class(bytes, limit);
+        let class = size_class(bytes, self.max_binding_bytes());
         let taken = {
             let mut pool = lock(&self.inner.pool);
             pool.lend(class);
@@ -679,6 +724,15 @@ impl Gpu {
         drop(rec);
         self.check()
     }
+}
+
+/// The adapter's limits with the storage-binding limit lowered to `max_binding` (if given).
+fn lowered(mut limits: wgpu::Limits, max_binding: Option<u64>) -> wgpu::Limits {
+    if let Some(b) = max_binding {
+        let b = b.max(4096);
+        limits.max_storage_buffer_binding_size = limits.max_storage_buffer_binding_size.min(b);
+    }
+    limits
 }
 
 /// Wall time since `start` (always zero in the browser, which has no monotonic clock in std).

@@ -17,7 +17,7 @@ mod readback;
 
 pub use adapter::{parse_backends, GpuOptions};
 pub use autotune::{TuneCache, TuneMode};
-pub use buffer::GpuBuffer;
+pub use buffer::{GpuBuffer, View};
 pub use error::{DeviceError, Result};
 pub use gpu::{Gpu, GpuStats, Pipeline, PipelineKey, PARAMS_SLOT};
 pub use readback::ReadFuture;

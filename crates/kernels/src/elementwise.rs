@@ -3,7 +3,7 @@
 
 use tessera_device::{Gpu, GpuBuffer};
 
-use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::launch::{binding_ranges, check_u32, fits_binding, grid_1d, out_f32, pipeline, Params};
 use crate::{shape_err, Activation, Result};
 
 const SRC: &str = include_str!("../../../shaders/elementwise.wgsl");
@@ -409,7 +409,24 @@ pub fn unary(gpu: &Gpu, op: UnaryOp, a: &GpuBuffer, n: usize) -> Result<GpuBuffe
 /// Returns a new buffer of `n` elements all equal to `value`.
 pub fn fill(gpu: &Gpu, value: f32, n: usize) -> Result<GpuBuffer> {
     let dummy = out_f32(gpu, 1)?;
-    run_simple(gpu, "fill", 0, [value, 0.0, 0.0], &dummy, n)
+    if fits_binding(gpu, n) {
+        return run_simple(gpu, "fill", 0, [value, 0.0, 0.0], &dummy, n);
+    }
+    // Past one binding: fill aligned windows of one buffer.
+    let out = out_f32(gpu, n)?;
+    let pipe = pipeline(gpu, "elementwise.wgsl", SRC, "fill", &[])?;
+    for (start, len) in binding_ranges(gpu, n, 1) {
+        let p = simple_params(len, 0, [value, 0.0, 0.0]);
+        let views = [dummy.whole(), dummy.whole(), out.window(start as u64 * 4, len as u64 * 4)];
+        gpu.dispatch_views(&pipe, p.bytes()?, &views, grid_1d(gpu, len, 256))?;
+    }
+    Ok(out)
+}
+
+/// The uniform of a one-input elementwise kernel over `n` contiguous elements.
+fn simple_params(n: usize, code: usize, [alpha, beta, gamma]: [f32; 3]) -> Params {
+    let p = Params::new("elementwise").u(n).u(code).u(1).u(0).f(alpha).f(beta).f(gamma).u(0);
+    pack(pack(pack(p, &[n]), &[1]), &[0])
 }
 
 fn run_simple(
@@ -426,8 +443,7 @@ fn run_simple(
         return Ok(out);
     }
     let dummy = out_f32(gpu, 1)?;
-    let p = Params::new("elementwise").u(n).u(code).u(1).u(0).f(alpha).f(beta).f(gamma).u(0);
-    let p = pack(pack(pack(p, &[n]), &[1]), &[0]);
+    let p = simple_params(n, code, [alpha, beta, gamma]);
     let pipe = pipeline(gpu, "elementwise.wgsl", SRC, entry, &[])?;
     gpu.dispatch(&pipe, p.bytes()?, &[a, &dummy, &out], grid_1d(gpu, n, 256))?;
     Ok(out)

@@ -1,8 +1,8 @@
 //! Launcher for `shaders/matmul.wgsl`: batched matrix multiply with fused bias and activation.
 
-use tessera_device::{Gpu, GpuBuffer};
+use tessera_device::{Gpu, GpuBuffer, View};
 
-use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, Params};
+use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, window_align, Params};
 use crate::{Activation, Result};
 
 const SRC: &str = include_str!("../../../shaders/matmul.wgsl");
@@ -41,14 +41,6 @@ impl Layout {
     /// The transpose of a row-major `[cols, rows]` matrix, read as `[rows, cols]`.
     pub fn transposed(rows: usize, cols: usize) -> Self {
         Self { row: 1, col: rows, batch: rows * cols }
-    }
-
-    fn is_row_major(&self, cols: usize) -> bool {
-        self.col == 1 && self.row == cols
-    }
-
-    fn is_transposed(&self, rows: usize) -> bool {
-        self.row == 1 && self.col == rows
     }
 }
 
@@ -90,7 +82,7 @@ impl Matmul {
 
     /// The variant `Auto` resolves to on this adapter.
     pub fn pick(&self, gpu: &Gpu, v: MatmulVariant) -> MatmulVariant {
-        let reg_ok = self.reg_entry().is_some();
+        let reg_ok = self.reg_entry(self.n).is_some();
         match v {
             MatmulVariant::Register if !reg_ok => MatmulVariant::Naive,
             MatmulVariant::Auto if gpu.is_software() && reg_ok => MatmulVariant::Register,
@@ -102,21 +94,79 @@ impl Matmul {
 
     /// The register-blocked entry point for these layouts (`matmul_reg`, `_tn`, `_nt`, `_tt`:
     /// A and/or B transposed, read directly), or `None` when the layouts or sizes do not fit
-    /// its vec4 loads (k, n and every batch stride % 4 == 0; m % 4 == 0 too for a transposed A).
-    fn reg_entry(&self) -> Option<&'static str> {
+    /// its vec4 loads (k, n, every outer stride and every batch stride % 4 == 0; m % 4 == 0 too
+    /// for a transposed A). `o_rs` is the output's row stride.
+    fn reg_entry(&self, o_rs: usize) -> Option<&'static str> {
+        let (a, b) = (self.a, self.b);
         // A layout that is both (a single row or column) is read as row-major.
-        let ta = !self.a.is_row_major(self.k) && self.a.is_transposed(self.m);
-        let tb = !self.b.is_row_major(self.n) && self.b.is_transposed(self.k);
-        let layouts = (ta || self.a.is_row_major(self.k)) && (tb || self.b.is_row_major(self.n));
-        let aligned = [self.k, self.n, self.a.batch, self.b.batch].iter().all(|v| v.is_multiple_of(4))
-            && (!ta || self.m.is_multiple_of(4));
-        (layouts && aligned).then_some(match (ta, tb) {
+        let a_rm = a.col == 1 && a.row >= self.k && (a.row.is_multiple_of(4) || self.m == 1);
+        let ta = !a_rm && a.row == 1 && a.col >= self.m && a.col.is_multiple_of(4) && self.m.is_multiple_of(4);
+        let b_rm = b.col == 1 && b.row >= self.n && (b.row.is_multiple_of(4) || self.k == 1);
+        let tb = !b_rm && b.row == 1 && b.col >= self.k && b.col.is_multiple_of(4);
+        let aligned = [self.k, self.n, a.batch, b.batch, o_rs].iter().all(|v| v.is_multiple_of(4));
+        ((a_rm || ta) && (b_rm || tb) && aligned).then_some(match (ta, tb) {
             (false, false) => "matmul_reg",
             (true, false) => "matmul_reg_tn",
             (false, true) => "matmul_reg_nt",
             (true, true) => "matmul_reg_tt",
         })
     }
+}
+
+/// One launch's part of a matmul: rows, columns and shared-dimension range, in elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Block {
+    rows: (usize, usize),
+    cols: (usize, usize),
+    shared: (usize, usize),
+}
+
+/// Elements a window of `rows` x `cols` with strides `rs`, `cs` covers.
+fn span(rows: usize, cols: usize, rs: usize, cs: usize) -> usize {
+    match rows * cols {
+        0 => 0,
+        _ => (rows - 1) * rs + (cols - 1) * cs + 1,
+    }
+}
+
+/// Block sizes (rows, columns, shared) such that every operand's window of a block fits
+/// `limit` elements: a dimension of the largest operand over the limit is halved (its outer
+/// one while that is over `align` elements, else its inner one; to a multiple of `align`, so
+/// windows start aligned) until all fit. `None` when neither can shrink further (an operand of
+/// at most `align` rows longer than `limit / align`: no realistic layer at real limits).
+fn block_sizes(mm: &Matmul, limit: usize, align: usize) -> Option<(usize, usize, usize)> {
+    let mut dims = [mm.m, mm.n, mm.k];
+    const M: usize = 0;
+    const N: usize = 1;
+    const K: usize = 2;
+    loop {
+        let [bm, bn, bk] = dims;
+        // (elements, outer dimension, inner dimension) of each operand's window.
+        let outer_inner = |rs: usize, cs: usize, rows: usize, cols: usize| if rs >= cs { (rows, cols) } else { (cols, rows) };
+        let windows = [
+            (span(bm, bk, mm.a.row, mm.a.col), outer_inner(mm.a.row, mm.a.col, M, K)),
+            (span(bk, bn, mm.b.row, mm.b.col), outer_inner(mm.b.row, mm.b.col, K, N)),
+            (span(bm, bn, mm.n, 1), (M, N)),
+        ];
+        let Some(&(_, (outer, inner))) = windows.iter().filter(|w| w.0 > limit).max_by_key(|w| w.0) else {
+            return Some((bm, bn, bk));
+        };
+        let d = [outer, inner].into_iter().find(|&d| dims[d] > align)?;
+        dims[d] = dims[d].div_ceil(2).div_ceil(align) * align;
+    }
+}
+
+/// The blocks covering the problem, shared-dimension blocks innermost (in launch order, so
+/// each adds to the one before it).
+fn blocks(mm: &Matmul, (bm, bn, bk): (usize, usize, usize)) -> Vec<Block> {
+    let ranges = |n: usize, b: usize| (0..n.div_ceil(b).max(1)).map(move |i| (i * b, ((i + 1) * b).min(n)));
+    let mut out = Vec::new();
+    for rows in ranges(mm.m, bm) {
+        for cols in ranges(mm.n, bn) {
+            out.extend(ranges(mm.k, bk).map(|shared| Block { rows, cols, shared }));
+        }
+    }
+    out
 }
 
 /// Records the matmul and returns the `[batch, m, n]` output buffer.
@@ -144,37 +194,100 @@ pub fn matmul(
         return Ok(out);
     }
     let v = mm.pick(gpu, variant);
+    let whole = Block { rows: (0, mm.m), cols: (0, mm.n), shared: (0, mm.k) };
+    let bytes = |elems: usize| elems as u64 * 4;
+    let fits = [a.len(), b.len(), out.len()].iter().all(|&n| n <= gpu.max_binding_bytes());
+    if fits || mm.batch > 1 {
+        launch(gpu, [a, b, &out], bias, mm, v, whole)?;
+        return Ok(out);
+    }
+    let align = window_align(gpu);
+    let limit = (gpu.max_binding_bytes() / 4) as usize;
+    let sizes = block_sizes(mm, limit, align).ok_or_else(|| {
+        let msg = format!(
+            "[{}, {}] @ [{}, {}] cannot be split into aligned blocks of at most {} bytes per operand",
+            mm.m,
+            mm.k,
+            mm.k,
+            mm.n,
+            bytes(limit)
+        );
+        crate::shape_err("matmul", msg)
+    })?;
+    for blk in blocks(mm, sizes) {
+        launch(gpu, [a, b, &out], bias, mm, v, blk)?;
+    }
+    Ok(out)
+}
+
+/// Records the launch computing `blk` of the problem: windows of the operands, the block's
+/// sizes with the whole problem's strides; a block after the first of the shared dimension
+/// adds to the output, and only the last applies the bias and the activation.
+fn launch(
+    gpu: &Gpu,
+    [a, b, out]: [&GpuBuffer; 3],
+    bias: Option<&GpuBuffer>,
+    mm: &Matmul,
+    v: MatmulVariant,
+    blk: Block,
+) -> Result<()> {
+    let (m, n, k) = (blk.rows.1 - blk.rows.0, blk.cols.1 - blk.cols.0, blk.shared.1 - blk.shared.0);
+    let last = blk.shared.1 == mm.k;
+    let part = Matmul { m, n, k, act: if last { mm.act } else { Activation::None }, ..*mm };
+    let has_bias = bias.is_some() && last;
     let params = Params::new("matmul")
-        .u(mm.m)
-        .u(mm.n)
-        .u(mm.k)
+        .u(m)
+        .u(n)
+        .u(k)
         .u(mm.batch)
         .u(mm.a.row)
         .u(mm.a.col)
         .u(mm.a.batch)
-        .u(bias.is_some() as usize)
+        .u(has_bias as usize)
         .u(mm.b.row)
         .u(mm.b.col)
         .u(mm.b.batch)
-        .u(mm.act.code())
+        .u(part.act.code())
         .f(mm.alpha)
+        .u(mm.n)
+        .u((blk.shared.0 > 0) as usize)
         .align4();
     let (entry, groups) = match v {
-        MatmulVariant::Register => {
-            let blocks = mm.m.div_ceil(8) * mm.n.div_ceil(16);
-            let mut g = grid_1d(gpu, blocks, 64);
-            g[2] = mm.batch as u32;
-            (mm.reg_entry().unwrap_or("matmul_reg"), g)
-        }
-        MatmulVariant::Tiled => ("matmul_tiled", [mm.n.div_ceil(64) as u32, mm.m.div_ceil(64) as u32, mm.batch as u32]),
-        _ => {
-            let mut g = grid_1d(gpu, mm.m * mm.n, 64);
-            g[2] = mm.batch as u32;
-            ("matmul_naive", g)
-        }
+        MatmulVariant::Register => match part.reg_entry(mm.n) {
+            Some(entry) => {
+                let mut g = grid_1d(gpu, m.div_ceil(8) * n.div_ceil(16), 64);
+                g[2] = mm.batch as u32;
+                (entry, g)
+            }
+            None => naive_grid(gpu, m, n, mm.batch),
+        },
+        MatmulVariant::Tiled => ("matmul_tiled", [n.div_ceil(64) as u32, m.div_ceil(64) as u32, mm.batch as u32]),
+        _ => naive_grid(gpu, m, n, mm.batch),
     };
     let pipe = pipeline(gpu, "matmul.wgsl", SRC, entry, &[])?;
     let bias = or_placeholder(gpu, bias)?;
-    gpu.dispatch(&pipe, params.bytes()?, &[a, b, &bias, &out], groups)?;
-    Ok(out)
+    let whole = blk.rows == (0, mm.m) && blk.cols == (0, mm.n) && blk.shared == (0, mm.k);
+    if whole {
+        return Ok(gpu.dispatch(&pipe, params.bytes()?, &[a, b, &bias, out], groups)?);
+    }
+    let (sa, sb) = (mm.a, mm.b);
+    let views = [
+        window(a, blk.rows.0 * sa.row + blk.shared.0 * sa.col, span(m, k, sa.row, sa.col)),
+        window(b, blk.shared.0 * sb.row + blk.cols.0 * sb.col, span(k, n, sb.row, sb.col)),
+        window(&bias, if has_bias { blk.cols.0 } else { 0 }, n),
+        window(out, blk.rows.0 * mm.n + blk.cols.0, span(m, n, mm.n, 1)),
+    ];
+    Ok(gpu.dispatch_views(&pipe, params.bytes()?, &views, groups)?)
+}
+
+/// The window of `elems` f32s of `buf` from element `start`.
+fn window(buf: &GpuBuffer, start: usize, elems: usize) -> View<'_> {
+    buf.window(start as u64 * 4, elems as u64 * 4)
+}
+
+/// The naive kernel's grid: one invocation per output.
+fn naive_grid(gpu: &Gpu, m: usize, n: usize, batch: usize) -> (&'static str, [u32; 3]) {
+    let mut g = grid_1d(gpu, m * n, 64);
+    g[2] = batch as u32;
+    ("matmul_naive", g)
 }

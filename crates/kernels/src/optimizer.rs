@@ -4,7 +4,7 @@
 
 use tessera_device::{Gpu, GpuBuffer};
 
-use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::launch::{binding_ranges, check_u32, fits_binding, grid_1d, out_f32, pipeline, Params};
 use crate::Result;
 
 const SRC: &str = include_str!("../../../shaders/optimizer.wgsl");
@@ -138,23 +138,61 @@ pub fn update(
     if n == 0 {
         return Ok(outs);
     }
-    let head =
-        |flag: bool, i_mom: usize, i_avg: usize| Params::new("optimizer").u(n).u(flag as usize).u(i_mom).u(i_avg);
-    let (entry, p) = match upd.rule {
-        Rule::Sgd { momentum, nesterov } => {
-            ("sgd", head(nesterov, 0, 0).f(0.0).f(momentum).f(0.0).f(0.0).f(0.0).f(0.0))
-        }
-        Rule::Adam { alpha, beta_1, beta_2, epsilon, amsgrad } => {
-            ("adam", head(amsgrad, 0, 0).f(alpha).f(0.0).f(beta_1).f(beta_2).f(0.0).f(epsilon))
-        }
-        Rule::RmsProp { rho, momentum, epsilon, centered } => {
-            ("rmsprop", head(centered, 1, k - 1).f(0.0).f(momentum).f(0.0).f(0.0).f(rho).f(epsilon))
-        }
-    };
-    let p = p.f(upd.lr).f(upd.weight_decay).align4();
+    let (entry, params) = kernel_params(upd, k);
     let pipe = pipeline(gpu, "optimizer.wgsl", SRC, entry, &[])?;
-    gpu.dispatch(&pipe, p.bytes()?, &[param, grad, slots, &outs.0, &outs.1], grid_1d(gpu, n, 256))?;
+    if fits_binding(gpu, n * k.max(1)) {
+        let bufs = [param, grad, slots, &outs.0, &outs.1];
+        gpu.dispatch(&pipe, params(n).bytes()?, &bufs, grid_1d(gpu, n, 256))?;
+        return Ok(outs);
+    }
+    // Past one binding: update aligned ranges, each range's slot rows gathered into a compact
+    // [k, len] buffer and scattered back (the packed slots of a range are not contiguous).
+    for (start, len) in binding_ranges(gpu, n, k.max(1)) {
+        let (tmp, tmp_out) = (out_f32(gpu, len * k)?, out_f32(gpu, len * k)?);
+        let (at, bytes) = (|i: usize| i as u64 * 4, len as u64 * 4);
+        for j in 0..k {
+            gpu.copy(slots, at(j * n + start), &tmp, at(j * len), bytes)?;
+        }
+        let views = [
+            param.window(at(start), bytes),
+            grad.window(at(start), bytes),
+            tmp.whole(),
+            outs.0.window(at(start), bytes),
+            tmp_out.whole(),
+        ];
+        gpu.dispatch_views(&pipe, params(len).bytes()?, &views, grid_1d(gpu, len, 256))?;
+        for j in 0..k {
+            gpu.copy(&tmp_out, at(j * len), &outs.1, at(j * n + start), bytes)?;
+        }
+    }
     Ok(outs)
+}
+
+/// The update's entry point, and its uniform for `n` elements (`k` slots per element).
+fn kernel_params(upd: &Update, k: usize) -> (&'static str, impl Fn(usize) -> Params) {
+    let rule = upd.rule;
+    let (lr, wd) = (upd.lr, upd.weight_decay);
+    let entry = match rule {
+        Rule::Sgd { .. } => "sgd",
+        Rule::Adam { .. } => "adam",
+        Rule::RmsProp { .. } => "rmsprop",
+    };
+    let params = move |n: usize| {
+        let head = |flag: bool, i_mom: usize, i_avg: usize| {
+            Params::new("optimizer").u(n).u(flag as usize).u(i_mom).u(i_avg)
+        };
+        let p = match rule {
+            Rule::Sgd { momentum, nesterov } => head(nesterov, 0, 0).f(0.0).f(momentum).f(0.0).f(0.0).f(0.0).f(0.0),
+            Rule::Adam { alpha, beta_1, beta_2, epsilon, amsgrad } => {
+                head(amsgrad, 0, 0).f(alpha).f(0.0).f(beta_1).f(beta_2).f(0.0).f(epsilon)
+            }
+            Rule::RmsProp { rho, momentum, epsilon, centered } => {
+                head(centered, 1, k - 1).f(0.0).f(momentum).f(0.0).f(0.0).f(rho).f(epsilon)
+            }
+        };
+        p.f(lr).f(wd).align4()
+    };
+    (entry, params)
 }
 
 /// One variable of a multi-tensor update: its value, its gradient and its element count.
