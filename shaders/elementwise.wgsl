@@ -183,12 +183,13 @@ fn hash32(x: u32) -> u32 {
     return (w >> 22u) ^ w;
 }
 
-// Inverted dropout: keep with probability 1 - alpha, scaled by 1 / (1 - alpha); seed in beta's bits.
+// Inverted dropout: keep with probability 1 - alpha, scaled by 1 / (1 - alpha); seed in beta's
+// bits, the first element's global index in gamma's (a window of a larger tensor).
 @compute @workgroup_size(256)
 fn dropout(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = lin(gid, nwg);
     if i >= p.n { return; }
-    let h = hash32(i ^ hash32(bitcast<u32>(p.beta)));
+    let h = hash32((i + bitcast<u32>(p.gamma)) ^ hash32(bitcast<u32>(p.beta)));
     let u = f32(h >> 8u) / 16777216.0;
     out[i] = select(0.0, a[i] / (1.0 - p.alpha), u >= p.alpha) + 0.0 * b[0];
 }

@@ -95,7 +95,8 @@ fn optimizer_updates_past_one_binding_match_the_cpu() {
     // One variable over the limit (the per-variable update), then two (the multi-tensor one).
     for shapes in [vec![vec![100, 201]], vec![vec![7000], vec![60, 211]]] {
         for (name, make) in &makers {
-            let values: Vec<Vec<f32>> = shapes.iter().enumerate().map(|(i, s)| rand_vec(s.iter().product(), i as u64)).collect();
+            let values: Vec<Vec<f32>> =
+                shapes.iter().enumerate().map(|(i, s)| rand_vec(s.iter().product(), i as u64)).collect();
             let run = |d: &Device| {
                 let vars: Vec<Param> = shapes
                     .iter()
@@ -108,7 +109,9 @@ fn optimizer_updates_past_one_binding_match_the_cpu() {
                     let grads: Vec<Tensor> = shapes
                         .iter()
                         .enumerate()
-                        .map(|(i, s)| Tensor::from_vec(rand_vec(s.iter().product(), 50 + 7 * step + i as u64), s, d).unwrap())
+                        .map(|(i, s)| {
+                            Tensor::from_vec(rand_vec(s.iter().product(), 50 + 7 * step + i as u64), s, d).unwrap()
+                        })
                         .collect();
                     let pairs: Vec<(&Tensor, &Param)> = grads.iter().zip(&vars).collect();
                     opt.apply(&pairs).unwrap();
@@ -160,4 +163,49 @@ fn a_kernel_without_a_split_refuses_a_large_tensor_naming_itself() {
     let msg = e.to_string();
     assert!(matches!(&e, Error::Device(DeviceError::BufferTooLarge { .. })), "{msg}");
     assert!(msg.contains("softmax.wgsl") && msg.contains("80000 bytes"), "{msg}");
+}
+
+/// Every kind of layer over activations past the lowered limit (each image fits): convs with
+/// and without an activation, depthwise, batch norm → ReLU, padding, pooling, concatenation,
+/// add, ReLU6, dropout, global pooling, dense.
+fn wide_model() -> Result<Model> {
+    tessera::nn::layers::clear_session();
+    let x = input(&[16, 16, 8]);
+    let a = layers::Conv2D::new(16, 3).padding(Padding::Same).activation(Activation::Relu).apply(&x)?;
+    // No bias before batch norm: its gradient is zero, and float noise on both devices.
+    let b = layers::DepthwiseConv2D::new(3).padding(Padding::Same).use_bias(false).apply(&a)?;
+    let b = layers::ReLU::new().apply(&layers::BatchNormalization::new().apply(&b)?)?;
+    let c = layers::MaxPool2D::new(3).strides(1).apply(&layers::ZeroPadding2D::new(1).apply(&a)?)?;
+    let d = layers::Concatenate::new().apply_many(&[&b, &c])?;
+    let e = layers::Conv2D::new(32, 1).apply(&d)?;
+    let f = layers::ReLU::new().max_value(6.0).apply(&layers::Add::new().apply_many(&[&d, &e])?)?;
+    let f = layers::Dropout::new(0.25).apply(&f)?;
+    let g = layers::Flatten::new().apply(&layers::AveragePooling2D::new(2).apply(&f)?)?;
+    let h = layers::GlobalAveragePooling2D::new().apply(&f)?;
+    let out = layers::Dense::new(5).apply(&layers::Concatenate::new().apply_many(&[&h, &g])?)?;
+    Model::new(&[&x], &[&out])
+}
+
+/// The training-mode output and the gradients (input, then every variable) of `wide_model`.
+fn wide_model_step(dev: &Device) -> (Vec<Vec<f32>>, u64) {
+    let mut m = wide_model().unwrap();
+    m.build(dev, 11).unwrap();
+    let x = Tensor::from_vec(rand_vec(6 * 16 * 16 * 8, 21), &[6, 16, 16, 8], dev).unwrap().variable();
+    let before = dispatches(dev);
+    let out = m.call(&x, true).unwrap();
+    let g = weighted_sum(&out).unwrap().backward().unwrap();
+    let mut all = vec![out.to_vec().unwrap(), g.get(&x).unwrap().to_vec().unwrap()];
+    all.extend(m.trainable_variables().iter().map(|v| g.get(&v.value()).unwrap().to_vec().unwrap()));
+    (all, dispatches(dev) - before)
+}
+
+#[test]
+fn a_training_step_with_activations_past_one_binding_matches_the_unsplit_step() {
+    let (got, split_dispatches) = wide_model_step(&small_binding_gpu());
+    let (want, whole_dispatches) = wide_model_step(&gpu());
+    assert_eq!(got.len(), want.len());
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_close_vec(g, w, RTOL, &format!("item {i} (0 output, 1 input gradient, then variables)"));
+    }
+    assert!(split_dispatches > whole_dispatches, "{split_dispatches} vs {whole_dispatches} dispatches: split");
 }

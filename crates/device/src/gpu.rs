@@ -655,7 +655,8 @@ impl Gpu {
                 return Err(DeviceError::BufferTooLarge { bytes: v.bytes(), limit, what });
             }
             if !v.offset().is_multiple_of(align) {
-                let why = format!("{}: window offset {} is not a multiple of {align} bytes", pipeline.key(), v.offset());
+                let why =
+                    format!("{}: window offset {} is not a multiple of {align} bytes", pipeline.key(), v.offset());
                 return Err(DeviceError::Validation(why));
             }
         }

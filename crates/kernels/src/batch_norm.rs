@@ -6,6 +6,7 @@
 use tessera_device::{Gpu, GpuBuffer};
 
 use crate::launch::{check_u32, grid_1d, out_f32, pipeline, FusedGrad, Params};
+use crate::split::{self, Part};
 use crate::{shape_err, Activation, Result};
 
 const SRC: &str = include_str!("../../../shaders/batch_norm.wgsl");
@@ -147,8 +148,38 @@ pub fn reduce(
 /// Records `tf.nn.moments`: the mean, then the mean of squared deviations from it (two
 /// passes over `x`, each a parallel two-level reduction). Returns (mean, variance) buffers.
 pub fn moments(gpu: &Gpu, x: &GpuBuffer, plan: &ReducePlan) -> Result<(GpuBuffer, GpuBuffer)> {
+    if let Some(rows) = split_rows(gpu, plan) {
+        return moments_by_rows(gpu, x, plan, rows);
+    }
     let mean = reduce(gpu, x, plan, ReduceOp::Mean, None)?;
     let var = reduce(gpu, x, plan, ReduceOp::SqDevMean, Some(&mean))?;
+    Ok((mean, var))
+}
+
+/// Rows per batch when `x` passes one binding and the plan reduces all but its last axis (batch
+/// norm's statistics over `[rows, c]`); `None` otherwise (the plain launch then fits, or fails
+/// with a typed error naming the kernel).
+fn split_rows(gpu: &Gpu, plan: &ReducePlan) -> Option<usize> {
+    let c = plan.outs;
+    let over_rows = plan.kept == [(c, 1)] && plan.reduced.len() == 1 && plan.reduced[0].1 == c;
+    (over_rows && !split::fits_binding(gpu, plan.outs * plan.count))
+        .then(|| split::binding_ranges(gpu, plan.count, c)[0].1)
+}
+
+/// [`moments`] of `[plan.count, c]` rows in batches of `rows`: each batch's sums are divided by
+/// the whole count, so the batches' results add up to the mean (then the variance about it).
+fn moments_by_rows(gpu: &Gpu, x: &GpuBuffer, plan: &ReducePlan, rows: usize) -> Result<(GpuBuffer, GpuBuffer)> {
+    let c = plan.outs;
+    let sum = |op: ReduceOp, mean: Option<&GpuBuffer>| {
+        let run = |len: usize, b: &[&GpuBuffer]| {
+            let part = ReducePlan { kept: vec![(c, 1)], reduced: vec![(len, c)], outs: c, count: plan.count };
+            Ok(vec![reduce(gpu, b[0], &part, op, mean)?])
+        };
+        let sums = split::split_in_batches(gpu, "moments", plan.count, rows, &[(x, c)], &[Part::Sum(c)], run)?;
+        sums.into_iter().next().ok_or_else(|| shape_err("moments", "no rows".to_string()))
+    };
+    let mean = sum(ReduceOp::Mean, None)?;
+    let var = sum(ReduceOp::SqDevMean, Some(&mean))?;
     Ok((mean, var))
 }
 
@@ -172,6 +203,11 @@ pub struct BnParams<'a> {
 /// axis has `c` channels; returns the output buffer.
 pub fn batch_normalization(gpu: &Gpu, x: &GpuBuffer, total: usize, c: usize, bn: &BnParams) -> Result<GpuBuffer> {
     check_u32("batch_normalization", &[total])?;
+    let rows = total.checked_div(c).unwrap_or(0);
+    let run = |rows: usize, b: &[&GpuBuffer]| batch_normalization(gpu, b[0], rows * c, c, bn);
+    if let Some(out) = split::per_image(gpu, "batch_normalization", rows, &[(x, c)], c, run)? {
+        return Ok(out);
+    }
     let out = out_f32(gpu, total)?;
     if total == 0 {
         return Ok(out);
@@ -225,27 +261,111 @@ pub fn batch_norm_training_grad(
 ) -> Result<BnTrainingGrads> {
     let total = rows * c;
     check_u32("batch_norm_training", &[total])?;
-    let (dx, dgamma, dbeta) = (out_f32(gpu, total)?, out_f32(gpu, c)?, out_f32(gpu, c)?);
+    let (dgamma, dbeta) = (out_f32(gpu, c)?, out_f32(gpu, c)?);
     if total == 0 {
-        return Ok(BnTrainingGrads { dx, dgamma, dbeta });
+        return Ok(BnTrainingGrads { dx: out_f32(gpu, 0)?, dgamma, dbeta });
     }
-    let (chunk, nchunks) = row_chunks(rows, c);
-    let vec4 = c.is_multiple_of(4);
-    let threads = if vec4 { total / 4 } else { total };
-    let y = fused.operand(gpu, "batch_norm_training")?;
-    #[rustfmt::skip]
-    let p = Params::new("batch_norm_training")
-        .u(rows).u(c).u(chunk).u(nchunks)
-        .f(rows as f32).f(epsilon).u(threads).u(fused.act.code());
-    let (parts, coef) = (out_f32(gpu, 2 * c * nchunks)?, out_f32(gpu, 3 * c)?);
-    let pass1 = pipeline(gpu, "batch_norm.wgsl", SRC, "bn_grad_partial", &[])?;
-    gpu.dispatch(&pass1, p.bytes()?, &[x, mean, dy, &parts, &y], grid_1d(gpu, c * nchunks, 64))?;
+    let bn = BnGrad { mean, epsilon, act: fused.act, count: rows };
+    let mut ops = vec![(x, c), (dy, c)];
+    ops.extend(fused.y.map(|y| (y, c)));
+    // Pass 1: per-channel partial sums over chunks of rows (of every batch of rows, in turn).
+    let batch_rows = if split::fits_binding(gpu, total) { rows } else { split::binding_ranges(gpu, rows, c)[0].1 };
+    let mut partials = Vec::new();
+    split::for_batches(gpu, rows, batch_rows, &ops, |_, len, b| {
+        partials.push(bn.partial_sums(gpu, [b[0], b[1]], b.get(2).copied(), [len, c])?);
+        Ok(())
+    })?;
+    let (parts, nchunks) = concat_partials(gpu, partials, c)?;
+    // Pass 2: the sums, the parameter gradients and the coefficients of dx.
+    let coef = out_f32(gpu, 3 * c)?;
+    let p = bn.params([rows, c], nchunks, 1);
     let pass2 = pipeline(gpu, "batch_norm.wgsl", SRC, "bn_grad_final", &[])?;
     gpu.dispatch(&pass2, p.bytes()?, &[&parts, var, gamma, &dbeta, &dgamma, &coef], grid_1d(gpu, c, 64))?;
-    let entry = if vec4 { "bn_grad_dx4" } else { "bn_grad_dx" };
-    let pass3 = pipeline(gpu, "batch_norm.wgsl", SRC, entry, &[])?;
-    gpu.dispatch(&pass3, p.bytes()?, &[x, mean, dy, &coef, &dx, &y], grid_1d(gpu, threads, 256))?;
+    // Pass 3: dx, per batch of rows.
+    let run = |len: usize, b: &[&GpuBuffer]| bn.dx(gpu, [b[0], b[1]], b.get(2).copied(), &coef, [len, c]);
+    let dx = match split::per_image(gpu, "batch_norm_training", rows, &ops, c, run)? {
+        Some(dx) => dx,
+        None => bn.dx(gpu, [x, dy], fused.y, &coef, [rows, c])?,
+    };
     Ok(BnTrainingGrads { dx, dgamma, dbeta })
+}
+
+/// What every pass of the batch-norm training gradient shares.
+struct BnGrad<'a> {
+    mean: &'a GpuBuffer,
+    epsilon: f32,
+    act: Activation,
+    /// Rows of the whole batch (the statistics' count).
+    count: usize,
+}
+
+impl BnGrad<'_> {
+    /// The passes' uniform for `rows` rows in `nchunks` chunks of `chunk`.
+    fn params(&self, [rows, c]: [usize; 2], nchunks: usize, chunk: usize) -> Params {
+        let threads = if c.is_multiple_of(4) { rows * c / 4 } else { rows * c };
+        #[rustfmt::skip]
+        let p = Params::new("batch_norm_training")
+            .u(rows).u(c).u(chunk).u(nchunks)
+            .f(self.count as f32).f(self.epsilon).u(threads).u(self.act.code());
+        p
+    }
+
+    /// Pass 1 over `[rows, c]`: `[Σ dy | Σ dy·(x − mean)]` per chunk of rows and channel;
+    /// returns the partial sums and their number of chunks.
+    fn partial_sums(
+        &self,
+        gpu: &Gpu,
+        [x, dy]: [&GpuBuffer; 2],
+        y: Option<&GpuBuffer>,
+        [rows, c]: [usize; 2],
+    ) -> Result<(GpuBuffer, usize)> {
+        let (chunk, nchunks) = row_chunks(rows, c);
+        let p = self.params([rows, c], nchunks, chunk);
+        let fused = FusedGrad { act: self.act, y };
+        let y = fused.operand(gpu, "batch_norm_training")?;
+        let parts = out_f32(gpu, 2 * c * nchunks)?;
+        let pass1 = pipeline(gpu, "batch_norm.wgsl", SRC, "bn_grad_partial", &[])?;
+        gpu.dispatch(&pass1, p.bytes()?, &[x, self.mean, dy, &parts, &y], grid_1d(gpu, c * nchunks, 64))?;
+        Ok((parts, nchunks))
+    }
+
+    /// Pass 3 over `[rows, c]`: `dx = a · (g − b − (x − mean) · e)` from the coefficients.
+    fn dx(
+        &self,
+        gpu: &Gpu,
+        [x, dy]: [&GpuBuffer; 2],
+        y: Option<&GpuBuffer>,
+        coef: &GpuBuffer,
+        [rows, c]: [usize; 2],
+    ) -> Result<GpuBuffer> {
+        let p = self.params([rows, c], 1, 1);
+        let fused = FusedGrad { act: self.act, y };
+        let y = fused.operand(gpu, "batch_norm_training")?;
+        let dx = out_f32(gpu, rows * c)?;
+        let entry = if c.is_multiple_of(4) { "bn_grad_dx4" } else { "bn_grad_dx" };
+        let threads = if c.is_multiple_of(4) { rows * c / 4 } else { rows * c };
+        let pass3 = pipeline(gpu, "batch_norm.wgsl", SRC, entry, &[])?;
+        gpu.dispatch(&pass3, p.bytes()?, &[x, self.mean, dy, coef, &dx, &y], grid_1d(gpu, threads, 256))?;
+        Ok(dx)
+    }
+}
+
+/// One partial-sum buffer from several batches' (`[Σ dy chunks | Σ dy·(x − mean) chunks]`, each
+/// `nchunks × c`): the first halves, then the second halves; returns it and its chunks.
+fn concat_partials(gpu: &Gpu, mut partials: Vec<(GpuBuffer, usize)>, c: usize) -> Result<(GpuBuffer, usize)> {
+    if partials.len() == 1 {
+        return partials.pop().ok_or_else(|| shape_err("batch_norm_training", "no rows".to_string()));
+    }
+    let total: usize = partials.iter().map(|p| p.1).sum();
+    let all = out_f32(gpu, 2 * c * total)?;
+    let mut at = 0;
+    for (part, n) in &partials {
+        let bytes = (n * c) as u64 * 4;
+        gpu.copy(part, 0, &all, (at * c) as u64 * 4, bytes)?;
+        gpu.copy(part, bytes, &all, ((total + at) * c) as u64 * 4, bytes)?;
+        at += n;
+    }
+    Ok((all, total))
 }
 
 #[cfg(test)]

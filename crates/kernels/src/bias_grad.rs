@@ -5,6 +5,7 @@
 use tessera_device::{Gpu, GpuBuffer};
 
 use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::split::{split_images, Part};
 use crate::{Activation, Result};
 
 const SRC: &str = include_str!("../../../shaders/bias_grad.wgsl");
@@ -79,6 +80,10 @@ fn checked_len(op: &'static str, rows: usize, cols: usize) -> Result<usize> {
 /// upstream gradient `g` (`[rows, cols]`), in one dispatch; `g` passes through unchanged.
 pub fn bias_grad(gpu: &Gpu, g: &GpuBuffer, rows: usize, cols: usize) -> Result<GpuBuffer> {
     checked_len("bias_grad", rows, cols)?;
+    let per_batch = |rows: usize, b: &[&GpuBuffer]| Ok(vec![bias_grad(gpu, b[0], rows, cols)?]);
+    if let Some(mut db) = split_images(gpu, "bias_grad", rows, &[(g, cols)], &[Part::Sum(cols)], per_batch)? {
+        return Ok(db.remove(0));
+    }
     let db = out_f32(gpu, cols)?;
     if cols == 0 {
         return Ok(db);
@@ -101,6 +106,15 @@ pub fn bias_act_grad(
     let op = op_code(act)
         .ok_or_else(|| crate::shape_err("bias_act_grad", "no fused kernel without an activation".to_string()))?;
     let n = checked_len("bias_act_grad", rows, cols)?;
+    let per_batch = |rows: usize, b: &[&GpuBuffer]| {
+        let (gz, db) = bias_act_grad(gpu, act, b[0], b[1], rows, cols)?;
+        Ok(vec![gz, db])
+    };
+    let parts = [Part::Images(cols), Part::Sum(cols)];
+    if let Some(mut o) = split_images(gpu, "bias_act_grad", rows, &[(y, cols), (g, cols)], &parts, per_batch)? {
+        let db = o.pop().ok_or_else(|| crate::shape_err("bias_act_grad", "no bias gradient".to_string()))?;
+        return Ok((o.remove(0), db));
+    }
     let outs = (out_f32(gpu, n)?, out_f32(gpu, cols)?);
     if cols == 0 {
         return Ok(outs);

@@ -8,6 +8,7 @@ use crate::autotune;
 use crate::depthwise_conv2d::{self as dw, DepthwiseVariant};
 use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, window_params, Params};
 use crate::matmul::{self, Matmul, MatmulVariant};
+use crate::split::{self, Part};
 use crate::{Activation, Conv2dGeometry, DepthwiseGeometry, Result};
 
 const SRC: &str = include_str!("../../../shaders/conv2d.wgsl");
@@ -103,6 +104,11 @@ pub fn conv2d(
     if rows * g.cout == 0 {
         return out_f32(gpu, 0);
     }
+    let per_batch =
+        |g: &Conv2dGeometry, x: &GpuBuffer, f: &GpuBuffer, b: Option<&GpuBuffer>| conv2d(gpu, x, f, b, g, act, variant);
+    if let Some(out) = by_images(gpu, g, [x, filter], bias, per_batch)? {
+        return Ok(out);
+    }
     if let Some(d) = as_depthwise(g) {
         return dw::depthwise_conv2d(gpu, x, filter, bias, &d, act, DepthwiseVariant::Auto);
     }
@@ -136,6 +142,23 @@ pub fn conv2d(
 
 /// The direct kernel (`conv2d_direct`); with `flipped` it reads `filter` as a transposed
 /// conv's `[kh, kw, cout, cin]` filter, flipped and transposed in place (see [`conv2d_flipped`]).
+/// `run(geometry, x, filter, bias)` on batches of images when the input or the output passes
+/// one storage binding (see [`split::per_image`]); `None` when the whole batch fits.
+fn by_images(
+    gpu: &Gpu,
+    g: &Conv2dGeometry,
+    [x, filter]: [&GpuBuffer; 2],
+    bias: Option<&GpuBuffer>,
+    run: impl Fn(&Conv2dGeometry, &GpuBuffer, &GpuBuffer, Option<&GpuBuffer>) -> Result<GpuBuffer>,
+) -> Result<Option<GpuBuffer>> {
+    let w = &g.win;
+    let mut ops = vec![(x, w.h * w.w * w.c), (filter, 0)];
+    ops.extend(bias.map(|b| (b, 0)));
+    split::per_image(gpu, "conv2d", w.n, &ops, w.oh * w.ow * g.cout, |images, b| {
+        run(&g.with_batch(images), b[0], b[1], b.get(2).copied())
+    })
+}
+
 fn direct(
     gpu: &Gpu,
     x: &GpuBuffer,
@@ -178,6 +201,12 @@ pub fn conv2d_flipped(
     }
     if rows * g.cout == 0 {
         return out_f32(gpu, 0);
+    }
+    let per_batch = |g: &Conv2dGeometry, x: &GpuBuffer, f: &GpuBuffer, b: Option<&GpuBuffer>| {
+        conv2d_flipped(gpu, x, f, b, g, act, variant)
+    };
+    if let Some(out) = by_images(gpu, g, [x, filter], bias, per_batch)? {
+        return Ok(out);
     }
     let variant = match variant {
         Auto => {
@@ -316,11 +345,19 @@ fn filter_grad_auto(
     variant: Conv2dVariant,
     with_bias: bool,
 ) -> Result<(GpuBuffer, Option<GpuBuffer>)> {
+    let w = &g.win;
+    let elems = g.filter_shape().iter().product::<usize>();
+    // Split over images, the bias gradient is left to the caller (as some kernels do).
+    let ops = [(x, w.h * w.w * w.c), (dy, w.oh * w.ow * g.cout)];
+    let per_batch = |images: usize, b: &[&GpuBuffer]| {
+        Ok(vec![filter_grad_auto(gpu, b[0], b[1], &g.with_batch(images), variant, false)?.0])
+    };
+    if let Some(mut dw) = split::split_images(gpu, "conv2d_filter_grad", w.n, &ops, &[Part::Sum(elems)], per_batch)? {
+        return Ok((dw.remove(0), None));
+    }
     if let Some(d) = as_depthwise(g) {
         return Ok((dw::depthwise_conv2d_filter_grad(gpu, x, dy, &d, DepthwiseVariant::Auto)?, None));
     }
-    let w = &g.win;
-    let elems = g.filter_shape().iter().product::<usize>();
     check_u32("conv2d_filter_grad", &[w.n * w.h * w.w * w.c, w.n * w.oh * w.ow * g.cout, elems * w.n * w.oh])?;
     let kernel = match variant {
         _ if g.groups > 1 => FilterGradKernel::Grouped,
@@ -533,7 +570,9 @@ fn filter_grad_block(
     }
     let rows = (w.n * w.oh).max(1);
     // `threads` is 0 for a filter with no input channels (an all-zero gradient).
-    let chunk_rows = rows.div_ceil(block.threads.div_ceil(threads.max(1)).clamp(1, rows));
+    // As many chunks as the block asks for, while their partial sums fit one binding.
+    let fit = usize::try_from(gpu.max_binding_bytes() / 4).unwrap_or(usize::MAX) / elems.max(1);
+    let chunk_rows = rows.div_ceil(block.threads.div_ceil(threads.max(1)).clamp(1, rows).min(fit.max(1)));
     let chunks = rows.div_ceil(chunk_rows);
     let partial = out_f32(gpu, chunks * elems)?;
     let dummy = out_f32(gpu, 1)?;
@@ -587,6 +626,12 @@ fn taps_one_pass(
 /// one channel per group as the depthwise kernel); returns `[n, h, w, cin]`. Plain
 /// convolutions (groups == 1) have faster kernels in `conv2d_transpose`.
 pub fn conv2d_input_grad(gpu: &Gpu, dy: &GpuBuffer, filter: &GpuBuffer, g: &Conv2dGeometry) -> Result<GpuBuffer> {
+    let w = &g.win;
+    let ops = [(dy, w.oh * w.ow * g.cout), (filter, 0)];
+    let per_batch = |images: usize, b: &[&GpuBuffer]| conv2d_input_grad(gpu, b[0], b[1], &g.with_batch(images));
+    if let Some(out) = split::per_image(gpu, "conv2d_input_grad", w.n, &ops, w.h * w.w * w.c, per_batch)? {
+        return Ok(out);
+    }
     if let Some(d) = as_depthwise(g) {
         return dw::depthwise_conv2d_input_grad(gpu, dy, filter, &d, DepthwiseVariant::Auto);
     }

@@ -5,6 +5,7 @@
 use tessera_device::{Gpu, GpuBuffer};
 
 use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, window_params, Params};
+use crate::split;
 use crate::{Activation, DepthwiseGeometry, Result};
 
 const SRC: &str = include_str!("../../../shaders/depthwise_conv2d.wgsl");
@@ -51,6 +52,14 @@ pub fn depthwise_conv2d(
     let cm = w.c * g.multiplier;
     let outs = w.n * w.oh * w.ow * cm;
     check_u32("depthwise_conv2d", &[w.n * w.h * w.w * w.c, w.kh * w.kw * cm, outs + 7 * w.n * w.oh * cm])?;
+    let mut ops = vec![(x, w.h * w.w * w.c), (filter, 0)];
+    ops.extend(bias.map(|b| (b, 0)));
+    let per_batch = |images: usize, b: &[&GpuBuffer]| {
+        depthwise_conv2d(gpu, b[0], b[1], b.get(2).copied(), &g.with_batch(images), act, variant)
+    };
+    if let Some(out) = split::per_image(gpu, "depthwise_conv2d", w.n, &ops, w.oh * w.ow * cm, per_batch)? {
+        return Ok(out);
+    }
     let out = out_f32(gpu, outs)?;
     if outs == 0 {
         return Ok(out);
@@ -113,6 +122,12 @@ pub fn depthwise_conv2d_input_grad(
     let cm = w.c * g.multiplier;
     let elems = w.n * w.h * w.w * w.c;
     check_u32("depthwise_conv2d_input_grad", &[w.n * w.oh * w.ow * cm, w.kh * w.kw * cm, elems + 8 * w.n * w.h * w.c])?;
+    let ops = [(dy, w.oh * w.ow * cm), (filter, 0)];
+    let per_batch =
+        |images: usize, b: &[&GpuBuffer]| depthwise_conv2d_input_grad(gpu, b[0], b[1], &g.with_batch(images), variant);
+    if let Some(out) = split::per_image(gpu, "depthwise_conv2d_input_grad", w.n, &ops, w.h * w.w * w.c, per_batch)? {
+        return Ok(out);
+    }
     let out = out_f32(gpu, elems)?;
     if elems == 0 {
         return Ok(out);
@@ -144,6 +159,14 @@ pub fn depthwise_conv2d_filter_grad(
     let elems = w.kh * w.kw * cm;
     let rows = w.n * w.oh;
     check_u32("depthwise_conv2d_filter_grad", &[w.n * w.h * w.w * w.c, rows * w.ow * cm + 4, elems * rows.max(1)])?;
+    let ops = [(x, w.h * w.w * w.c), (dy, w.oh * w.ow * cm)];
+    let per_batch = |images: usize, b: &[&GpuBuffer]| {
+        Ok(vec![depthwise_conv2d_filter_grad(gpu, b[0], b[1], &g.with_batch(images), variant)?])
+    };
+    let name = "depthwise_conv2d_filter_grad";
+    if let Some(mut out) = split::split_images(gpu, name, w.n, &ops, &[split::Part::Sum(elems)], per_batch)? {
+        return Ok(out.remove(0));
+    }
     let out = out_f32(gpu, elems)?;
     if elems == 0 {
         return Ok(out);

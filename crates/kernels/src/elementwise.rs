@@ -3,7 +3,8 @@
 
 use tessera_device::{Gpu, GpuBuffer};
 
-use crate::launch::{binding_ranges, check_u32, fits_binding, grid_1d, out_f32, pipeline, Params};
+use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::split::{binding_ranges, fits_binding};
 use crate::{shape_err, Activation, Result};
 
 const SRC: &str = include_str!("../../../shaders/elementwise.wgsl");
@@ -382,6 +383,10 @@ pub fn binary_act(
     }
     let n: usize = out_shape.iter().product();
     check_u32(name, &[n])?;
+    if n > 0 && !fits_binding(gpu, n) {
+        let out = binary_split(gpu, op, [(a, a_shape), (b, b_shape)], act, &out_shape)?;
+        return Ok((out, out_shape));
+    }
     let out = out_f32(gpu, n)?;
     if n == 0 {
         return Ok((out, out_shape));
@@ -392,12 +397,56 @@ pub fn binary_act(
         (false, 1 | 2) => "binary2",
         _ => "binary",
     };
-    let (code, alpha, beta, gamma) = op.code();
-    let p = Params::new("elementwise").u(n).u(code).u(dims.len()).u(act.code()).f(alpha).f(beta).f(gamma).u(0);
-    let p = pack(pack(pack(p, &dims), &sa), &sb);
+    let p = binary_params(op, n, [&dims, &sa, &sb], act);
     let pipe = pipeline(gpu, "elementwise.wgsl", SRC, entry, &[])?;
     gpu.dispatch(&pipe, p.bytes()?, &[a, b, &out], grid_1d(gpu, n, 256))?;
     Ok((out, out_shape))
+}
+
+/// The uniform of a binary kernel over `n` outputs: coalesced dims and both operands' strides.
+fn binary_params(op: BinaryOp, n: usize, [dims, sa, sb]: [&[usize]; 3], act: Activation) -> Params {
+    let (code, alpha, beta, gamma) = op.code();
+    let p = Params::new("elementwise").u(n).u(code).u(dims.len()).u(act.code()).f(alpha).f(beta).f(gamma).u(0);
+    pack(pack(pack(p, dims), sa), sb)
+}
+
+/// [`binary_act`] past one storage binding: same shapes run on aligned windows; broadcasting
+/// ones on batches of the leading axis (an operand without it is shared by every batch).
+fn binary_split(
+    gpu: &Gpu,
+    op: BinaryOp,
+    [(a, a_shape), (b, b_shape)]: [(&GpuBuffer, &[usize]); 2],
+    act: Activation,
+    out_shape: &[usize],
+) -> Result<GpuBuffer> {
+    let n: usize = out_shape.iter().product();
+    if a_shape == b_shape {
+        let out = out_f32(gpu, n)?;
+        let pipe = pipeline(gpu, "elementwise.wgsl", SRC, "binary_same", &[])?;
+        for (start, len) in binding_ranges(gpu, n, 1) {
+            let p = binary_params(op, len, [&[len], &[1], &[1]], act);
+            let (at, bytes) = (start as u64 * 4, len as u64 * 4);
+            let views = [a.window(at, bytes), b.window(at, bytes), out.window(at, bytes)];
+            gpu.dispatch_views(&pipe, p.bytes()?, &views, grid_1d(gpu, len, 256))?;
+        }
+        return Ok(out);
+    }
+    let lead = out_shape[0];
+    let batched = |s: &[usize]| s.len() == out_shape.len() && s[0] == lead;
+    let per = |s: &[usize]| if batched(s) { s.iter().product::<usize>() / lead.max(1) } else { 0 };
+    let part = |s: &[usize], images: usize| {
+        let mut s = s.to_vec();
+        if batched(&s) {
+            s[0] = images;
+        }
+        s
+    };
+    let ops = [(a, per(a_shape)), (b, per(b_shape))];
+    let run = |images: usize, bufs: &[&GpuBuffer]| {
+        Ok(binary_act(gpu, op, bufs[0], &part(a_shape, images), bufs[1], &part(b_shape, images), act)?.0)
+    };
+    let out = crate::split::per_image(gpu, "elementwise", lead, &ops, n / lead.max(1), run)?;
+    out.ok_or_else(|| shape_err("elementwise", format!("{a_shape:?} and {b_shape:?} fit one binding")))
 }
 
 /// Records `out = op(a)` over `n` elements.
@@ -409,18 +458,7 @@ pub fn unary(gpu: &Gpu, op: UnaryOp, a: &GpuBuffer, n: usize) -> Result<GpuBuffe
 /// Returns a new buffer of `n` elements all equal to `value`.
 pub fn fill(gpu: &Gpu, value: f32, n: usize) -> Result<GpuBuffer> {
     let dummy = out_f32(gpu, 1)?;
-    if fits_binding(gpu, n) {
-        return run_simple(gpu, "fill", 0, [value, 0.0, 0.0], &dummy, n);
-    }
-    // Past one binding: fill aligned windows of one buffer.
-    let out = out_f32(gpu, n)?;
-    let pipe = pipeline(gpu, "elementwise.wgsl", SRC, "fill", &[])?;
-    for (start, len) in binding_ranges(gpu, n, 1) {
-        let p = simple_params(len, 0, [value, 0.0, 0.0]);
-        let views = [dummy.whole(), dummy.whole(), out.window(start as u64 * 4, len as u64 * 4)];
-        gpu.dispatch_views(&pipe, p.bytes()?, &views, grid_1d(gpu, len, 256))?;
-    }
-    Ok(out)
+    run_simple(gpu, "fill", 0, [value, 0.0, 0.0], &dummy, n)
 }
 
 /// The uniform of a one-input elementwise kernel over `n` contiguous elements.
@@ -429,6 +467,9 @@ fn simple_params(n: usize, code: usize, [alpha, beta, gamma]: [f32; 3]) -> Param
     pack(pack(pack(p, &[n]), &[1]), &[0])
 }
 
+/// Records a one-input kernel over `n` elements of `a` (an `a` shorter than that is a
+/// placeholder the kernel ignores). Past one binding it runs on aligned windows; dropout's
+/// `gamma` bits then carry each window's first index (its kernel hashes global indices).
 fn run_simple(
     gpu: &Gpu,
     entry: &str,
@@ -443,9 +484,21 @@ fn run_simple(
         return Ok(out);
     }
     let dummy = out_f32(gpu, 1)?;
-    let p = simple_params(n, code, [alpha, beta, gamma]);
     let pipe = pipeline(gpu, "elementwise.wgsl", SRC, entry, &[])?;
-    gpu.dispatch(&pipe, p.bytes()?, &[a, &dummy, &out], grid_1d(gpu, n, 256))?;
+    if fits_binding(gpu, n) {
+        let p = simple_params(n, code, [alpha, beta, gamma]);
+        gpu.dispatch(&pipe, p.bytes()?, &[a, &dummy, &out], grid_1d(gpu, n, 256))?;
+        return Ok(out);
+    }
+    let placeholder = a.len() < n as u64 * 4;
+    for (start, len) in binding_ranges(gpu, n, 1) {
+        let gamma = if entry == "dropout" { f32::from_bits(start as u32) } else { gamma };
+        let p = simple_params(len, code, [alpha, beta, gamma]);
+        let (at, bytes) = (start as u64 * 4, len as u64 * 4);
+        let input = if placeholder { a.whole() } else { a.window(at, bytes) };
+        let views = [input, dummy.whole(), out.window(at, bytes)];
+        gpu.dispatch_views(&pipe, p.bytes()?, &views, grid_1d(gpu, len, 256))?;
+    }
     Ok(out)
 }
 

@@ -126,6 +126,11 @@ pub fn out_and_pad(
 }
 
 impl Window2d {
+    /// The same window over `images` images.
+    pub fn with_batch(&self, images: usize) -> Self {
+        Self { n: images, ..*self }
+    }
+
     /// Window geometry for input `[n, h, w, c]` and window `[kh, kw]`.
     pub fn new(
         op: &'static str,
@@ -199,6 +204,11 @@ pub struct Conv2dGeometry {
 }
 
 impl Conv2dGeometry {
+    /// The same convolution over `images` images.
+    pub fn with_batch(&self, images: usize) -> Self {
+        Self { win: self.win.with_batch(images), ..*self }
+    }
+
     /// Checks shapes the way `tf.nn.conv2d` does and computes the output geometry.
     pub fn new(
         x: &[usize],
@@ -260,6 +270,11 @@ pub struct DepthwiseGeometry {
 }
 
 impl DepthwiseGeometry {
+    /// The same convolution over `images` images.
+    pub fn with_batch(&self, images: usize) -> Self {
+        Self { win: self.win.with_batch(images), ..*self }
+    }
+
     /// Checks shapes the way `tf.nn.depthwise_conv2d` does.
     pub fn new(
         x: &[usize],

@@ -93,25 +93,6 @@ pub fn grid_1d(gpu: &Gpu, threads: usize, wg: u32) -> [u32; 3] {
     [x as u32, groups.div_ceil(x) as u32, 1]
 }
 
-/// Alignment of a window's start, in f32 elements: the adapter's binding-offset alignment, at
-/// least 64 elements (so a window also starts on a vec4 of every vec4 view).
-pub fn window_align(gpu: &Gpu) -> usize {
-    (gpu.binding_alignment().max(4) / 4).max(64) as usize
-}
-
-/// `(start, len)` element ranges covering `n` elements, each small enough that `per` f32s per
-/// element fit one storage binding, each starting aligned ([`window_align`]).
-pub fn binding_ranges(gpu: &Gpu, n: usize, per: usize) -> Vec<(usize, usize)> {
-    let align = window_align(gpu);
-    let chunk = ((gpu.max_binding_bytes() / 4) as usize / per.max(1) / align * align).max(align);
-    (0..n.div_ceil(chunk)).map(|i| (i * chunk, chunk.min(n - i * chunk))).collect()
-}
-
-/// True when `elems` f32s fit one storage binding.
-pub fn fits_binding(gpu: &Gpu, elems: usize) -> bool {
-    elems as u64 * 4 <= gpu.max_binding_bytes()
-}
-
 /// Allocates an f32 output buffer of `elems` elements.
 pub fn out_f32(gpu: &Gpu, elems: usize) -> Result<GpuBuffer> {
     let bytes = elems.checked_mul(4).and_then(|b| u64::try_from(b).ok());

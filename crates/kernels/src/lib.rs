@@ -22,6 +22,7 @@ pub mod pool;
 pub mod reduce;
 pub mod resize;
 pub mod softmax;
+pub mod split;
 pub mod transpose;
 
 pub use error::{shape_err, KernelError, Result};

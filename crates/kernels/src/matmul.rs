@@ -2,7 +2,8 @@
 
 use tessera_device::{Gpu, GpuBuffer, View};
 
-use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, window_align, Params};
+use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, Params};
+use crate::split::window_align;
 use crate::{Activation, Result};
 
 const SRC: &str = include_str!("../../../shaders/matmul.wgsl");
@@ -142,7 +143,8 @@ fn block_sizes(mm: &Matmul, limit: usize, align: usize) -> Option<(usize, usize,
     loop {
         let [bm, bn, bk] = dims;
         // (elements, outer dimension, inner dimension) of each operand's window.
-        let outer_inner = |rs: usize, cs: usize, rows: usize, cols: usize| if rs >= cs { (rows, cols) } else { (cols, rows) };
+        let outer_inner =
+            |rs: usize, cs: usize, rows: usize, cols: usize| if rs >= cs { (rows, cols) } else { (cols, rows) };
         let windows = [
             (span(bm, bk, mm.a.row, mm.a.col), outer_inner(mm.a.row, mm.a.col, M, K)),
             (span(bk, bn, mm.b.row, mm.b.col), outer_inner(mm.b.row, mm.b.col, K, N)),

@@ -4,7 +4,8 @@
 
 use tessera_device::{Gpu, GpuBuffer};
 
-use crate::launch::{binding_ranges, check_u32, fits_binding, grid_1d, out_f32, pipeline, Params};
+use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::split::{binding_ranges, fits_binding};
 use crate::Result;
 
 const SRC: &str = include_str!("../../../shaders/optimizer.wgsl");
@@ -178,9 +179,8 @@ fn kernel_params(upd: &Update, k: usize) -> (&'static str, impl Fn(usize) -> Par
         Rule::RmsProp { .. } => "rmsprop",
     };
     let params = move |n: usize| {
-        let head = |flag: bool, i_mom: usize, i_avg: usize| {
-            Params::new("optimizer").u(n).u(flag as usize).u(i_mom).u(i_avg)
-        };
+        let head =
+            |flag: bool, i_mom: usize, i_avg: usize| Params::new("optimizer").u(n).u(flag as usize).u(i_mom).u(i_avg);
         let p = match rule {
             Rule::Sgd { momentum, nesterov } => head(nesterov, 0, 0).f(0.0).f(momentum).f(0.0).f(0.0).f(0.0).f(0.0),
             Rule::Adam { alpha, beta_1, beta_2, epsilon, amsgrad } => {

@@ -6,6 +6,7 @@ use tessera_device::{Gpu, GpuBuffer};
 
 use crate::geometry::rank4;
 use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::split;
 use crate::{shape_err, Result};
 
 const SRC: &str = include_str!("../../../shaders/pad.wgsl");
@@ -60,6 +61,13 @@ fn copy(
     let total: usize = out.iter().product();
     let [oh, ow] = [out[1], out[2]];
     check_u32(op, &[total, shape.iter().product(), oh + crop[0], ow + crop[1]])?;
+    let run = |images: usize, b: &[&GpuBuffer]| {
+        copy(gpu, op, b[0], &[&[images][..], &shape[1..]].concat(), [images, out[1], out[2], out[3]], pad, crop)
+    };
+    let per_in = shape[1..].iter().product::<usize>();
+    if let Some(buf) = split::per_image(gpu, op, shape[0], &[(x, per_in)], oh * ow * out[3], run)? {
+        return Ok(buf);
+    }
     let buf = out_f32(gpu, total)?;
     if total == 0 {
         return Ok(buf);

@@ -10,6 +10,7 @@ use crate::batch_norm::{reduce, ReduceOp, ReducePlan};
 use crate::geometry::rank4;
 pub use crate::launch::FusedGrad;
 use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::split;
 use crate::{shape_err, Activation, Padding, Result, Window2d};
 
 const SRC: &str = include_str!("../../../shaders/pool.wgsl");
@@ -59,6 +60,11 @@ pub fn pool_geometry(
 pub fn pool2d(gpu: &Gpu, x: &GpuBuffer, win: &Window2d, mode: PoolMode, act: Activation) -> Result<GpuBuffer> {
     let total = win.n * win.oh * win.ow * win.c;
     check_u32(mode.op(), &[win.n * win.h * win.w * win.c, total])?;
+    let (x_per, y_per) = (win.h * win.w * win.c, win.oh * win.ow * win.c);
+    let per_batch = |images: usize, b: &[&GpuBuffer]| pool2d(gpu, b[0], &win.with_batch(images), mode, act);
+    if let Some(out) = split::per_image(gpu, mode.op(), win.n, &[(x, x_per)], y_per, per_batch)? {
+        return Ok(out);
+    }
     let out = out_f32(gpu, total)?;
     if total == 0 {
         return Ok(out);
@@ -104,6 +110,18 @@ pub fn pool2d_grad(
     let total = win.n * win.h * win.w * win.c;
     let outs = win.n * win.oh * win.ow * win.c;
     check_u32(mode.op(), &[total, outs])?;
+    let (x_per, y_per) = (win.h * win.w * win.c, win.oh * win.ow * win.c);
+    // Average pooling does not read `x` (callers may pass a placeholder): shared, not split.
+    let x_part = if mode == PoolMode::Max { x_per } else { 0 };
+    let mut ops = vec![(x, x_part), (dy, y_per)];
+    ops.extend(fused.y.map(|y| (y, y_per)));
+    let per_batch = |images: usize, b: &[&GpuBuffer]| {
+        let fused = FusedGrad { act: fused.act, y: b.get(2).copied() };
+        pool2d_grad(gpu, b[0], b[1], &win.with_batch(images), mode, fused)
+    };
+    if let Some(out) = split::per_image(gpu, mode.op(), win.n, &ops, x_per, per_batch)? {
+        return Ok(out);
+    }
     let out = out_f32(gpu, total)?;
     if total == 0 {
         return Ok(out);
@@ -142,7 +160,11 @@ pub fn global_pool2d(gpu: &Gpu, x: &GpuBuffer, shape: &[usize], mode: PoolMode) 
         PoolMode::Max => "global_max_pool2d",
         PoolMode::Avg => "global_avg_pool2d",
     };
-    global_pool_shape(op, shape)?;
+    let [n, h, w, c] = global_pool_shape(op, shape)?;
+    let run = |images: usize, b: &[&GpuBuffer]| global_pool2d(gpu, b[0], &[images, h, w, c], mode);
+    if let Some(out) = split::per_image(gpu, op, n, &[(x, h * w * c)], c, run)? {
+        return Ok(out);
+    }
     let plan = ReducePlan::new(op, shape, &[1, 2])?;
     let rop = match mode {
         PoolMode::Max => ReduceOp::Max,

@@ -222,6 +222,10 @@ fn grad_params(n: usize, red: usize, scale: f32, m: &[Vec<usize>; 3]) -> Params 
 pub fn broadcast_back(gpu: &Gpu, g: &GpuBuffer, shape: &[usize], reduced: &[bool], scale: f32) -> Result<GpuBuffer> {
     let n: usize = shape.iter().product();
     check_u32("reduce_grad", &[n])?;
+    let run = |images: usize, b: &[&GpuBuffer]| broadcast_back(gpu, b[0], &batch_of(shape, images), reduced, scale);
+    if let Some(out) = by_images("reduce_grad", gpu, shape, reduced, &[g], run)? {
+        return Ok(out);
+    }
     let m = merged_dims("reduce_grad", shape, reduced)?;
     let out = out_f32(gpu, n)?;
     if n == 0 {
@@ -237,6 +241,10 @@ pub fn broadcast_back(gpu: &Gpu, g: &GpuBuffer, shape: &[usize], reduced: &[bool
 pub fn max_grad(gpu: &Gpu, x: &GpuBuffer, g: &GpuBuffer, shape: &[usize], reduced: &[bool]) -> Result<GpuBuffer> {
     let n: usize = shape.iter().product();
     check_u32("reduce_max_grad", &[n])?;
+    let run = |images: usize, b: &[&GpuBuffer]| max_grad(gpu, b[0], b[1], &batch_of(shape, images), reduced);
+    if let Some(out) = by_images("reduce_max_grad", gpu, shape, reduced, &[x, g], run)? {
+        return Ok(out);
+    }
     let m = merged_dims("reduce_max_grad", shape, reduced)?;
     let out = out_f32(gpu, n)?;
     if n == 0 {
@@ -247,4 +255,27 @@ pub fn max_grad(gpu: &Gpu, x: &GpuBuffer, g: &GpuBuffer, shape: &[usize], reduce
     let pipe = pipeline(gpu, "reduce_grad.wgsl", GRAD_SRC, "max_grad", &[])?;
     gpu.dispatch(&pipe, grad_params(n_out, red, 1.0, &m).bytes()?, &[x, &out, g], grid_1d(gpu, n_out, 256))?;
     Ok(out)
+}
+
+/// `shape` with its leading axis `images` long.
+fn batch_of(shape: &[usize], images: usize) -> Vec<usize> {
+    [&[images][..], &shape[1..]].concat()
+}
+
+/// A reduction gradient past one binding, on batches of the leading axis when it is kept:
+/// `ops` are the full-shape input (`x`, if any) then the reduced gradient, per image.
+fn by_images(
+    op: &'static str,
+    gpu: &Gpu,
+    shape: &[usize],
+    reduced: &[bool],
+    ops: &[&GpuBuffer],
+    run: impl Fn(usize, &[&GpuBuffer]) -> Result<GpuBuffer>,
+) -> Result<Option<GpuBuffer>> {
+    let (Some(&n), Some(false)) = (shape.first(), reduced.first().copied()) else { return Ok(None) };
+    let per = shape[1..].iter().product::<usize>();
+    let kept = shape[1..].iter().zip(&reduced[1..]).filter(|(_, &r)| !r).map(|(&d, _)| d).product::<usize>();
+    let (g, full) = ops.split_last().ok_or_else(|| crate::shape_err(op, "no gradient".to_string()))?;
+    let operands: Vec<_> = full.iter().map(|x| (*x, per)).chain([(*g, kept)]).collect();
+    crate::split::per_image(gpu, op, n, &operands, per, run)
 }

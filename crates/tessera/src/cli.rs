@@ -330,7 +330,11 @@ mod tests {
     use tessera_device::DeviceError;
 
     fn too_large() -> DeviceError {
-        DeviceError::BufferTooLarge { bytes: 154_140_672, limit: 134_217_728, what: "storage binding of conv2d.wgsl:conv2d_direct".into() }
+        DeviceError::BufferTooLarge {
+            bytes: 154_140_672,
+            limit: 134_217_728,
+            what: "storage binding of conv2d.wgsl:conv2d_direct".into(),
+        }
     }
 
     #[test]
