@@ -98,17 +98,10 @@ pub fn conv2d(
     act: Activation,
     variant: Conv2dVariant,
 ) -> Result<GpuBuffer> {
-    let w = &g.win;
-    let rows = w.n * w.oh * w.ow;
-    check_u32("conv2d", &[w.n * w.h * w.w * w.c, rows * g.cout, rows * w.kh * w.kw * w.c])?;
-    if rows * g.cout == 0 {
-        return out_f32(gpu, 0);
-    }
-    let per_batch =
-        |g: &Conv2dGeometry, x: &GpuBuffer, f: &GpuBuffer, b: Option<&GpuBuffer>| conv2d(gpu, x, f, b, g, act, variant);
-    if let Some(out) = by_images(gpu, g, [x, filter], bias, per_batch)? {
+    if let Some(out) = prologue(gpu, [x, filter], bias, g, (act, variant), conv2d)? {
         return Ok(out);
     }
+    let rows = g.win.n * g.win.oh * g.win.ow;
     if let Some(d) = as_depthwise(g) {
         return dw::depthwise_conv2d(gpu, x, filter, bias, &d, act, DepthwiseVariant::Auto);
     }
@@ -142,20 +135,38 @@ pub fn conv2d(
 
 /// The direct kernel (`conv2d_direct`); with `flipped` it reads `filter` as a transposed
 /// conv's `[kh, kw, cout, cin]` filter, flipped and transposed in place (see [`conv2d_flipped`]).
-/// `run(geometry, x, filter, bias)` on batches of images when the input or the output passes
-/// one storage binding (see [`split::per_image`]); `None` when the whole batch fits.
-fn by_images(
+/// A forward launcher: [`conv2d`] or [`conv2d_flipped`].
+type Forward = fn(
+    &Gpu,
+    &GpuBuffer,
+    &GpuBuffer,
+    Option<&GpuBuffer>,
+    &Conv2dGeometry,
+    Activation,
+    Conv2dVariant,
+) -> Result<GpuBuffer>;
+
+/// What both forward launchers do first: check the sizes, return an empty output, and run
+/// `entry` on batches of images when the input or the output passes one storage binding
+/// (see [`split::per_image`]). `None`: the caller launches the whole batch.
+fn prologue(
     gpu: &Gpu,
-    g: &Conv2dGeometry,
     [x, filter]: [&GpuBuffer; 2],
     bias: Option<&GpuBuffer>,
-    run: impl Fn(&Conv2dGeometry, &GpuBuffer, &GpuBuffer, Option<&GpuBuffer>) -> Result<GpuBuffer>,
+    g: &Conv2dGeometry,
+    (act, variant): (Activation, Conv2dVariant),
+    entry: Forward,
 ) -> Result<Option<GpuBuffer>> {
     let w = &g.win;
+    let rows = w.n * w.oh * w.ow;
+    check_u32("conv2d", &[w.n * w.h * w.w * w.c, rows * g.cout, rows * w.kh * w.kw * w.c])?;
+    if rows * g.cout == 0 {
+        return out_f32(gpu, 0).map(Some);
+    }
     let mut ops = vec![(x, w.h * w.w * w.c), (filter, 0)];
     ops.extend(bias.map(|b| (b, 0)));
     split::per_image(gpu, "conv2d", w.n, &ops, w.oh * w.ow * g.cout, |images, b| {
-        run(&g.with_batch(images), b[0], b[1], b.get(2).copied())
+        entry(gpu, b[0], b[1], b.get(2).copied(), &g.with_batch(images), act, variant)
     })
 }
 
@@ -193,21 +204,13 @@ pub fn conv2d_flipped(
     act: Activation,
     variant: Conv2dVariant,
 ) -> Result<GpuBuffer> {
-    let w = &g.win;
-    let rows = w.n * w.oh * w.ow;
-    check_u32("conv2d", &[w.n * w.h * w.w * w.c, rows * g.cout, rows * w.kh * w.kw * w.c])?;
     if g.groups != 1 {
         return Err(crate::shape_err("conv2d", format!("a flipped filter needs groups 1, not {}", g.groups)));
     }
-    if rows * g.cout == 0 {
-        return out_f32(gpu, 0);
-    }
-    let per_batch = |g: &Conv2dGeometry, x: &GpuBuffer, f: &GpuBuffer, b: Option<&GpuBuffer>| {
-        conv2d_flipped(gpu, x, f, b, g, act, variant)
-    };
-    if let Some(out) = by_images(gpu, g, [x, filter], bias, per_batch)? {
+    if let Some(out) = prologue(gpu, [x, filter], bias, g, (act, variant), conv2d_flipped)? {
         return Ok(out);
     }
+    let w = &g.win;
     let variant = match variant {
         Auto => {
             let run = |v| conv2d_flipped(gpu, x, filter, bias, g, act, v);
