@@ -293,3 +293,55 @@ fn naive_grid(gpu: &Gpu, m: usize, n: usize, batch: usize) -> (&'static str, [u3
     g[2] = batch as u32;
     ("matmul_naive", g)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMIT: usize = 128 << 18; // 128 MiB of f32s
+
+    fn dense(m: usize, k: usize, n: usize, ta: bool, tb: bool) -> Matmul {
+        let a = if ta { Layout::transposed(m, k) } else { Layout::row_major(m, k) };
+        let b = if tb { Layout::transposed(k, n) } else { Layout::row_major(k, n) };
+        Matmul { a, b, ..Matmul::new(m, k, n) }
+    }
+
+    #[test]
+    fn vgg_first_dense_layer_splits_along_its_kernel_rows() {
+        // forward [32, 25088] @ [25088, 4096]: the kernel (392 MiB) in row blocks.
+        assert_eq!(block_sizes(&dense(32, 25088, 4096, false, false), LIMIT, 64), Some((32, 4096, 6272)));
+        // input gradient [32, 4096] @ kernel^T: blocks of the output's columns.
+        assert_eq!(block_sizes(&dense(32, 4096, 25088, false, true), LIMIT, 64), Some((32, 6272, 4096)));
+        // kernel gradient x^T [25088, 32] @ [32, 4096]: blocks of the output's rows.
+        assert_eq!(block_sizes(&dense(25088, 32, 4096, true, false), LIMIT, 64), Some((6272, 4096, 32)));
+    }
+
+    #[test]
+    fn blocks_cover_every_output_and_shared_index_once_in_order() {
+        let mm = dense(130, 189, 151, false, false);
+        let bl = blocks(&mm, (64, 64, 64));
+        assert_eq!(bl.len(), 3 * 3 * 3);
+        for r in 0..mm.m {
+            for c in 0..mm.n {
+                let mut shared: Vec<(usize, usize)> = bl
+                    .iter()
+                    .filter(|b| (b.rows.0..b.rows.1).contains(&r) && (b.cols.0..b.cols.1).contains(&c))
+                    .map(|b| b.shared)
+                    .collect();
+                let sorted = {
+                    let mut s = shared.clone();
+                    s.sort();
+                    s
+                };
+                assert_eq!(shared, sorted, "shared blocks of ({r}, {c}) run in order");
+                shared.dedup();
+                assert_eq!(shared, vec![(0, 64), (64, 128), (128, 189)]);
+            }
+        }
+    }
+
+    #[test]
+    fn a_few_very_long_rows_cannot_be_split() {
+        assert_eq!(block_sizes(&dense(3, 9001, 5, false, false), 16384, 64), None);
+    }
+}

@@ -103,7 +103,7 @@ fn time_steps(spec: &ZooSpec, dev: &Device, batch: usize, n: usize, warm: usize)
     }
     dev.synchronize()?;
     let ms = t.elapsed().as_secs_f64() * 1e3 / n as f64;
-    println!("{:<40} {:>12.1} {:>12.2} {:>12.0}", dev.to_string(), first, ms, batch as f64 * 1e3 / ms);
+    println!("{:<40} {:>12.1} {:>12.2} {:>12.2}", dev.to_string(), first, ms, batch as f64 * 1e3 / ms);
     if let Some((s0, s1)) = first_use {
         print_first_use(&s0, &s1);
     }
