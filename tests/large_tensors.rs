@@ -84,10 +84,13 @@ fn dense_forward_and_gradients_past_one_binding_match_the_cpu() {
     }
 }
 
+/// A fresh optimizer of one configuration.
+type MakeOptimizer = fn() -> Box<dyn Optimizer>;
+
 #[test]
 fn optimizer_updates_past_one_binding_match_the_cpu() {
     let dev = small_binding_gpu();
-    let makers: [(&str, fn() -> Box<dyn Optimizer>); 3] = [
+    let makers: [(&str, MakeOptimizer); 3] = [
         ("adam", || Box::new(Adam::new(0.01))),
         ("rmsprop centered momentum", || Box::new(RmsProp::new(0.01).momentum(0.5).centered(true))),
         ("sgd momentum", || Box::new(Sgd::new(0.1).momentum(0.9))),
