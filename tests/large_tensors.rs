@@ -169,8 +169,8 @@ fn a_kernel_without_a_split_refuses_a_large_tensor_naming_itself() {
 }
 
 /// Every kind of layer over activations past the lowered limit (each image fits): convs with
-/// and without an activation, depthwise, batch norm → ReLU, padding, pooling, concatenation,
-/// add, ReLU6, dropout, global pooling, dense.
+/// and without an activation, strided, depthwise, batch norm → ReLU, padding, pooling,
+/// concatenation, add, ReLU6, dropout, global pooling, dense.
 fn wide_model() -> Result<Model> {
     tessera::nn::layers::clear_session();
     let x = input(&[16, 16, 8]);
@@ -185,7 +185,10 @@ fn wide_model() -> Result<Model> {
     let f = layers::Dropout::new(0.25).apply(&f)?;
     let g = layers::Flatten::new().apply(&layers::AveragePooling2D::new(2).apply(&f)?)?;
     let h = layers::GlobalAveragePooling2D::new().apply(&f)?;
-    let out = layers::Dense::new(5).apply(&layers::Concatenate::new().apply_many(&[&h, &g])?)?;
+    // A strided conv, whose input gradient (a transposed conv) is as large as `a`.
+    let s = layers::Conv2D::new(4, 3).strides(2).padding(Padding::Same).apply(&a)?;
+    let s = layers::Flatten::new().apply(&s)?;
+    let out = layers::Dense::new(5).apply(&layers::Concatenate::new().apply_many(&[&h, &g, &s])?)?;
     Model::new(&[&x], &[&out])
 }
 

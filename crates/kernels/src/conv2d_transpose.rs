@@ -4,6 +4,7 @@
 use tessera_device::{Gpu, GpuBuffer};
 
 use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, window_params, Params};
+use crate::split;
 use crate::{Activation, Conv2dTransposeGeometry, Result};
 
 const SRC: &str = include_str!("../../../shaders/conv2d_transpose.wgsl");
@@ -81,6 +82,14 @@ pub fn conv2d_transpose(
     if outs == 0 {
         // Nothing to compute (e.g. no output channels, which conv2d itself would refuse).
         return out_f32(gpu, 0);
+    }
+    let mut ops = vec![(x, w.oh * w.ow * g.cin), (filter, 0)];
+    ops.extend(bias.map(|b| (b, 0)));
+    let per_batch = |images: usize, b: &[&GpuBuffer]| {
+        conv2d_transpose(gpu, b[0], b[1], b.get(2).copied(), &g.with_batch(images), act, variant)
+    };
+    if let Some(out) = split::per_image(gpu, "conv2d_transpose", w.n, &ops, w.h * w.w * w.c, per_batch)? {
+        return Ok(out);
     }
     if variant == Conv2dTransposeVariant::Auto {
         if let Some(conv) = as_stride1_conv(g)? {

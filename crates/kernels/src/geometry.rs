@@ -307,6 +307,11 @@ pub struct Conv2dTransposeGeometry {
 }
 
 impl Conv2dTransposeGeometry {
+    /// The same transposed convolution over `images` images.
+    pub fn with_batch(&self, images: usize) -> Self {
+        Self { fwd: self.fwd.with_batch(images), ..*self }
+    }
+
     /// Checks shapes the way `tf.nn.conv2d_transpose` does, `output_shape` included.
     pub fn new(
         x: &[usize],
