@@ -681,6 +681,7 @@ impl Gpu {
         let buf = match taken {
             Some(b) => b,
             None => {
+                self.release_dropped()?;
                 lock(&self.inner.pool).created += 1;
                 self.inner.device.create_buffer(&wgpu::BufferDescriptor {
                     label: None,
@@ -692,6 +693,23 @@ impl Gpu {
         };
         self.check()?;
         Ok(crate::GpuBuffer::new(self.clone(), buf, class, bytes, usage))
+    }
+
+    /// Lets wgpu free the buffers the pool let go (past its idle cap) once their bytes pass
+    /// [`DROPPED_FLUSH_BYTES`]: they stay allocated until the work recorded with them has run,
+    /// so without this a large model's step holds every buffer it ever freed until its one
+    /// submit. Submits the recorded work and (natively) waits for it, then wgpu frees them.
+    fn release_dropped(&self) -> Result<()> {
+        let mut pool = lock(&self.inner.pool);
+        if pool.dropped_bytes < DROPPED_FLUSH_BYTES {
+            return Ok(());
+        }
+        pool.dropped_bytes = 0;
+        drop(pool);
+        #[cfg(not(target_arch = "wasm32"))]
+        return self.synchronize();
+        #[cfg(target_arch = "wasm32")]
+        self.flush()
     }
 
     /// Allocates a buffer and fills it with `data` (the write lands before the next submit).
@@ -726,6 +744,10 @@ impl Gpu {
         self.check()
     }
 }
+
+/// Bytes of buffers the pool let go, still held by recorded work, that make the next new
+/// allocation submit and wait first ([`Gpu::release_dropped`]).
+const DROPPED_FLUSH_BYTES: u64 = 1 << 30;
 
 /// The adapter's limits with the storage-binding limit lowered to `max_binding` (if given).
 fn lowered(mut limits: wgpu::Limits, max_binding: Option<u64>) -> wgpu::Limits {

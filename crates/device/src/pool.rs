@@ -37,6 +37,8 @@ pub(crate) struct Pool {
     pub(crate) live_bytes: u64,
     /// High-water mark of `live_bytes` since the last [`Pool::reset_peak`].
     pub(crate) peak_bytes: u64,
+    /// Bytes of buffers let go (past the idle cap) since the last release (`Gpu::alloc`).
+    pub(crate) dropped_bytes: u64,
 }
 
 impl Pool {
@@ -63,6 +65,7 @@ impl Pool {
     pub(crate) fn give(&mut self, class: u64, usage: wgpu::BufferUsages, buf: wgpu::Buffer) {
         self.live_bytes = self.live_bytes.saturating_sub(class);
         if self.idle_bytes + class > MAX_IDLE_BYTES {
+            self.dropped_bytes += class;
             return;
         }
         self.idle_bytes += class;
