@@ -170,8 +170,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// `e`, with what to do about it when one step's tensors exceed the adapter's per-binding
-/// limit (lavapipe's and WebGPU's default are 128 MiB): a smaller batch, given by `flag`.
+/// `e`, with what to do about it when one step's tensors exceed what the adapter can hold (a
+/// buffer past its buffer limit, or a binding no split avoids, such as one image past the
+/// storage-binding limit): a smaller batch, given by `flag`.
 fn batch_hint(e: anyhow::Error, flag: &str) -> anyhow::Error {
     use tessera_device::DeviceError;
     let too_large = |d: Option<&DeviceError>| matches!(d, Some(DeviceError::BufferTooLarge { .. }));
