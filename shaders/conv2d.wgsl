@@ -2,9 +2,9 @@
 // activation. Variants, picked per adapter and shape by crates/kernels/src/conv2d.rs:
 //   conv2d_direct  one output per invocation; any sizes;
 //   conv2d_reg     register-blocked implicit GEMM (8 pixels x 16 channels per invocation,
-//                  vec4 loads, no shared memory): fastest on CPU adapters such as lavapipe;
+//                  vec4 loads, no shared memory): fastest on lavapipe and on an NVIDIA H200;
 //   im2col         writes the [pixels, kh*kw*cin] patch matrix, which matmul_tiled then
-//                  multiplies with shared-memory tiles: the path for discrete/integrated GPUs.
+//                  multiplies with shared-memory tiles (a candidate autotuning times).
 
 struct Params {
     n: u32, h: u32, w: u32, cin: u32,

@@ -5,7 +5,9 @@
 //                 (fastest on CPU adapters such as lavapipe, where barriers are expensive);
 //                 matmul_reg_tn / _nt / _tt read a transposed A / B / both directly (no
 //                 transpose dispatch), transposing 4x4 blocks in registers;
-//   matmul_tiled  64x64 shared-memory tiles, 4x4 outputs per invocation (fastest on real GPUs).
+//   matmul_tiled  64x64 shared-memory tiles, 4x4 outputs per invocation, loads coalesced for
+//                 either layout of each operand (a candidate autotuning times; slower than
+//                 matmul_reg on lavapipe and on an NVIDIA H200).
 
 struct Params {
     m: u32, n: u32, k: u32, batch: u32,
@@ -748,8 +750,19 @@ fn matmul_reg_tt(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 
 const TILE: u32 = 64u;
 const TK: u32 = 16u;
-var<workgroup> ta: array<f32, 1024>; // TK x TILE, A tile stored k-major
-var<workgroup> tb: array<f32, 1024>; // TK x TILE
+// Row stride of the shared tiles: 68 keeps each row 16-byte aligned (an invocation reads 4
+// neighbours, one vector load) and spreads a k-fast load's stores over the banks.
+const TS: u32 = 68u;
+var<workgroup> ta: array<f32, 1088>; // TK x TS, A tile stored k-major: ta[kk * TS + row]
+var<workgroup> tb: array<f32, 1088>; // TK x TS, B tile: tb[kk * TS + col]
+
+// The (outer, k) position of load `i` of a TILE x TK tile: consecutive invocations walk k when
+// the operand is contiguous along k (`k_fast`), else its outer dimension, so global loads are
+// coalesced for either layout.
+fn tile_pos(i: u32, k_fast: bool) -> vec2<u32> {
+    if k_fast { return vec2<u32>(i / TK, i % TK); }
+    return vec2<u32>(i % TILE, i / TILE);
+}
 
 // Any strides; 16x16 invocations, each computing a 4x4 block of a 64x64 output tile.
 @compute @workgroup_size(16, 16)
@@ -761,27 +774,30 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
     var acc: array<array<f32, 4>, 4>;
     let abase = bi * p.a_bs;
     let bbase = bi * p.b_bs;
+    let a_kfast = p.a_cs == 1u && p.a_rs != 1u;
+    let b_kfast = p.b_rs == 1u && p.b_cs != 1u;
     for (var k0 = 0u; k0 < p.k; k0 += TK) {
         for (var i = t; i < TK * TILE; i += 256u) {
-            let kk = i / TILE;
-            let mm = i % TILE;
-            let gr = row0 + mm;
-            let gk = k0 + kk;
+            let pa = tile_pos(i, a_kfast);
+            let gr = row0 + pa.x;
+            let ga = k0 + pa.y;
             var va = 0.0;
-            if gr < p.m && gk < p.k { va = a[abase + gr * p.a_rs + gk * p.a_cs]; }
-            ta[i] = va;
-            let gc = col0 + mm;
+            if gr < p.m && ga < p.k { va = a[abase + gr * p.a_rs + ga * p.a_cs]; }
+            ta[pa.y * TS + pa.x] = va;
+            let pb = tile_pos(i, b_kfast);
+            let gc = col0 + pb.x;
+            let gb = k0 + pb.y;
             var vb = 0.0;
-            if gc < p.n && gk < p.k { vb = b[bbase + gk * p.b_rs + gc * p.b_cs]; }
-            tb[i] = vb;
+            if gc < p.n && gb < p.k { vb = b[bbase + gb * p.b_rs + gc * p.b_cs]; }
+            tb[pb.y * TS + pb.x] = vb;
         }
         workgroupBarrier();
         for (var kk = 0u; kk < TK; kk++) {
             var av: array<f32, 4>;
             var bv: array<f32, 4>;
             for (var i = 0u; i < 4u; i++) {
-                av[i] = ta[kk * TILE + lid.y * 4u + i];
-                bv[i] = tb[kk * TILE + lid.x * 4u + i];
+                av[i] = ta[kk * TS + lid.y * 4u + i];
+                bv[i] = tb[kk * TS + lid.x * 4u + i];
             }
             for (var i = 0u; i < 4u; i++) {
                 for (var j = 0u; j < 4u; j++) { acc[i][j] = fma(av[i], bv[j], acc[i][j]); }

@@ -41,6 +41,33 @@ fn matmul_transposes_and_batches_match_cpu() {
     // Odd sizes: the register-blocked request falls back to the strided naive kernel.
     let every = [MatmulVariant::Auto, MatmulVariant::Naive, MatmulVariant::Register, MatmulVariant::Tiled];
     check_layouts(3, 9, 17, 11, &every, 3);
+    // Several 64x64 tiles with partial ones and k past the 16-deep slice: the tiled kernel's
+    // coalesced loads (k-fast for row-major A and transposed B, outer-fast otherwise).
+    check_layouts(2, 70, 37, 131, &[MatmulVariant::Tiled], 5);
+}
+
+#[test]
+fn auto_matmul_past_the_tuning_threshold_times_its_variants() {
+    // A device of this test's own, so its tuned entries are this test's alone.
+    gpu();
+    let dev = Device::gpu().unwrap();
+    let g = dev.as_gpu().unwrap();
+    let every = [MatmulVariant::Auto, MatmulVariant::Naive, MatmulVariant::Register, MatmulVariant::Tiled];
+    check_layouts(1, 256, 64, 256, &every, 9); // 2^22 multiply-adds: tuned
+    let (a, b) =
+        (Tensor::randn(&[256, 64], 0.0, 1.0, 1, &dev).unwrap(), Tensor::randn(&[64, 256], 0.0, 1.0, 2, &dev).unwrap());
+    let (c, d) =
+        (Tensor::randn(&[64, 256], 0.0, 1.0, 3, &dev).unwrap(), Tensor::randn(&[256, 64], 0.0, 1.0, 4, &dev).unwrap());
+    matmul(&a, &b).unwrap();
+    matmul(&c, &d).unwrap(); // 2^20 multiply-adds: the heuristic decides
+    let tuned: Vec<_> = g.tuned_entries().into_iter().filter(|(k, _)| k.starts_with("matmul ")).collect();
+    if g.tune_mode() == tessera_device::TuneMode::Off {
+        assert!(tuned.is_empty(), "TESSERA_AUTOTUNE=off times nothing: {tuned:?}");
+        return;
+    }
+    assert_eq!(tuned.len(), 1, "one tuned class, the small product untuned: {tuned:?}");
+    assert!(tuned[0].0.starts_with("matmul [1, 256, 64, 256, 64, 1,"), "{tuned:?}");
+    assert!(["naive", "register", "tiled"].contains(&tuned[0].1.as_str()), "{tuned:?}");
 }
 
 #[test]

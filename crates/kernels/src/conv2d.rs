@@ -21,16 +21,19 @@ pub enum Conv2dVariant {
     Auto,
     /// One output per invocation; any sizes.
     Direct,
-    /// Register-blocked implicit GEMM (CPU adapters); needs cin and cout % 4 == 0.
+    /// Register-blocked implicit GEMM; needs cin and cout % 4 == 0.
     Register,
-    /// Patch matrix + shared-memory tiled matmul (discrete and integrated GPUs).
+    /// Patch matrix + shared-memory tiled matmul.
     Im2col,
 }
 
 use Conv2dVariant::{Auto, Direct, Im2col, Register};
 
 impl Conv2dVariant {
-    /// The variant `Auto` resolves to for this adapter and geometry.
+    /// The variant `self` resolves to for this adapter and geometry when nothing is timed:
+    /// `Auto` is register-blocked where the channels allow it, else direct — the fastest on
+    /// lavapipe and on an NVIDIA H200 (Vulkan), where [32,32,32,64] 3x3 64->64 took 0.22 ms
+    /// register-blocked, 1.1 ms direct and 7.2 ms through im2col.
     pub fn pick(self, gpu: &Gpu, g: &Conv2dGeometry) -> Conv2dVariant {
         let aligned = g.win.c.is_multiple_of(4) && g.cout.is_multiple_of(4);
         let patch_bytes = (g.win.n * g.win.oh * g.win.ow * g.win.kh * g.win.kw * g.win.c * 4) as u64;
@@ -38,9 +41,7 @@ impl Conv2dVariant {
         match self {
             Conv2dVariant::Register if !aligned => Conv2dVariant::Direct,
             Conv2dVariant::Im2col if !im2col_fits => Conv2dVariant::Direct,
-            Conv2dVariant::Auto if gpu.is_software() && aligned => Conv2dVariant::Register,
-            Conv2dVariant::Auto if gpu.is_software() => Conv2dVariant::Direct,
-            Conv2dVariant::Auto if im2col_fits => Conv2dVariant::Im2col,
+            Conv2dVariant::Auto if aligned => Conv2dVariant::Register,
             Conv2dVariant::Auto => Conv2dVariant::Direct,
             v => v,
         }

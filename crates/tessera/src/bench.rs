@@ -225,7 +225,8 @@ fn ops(reps: usize, filter: &str) -> anyhow::Result<()> {
         gpu.tune_mode()
     );
     for (class, variant) in gpu.tuned_entries() {
-        println!("  {class:<60} {variant}");
+        let mark = if gpu.tuned_provisional(&class) { " (provisional: the next process measures again)" } else { "" };
+        println!("  {class:<60} {variant}{mark}");
     }
     Ok(())
 }
@@ -234,8 +235,13 @@ fn op_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
     let mut cases = Vec::new();
     let a = Tensor::randn(&[1024, 1024], 0.0, 1.0, 1, dev)?;
     let b = Tensor::randn(&[1024, 1024], 0.0, 1.0, 2, dev)?;
-    for (label, v) in [("auto", MatmulVariant::Auto), ("naive", MatmulVariant::Naive), ("tiled", MatmulVariant::Tiled)]
-    {
+    let variants = [
+        ("auto", MatmulVariant::Auto),
+        ("naive", MatmulVariant::Naive),
+        ("register", MatmulVariant::Register),
+        ("tiled", MatmulVariant::Tiled),
+    ];
+    for (label, v) in variants {
         let (a, b) = (a.clone(), b.clone());
         let opts = MatmulOptions { variant: v, ..Default::default() };
         cases.push(Case {
