@@ -4,7 +4,7 @@
 //! ([`cpu_tag`]), since its adapter string does not change when they do. The timing itself
 //! lives with the kernels (`tessera-kernels`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::{DeviceError, Result};
@@ -43,31 +43,43 @@ impl TuneMode {
     }
 }
 
-/// Measured winners: `key variant` lines, one per shape class.
+/// Measured winners: `key<TAB>variant` lines, one per shape class; a third field
+/// `provisional` marks a winner measured once on a GPU adapter, which the next process measures
+/// again (see [`Tuning::lookup`]).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct TuneCache {
     entries: BTreeMap<String, String>,
+    provisional: BTreeSet<String>,
 }
 
+/// The third field of a provisional entry.
+const PROVISIONAL: &str = "provisional";
+
 impl TuneCache {
-    /// Parses the file format: `key<TAB>variant` lines; `#` comments and malformed lines are
-    /// ignored (a damaged cache costs a retune, never an error).
+    /// Parses the file format: `key<TAB>variant[<TAB>provisional]` lines; `#` comments and
+    /// malformed lines are ignored (a damaged cache costs a retune, never an error).
     pub fn parse(text: &str) -> Self {
-        let entries = text
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .filter_map(|l| l.split_once('\t'))
-            .filter(|(k, v)| !k.is_empty() && !v.is_empty() && !v.contains('\t'))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Self { entries }
+        let mut cache = Self::default();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let fields: Vec<&str> = line.split('\t').collect();
+            match fields[..] {
+                [k, v] if !k.is_empty() && !v.is_empty() => cache.insert(k, v),
+                [k, v, PROVISIONAL] if !k.is_empty() && !v.is_empty() => cache.insert_provisional(k, v),
+                _ => {}
+            }
+        }
+        cache
     }
 
     /// The file text for these entries (sorted by key).
     pub fn render(&self) -> String {
-        let mut s = String::from("# tessera autotune cache: kernel/shape class<TAB>winning variant\n");
+        let mut s =
+            String::from("# tessera autotune cache: kernel/shape class<TAB>winning variant[<TAB>provisional]\n");
         for (k, v) in &self.entries {
-            s.push_str(&format!("{k}\t{v}\n"));
+            match self.provisional.contains(k) {
+                true => s.push_str(&format!("{k}\t{v}\t{PROVISIONAL}\n")),
+                false => s.push_str(&format!("{k}\t{v}\n")),
+            }
         }
         s
     }
@@ -88,18 +100,36 @@ impl TuneCache {
         std::fs::rename(tmp, path)
     }
 
-    /// The winner remembered for `key`.
+    /// The winner remembered for `key`, provisional or not.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.entries.get(key).map(String::as_str)
+    }
+
+    /// True when `key`'s winner is provisional (measured once on a GPU adapter).
+    pub fn is_provisional(&self, key: &str) -> bool {
+        self.provisional.contains(key)
     }
 
     /// Remembers `variant` as the winner for `key` (keys and variants must not contain tabs or
     /// line breaks; such entries are not kept).
     pub fn insert(&mut self, key: &str, variant: &str) {
-        let bad = |s: &str| s.is_empty() || s.contains(['\t', '\n', '\r']);
-        if !bad(key) && !bad(variant) {
+        if Self::storable(key, variant) {
             self.entries.insert(key.to_string(), variant.to_string());
+            self.provisional.remove(key);
         }
+    }
+
+    /// Remembers `variant` as `key`'s provisional winner.
+    pub fn insert_provisional(&mut self, key: &str, variant: &str) {
+        if Self::storable(key, variant) {
+            self.entries.insert(key.to_string(), variant.to_string());
+            self.provisional.insert(key.to_string());
+        }
+    }
+
+    fn storable(key: &str, variant: &str) -> bool {
+        let bad = |s: &str| s.is_empty() || s.contains(['\t', '\n', '\r']);
+        !bad(key) && !bad(variant)
     }
 
     /// Every (key, variant), sorted by key.
@@ -196,7 +226,11 @@ pub(crate) struct Tuning {
     pub(crate) cache: TuneCache,
     pub(crate) path: Option<PathBuf>,
     /// Keys looked up or tuned in this process (what `tessera bench ops` reports).
-    pub(crate) used: std::collections::BTreeSet<String>,
+    pub(crate) used: BTreeSet<String>,
+    /// Keys measured in this process.
+    measured: BTreeSet<String>,
+    /// Whether a first measurement is provisional: on GPU adapters, not on CPU ones.
+    confirm: bool,
 }
 
 impl Tuning {
@@ -209,7 +243,35 @@ impl Tuning {
             (Some(p), TuneMode::On) => TuneCache::load(p),
             _ => TuneCache::default(),
         };
-        Ok(Self { mode, cache, path, used: Default::default() })
+        let confirm = info.device_type != wgpu::DeviceType::Cpu;
+        Ok(Self { mode, cache, path, used: Default::default(), measured: Default::default(), confirm })
+    }
+
+    /// The winner to use for `key`, or `None` to measure: a provisional winner counts only in
+    /// the process that measured it. A GPU driver may run a shader slower in the process that
+    /// first compiles it (NVIDIA's Vulkan driver did, here: some register-blocked convolutions
+    /// 4x slower in the first process on a fresh machine, so that process's tuning chose a 5x
+    /// slower kernel), so a GPU's first measurement is checked by the next process's.
+    pub(crate) fn lookup(&mut self, key: &str) -> Option<String> {
+        self.used.insert(key.to_string());
+        if self.cache.is_provisional(key) && !self.measured.contains(key) {
+            return None;
+        }
+        self.cache.get(key).map(str::to_string)
+    }
+
+    /// Records `variant` as `key`'s measured winner and returns the entry's new state on disk
+    /// terms: provisional on a GPU adapter unless an earlier process's measurement (provisional)
+    /// preceded this one.
+    pub(crate) fn remember(&mut self, key: &str, variant: &str) -> bool {
+        let provisional = self.confirm && !self.cache.is_provisional(key);
+        self.used.insert(key.to_string());
+        self.measured.insert(key.to_string());
+        match provisional {
+            true => self.cache.insert_provisional(key, variant),
+            false => self.cache.insert(key, variant),
+        }
+        provisional
     }
 }
 
@@ -275,6 +337,50 @@ mod tests {
         c.save(&path).unwrap();
         assert_eq!(TuneCache::load(&path), c);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn provisional_entries_round_trip_and_confirming_clears_the_mark() {
+        let mut c = TuneCache::default();
+        c.insert_provisional("conv2d a", "direct");
+        c.insert("conv2d b", "register");
+        let text = c.render();
+        assert!(text.contains("conv2d a\tdirect\tprovisional\n") && text.contains("conv2d b\tregister\n"), "{text}");
+        let back = TuneCache::parse(&text);
+        assert_eq!(back, c);
+        assert!(back.is_provisional("conv2d a") && !back.is_provisional("conv2d b"));
+        assert_eq!(TuneCache::parse("k\tv\tsomething-else\n").entries().count(), 0, "an unknown third field");
+        c.insert("conv2d a", "register");
+        assert!(!c.is_provisional("conv2d a"));
+        assert_eq!(c.get("conv2d a"), Some("register"));
+    }
+
+    /// A tuning state as a device with (`gpu`) or without a GPU adapter opens it from `cache`.
+    fn state(gpu: bool, cache: TuneCache) -> Tuning {
+        let none = Default::default;
+        Tuning { mode: TuneMode::On, cache, path: None, used: none(), measured: none(), confirm: gpu }
+    }
+
+    #[test]
+    fn a_gpus_first_measurement_is_checked_by_the_next_process() {
+        // Process 1 on a GPU: nothing cached, it measures; the winner is provisional and used.
+        let mut first = state(true, TuneCache::default());
+        assert_eq!(first.lookup("k"), None);
+        assert!(first.remember("k", "direct"), "provisional");
+        assert_eq!(first.lookup("k").as_deref(), Some("direct"), "used in the process that measured it");
+        // Process 2 reads that file: measures again, and its answer is final.
+        let mut second = state(true, TuneCache::parse(&first.cache.render()));
+        assert_eq!(second.lookup("k"), None, "a provisional winner from an earlier process");
+        assert!(!second.remember("k", "register"), "confirmed");
+        assert_eq!(second.lookup("k").as_deref(), Some("register"));
+        // Process 3 uses it without measuring.
+        let mut third = state(true, TuneCache::parse(&second.cache.render()));
+        assert_eq!(third.lookup("k").as_deref(), Some("register"));
+        // A CPU adapter's first measurement stands.
+        let mut cpu = state(false, TuneCache::default());
+        assert!(!cpu.remember("k", "register"));
+        assert_eq!(state(false, TuneCache::parse(&cpu.cache.render())).lookup("k").as_deref(), Some("register"));
+        assert!(cpu.used.contains("k") && third.used.contains("k"));
     }
 
     const AVX512: [&str; 9] = ["sse", "sse2", "sse3", "ssse3", "sse4.1", "avx", "avx2", "fma", "avx512f"];

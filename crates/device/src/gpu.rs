@@ -388,21 +388,25 @@ impl Gpu {
         lock(&self.inner.tuning).mode
     }
 
-    /// The variant remembered for a kernel family and shape class (`key`), if any.
+    /// The variant remembered for a kernel family and shape class (`key`), if any; `None` too
+    /// for a GPU's provisional winner from an earlier process (see `Tuning::lookup`).
     pub fn tuned(&self, key: &str) -> Option<String> {
-        let mut t = lock(&self.inner.tuning);
-        t.used.insert(key.to_string());
-        t.cache.get(key).map(str::to_string)
+        lock(&self.inner.tuning).lookup(key)
     }
 
-    /// Remembers `variant` as the winner for `key` and rewrites this adapter's cache file (a
-    /// cache that cannot be written only costs a retune in the next process).
+    /// Remembers `variant` as the winner for `key` and adds it to this adapter's cache file as
+    /// it is on disk now, so winners another device or process saved since this one opened are
+    /// kept (a cache that cannot be written only costs a retune in the next process).
     pub fn remember_tuned(&self, key: &str, variant: &str) {
         let mut t = lock(&self.inner.tuning);
-        t.used.insert(key.to_string());
-        t.cache.insert(key, variant);
+        let provisional = t.remember(key, variant);
         if let Some(path) = &t.path {
-            let _ = t.cache.save(path);
+            let mut on_disk = crate::autotune::TuneCache::load(path);
+            match provisional {
+                true => on_disk.insert_provisional(key, variant),
+                false => on_disk.insert(key, variant),
+            }
+            let _ = on_disk.save(path);
         }
     }
 
@@ -415,6 +419,12 @@ impl Gpu {
     /// Adds `seconds` of autotuning to [`GpuStats::tuning_us`] (the kernels' tuner reports it).
     pub fn add_tuning_time(&self, seconds: f64) {
         lock(&self.inner.first_use).tuning_s += seconds;
+    }
+
+    /// True when `key`'s remembered winner is provisional (a GPU's first measurement, which
+    /// the next process measures again).
+    pub fn tuned_provisional(&self, key: &str) -> bool {
+        lock(&self.inner.tuning).cache.is_provisional(key)
     }
 
     /// The (shape class, variant) pairs used by this process's kernels so far, sorted.

@@ -6,7 +6,8 @@
 //! run in interleaved rounds and the smallest of each one's times decides, so a transient load
 //! spike costs one sample, not the choice. A candidate over twice the leader's best after a
 //! round is dropped, and no candidate or round starts once the budget (of kernel runs, not
-//! compiles) is spent. In the browser (which cannot block to time) and with
+//! compiles) is spent. A run shorter than 2 ms is repeated within its sample, so a driver's
+//! submit-and-wait cost does not decide between fast kernels. In the browser (which cannot block to time) and with
 //! `TESSERA_AUTOTUNE=off` the heuristic decides.
 
 use tessera_device::{Gpu, GpuBuffer, TuneMode};
@@ -104,6 +105,16 @@ impl TunePlan {
     }
 }
 
+/// Shortest timed sample, in seconds: a faster run is repeated inside one sample, so the submit
+/// and wait around it (on a fast GPU longer than a small kernel's run) do not decide between
+/// fast kernels.
+#[cfg(not(target_arch = "wasm32"))]
+const MIN_SAMPLE_S: f64 = 0.002;
+
+/// Most runs in one sample.
+#[cfg(not(target_arch = "wasm32"))]
+const MAX_REPEATS: u32 = 32;
+
 /// Times the candidates (the heuristic's first) under [`TunePlan::DEFAULT`]; the winner, or
 /// `None` where timing is impossible (the browser). Time spent in tuning nested inside a run
 /// (the register block tuned on a register variant's first use) counts against neither the
@@ -119,12 +130,22 @@ fn time_candidates<V: Copy + PartialEq>(
     order.extend(candidates.iter().filter(|(_, v)| *v != heuristic));
     let depth = nesting::Enter::new();
     gpu.synchronize()?;
-    let timed = |i: usize| -> Result<f64> {
+    // Seconds per run of candidate `i` over `reps` runs recorded back to back, one wait.
+    let sample = |i: usize, reps: u32| -> Result<f64> {
         let nested = nesting::nested_seconds();
         let t = std::time::Instant::now();
-        drop(run(order[i].1)?);
+        for _ in 0..reps {
+            drop(run(order[i].1)?);
+        }
         gpu.synchronize()?;
-        Ok((t.elapsed().as_secs_f64() - (nesting::nested_seconds() - nested)).max(0.0))
+        Ok((t.elapsed().as_secs_f64() - (nesting::nested_seconds() - nested)).max(0.0) / f64::from(reps))
+    };
+    let timed = |i: usize| -> Result<f64> {
+        let once = sample(i, 1)?;
+        if once >= MIN_SAMPLE_S || once <= 0.0 {
+            return Ok(once);
+        }
+        sample(i, ((MIN_SAMPLE_S / once).ceil() as u32).clamp(2, MAX_REPEATS))
     };
     let winner = TunePlan::DEFAULT.select(order.len(), timed)?;
     if let Some(wall) = depth.leave() {
