@@ -9,7 +9,7 @@ use crate::{Activation, Result};
 
 /// Fewest multiply-adds for which `Auto` times the variants: below it one launch costs more than
 /// any variant saves, so tuning would only slow the first step (LeNet's products are under it).
-const TUNE_MIN_MACS: usize = 1 << 22;
+const TUNE_MIN_MACS: u64 = 1 << 22;
 
 const SRC: &str = include_str!("../../../shaders/matmul.wgsl");
 
@@ -218,8 +218,10 @@ pub fn matmul(
     let out_bytes = (mm.batch * mm.m * mm.n) as u64 * 4;
     let fits = [a.len(), b.len(), out_bytes].iter().all(|&n| n <= gpu.max_binding_bytes());
     // A split problem keeps the heuristic: its blocks are not the shape that would be timed.
+    // In u64: on wasm32 the product of four u32-checked sizes passes usize.
+    let macs = [mm.batch, mm.m, mm.n, mm.k].iter().fold(1u64, |p, &d| p.saturating_mul(d as u64));
     let v = match variant {
-        MatmulVariant::Auto if fits && mm.batch * mm.m * mm.n * mm.k >= TUNE_MIN_MACS => {
+        MatmulVariant::Auto if fits && macs >= TUNE_MIN_MACS => {
             let run = |v| matmul(gpu, a, b, bias, mm, v);
             autotune::choose(gpu, &mm.shape_class(), &mm.candidates(), mm.pick(variant), run)?
         }
