@@ -113,23 +113,25 @@ impl TuneCache {
     /// Remembers `variant` as the winner for `key` (keys and variants must not contain tabs or
     /// line breaks; such entries are not kept).
     pub fn insert(&mut self, key: &str, variant: &str) {
-        if Self::storable(key, variant) {
-            self.entries.insert(key.to_string(), variant.to_string());
-            self.provisional.remove(key);
-        }
+        self.set(key, variant, false);
     }
 
     /// Remembers `variant` as `key`'s provisional winner.
     pub fn insert_provisional(&mut self, key: &str, variant: &str) {
-        if Self::storable(key, variant) {
-            self.entries.insert(key.to_string(), variant.to_string());
-            self.provisional.insert(key.to_string());
-        }
+        self.set(key, variant, true);
     }
 
-    fn storable(key: &str, variant: &str) -> bool {
+    /// Remembers `variant` as `key`'s winner, provisional or confirmed.
+    pub fn set(&mut self, key: &str, variant: &str, provisional: bool) {
         let bad = |s: &str| s.is_empty() || s.contains(['\t', '\n', '\r']);
-        !bad(key) && !bad(variant)
+        if bad(key) || bad(variant) {
+            return;
+        }
+        self.entries.insert(key.to_string(), variant.to_string());
+        match provisional {
+            true => self.provisional.insert(key.to_string()),
+            false => self.provisional.remove(key),
+        };
     }
 
     /// Every (key, variant), sorted by key.
@@ -267,10 +269,7 @@ impl Tuning {
         let provisional = self.confirm && !self.cache.is_provisional(key);
         self.used.insert(key.to_string());
         self.measured.insert(key.to_string());
-        match provisional {
-            true => self.cache.insert_provisional(key, variant),
-            false => self.cache.insert(key, variant),
-        }
+        self.cache.set(key, variant, provisional);
         provisional
     }
 }

@@ -402,10 +402,7 @@ impl Gpu {
         let provisional = t.remember(key, variant);
         if let Some(path) = &t.path {
             let mut on_disk = crate::autotune::TuneCache::load(path);
-            match provisional {
-                true => on_disk.insert_provisional(key, variant),
-                false => on_disk.insert(key, variant),
-            }
+            on_disk.set(key, variant, provisional);
             let _ = on_disk.save(path);
         }
     }
