@@ -174,6 +174,21 @@ fn child_runs_one_kernel() {
 }
 
 #[test]
+fn subgroup_sizes_come_with_the_subgroup_feature() {
+    use tessera::device::wgpu;
+    let g = gpu().as_gpu().unwrap().clone();
+    let has = g.features().contains(wgpu::Features::SUBGROUP);
+    match g.subgroup_sizes() {
+        Some((lo, hi)) => {
+            assert!(has, "sizes {lo}..={hi} without the feature");
+            let pow2 = lo.is_power_of_two() && hi.is_power_of_two();
+            assert!(pow2 && (4..=hi).contains(&lo) && hi <= 128, "subgroup sizes {lo}..={hi}");
+        }
+        None => assert!(!has, "the feature without sizes"),
+    }
+}
+
+#[test]
 fn the_driver_pipeline_cache_persists_per_adapter_and_cpu() {
     use tessera::device::{autotune, wgpu};
     let g = gpu().as_gpu().unwrap().clone();

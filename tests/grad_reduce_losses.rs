@@ -98,7 +98,7 @@ fn softmax_and_log_softmax_gradients() {
 
 #[test]
 fn softmax_gradient_kernels_match_cpu_with_every_variant() {
-    let shapes: [&[usize]; 5] = [&[1], &[10], &[7, 10], &[3, 1000], &[2049, 5]];
+    let shapes: [&[usize]; 7] = [&[1], &[10], &[7, 10], &[3, 1000], &[2049, 5], &[13, 71], &[520, 509]];
     for (i, shape) in shapes.iter().enumerate() {
         let (xc, xg) = pair(shape, 520 + i as u64);
         let (gc, gg) = pair(shape, 530 + i as u64);
@@ -106,7 +106,7 @@ fn softmax_gradient_kernels_match_cpu_with_every_variant() {
             let yc = softmax_with(&xc, log, SoftmaxVariant::Auto).unwrap();
             let yg = softmax_with(&xg, log, SoftmaxVariant::Auto).unwrap();
             let want = softmax_grad(&yc, &gc, log).unwrap();
-            for v in [SoftmaxVariant::Auto, SoftmaxVariant::Rows, SoftmaxVariant::Workgroup] {
+            for v in [SoftmaxVariant::Auto, SoftmaxVariant::Rows, SoftmaxVariant::Workgroup, SoftmaxVariant::Subgroup] {
                 let got = softmax_grad_with(&yg, &gg, log, v).unwrap();
                 assert_close(&got, &want, RTOL, &format!("softmax_grad log={log} {shape:?} {v:?}"));
             }

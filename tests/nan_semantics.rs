@@ -207,7 +207,7 @@ fn softmax_follows_tfs_reference_kernel() {
     ];
     for dev in devices() {
         for (x, sm, lsm) in rows {
-            for variant in [SoftmaxVariant::Rows, SoftmaxVariant::Workgroup] {
+            for variant in [SoftmaxVariant::Rows, SoftmaxVariant::Workgroup, SoftmaxVariant::Subgroup] {
                 let xt = t(&x, &[1, 2], &dev);
                 let what = format!("softmax {x:?} {variant:?} {dev}");
                 assert_same(&v(softmax_with(&xt, false, variant)), &sm, &what);

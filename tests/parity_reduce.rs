@@ -145,14 +145,15 @@ fn argmax_by_hand_takes_the_first_of_ties() {
 
 #[test]
 fn softmax_and_log_softmax_match_cpu_with_every_variant() {
-    let shapes: [&[usize]; 6] = [&[1], &[10], &[4, 10], &[2, 3, 7], &[3, 1000], &[2049, 5]];
+    // [520, 509]: past the autotuning threshold (2^18 elements), so `Auto` is timed.
+    let shapes: [&[usize]; 8] = [&[1], &[10], &[4, 10], &[2, 3, 7], &[3, 1000], &[2049, 5], &[13, 71], &[520, 509]];
     for (si, shape) in shapes.iter().enumerate() {
         let (xc, xg) = pair(shape, 70 + si as u64);
         let xc = affine(&xc, 5.0, 1.0).unwrap();
         let xg = affine(&xg, 5.0, 1.0).unwrap();
         for log in [false, true] {
             let want = softmax_with(&xc, log, SoftmaxVariant::Auto).unwrap();
-            for v in [SoftmaxVariant::Auto, SoftmaxVariant::Rows, SoftmaxVariant::Workgroup] {
+            for v in [SoftmaxVariant::Auto, SoftmaxVariant::Rows, SoftmaxVariant::Workgroup, SoftmaxVariant::Subgroup] {
                 let got = softmax_with(&xg, log, v).unwrap();
                 assert_close(&got, &want, RTOL, &format!("softmax log={log} {shape:?} {v:?}"));
             }

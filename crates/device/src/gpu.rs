@@ -281,7 +281,7 @@ impl Gpu {
         let limits = adapter.limits();
         let desc = wgpu::DeviceDescriptor {
             label: Some("tessera"),
-            required_features: adapter.features() & wgpu::Features::PIPELINE_CACHE,
+            required_features: adapter.features() & requested_features(),
             required_limits: limits.clone(),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
@@ -308,7 +308,7 @@ impl Gpu {
             mapped_at_creation: false,
         });
         let rec = Recorder { encoder: None, pass: None, params: Vec::new(), arena, submits: 0, dispatches: 0 };
-        let features = adapter.features();
+        let features = device.features();
         let tuning = Mutex::new(Tuning::for_adapter(&info)?);
         let disk_cache = DiskPipelineCache::open(&device, &info);
         let inner = GpuInner {
@@ -348,9 +348,21 @@ impl Gpu {
         &self.inner.limits
     }
 
-    /// The features the adapter offers.
+    /// The features the device was opened with: those of [`requested_features`] the adapter
+    /// offers.
     pub fn features(&self) -> wgpu::Features {
         self.inner.features
+    }
+
+    /// The smallest and largest subgroup size of the adapter when the device has subgroup
+    /// operations (wgpu's `SUBGROUP`: natively on Vulkan, Metal and DX12 adapters that offer
+    /// it), else `None`. Kernels with subgroup variants offer them to autotuning only then.
+    pub fn subgroup_sizes(&self) -> Option<(u32, u32)> {
+        let info = &self.inner.info;
+        self.inner
+            .features
+            .contains(wgpu::Features::SUBGROUP)
+            .then_some((info.subgroup_min_size, info.subgroup_max_size))
     }
 
     /// True when the adapter is a CPU implementation (lavapipe, SwiftShader, WARP).
@@ -755,6 +767,14 @@ impl Gpu {
 /// Bytes of buffers the pool let go, still held by recorded work, that make the next new
 /// allocation submit and wait first ([`Gpu::release_dropped`]).
 const DROPPED_FLUSH_BYTES: u64 = 1 << 30;
+
+/// The optional features a device asks for when its adapter offers them: the pipeline cache,
+/// and natively subgroup operations (a browser would also need `enable subgroups;` in every
+/// shader that uses them, which Tessera's shaders do not write).
+fn requested_features() -> wgpu::Features {
+    let subgroup = if cfg!(target_arch = "wasm32") { wgpu::Features::empty() } else { wgpu::Features::SUBGROUP };
+    wgpu::Features::PIPELINE_CACHE | subgroup
+}
 
 /// The adapter's limits with the storage-binding limit lowered to `max_binding` (if given).
 fn lowered(mut limits: wgpu::Limits, max_binding: Option<u64>) -> wgpu::Limits {

@@ -315,6 +315,62 @@ fn op_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
         run: Box::new(move || max_pool2d(&xp, &PoolOptions::new(2))),
     });
     cases.extend(backward_cases(dev, &xq)?);
+    cases.extend(small_cases(dev)?);
+    cases.extend(softmax_cases(dev)?);
+    Ok(cases)
+}
+
+/// LeNet-5's first dense layer (batch 32, 400 -> 120) forward and both gradients, and the
+/// smallest op there is: what a launch-bound step is made of.
+fn small_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
+    let x = Tensor::randn(&[32, 400], 0.0, 1.0, 18, dev)?;
+    let w = Tensor::randn(&[400, 120], 0.0, 0.1, 19, dev)?;
+    let dy = Tensor::randn(&[32, 120], 0.0, 1.0, 20, dev)?;
+    let flops = 2.0 * (32 * 400 * 120) as f64;
+    let t = |a: bool, b: bool| MatmulOptions { transpose_a: a, transpose_b: b, ..Default::default() };
+    let (x1, w1, dy1, w2, x2, dy2) = (x.clone(), w.clone(), dy.clone(), w.clone(), x.clone(), dy.clone());
+    let one = Tensor::randn(&[32], 0.0, 1.0, 21, dev)?;
+    Ok(vec![
+        Case {
+            name: "dense [32,400] x [400,120]".into(),
+            flops,
+            run: Box::new(move || matmul_with(&x1, &w1, t(false, false))),
+        },
+        Case {
+            name: "dense input grad [32,120] x [400,120]^T".into(),
+            flops,
+            run: Box::new(move || matmul_with(&dy1, &w2, t(false, true))),
+        },
+        Case {
+            name: "dense filter grad [32,400]^T x [32,120]".into(),
+            flops,
+            run: Box::new(move || matmul_with(&x2, &dy2, t(true, false))),
+        },
+        Case { name: "add [32] + [32] (one launch)".into(), flops: 0.0, run: Box::new(move || add(&one, &one)) },
+    ])
+}
+
+/// Softmax with each kernel (subgroup operations included where the device has them) of
+/// many rows (1000 logits of 1024 images) and of a few long ones.
+fn softmax_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
+    let variants = [
+        ("auto", SoftmaxVariant::Auto),
+        ("rows", SoftmaxVariant::Rows),
+        ("workgroup", SoftmaxVariant::Workgroup),
+        ("subgroup", SoftmaxVariant::Subgroup),
+    ];
+    let mut cases = Vec::new();
+    for (seed, shape) in [(22, [1024, 1000]), (23, [64, 8192])] {
+        let x = Tensor::randn(&shape, 0.0, 3.0, seed, dev)?;
+        cases.extend(variants.map(|(label, v)| {
+            let x = x.clone();
+            Case {
+                name: format!("softmax [{},{}] ({label})", shape[0], shape[1]),
+                flops: 0.0,
+                run: Box::new(move || softmax_with(&x, false, v)),
+            }
+        }));
+    }
     Ok(cases)
 }
 

@@ -318,7 +318,9 @@ fn info() -> anyhow::Result<()> {
     writeln!(s, "  max_compute_workgroups_per_dimension {}", l.max_compute_workgroups_per_dimension)?;
     writeln!(s, "  max_compute_invocations_per_workgroup {}", l.max_compute_invocations_per_workgroup)?;
     writeln!(s, "  max_compute_workgroup_storage_size  {}", l.max_compute_workgroup_storage_size)?;
-    writeln!(s, "features: {:?}", gpu.features())?;
+    writeln!(s, "features: {:?} (those Tessera uses)", gpu.features())?;
+    let sg = gpu.subgroup_sizes().map_or("none".into(), |(lo, hi)| format!("sizes {lo}..={hi}"));
+    writeln!(s, "subgroups: {sg}")?;
     let cache = gpu.tune_cache_path().map_or("none (no cache directory)".into(), |p| p.display().to_string());
     writeln!(s, "autotune: {:?}, cache {cache}", gpu.tune_mode())?;
     print!("{s}");
