@@ -9,8 +9,12 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The generators and the shader each one writes.
-const GENERATORS: [(&str, &str); 2] = [("gen_matmul_reg.py", "matmul.wgsl"), ("gen_conv2d_reg.py", "conv2d.wgsl")];
+/// The generators and the shaders each one writes.
+const GENERATORS: [(&str, &[&str]); 3] = [
+    ("gen_matmul_reg.py", &["matmul.wgsl"]),
+    ("gen_conv2d_reg.py", &["conv2d.wgsl"]),
+    ("gen_subgroup_reg.py", &["matmul_subgroup.wgsl", "conv2d_subgroup.wgsl"]),
+];
 
 /// Runs `python3 <dir>/tools/<script> --check`; true when it reports no difference.
 fn check(dir: &Path, script: &str) -> bool {
@@ -24,14 +28,17 @@ fn check(dir: &Path, script: &str) -> bool {
 
 #[test]
 fn committed_shaders_match_their_generators() {
-    for (script, shader) in GENERATORS {
-        assert!(check(&root(), script), "shaders/{shader} differs from tools/{script}'s output: rerun tools/{script}");
+    for (script, shaders) in GENERATORS {
+        assert!(
+            check(&root(), script),
+            "shaders/{shaders:?} differ from tools/{script}'s output: rerun tools/{script}"
+        );
     }
 }
 
 #[test]
 fn the_check_fails_on_an_edited_shader() {
-    for (script, shader) in GENERATORS {
+    for (script, shaders) in GENERATORS {
         let dir = std::env::temp_dir().join(format!("tessera-gencheck-{}-{script}", std::process::id()));
         for sub in ["tools", "shaders"] {
             std::fs::create_dir_all(dir.join(sub)).unwrap();
@@ -39,15 +46,22 @@ fn the_check_fails_on_an_edited_shader() {
         for tool in [script, "gen_region.py"] {
             std::fs::copy(root().join("tools").join(tool), dir.join("tools").join(tool)).unwrap();
         }
-        let text = std::fs::read_to_string(root().join("shaders").join(shader)).unwrap();
-        let edited = text.replacen("var acc0_0 = vec4<f32>(0.0);", "var acc0_0 = vec4<f32>(1.0);", 1);
-        assert_ne!(edited, text, "{shader} has no generated accumulator to edit");
-        std::fs::write(dir.join("shaders").join(shader), &edited).unwrap();
-        let caught = !check(&dir, script);
-        std::fs::write(dir.join("shaders").join(shader), &text).unwrap();
+        let texts: Vec<String> =
+            shaders.iter().map(|s| std::fs::read_to_string(root().join("shaders").join(s)).unwrap()).collect();
+        for (shader, text) in shaders.iter().zip(&texts) {
+            std::fs::write(dir.join("shaders").join(shader), text).unwrap();
+        }
+        // Each shader the script writes, edited alone, fails the check; the unedited copies pass.
+        for (shader, text) in shaders.iter().zip(&texts) {
+            let edited = text.replacen("var acc0_0 = vec4<f32>(0.0);", "var acc0_0 = vec4<f32>(1.0);", 1);
+            assert_ne!(&edited, text, "{shader} has no generated accumulator to edit");
+            std::fs::write(dir.join("shaders").join(shader), &edited).unwrap();
+            let caught = !check(&dir, script);
+            std::fs::write(dir.join("shaders").join(shader), text).unwrap();
+            assert!(caught, "tools/{script} --check accepted an edited {shader}");
+        }
         let clean = check(&dir, script);
         std::fs::remove_dir_all(&dir).unwrap();
-        assert!(caught, "tools/{script} --check accepted an edited {shader}");
-        assert!(clean, "tools/{script} --check rejected an unedited copy of {shader}");
+        assert!(clean, "tools/{script} --check rejected unedited copies of {shaders:?}");
     }
 }

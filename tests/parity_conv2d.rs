@@ -251,6 +251,8 @@ fn every_register_block_matches_cpu() {
         ([3, 6, 9, 8], [3, 2, 8, 12], Conv2dOptions::default().strides([2, 1])),
         ([2, 9, 7, 12], [3, 3, 12, 4], same.dilations([2, 1])),
         ([1, 5, 11, 4], [1, 3, 4, 36], Conv2dOptions::default().padding(Padding::Explicit([[1, 0], [2, 1]]))),
+        // Several subgroup tiles in pixels and channels, the last of each partial.
+        ([2, 13, 11, 8], [3, 3, 8, 40], same),
     ];
     for (i, (xs, fs, opts)) in cases.into_iter().enumerate() {
         let seed = 900 + 10 * i as u64;
@@ -258,7 +260,7 @@ fn every_register_block_matches_cpu() {
         let (fc, fg) = pair(&fs, seed + 1);
         let (bc, bg) = pair(&[fs[3]], seed + 2);
         let want = conv2d_with_bias(&xc, &fc, Some(&bc), &opts).unwrap();
-        for (name, block) in RegBlock::FORWARD {
+        for (name, block) in RegBlock::candidates(gpu().as_gpu().unwrap()) {
             let got = conv2d_reg_block(&xg, &fg, Some(&bg), &opts, block).unwrap();
             assert_close(&got, &want, RTOL, &format!("conv2d {xs:?} {fs:?} {opts:?} block {name}"));
         }
@@ -273,7 +275,7 @@ fn every_register_block_matches_cpu() {
     // Blocks the shader cannot hold, and unaligned channels, are typed errors.
     let (_, xg) = pair(&[1, 4, 4, 4], 1);
     let (_, fg) = pair(&[3, 3, 4, 8], 2);
-    let big = RegBlock { pixels: RegBlock::MAX.pixels + 1, vec4s: 1 };
+    let big = RegBlock { pixels: RegBlock::MAX.pixels + 1, vec4s: 1, subgroup: false };
     assert!(matches!(conv2d_reg_block(&xg, &fg, None, &same, big), Err(Error::Shape { .. })));
     let (_, f3) = pair(&[3, 3, 4, 6], 3);
     assert!(matches!(conv2d_reg_block(&xg, &f3, None, &same, RegBlock::DEFAULT), Err(Error::Shape { .. })));

@@ -5,13 +5,22 @@ use common::*;
 use tessera::kernels::elementwise::{BinaryOp, UnaryOp};
 use tessera::prelude::*;
 
+/// Every matmul kernel variant (`Auto` included).
+const EVERY: [MatmulVariant; 5] =
+    [MatmulVariant::Auto, MatmulVariant::Naive, MatmulVariant::Register, MatmulVariant::Tiled, MatmulVariant::Subgroup];
+
+/// True when `g` runs the subgroup-shuffle kernels: one fixed subgroup size of 8 to 64.
+fn shuffles(g: &tessera::device::Gpu) -> bool {
+    g.subgroup_sizes().is_some_and(|(lo, hi)| lo == hi && (8..=64).contains(&lo))
+}
+
 #[test]
 fn matmul_every_variant_matches_cpu_on_odd_and_aligned_sizes() {
     for (m, k, n) in [(1, 1, 1), (7, 13, 5), (33, 20, 36), (64, 64, 64), (70, 132, 100), (9, 4, 4)] {
         let (ac, ag) = pair(&[m, k], 1);
         let (bc, bg) = pair(&[k, n], 2);
         let want = matmul(&ac, &bc).unwrap();
-        for v in [MatmulVariant::Auto, MatmulVariant::Naive, MatmulVariant::Register, MatmulVariant::Tiled] {
+        for v in EVERY {
             let got = matmul_with(&ag, &bg, MatmulOptions { variant: v, ..Default::default() }).unwrap();
             assert_close(&got, &want, RTOL, &format!("matmul {m}x{k}x{n} {v:?}"));
         }
@@ -39,8 +48,7 @@ fn check_layouts(batch: usize, m: usize, k: usize, n: usize, variants: &[MatmulV
 #[test]
 fn matmul_transposes_and_batches_match_cpu() {
     // Odd sizes: the register-blocked request falls back to the strided naive kernel.
-    let every = [MatmulVariant::Auto, MatmulVariant::Naive, MatmulVariant::Register, MatmulVariant::Tiled];
-    check_layouts(3, 9, 17, 11, &every, 3);
+    check_layouts(3, 9, 17, 11, &EVERY, 3);
     // Several 64x64 tiles with partial ones and k past the 16-deep slice: the tiled kernel's
     // coalesced loads (k-fast for row-major A and transposed B, outer-fast otherwise).
     check_layouts(2, 70, 37, 131, &[MatmulVariant::Tiled], 5);
@@ -52,29 +60,33 @@ fn auto_matmul_past_the_tuning_threshold_times_its_variants() {
     gpu();
     let dev = Device::gpu().unwrap();
     let g = dev.as_gpu().unwrap();
-    let every = [MatmulVariant::Auto, MatmulVariant::Naive, MatmulVariant::Register, MatmulVariant::Tiled];
-    check_layouts(1, 256, 64, 256, &every, 9); // 2^22 multiply-adds: tuned
+    check_layouts(1, 256, 64, 256, &EVERY, 9); // 2^22 multiply-adds: tuned
     let (a, b) =
         (Tensor::randn(&[256, 64], 0.0, 1.0, 1, &dev).unwrap(), Tensor::randn(&[64, 256], 0.0, 1.0, 2, &dev).unwrap());
     let (c, d) =
         (Tensor::randn(&[64, 256], 0.0, 1.0, 3, &dev).unwrap(), Tensor::randn(&[256, 64], 0.0, 1.0, 4, &dev).unwrap());
     matmul(&a, &b).unwrap();
     matmul(&c, &d).unwrap(); // 2^20 multiply-adds: the heuristic decides
-    let tuned: Vec<_> = g.tuned_entries().into_iter().filter(|(k, _)| k.starts_with("matmul ")).collect();
+    let tuned: Vec<_> =
+        g.tuned_entries().into_iter().filter(|(k, _)| k.starts_with("matmul ") || k.starts_with("matmul+")).collect();
     if g.tune_mode() == tessera_device::TuneMode::Off {
         assert!(tuned.is_empty(), "TESSERA_AUTOTUNE=off times nothing: {tuned:?}");
         return;
     }
     assert_eq!(tuned.len(), 1, "one tuned class, the small product untuned: {tuned:?}");
-    assert!(tuned[0].0.starts_with("matmul [1, 256, 64, 256, 64, 1,"), "{tuned:?}");
-    assert!(["naive", "register", "tiled"].contains(&tuned[0].1.as_str()), "{tuned:?}");
+    // The class names the subgroup kernel where it was a candidate (devices with one fixed
+    // subgroup size of 8 to 64, lavapipe among them).
+    let class =
+        if shuffles(g) { "matmul+subgroup [1, 256, 64, 256, 64, 1," } else { "matmul [1, 256, 64, 256, 64, 1," };
+    assert!(tuned[0].0.starts_with(class), "{tuned:?}");
+    assert!(["naive", "register", "subgroup", "tiled"].contains(&tuned[0].1.as_str()), "{tuned:?}");
 }
 
 #[test]
 fn register_blocked_matmul_reads_every_layout_directly() {
     // Multiples of 4 but not of the 8x16 block (partial blocks in m and n), batch > 1, and a
     // single block; the dense-layer shapes of LeNet-5's backward (x^T dy, dy W^T).
-    let variants = [MatmulVariant::Auto, MatmulVariant::Register];
+    let variants = [MatmulVariant::Auto, MatmulVariant::Register, MatmulVariant::Subgroup];
     for (batch, m, k, n, seed) in [(3, 36, 20, 44, 40), (2, 4, 4, 4, 42), (1, 12, 132, 8, 44), (1, 256, 32, 120, 46)] {
         check_layouts(batch, m, k, n, &variants, seed);
     }

@@ -6,11 +6,13 @@ use tessera_device::{Gpu, GpuBuffer};
 
 use crate::autotune;
 use crate::depthwise_conv2d::{self as dw, DepthwiseVariant};
-use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, window_params, Params};
+use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, shuffle_width, window_params, Params};
 use crate::matmul::{self, Matmul, MatmulVariant};
 use crate::split::{self, Part};
 use crate::{Activation, Conv2dGeometry, DepthwiseGeometry, Result};
 
+const SUBGROUP_SRC: &str =
+    concat!(include_str!("../../../shaders/conv2d.wgsl"), include_str!("../../../shaders/conv2d_subgroup.wgsl"));
 const SRC: &str = include_str!("../../../shaders/conv2d.wgsl");
 const GROUPED_SRC: &str = include_str!("../../../shaders/conv2d_grouped.wgsl");
 
@@ -126,8 +128,10 @@ pub fn conv2d(
         Conv2dVariant::Im2col => im2col_matmul(gpu, x, filter, bias, g, act),
         Conv2dVariant::Register => {
             let run = |b| conv2d_reg(gpu, x, filter, bias, g, act, b);
-            let key = shape_class("conv2d_reg_block", g);
-            let block = autotune::choose(gpu, &key, &RegBlock::FORWARD, RegBlock::DEFAULT, run)?;
+            // A cache written before the subgroup blocks existed must not stop them being timed.
+            let family = if shuffle_width(gpu).is_some() { "conv2d_reg_block+subgroup" } else { "conv2d_reg_block" };
+            let key = shape_class(family, g);
+            let block = autotune::choose(gpu, &key, &RegBlock::candidates(gpu), RegBlock::DEFAULT, run)?;
             conv2d_reg(gpu, x, filter, bias, g, act, block)
         }
         _ => direct(gpu, x, filter, bias, g, act, false),
@@ -231,34 +235,66 @@ pub fn conv2d_flipped(
 
 /// The register block of `conv2d_reg`: output pixels × vec4s of output channels per
 /// invocation, the pipeline-overridable constants `REG_TM` and `REG_TV` of conv2d.wgsl (at most
-/// [`RegBlock::MAX`], the generated maximum). Autotuned per shape class among
-/// [`RegBlock::FORWARD`].
+/// [`RegBlock::MAX`], the generated maximum), and whether the filter is shared by subgroup
+/// shuffles (`conv2d_reg_sg`, shaders/conv2d_subgroup.wgsl). Autotuned per shape class among
+/// [`RegBlock::candidates`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RegBlock {
     /// Output pixels per invocation (`REG_TM`).
     pub pixels: usize,
     /// Output channels per invocation, in vec4s (`REG_TV`).
     pub vec4s: usize,
+    /// Each step's filter vec4s loaded once per subgroup and shared by `subgroupShuffle`
+    /// (devices with one fixed subgroup size of 8 to 64 only, see `launch::shuffle_width`).
+    pub subgroup: bool,
+}
+
+/// A plain register block (each invocation loads its own filter vec4s).
+const fn plain(pixels: usize, vec4s: usize) -> RegBlock {
+    RegBlock { pixels, vec4s, subgroup: false }
+}
+
+/// A register block whose filter vec4s the subgroup shares.
+const fn shared(pixels: usize, vec4s: usize) -> RegBlock {
+    RegBlock { pixels, vec4s, subgroup: true }
 }
 
 impl RegBlock {
-    /// The block without tuning (the shader's default constants).
-    pub const DEFAULT: RegBlock = RegBlock { pixels: 8, vec4s: 4 };
+    /// The block without tuning (the shader's default constants; no subgroup operations).
+    pub const DEFAULT: RegBlock = plain(8, 4);
 
-    /// The largest block the generated shader holds (`tools/gen_conv2d_reg.py 24 8`).
-    pub const MAX: RegBlock = RegBlock { pixels: 24, vec4s: 8 };
+    /// The largest block the generated shaders hold (`tools/gen_conv2d_reg.py 24 8`).
+    pub const MAX: RegBlock = plain(24, 8);
 
-    /// The candidates autotuning times, named pixels x channels (the default first, then the
-    /// most promising on lavapipe).
+    /// The plain candidates autotuning times, named pixels x channels (the default first,
+    /// then the most promising on lavapipe).
     pub const FORWARD: [(&'static str, RegBlock); 7] = [
-        ("8x16", RegBlock { pixels: 8, vec4s: 4 }),
-        ("16x16", RegBlock { pixels: 16, vec4s: 4 }),
-        ("24x16", RegBlock { pixels: 24, vec4s: 4 }),
-        ("16x32", RegBlock { pixels: 16, vec4s: 8 }),
-        ("12x16", RegBlock { pixels: 12, vec4s: 4 }),
-        ("8x32", RegBlock { pixels: 8, vec4s: 8 }),
-        ("4x16", RegBlock { pixels: 4, vec4s: 4 }),
+        ("8x16", plain(8, 4)),
+        ("16x16", plain(16, 4)),
+        ("24x16", plain(24, 4)),
+        ("16x32", plain(16, 8)),
+        ("12x16", plain(12, 4)),
+        ("8x32", plain(8, 8)),
+        ("4x16", plain(4, 4)),
     ];
+
+    /// The subgroup candidates, most promising on lavapipe first (there 1.4–2.1× the plain
+    /// block of the same size on [32,32,32,64] 3×3 64→64; see docs/benchmarks.md).
+    pub const SUBGROUP: [(&'static str, RegBlock); 5] = [
+        ("16x32 subgroup", shared(16, 8)),
+        ("8x32 subgroup", shared(8, 8)),
+        ("8x16 subgroup", shared(8, 4)),
+        ("24x16 subgroup", shared(24, 4)),
+        ("4x16 subgroup", shared(4, 4)),
+    ];
+
+    /// The blocks autotuning times on `gpu`: the default, then the subgroup blocks where the
+    /// device runs them, then the other plain ones.
+    pub fn candidates(gpu: &Gpu) -> Vec<(&'static str, RegBlock)> {
+        let shared = shuffle_width(gpu).map_or(&[][..], |_| &RegBlock::SUBGROUP[..]);
+        let (first, rest) = RegBlock::FORWARD.split_at(1);
+        [first, shared, rest].concat()
+    }
 }
 
 /// The register-blocked forward with one block (cin, cout % 4 == 0).
@@ -273,10 +309,12 @@ pub fn conv2d_reg(
 ) -> Result<GpuBuffer> {
     let aligned = g.win.c.is_multiple_of(4) && g.cout.is_multiple_of(4) && g.groups == 1;
     let fits = (1..=RegBlock::MAX.pixels).contains(&block.pixels) && (1..=RegBlock::MAX.vec4s).contains(&block.vec4s);
-    if !aligned || !fits {
+    let width = if block.subgroup { shuffle_width(gpu) } else { None };
+    if !aligned || !fits || (block.subgroup && width.is_none()) {
+        let sg = if block.subgroup { ", on a device with one fixed subgroup size of 8 to 64" } else { "" };
         return Err(crate::shape_err(
             "conv2d",
-            format!("register block {block:?} for cin {}, cout {}, groups {}", g.win.c, g.cout, g.groups),
+            format!("register block {block:?} for cin {}, cout {}, groups {}{sg}", g.win.c, g.cout, g.groups),
         ));
     }
     let rows = g.win.n * g.win.oh * g.win.ow;
@@ -284,9 +322,16 @@ pub fn conv2d_reg(
     let threads = rows.div_ceil(block.pixels) * g.cout.div_ceil(4 * block.vec4s);
     let bias_buf = or_placeholder(gpu, bias)?;
     let constants = [("REG_TM", block.pixels as f64), ("REG_TV", block.vec4s as f64)];
-    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_reg", &constants)?;
     let p = params(g, bias.is_some(), act);
-    gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
+    let (pipe, groups) = match width {
+        Some(size) => {
+            let tiles = g.cout.div_ceil(4 * block.vec4s) * rows.div_ceil(block.pixels).div_ceil(size);
+            let pipe = pipeline(gpu, "conv2d_subgroup.wgsl", SUBGROUP_SRC, "conv2d_reg_sg", &constants)?;
+            (pipe, grid_1d(gpu, tiles, (64 / size) as u32))
+        }
+        None => (pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_reg", &constants)?, grid_1d(gpu, threads, 64)),
+    };
+    gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], groups)?;
     Ok(out)
 }
 

@@ -112,6 +112,15 @@ pub fn pipeline(
     Ok(gpu.pipeline(key, || shader_text(file, src))?)
 }
 
+/// The subgroup size the shuffle-sharing register kernels (`*_subgroup.wgsl`) run with: the
+/// device's one fixed subgroup size when it has subgroup operations and that size is 8 to 64
+/// (their B block of at most 32 vec4s fits 4 slots per invocation, and a 64-wide workgroup
+/// holds whole subgroups); else `None`, and those kernels are not offered.
+pub fn shuffle_width(gpu: &Gpu) -> Option<usize> {
+    let (lo, hi) = gpu.subgroup_sizes()?;
+    (lo == hi && (8..=64).contains(&lo)).then_some(lo as usize)
+}
+
 /// Checks that every size fits the 32-bit indices the shaders use.
 pub fn check_u32(op: &'static str, sizes: &[usize]) -> Result<()> {
     for &s in sizes {
@@ -130,18 +139,28 @@ pub const COMMON: &str = include_str!("../../../shaders/common.wgsl");
 
 /// The shader's text after the common helpers: embedded at build time, or read from
 /// `$TESSERA_SHADER_DIR/<file>` when that variable is set (for editing kernels without
-/// rebuilding; native only).
+/// rebuilding; native only). A family's subgroup file `<family>_subgroup.wgsl` is read after
+/// `<family>.wgsl`, as it is embedded.
 pub fn shader_text(file: &str, embedded: &str) -> String {
     #[cfg(not(target_arch = "wasm32"))]
-    if let Some(dir) = std::env::var_os("TESSERA_SHADER_DIR") {
-        let dir = std::path::Path::new(&dir);
-        if let Ok(text) = std::fs::read_to_string(dir.join(file)) {
-            let common = std::fs::read_to_string(dir.join("common.wgsl")).unwrap_or_else(|_| COMMON.to_string());
-            return common + &text;
-        }
+    if let Some(text) = std::env::var_os("TESSERA_SHADER_DIR").and_then(|d| text_on_disk(d.as_ref(), file)) {
+        return text;
     }
     let _ = file;
     format!("{COMMON}{embedded}")
+}
+
+/// `file` from `dir` after the common helpers (`dir`'s `common.wgsl`, else the embedded one)
+/// and, for a subgroup file, after its family's shader; `None` when a needed file is missing.
+#[cfg(not(target_arch = "wasm32"))]
+fn text_on_disk(dir: &std::path::Path, file: &str) -> Option<String> {
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).ok();
+    let family = match file.strip_suffix("_subgroup.wgsl") {
+        Some(f) => read(&format!("{f}.wgsl"))?,
+        None => String::new(),
+    };
+    let text = read(file)?;
+    Some(read("common.wgsl").unwrap_or_else(|| COMMON.to_string()) + &family + &text)
 }
 
 /// An optional operand: the caller's buffer, or an owned 1-element placeholder bound in its
@@ -193,4 +212,25 @@ pub fn or_placeholder<'a>(gpu: &Gpu, b: Option<&'a GpuBuffer>) -> Result<Operand
         Some(b) => Operand::Given(b),
         None => Operand::Placeholder(out_f32(gpu, 1)?),
     })
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shaders_on_disk_follow_the_common_helpers_and_subgroup_files_their_family() {
+        let dir = std::env::temp_dir().join(format!("tessera-shader-dir-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("fam.wgsl"), "FAMILY\n").unwrap();
+        std::fs::write(dir.join("fam_subgroup.wgsl"), "SUBGROUP\n").unwrap();
+        std::fs::write(dir.join("lone_subgroup.wgsl"), "LONE\n").unwrap();
+        assert_eq!(text_on_disk(&dir, "fam.wgsl").unwrap(), format!("{COMMON}FAMILY\n"));
+        assert_eq!(text_on_disk(&dir, "fam_subgroup.wgsl").unwrap(), format!("{COMMON}FAMILY\nSUBGROUP\n"));
+        assert_eq!(text_on_disk(&dir, "lone_subgroup.wgsl"), None, "its family's file is missing");
+        assert_eq!(text_on_disk(&dir, "missing.wgsl"), None);
+        std::fs::write(dir.join("common.wgsl"), "COMMON\n").unwrap();
+        assert_eq!(text_on_disk(&dir, "fam.wgsl").unwrap(), "COMMON\nFAMILY\n");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

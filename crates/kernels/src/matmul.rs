@@ -3,12 +3,15 @@
 use tessera_device::{Gpu, GpuBuffer, View};
 
 use crate::autotune;
-use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, Params};
+use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, shuffle_width, Params};
 use crate::split::window_align;
 use crate::{Activation, Result};
 
 /// Fewest multiply-adds for which `Auto` times the variants: below it one launch costs more than
 /// any variant saves, so tuning would only slow the first step (LeNet's products are under it).
+/// The subgroup module: the family's shader with its subgroup entry point after it.
+const SUBGROUP_SRC: &str =
+    concat!(include_str!("../../../shaders/matmul.wgsl"), include_str!("../../../shaders/matmul_subgroup.wgsl"));
 const TUNE_MIN_MACS: u64 = 1 << 22;
 
 const SRC: &str = include_str!("../../../shaders/matmul.wgsl");
@@ -25,6 +28,10 @@ pub enum MatmulVariant {
     Register,
     /// 64x64 shared-memory tiles; any layout.
     Tiled,
+    /// [`MatmulVariant::Register`] with each step's B block loaded once per subgroup and
+    /// shared by `subgroupShuffle` (`matmul_reg_sg`, shaders/matmul_subgroup.wgsl): row-major
+    /// operands on a device with one fixed subgroup size of 8 to 64; elsewhere `Register`.
+    Subgroup,
 }
 
 /// Layout of one operand: element strides for row, column and batch.
@@ -89,10 +96,12 @@ impl Matmul {
     /// The variant `v` resolves to for this problem when nothing is timed: `Auto` is the
     /// register-blocked kernel where the layouts allow it, else the naive one. Measured on
     /// lavapipe and on an NVIDIA H200 (Vulkan), where 1024³ took 0.30 ms register-blocked,
-    /// 0.93 ms naive and 6.4 ms tiled.
+    /// 0.93 ms naive and 6.4 ms tiled. `Subgroup` stays where the layouts allow it (the
+    /// launcher also needs the device to run it, see `launch::shuffle_width`).
     pub fn pick(&self, v: MatmulVariant) -> MatmulVariant {
         let reg_ok = self.reg_entry(self.n).is_some();
         match v {
+            MatmulVariant::Subgroup if !self.shares_b() => self.pick(MatmulVariant::Register),
             MatmulVariant::Register if !reg_ok => MatmulVariant::Naive,
             MatmulVariant::Auto if reg_ok => MatmulVariant::Register,
             MatmulVariant::Auto => MatmulVariant::Naive,
@@ -100,18 +109,44 @@ impl Matmul {
         }
     }
 
-    /// The autotune key: the sizes and every stride (they decide which variants apply).
-    fn shape_class(&self) -> String {
+    /// The autotune key: the sizes and every stride (they decide which variants apply), and
+    /// whether the subgroup kernel is among the candidates (so a cache written without it does
+    /// not keep it from being timed).
+    fn shape_class(&self, gpu: &Gpu) -> String {
         let (a, b) = (self.a, self.b);
         let dims = [self.batch, self.m, self.k, self.n, a.row, a.col, a.batch, b.row, b.col, b.batch];
-        format!("matmul {dims:?}")
+        let sg = if self.subgroup_ok(gpu) { "+subgroup" } else { "" };
+        format!("matmul{sg} {dims:?}")
     }
 
-    /// The variants valid for this problem, each resolving to itself under `pick`.
-    fn candidates(&self) -> Vec<(&'static str, MatmulVariant)> {
-        let all =
-            [("naive", MatmulVariant::Naive), ("register", MatmulVariant::Register), ("tiled", MatmulVariant::Tiled)];
-        all.into_iter().filter(|&(_, v)| v != MatmulVariant::Register || self.reg_entry(self.n).is_some()).collect()
+    /// The variants valid for this problem on `gpu`, each resolving to itself, most promising
+    /// first (the tuner stops starting candidates when its budget is spent).
+    fn candidates(&self, gpu: &Gpu) -> Vec<(&'static str, MatmulVariant)> {
+        let all = [
+            ("register", MatmulVariant::Register),
+            ("subgroup", MatmulVariant::Subgroup),
+            ("tiled", MatmulVariant::Tiled),
+            ("naive", MatmulVariant::Naive),
+        ];
+        all.into_iter().filter(|&(_, v)| self.resolve(gpu, v) == v).collect()
+    }
+
+    /// `pick`, with the subgroup kernel only where `gpu` runs it.
+    fn resolve(&self, gpu: &Gpu, v: MatmulVariant) -> MatmulVariant {
+        match self.pick(v) {
+            MatmulVariant::Subgroup if !self.subgroup_ok(gpu) => self.pick(MatmulVariant::Register),
+            v => v,
+        }
+    }
+
+    /// True when the subgroup kernel runs this problem on `gpu`.
+    fn subgroup_ok(&self, gpu: &Gpu) -> bool {
+        self.shares_b() && shuffle_width(gpu).is_some()
+    }
+
+    /// True when the layouts are those of the subgroup kernel (`matmul_reg`'s: row-major).
+    fn shares_b(&self) -> bool {
+        self.reg_entry(self.n) == Some("matmul_reg")
     }
 
     /// The register-blocked entry point for these layouts (`matmul_reg`, `_tn`, `_nt`, `_tt`:
@@ -223,9 +258,9 @@ pub fn matmul(
     let v = match variant {
         MatmulVariant::Auto if fits && macs >= TUNE_MIN_MACS => {
             let run = |v| matmul(gpu, a, b, bias, mm, v);
-            autotune::choose(gpu, &mm.shape_class(), &mm.candidates(), mm.pick(variant), run)?
+            autotune::choose(gpu, &mm.shape_class(gpu), &mm.candidates(gpu), mm.pick(variant), run)?
         }
-        v => mm.pick(v),
+        v => mm.resolve(gpu, v),
     };
     let out = out_f32(gpu, mm.batch * mm.m * mm.n)?;
     let whole = Block { rows: (0, mm.m), cols: (0, mm.n), shared: (0, mm.k) };
@@ -285,6 +320,9 @@ fn launch(
         .u(mm.n)
         .u((blk.shared.0 > 0) as usize)
         .align4();
+    // A block of a split problem (its rows strided by the whole output's) may not fit it.
+    let shared = part.reg_entry(mm.n) == Some("matmul_reg") && shuffle_width(gpu).is_some();
+    let v = if v == MatmulVariant::Subgroup && !shared { MatmulVariant::Register } else { v };
     let (entry, groups) = match v {
         MatmulVariant::Register => match part.reg_entry(mm.n) {
             Some(entry) => {
@@ -295,9 +333,18 @@ fn launch(
             None => naive_grid(gpu, m, n, mm.batch),
         },
         MatmulVariant::Tiled => ("matmul_tiled", [n.div_ceil(64) as u32, m.div_ceil(64) as u32, mm.batch as u32]),
+        MatmulVariant::Subgroup => {
+            let size = shuffle_width(gpu).unwrap_or(64);
+            let mut g = grid_1d(gpu, n.div_ceil(16) * m.div_ceil(8).div_ceil(size), (64 / size) as u32);
+            g[2] = mm.batch as u32;
+            ("matmul_reg_sg", g)
+        }
         _ => naive_grid(gpu, m, n, mm.batch),
     };
-    let pipe = pipeline(gpu, "matmul.wgsl", SRC, entry, &[])?;
+    let pipe = match entry {
+        "matmul_reg_sg" => pipeline(gpu, "matmul_subgroup.wgsl", SUBGROUP_SRC, entry, &[])?,
+        _ => pipeline(gpu, "matmul.wgsl", SRC, entry, &[])?,
+    };
     let bias = or_placeholder(gpu, bias)?;
     let whole = blk.rows == (0, mm.m) && blk.cols == (0, mm.n) && blk.shared == (0, mm.k);
     if whole {

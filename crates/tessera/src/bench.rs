@@ -240,6 +240,7 @@ fn op_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
         ("naive", MatmulVariant::Naive),
         ("register", MatmulVariant::Register),
         ("tiled", MatmulVariant::Tiled),
+        ("subgroup", MatmulVariant::Subgroup),
     ];
     for (label, v) in variants {
         let (a, b) = (a.clone(), b.clone());
@@ -265,7 +266,8 @@ fn op_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
         });
     }
     // Every register block autotuning chooses among, timed alone.
-    for (label, block) in RegBlock::FORWARD {
+    let blocks = dev.as_gpu().map(RegBlock::candidates).unwrap_or_default();
+    for (label, block) in blocks {
         let (x, f) = (x.clone(), f.clone());
         cases.push(Case {
             name: format!("conv2d [32,32,32,64] 3x3 64->64 SAME (register {label})"),
@@ -321,7 +323,8 @@ fn op_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
 }
 
 /// LeNet-5's first dense layer (batch 32, 400 -> 120) forward and both gradients, and the
-/// smallest op there is: what a launch-bound step is made of.
+/// smallest op there is, alone and 100 in a row (the cost of one launch inside a submit):
+/// what a launch-bound step is made of.
 fn small_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
     let x = Tensor::randn(&[32, 400], 0.0, 1.0, 18, dev)?;
     let w = Tensor::randn(&[400, 120], 0.0, 0.1, 19, dev)?;
@@ -330,6 +333,7 @@ fn small_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
     let t = |a: bool, b: bool| MatmulOptions { transpose_a: a, transpose_b: b, ..Default::default() };
     let (x1, w1, dy1, w2, x2, dy2) = (x.clone(), w.clone(), dy.clone(), w.clone(), x.clone(), dy.clone());
     let one = Tensor::randn(&[32], 0.0, 1.0, 21, dev)?;
+    let one2 = one.clone();
     Ok(vec![
         Case {
             name: "dense [32,400] x [400,120]".into(),
@@ -347,7 +351,17 @@ fn small_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
             run: Box::new(move || matmul_with(&x2, &dy2, t(true, false))),
         },
         Case { name: "add [32] + [32] (one launch)".into(), flops: 0.0, run: Box::new(move || add(&one, &one)) },
+        Case {
+            name: "add [32] x 100, chained (100 launches)".into(),
+            flops: 0.0,
+            run: Box::new(move || chain(&one2, 100)),
+        },
     ])
+}
+
+/// `n` dependent additions of `x` to itself: one launch each, recorded before one wait.
+fn chain(x: &Tensor, n: usize) -> tessera_nn::Result<Tensor> {
+    (1..n).try_fold(add(x, x)?, |y, _| add(&y, x))
 }
 
 /// Softmax with each kernel (subgroup operations included where the device has them) of
