@@ -136,7 +136,76 @@ def gen_conv(tm=24, v=8):
     return "\n".join(L)
 
 
+def gen_filter_grad(vj=16):
+    """`conv2d_filter_grad_reg` with the upstream gradient shared by the subgroup: the
+    invocations of a subgroup own the same chunk of rows and output channels and consecutive
+    (tap, input-channel quad) pairs, so each pixel's 4*FG_TV gradient values are loaded once
+    per subgroup (at most 16 vec4s: 2 slots at size 8). Taps that fall in the padding read 0
+    instead of skipping the pixel, so every invocation of a subgroup runs the same loop."""
+    L = []
+    w = L.append
+    w(f"// conv2d_filter_grad_reg with dY shared by the subgroup: one tap x 4 cin x 4*FG_TV cout per")
+    w(f"// invocation (FG_TV <= {vj}, the constant of conv2d.wgsl).")
+    w("@compute @workgroup_size(64)")
+    w(f"fn conv2d_filter_grad_reg_sg(\n    {BUILTINS}\n) {{")
+    w("    let t = (wid.x + wid.y * nwg.x) * nsg + sg;")
+    w("    let co4 = p.cout / 4u;")
+    w("    let ci4 = p.cin / 4u;")
+    w("    let ncb = (p.cout + 4u * FG_TV - 1u) / (4u * FG_TV);")
+    w("    let pairs = p.kh * p.kw * ci4;")
+    w("    let ngroups = (pairs + size - 1u) / size;")
+    w("    let rows = p.n * p.oh;")
+    w("    let nchunks = (rows + p._p0 - 1u) / p._p0;")
+    w("    if t >= nchunks * ncb * ngroups { return; }")
+    w("    let chunk = t / (ncb * ngroups);")
+    w("    let cb = (t % (ncb * ngroups)) % ncb;")
+    w("    let u = ((t % (ncb * ngroups)) / ncb) * size + l;")
+    w("    let live = u < pairs;")
+    w("    let uu = min(u, pairs - 1u);")
+    w("    let ci = uu % ci4;")
+    w("    let tap_i = uu / ci4;")
+    w("    let kx = tap_i % p.kw;")
+    w("    let ky = tap_i / p.kw;")
+    for k in range(2):
+        w(f"    let g{k}c = min(cb * FG_TV + min(l + {k}u * size, FG_TV - 1u), co4 - 1u);")
+    for e in range(4):
+        for j in range(vj):
+            w(f"    var acc{e}_{j} = vec4<f32>(0.0);")
+    w("    let r1 = min(rows, (chunk + 1u) * p._p0);")
+    w("    for (var r = chunk * p._p0; r < r1; r++) {")
+    w("        let b = r / p.oh;")
+    w("        let oy = r % p.oh;")
+    w("        let iy = i32(oy * p.sh + ky * p.dh) - i32(p.pad_top);")
+    w("        let row_in = iy >= 0 && iy < i32(p.h);")
+    w("        let xrow = (b * p.h + u32(clamp(iy, 0, i32(p.h) - 1))) * p.w;")
+    w("        let grow = (b * p.oh + oy) * p.ow;")
+    w("        for (var ox = 0u; ox < p.ow; ox++) {")
+    w("            let ix = i32(ox * p.sw + kx * p.dw) - i32(p.pad_left);")
+    w("            let inside = row_in && ix >= 0 && ix < i32(p.w);")
+    w("            let xv = select(vec4<f32>(0.0), x4[(xrow + u32(clamp(ix, 0, i32(p.w) - 1))) * ci4 + ci], inside);")
+    w("            let gb = (grow + ox) * co4;")
+    w("            let s0 = gy4[gb + g0c];")
+    w("            var s1 = s0;")
+    w("            if size < FG_TV { s1 = gy4[gb + g1c]; }")
+    for j in range(vj):
+        w(f"            if {j}u < FG_TV {{")
+        w(f"                let g{j} = subgroupShuffle(select(s0, s1, {j}u >= size), {j}u % size);")
+        for e, comp in enumerate("xyzw"):
+            w(f"                acc{e}_{j} = fma(vec4(xv.{comp}), g{j}, acc{e}_{j});")
+        w("            }")
+    w("        }")
+    w("    }")
+    w("    let base = chunk * p.kh * p.kw * p.cin * co4 + (tap_i * p.cin + ci * 4u) * co4;")
+    w("    if !live || bias[0] == 12345.678 { return; } // the bias test keeps binding 3 in the layout")
+    for e in range(4):
+        for j in range(vj):
+            w(f"    if {j}u < FG_TV && cb * FG_TV + {j}u < co4 {{ out4[base + {e}u * co4 + cb * FG_TV + {j}u] = acc{e}_{j}; }}")
+    w("}")
+    return "\n".join(L)
+
+
 if __name__ == "__main__":
     _, _, check = args("-", "-")
     splice("matmul_subgroup.wgsl", "gen_subgroup_reg.py", "8", "4", gen_matmul(), check)
-    splice("conv2d_subgroup.wgsl", "gen_subgroup_reg.py", "24", "8", gen_conv(), check)
+    conv = gen_conv() + "\n\n" + gen_filter_grad()
+    splice("conv2d_subgroup.wgsl", "gen_subgroup_reg.py", "24", "8", conv, check)

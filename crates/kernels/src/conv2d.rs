@@ -526,34 +526,65 @@ pub fn conv2d_filter_bias_grad_kernel(
 
 /// The register block and chunking of the register-blocked filter gradient: output channels
 /// per invocation in vec4s (the pipeline-overridable constant `FG_TV` of conv2d.wgsl, at most
-/// 16) and the number of invocations the chunking of the rows aims for. Autotuned per shape
-/// class among [`FilterGradBlock::CANDIDATES`].
+/// 16), the number of invocations the chunking of the rows aims for, and whether the upstream
+/// gradient is shared by subgroup shuffles (`conv2d_filter_grad_reg_sg`,
+/// shaders/conv2d_subgroup.wgsl). Autotuned per shape class among
+/// [`FilterGradBlock::candidates`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FilterGradBlock {
     /// Output channels per invocation, in vec4s (`FG_TV`).
     pub vec4s: usize,
     /// Invocations to aim for (partial sums over chunks of rows fill the rest).
     pub threads: usize,
+    /// Each pixel's upstream-gradient vec4s loaded once per subgroup and shared by
+    /// `subgroupShuffle` (devices with one fixed subgroup size of 8 to 64 only).
+    pub subgroup: bool,
+}
+
+/// A plain filter-gradient block.
+const fn fg(vec4s: usize, threads: usize) -> FilterGradBlock {
+    FilterGradBlock { vec4s, threads, subgroup: false }
+}
+
+/// A filter-gradient block whose upstream gradient the subgroup shares.
+const fn fg_shared(vec4s: usize, threads: usize) -> FilterGradBlock {
+    FilterGradBlock { vec4s, threads, subgroup: true }
 }
 
 impl FilterGradBlock {
-    /// The block without tuning (the shader's default constant).
-    pub const DEFAULT: FilterGradBlock = FilterGradBlock { vec4s: 4, threads: FILTER_GRAD_THREADS };
+    /// The block without tuning (the shader's default constant; no subgroup operations).
+    pub const DEFAULT: FilterGradBlock = fg(4, FILTER_GRAD_THREADS);
 
     /// The most output channels per invocation the generated shader holds, in vec4s.
     pub const MAX_VEC4S: usize = 16;
 
-    /// The candidates autotuning times, named channels/invocations (the default first, then
-    /// the most promising on lavapipe).
+    /// The plain candidates autotuning times, named channels/invocations (the default first,
+    /// then the most promising on lavapipe).
     pub const CANDIDATES: [(&'static str, FilterGradBlock); 7] = [
-        ("16/4096", FilterGradBlock { vec4s: 4, threads: 4096 }),
-        ("64/256", FilterGradBlock { vec4s: 16, threads: 256 }),
-        ("32/1024", FilterGradBlock { vec4s: 8, threads: 1024 }),
-        ("64/1024", FilterGradBlock { vec4s: 16, threads: 1024 }),
-        ("32/256", FilterGradBlock { vec4s: 8, threads: 256 }),
-        ("32/4096", FilterGradBlock { vec4s: 8, threads: 4096 }),
-        ("16/1024", FilterGradBlock { vec4s: 4, threads: 1024 }),
+        ("16/4096", fg(4, 4096)),
+        ("64/256", fg(16, 256)),
+        ("32/1024", fg(8, 1024)),
+        ("64/1024", fg(16, 1024)),
+        ("32/256", fg(8, 256)),
+        ("32/4096", fg(8, 4096)),
+        ("16/1024", fg(4, 1024)),
     ];
+
+    /// The subgroup candidates.
+    pub const SUBGROUP: [(&'static str, FilterGradBlock); 4] = [
+        ("64/1024 subgroup", fg_shared(16, 1024)),
+        ("64/4096 subgroup", fg_shared(16, 4096)),
+        ("32/1024 subgroup", fg_shared(8, 1024)),
+        ("16/4096 subgroup", fg_shared(4, 4096)),
+    ];
+
+    /// The blocks autotuning times on `gpu`: the default, then the subgroup blocks where the
+    /// device runs them, then the other plain ones.
+    pub fn candidates(gpu: &Gpu) -> Vec<(&'static str, FilterGradBlock)> {
+        let shared = shuffle_width(gpu).map_or(&[][..], |_| &FilterGradBlock::SUBGROUP[..]);
+        let (first, rest) = FilterGradBlock::CANDIDATES.split_at(1);
+        [first, shared, rest].concat()
+    }
 }
 
 /// The filter gradient with one kernel (the register-blocked one with its autotuned block),
@@ -570,8 +601,9 @@ fn filter_grad_with(
         return filter_grad_block(gpu, x, dy, g, kernel, FilterGradBlock::DEFAULT, with_bias);
     }
     let run = |b| Ok(filter_grad_block(gpu, x, dy, g, kernel, b, false)?.0);
-    let key = shape_class("conv2d_filter_grad_reg_block", g);
-    let block = autotune::choose(gpu, &key, &FilterGradBlock::CANDIDATES, FilterGradBlock::DEFAULT, run)?;
+    let sg = if shuffle_width(gpu).is_some() { "+subgroup" } else { "" };
+    let key = shape_class(&format!("conv2d_filter_grad_reg_block{sg}"), g);
+    let block = autotune::choose(gpu, &key, &FilterGradBlock::candidates(gpu), FilterGradBlock::DEFAULT, run)?;
     filter_grad_block(gpu, x, dy, g, kernel, block, with_bias)
 }
 
@@ -586,6 +618,7 @@ pub fn conv2d_filter_grad_reg(
     if !FilterGradKernel::Register.valid(g)
         || !(1..=FilterGradBlock::MAX_VEC4S).contains(&block.vec4s)
         || block.threads == 0
+        || (block.subgroup && shuffle_width(gpu).is_none())
     {
         return Err(crate::shape_err(
             "conv2d_filter_grad",
@@ -627,12 +660,24 @@ fn filter_grad_block(
     let dummy = out_f32(gpu, 1)?;
     let fg_tv = [("FG_TV", block.vec4s as f64)];
     let constants: &[(&str, f64)] = if kernel == FilterGradKernel::Register { &fg_tv } else { &[] };
-    let pipe = pipeline(gpu, file, src, entry, constants)?;
     let p = match g.groups {
         1 => params_ext(g, false, Activation::None, [chunk_rows, 0, 0]),
         _ => grouped_params(g, false, Activation::None, chunk_rows),
     };
-    gpu.dispatch(&pipe, p.bytes()?, &[x, dy, &dummy, &partial], grid_1d(gpu, threads * chunks, 64))?;
+    let (pipe, groups) = match shuffle_width(gpu).filter(|_| block.subgroup && kernel == FilterGradKernel::Register) {
+        Some(size) => {
+            // One subgroup per chunk, channel block and `size` (tap, input-channel quad) pairs.
+            let pairs = w.kh * w.kw * (w.c / 4);
+            let tiles = chunks * g.cout.div_ceil(4 * block.vec4s) * pairs.div_ceil(size);
+            let entry = "conv2d_filter_grad_reg_sg";
+            (
+                pipeline(gpu, "conv2d_subgroup.wgsl", SUBGROUP_SRC, entry, constants)?,
+                grid_1d(gpu, tiles, (64 / size) as u32),
+            )
+        }
+        None => (pipeline(gpu, file, src, entry, constants)?, grid_1d(gpu, threads * chunks, 64)),
+    };
+    gpu.dispatch(&pipe, p.bytes()?, &[x, dy, &dummy, &partial], groups)?;
     if chunks == 1 {
         return Ok((partial, None));
     }

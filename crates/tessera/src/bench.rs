@@ -399,7 +399,8 @@ fn backward_cases(dev: &Device, x: &Tensor) -> tessera_nn::Result<Vec<Case>> {
     let dw_flops = 2.0 * (32 * 32 * 32 * 64 * 9) as f64;
     let (x1, dy1, f1) = (x.clone(), dy.clone(), f.clone());
     let (x2, dy2) = (x.clone(), dy.clone());
-    let blocks = FilterGradBlock::CANDIDATES.map(|(label, block)| {
+    let fg_blocks = dev.as_gpu().map(FilterGradBlock::candidates).unwrap_or_default();
+    let blocks = fg_blocks.into_iter().map(|(label, block)| {
         let (x, dy) = (x.clone(), dy.clone());
         Case {
             name: format!("conv2d filter grad [32,32,32,64] 3x3 64->64 (register {label})"),
