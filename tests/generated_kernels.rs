@@ -43,8 +43,11 @@ fn the_check_fails_on_an_edited_shader() {
         for sub in ["tools", "shaders"] {
             std::fs::create_dir_all(dir.join(sub)).unwrap();
         }
-        for tool in [script, "gen_region.py"] {
-            std::fs::copy(root().join("tools").join(tool), dir.join("tools").join(tool)).unwrap();
+        // Every generator, since one may import another (the subgroup one reuses the conv body).
+        for tool in std::fs::read_dir(root().join("tools")).unwrap().map(|e| e.unwrap().file_name()) {
+            if tool.to_string_lossy().starts_with("gen_") && tool.to_string_lossy().ends_with(".py") {
+                std::fs::copy(root().join("tools").join(&tool), dir.join("tools").join(&tool)).unwrap();
+            }
         }
         let texts: Vec<String> =
             shaders.iter().map(|s| std::fs::read_to_string(root().join("shaders").join(s)).unwrap()).collect();

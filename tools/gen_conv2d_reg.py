@@ -30,6 +30,22 @@ def gen(tm, v):
     w("    let ci4 = p.cin / 4u;")
     for j in range(v):
         w(f"    let c{j} = min(col0 / 4u + {j}u, co4 - 1u);")
+
+    def b_loads(w, indent):
+        for t in range(4):
+            for j in range(v):
+                w(f"{indent}let b{t}_{j} = f4[fr + {t}u * co4 + c{j}];")
+
+    body(w, tm, v, b_loads)
+    w("}")
+    return "\n".join(L)
+
+
+def body(w, tm, v, b_loads):
+    """The implicit GEMM after the invocation's block is known (`row0`, `col0`, `rows`, `co4`,
+    `ci4`): pixels, accumulators, the tap and input-channel loops (`b_loads(w, indent)` writes
+    the step's filter vec4s b{t}_{j}) and the stores. Shared with the subgroup twin
+    (tools/gen_subgroup_reg.py)."""
     for r in range(tm):
         w(f"    let px{r} = pixel(min(row0 + {r}u, rows - 1u));")
     for r in range(tm):
@@ -43,9 +59,7 @@ def gen(tm, v):
     w("            let fbase = (ky * p.kw + kx) * p.cin * co4;")
     w("            for (var ci = 0u; ci < ci4; ci++) {")
     w("                let fr = fbase + ci * 4u * co4;")
-    for t in range(4):
-        for j in range(v):
-            w(f"                let b{t}_{j} = f4[fr + {t}u * co4 + c{j}];")
+    b_loads(w, "                ")
     for r in range(tm):
         w(f"                if {r}u < REG_TM {{")
         w(f"                    let av{r} = select(vec4<f32>(0.0), x4[t{r}.x + ci], m{r});")
@@ -59,8 +73,6 @@ def gen(tm, v):
     for r in range(tm):
         for j in range(v):
             w(f"    if {r}u < REG_TM && {j}u < REG_TV {{ store4(row0 + {r}u, col0 / 4u + {j}u, rows, acc{r}_{j}); }}")
-    w("}")
-    return "\n".join(L)
 
 
 

@@ -10,6 +10,7 @@ cuts the loads per step from TM + 4V to TM + 4V / size. Needs one fixed subgroup
 least 8 (4V ≤ 32 items in at most 4 slots per invocation).
 Usage: gen_subgroup_reg.py [--check] (rewrites, or verifies, both shaders' generated regions)"""
 
+from gen_conv2d_reg import body as conv_body
 from gen_region import args, splice
 
 def tile(w, n, rows, tm, tv, extra=""):
@@ -106,32 +107,12 @@ def gen_conv(tm=24, v=8):
     w("    let co4 = p.cout / 4u;")
     w("    let ci4 = p.cin / 4u;")
     offsets(w, "4u * REG_TV", "col0 / 4u", ("co4", "co4 - 1u"))
-    for r in range(tm):
-        w(f"    let px{r} = pixel(min(row0 + {r}u, rows - 1u));")
-    for r in range(tm):
-        for j in range(v):
-            w(f"    var acc{r}_{j} = vec4<f32>(0.0);")
-    w("    for (var ky = 0u; ky < p.kh; ky++) {")
-    w("        for (var kx = 0u; kx < p.kw; kx++) {")
-    for r in range(tm):
-        w(f"            let t{r} = tap(px{r}, ky, kx);")
-        w(f"            let m{r} = t{r}.y != 0u;")
-    w("            let fbase = (ky * p.kw + kx) * p.cin * co4;")
-    w("            for (var ci = 0u; ci < ci4; ci++) {")
-    w("                let fr = fbase + ci * 4u * co4;")
-    slots(w, "                ", lambda o: f"f4[fr + {o}]", "4u * REG_TV")
-    shuffled(w, "                ", v, lambda j: f"{j}u < REG_TV")
-    for r in range(tm):
-        w(f"                if {r}u < REG_TM {{")
-        w(f"                    let av{r} = select(vec4<f32>(0.0), x4[t{r}.x + ci], m{r});")
-        fmas(w, "                    ", r, v, lambda j: f"{j}u < REG_TV")
-        w("                }")
-    w("            }")
-    w("        }")
-    w("    }")
-    for r in range(tm):
-        for j in range(v):
-            w(f"    if {r}u < REG_TM && {j}u < REG_TV {{ store4(row0 + {r}u, col0 / 4u + {j}u, rows, acc{r}_{j}); }}")
+
+    def b_loads(w, indent):
+        slots(w, indent, lambda o: f"f4[fr + {o}]", "4u * REG_TV")
+        shuffled(w, indent, v, lambda j: f"{j}u < REG_TV")
+
+    conv_body(w, tm, v, b_loads)
     w("}")
     return "\n".join(L)
 
