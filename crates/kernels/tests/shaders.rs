@@ -1,5 +1,6 @@
-//! Every WGSL file under `shaders/` (with the common helpers prepended, as the launchers do)
-//! parses and validates with naga, the shader compiler wgpu uses — no GPU needed.
+//! Every WGSL file under `shaders/` (with the common helpers prepended, and a subgroup file
+//! after its family's shader, as the launchers do) parses and validates with naga, the shader
+//! compiler wgpu uses — no GPU needed.
 
 use std::path::Path;
 
@@ -13,7 +14,11 @@ fn every_shader_parses_and_validates() {
         if path.extension().is_none_or(|e| e != "wgsl") || name == "common.wgsl" {
             continue;
         }
-        let text = tessera_kernels::launch::shader_text(&name, &std::fs::read_to_string(&path).unwrap());
+        // A family's subgroup file is compiled after the family's shader, as its launcher does.
+        let family =
+            name.strip_suffix("_subgroup.wgsl").map(|f| std::fs::read_to_string(dir.join(format!("{f}.wgsl"))));
+        let embedded = family.transpose().unwrap().unwrap_or_default() + &std::fs::read_to_string(&path).unwrap();
+        let text = tessera_kernels::launch::shader_text(&name, &embedded);
         let module =
             naga::front::wgsl::parse_str(&text).unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&text)));
         let flags = naga::valid::ValidationFlags::all();
