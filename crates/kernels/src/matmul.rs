@@ -7,11 +7,11 @@ use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, shuff
 use crate::split::window_align;
 use crate::{Activation, Result};
 
-/// Fewest multiply-adds for which `Auto` times the variants: below it one launch costs more than
-/// any variant saves, so tuning would only slow the first step (LeNet's products are under it).
 /// The subgroup module: the family's shader with its subgroup entry point after it.
 const SUBGROUP_SRC: &str =
     concat!(include_str!("../../../shaders/matmul.wgsl"), include_str!("../../../shaders/matmul_subgroup.wgsl"));
+/// Fewest multiply-adds for which `Auto` times the variants: below it one launch costs more than
+/// any variant saves, so tuning would only slow the first step (LeNet's products are under it).
 const TUNE_MIN_MACS: u64 = 1 << 22;
 
 const SRC: &str = include_str!("../../../shaders/matmul.wgsl");
