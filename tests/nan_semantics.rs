@@ -411,7 +411,7 @@ fn convolutions_and_matmul_multiply_through() {
             f
         };
         let f4 = t(&eye(4, &|ci, co| ci == co), &[1, 3, 4, 4], &dev);
-        for variant in [Conv2dVariant::Direct, Conv2dVariant::Register, Conv2dVariant::Im2col] {
+        for variant in Conv2dVariant::ALL {
             let y = v(conv2d_variant(&x4, &f4, None, &same, variant));
             assert_same(&y, &want4, &format!("conv2d {variant:?} {dev}"));
         }

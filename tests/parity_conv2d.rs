@@ -5,16 +5,13 @@ mod common;
 use common::*;
 use tessera::prelude::*;
 
-const VARIANTS: [Conv2dVariant; 4] =
-    [Conv2dVariant::Auto, Conv2dVariant::Direct, Conv2dVariant::Register, Conv2dVariant::Im2col];
-
 fn check(x_shape: [usize; 4], f_shape: [usize; 4], opts: Conv2dOptions, with_bias: bool, seed: u64) {
     let (xc, xg) = pair(&x_shape, seed);
     let (fc, fg) = pair(&f_shape, seed + 1);
     let (bc, bg) = pair(&[f_shape[3]], seed + 2);
     let (bc, bg) = if with_bias { (Some(&bc), Some(&bg)) } else { (None, None) };
     let want = conv2d_with_bias(&xc, &fc, bc, &opts).unwrap();
-    for v in VARIANTS {
+    for v in Conv2dVariant::ALL {
         let got = conv2d_variant(&xg, &fg, bg, &opts, v).unwrap();
         assert_close(&got, &want, RTOL, &format!("conv2d {x_shape:?} {f_shape:?} {opts:?} bias={with_bias} {v:?}"));
     }

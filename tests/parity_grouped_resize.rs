@@ -41,7 +41,7 @@ fn grouped_conv2d_forward_matches_cpu_for_every_option() {
             let want = conv2d_with_bias(&xc, &fc, Some(&bc), &o).unwrap();
             assert_close(&conv2d_with_bias(&xg, &fg, Some(&bg), &o).unwrap(), &want, RTOL, &what);
             let want = conv2d(&xc, &fc, &o).unwrap();
-            for v in [Conv2dVariant::Auto, Conv2dVariant::Direct, Conv2dVariant::Register, Conv2dVariant::Im2col] {
+            for v in Conv2dVariant::ALL {
                 let got = conv2d_variant(&xg, &fg, None, &o, v).unwrap();
                 assert_close(&got, &want, RTOL, &format!("{what} {v:?}"));
             }

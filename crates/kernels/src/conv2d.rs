@@ -23,15 +23,22 @@ pub enum Conv2dVariant {
     Auto,
     /// One output per invocation; any sizes.
     Direct,
+    /// `Direct` with each filter value loaded once per subgroup and broadcast
+    /// (`conv2d_direct_sg`); where the device has no fixed subgroup size of 8 to 64
+    /// (`launch::shuffle_width`) it runs as `Direct`.
+    DirectSubgroup,
     /// Register-blocked implicit GEMM; needs cin and cout % 4 == 0.
     Register,
     /// Patch matrix + shared-memory tiled matmul.
     Im2col,
 }
 
-use Conv2dVariant::{Auto, Direct, Im2col, Register};
+use Conv2dVariant::{Auto, Direct, DirectSubgroup, Im2col, Register};
 
 impl Conv2dVariant {
+    /// Every variant, `Auto` first (what the parity tests loop over).
+    pub const ALL: [Conv2dVariant; 5] = [Auto, Direct, DirectSubgroup, Register, Im2col];
+
     /// The variant `self` resolves to for this adapter and geometry when nothing is timed:
     /// `Auto` is register-blocked where the channels allow it, else direct — the fastest on
     /// lavapipe and on an NVIDIA H200 (Vulkan), where [32,32,32,64] 3x3 64->64 took 0.22 ms
@@ -41,6 +48,7 @@ impl Conv2dVariant {
         let patch_bytes = (g.win.n * g.win.oh * g.win.ow * g.win.kh * g.win.kw * g.win.c * 4) as u64;
         let im2col_fits = patch_bytes <= gpu.max_binding_bytes();
         match self {
+            DirectSubgroup if shuffle_width(gpu).is_none() => Direct,
             Conv2dVariant::Register if !aligned => Conv2dVariant::Direct,
             Conv2dVariant::Im2col if !im2col_fits => Conv2dVariant::Direct,
             Conv2dVariant::Auto if aligned => Conv2dVariant::Register,
@@ -60,7 +68,7 @@ fn shape_class(family: &str, g: &Conv2dGeometry) -> String {
 
 /// The forward variants valid for this geometry (each resolves to itself under `pick`).
 fn forward_candidates(gpu: &Gpu, g: &Conv2dGeometry) -> Vec<(&'static str, Conv2dVariant)> {
-    [("direct", Direct), ("register", Register), ("im2col", Im2col)]
+    [("direct", Direct), ("direct subgroup", DirectSubgroup), ("register", Register), ("im2col", Im2col)]
         .into_iter()
         .filter(|&(_, v)| v.pick(gpu, g) == v)
         .collect()
@@ -120,7 +128,8 @@ pub fn conv2d(
     let variant = match variant {
         Conv2dVariant::Auto => {
             let run = |v| conv2d(gpu, x, filter, bias, g, act, v);
-            autotune::choose(gpu, &shape_class("conv2d", g), &forward_candidates(gpu, g), Auto.pick(gpu, g), run)?
+            let key = shape_class(&forward_family(gpu, "conv2d"), g);
+            autotune::choose(gpu, &key, &forward_candidates(gpu, g), Auto.pick(gpu, g), run)?
         }
         v => v,
     };
@@ -134,7 +143,7 @@ pub fn conv2d(
             let block = autotune::choose(gpu, &key, &RegBlock::candidates(gpu), RegBlock::DEFAULT, run)?;
             conv2d_reg(gpu, x, filter, bias, g, act, block)
         }
-        _ => direct(gpu, x, filter, bias, g, act, false),
+        v => direct(gpu, x, filter, bias, g, act, (false, v == DirectSubgroup)),
     }
 }
 
@@ -175,6 +184,18 @@ fn prologue(
     })
 }
 
+/// The tuning family of a forward launcher: `+subgroup` where the device runs
+/// `conv2d_direct_sg`, so that a cache written before it existed does not shut it out.
+fn forward_family(gpu: &Gpu, family: &'static str) -> String {
+    if shuffle_width(gpu).is_some() {
+        format!("{family}+subgroup")
+    } else {
+        family.to_string()
+    }
+}
+
+/// The direct kernel, reading the filter flipped with `flipped`, and with the filter shared
+/// by subgroup broadcasts (`conv2d_direct_sg`) with `shared` where `shuffle_width` allows.
 fn direct(
     gpu: &Gpu,
     x: &GpuBuffer,
@@ -182,15 +203,22 @@ fn direct(
     bias: Option<&GpuBuffer>,
     g: &Conv2dGeometry,
     act: Activation,
-    flipped: bool,
+    (flipped, shared): (bool, bool),
 ) -> Result<GpuBuffer> {
     let rows = g.win.n * g.win.oh * g.win.ow;
     let out = out_f32(gpu, rows * g.cout)?;
-    let threads = rows.div_ceil(4) * g.cout.div_ceil(8);
+    let blocks = rows.div_ceil(4) * g.cout.div_ceil(8);
     let bias_buf = or_placeholder(gpu, bias)?;
-    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_direct", &[])?;
+    let (pipe, groups) = match shuffle_width(gpu).filter(|_| shared) {
+        Some(size) => {
+            let tiles = g.cout.div_ceil(8) * rows.div_ceil(4).div_ceil(size);
+            let pipe = pipeline(gpu, "conv2d_subgroup.wgsl", SUBGROUP_SRC, "conv2d_direct_sg", &[])?;
+            (pipe, grid_1d(gpu, tiles, (64 / size) as u32))
+        }
+        None => (pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_direct", &[])?, grid_1d(gpu, blocks, 64)),
+    };
     let p = params_ext(g, bias.is_some(), act, [0, flipped as usize, 0]);
-    gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], grid_1d(gpu, threads, 64))?;
+    gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], groups)?;
     Ok(out)
 }
 
@@ -219,13 +247,13 @@ pub fn conv2d_flipped(
     let variant = match variant {
         Auto => {
             let run = |v| conv2d_flipped(gpu, x, filter, bias, g, act, v);
-            let key = shape_class("conv2d_flipped", g);
+            let key = shape_class(&forward_family(gpu, "conv2d_flipped"), g);
             autotune::choose(gpu, &key, &forward_candidates(gpu, g), Auto.pick(gpu, g), run)?
         }
         v => v,
     };
     match variant.pick(gpu, g) {
-        Direct => direct(gpu, x, filter, bias, g, act, true),
+        v @ (Direct | DirectSubgroup) => direct(gpu, x, filter, bias, g, act, (true, v == DirectSubgroup)),
         v => {
             let flipped = flip_filter(gpu, filter, [w.kh, w.kw, g.cout, w.c])?;
             conv2d(gpu, x, &flipped, bias, g, act, v)

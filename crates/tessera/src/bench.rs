@@ -275,20 +275,7 @@ fn op_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
             run: Box::new(move || conv2d_reg_block(&x, &f, None, &same, block)),
         });
     }
-    let x1 = Tensor::randn(&[32, 28, 28, 1], 0.0, 1.0, 5, dev)?;
-    let f1 = Tensor::randn(&[3, 3, 1, 6], 0.0, 0.1, 6, dev)?;
-    cases.push(Case {
-        name: "conv2d [32,28,28,1] 3x3 1->6 VALID".into(),
-        flops: 2.0 * (32 * 26 * 26 * 6 * 9) as f64,
-        run: Box::new(move || conv2d(&x1, &f1, &Conv2dOptions::default())),
-    });
-    let x2 = Tensor::randn(&[32, 13, 13, 6], 0.0, 1.0, 13, dev)?;
-    let f2 = Tensor::randn(&[3, 3, 6, 16], 0.0, 0.1, 14, dev)?;
-    cases.push(Case {
-        name: "conv2d [32,13,13,6] 3x3 6->16 VALID".into(),
-        flops: 2.0 * (32 * 11 * 11 * 16 * 9 * 6) as f64,
-        run: Box::new(move || conv2d(&x2, &f2, &Conv2dOptions::default())),
-    });
+    cases.extend(lenet_conv_cases(dev)?);
     let dy2 = Tensor::randn(&[32, 11, 11, 16], 0.0, 1.0, 15, dev)?;
     let f3 = Tensor::randn(&[3, 3, 6, 16], 0.0, 0.1, 16, dev)?;
     cases.push(Case {
@@ -319,6 +306,30 @@ fn op_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
     cases.extend(backward_cases(dev, &xq)?);
     cases.extend(small_cases(dev)?);
     cases.extend(softmax_cases(dev)?);
+    Ok(cases)
+}
+
+/// LeNet-5's two convolutions (direct-kernel shapes), tuned and per direct variant (the
+/// subgroup one where the device runs it).
+fn lenet_conv_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
+    let shared = dev.as_gpu().and_then(tessera_kernels::launch::shuffle_width).is_some();
+    let variants = [("", Conv2dVariant::Auto), (" (direct)", Conv2dVariant::Direct)];
+    let variants = [&variants[..], if shared { &[(" (direct subgroup)", Conv2dVariant::DirectSubgroup)] } else { &[] }];
+    let mut cases = Vec::new();
+    for (name, [n, h, w, cin, cout], seed) in
+        [("[32,28,28,1] 3x3 1->6", [32, 28, 28, 1, 6], 5), ("[32,13,13,6] 3x3 6->16", [32, 13, 13, 6, 16], 13)]
+    {
+        let x = Tensor::randn(&[n, h, w, cin], 0.0, 1.0, seed, dev)?;
+        let f = Tensor::randn(&[3, 3, cin, cout], 0.0, 0.1, seed + 1, dev)?;
+        for &(label, v) in variants.concat().iter() {
+            let (x, f) = (x.clone(), f.clone());
+            cases.push(Case {
+                name: format!("conv2d {name} VALID{label}"),
+                flops: 2.0 * (n * (h - 2) * (w - 2) * cout * 9 * cin) as f64,
+                run: Box::new(move || conv2d_variant(&x, &f, None, &Conv2dOptions::default(), v)),
+            });
+        }
+    }
     Ok(cases)
 }
 
