@@ -1399,7 +1399,44 @@ fn conv2d_filter_grad_taps(@builtin(global_invocation_id) gid: vec3<u32>, @built
     let tx8 = i32((8u % p.kw) * p.dw) - i32(p.pad_left);
     var acc8 = vec4<f32>(0.0);
     let r1 = min(rows, (chunk + 1u) * p._p0);
-    for (var r = chunk * p._p0; r < r1; r++) {
+    // 3 taps wide, stride and dilation 1 across: tap (ky, kx + 1) at pixel ox is tap (ky, kx)
+    // at ox + 1, so each window row slides right, one new load per row and pixel.
+    let slide = p.kw == 3u && p.sw == 1u && p.dw == 1u;
+    for (var r = chunk * p._p0; slide && r < r1; r++) {
+        let b = r / p.oh;
+        let oy = r % p.oh;
+        let xb = b * p.h;
+        let y0 = i32(oy * p.sh);
+        var w01 = tapx(xb, y0 + ty0, tx0, ci);
+        var w02 = tapx(xb, y0 + ty0, tx1, ci);
+        var w11 = tapx(xb, y0 + ty3, tx0, ci);
+        var w12 = tapx(xb, y0 + ty3, tx1, ci);
+        var w21 = tapx(xb, y0 + ty6, tx0, ci);
+        var w22 = tapx(xb, y0 + ty6, tx1, ci);
+        for (var ox = 0u; ox < p.ow; ox++) {
+            let g = (r * p.ow + ox) * p.cout;
+            let gv = vec4(gy[g + co0], gy[g + c1], gy[g + c2], gy[g + c3]);
+            let w00 = w01;
+            w01 = w02;
+            w02 = tapx(xb, y0 + ty0, i32(ox) + tx2, ci);
+            let w10 = w11;
+            w11 = w12;
+            w12 = tapx(xb, y0 + ty3, i32(ox) + tx2, ci);
+            let w20 = w21;
+            w21 = w22;
+            w22 = tapx(xb, y0 + ty6, i32(ox) + tx2, ci);
+            acc0 = fma(vec4(w00), gv, acc0);
+            acc1 = fma(vec4(w01), gv, acc1);
+            acc2 = fma(vec4(w02), gv, acc2);
+            acc3 = fma(vec4(w10), gv, acc3);
+            acc4 = fma(vec4(w11), gv, acc4);
+            acc5 = fma(vec4(w12), gv, acc5);
+            acc6 = fma(vec4(w20), gv, acc6);
+            acc7 = fma(vec4(w21), gv, acc7);
+            acc8 = fma(vec4(w22), gv, acc8);
+        }
+    }
+    for (var r = select(chunk * p._p0, r1, slide); r < r1; r++) {
         let b = r / p.oh;
         let oy = r % p.oh;
         let xb = b * p.h;
@@ -1486,7 +1523,45 @@ fn conv2d_filter_grad_taps_wg(
     var acc8 = vec4<f32>(0.0);
     var dsum = vec4<f32>(0.0);
     let r1 = rows;
-    for (var r = lid.x; r < r1; r += 64u) {
+    // 3 taps wide, stride and dilation 1 across: tap (ky, kx + 1) at pixel ox is tap (ky, kx)
+    // at ox + 1, so each window row slides right, one new load per row and pixel.
+    let slide = p.kw == 3u && p.sw == 1u && p.dw == 1u;
+    for (var r = lid.x; slide && r < r1; r += 64u) {
+        let b = r / p.oh;
+        let oy = r % p.oh;
+        let xb = b * p.h;
+        let y0 = i32(oy * p.sh);
+        var w01 = tapx(xb, y0 + ty0, tx0, ci);
+        var w02 = tapx(xb, y0 + ty0, tx1, ci);
+        var w11 = tapx(xb, y0 + ty3, tx0, ci);
+        var w12 = tapx(xb, y0 + ty3, tx1, ci);
+        var w21 = tapx(xb, y0 + ty6, tx0, ci);
+        var w22 = tapx(xb, y0 + ty6, tx1, ci);
+        for (var ox = 0u; ox < p.ow; ox++) {
+            let g = (r * p.ow + ox) * p.cout;
+            let gv = vec4(gy[g + co0], gy[g + c1], gy[g + c2], gy[g + c3]);
+            dsum += gv;
+            let w00 = w01;
+            w01 = w02;
+            w02 = tapx(xb, y0 + ty0, i32(ox) + tx2, ci);
+            let w10 = w11;
+            w11 = w12;
+            w12 = tapx(xb, y0 + ty3, i32(ox) + tx2, ci);
+            let w20 = w21;
+            w21 = w22;
+            w22 = tapx(xb, y0 + ty6, i32(ox) + tx2, ci);
+            acc0 = fma(vec4(w00), gv, acc0);
+            acc1 = fma(vec4(w01), gv, acc1);
+            acc2 = fma(vec4(w02), gv, acc2);
+            acc3 = fma(vec4(w10), gv, acc3);
+            acc4 = fma(vec4(w11), gv, acc4);
+            acc5 = fma(vec4(w12), gv, acc5);
+            acc6 = fma(vec4(w20), gv, acc6);
+            acc7 = fma(vec4(w21), gv, acc7);
+            acc8 = fma(vec4(w22), gv, acc8);
+        }
+    }
+    for (var r = select(lid.x, r1, slide); r < r1; r += 64u) {
         let b = r / p.oh;
         let oy = r % p.oh;
         let xb = b * p.h;

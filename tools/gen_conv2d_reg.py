@@ -157,7 +157,33 @@ def taps_body(w, taps, r0, r1, step, dsum=False):
     if dsum:
         w("    var dsum = vec4<f32>(0.0);")
     w(f"    let r1 = {r1};")
-    w(f"    for (var r = {r0}; r < r1; {step}) {{")
+    if taps == 9:
+        w("    // 3 taps wide, stride and dilation 1 across: tap (ky, kx + 1) at pixel ox is tap (ky, kx)")
+        w("    // at ox + 1, so each window row slides right, one new load per row and pixel.")
+        w("    let slide = p.kw == 3u && p.sw == 1u && p.dw == 1u;")
+        w(f"    for (var r = {r0}; slide && r < r1; {step}) {{")
+        w("        let b = r / p.oh;")
+        w("        let oy = r % p.oh;")
+        w("        let xb = b * p.h;")
+        w("        let y0 = i32(oy * p.sh);")
+        for k in range(3):
+            for j in (1, 2):
+                w(f"        var w{k}{j} = tapx(xb, y0 + ty{3 * k}, tx{j - 1}, ci);")
+        w("        for (var ox = 0u; ox < p.ow; ox++) {")
+        w("            let g = (r * p.ow + ox) * p.cout;")
+        w("            let gv = vec4(gy[g + co0], gy[g + c1], gy[g + c2], gy[g + c3]);")
+        if dsum:
+            w("            dsum += gv;")
+        for k in range(3):
+            w(f"            let w{k}0 = w{k}1;")
+            w(f"            w{k}1 = w{k}2;")
+            w(f"            w{k}2 = tapx(xb, y0 + ty{3 * k}, i32(ox) + tx2, ci);")
+        for t in range(taps):
+            w(f"            acc{t} = fma(vec4(w{t // 3}{t % 3}), gv, acc{t});")
+        w("        }")
+        w("    }")
+    r_from = f"select({r0}, r1, slide)" if taps == 9 else r0
+    w(f"    for (var r = {r_from}; r < r1; {step}) {{")
     w("        let b = r / p.oh;")
     w("        let oy = r % p.oh;")
     w("        let xb = b * p.h;")
