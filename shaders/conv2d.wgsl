@@ -43,84 +43,173 @@ fn tap(px: vec3<i32>, ky: u32, kx: u32) -> vec2<u32> {
     return vec2(off, select(0u, 1u, inside));
 }
 
-// 4 consecutive output pixels x 8 consecutive output channels per invocation; any sizes
-// (pixel and channel tails are clamped and not stored). Each filter value is loaded once for
-// the 4 pixels and each input value once for the 8 channels. With p._p1 = 1 the filter is
-// given as a transposed conv's `[kh, kw, cout, cin]` filter and read flipped in both spatial
-// axes and transposed (what flip_filter would write), so a stride-1 transposed conv (an input
-// gradient) needs no flipped copy.
+// 4 consecutive output pixels of one output row x 8 consecutive output channels per invocation;
+// any sizes (pixel and channel tails are clamped and not stored). Each filter value is loaded
+// once for the 4 pixels and each input value once for the 8 channels; with stride and dilation
+// 1 across, also once for the kw taps of a window row (it slides along the row: 3 + kw loads
+// per window row and input channel instead of 4 kw). With p._p1 = 1 the filter is given as a
+// transposed conv's `[kh, kw, cout, cin]` filter and read flipped in both spatial axes and
+// transposed (what flip_filter would write), so a stride-1 transposed conv (an input gradient)
+// needs no flipped copy.
 @compute @workgroup_size(64)
 fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let id = gid.x + gid.y * nwg.x * 64u;
     let ncb = (p.cout + 7u) / 8u;
-    let pixels = p.n * p.oh * p.ow;
-    if id >= ((pixels + 3u) / 4u) * ncb { return; }
+    if id >= direct_blocks() * ncb { return; }
     let co0 = (id % ncb) * 8u;
-    let pix0 = (id / ncb) * 4u;
-    let last = p.cout - 1u;
-    let c0 = min(co0, last);
-    let c1 = min(co0 + 1u, last);
-    let c2 = min(co0 + 2u, last);
-    let c3 = min(co0 + 3u, last);
-    let c4 = min(co0 + 4u, last);
-    let c5 = min(co0 + 5u, last);
-    let c6 = min(co0 + 6u, last);
-    let c7 = min(co0 + 7u, last);
-    // Filter offsets: channel co at co·cs within a tap's input channel, ci_step per input channel.
+    let q = block_pixels(id / ncb);
     let flip = p._p1 != 0u;
-    let cs = select(1u, p.cin, flip);
     let ci_step = select(p.cout, 1u, flip);
-    let o0 = c0 * cs;
-    let o1 = c1 * cs;
-    let o2 = c2 * cs;
-    let o3 = c3 * cs;
-    let o4 = c4 * cs;
-    let o5 = c5 * cs;
-    let o6 = c6 * cs;
-    let o7 = c7 * cs;
-    let px0 = pixel(min(pix0, pixels - 1u));
-    let px1 = pixel(min(pix0 + 1u, pixels - 1u));
-    let px2 = pixel(min(pix0 + 2u, pixels - 1u));
-    let px3 = pixel(min(pix0 + 3u, pixels - 1u));
-    var lo0 = vec4<f32>(0.0);
-    var hi0 = vec4<f32>(0.0);
-    var lo1 = vec4<f32>(0.0);
-    var hi1 = vec4<f32>(0.0);
-    var lo2 = vec4<f32>(0.0);
-    var hi2 = vec4<f32>(0.0);
-    var lo3 = vec4<f32>(0.0);
-    var hi3 = vec4<f32>(0.0);
-    for (var ky = 0u; ky < p.kh; ky++) {
-        for (var kx = 0u; kx < p.kw; kx++) {
-            let t0 = tap1(px0, ky, kx);
-            let t1 = tap1(px1, ky, kx);
-            let t2 = tap1(px2, ky, kx);
-            let t3 = tap1(px3, ky, kx);
-            let ft = select(ky * p.kw + kx, (p.kh - 1u - ky) * p.kw + (p.kw - 1u - kx), flip);
-            var fr = ft * p.cin * p.cout;
+    let cs = select(1u, p.cin, flip);
+    let last = p.cout - 1u;
+    let o0 = min(co0, last) * cs;
+    let o1 = min(co0 + 1u, last) * cs;
+    let o2 = min(co0 + 2u, last) * cs;
+    let o3 = min(co0 + 3u, last) * cs;
+    let o4 = min(co0 + 4u, last) * cs;
+    let o5 = min(co0 + 5u, last) * cs;
+    let o6 = min(co0 + 6u, last) * cs;
+    let o7 = min(co0 + 7u, last) * cs;
+    var a: Acc8;
+    if p.sw == 1u && p.dw == 1u {
+        let px = pixel(q.x * p.ow + q.y);
+        for (var ky = 0u; ky < p.kh; ky++) {
+            let r = window_row(px, ky);
             for (var ci = 0u; ci < p.cin; ci++) {
-                let fl = vec4(f[fr + o0], f[fr + o1], f[fr + o2], f[fr + o3]);
-                let fh = vec4(f[fr + o4], f[fr + o5], f[fr + o6], f[fr + o7]);
-                let x0 = vec4(select(0.0, x[t0.off + ci], t0.m != 0.0));
-                let x1 = vec4(select(0.0, x[t1.off + ci], t1.m != 0.0));
-                let x2 = vec4(select(0.0, x[t2.off + ci], t2.m != 0.0));
-                let x3 = vec4(select(0.0, x[t3.off + ci], t3.m != 0.0));
-                lo0 = fma(x0, fl, lo0);
-                hi0 = fma(x0, fh, hi0);
-                lo1 = fma(x1, fl, lo1);
-                hi1 = fma(x1, fh, hi1);
-                lo2 = fma(x2, fl, lo2);
-                hi2 = fma(x2, fh, hi2);
-                lo3 = fma(x3, fl, lo3);
-                hi3 = fma(x3, fh, hi3);
-                fr += ci_step;
+                var xv = vec4(0.0, xat(r, px.z, ci), xat(r, px.z + 1, ci), xat(r, px.z + 2, ci));
+                for (var kx = 0u; kx < p.kw; kx++) {
+                    xv = vec4(xv.yzw, xat(r, px.z + 3 + i32(kx), ci));
+                    let fr = tap_filter(ky, kx, ci, flip, ci_step);
+                    let fl = vec4(f[fr + o0], f[fr + o1], f[fr + o2], f[fr + o3]);
+                    let fh = vec4(f[fr + o4], f[fr + o5], f[fr + o6], f[fr + o7]);
+                    mac8(&a, xv, fl, fh);
+                }
+            }
+        }
+    } else {
+        let px = block_taps(q);
+        for (var ky = 0u; ky < p.kh; ky++) {
+            for (var kx = 0u; kx < p.kw; kx++) {
+                let t0 = tap1(px[0], ky, kx);
+                let t1 = tap1(px[1], ky, kx);
+                let t2 = tap1(px[2], ky, kx);
+                let t3 = tap1(px[3], ky, kx);
+                for (var ci = 0u; ci < p.cin; ci++) {
+                    let fr = tap_filter(ky, kx, ci, flip, ci_step);
+                    let fl = vec4(f[fr + o0], f[fr + o1], f[fr + o2], f[fr + o3]);
+                    let fh = vec4(f[fr + o4], f[fr + o5], f[fr + o6], f[fr + o7]);
+                    let xv = vec4(tapv(t0, ci), tapv(t1, ci), tapv(t2, ci), tapv(t3, ci));
+                    mac8(&a, xv, fl, fh);
+                }
             }
         }
     }
-    store8(pix0, pixels, co0, lo0, hi0);
-    store8(pix0 + 1u, pixels, co0, lo1, hi1);
-    store8(pix0 + 2u, pixels, co0, lo2, hi2);
-    store8(pix0 + 3u, pixels, co0, lo3, hi3);
+    if p.has_bias != 0u {
+        let bl = vec4(bias[min(co0, last)], bias[min(co0 + 1u, last)], bias[min(co0 + 2u, last)], bias[min(co0 + 3u, last)]);
+        let bh = vec4(bias[min(co0 + 4u, last)], bias[min(co0 + 5u, last)], bias[min(co0 + 6u, last)], bias[min(co0 + 7u, last)]);
+        add_bias8(&a, bl, bh);
+    }
+    put_block(q, co0, a);
+}
+
+// The accumulators of the direct kernels: 4 pixels x 8 channels (lo: channels 0-3, hi: 4-7).
+struct Acc8 {
+    lo0: vec4<f32>, lo1: vec4<f32>, lo2: vec4<f32>, lo3: vec4<f32>,
+    hi0: vec4<f32>, hi1: vec4<f32>, hi2: vec4<f32>, hi3: vec4<f32>,
+}
+
+// Adds the 4 pixels' input values `xv` times the 8 channels' filter values (fl, fh).
+fn mac8(a: ptr<function, Acc8>, xv: vec4<f32>, fl: vec4<f32>, fh: vec4<f32>) {
+    (*a).lo0 = fma(vec4(xv.x), fl, (*a).lo0);
+    (*a).hi0 = fma(vec4(xv.x), fh, (*a).hi0);
+    (*a).lo1 = fma(vec4(xv.y), fl, (*a).lo1);
+    (*a).hi1 = fma(vec4(xv.y), fh, (*a).hi1);
+    (*a).lo2 = fma(vec4(xv.z), fl, (*a).lo2);
+    (*a).hi2 = fma(vec4(xv.z), fh, (*a).hi2);
+    (*a).lo3 = fma(vec4(xv.w), fl, (*a).lo3);
+    (*a).hi3 = fma(vec4(xv.w), fh, (*a).hi3);
+}
+
+// Adds the 8 channels' bias (bl, bh) to every pixel.
+fn add_bias8(a: ptr<function, Acc8>, bl: vec4<f32>, bh: vec4<f32>) {
+    (*a).lo0 += bl;
+    (*a).hi0 += bh;
+    (*a).lo1 += bl;
+    (*a).hi1 += bh;
+    (*a).lo2 += bl;
+    (*a).hi2 += bh;
+    (*a).lo3 += bl;
+    (*a).hi3 += bh;
+}
+
+// The direct kernels' 4-pixel blocks: ceil(ow / 4) per output row, so a block never wraps.
+fn direct_blocks() -> u32 {
+    return p.n * p.oh * ((p.ow + 3u) / 4u);
+}
+
+// Block `blk` as (output row b * oh + oy, first output column).
+fn block_pixels(blk: u32) -> vec2<u32> {
+    let nq = (p.ow + 3u) / 4u;
+    return vec2(blk / nq, (blk % nq) * 4u);
+}
+
+// The windows of block `q`'s 4 pixels (`pixel`), the columns past the row clamped to its last.
+fn block_taps(q: vec2<u32>) -> array<vec3<i32>, 4> {
+    let last = p.ow - 1u;
+    let row = q.x * p.ow;
+    return array(pixel(row + q.y), pixel(row + min(q.y + 1u, last)), pixel(row + min(q.y + 2u, last)),
+                 pixel(row + min(q.y + 3u, last)));
+}
+
+// Input row ky of window `px`: (first element of the row, 1 if the row is inside, else 0).
+fn window_row(px: vec3<i32>, ky: u32) -> vec2<u32> {
+    let iy = px.y + i32(ky * p.dh);
+    let inside = iy >= 0 && iy < i32(p.h);
+    return vec2(select(0u, (u32(px.x) * p.h + u32(iy)) * p.w, inside), select(0u, 1u, inside));
+}
+
+// Input value at column `col`, channel `ci` of window row `r` (`window_row`); 0 outside.
+fn xat(r: vec2<u32>, col: i32, ci: u32) -> f32 {
+    let inside = r.y != 0u && col >= 0 && col < i32(p.w);
+    return select(0.0, x[select(0u, (r.x + u32(col)) * p.cin + ci, inside)], inside);
+}
+
+// Input value of tap `t` (`tap1`) at channel ci; 0 in the padding.
+fn tapv(t: Tap, ci: u32) -> f32 {
+    return select(0.0, x[t.off + ci], t.m != 0.0);
+}
+
+// Filter offset of tap (ky, kx), input channel ci, output channel 0 (see conv2d_direct's flip).
+fn tap_filter(ky: u32, kx: u32, ci: u32, flip: bool, ci_step: u32) -> u32 {
+    let ft = select(ky * p.kw + kx, (p.kh - 1u - ky) * p.kw + (p.kw - 1u - kx), flip);
+    return ft * p.cin * p.cout + ci * ci_step;
+}
+
+// Applies the activation to block `q`'s 8 channels from co0 (bias already added) and stores
+// the pixels and channels that exist.
+fn put_block(q: vec2<u32>, co0: u32, a: Acc8) {
+    let pix = q.x * p.ow + q.y;
+    if q.y < p.ow { put8(pix, co0, a.lo0, a.hi0); }
+    if q.y + 1u < p.ow { put8(pix + 1u, co0, a.lo1, a.hi1); }
+    if q.y + 2u < p.ow { put8(pix + 2u, co0, a.lo2, a.hi2); }
+    if q.y + 3u < p.ow { put8(pix + 3u, co0, a.lo3, a.hi3); }
+}
+
+// Applies the activation to 8 channels (lo, hi) of pixel `pix` and stores those that exist.
+fn put8(pix: u32, co0: u32, lo: vec4<f32>, hi: vec4<f32>) {
+    put1(pix, co0, lo.x);
+    put1(pix, co0 + 1u, lo.y);
+    put1(pix, co0 + 2u, lo.z);
+    put1(pix, co0 + 3u, lo.w);
+    put1(pix, co0 + 4u, hi.x);
+    put1(pix, co0 + 5u, hi.y);
+    put1(pix, co0 + 6u, hi.z);
+    put1(pix, co0 + 7u, hi.w);
+}
+
+// Applies the activation to channel `co` of pixel `pix` and stores it when the channel exists.
+fn put1(pix: u32, co: u32, v: f32) {
+    if co < p.cout { out[pix * p.cout + co] = activate(v); }
 }
 
 // Element offset of kernel tap (ky, kx)'s first input channel for a pixel, and 1.0 when the
@@ -136,27 +225,6 @@ fn tap1(px: vec3<i32>, ky: u32, kx: u32) -> Tap {
     let inside = iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w);
     let off = select(0u, ((u32(px.x) * p.h + u32(iy)) * p.w + u32(ix)) * p.cin, inside);
     return Tap(off, select(0.0, 1.0, inside));
-}
-
-// Stores 8 channels (lo, hi) of pixel `pix` when the pixel exists.
-fn store8(pix: u32, pixels: u32, co0: u32, lo: vec4<f32>, hi: vec4<f32>) {
-    if pix >= pixels { return; }
-    store1(pix, co0, lo.x);
-    store1(pix, co0 + 1u, lo.y);
-    store1(pix, co0 + 2u, lo.z);
-    store1(pix, co0 + 3u, lo.w);
-    store1(pix, co0 + 4u, hi.x);
-    store1(pix, co0 + 5u, hi.y);
-    store1(pix, co0 + 6u, hi.z);
-    store1(pix, co0 + 7u, hi.w);
-}
-
-// Adds the bias, applies the activation and stores channel `co` of pixel `pix` (if it exists).
-fn store1(pix: u32, co: u32, acc: f32) {
-    if co >= p.cout { return; }
-    var v = acc;
-    if p.has_bias != 0u { v += bias[co]; }
-    out[pix * p.cout + co] = activate(v);
 }
 
 // Patch matrix for the im2col + matmul path: out[pixel, (ky * kw + kx) * cin + ci].

@@ -1129,12 +1129,12 @@ fn conv2d_filter_grad_reg_sg(
 }
 // END GENERATED
 
-// conv2d_direct (4 pixels x 8 channels per invocation, any sizes; `p._p1` = 1 reads a
-// transposed conv's filter flipped) with the filter and bias shared by the subgroup: its
-// invocations own the same 8 output channels and consecutive 4-pixel blocks, lane l < 8 loads
-// channel co0 + l's value of each (tap, input channel) step and `subgroupBroadcast` hands the 8
-// values to every lane: 1 filter load per step instead of 8. Same sums, same order as
-// conv2d_direct. One tile (8 channels x size pixel blocks) per subgroup.
+// conv2d_direct (4 pixels of an output row x 8 channels per invocation, any sizes; `p._p1` = 1
+// reads a transposed conv's filter flipped) with the filter and bias shared by the subgroup:
+// its invocations own the same 8 output channels and consecutive 4-pixel blocks, lane l < 8
+// loads channel co0 + l's value of each (tap, input channel) step and `subgroupBroadcast`
+// hands the 8 values to every lane: 1 filter load per step instead of 8. Same sums, same
+// order as conv2d_direct. One tile (8 channels x size pixel blocks) per subgroup.
 @compute @workgroup_size(64)
 fn conv2d_direct_sg(
     @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -1143,95 +1143,57 @@ fn conv2d_direct_sg(
 ) {
     let t = (wid.x + wid.y * nwg.x) * nsg + sg;
     let ncb = (p.cout + 7u) / 8u;
-    let pixels = p.n * p.oh * p.ow;
-    let npg = ((pixels + 3u) / 4u + size - 1u) / size;
-    if t >= ncb * npg { return; }
+    let blocks = direct_blocks();
+    if t >= ncb * ((blocks + size - 1u) / size) { return; }
     let co0 = (t % ncb) * 8u;
-    let pix0 = ((t / ncb) * size + l) * 4u;
+    let blk = (t / ncb) * size + l;
+    let q = block_pixels(min(blk, blocks - 1u));
     let flip = p._p1 != 0u;
-    let cs = select(1u, p.cin, flip);
     let ci_step = select(p.cout, 1u, flip);
     let co = min(co0 + min(l, 7u), p.cout - 1u);
-    let o = co * cs;
-    let px0 = pixel(min(pix0, pixels - 1u));
-    let px1 = pixel(min(pix0 + 1u, pixels - 1u));
-    let px2 = pixel(min(pix0 + 2u, pixels - 1u));
-    let px3 = pixel(min(pix0 + 3u, pixels - 1u));
-    var lo0 = vec4<f32>(0.0);
-    var hi0 = vec4<f32>(0.0);
-    var lo1 = vec4<f32>(0.0);
-    var hi1 = vec4<f32>(0.0);
-    var lo2 = vec4<f32>(0.0);
-    var hi2 = vec4<f32>(0.0);
-    var lo3 = vec4<f32>(0.0);
-    var hi3 = vec4<f32>(0.0);
-    for (var ky = 0u; ky < p.kh; ky++) {
-        for (var kx = 0u; kx < p.kw; kx++) {
-            let t0 = tap1(px0, ky, kx);
-            let t1 = tap1(px1, ky, kx);
-            let t2 = tap1(px2, ky, kx);
-            let t3 = tap1(px3, ky, kx);
-            let ft = select(ky * p.kw + kx, (p.kh - 1u - ky) * p.kw + (p.kw - 1u - kx), flip);
-            var fr = ft * p.cin * p.cout;
+    let o = co * select(1u, p.cin, flip);
+    var a: Acc8;
+    if p.sw == 1u && p.dw == 1u {
+        let px = pixel(q.x * p.ow + q.y);
+        for (var ky = 0u; ky < p.kh; ky++) {
+            let r = window_row(px, ky);
             for (var ci = 0u; ci < p.cin; ci++) {
-                let fv = f[fr + o];
-                let fl = vec4(subgroupBroadcast(fv, 0u), subgroupBroadcast(fv, 1u),
-                              subgroupBroadcast(fv, 2u), subgroupBroadcast(fv, 3u));
-                let fh = vec4(subgroupBroadcast(fv, 4u), subgroupBroadcast(fv, 5u),
-                              subgroupBroadcast(fv, 6u), subgroupBroadcast(fv, 7u));
-                let x0 = vec4(select(0.0, x[t0.off + ci], t0.m != 0.0));
-                let x1 = vec4(select(0.0, x[t1.off + ci], t1.m != 0.0));
-                let x2 = vec4(select(0.0, x[t2.off + ci], t2.m != 0.0));
-                let x3 = vec4(select(0.0, x[t3.off + ci], t3.m != 0.0));
-                lo0 = fma(x0, fl, lo0);
-                hi0 = fma(x0, fh, hi0);
-                lo1 = fma(x1, fl, lo1);
-                hi1 = fma(x1, fh, hi1);
-                lo2 = fma(x2, fl, lo2);
-                hi2 = fma(x2, fh, hi2);
-                lo3 = fma(x3, fl, lo3);
-                hi3 = fma(x3, fh, hi3);
-                fr += ci_step;
+                var xv = vec4(0.0, xat(r, px.z, ci), xat(r, px.z + 1, ci), xat(r, px.z + 2, ci));
+                for (var kx = 0u; kx < p.kw; kx++) {
+                    xv = vec4(xv.yzw, xat(r, px.z + 3 + i32(kx), ci));
+                    let fv = f[tap_filter(ky, kx, ci, flip, ci_step) + o];
+                    mac8(&a, xv, lanes_0_3(fv), lanes_4_7(fv));
+                }
+            }
+        }
+    } else {
+        let px = block_taps(q);
+        for (var ky = 0u; ky < p.kh; ky++) {
+            for (var kx = 0u; kx < p.kw; kx++) {
+                let t0 = tap1(px[0], ky, kx);
+                let t1 = tap1(px[1], ky, kx);
+                let t2 = tap1(px[2], ky, kx);
+                let t3 = tap1(px[3], ky, kx);
+                for (var ci = 0u; ci < p.cin; ci++) {
+                    let fv = f[tap_filter(ky, kx, ci, flip, ci_step) + o];
+                    let xv = vec4(tapv(t0, ci), tapv(t1, ci), tapv(t2, ci), tapv(t3, ci));
+                    mac8(&a, xv, lanes_0_3(fv), lanes_4_7(fv));
+                }
             }
         }
     }
     if p.has_bias != 0u {
         let bv = bias[co];
-        let bl = vec4(subgroupBroadcast(bv, 0u), subgroupBroadcast(bv, 1u),
-                      subgroupBroadcast(bv, 2u), subgroupBroadcast(bv, 3u));
-        let bh = vec4(subgroupBroadcast(bv, 4u), subgroupBroadcast(bv, 5u),
-                      subgroupBroadcast(bv, 6u), subgroupBroadcast(bv, 7u));
-        lo0 += bl;
-        hi0 += bh;
-        lo1 += bl;
-        hi1 += bh;
-        lo2 += bl;
-        hi2 += bh;
-        lo3 += bl;
-        hi3 += bh;
+        add_bias8(&a, lanes_0_3(bv), lanes_4_7(bv));
     }
-    put8(pix0, pixels, co0, lo0, hi0);
-    put8(pix0 + 1u, pixels, co0, lo1, hi1);
-    put8(pix0 + 2u, pixels, co0, lo2, hi2);
-    put8(pix0 + 3u, pixels, co0, lo3, hi3);
+    if blk < blocks { put_block(q, co0, a); }
 }
 
-// Applies the activation to 8 channels (lo, hi) of pixel `pix`, the bias already added, and
-// stores those that exist.
-fn put8(pix: u32, pixels: u32, co0: u32, lo: vec4<f32>, hi: vec4<f32>) {
-    if pix >= pixels { return; }
-    put1(pix, co0, lo.x);
-    put1(pix, co0 + 1u, lo.y);
-    put1(pix, co0 + 2u, lo.z);
-    put1(pix, co0 + 3u, lo.w);
-    put1(pix, co0 + 4u, hi.x);
-    put1(pix, co0 + 5u, hi.y);
-    put1(pix, co0 + 6u, hi.z);
-    put1(pix, co0 + 7u, hi.w);
+// Lanes 0-3's and lanes 4-7's values of `v`.
+fn lanes_0_3(v: f32) -> vec4<f32> {
+    return vec4(subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u), subgroupBroadcast(v, 3u));
 }
 
-// Applies the activation to channel `co` of pixel `pix`, the bias already added, and stores it
-// when the channel exists.
-fn put1(pix: u32, co: u32, v: f32) {
-    if co < p.cout { out[pix * p.cout + co] = activate(v); }
+fn lanes_4_7(v: f32) -> vec4<f32> {
+    return vec4(subgroupBroadcast(v, 4u), subgroupBroadcast(v, 5u), subgroupBroadcast(v, 6u), subgroupBroadcast(v, 7u));
 }

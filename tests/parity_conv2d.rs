@@ -48,6 +48,23 @@ fn odd_channel_counts_and_shapes_match_cpu() {
 }
 
 #[test]
+fn direct_row_blocks_cover_every_width_and_window() {
+    // The direct kernels own 4 pixels of one output row: widths 1 to 9 leave every tail, windows
+    // 1 to 5 wide slide along the row (stride 1 across) or not (stride 2, dilation 2), and
+    // 3 x 4 rows x 2 channel blocks end a subgroup's tile part-way.
+    let mut seed = 500;
+    for w in 1..=9 {
+        for (kw, strides, dilations) in
+            [(1, [1, 1], [1, 1]), (3, [1, 1], [1, 1]), (5, [2, 1], [1, 1]), (3, [1, 2], [1, 1]), (2, [1, 1], [2, 2])]
+        {
+            let opts = Conv2dOptions::default().padding(Padding::Same).strides(strides).dilations(dilations);
+            seed += 3;
+            check([3, 4, w, 2], [2, kw, 2, 9], opts, w % 2 == 0, seed);
+        }
+    }
+}
+
+#[test]
 fn fused_bias_and_every_activation_match_cpu() {
     for act in [Activation::None, Activation::Relu, Activation::Sigmoid, Activation::Tanh] {
         let opts = Conv2dOptions::default().padding(Padding::Same).activation(act);

@@ -207,15 +207,18 @@ fn direct(
 ) -> Result<GpuBuffer> {
     let rows = g.win.n * g.win.oh * g.win.ow;
     let out = out_f32(gpu, rows * g.cout)?;
-    let blocks = rows.div_ceil(4) * g.cout.div_ceil(8);
+    // 4-pixel blocks along output rows (conv2d_direct's), times 8-channel blocks.
+    let blocks = g.win.n * g.win.oh * g.win.ow.div_ceil(4);
     let bias_buf = or_placeholder(gpu, bias)?;
     let (pipe, groups) = match shuffle_width(gpu).filter(|_| shared) {
         Some(size) => {
-            let tiles = g.cout.div_ceil(8) * rows.div_ceil(4).div_ceil(size);
+            let tiles = g.cout.div_ceil(8) * blocks.div_ceil(size);
             let pipe = pipeline(gpu, "conv2d_subgroup.wgsl", SUBGROUP_SRC, "conv2d_direct_sg", &[])?;
             (pipe, grid_1d(gpu, tiles, (64 / size) as u32))
         }
-        None => (pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_direct", &[])?, grid_1d(gpu, blocks, 64)),
+        None => {
+            (pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_direct", &[])?, grid_1d(gpu, blocks * g.cout.div_ceil(8), 64))
+        }
     };
     let p = params_ext(g, bias.is_some(), act, [0, flipped as usize, 0]);
     gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], groups)?;
