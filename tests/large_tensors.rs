@@ -48,13 +48,7 @@ fn matmul_past_one_binding_matches_the_cpu_in_every_layout_and_variant() {
                 let opts = MatmulOptions { transpose_a: ta, transpose_b: tb, ..Default::default() };
                 matmul_with(&a, &b, opts).unwrap()
             };
-            for variant in [
-                MatmulVariant::Auto,
-                MatmulVariant::Naive,
-                MatmulVariant::Register,
-                MatmulVariant::Tiled,
-                MatmulVariant::Subgroup,
-            ] {
+            for variant in MatmulVariant::ALL {
                 let a = Tensor::from_slice(&av, &a_shape, &dev).unwrap();
                 let b = Tensor::from_slice(&bv, &b_shape, &dev).unwrap();
                 let before = dispatches(&dev);

@@ -14,9 +14,10 @@ use tessera_device::{Gpu, GpuBuffer, TuneMode};
 
 use crate::Result;
 
-/// Picks the variant for shape class `key` among `candidates` (name, variant): the
-/// remembered winner, else the fastest under [`TunePlan::DEFAULT`] of `run`, else `heuristic`
-/// (tuning off, or fewer than two candidates). `heuristic` should be one of the candidates.
+/// Picks the variant for shape class `key` among `candidates` (name, variant): the winner
+/// remembered among the same candidates ([`cache_key`]), else the fastest under
+/// [`TunePlan::DEFAULT`] of `run`, else `heuristic` (tuning off, or fewer than two
+/// candidates). `heuristic` should be one of the candidates.
 pub fn choose<V: Copy + PartialEq>(
     gpu: &Gpu,
     key: &str,
@@ -27,14 +28,23 @@ pub fn choose<V: Copy + PartialEq>(
     if gpu.tune_mode() == TuneMode::Off || candidates.len() < 2 {
         return Ok(heuristic);
     }
-    if let Some(name) = gpu.tuned(key) {
+    let key = cache_key(key, candidates);
+    if let Some(name) = gpu.tuned(&key) {
         if let Some(&(_, v)) = candidates.iter().find(|(n, _)| *n == name) {
             return Ok(v);
         }
     }
     let Some(winner) = time_candidates(gpu, candidates, heuristic, run)? else { return Ok(heuristic) };
-    gpu.remember_tuned(key, winner.0);
+    gpu.remember_tuned(&key, winner.0);
     Ok(winner.1)
+}
+
+/// The cache key of shape class `key` timed among `candidates`: the class and the candidates'
+/// names, so a winner remembered among other candidates (an older version's, or a device
+/// without some kernels) is timed again instead of shutting new candidates out.
+pub fn cache_key<V>(key: &str, candidates: &[(&'static str, V)]) -> String {
+    let names: Vec<&str> = candidates.iter().map(|c| c.0).collect();
+    format!("{key} among {}", names.join("|"))
 }
 
 /// How candidates are timed: an untimed warm-up run each, then interleaved timed rounds.

@@ -128,7 +128,7 @@ pub fn conv2d(
     let variant = match variant {
         Conv2dVariant::Auto => {
             let run = |v| conv2d(gpu, x, filter, bias, g, act, v);
-            let key = shape_class(&forward_family(gpu, "conv2d"), g);
+            let key = shape_class("conv2d", g);
             autotune::choose(gpu, &key, &forward_candidates(gpu, g), Auto.pick(gpu, g), run)?
         }
         v => v,
@@ -137,9 +137,7 @@ pub fn conv2d(
         Conv2dVariant::Im2col => im2col_matmul(gpu, x, filter, bias, g, act),
         Conv2dVariant::Register => {
             let run = |b| conv2d_reg(gpu, x, filter, bias, g, act, b);
-            // A cache written before the subgroup blocks existed must not stop them being timed.
-            let family = if shuffle_width(gpu).is_some() { "conv2d_reg_block+subgroup" } else { "conv2d_reg_block" };
-            let key = shape_class(family, g);
+            let key = shape_class("conv2d_reg_block", g);
             let block = autotune::choose(gpu, &key, &RegBlock::candidates(gpu), RegBlock::DEFAULT, run)?;
             conv2d_reg(gpu, x, filter, bias, g, act, block)
         }
@@ -182,16 +180,6 @@ fn prologue(
     split::per_image(gpu, "conv2d", w.n, &ops, w.oh * w.ow * g.cout, |images, b| {
         entry(gpu, b[0], b[1], b.get(2).copied(), &g.with_batch(images), act, variant)
     })
-}
-
-/// The tuning family of a forward launcher: `+subgroup` where the device runs
-/// `conv2d_direct_sg`, so that a cache written before it existed does not shut it out.
-fn forward_family(gpu: &Gpu, family: &'static str) -> String {
-    if shuffle_width(gpu).is_some() {
-        format!("{family}+subgroup")
-    } else {
-        family.to_string()
-    }
 }
 
 /// The direct kernel, reading the filter flipped with `flipped`, and with the filter shared
@@ -250,7 +238,7 @@ pub fn conv2d_flipped(
     let variant = match variant {
         Auto => {
             let run = |v| conv2d_flipped(gpu, x, filter, bias, g, act, v);
-            let key = shape_class(&forward_family(gpu, "conv2d_flipped"), g);
+            let key = shape_class("conv2d_flipped", g);
             autotune::choose(gpu, &key, &forward_candidates(gpu, g), Auto.pick(gpu, g), run)?
         }
         v => v,
@@ -632,8 +620,7 @@ fn filter_grad_with(
         return filter_grad_block(gpu, x, dy, g, kernel, FilterGradBlock::DEFAULT, with_bias);
     }
     let run = |b| Ok(filter_grad_block(gpu, x, dy, g, kernel, b, false)?.0);
-    let sg = if shuffle_width(gpu).is_some() { "+subgroup" } else { "" };
-    let key = shape_class(&format!("conv2d_filter_grad_reg_block{sg}"), g);
+    let key = shape_class("conv2d_filter_grad_reg_block", g);
     let block = autotune::choose(gpu, &key, &FilterGradBlock::candidates(gpu), FilterGradBlock::DEFAULT, run)?;
     filter_grad_block(gpu, x, dy, g, kernel, block, with_bias)
 }

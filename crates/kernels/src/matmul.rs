@@ -34,6 +34,17 @@ pub enum MatmulVariant {
     Subgroup,
 }
 
+impl MatmulVariant {
+    /// Every variant, `Auto` first (what the parity tests loop over).
+    pub const ALL: [MatmulVariant; 5] = [
+        MatmulVariant::Auto,
+        MatmulVariant::Naive,
+        MatmulVariant::Register,
+        MatmulVariant::Tiled,
+        MatmulVariant::Subgroup,
+    ];
+}
+
 /// Layout of one operand: element strides for row, column and batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Layout {
@@ -109,14 +120,11 @@ impl Matmul {
         }
     }
 
-    /// The autotune key: the sizes and every stride (they decide which variants apply), and
-    /// whether the subgroup kernel is among the candidates (so a cache written without it does
-    /// not keep it from being timed).
-    fn shape_class(&self, gpu: &Gpu) -> String {
+    /// The autotune key: the sizes and every stride (they decide which variants apply).
+    fn shape_class(&self) -> String {
         let (a, b) = (self.a, self.b);
         let dims = [self.batch, self.m, self.k, self.n, a.row, a.col, a.batch, b.row, b.col, b.batch];
-        let sg = if self.subgroup_ok(gpu) { "+subgroup" } else { "" };
-        format!("matmul{sg} {dims:?}")
+        format!("matmul {dims:?}")
     }
 
     /// The variants valid for this problem on `gpu`, each resolving to itself, most promising
@@ -258,7 +266,7 @@ pub fn matmul(
     let v = match variant {
         MatmulVariant::Auto if fits && macs >= TUNE_MIN_MACS => {
             let run = |v| matmul(gpu, a, b, bias, mm, v);
-            autotune::choose(gpu, &mm.shape_class(gpu), &mm.candidates(gpu), mm.pick(variant), run)?
+            autotune::choose(gpu, &mm.shape_class(), &mm.candidates(gpu), mm.pick(variant), run)?
         }
         v => mm.resolve(gpu, v),
     };

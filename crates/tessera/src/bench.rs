@@ -333,41 +333,46 @@ fn lenet_conv_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
     Ok(cases)
 }
 
-/// LeNet-5's first dense layer (batch 32, 400 -> 120) forward and both gradients, and the
-/// smallest op there is, alone and 100 in a row (the cost of one launch inside a submit):
-/// what a launch-bound step is made of.
+/// LeNet-5's first dense layer (batch 32, 400 -> 120) forward and both gradients, tuned and
+/// per kernel (the subgroup ones where the device runs them), and the cost of a launch: one
+/// add of 32 elements, and 100 dependent ones recorded before one wait.
 fn small_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
     let x = Tensor::randn(&[32, 400], 0.0, 1.0, 18, dev)?;
     let w = Tensor::randn(&[400, 120], 0.0, 0.1, 19, dev)?;
     let dy = Tensor::randn(&[32, 120], 0.0, 1.0, 20, dev)?;
     let flops = 2.0 * (32 * 400 * 120) as f64;
-    let t = |a: bool, b: bool| MatmulOptions { transpose_a: a, transpose_b: b, ..Default::default() };
-    let (x1, w1, dy1, w2, x2, dy2) = (x.clone(), w.clone(), dy.clone(), w.clone(), x.clone(), dy.clone());
+    let variants =
+        [("", MatmulVariant::Auto), (" (naive)", MatmulVariant::Naive), (" (register)", MatmulVariant::Register)];
+    let products = [
+        ("dense [32,400] x [400,120]", &x, &w, false, false),
+        ("dense input grad [32,120] x [400,120]^T", &dy, &w, false, true),
+        ("dense filter grad [32,400]^T x [32,120]", &x, &dy, true, false),
+    ];
+    let mut cases = Vec::new();
+    for (name, a, b, transpose_a, transpose_b) in products {
+        for &(label, variant) in &variants {
+            let (a, b) = (a.clone(), b.clone());
+            let opts = MatmulOptions { transpose_a, transpose_b, variant };
+            cases.push(Case {
+                name: format!("{name}{label}"),
+                flops,
+                run: Box::new(move || matmul_with(&a, &b, opts)),
+            });
+        }
+    }
     let one = Tensor::randn(&[32], 0.0, 1.0, 21, dev)?;
     let one2 = one.clone();
-    Ok(vec![
-        Case {
-            name: "dense [32,400] x [400,120]".into(),
-            flops,
-            run: Box::new(move || matmul_with(&x1, &w1, t(false, false))),
-        },
-        Case {
-            name: "dense input grad [32,120] x [400,120]^T".into(),
-            flops,
-            run: Box::new(move || matmul_with(&dy1, &w2, t(false, true))),
-        },
-        Case {
-            name: "dense filter grad [32,400]^T x [32,120]".into(),
-            flops,
-            run: Box::new(move || matmul_with(&x2, &dy2, t(true, false))),
-        },
-        Case { name: "add [32] + [32] (one launch)".into(), flops: 0.0, run: Box::new(move || add(&one, &one)) },
-        Case {
-            name: "add [32] x 100, chained (100 launches)".into(),
-            flops: 0.0,
-            run: Box::new(move || chain(&one2, 100)),
-        },
-    ])
+    cases.push(Case {
+        name: "add [32] + [32] (one launch)".into(),
+        flops: 0.0,
+        run: Box::new(move || add(&one, &one)),
+    });
+    cases.push(Case {
+        name: "add [32] x 100, chained (100 launches)".into(),
+        flops: 0.0,
+        run: Box::new(move || chain(&one2, 100)),
+    });
+    Ok(cases)
 }
 
 /// `n` dependent additions of `x` to itself: one launch each, recorded before one wait.
