@@ -39,8 +39,12 @@ fn lane_of(block: u32, t: u32) -> Lane {
     return Lane(col, t / bw, step, t < step * bw && col < p.cols);
 }
 
+// The activation's op (as `p.op`), fixed at pipeline creation: a switch on a uniform would
+// run every case on CPU adapters.
+override OP: u32 = 1u;
+
 fn act_grad(x: f32, up: f32) -> f32 {
-    switch p.op {
+    switch OP {
         case 1u: { return select(0.0, up, x > 0.0); }
         case 2u: { return up * x * (1.0 - x); }
         case 3u: { return up * (1.0 - x * x); }

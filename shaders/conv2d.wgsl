@@ -20,8 +20,12 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
+// The fused activation (common.wgsl's codes), fixed at pipeline creation (`p.act` holds the
+// same code): a switch on a uniform would run every case on CPU adapters.
+override ACT: u32 = 0u;
+
 fn activate(v: f32) -> f32 {
-    return apply_activation(v, p.act);
+    return apply_activation(v, ACT);
 }
 
 // Output pixel `row` as (batch, top input row, left input column) of its window.

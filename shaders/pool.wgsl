@@ -14,6 +14,9 @@
 const LOWEST_F32: f32 = -0x1.fffffep+127f;
 
 override MODE: u32 = 0u;
+// The fused activation (common.wgsl's codes), fixed at pipeline creation (`p.act` holds the
+// same code): a switch on a uniform would run every case on CPU adapters.
+override ACT: u32 = 0u;
 
 struct Params {
     n: u32, h: u32, w: u32, c: u32,
@@ -50,7 +53,7 @@ fn window(pix: u32) -> Win {
 
 // The fused activation of a pooled value, and of four.
 fn activate(v: f32) -> f32 {
-    return apply_activation(v, p.act);
+    return apply_activation(v, ACT);
 }
 
 fn activate4(v: vec4<f32>) -> vec4<f32> {
@@ -128,24 +131,24 @@ fn pool4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
 
 // Max pooling's upstream gradient at output element `i` (one scalar or one vec4), masked.
 fn max_up(i: u32) -> f32 {
-    if p.act == 0u { return gy[i]; }
-    return activation_grad(ym[i], gy[i], p.act);
+    if ACT == 0u { return gy[i]; }
+    return activation_grad(ym[i], gy[i], ACT);
 }
 
 fn max_up4(i: u32) -> vec4<f32> {
-    if p.act == 0u { return gy4[i]; }
-    return activation_grad4(ym4[i], gy4[i], p.act);
+    if ACT == 0u { return gy4[i]; }
+    return activation_grad4(ym4[i], gy4[i], ACT);
 }
 
 // Average pooling's upstream gradient at output element `i` (dy is bound as `x`), masked.
 fn avg_up(i: u32) -> f32 {
-    if p.act == 0u { return x[i]; }
-    return activation_grad(ya[i], x[i], p.act);
+    if ACT == 0u { return x[i]; }
+    return activation_grad(ya[i], x[i], ACT);
 }
 
 fn avg_up4(i: u32) -> vec4<f32> {
-    if p.act == 0u { return x4[i]; }
-    return activation_grad4(ya4[i], x4[i], p.act);
+    if ACT == 0u { return x4[i]; }
+    return activation_grad4(ya4[i], x4[i], ACT);
 }
 
 // The output rows or columns [lo, hi) whose windows contain input coordinate `i`.

@@ -120,7 +120,7 @@ pub fn bias_act_grad(
         return Ok(outs);
     }
     let p = Params::new("bias_act_grad").u(rows).u(cols).u(op).u(0);
-    let pipe = pipeline(gpu, "bias_grad.wgsl", SRC, "bias_act_grad", &[])?;
+    let pipe = pipeline(gpu, "bias_grad.wgsl", SRC, "bias_act_grad", &[("OP", op as f64)])?;
     gpu.dispatch(&pipe, p.bytes()?, &[g, &outs.1, y, &outs.0], grid(gpu, cols))?;
     Ok(outs)
 }

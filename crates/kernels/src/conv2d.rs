@@ -6,7 +6,9 @@ use tessera_device::{Gpu, GpuBuffer};
 
 use crate::autotune;
 use crate::depthwise_conv2d::{self as dw, DepthwiseVariant};
-use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, shuffle_width, window_params, Params};
+use crate::launch::{
+    act_constant, check_u32, grid_1d, or_placeholder, out_f32, pipeline, shuffle_width, window_params, Params,
+};
 use crate::matmul::{self, Matmul, MatmulVariant};
 use crate::split::{self, Part};
 use crate::{Activation, Conv2dGeometry, DepthwiseGeometry, Result};
@@ -201,12 +203,13 @@ fn direct(
     let (pipe, groups) = match shuffle_width(gpu).filter(|_| shared) {
         Some(size) => {
             let tiles = g.cout.div_ceil(8) * blocks.div_ceil(size);
-            let pipe = pipeline(gpu, "conv2d_subgroup.wgsl", SUBGROUP_SRC, "conv2d_direct_sg", &[])?;
+            let pipe = pipeline(gpu, "conv2d_subgroup.wgsl", SUBGROUP_SRC, "conv2d_direct_sg", &[act_constant(act)])?;
             (pipe, grid_1d(gpu, tiles, (64 / size) as u32))
         }
-        None => {
-            (pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_direct", &[])?, grid_1d(gpu, blocks * g.cout.div_ceil(8), 64))
-        }
+        None => (
+            pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_direct", &[act_constant(act)])?,
+            grid_1d(gpu, blocks * g.cout.div_ceil(8), 64),
+        ),
     };
     let p = params_ext(g, bias.is_some(), act, [0, flipped as usize, 0]);
     gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], groups)?;
@@ -340,7 +343,7 @@ pub fn conv2d_reg(
     let out = out_f32(gpu, rows * g.cout)?;
     let threads = rows.div_ceil(block.pixels) * g.cout.div_ceil(4 * block.vec4s);
     let bias_buf = or_placeholder(gpu, bias)?;
-    let constants = [("REG_TM", block.pixels as f64), ("REG_TV", block.vec4s as f64)];
+    let constants = [("REG_TM", block.pixels as f64), ("REG_TV", block.vec4s as f64), act_constant(act)];
     let p = params(g, bias.is_some(), act);
     let (pipe, groups) = match width {
         Some(size) => {

@@ -100,6 +100,13 @@ pub fn out_f32(gpu: &Gpu, elems: usize) -> Result<GpuBuffer> {
     Ok(gpu.alloc(bytes)?)
 }
 
+/// The pipeline constant `ACT` of the families that fuse an activation (conv2d, matmul,
+/// pool): the activation's code fixed at pipeline creation, so a kernel runs only its own
+/// activation (a `switch` on a uniform runs every case under a mask on CPU adapters).
+pub fn act_constant(act: crate::Activation) -> (&'static str, f64) {
+    ("ACT", act.code() as f64)
+}
+
 /// Gets (or compiles) `entry` of a shader file, keyed by file, entry and constants.
 pub fn pipeline(
     gpu: &Gpu,

@@ -3,7 +3,7 @@
 use tessera_device::{Gpu, GpuBuffer, View};
 
 use crate::autotune;
-use crate::launch::{check_u32, grid_1d, or_placeholder, out_f32, pipeline, shuffle_width, Params};
+use crate::launch::{act_constant, check_u32, grid_1d, or_placeholder, out_f32, pipeline, shuffle_width, Params};
 use crate::split::window_align;
 use crate::{Activation, Result};
 
@@ -350,8 +350,8 @@ fn launch(
         _ => naive_grid(gpu, m, n, mm.batch),
     };
     let pipe = match entry {
-        "matmul_reg_sg" => pipeline(gpu, "matmul_subgroup.wgsl", SUBGROUP_SRC, entry, &[])?,
-        _ => pipeline(gpu, "matmul.wgsl", SRC, entry, &[])?,
+        "matmul_reg_sg" => pipeline(gpu, "matmul_subgroup.wgsl", SUBGROUP_SRC, entry, &[act_constant(part.act)])?,
+        _ => pipeline(gpu, "matmul.wgsl", SRC, entry, &[act_constant(part.act)])?,
     };
     let bias = or_placeholder(gpu, bias)?;
     let whole = blk.rows == (0, mm.m) && blk.cols == (0, mm.n) && blk.shared == (0, mm.k);

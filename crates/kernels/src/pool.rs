@@ -9,7 +9,7 @@ use tessera_device::{Gpu, GpuBuffer};
 use crate::batch_norm::{reduce, ReduceOp, ReducePlan};
 use crate::geometry::rank4;
 pub use crate::launch::FusedGrad;
-use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::launch::{act_constant, check_u32, grid_1d, out_f32, pipeline, Params};
 use crate::split;
 use crate::{shape_err, Activation, Padding, Result, Window2d};
 
@@ -76,7 +76,7 @@ pub fn pool2d(gpu: &Gpu, x: &GpuBuffer, win: &Window2d, mode: PoolMode, act: Act
         PoolMode::Max => 0.0,
         PoolMode::Avg => 1.0,
     };
-    let pipe = pipeline(gpu, "pool.wgsl", SRC, entry, &[("MODE", code)])?;
+    let pipe = pipeline(gpu, "pool.wgsl", SRC, entry, &[("MODE", code), act_constant(act)])?;
     gpu.dispatch(&pipe, p.bytes()?, &[x, &out], grid_1d(gpu, threads, 64))?;
     Ok(out)
 }
@@ -134,7 +134,7 @@ pub fn pool2d_grad(
     };
     let entry = format!("{name}{}{}", if tiled { "_tiled" } else { "" }, if vec4 { "4" } else { "" });
     let threads = if tiled { outs } else { total } / if vec4 { 4 } else { 1 };
-    let pipe = pipeline(gpu, "pool.wgsl", SRC, &entry, &[])?;
+    let pipe = pipeline(gpu, "pool.wgsl", SRC, &entry, &[act_constant(fused.act)])?;
     let y = fused.operand(gpu, mode.op())?;
     let p = pool_params(win, threads, fused.act);
     let grid = grid_1d(gpu, threads, 64);
