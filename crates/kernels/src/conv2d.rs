@@ -1,5 +1,6 @@
 //! Launcher for `shaders/conv2d.wgsl`: `tf.nn.conv2d` with fused bias and activation, in
-//! three variants (direct, register-blocked implicit GEMM, im2col + tiled matmul), and for
+//! three variants (direct, register-blocked implicit GEMM, im2col + tiled matmul; the first two
+//! also with subgroup operations, `shaders/conv2d_subgroup.wgsl`), and for
 //! `shaders/conv2d_grouped.wgsl`: grouped convolution (groups > 1) and its gradients.
 
 use tessera_device::{Gpu, GpuBuffer};
@@ -23,7 +24,7 @@ const GROUPED_SRC: &str = include_str!("../../../shaders/conv2d_grouped.wgsl");
 pub enum Conv2dVariant {
     /// Pick per adapter and shape.
     Auto,
-    /// One output per invocation; any sizes.
+    /// 4 pixels of an output row x 8 channels per invocation; any sizes.
     Direct,
     /// `Direct` with each filter value loaded once per subgroup and broadcast
     /// (`conv2d_direct_sg`); where the device has no fixed subgroup size of 8 to 64
@@ -147,8 +148,6 @@ pub fn conv2d(
     }
 }
 
-/// The direct kernel (`conv2d_direct`); with `flipped` it reads `filter` as a transposed
-/// conv's `[kh, kw, cout, cin]` filter, flipped and transposed in place (see [`conv2d_flipped`]).
 /// A forward launcher: [`conv2d`] or [`conv2d_flipped`].
 type Forward = fn(
     &Gpu,
@@ -184,8 +183,10 @@ fn prologue(
     })
 }
 
-/// The direct kernel, reading the filter flipped with `flipped`, and with the filter shared
-/// by subgroup broadcasts (`conv2d_direct_sg`) with `shared` where `shuffle_width` allows.
+/// The direct kernel (`conv2d_direct`); with `flipped` it reads `filter` as a transposed
+/// conv's `[kh, kw, cout, cin]` filter, flipped and transposed in place (see
+/// [`conv2d_flipped`]); with `shared` the filter is shared by subgroup broadcasts
+/// (`conv2d_direct_sg`) where `shuffle_width` allows.
 fn direct(
     gpu: &Gpu,
     x: &GpuBuffer,
