@@ -75,9 +75,9 @@ def gen(name, tm, v, ta, tb):
     layout = {(False, False): "A, B row-major", (True, False): "A transposed ([k, m] in memory)",
               (False, True): "B transposed ([n, k] in memory)", (True, True): "A and B transposed"}[(ta, tb)]
     w(f"// Register-blocked, {layout}: {tm}x{4*v} outputs per invocation, vec4 loads, no shared memory.")
-    w(f"@compute @workgroup_size(64)")
+    w(f"@compute @workgroup_size(WG)")
     w(f"fn {name}(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {{")
-    w(f"    let id = linear_id(gid, nwg, 64u);")
+    w(f"    let id = linear_id(gid, nwg, WG);")
     w(f"    let ncb = (p.n + {4*v-1}u) / {4*v}u;")
     w(f"    let nrb = (p.m + {tm-1}u) / {tm}u;")
     w(f"    let bi = gid.z;")

@@ -331,10 +331,13 @@ fn launch(
     // A block of a split problem (its rows strided by the whole output's) may not fit it.
     let shared = part.reg_entry(mm.n) == Some("matmul_reg") && shuffle_width(gpu).is_some();
     let v = if v == MatmulVariant::Subgroup && !shared { MatmulVariant::Register } else { v };
+    let mut wg = 64;
     let (entry, groups) = match v {
         MatmulVariant::Register => match part.reg_entry(mm.n) {
             Some(entry) => {
-                let mut g = grid_1d(gpu, m.div_ceil(8) * n.div_ceil(16), 64);
+                let blocks = m.div_ceil(8) * n.div_ceil(16);
+                wg = reg_workgroup(blocks);
+                let mut g = grid_1d(gpu, blocks, wg);
                 g[2] = mm.batch as u32;
                 (entry, g)
             }
@@ -351,6 +354,9 @@ fn launch(
     };
     let pipe = match entry {
         "matmul_reg_sg" => pipeline(gpu, "matmul_subgroup.wgsl", SUBGROUP_SRC, entry, &[act_constant(part.act)])?,
+        e if e.starts_with("matmul_reg") => {
+            pipeline(gpu, "matmul.wgsl", SRC, entry, &[act_constant(part.act), ("WG", wg as f64)])?
+        }
         _ => pipeline(gpu, "matmul.wgsl", SRC, entry, &[act_constant(part.act)])?,
     };
     let bias = or_placeholder(gpu, bias)?;
@@ -371,6 +377,18 @@ fn launch(
 /// The window of `elems` f32s of `buf` from element `start`.
 fn window(buf: &GpuBuffer, start: usize, elems: usize) -> View<'_> {
     buf.window(start as u64 * 4, elems as u64 * 4)
+}
+
+/// Invocations per workgroup of the register-blocked kernel for `blocks` 8x16 output blocks
+/// (its `WG` constant): 64, halved down to 8 while that leaves fewer than 8 workgroups, so a
+/// small product (LeNet's dense layers: 32 to 400 blocks) spreads over a CPU adapter's threads,
+/// which run one workgroup each, instead of filling one workgroup.
+fn reg_workgroup(blocks: usize) -> u32 {
+    let mut wg = 64;
+    while wg > 8 && blocks < 8 * wg {
+        wg /= 2;
+    }
+    wg as u32
 }
 
 /// The naive kernel's grid: one invocation per output.
@@ -423,6 +441,14 @@ mod tests {
                 shared.dedup();
                 assert_eq!(shared, vec![(0, 64), (64, 128), (128, 189)]);
             }
+        }
+    }
+
+    #[test]
+    fn small_products_spread_over_at_least_eight_workgroups_of_eight_or_more() {
+        // LeNet's dense products have 32 to 400 blocks of 8x16; large ones keep 64 invocations.
+        for (blocks, wg) in [(1, 8), (32, 8), (100, 8), (128, 16), (400, 32), (511, 32), (512, 64), (1 << 20, 64)] {
+            assert_eq!(reg_workgroup(blocks), wg, "{blocks} blocks");
         }
     }
 
