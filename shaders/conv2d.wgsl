@@ -28,6 +28,10 @@ fn activate(v: f32) -> f32 {
     return apply_activation(v, ACT);
 }
 
+// The direct kernels read the filter as a transposed conv's (see conv2d_direct) with FLIP,
+// fixed at pipeline creation.
+override FLIP: bool = false;
+
 // Output pixel `row` as (batch, top input row, left input column) of its window.
 fn pixel(row: u32) -> vec3<i32> {
     let ox = row % p.ow;
@@ -51,7 +55,7 @@ fn tap(px: vec3<i32>, ky: u32, kx: u32) -> vec2<u32> {
 // any sizes (pixel and channel tails are clamped and not stored). Each filter value is loaded
 // once for the 4 pixels and each input value once for the 8 channels; with stride and dilation
 // 1 across, also once for the kw taps of a window row (it slides along the row: 3 + kw loads
-// per window row and input channel instead of 4 kw). With p._p1 = 1 the filter is given as a
+// per window row and input channel instead of 4 kw). With FLIP the filter is given as a
 // transposed conv's `[kh, kw, cout, cin]` filter and read flipped in both spatial axes and
 // transposed (what flip_filter would write), so a stride-1 transposed conv (an input gradient)
 // needs no flipped copy.
@@ -62,18 +66,9 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     if id >= direct_blocks() * ncb { return; }
     let co0 = (id % ncb) * 8u;
     let q = block_pixels(id / ncb);
-    let flip = p._p1 != 0u;
+    let flip = FLIP;
     let ci_step = select(p.cout, 1u, flip);
-    let cs = select(1u, p.cin, flip);
-    let last = p.cout - 1u;
-    let o0 = min(co0, last) * cs;
-    let o1 = min(co0 + 1u, last) * cs;
-    let o2 = min(co0 + 2u, last) * cs;
-    let o3 = min(co0 + 3u, last) * cs;
-    let o4 = min(co0 + 4u, last) * cs;
-    let o5 = min(co0 + 5u, last) * cs;
-    let o6 = min(co0 + 6u, last) * cs;
-    let o7 = min(co0 + 7u, last) * cs;
+    let o = channel_offsets(co0);
     var a: Acc8;
     if p.sw == 1u && p.dw == 1u {
         let px = pixel(q.x * p.ow + q.y);
@@ -84,8 +79,8 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
                 for (var kx = 0u; kx < p.kw; kx++) {
                     xv = vec4(xv.yzw, xat(r, px.z + 3 + i32(kx), ci));
                     let fr = tap_filter(ky, kx, ci, flip, ci_step);
-                    let fl = vec4(f[fr + o0], f[fr + o1], f[fr + o2], f[fr + o3]);
-                    let fh = vec4(f[fr + o4], f[fr + o5], f[fr + o6], f[fr + o7]);
+                    let fl = vec4(f[fr + o[0]], f[fr + o[1]], f[fr + o[2]], f[fr + o[3]]);
+                    let fh = vec4(f[fr + o[4]], f[fr + o[5]], f[fr + o[6]], f[fr + o[7]]);
                     mac8(&a, xv, fl, fh);
                 }
             }
@@ -100,20 +95,69 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
                 let t3 = tap1(px[3], ky, kx);
                 for (var ci = 0u; ci < p.cin; ci++) {
                     let fr = tap_filter(ky, kx, ci, flip, ci_step);
-                    let fl = vec4(f[fr + o0], f[fr + o1], f[fr + o2], f[fr + o3]);
-                    let fh = vec4(f[fr + o4], f[fr + o5], f[fr + o6], f[fr + o7]);
+                    let fl = vec4(f[fr + o[0]], f[fr + o[1]], f[fr + o[2]], f[fr + o[3]]);
+                    let fh = vec4(f[fr + o[4]], f[fr + o[5]], f[fr + o[6]], f[fr + o[7]]);
                     let xv = vec4(tapv(t0, ci), tapv(t1, ci), tapv(t2, ci), tapv(t3, ci));
                     mac8(&a, xv, fl, fh);
                 }
             }
         }
     }
+    finish_block(&a, q, co0);
+}
+
+// Filter offsets of output channels co0..co0 + 7 (clamped to the last) at input channel 0.
+fn channel_offsets(co0: u32) -> array<u32, 8> {
+    let cs = select(1u, p.cin, FLIP);
+    let last = p.cout - 1u;
+    return array(min(co0, last) * cs, min(co0 + 1u, last) * cs, min(co0 + 2u, last) * cs,
+                 min(co0 + 3u, last) * cs, min(co0 + 4u, last) * cs, min(co0 + 5u, last) * cs,
+                 min(co0 + 6u, last) * cs, min(co0 + 7u, last) * cs);
+}
+
+// Adds the 8 channels' bias (when there is one) to block `q` and stores it (`put_block`).
+fn finish_block(a: ptr<function, Acc8>, q: vec2<u32>, co0: u32) {
     if p.has_bias != 0u {
+        let last = p.cout - 1u;
         let bl = vec4(bias[min(co0, last)], bias[min(co0 + 1u, last)], bias[min(co0 + 2u, last)], bias[min(co0 + 3u, last)]);
         let bh = vec4(bias[min(co0 + 4u, last)], bias[min(co0 + 5u, last)], bias[min(co0 + 6u, last)], bias[min(co0 + 7u, last)]);
-        add_bias8(&a, bl, bh);
+        add_bias8(a, bl, bh);
     }
-    put_block(q, co0, a);
+    put_block(q, co0, *a);
+}
+
+// conv2d_direct for cin % 4 == 0 with stride and dilation 1 across: the window slides 4 input
+// channels a step, with vec4 loads of the input and, for a flipped filter (contiguous in the
+// input channel), of the filter: a quarter of the loads, which CPU adapters pay for one by
+// one. It binds only the vec4 views of the input and filter (an entry point binds one view).
+@compute @workgroup_size(64)
+fn conv2d_direct4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 64u;
+    let ncb = (p.cout + 7u) / 8u;
+    if id >= direct_blocks() * ncb { return; }
+    let co0 = (id % ncb) * 8u;
+    let q = block_pixels(id / ncb);
+    let ci_step = select(p.cout, 1u, FLIP);
+    let o = channel_offsets(co0);
+    let px = pixel(q.x * p.ow + q.y);
+    var a: Acc8;
+    for (var ky = 0u; ky < p.kh; ky++) {
+        let r = window_row(px, ky);
+        for (var ci = 0u; ci < p.cin; ci += 4u) {
+            var xs = array(xat4(r, px.z, ci), xat4(r, px.z + 1, ci), xat4(r, px.z + 2, ci));
+            for (var kx = 0u; kx < p.kw; kx++) {
+                let x3 = xat4(r, px.z + 3 + i32(kx), ci);
+                let fr = tap_filter(ky, kx, ci, FLIP, ci_step);
+                let lo = transpose(mat4x4(filter4(fr + o[0], ci_step), filter4(fr + o[1], ci_step),
+                                          filter4(fr + o[2], ci_step), filter4(fr + o[3], ci_step)));
+                let hi = transpose(mat4x4(filter4(fr + o[4], ci_step), filter4(fr + o[5], ci_step),
+                                          filter4(fr + o[6], ci_step), filter4(fr + o[7], ci_step)));
+                mac8x4(&a, transpose(mat4x4(xs[0], xs[1], xs[2], x3)), lo, hi);
+                xs = array(xs[1], xs[2], x3);
+            }
+        }
+    }
+    finish_block(&a, q, co0);
 }
 
 // The accumulators of the direct kernels: 4 pixels x 8 channels (lo: channels 0-3, hi: 4-7).
@@ -132,6 +176,15 @@ fn mac8(a: ptr<function, Acc8>, xv: vec4<f32>, fl: vec4<f32>, fh: vec4<f32>) {
     (*a).hi2 = fma(vec4(xv.z), fh, (*a).hi2);
     (*a).lo3 = fma(vec4(xv.w), fl, (*a).lo3);
     (*a).hi3 = fma(vec4(xv.w), fh, (*a).hi3);
+}
+
+// mac8 for 4 input channels: column j of `xs` holds the 4 pixels' values of channel j, columns
+// j of `lo` and `hi` the 8 output channels' filter values of channel j.
+fn mac8x4(a: ptr<function, Acc8>, xs: mat4x4<f32>, lo: mat4x4<f32>, hi: mat4x4<f32>) {
+    mac8(a, xs[0], lo[0], hi[0]);
+    mac8(a, xs[1], lo[1], hi[1]);
+    mac8(a, xs[2], lo[2], hi[2]);
+    mac8(a, xs[3], lo[3], hi[3]);
 }
 
 // Adds the 8 channels' bias (bl, bh) to every pixel.
@@ -176,6 +229,24 @@ fn window_row(px: vec3<i32>, ky: u32) -> vec2<u32> {
 fn xat(r: vec2<u32>, col: i32, ci: u32) -> f32 {
     let inside = r.y != 0u && col >= 0 && col < i32(p.w);
     return select(0.0, x[select(0u, (r.x + u32(col)) * p.cin + ci, inside)], inside);
+}
+
+// Input values at column `col`, channels ci..ci + 3 of window row `r`; 0 outside (cin % 4 == 0).
+fn xat4(r: vec2<u32>, col: i32, ci: u32) -> vec4<f32> {
+    let inside = r.y != 0u && col >= 0 && col < i32(p.w);
+    return select(vec4(0.0), x4[select(0u, ((r.x + u32(col)) * p.cin + ci) / 4u, inside)], inside);
+}
+
+// Filter values of input channels ci..ci + 3 from offset `fo` (`tap_filter` plus the output
+// channel's offset) (cin % 4 == 0): one vec4 load for a flipped filter, else 4 `ci_step` apart.
+fn filter4(fo: u32, ci_step: u32) -> vec4<f32> {
+    if FLIP { return f4[fo / 4u]; }
+    return vec4(f4at(fo), f4at(fo + ci_step), f4at(fo + 2u * ci_step), f4at(fo + 3u * ci_step));
+}
+
+// Filter value `i` read through the vec4 view.
+fn f4at(i: u32) -> f32 {
+    return f4[i / 4u][i % 4u];
 }
 
 // Input value of tap `t` (`tap1`) at channel ci; 0 in the padding.
@@ -1640,6 +1711,139 @@ fn conv2d_filter_grad_taps_wg(
         for (var ox = 0u; ox < p.ow; ox++) {
             let g = (r * p.ow + ox) * p.cout;
             let gv = vec4(gy[g + co0], gy[g + c1], gy[g + c2], gy[g + c3]);
+            let y0 = i32(oy * p.sh);
+            let x0 = i32(ox * p.sw);
+            dsum += gv;
+            acc0 = fma(vec4(tapx(xb, y0 + ty0, x0 + tx0, ci)), gv, acc0);
+            acc1 = fma(vec4(tapx(xb, y0 + ty1, x0 + tx1, ci)), gv, acc1);
+            acc2 = fma(vec4(tapx(xb, y0 + ty2, x0 + tx2, ci)), gv, acc2);
+            acc3 = fma(vec4(tapx(xb, y0 + ty3, x0 + tx3, ci)), gv, acc3);
+            acc4 = fma(vec4(tapx(xb, y0 + ty4, x0 + tx4, ci)), gv, acc4);
+            acc5 = fma(vec4(tapx(xb, y0 + ty5, x0 + tx5, ci)), gv, acc5);
+            acc6 = fma(vec4(tapx(xb, y0 + ty6, x0 + tx6, ci)), gv, acc6);
+            acc7 = fma(vec4(tapx(xb, y0 + ty7, x0 + tx7, ci)), gv, acc7);
+            acc8 = fma(vec4(tapx(xb, y0 + ty8, x0 + tx8, ci)), gv, acc8);
+        }
+    }
+    taps_sum[0u * 64u + lid.x] = acc0;
+    taps_sum[1u * 64u + lid.x] = acc1;
+    taps_sum[2u * 64u + lid.x] = acc2;
+    taps_sum[3u * 64u + lid.x] = acc3;
+    taps_sum[4u * 64u + lid.x] = acc4;
+    taps_sum[5u * 64u + lid.x] = acc5;
+    taps_sum[6u * 64u + lid.x] = acc6;
+    taps_sum[7u * 64u + lid.x] = acc7;
+    taps_sum[8u * 64u + lid.x] = acc8;
+    taps_sum[9u * 64u + lid.x] = dsum;
+    workgroupBarrier();
+    let bias_lane = lid.x == 9u && ci == 0u && p._p1 != 0u;
+    if lid.x >= ntaps && !bias_lane { return; }
+    var s = vec4<f32>(0.0);
+    for (var k = 0u; k < 64u; k++) { s += taps_sum[lid.x * 64u + k]; }
+    if bias_lane {
+        for (var j = 0u; j < 4u; j++) {
+            if co0 + j < p.cout { dbias[co0 + j] = s[j]; }
+        }
+        return;
+    }
+    store_dw((lid.x * p.cin + ci) * p.cout, co0, s);
+}
+
+// conv2d_filter_grad_taps_wg for cout % 4 == 0: one vec4 load of the upstream gradient per
+// pixel instead of 4 (CPU adapters pay per load).
+@compute @workgroup_size(64)
+fn conv2d_filter_grad_taps_wg4(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let ncb = (p.cout + 3u) / 4u;
+    let blocks = p.cin * ncb;
+    let rows = p.n * p.oh;
+    let blk = wid.x + wid.y * nwg.x;
+    if blk >= blocks { return; }
+    let co0 = (blk % ncb) * 4u;
+    let ci = blk / ncb;
+    let last = p.cout - 1u;
+    let c1 = min(co0 + 1u, last);
+    let c2 = min(co0 + 2u, last);
+    let c3 = min(co0 + 3u, last);
+    let ntaps = p.kh * p.kw;
+    // Taps past the kernel read row -h (outside the input), so they contribute zero.
+    let ty0 = select(-i32(p.h), i32((0u / p.kw) * p.dh) - i32(p.pad_top), 0u < ntaps);
+    let tx0 = i32((0u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc0 = vec4<f32>(0.0);
+    let ty1 = select(-i32(p.h), i32((1u / p.kw) * p.dh) - i32(p.pad_top), 1u < ntaps);
+    let tx1 = i32((1u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc1 = vec4<f32>(0.0);
+    let ty2 = select(-i32(p.h), i32((2u / p.kw) * p.dh) - i32(p.pad_top), 2u < ntaps);
+    let tx2 = i32((2u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc2 = vec4<f32>(0.0);
+    let ty3 = select(-i32(p.h), i32((3u / p.kw) * p.dh) - i32(p.pad_top), 3u < ntaps);
+    let tx3 = i32((3u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc3 = vec4<f32>(0.0);
+    let ty4 = select(-i32(p.h), i32((4u / p.kw) * p.dh) - i32(p.pad_top), 4u < ntaps);
+    let tx4 = i32((4u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc4 = vec4<f32>(0.0);
+    let ty5 = select(-i32(p.h), i32((5u / p.kw) * p.dh) - i32(p.pad_top), 5u < ntaps);
+    let tx5 = i32((5u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc5 = vec4<f32>(0.0);
+    let ty6 = select(-i32(p.h), i32((6u / p.kw) * p.dh) - i32(p.pad_top), 6u < ntaps);
+    let tx6 = i32((6u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc6 = vec4<f32>(0.0);
+    let ty7 = select(-i32(p.h), i32((7u / p.kw) * p.dh) - i32(p.pad_top), 7u < ntaps);
+    let tx7 = i32((7u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc7 = vec4<f32>(0.0);
+    let ty8 = select(-i32(p.h), i32((8u / p.kw) * p.dh) - i32(p.pad_top), 8u < ntaps);
+    let tx8 = i32((8u % p.kw) * p.dw) - i32(p.pad_left);
+    var acc8 = vec4<f32>(0.0);
+    var dsum = vec4<f32>(0.0);
+    let r1 = rows;
+    // 3 taps wide, stride and dilation 1 across: tap (ky, kx + 1) at pixel ox is tap (ky, kx)
+    // at ox + 1, so each window row slides right, one new load per row and pixel.
+    let slide = p.kw == 3u && p.sw == 1u && p.dw == 1u;
+    for (var r = lid.x; slide && r < r1; r += 64u) {
+        let b = r / p.oh;
+        let oy = r % p.oh;
+        let xb = b * p.h;
+        let y0 = i32(oy * p.sh);
+        var w01 = tapx(xb, y0 + ty0, tx0, ci);
+        var w02 = tapx(xb, y0 + ty0, tx1, ci);
+        var w11 = tapx(xb, y0 + ty3, tx0, ci);
+        var w12 = tapx(xb, y0 + ty3, tx1, ci);
+        var w21 = tapx(xb, y0 + ty6, tx0, ci);
+        var w22 = tapx(xb, y0 + ty6, tx1, ci);
+        for (var ox = 0u; ox < p.ow; ox++) {
+            let g = (r * p.ow + ox) * p.cout;
+            let gv = gy4[(g + co0) / 4u];
+            dsum += gv;
+            let w00 = w01;
+            w01 = w02;
+            w02 = tapx(xb, y0 + ty0, i32(ox) + tx2, ci);
+            let w10 = w11;
+            w11 = w12;
+            w12 = tapx(xb, y0 + ty3, i32(ox) + tx2, ci);
+            let w20 = w21;
+            w21 = w22;
+            w22 = tapx(xb, y0 + ty6, i32(ox) + tx2, ci);
+            acc0 = fma(vec4(w00), gv, acc0);
+            acc1 = fma(vec4(w01), gv, acc1);
+            acc2 = fma(vec4(w02), gv, acc2);
+            acc3 = fma(vec4(w10), gv, acc3);
+            acc4 = fma(vec4(w11), gv, acc4);
+            acc5 = fma(vec4(w12), gv, acc5);
+            acc6 = fma(vec4(w20), gv, acc6);
+            acc7 = fma(vec4(w21), gv, acc7);
+            acc8 = fma(vec4(w22), gv, acc8);
+        }
+    }
+    for (var r = select(lid.x, r1, slide); r < r1; r += 64u) {
+        let b = r / p.oh;
+        let oy = r % p.oh;
+        let xb = b * p.h;
+        for (var ox = 0u; ox < p.ow; ox++) {
+            let g = (r * p.ow + ox) * p.cout;
+            let gv = gy4[(g + co0) / 4u];
             let y0 = i32(oy * p.sh);
             let x0 = i32(ox * p.sw);
             dsum += gv;

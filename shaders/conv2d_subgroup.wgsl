@@ -1129,7 +1129,7 @@ fn conv2d_filter_grad_reg_sg(
 }
 // END GENERATED
 
-// conv2d_direct (4 pixels of an output row x 8 channels per invocation, any sizes; `p._p1` = 1
+// conv2d_direct (4 pixels of an output row x 8 channels per invocation, any sizes; FLIP
 // reads a transposed conv's filter flipped) with the filter and bias shared by the subgroup:
 // its invocations own the same 8 output channels and consecutive 4-pixel blocks, lane l < 8
 // loads channel co0 + l's value of each (tap, input channel) step and `subgroupBroadcast`
@@ -1148,7 +1148,7 @@ fn conv2d_direct_sg(
     let co0 = (t % ncb) * 8u;
     let blk = (t / ncb) * size + l;
     let q = block_pixels(min(blk, blocks - 1u));
-    let flip = p._p1 != 0u;
+    let flip = FLIP;
     let ci_step = select(p.cout, 1u, flip);
     let co = min(co0 + min(l, 7u), p.cout - 1u);
     let o = co * select(1u, p.cin, flip);
@@ -1182,11 +1182,54 @@ fn conv2d_direct_sg(
             }
         }
     }
+    finish_block_sg(&a, q, co0, co, blk < blocks);
+}
+
+// Adds the 8 channels' bias (lane l < 8 loads channel co0 + l's, `co`) to block `q`, then
+// stores it when `keep` (`put_block`).
+fn finish_block_sg(a: ptr<function, Acc8>, q: vec2<u32>, co0: u32, co: u32, keep: bool) {
     if p.has_bias != 0u {
         let bv = bias[co];
-        add_bias8(&a, lanes_0_3(bv), lanes_4_7(bv));
+        add_bias8(a, lanes_0_3(bv), lanes_4_7(bv));
     }
-    if blk < blocks { put_block(q, co0, a); }
+    if keep { put_block(q, co0, *a); }
+}
+
+// conv2d_direct4 with the filter shared as in conv2d_direct_sg: lane l < 8 loads channel
+// co0 + l's 4 input channels' values (one vec4 load for a flipped filter) and broadcasts them.
+@compute @workgroup_size(64)
+fn conv2d_direct4_sg(
+    @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(subgroup_id) sg: u32, @builtin(num_subgroups) nsg: u32,
+    @builtin(subgroup_invocation_id) l: u32, @builtin(subgroup_size) size: u32,
+) {
+    let t = (wid.x + wid.y * nwg.x) * nsg + sg;
+    let ncb = (p.cout + 7u) / 8u;
+    let blocks = direct_blocks();
+    if t >= ncb * ((blocks + size - 1u) / size) { return; }
+    let co0 = (t % ncb) * 8u;
+    let blk = (t / ncb) * size + l;
+    let q = block_pixels(min(blk, blocks - 1u));
+    let ci_step = select(p.cout, 1u, FLIP);
+    let co = min(co0 + min(l, 7u), p.cout - 1u);
+    let o = co * select(1u, p.cin, FLIP);
+    let px = pixel(q.x * p.ow + q.y);
+    var a: Acc8;
+    for (var ky = 0u; ky < p.kh; ky++) {
+        let r = window_row(px, ky);
+        for (var ci = 0u; ci < p.cin; ci += 4u) {
+            var xs = array(xat4(r, px.z, ci), xat4(r, px.z + 1, ci), xat4(r, px.z + 2, ci));
+            for (var kx = 0u; kx < p.kw; kx++) {
+                let x3 = xat4(r, px.z + 3 + i32(kx), ci);
+                let fv = filter4(tap_filter(ky, kx, ci, FLIP, ci_step) + o, ci_step);
+                let lo = mat4x4(lanes_0_3(fv.x), lanes_0_3(fv.y), lanes_0_3(fv.z), lanes_0_3(fv.w));
+                let hi = mat4x4(lanes_4_7(fv.x), lanes_4_7(fv.y), lanes_4_7(fv.z), lanes_4_7(fv.w));
+                mac8x4(&a, transpose(mat4x4(xs[0], xs[1], xs[2], x3)), lo, hi);
+                xs = array(xs[1], xs[2], x3);
+            }
+        }
+    }
+    finish_block_sg(&a, q, co0, co, blk < blocks);
 }
 
 // Lanes 0-3's and lanes 4-7's values of `v`.

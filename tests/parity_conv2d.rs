@@ -51,7 +51,8 @@ fn odd_channel_counts_and_shapes_match_cpu() {
 fn direct_row_blocks_cover_every_width_and_window() {
     // The direct kernels own 4 pixels of one output row: widths 1 to 9 leave every tail, windows
     // 1 to 5 wide slide along the row (stride 1 across) or not (stride 2, dilation 2), and
-    // 3 x 4 rows x 2 channel blocks end a subgroup's tile part-way.
+    // 3 x 4 rows x 2 channel blocks end a subgroup's tile part-way; with 4 or 8 input channels
+    // the window also slides 4 channels a step.
     let mut seed = 500;
     for w in 1..=9 {
         for (kw, strides, dilations) in
@@ -61,6 +62,9 @@ fn direct_row_blocks_cover_every_width_and_window() {
             seed += 3;
             check([3, 4, w, 2], [2, kw, 2, 9], opts, w % 2 == 0, seed);
         }
+        // 4 and 8 input channels: the window slides 4 channels a step (conv2d_direct4).
+        let opts = Conv2dOptions::default().padding(Padding::Same);
+        check([2, 3, w, 4 * (1 + w % 2)], [3, 3, 4 * (1 + w % 2), 6], opts, w % 3 == 0, seed + 1);
     }
 }
 
@@ -127,16 +131,18 @@ fn small_all_taps_filter_gradients_take_one_pass_and_large_ones_chunk() {
     // workgroup (one dispatch, no chunk pass) and can give the bias gradient Σ dy from the same
     // dispatch; above it, the chunked partial sums and their sum (two dispatches, no bias
     // gradient). LeNet-5's two convolutions, odd shapes with strides, dilations and padding,
-    // more rows than the 64 lanes or fewer, cout not a multiple of 4; every case against the
+    // more rows than the 64 lanes or fewer, cout a multiple of 4 (dy read as vec4s) or not; every case against the
     // CPU twin, with the kernel forced and through conv2d_backprop_filter_and_bias (tuned).
     use tessera::kernels::conv2d::{conv2d_filter_bias_grad_kernel, TAPS_ONE_PASS_PIXELS};
     use tessera::kernels::Conv2dGeometry;
     let same = Conv2dOptions::default().padding(Padding::Same);
     let valid = Conv2dOptions::default();
-    let cases: [([usize; 4], [usize; 4], Conv2dOptions); 6] = [
+    let cases: [([usize; 4], [usize; 4], Conv2dOptions); 8] = [
         ([32, 28, 28, 1], [3, 3, 1, 6], valid),
         ([32, 13, 13, 6], [3, 3, 6, 16], valid),
         ([3, 7, 5, 5], [3, 1, 5, 7], same.strides([2, 1])),
+        ([3, 7, 5, 5], [3, 3, 5, 8], same.strides([2, 1])),
+        ([2, 5, 9, 3], [2, 3, 3, 4], same),
         ([2, 9, 8, 3], [2, 3, 3, 2], valid.dilations([2, 1]).padding(Padding::Explicit([[1, 0], [2, 1]]))),
         ([1, 2, 3, 2], [2, 2, 2, 5], valid),
         ([2, 130, 260, 1], [3, 3, 1, 2], same),

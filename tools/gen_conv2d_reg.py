@@ -138,10 +138,18 @@ def gen_filter_grad(vj=16):
     return "\n".join(L)
 
 
-def taps_body(w, taps, r0, r1, step, dsum=False):
+def upstream(vec):
+    """The line loading the upstream gradient's 4 channels co0.. at pixel offset g: one vec4
+    load through gy4 with `vec` (cout % 4 == 0), else 4 loads (the tail clamped to the last)."""
+    if vec:
+        return "            let gv = gy4[(g + co0) / 4u];"
+    return "            let gv = vec4(gy[g + co0], gy[g + c1], gy[g + c2], gy[g + c3]);"
+
+
+def taps_body(w, taps, r0, r1, step, dsum=False, vec=False):
     """The taps kernels' shared body: block `blk` -> (ci, co0), the tap offsets, and the
     accumulation over rows `r0`..`r1` (advancing by `step`) into acc0..acc{taps-1} (and, with
-    `dsum`, the upstream gradient's sum into dsum)."""
+    `dsum`, the upstream gradient's sum into dsum); `vec`: see `upstream`."""
     w("    let co0 = (blk % ncb) * 4u;")
     w("    let ci = blk / ncb;")
     w("    let last = p.cout - 1u;")
@@ -171,7 +179,7 @@ def taps_body(w, taps, r0, r1, step, dsum=False):
                 w(f"        var w{k}{j} = tapx(xb, y0 + ty{3 * k}, tx{j - 1}, ci);")
         w("        for (var ox = 0u; ox < p.ow; ox++) {")
         w("            let g = (r * p.ow + ox) * p.cout;")
-        w("            let gv = vec4(gy[g + co0], gy[g + c1], gy[g + c2], gy[g + c3]);")
+        w(upstream(vec))
         if dsum:
             w("            dsum += gv;")
         for k in range(3):
@@ -189,7 +197,7 @@ def taps_body(w, taps, r0, r1, step, dsum=False):
     w("        let xb = b * p.h;")
     w("        for (var ox = 0u; ox < p.ow; ox++) {")
     w("            let g = (r * p.ow + ox) * p.cout;")
-    w("            let gv = vec4(gy[g + co0], gy[g + c1], gy[g + c2], gy[g + c3]);")
+    w(upstream(vec))
     w("            let y0 = i32(oy * p.sh);")
     w("            let x0 = i32(ox * p.sw);")
     if dsum:
@@ -235,34 +243,11 @@ def gen_filter_grad_taps(taps=9):
     w(f"// Filter gradient, all taps (kh*kw <= {taps}) x 1 cin x 4 cout per workgroup: lanes split the rows,")
     w("// then lane t < kh*kw adds tap t's 64 partial sums (one pass, no chunk buffer). With p._p1 = 1")
     w(f"// the workgroups of input channel 0 also write the bias gradient dbias[co] = Σ dy[.., co] (lane {taps}).")
-    w("@compute @workgroup_size(64)")
-    w("fn conv2d_filter_grad_taps_wg(")
-    w("    @builtin(workgroup_id) wid: vec3<u32>,")
-    w("    @builtin(local_invocation_id) lid: vec3<u32>,")
-    w("    @builtin(num_workgroups) nwg: vec3<u32>,")
-    w(") {")
-    w("    let ncb = (p.cout + 3u) / 4u;")
-    w("    let blocks = p.cin * ncb;")
-    w("    let rows = p.n * p.oh;")
-    w("    let blk = wid.x + wid.y * nwg.x;")
-    w("    if blk >= blocks { return; }")
-    taps_body(w, taps, "lid.x", "rows", "r += 64u", True)
-    for t in range(taps):
-        w(f"    taps_sum[{t}u * 64u + lid.x] = acc{t};")
-    w(f"    taps_sum[{taps}u * 64u + lid.x] = dsum;")
-    w("    workgroupBarrier();")
-    w(f"    let bias_lane = lid.x == {taps}u && ci == 0u && p._p1 != 0u;")
-    w("    if lid.x >= ntaps && !bias_lane { return; }")
-    w("    var s = vec4<f32>(0.0);")
-    w("    for (var k = 0u; k < 64u; k++) { s += taps_sum[lid.x * 64u + k]; }")
-    w("    if bias_lane {")
-    w("        for (var j = 0u; j < 4u; j++) {")
-    w("            if co0 + j < p.cout { dbias[co0 + j] = s[j]; }")
-    w("        }")
-    w("        return;")
-    w("    }")
-    w("    store_dw((lid.x * p.cin + ci) * p.cout, co0, s);")
-    w("}")
+    taps_wg(w, taps, "conv2d_filter_grad_taps_wg", False)
+    w("")
+    w("// conv2d_filter_grad_taps_wg for cout % 4 == 0: one vec4 load of the upstream gradient per")
+    w("// pixel instead of 4 (CPU adapters pay per load).")
+    taps_wg(w, taps, "conv2d_filter_grad_taps_wg4", True)
     w("")
     w("// x[b, iy, ix, ci], or 0 outside the input.")
     w("fn tapx(xb: u32, iy: i32, ix: i32, ci: u32) -> f32 {")
@@ -279,6 +264,38 @@ def gen_filter_grad_taps(taps=9):
     w("    if co0 + 3u < p.cout { out[base + co0 + 3u] = v.w; }")
     w("}")
     return "\n".join(L)
+
+
+def taps_wg(w, taps, name, vec):
+    """The one-pass taps kernel `name` (see gen_filter_grad_taps); `vec`: see `upstream`."""
+    w("@compute @workgroup_size(64)")
+    w(f"fn {name}(")
+    w("    @builtin(workgroup_id) wid: vec3<u32>,")
+    w("    @builtin(local_invocation_id) lid: vec3<u32>,")
+    w("    @builtin(num_workgroups) nwg: vec3<u32>,")
+    w(") {")
+    w("    let ncb = (p.cout + 3u) / 4u;")
+    w("    let blocks = p.cin * ncb;")
+    w("    let rows = p.n * p.oh;")
+    w("    let blk = wid.x + wid.y * nwg.x;")
+    w("    if blk >= blocks { return; }")
+    taps_body(w, taps, "lid.x", "rows", "r += 64u", True, vec)
+    for t in range(taps):
+        w(f"    taps_sum[{t}u * 64u + lid.x] = acc{t};")
+    w(f"    taps_sum[{taps}u * 64u + lid.x] = dsum;")
+    w("    workgroupBarrier();")
+    w(f"    let bias_lane = lid.x == {taps}u && ci == 0u && p._p1 != 0u;")
+    w("    if lid.x >= ntaps && !bias_lane { return; }")
+    w("    var s = vec4<f32>(0.0);")
+    w("    for (var k = 0u; k < 64u; k++) { s += taps_sum[lid.x * 64u + k]; }")
+    w("    if bias_lane {")
+    w("        for (var j = 0u; j < 4u; j++) {")
+    w("            if co0 + j < p.cout { dbias[co0 + j] = s[j]; }")
+    w("        }")
+    w("        return;")
+    w("    }")
+    w("    store_dw((lid.x * p.cin + ci) * p.cout, co0, s);")
+    w("}")
 
 
 if __name__ == "__main__":

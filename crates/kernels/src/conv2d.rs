@@ -201,16 +201,20 @@ fn direct(
     // 4-pixel blocks along output rows (conv2d_direct's), times 8-channel blocks.
     let blocks = g.win.n * g.win.oh * g.win.ow.div_ceil(4);
     let bias_buf = or_placeholder(gpu, bias)?;
+    let constants = [act_constant(act), ("FLIP", flipped as u8 as f64)];
+    // 4 input channels a step where the window slides along rows and cin % 4 == 0.
+    let by4 = g.win.c.is_multiple_of(4) && g.win.sw == 1 && g.win.dw == 1;
     let (pipe, groups) = match shuffle_width(gpu).filter(|_| shared) {
         Some(size) => {
             let tiles = g.cout.div_ceil(8) * blocks.div_ceil(size);
-            let pipe = pipeline(gpu, "conv2d_subgroup.wgsl", SUBGROUP_SRC, "conv2d_direct_sg", &[act_constant(act)])?;
+            let entry = if by4 { "conv2d_direct4_sg" } else { "conv2d_direct_sg" };
+            let pipe = pipeline(gpu, "conv2d_subgroup.wgsl", SUBGROUP_SRC, entry, &constants)?;
             (pipe, grid_1d(gpu, tiles, (64 / size) as u32))
         }
-        None => (
-            pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_direct", &[act_constant(act)])?,
-            grid_1d(gpu, blocks * g.cout.div_ceil(8), 64),
-        ),
+        None => {
+            let entry = if by4 { "conv2d_direct4" } else { "conv2d_direct" };
+            (pipeline(gpu, "conv2d.wgsl", SRC, entry, &constants)?, grid_1d(gpu, blocks * g.cout.div_ceil(8), 64))
+        }
     };
     let p = params_ext(g, bias.is_some(), act, [0, flipped as usize, 0]);
     gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], groups)?;
@@ -711,7 +715,8 @@ fn filter_grad_block(
 }
 
 /// Output pixels up to which the all-taps filter gradient runs in one pass
-/// (`conv2d_filter_grad_taps_wg`: a workgroup per block of one input and four output channels,
+/// (`conv2d_filter_grad_taps_wg`, `_wg4` for cout % 4 == 0: a workgroup per block of one input
+/// and four output channels,
 /// its 64 lanes splitting the rows and adding their sums in workgroup memory) instead of
 /// chunked partial sums and a `sum_chunks` pass: small problems (LeNet's convolutions) are
 /// dominated by launches, larger ones gain from the chunks' extra invocations.
@@ -730,7 +735,9 @@ fn taps_one_pass(
 ) -> Result<(GpuBuffer, Option<GpuBuffer>)> {
     let out = out_f32(gpu, elems)?;
     let db = out_f32(gpu, if with_bias { g.cout } else { 1 })?;
-    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_filter_grad_taps_wg", &[])?;
+    // One vec4 load of dy per pixel where the channels allow it.
+    let entry = if g.cout.is_multiple_of(4) { "conv2d_filter_grad_taps_wg4" } else { "conv2d_filter_grad_taps_wg" };
+    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, entry, &[])?;
     let p = params_ext(g, false, Activation::None, [0, with_bias as usize, 0]);
     gpu.dispatch(&pipe, p.bytes()?, &[x, dy, &db, &out], grid_1d(gpu, blocks, 1))?;
     Ok((out, with_bias.then_some(db)))
