@@ -139,13 +139,17 @@ pub fn update(
     if n == 0 {
         return Ok(outs);
     }
-    let (entry, params) = kernel_params(upd, k);
-    let pipe = pipeline(gpu, "optimizer.wgsl", SRC, entry, &[])?;
+    let (rule, params) = kernel_params(upd, k);
+    let constants = [("RULE", rule as f64)];
     if fits_binding(gpu, n * k.max(1)) {
+        // 4 elements per invocation where every slot row starts aligned.
+        let (entry, threads) = if n.is_multiple_of(4) { ("update4", n / 4) } else { ("update", n) };
+        let pipe = pipeline(gpu, "optimizer.wgsl", SRC, entry, &constants)?;
         let bufs = [param, grad, slots, &outs.0, &outs.1];
-        gpu.dispatch(&pipe, params(n).bytes()?, &bufs, grid_1d(gpu, n, 256))?;
+        gpu.dispatch(&pipe, params(n).bytes()?, &bufs, grid_1d(gpu, threads, 256))?;
         return Ok(outs);
     }
+    let pipe = pipeline(gpu, "optimizer.wgsl", SRC, "update", &constants)?;
     // Past one binding: update aligned ranges, each range's slot rows gathered into a compact
     // [k, len] buffer and scattered back (the packed slots of a range are not contiguous).
     for (start, len) in binding_ranges(gpu, n, k.max(1)) {
@@ -169,14 +173,15 @@ pub fn update(
     Ok(outs)
 }
 
-/// The update's entry point, and its uniform for `n` elements (`k` slots per element).
-fn kernel_params(upd: &Update, k: usize) -> (&'static str, impl Fn(usize) -> Params) {
+/// The update's `RULE` constant (the shader's code of its rule), and its uniform for `n`
+/// elements (`k` slots per element).
+fn kernel_params(upd: &Update, k: usize) -> (u32, impl Fn(usize) -> Params) {
     let rule = upd.rule;
     let (lr, wd) = (upd.lr, upd.weight_decay);
-    let entry = match rule {
-        Rule::Sgd { .. } => "sgd",
-        Rule::Adam { .. } => "adam",
-        Rule::RmsProp { .. } => "rmsprop",
+    let code = match rule {
+        Rule::Sgd { .. } => 0,
+        Rule::Adam { .. } => 1,
+        Rule::RmsProp { .. } => 2,
     };
     let params = move |n: usize| {
         let head =
@@ -190,9 +195,17 @@ fn kernel_params(upd: &Update, k: usize) -> (&'static str, impl Fn(usize) -> Par
                 head(centered, 1, k - 1).f(0.0).f(momentum).f(0.0).f(0.0).f(rho).f(epsilon)
             }
         };
-        p.f(lr).f(wd).align4()
+        p.f(lr).f(wd).u(k).align4()
     };
-    (entry, params)
+    (code, params)
+}
+
+/// Elements per slot row of the packed multi-tensor layout ([`pack_slots`], [`update_many`]):
+/// the variables' total rounded up to a multiple of 4, so every slot row starts aligned and
+/// the update reads 4 elements per load. The padding elements are updated like the others
+/// (from whatever the pooled buffers hold there) and never read back.
+pub fn packed_len(total: usize) -> usize {
+    total.next_multiple_of(4)
 }
 
 /// One variable of a multi-tensor update: its value, its gradient and its element count.
@@ -202,8 +215,9 @@ pub type Var<'a> = (&'a GpuBuffer, &'a GpuBuffer, usize);
 /// copied (buffer copies, no dispatch) into two flat buffers, [`update`] runs once over the
 /// concatenation, and the new values are copied back out per variable. `slots` holds every
 /// variable's slots packed slot-major over the concatenation (`slots[j·total + offset + i]`,
-/// see [`pack_slots`]). Returns the new values (one buffer per variable) and the new packed
-/// slots. The rule is elementwise, so this equals one [`update`] per variable.
+/// see [`pack_slots`]; `total` is [`packed_len`] of the sum of the lengths). Returns the new
+/// values (one buffer per variable) and the new packed slots. The rule is elementwise, so
+/// this equals one [`update`] per variable.
 pub fn update_many(
     gpu: &Gpu,
     upd: &Update,
@@ -236,18 +250,21 @@ pub fn update_many(
     Ok((outs, new_slots))
 }
 
-/// Sum of the lengths, checked against the shaders' 32-bit indices.
+/// [`packed_len`] of the sum of the lengths, checked against the shaders' 32-bit indices.
 fn total_len(lens: impl Iterator<Item = usize>) -> Result<usize> {
     let mut total = 0usize;
     for n in lens {
         total = total.checked_add(n).ok_or_else(|| crate::shape_err("optimizer", "variable sizes overflow"))?;
     }
+    let total = total.checked_add(3).map(|_| packed_len(total));
+    let total = total.ok_or_else(|| crate::shape_err("optimizer", "variable sizes overflow"))?;
     check_u32("optimizer", &[total])?;
     Ok(total)
 }
 
 /// Packs `k` slots of each variable (`[k, n]` buffers, `None`: all zeros) slot-major over the
-/// concatenation of the variables: the layout [`update_many`] reads. Buffer copies only (and
+/// concatenation of the variables, rows of [`packed_len`] elements: the layout [`update_many`]
+/// reads. Buffer copies only (and
 /// one fill when a variable has no slots yet).
 pub fn pack_slots(gpu: &Gpu, k: usize, parts: &[(Option<&GpuBuffer>, usize)]) -> Result<GpuBuffer> {
     let total = total_len(parts.iter().map(|p| p.1))?;

@@ -99,7 +99,8 @@ struct VarSlots {
 pub const FUSED_MAX_ELEMENTS: usize = 1 << 22;
 
 /// The slots of the variables of the last multi-tensor GPU update, packed slot-major over the
-/// concatenation of the variables (`[k, total]`), so the next step with the same variables
+/// concatenation of the variables (`[k, total]`, `total` the [`k::packed_len`] of their
+/// elements), so the next step with the same variables
 /// is one dispatch with no repacking.
 struct Group {
     ids: Vec<u64>,
@@ -257,6 +258,7 @@ impl<C: Config> KerasOptimizer<C> {
             offsets.push(total);
             total += v.numel();
         }
+        let total = k::packed_len(total);
         let packed = match (reuse, &self.group) {
             (true, Some(g)) => g.packed.clone(),
             _ => {
