@@ -310,7 +310,7 @@ fn op_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
 }
 
 /// LeNet-5's two convolutions (direct-kernel shapes), tuned and per direct variant (the
-/// subgroup one where the device runs it).
+/// subgroup one where the device runs it), and their filter and bias gradients (one dispatch).
 fn lenet_conv_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
     let shared = dev.as_gpu().and_then(tessera_kernels::launch::shuffle_width).is_some();
     let variants = [("", Conv2dVariant::Auto), (" (direct)", Conv2dVariant::Direct)];
@@ -321,14 +321,23 @@ fn lenet_conv_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
     {
         let x = Tensor::randn(&[n, h, w, cin], 0.0, 1.0, seed, dev)?;
         let f = Tensor::randn(&[3, 3, cin, cout], 0.0, 0.1, seed + 1, dev)?;
+        let flops = 2.0 * (n * (h - 2) * (w - 2) * cout * 9 * cin) as f64;
         for &(label, v) in variants.concat().iter() {
             let (x, f) = (x.clone(), f.clone());
             cases.push(Case {
                 name: format!("conv2d {name} VALID{label}"),
-                flops: 2.0 * (n * (h - 2) * (w - 2) * cout * 9 * cin) as f64,
+                flops,
                 run: Box::new(move || conv2d_variant(&x, &f, None, &Conv2dOptions::default(), v)),
             });
         }
+        let dy = Tensor::randn(&[n, h - 2, w - 2, cout], 0.0, 1.0, seed + 2, dev)?;
+        cases.push(Case {
+            name: format!("conv2d filter+bias grad {name} VALID"),
+            flops,
+            run: Box::new(move || {
+                conv2d_backprop_filter_and_bias(&x, &dy, &[3, 3, cin, cout], &Conv2dOptions::default()).map(|r| r.0)
+            }),
+        });
     }
     Ok(cases)
 }

@@ -314,6 +314,7 @@ fn info() -> anyhow::Result<()> {
     writeln!(s, "limits:")?;
     writeln!(s, "  max_buffer_size                     {}", l.max_buffer_size)?;
     writeln!(s, "  max_storage_buffer_binding_size     {}", l.max_storage_buffer_binding_size)?;
+    writeln!(s, "  max_uniform_buffer_binding_size     {}", l.max_uniform_buffer_binding_size)?;
     writeln!(s, "  max_storage_buffers_per_shader_stage {}", l.max_storage_buffers_per_shader_stage)?;
     writeln!(s, "  max_compute_workgroups_per_dimension {}", l.max_compute_workgroups_per_dimension)?;
     writeln!(s, "  max_compute_invocations_per_workgroup {}", l.max_compute_invocations_per_workgroup)?;
