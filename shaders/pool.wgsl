@@ -4,7 +4,8 @@
 // windows are never clipped, so they divide by kh * kw). Launchers make sure every window
 // holds at least one real cell (padding < window size).
 //   pool   one output per invocation (any channel count);
-//   pool4  four channels per invocation with vec4 loads (c % 4 == 0).
+//   pool4  four channels per invocation with vec4 loads (c % 4 == 0);
+//   pool2  two channels per invocation with vec2 loads (c % 2 == 0: LeNet's 6 channels).
 // MODE: 0 = max, 1 = average. `act` fuses an activation (common.wgsl's codes: 0 none, 1 ReLU,
 // 2 sigmoid, 3 tanh) applied to the pooled value, e.g. Keras's MaxPool2D followed by ReLU; the
 // backward kernels then mask the upstream gradient by the saved output (`activation_grad`) before
@@ -33,6 +34,10 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> out4: array<vec4<f32>>;
 
+// Vec2 views, used by pool2.
+@group(0) @binding(1) var<storage, read> x2: array<vec2<f32>>;
+@group(0) @binding(2) var<storage, read_write> out2: array<vec2<f32>>;
+
 // The window of output pixel `pix` clipped to the input: (batch, y0, y1, x0, x1) as
 // [y0, y1) x [x0, x1) rows and columns, plus the batch index.
 struct Win { b: u32, y0: u32, y1: u32, x0: u32, x1: u32 }
@@ -58,6 +63,10 @@ fn activate(v: f32) -> f32 {
 
 fn activate4(v: vec4<f32>) -> vec4<f32> {
     return vec4<f32>(activate(v.x), activate(v.y), activate(v.z), activate(v.w));
+}
+
+fn activate2(v: vec2<f32>) -> vec2<f32> {
+    return vec2<f32>(activate(v.x), activate(v.y));
 }
 
 // The number of real (non-padding) input cells in a window: average pooling's divisor.
@@ -108,6 +117,26 @@ fn pool4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
     out4[id] = activate4(acc);
 }
 
+@compute @workgroup_size(64)
+fn pool2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 64u;
+    if id >= p.total { return; }
+    let c2 = p.c / 2u;
+    let ch = id % c2;
+    let win = window(id / c2);
+    var acc = vec2(LOWEST_F32);
+    if MODE == 1u { acc = vec2(0.0); }
+    for (var y = win.y0; y < win.y1; y++) {
+        let row = (win.b * p.h + y) * p.w;
+        for (var xx = win.x0; xx < win.x1; xx++) {
+            let v = x2[(row + xx) * c2 + ch];
+            if MODE == 0u { acc = select(acc, v, v > acc); } else { acc += v; }
+        }
+    }
+    if MODE == 1u { acc = acc / cells(win); }
+    out2[id] = activate2(acc);
+}
+
 // ---- Backward (gathers: one input element per invocation, no atomics) ----
 // Each input cell visits the output windows that contain it: rows oy in
 // [ceil((y + pad_top + 1 - kh) / sh), (y + pad_top) / sh] and likewise for columns.
@@ -129,7 +158,11 @@ fn pool4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
 @group(0) @binding(3) var<storage, read> ya: array<f32>;
 @group(0) @binding(3) var<storage, read> ya4: array<vec4<f32>>;
 
-// Max pooling's upstream gradient at output element `i` (one scalar or one vec4), masked.
+@group(0) @binding(2) var<storage, read> gy2: array<vec2<f32>>;
+@group(0) @binding(3) var<storage, read_write> gx2: array<vec2<f32>>;
+@group(0) @binding(4) var<storage, read> ym2: array<vec2<f32>>;
+
+// Max pooling's upstream gradient at output element `i` (one scalar, vec2 or vec4), masked.
 fn max_up(i: u32) -> f32 {
     if ACT == 0u { return gy[i]; }
     return activation_grad(ym[i], gy[i], ACT);
@@ -138,6 +171,13 @@ fn max_up(i: u32) -> f32 {
 fn max_up4(i: u32) -> vec4<f32> {
     if ACT == 0u { return gy4[i]; }
     return activation_grad4(ym4[i], gy4[i], ACT);
+}
+
+fn max_up2(i: u32) -> vec2<f32> {
+    if ACT == 0u { return gy2[i]; }
+    let y = ym2[i];
+    let g = gy2[i];
+    return vec2(activation_grad(y.x, g.x, ACT), activation_grad(y.y, g.y, ACT));
 }
 
 // Average pooling's upstream gradient at output element `i` (dy is bound as `x`), masked.
@@ -283,7 +323,7 @@ fn max_pool_grad4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
 // invocation: each output owns the input tile from its window's start to the next window's
 // start (the first tile stretched to row/column 0, the last to the input's end), so every
 // input cell is written exactly once: dy at the window's first maximum, 0 elsewhere.
-//   max_pool_grad_tiled / max_pool_grad_tiled4 (c % 4 == 0); `total` counts outputs here.
+//   max_pool_grad_tiled / _tiled4 (c % 4 == 0) / _tiled2 (c % 2 == 0); `total` counts outputs here.
 
 // Rows or columns [lo, hi) of output `o`'s tile along an axis of input size n, out size on.
 fn tile(o: u32, pad: u32, s: u32, n: u32, on: u32) -> vec2<u32> {
@@ -309,6 +349,43 @@ fn max_pool_grad_tiled(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
         let row = (win.b * p.h + y) * p.w;
         for (var xx = cols.x; xx < cols.y; xx++) {
             gx[(row + xx) * p.c + ch] = select(0.0, g, row + xx == at);
+        }
+    }
+}
+
+// `window_argmax` for 2 channels at once (channel pair `ch` of `c2`).
+fn window_argmax2(win: Win, ch: u32, c2: u32) -> vec2<u32> {
+    let first = (win.b * p.h + win.y0) * p.w + win.x0;
+    var best = x2[first * c2 + ch];
+    var at = vec2(first);
+    for (var y = win.y0; y < win.y1; y++) {
+        let row = (win.b * p.h + y) * p.w;
+        for (var xx = win.x0; xx < win.x1; xx++) {
+            let v = x2[(row + xx) * c2 + ch];
+            let gt = v > best;
+            best = select(best, v, gt);
+            at = select(at, vec2(row + xx), gt);
+        }
+    }
+    return at;
+}
+
+@compute @workgroup_size(64)
+fn max_pool_grad_tiled2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 64u;
+    if id >= p.total { return; }
+    let c2 = p.c / 2u;
+    let ch = id % c2;
+    let o = id / c2;
+    let win = window(o);
+    let at = window_argmax2(win, ch, c2);
+    let g = max_up2(id);
+    let rows = tile((o / p.ow) % p.oh, p.pad_top, p.sh, p.h, p.oh);
+    let cols = tile(o % p.ow, p.pad_left, p.sw, p.w, p.ow);
+    for (var y = rows.x; y < rows.y; y++) {
+        let row = (win.b * p.h + y) * p.w;
+        for (var xx = cols.x; xx < cols.y; xx++) {
+            gx2[(row + xx) * c2 + ch] = select(vec2(0.0), g, at == vec2(row + xx));
         }
     }
 }

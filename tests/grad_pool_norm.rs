@@ -19,8 +19,9 @@ const WINDOWS: [([usize; 2], [usize; 2]); 4] = [([2, 2], [2, 2]), ([3, 3], [2, 2
 
 #[test]
 fn pooling_gradients_for_every_padding_stride_and_window() {
-    // c = 3 takes the scalar kernels, c = 8 the vec4 kernels.
-    let shapes: [&[usize]; 2] = [&[2, 7, 9, 3], &[2, 6, 5, 8]];
+    // c = 3 takes the scalar kernels, c = 8 the vec4 kernels, c = 6 the vec2 ones (forward,
+    // tiled max backward).
+    let shapes: [&[usize]; 3] = [&[2, 7, 9, 3], &[2, 6, 5, 8], &[2, 5, 7, 6]];
     for (si, shape) in shapes.into_iter().enumerate() {
         for (k, s) in WINDOWS.into_iter().chain([([2, 2], [3, 2])]) {
             for pad in paddings() {
@@ -41,9 +42,9 @@ fn pooling_gradients_for_every_padding_stride_and_window() {
 
 #[test]
 fn fused_activation_pooling_gradients() {
-    // Finite differences and GPU-vs-CPU gradients of the fused ops, scalar and vec4 kernels,
-    // tiled (non-overlapping) and gather (overlapping) backward kernels.
-    let shapes: [&[usize]; 2] = [&[2, 7, 9, 3], &[2, 6, 5, 8]];
+    // Finite differences and GPU-vs-CPU gradients of the fused ops, scalar, vec2 and vec4
+    // kernels, tiled (non-overlapping) and gather (overlapping) backward kernels.
+    let shapes: [&[usize]; 3] = [&[2, 7, 9, 3], &[2, 6, 5, 8], &[2, 5, 7, 6]];
     for (si, shape) in shapes.into_iter().enumerate() {
         for (k, s) in [([2, 2], [2, 2]), ([3, 3], [2, 2]), ([2, 3], [1, 2])] {
             for pad in [Padding::Valid, Padding::Same] {

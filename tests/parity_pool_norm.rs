@@ -17,7 +17,7 @@ fn paddings() -> [Padding; 4] {
 
 #[test]
 fn pooling_matches_cpu_for_every_option() {
-    let shapes: [&[usize]; 4] = [&[2, 7, 9, 3], &[1, 8, 8, 8], &[3, 5, 11, 1], &[2, 6, 5, 4]];
+    let shapes: [&[usize]; 5] = [&[2, 7, 9, 3], &[1, 8, 8, 8], &[3, 5, 11, 1], &[2, 6, 5, 4], &[2, 5, 7, 6]];
     let windows: [([usize; 2], [usize; 2]); 6] =
         [([2, 2], [2, 2]), ([3, 3], [2, 2]), ([3, 3], [1, 1]), ([2, 3], [1, 2]), ([3, 2], [2, 1]), ([1, 1], [1, 1])];
     for (si, shape) in shapes.iter().enumerate() {
@@ -47,8 +47,8 @@ fn fusable() -> [(Activation, ActFn); 3] {
 
 #[test]
 fn pooling_with_a_fused_activation_matches_cpu_and_the_unfused_ops() {
-    // Odd channels (scalar kernel) and c % 4 == 0 (vec4 kernel), batch > 1, non-square.
-    let shapes: [&[usize]; 3] = [&[2, 7, 9, 3], &[3, 6, 5, 8], &[2, 9, 6, 1]];
+    // Odd channels (scalar kernel), c % 4 == 0 (vec4), c = 6 (vec2), batch > 1, non-square.
+    let shapes: [&[usize]; 4] = [&[2, 7, 9, 3], &[3, 6, 5, 8], &[2, 9, 6, 1], &[2, 7, 6, 6]];
     let windows: [([usize; 2], [usize; 2]); 4] =
         [([2, 2], [2, 2]), ([3, 3], [2, 2]), ([3, 2], [1, 2]), ([2, 3], [3, 2])];
     for (si, shape) in shapes.iter().enumerate() {
@@ -136,14 +136,16 @@ fn same_max_pool_of_negative_inputs_never_returns_padding() {
 }
 
 #[test]
-fn vec4_pooling_keeps_channels_apart() {
-    // 8 channels (the vec4 path): channel k holds k * 10 + cell index.
-    let (h, w, c) = (2, 4, 8);
-    let v: Vec<f32> = (0..h * w * c).map(|i| ((i % c) * 10 + i / c) as f32).collect();
-    let x = Tensor::from_slice(&v, &[1, h, w, c], &gpu()).unwrap();
-    let y = max_pool2d(&x, &PoolOptions::new(2)).unwrap().to_vec().unwrap();
-    let want: Vec<f32> = (0..2).flat_map(|ox| (0..c).map(move |k| (k * 10 + 4 + ox * 2 + 1) as f32)).collect();
-    assert_eq!(y, want);
+fn vector_pooling_keeps_channels_apart() {
+    // 6 channels (the vec2 path) and 8 (vec4): channel k holds k * 10 + cell index.
+    for c in [6, 8] {
+        let (h, w) = (2, 4);
+        let v: Vec<f32> = (0..h * w * c).map(|i| ((i % c) * 10 + i / c) as f32).collect();
+        let x = Tensor::from_slice(&v, &[1, h, w, c], &gpu()).unwrap();
+        let y = max_pool2d(&x, &PoolOptions::new(2)).unwrap().to_vec().unwrap();
+        let want: Vec<f32> = (0..2).flat_map(|ox| (0..c).map(move |k| (k * 10 + 4 + ox * 2 + 1) as f32)).collect();
+        assert_eq!(y, want, "{c} channels");
+    }
 }
 
 #[test]

@@ -69,8 +69,11 @@ pub fn pool2d(gpu: &Gpu, x: &GpuBuffer, win: &Window2d, mode: PoolMode, act: Act
     if total == 0 {
         return Ok(out);
     }
-    let vec4 = win.c.is_multiple_of(4);
-    let (entry, threads) = if vec4 { ("pool4", total / 4) } else { ("pool", total) };
+    let (entry, threads) = match channel_width(win.c, true) {
+        4 => ("pool4", total / 4),
+        2 => ("pool2", total / 2),
+        _ => ("pool", total),
+    };
     let p = pool_params(win, threads, act);
     let code = match mode {
         PoolMode::Max => 0.0,
@@ -79,6 +82,17 @@ pub fn pool2d(gpu: &Gpu, x: &GpuBuffer, win: &Window2d, mode: PoolMode, act: Act
     let pipe = pipeline(gpu, "pool.wgsl", SRC, entry, &[("MODE", code), act_constant(act)])?;
     gpu.dispatch(&pipe, p.bytes()?, &[x, &out], grid_1d(gpu, threads, 64))?;
     Ok(out)
+}
+
+/// Channels per invocation of a pooling kernel for `c` channels: 4 (vec4 loads) where c % 4
+/// == 0, else 2 where c is even and the kernel has a vec2 twin (`pair`: the forward and the
+/// tiled max backward), else 1. CPU adapters pay per load, whatever its width.
+fn channel_width(c: usize, pair: bool) -> usize {
+    match c {
+        c if c.is_multiple_of(4) => 4,
+        c if c.is_multiple_of(2) && pair => 2,
+        _ => 1,
+    }
 }
 
 /// The uniform block shared by the forward and backward pooling kernels.
@@ -126,14 +140,15 @@ pub fn pool2d_grad(
     if total == 0 {
         return Ok(out);
     }
-    let vec4 = win.c.is_multiple_of(4);
     let tiled = win.sh >= win.kh && win.sw >= win.kw;
     let name = match mode {
         PoolMode::Max => "max_pool_grad",
         PoolMode::Avg => "avg_pool_grad",
     };
-    let entry = format!("{name}{}{}", if tiled { "_tiled" } else { "" }, if vec4 { "4" } else { "" });
-    let threads = if tiled { outs } else { total } / if vec4 { 4 } else { 1 };
+    let width = channel_width(win.c, tiled && mode == PoolMode::Max);
+    let suffix = if width > 1 { width.to_string() } else { String::new() };
+    let entry = format!("{name}{}{suffix}", if tiled { "_tiled" } else { "" });
+    let threads = if tiled { outs } else { total } / width;
     let pipe = pipeline(gpu, "pool.wgsl", SRC, &entry, &[act_constant(fused.act)])?;
     let y = fused.operand(gpu, mode.op())?;
     let p = pool_params(win, threads, fused.act);
