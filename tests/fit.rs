@@ -534,6 +534,34 @@ fn out_of_range_sparse_labels_are_errors_on_the_gpu() {
 }
 
 #[test]
+fn labels_uploaded_from_the_host_are_checked_without_a_readback() {
+    // A readback in the loss would wait for the step recorded so far: GPU labels uploaded from
+    // host data, or sliced from them, are checked against what the upload saw; labels computed
+    // on the GPU are still read back (one submit); out-of-range ones are still refused.
+    let _ = gpu();
+    let dev = Device::gpu().unwrap(); // a device of its own for the submit count
+    let g = dev.as_gpu().unwrap();
+    let cpu = |t: &Tensor| t.to_device(&Device::Cpu).unwrap();
+    let logits = Tensor::randn(&[4, 5], 0.0, 1.0, 360, &dev).unwrap();
+    let y = Tensor::from_vec(vec![0.0, 4.0, 2.0, 1.0], &[4], &dev).unwrap();
+    let cases = [
+        ("uploaded", y.clone(), logits.clone(), 0),
+        ("sliced", slice(&y, 0, 1, 2).unwrap(), slice(&logits, 0, 1, 2).unwrap(), 0),
+        ("computed", add(&y, &Tensor::zeros(&[4], &dev).unwrap()).unwrap(), logits.clone(), 1),
+    ];
+    for (what, labels, logits, readbacks) in cases {
+        let want = sparse_categorical_crossentropy(&cpu(&labels), &cpu(&logits), true).unwrap().item().unwrap();
+        dev.synchronize().unwrap();
+        let before = g.stats().submits;
+        let loss = sparse_categorical_crossentropy(&labels, &logits, true).unwrap();
+        assert_eq!(g.stats().submits - before, readbacks, "{what} labels: submits");
+        assert!((loss.item().unwrap() - want).abs() <= RTOL * want.abs(), "{what} labels: loss");
+    }
+    let e = sparse_categorical_crossentropy(&y, &slice(&logits, 1, 0, 4).unwrap(), true).unwrap_err();
+    assert!(e.to_string().contains("[0, 4)"), "label 4 of 4 classes: {e}");
+}
+
+#[test]
 fn fit_batches_over_a_tessera_data_dataset_on_the_gpu() {
     use tessera::train::DatasetBatches;
     let dev = gpu();

@@ -10,10 +10,34 @@ use crate::random::Rng;
 use crate::{shape_err, Device, Error, Result};
 use tessera_kernels::checked_numel;
 
-/// Where a tensor's numbers are.
+/// Where a tensor's numbers are. A GPU buffer uploaded from host data carries what the host
+/// saw of them ([`ClassBound`]), so a sparse loss can check its labels without a readback.
 pub(crate) enum Storage {
     Cpu(Vec<f32>),
-    Gpu(GpuBuffer),
+    Gpu(GpuBuffer, ClassBound),
+}
+
+/// `Some(b)`: every value is an integer class id in `[0, b)` (known from the host data the
+/// buffer was uploaded from, or from the tensor it was sliced out of); `None`: unknown.
+pub(crate) type ClassBound = Option<usize>;
+
+/// Host data up to this many values are scanned for their [`ClassBound`] when uploaded (a
+/// batch's labels; larger uploads are not worth scanning).
+const CLASS_SCAN_MAX: usize = 1 << 20;
+
+/// The [`ClassBound`] of host data (`None` past [`CLASS_SCAN_MAX`] values).
+fn class_bound(data: &[f32]) -> ClassBound {
+    if data.len() > CLASS_SCAN_MAX {
+        return None;
+    }
+    let mut max = -1.0f32;
+    for &v in data {
+        if !(v >= 0.0 && v.fract() == 0.0 && v < u32::MAX as f32) {
+            return None;
+        }
+        max = max.max(v);
+    }
+    Some((max + 1.0) as usize)
 }
 
 /// An immutable, cheaply clonable f32 tensor. Clones share data and identity.
@@ -45,7 +69,7 @@ impl Tensor {
         }
         let storage = match device {
             Device::Cpu => Storage::Cpu(data),
-            Device::Gpu(g) => Storage::Gpu(g.upload(bytemuck::cast_slice(&data))?),
+            Device::Gpu(g) => Storage::Gpu(g.upload(bytemuck::cast_slice(&data))?, class_bound(&data)),
         };
         Ok(Self::new(shape.to_vec(), Arc::new(storage), device.clone()))
     }
@@ -106,7 +130,22 @@ impl Tensor {
     }
 
     pub(crate) fn from_gpu(buf: GpuBuffer, shape: Vec<usize>, device: &Device) -> Self {
-        Self::new(shape, Arc::new(Storage::Gpu(buf)), device.clone())
+        Self::new(shape, Arc::new(Storage::Gpu(buf, None)), device.clone())
+    }
+
+    /// [`Tensor::from_gpu`] for a buffer holding some of `src`'s values (a slice of it): it
+    /// keeps `src`'s [`ClassBound`].
+    pub(crate) fn from_gpu_part(buf: GpuBuffer, shape: Vec<usize>, src: &Tensor) -> Self {
+        Self::new(shape, Arc::new(Storage::Gpu(buf, src.class_bound())), src.device.clone())
+    }
+
+    /// What is known of the values as class ids without reading them: `Some(b)` when all are
+    /// integers in `[0, b)` (CPU data are scanned; GPU data were scanned when uploaded).
+    pub(crate) fn class_bound(&self) -> ClassBound {
+        match &*self.storage {
+            Storage::Cpu(v) => class_bound(v),
+            Storage::Gpu(_, bound) => *bound,
+        }
     }
 
     /// This tensor as a trainable variable: gradients flow to it in [`Tensor::backward`].
@@ -167,7 +206,7 @@ impl Tensor {
     pub fn to_vec(&self) -> Result<Vec<f32>> {
         match &*self.storage {
             Storage::Cpu(v) => Ok(v.clone()),
-            Storage::Gpu(b) => {
+            Storage::Gpu(b, _) => {
                 let bytes = b.gpu().read(b, (self.numel() * 4) as u64)?;
                 Ok(bytemuck::pod_collect_to_vec(&bytes))
             }
@@ -178,7 +217,7 @@ impl Tensor {
     pub async fn to_vec_async(&self) -> Result<Vec<f32>> {
         match &*self.storage {
             Storage::Cpu(v) => Ok(v.clone()),
-            Storage::Gpu(b) => {
+            Storage::Gpu(b, _) => {
                 let bytes = b.gpu().read_async(b, (self.numel() * 4) as u64).await?;
                 Ok(bytemuck::pod_collect_to_vec(&bytes))
             }
@@ -206,9 +245,9 @@ impl Tensor {
         match &*self.storage {
             Storage::Cpu(v) => Self::from_slice(v, &self.shape, device),
             #[cfg(not(target_arch = "wasm32"))]
-            Storage::Gpu(_) => Self::from_vec(self.to_vec()?, &self.shape, device),
+            Storage::Gpu(..) => Self::from_vec(self.to_vec()?, &self.shape, device),
             #[cfg(target_arch = "wasm32")]
-            Storage::Gpu(_) => {
+            Storage::Gpu(..) => {
                 Err(shape_err("to_device", "a GPU tensor must be read with to_device_async in the browser"))
             }
         }
@@ -243,14 +282,14 @@ impl Tensor {
     pub(crate) fn cpu_data(&self) -> &[f32] {
         match &*self.storage {
             Storage::Cpu(v) => v,
-            Storage::Gpu(_) => unreachable!("cpu_data on a GPU tensor: ops dispatch on the device first"),
+            Storage::Gpu(..) => unreachable!("cpu_data on a GPU tensor: ops dispatch on the device first"),
         }
     }
 
     /// The GPU buffer (only for tensors on a GPU).
     pub(crate) fn gpu_buf(&self) -> &GpuBuffer {
         match &*self.storage {
-            Storage::Gpu(b) => b,
+            Storage::Gpu(b, _) => b,
             Storage::Cpu(_) => unreachable!("gpu_buf on a CPU tensor: ops dispatch on the device first"),
         }
     }

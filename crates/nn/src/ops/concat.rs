@@ -42,7 +42,7 @@ pub fn slice(x: &Tensor, axis: usize, start: usize, len: usize) -> Result<Tensor
     let shape = slice_shape(x.shape(), axis, start, len)?;
     let out = match x.device() {
         Device::Cpu => Tensor::from_cpu(cpu::slice(x.cpu_data(), x.shape(), axis, start, len), shape),
-        Device::Gpu(g) => Tensor::from_gpu(k::slice(g, x.gpu_buf(), x.shape(), axis, start, len)?, shape, x.device()),
+        Device::Gpu(g) => Tensor::from_gpu_part(k::slice(g, x.gpu_buf(), x.shape(), axis, start, len)?, shape, x),
     };
     let full = x.shape().to_vec();
     Ok(record(out, "slice", &[x], move |g| Ok(vec![Some(pad_axis(g, &full, axis, start)?)])))

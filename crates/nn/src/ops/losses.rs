@@ -3,9 +3,11 @@
 //! `categorical_crossentropy` / `sparse_categorical_crossentropy` / `mean_squared_error`
 //! (scalar means over the batch, shape `[]`), `tf.one_hot` and sparse categorical accuracy.
 //!
-//! Sparse labels are f32 class ids. On the CPU an id that is not an integer in `[0, k)` is an
-//! [`crate::Error::Shape`]; the GPU cannot report errors, so there such a row's loss and
-//! logits gradient are NaN.
+//! Sparse labels are f32 class ids. An id that is not an integer in `[0, k)` is an
+//! [`crate::Error::Shape`]: GPU labels uploaded from the host (or sliced from such) are checked
+//! against what the upload saw, other GPU labels are read back (natively; that waits for the
+//! work recorded so far). In the browser, which cannot block on a readback, a GPU row with
+//! such an id gets a NaN loss and logits gradient.
 
 use tessera_kernels::elementwise::{BinaryOp, UnaryOp};
 use tessera_kernels::losses as k;
@@ -114,8 +116,13 @@ fn host_labels(labels: &Tensor) -> Result<Option<Vec<f32>>> {
     }
 }
 
-/// Errors unless every label is an integer class id in `[0, k)` (GPU labels are read back).
+/// Errors unless every label is an integer class id in `[0, k)`. GPU labels uploaded from the
+/// host (or sliced from such) are checked against what the upload saw; others are read back,
+/// which waits for the work recorded so far.
 fn check_ids(op: &'static str, labels: &Tensor, k: usize) -> Result<()> {
+    if labels.class_bound().is_some_and(|b| b <= k) {
+        return Ok(());
+    }
     let Some(values) = host_labels(labels)? else { return Ok(()) };
     match values.iter().find(|&&l| !(l >= 0.0 && l < k as f32 && l.fract() == 0.0)) {
         Some(l) => {
