@@ -68,7 +68,16 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     let q = block_pixels(id / ncb);
     let flip = FLIP;
     let ci_step = select(p.cout, 1u, flip);
-    let o = channel_offsets(co0);
+    let cs = select(1u, p.cin, flip);
+    let last = p.cout - 1u;
+    let o0 = min(co0, last) * cs;
+    let o1 = min(co0 + 1u, last) * cs;
+    let o2 = min(co0 + 2u, last) * cs;
+    let o3 = min(co0 + 3u, last) * cs;
+    let o4 = min(co0 + 4u, last) * cs;
+    let o5 = min(co0 + 5u, last) * cs;
+    let o6 = min(co0 + 6u, last) * cs;
+    let o7 = min(co0 + 7u, last) * cs;
     var a: Acc8;
     if p.sw == 1u && p.dw == 1u {
         let px = pixel(q.x * p.ow + q.y);
@@ -79,8 +88,8 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
                 for (var kx = 0u; kx < p.kw; kx++) {
                     xv = vec4(xv.yzw, xat(r, px.z + 3 + i32(kx), ci));
                     let fr = tap_filter(ky, kx, ci, flip, ci_step);
-                    let fl = vec4(f[fr + o[0]], f[fr + o[1]], f[fr + o[2]], f[fr + o[3]]);
-                    let fh = vec4(f[fr + o[4]], f[fr + o[5]], f[fr + o[6]], f[fr + o[7]]);
+                    let fl = vec4(f[fr + o0], f[fr + o1], f[fr + o2], f[fr + o3]);
+                    let fh = vec4(f[fr + o4], f[fr + o5], f[fr + o6], f[fr + o7]);
                     mac8(&a, xv, fl, fh);
                 }
             }
@@ -95,69 +104,20 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
                 let t3 = tap1(px[3], ky, kx);
                 for (var ci = 0u; ci < p.cin; ci++) {
                     let fr = tap_filter(ky, kx, ci, flip, ci_step);
-                    let fl = vec4(f[fr + o[0]], f[fr + o[1]], f[fr + o[2]], f[fr + o[3]]);
-                    let fh = vec4(f[fr + o[4]], f[fr + o[5]], f[fr + o[6]], f[fr + o[7]]);
+                    let fl = vec4(f[fr + o0], f[fr + o1], f[fr + o2], f[fr + o3]);
+                    let fh = vec4(f[fr + o4], f[fr + o5], f[fr + o6], f[fr + o7]);
                     let xv = vec4(tapv(t0, ci), tapv(t1, ci), tapv(t2, ci), tapv(t3, ci));
                     mac8(&a, xv, fl, fh);
                 }
             }
         }
     }
-    finish_block(&a, q, co0);
-}
-
-// Filter offsets of output channels co0..co0 + 7 (clamped to the last) at input channel 0.
-fn channel_offsets(co0: u32) -> array<u32, 8> {
-    let cs = select(1u, p.cin, FLIP);
-    let last = p.cout - 1u;
-    return array(min(co0, last) * cs, min(co0 + 1u, last) * cs, min(co0 + 2u, last) * cs,
-                 min(co0 + 3u, last) * cs, min(co0 + 4u, last) * cs, min(co0 + 5u, last) * cs,
-                 min(co0 + 6u, last) * cs, min(co0 + 7u, last) * cs);
-}
-
-// Adds the 8 channels' bias (when there is one) to block `q` and stores it (`put_block`).
-fn finish_block(a: ptr<function, Acc8>, q: vec2<u32>, co0: u32) {
     if p.has_bias != 0u {
-        let last = p.cout - 1u;
         let bl = vec4(bias[min(co0, last)], bias[min(co0 + 1u, last)], bias[min(co0 + 2u, last)], bias[min(co0 + 3u, last)]);
         let bh = vec4(bias[min(co0 + 4u, last)], bias[min(co0 + 5u, last)], bias[min(co0 + 6u, last)], bias[min(co0 + 7u, last)]);
-        add_bias8(a, bl, bh);
+        add_bias8(&a, bl, bh);
     }
-    put_block(q, co0, *a);
-}
-
-// conv2d_direct for cin % 4 == 0 with stride and dilation 1 across: the window slides 4 input
-// channels a step, with vec4 loads of the input and, for a flipped filter (contiguous in the
-// input channel), of the filter: a quarter of the loads, which CPU adapters pay for one by
-// one. It binds only the vec4 views of the input and filter (an entry point binds one view).
-@compute @workgroup_size(64)
-fn conv2d_direct4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let id = gid.x + gid.y * nwg.x * 64u;
-    let ncb = (p.cout + 7u) / 8u;
-    if id >= direct_blocks() * ncb { return; }
-    let co0 = (id % ncb) * 8u;
-    let q = block_pixels(id / ncb);
-    let ci_step = select(p.cout, 1u, FLIP);
-    let o = channel_offsets(co0);
-    let px = pixel(q.x * p.ow + q.y);
-    var a: Acc8;
-    for (var ky = 0u; ky < p.kh; ky++) {
-        let r = window_row(px, ky);
-        for (var ci = 0u; ci < p.cin; ci += 4u) {
-            var xs = array(xat4(r, px.z, ci), xat4(r, px.z + 1, ci), xat4(r, px.z + 2, ci));
-            for (var kx = 0u; kx < p.kw; kx++) {
-                let x3 = xat4(r, px.z + 3 + i32(kx), ci);
-                let fr = tap_filter(ky, kx, ci, FLIP, ci_step);
-                let lo = transpose(mat4x4(filter4(fr + o[0], ci_step), filter4(fr + o[1], ci_step),
-                                          filter4(fr + o[2], ci_step), filter4(fr + o[3], ci_step)));
-                let hi = transpose(mat4x4(filter4(fr + o[4], ci_step), filter4(fr + o[5], ci_step),
-                                          filter4(fr + o[6], ci_step), filter4(fr + o[7], ci_step)));
-                mac8x4(&a, transpose(mat4x4(xs[0], xs[1], xs[2], x3)), lo, hi);
-                xs = array(xs[1], xs[2], x3);
-            }
-        }
-    }
-    finish_block(&a, q, co0);
+    put_block(q, co0, a);
 }
 
 // The accumulators of the direct kernels: 4 pixels x 8 channels (lo: channels 0-3, hi: 4-7).
@@ -176,15 +136,6 @@ fn mac8(a: ptr<function, Acc8>, xv: vec4<f32>, fl: vec4<f32>, fh: vec4<f32>) {
     (*a).hi2 = fma(vec4(xv.z), fh, (*a).hi2);
     (*a).lo3 = fma(vec4(xv.w), fl, (*a).lo3);
     (*a).hi3 = fma(vec4(xv.w), fh, (*a).hi3);
-}
-
-// mac8 for 4 input channels: column j of `xs` holds the 4 pixels' values of channel j, columns
-// j of `lo` and `hi` the 8 output channels' filter values of channel j.
-fn mac8x4(a: ptr<function, Acc8>, xs: mat4x4<f32>, lo: mat4x4<f32>, hi: mat4x4<f32>) {
-    mac8(a, xs[0], lo[0], hi[0]);
-    mac8(a, xs[1], lo[1], hi[1]);
-    mac8(a, xs[2], lo[2], hi[2]);
-    mac8(a, xs[3], lo[3], hi[3]);
 }
 
 // Adds the 8 channels' bias (bl, bh) to every pixel.
@@ -229,24 +180,6 @@ fn window_row(px: vec3<i32>, ky: u32) -> vec2<u32> {
 fn xat(r: vec2<u32>, col: i32, ci: u32) -> f32 {
     let inside = r.y != 0u && col >= 0 && col < i32(p.w);
     return select(0.0, x[select(0u, (r.x + u32(col)) * p.cin + ci, inside)], inside);
-}
-
-// Input values at column `col`, channels ci..ci + 3 of window row `r`; 0 outside (cin % 4 == 0).
-fn xat4(r: vec2<u32>, col: i32, ci: u32) -> vec4<f32> {
-    let inside = r.y != 0u && col >= 0 && col < i32(p.w);
-    return select(vec4(0.0), x4[select(0u, ((r.x + u32(col)) * p.cin + ci) / 4u, inside)], inside);
-}
-
-// Filter values of input channels ci..ci + 3 from offset `fo` (`tap_filter` plus the output
-// channel's offset) (cin % 4 == 0): one vec4 load for a flipped filter, else 4 `ci_step` apart.
-fn filter4(fo: u32, ci_step: u32) -> vec4<f32> {
-    if FLIP { return f4[fo / 4u]; }
-    return vec4(f4at(fo), f4at(fo + ci_step), f4at(fo + 2u * ci_step), f4at(fo + 3u * ci_step));
-}
-
-// Filter value `i` read through the vec4 view.
-fn f4at(i: u32) -> f32 {
-    return f4[i / 4u][i % 4u];
 }
 
 // Input value of tap `t` (`tap1`) at channel ci; 0 in the padding.

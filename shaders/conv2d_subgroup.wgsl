@@ -1195,8 +1195,11 @@ fn finish_block_sg(a: ptr<function, Acc8>, q: vec2<u32>, co0: u32, co: u32, keep
     if keep { put_block(q, co0, *a); }
 }
 
-// conv2d_direct4 with the filter shared as in conv2d_direct_sg: lane l < 8 loads channel
-// co0 + l's 4 input channels' values (one vec4 load for a flipped filter) and broadcasts them.
+// conv2d_direct_sg for cin % 4 == 0 with stride and dilation 1 across: the window slides 4
+// input channels a step, with vec4 loads of the input and, for a flipped filter (contiguous in
+// the input channel), of the filter — lane l < 8 loads channel co0 + l's 4 values and
+// broadcasts them: a quarter of the loads, which lavapipe pays for one by one. It binds only
+// the vec4 views of the input and filter (an entry point binds one view of a binding).
 @compute @workgroup_size(64)
 fn conv2d_direct4_sg(
     @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -1230,6 +1233,33 @@ fn conv2d_direct4_sg(
         }
     }
     finish_block_sg(&a, q, co0, co, blk < blocks);
+}
+
+// mac8 for 4 input channels: column j of `xs` holds the 4 pixels' values of channel j, columns
+// j of `lo` and `hi` the 8 output channels' filter values of channel j.
+fn mac8x4(a: ptr<function, Acc8>, xs: mat4x4<f32>, lo: mat4x4<f32>, hi: mat4x4<f32>) {
+    mac8(a, xs[0], lo[0], hi[0]);
+    mac8(a, xs[1], lo[1], hi[1]);
+    mac8(a, xs[2], lo[2], hi[2]);
+    mac8(a, xs[3], lo[3], hi[3]);
+}
+
+// Input values at column `col`, channels ci..ci + 3 of window row `r`; 0 outside (cin % 4 == 0).
+fn xat4(r: vec2<u32>, col: i32, ci: u32) -> vec4<f32> {
+    let inside = r.y != 0u && col >= 0 && col < i32(p.w);
+    return select(vec4(0.0), x4[select(0u, ((r.x + u32(col)) * p.cin + ci) / 4u, inside)], inside);
+}
+
+// Filter values of input channels ci..ci + 3 from offset `fo` (`tap_filter` plus the output
+// channel's offset) (cin % 4 == 0): one vec4 load for a flipped filter, else 4 `ci_step` apart.
+fn filter4(fo: u32, ci_step: u32) -> vec4<f32> {
+    if FLIP { return f4[fo / 4u]; }
+    return vec4(f4at(fo), f4at(fo + ci_step), f4at(fo + 2u * ci_step), f4at(fo + 3u * ci_step));
+}
+
+// Filter value `i` read through the vec4 view.
+fn f4at(i: u32) -> f32 {
+    return f4[i / 4u][i % 4u];
 }
 
 // Lanes 0-3's and lanes 4-7's values of `v`.

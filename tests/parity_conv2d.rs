@@ -97,6 +97,7 @@ fn check_filter_grad(x_shape: [usize; 4], f_shape: [usize; 4], opts: Conv2dOptio
         let valid = match k {
             FilterGradKernel::Register => aligned,
             FilterGradKernel::Taps => f_shape[0] * f_shape[1] <= 9,
+            FilterGradKernel::TapsVec4 => f_shape[0] * f_shape[1] <= 9 && f_shape[3].is_multiple_of(4),
             FilterGradKernel::Generic => true,
             FilterGradKernel::Grouped => false,
         };
@@ -166,11 +167,15 @@ fn small_all_taps_filter_gradients_take_one_pass_and_large_ones_chunk() {
         let one_pass = out.numel() / fs[3] <= TAPS_ONE_PASS_PIXELS;
         let g = Conv2dGeometry::new(&xs, &fs, o.strides, o.dilations, &o.padding).unwrap();
         let (xb, dyb) = (up(&xc.to_vec().unwrap()), up(&dyc.to_vec().unwrap()));
-        for with_bias in [false, true] {
+        // TapsVec4 (dy as vec4s) exists for the one-pass problems with cout % 4 == 0.
+        let vec4 = one_pass && fs[3].is_multiple_of(4);
+        let kernels: &[FilterGradKernel] =
+            if vec4 { &[FilterGradKernel::Taps, FilterGradKernel::TapsVec4] } else { &[FilterGradKernel::Taps] };
+        for (&kernel, with_bias) in kernels.iter().flat_map(|k| [(k, false), (k, true)]) {
+            let what = format!("{what} {kernel:?}");
             dev.synchronize().unwrap();
             let before = gp.stats().dispatches;
-            let (dw, db) =
-                conv2d_filter_bias_grad_kernel(gp, &xb, &dyb, &g, FilterGradKernel::Taps, with_bias).unwrap();
+            let (dw, db) = conv2d_filter_bias_grad_kernel(gp, &xb, &dyb, &g, kernel, with_bias).unwrap();
             assert_eq!(gp.stats().dispatches - before, if one_pass { 1 } else { 2 }, "{what}: dispatches");
             assert_close_vec(&read(&dw, want.numel()), &want.to_vec().unwrap(), RTOL, &format!("{what}: dw"));
             match db {
@@ -180,6 +185,10 @@ fn small_all_taps_filter_gradients_take_one_pass_and_large_ones_chunk() {
                 None if !(with_bias && one_pass) => {}
                 _ => panic!("{what}: with_bias={with_bias} one_pass={one_pass}: unexpected bias gradient"),
             }
+        }
+        if !vec4 {
+            let e = conv2d_filter_bias_grad_kernel(gp, &xb, &dyb, &g, FilterGradKernel::TapsVec4, false);
+            assert!(matches!(e, Err(tessera::kernels::KernelError::Shape { .. })), "{what}: TapsVec4 refused");
         }
         let (xg, dyg) = (xc.to_device(&dev).unwrap(), dyc.to_device(&dev).unwrap());
         let got = conv2d_backprop_filter_kernel(&xg, &dyg, &fs, &o, Some(FilterGradKernel::Taps)).unwrap();

@@ -202,19 +202,19 @@ fn direct(
     let blocks = g.win.n * g.win.oh * g.win.ow.div_ceil(4);
     let bias_buf = or_placeholder(gpu, bias)?;
     let constants = [act_constant(act), ("FLIP", flipped as u8 as f64)];
-    // 4 input channels a step where the window slides along rows and cin % 4 == 0.
-    let by4 = g.win.c.is_multiple_of(4) && g.win.sw == 1 && g.win.dw == 1;
     let (pipe, groups) = match shuffle_width(gpu).filter(|_| shared) {
         Some(size) => {
             let tiles = g.cout.div_ceil(8) * blocks.div_ceil(size);
+            // 4 input channels a step where the window slides along rows and cin % 4 == 0.
+            let by4 = g.win.c.is_multiple_of(4) && g.win.sw == 1 && g.win.dw == 1;
             let entry = if by4 { "conv2d_direct4_sg" } else { "conv2d_direct_sg" };
             let pipe = pipeline(gpu, "conv2d_subgroup.wgsl", SUBGROUP_SRC, entry, &constants)?;
             (pipe, grid_1d(gpu, tiles, (64 / size) as u32))
         }
-        None => {
-            let entry = if by4 { "conv2d_direct4" } else { "conv2d_direct" };
-            (pipeline(gpu, "conv2d.wgsl", SRC, entry, &constants)?, grid_1d(gpu, blocks * g.cout.div_ceil(8), 64))
-        }
+        None => (
+            pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_direct", &constants)?,
+            grid_1d(gpu, blocks * g.cout.div_ceil(8), 64),
+        ),
     };
     let p = params_ext(g, bias.is_some(), act, [0, flipped as usize, 0]);
     gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], groups)?;
@@ -456,6 +456,10 @@ pub enum FilterGradKernel {
     Register,
     /// All taps (kh·kw <= 9) x 1 cin x 4 cout per invocation.
     Taps,
+    /// `Taps` in one pass with the upstream gradient read as vec4s (cout % 4 == 0, at most
+    /// [`TAPS_ONE_PASS_PIXELS`] output pixels): a quarter of its loads, which lavapipe pays
+    /// for one by one (SwiftShader does not gain), so it is tuned, never the untimed choice.
+    TapsVec4,
     /// One tap x 1 cin x 4 cout per invocation; any sizes.
     Generic,
     /// Grouped convolutions (groups > 1; the others need groups == 1).
@@ -464,8 +468,13 @@ pub enum FilterGradKernel {
 
 impl FilterGradKernel {
     /// Every kernel, in the heuristic's order of preference.
-    pub const ALL: [FilterGradKernel; 4] =
-        [FilterGradKernel::Register, FilterGradKernel::Taps, FilterGradKernel::Generic, FilterGradKernel::Grouped];
+    pub const ALL: [FilterGradKernel; 5] = [
+        FilterGradKernel::Register,
+        FilterGradKernel::Taps,
+        FilterGradKernel::TapsVec4,
+        FilterGradKernel::Generic,
+        FilterGradKernel::Grouped,
+    ];
 
     /// True when this kernel handles the geometry.
     pub fn valid(self, g: &Conv2dGeometry) -> bool {
@@ -473,12 +482,18 @@ impl FilterGradKernel {
         match self {
             FilterGradKernel::Register => plain && g.win.c.is_multiple_of(4) && g.cout.is_multiple_of(4),
             FilterGradKernel::Taps => plain && g.win.kh * g.win.kw <= 9,
+            FilterGradKernel::TapsVec4 => {
+                FilterGradKernel::Taps.valid(g)
+                    && g.cout.is_multiple_of(4)
+                    && g.win.n * g.win.oh * g.win.ow <= TAPS_ONE_PASS_PIXELS
+            }
             FilterGradKernel::Generic => plain,
             FilterGradKernel::Grouped => !plain,
         }
     }
 
-    /// The choice without timing: register-blocked when aligned, else all-taps when small.
+    /// The choice without timing: register-blocked when aligned, else all-taps when small
+    /// (`Taps`, valid wherever `TapsVec4` is, comes first).
     fn heuristic(g: &Conv2dGeometry) -> FilterGradKernel {
         Self::ALL.into_iter().find(|k| k.valid(g)).unwrap_or(FilterGradKernel::Generic)
     }
@@ -487,6 +502,7 @@ impl FilterGradKernel {
         match self {
             FilterGradKernel::Register => "conv2d_filter_grad_reg",
             FilterGradKernel::Taps => "conv2d_filter_grad_taps",
+            FilterGradKernel::TapsVec4 => "conv2d_filter_grad_taps_wg4",
             FilterGradKernel::Generic => "conv2d_filter_grad",
             FilterGradKernel::Grouped => "grouped_filter_grad",
         }
@@ -505,7 +521,7 @@ impl FilterGradKernel {
         let w = &g.win;
         match self {
             FilterGradKernel::Register => w.kh * w.kw * (w.c / 4) * g.cout.div_ceil(16),
-            FilterGradKernel::Taps => w.c * g.cout.div_ceil(4),
+            FilterGradKernel::Taps | FilterGradKernel::TapsVec4 => w.c * g.cout.div_ceil(4),
             FilterGradKernel::Generic => w.kh * w.kw * w.c * g.cout.div_ceil(4),
             FilterGradKernel::Grouped => {
                 w.kh * w.kw * (w.c / g.groups).div_ceil(4) * (g.cout / g.groups).div_ceil(4) * g.groups
@@ -673,8 +689,9 @@ fn filter_grad_block(
         FilterGradKernel::Register => w.kh * w.kw * (w.c / 4) * g.cout.div_ceil(4 * block.vec4s),
         _ => kernel.threads(g),
     };
-    if kernel == FilterGradKernel::Taps && w.n * w.oh * w.ow <= TAPS_ONE_PASS_PIXELS {
-        return taps_one_pass(gpu, x, dy, g, threads, elems, with_bias);
+    let one_pass = kernel == FilterGradKernel::TapsVec4 || w.n * w.oh * w.ow <= TAPS_ONE_PASS_PIXELS;
+    if matches!(kernel, FilterGradKernel::Taps | FilterGradKernel::TapsVec4) && one_pass {
+        return taps_one_pass(gpu, x, dy, g, (threads, elems), (kernel, with_bias));
     }
     let rows = (w.n * w.oh).max(1);
     // `threads` is 0 for a filter with no input channels (an all-zero gradient).
@@ -715,8 +732,8 @@ fn filter_grad_block(
 }
 
 /// Output pixels up to which the all-taps filter gradient runs in one pass
-/// (`conv2d_filter_grad_taps_wg`, `_wg4` for cout % 4 == 0: a workgroup per block of one input
-/// and four output channels,
+/// (`conv2d_filter_grad_taps_wg`, or `_wg4` for [`FilterGradKernel::TapsVec4`]: a workgroup
+/// per block of one input and four output channels,
 /// its 64 lanes splitting the rows and adding their sums in workgroup memory) instead of
 /// chunked partial sums and a `sum_chunks` pass: small problems (LeNet's convolutions) are
 /// dominated by launches, larger ones gain from the chunks' extra invocations.
@@ -729,14 +746,15 @@ fn taps_one_pass(
     x: &GpuBuffer,
     dy: &GpuBuffer,
     g: &Conv2dGeometry,
-    blocks: usize,
-    elems: usize,
-    with_bias: bool,
+    (blocks, elems): (usize, usize),
+    (kernel, with_bias): (FilterGradKernel, bool),
 ) -> Result<(GpuBuffer, Option<GpuBuffer>)> {
     let out = out_f32(gpu, elems)?;
     let db = out_f32(gpu, if with_bias { g.cout } else { 1 })?;
-    // One vec4 load of dy per pixel where the channels allow it.
-    let entry = if g.cout.is_multiple_of(4) { "conv2d_filter_grad_taps_wg4" } else { "conv2d_filter_grad_taps_wg" };
+    let entry = match kernel {
+        FilterGradKernel::TapsVec4 => "conv2d_filter_grad_taps_wg4",
+        _ => "conv2d_filter_grad_taps_wg",
+    };
     let pipe = pipeline(gpu, "conv2d.wgsl", SRC, entry, &[])?;
     let p = params_ext(g, false, Activation::None, [0, with_bias as usize, 0]);
     gpu.dispatch(&pipe, p.bytes()?, &[x, dy, &db, &out], grid_1d(gpu, blocks, 1))?;
