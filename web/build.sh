@@ -3,9 +3,9 @@
 #   1. the wasm (release, wasm32-unknown-unknown) + `wasm-bindgen --target web` glue; the
 #      wasm-bindgen CLI is installed at exactly the wasm-bindgen version in Cargo.lock if missing;
 #   2. the LeNet-5 weights: $TESSERA_WEB_WEIGHTS, else checkpoints/lenet5.safetensors (what
-#      `tessera train lenet5` writes), else a 1-epoch run on the 60,000 training images (~1 minute;
-#      ~98% test accuracy: the page's test wants 19 of 20 drawn digits right, which a 20,000-image
-#      run's ~96% model passes about 4 times in 5)
+#      `tessera train lenet5` writes), else a 1-epoch run on the 60,000 training images (~30 s;
+#      ~98% test accuracy: the page's test wants 18 of 20 drawn digits right; such a run got 19
+#      here, a 20,000-image run's ~96% model 18)
 #      into target/web/lenet5.safetensors — re-exported without the optimizer state;
 #   3. mnist-train.bin / mnist-test.bin: 4,000 training and 1,000 test images from the cached
 #      MNIST dataset (TESSERA_WEB_TRAIN / TESSERA_WEB_TEST change the counts);

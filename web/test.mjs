@@ -175,7 +175,10 @@ async function gpuTests(cdp, base) {
     }
     return out;`);
   const right = digits.filter((d) => d.pred === d.label).length;
-  check(right >= 19, `the page classifies MNIST test digits drawn on its canvas: ${right}/20 right (${digits.map((d) => `${d.label}->${d.pred}`).join(' ')})`);
+  // The count depends on the weights, which a fresh machine trains anew (web/build.sh: one
+  // epoch, ~98% on MNIST's test set): such a model got 19 of these 20 right (a 3 read as 8),
+  // one trained on a third of the data 18; a broken canvas -> tensor path gets most wrong.
+  check(right >= 18, `the page classifies MNIST test digits drawn on its canvas: ${right}/20 right (${digits.map((d) => `${d.label}->${d.pred}`).join(' ')})`);
   check(digits.every((d) => d.shown === String(d.pred)), 'the page shows the predicted digit');
 
   for (const [digit, strokes] of [[1, ONE], [7, SEVEN], [0, ZERO], [3, THREE]]) {
