@@ -689,8 +689,10 @@ fn filter_grad_block(
         FilterGradKernel::Register => w.kh * w.kw * (w.c / 4) * g.cout.div_ceil(4 * block.vec4s),
         _ => kernel.threads(g),
     };
-    let one_pass = kernel == FilterGradKernel::TapsVec4 || w.n * w.oh * w.ow <= TAPS_ONE_PASS_PIXELS;
-    if matches!(kernel, FilterGradKernel::Taps | FilterGradKernel::TapsVec4) && one_pass {
+    // TapsVec4 is valid only up to TAPS_ONE_PASS_PIXELS: it always takes the one pass.
+    if matches!(kernel, FilterGradKernel::Taps | FilterGradKernel::TapsVec4)
+        && w.n * w.oh * w.ow <= TAPS_ONE_PASS_PIXELS
+    {
         return taps_one_pass(gpu, x, dy, g, (threads, elems), (kernel, with_bias));
     }
     let rows = (w.n * w.oh).max(1);

@@ -139,11 +139,11 @@ impl Tensor {
         Self::new(shape, Arc::new(Storage::Gpu(buf, src.class_bound())), src.device.clone())
     }
 
-    /// What is known of the values as class ids without reading them: `Some(b)` when all are
-    /// integers in `[0, b)` (CPU data are scanned; GPU data were scanned when uploaded).
+    /// What the upload of a GPU tensor saw of its values as class ids: `Some(b)` when all are
+    /// integers in `[0, b)`; `None` for CPU tensors (their values are at hand) and unknown ones.
     pub(crate) fn class_bound(&self) -> ClassBound {
         match &*self.storage {
-            Storage::Cpu(v) => class_bound(v),
+            Storage::Cpu(_) => None,
             Storage::Gpu(_, bound) => *bound,
         }
     }

@@ -117,8 +117,8 @@ fn host_labels(labels: &Tensor) -> Result<Option<Vec<f32>>> {
 }
 
 /// Errors unless every label is an integer class id in `[0, k)`. GPU labels uploaded from the
-/// host (or sliced from such) are checked against what the upload saw; others are read back,
-/// which waits for the work recorded so far.
+/// host (or sliced from such) are checked against what the upload saw; other GPU labels are
+/// read back, which waits for the work recorded so far; CPU labels are scanned.
 fn check_ids(op: &'static str, labels: &Tensor, k: usize) -> Result<()> {
     if labels.class_bound().is_some_and(|b| b <= k) {
         return Ok(());
