@@ -1141,16 +1141,14 @@ fn conv2d_direct_sg(
     @builtin(subgroup_id) sg: u32, @builtin(num_subgroups) nsg: u32,
     @builtin(subgroup_invocation_id) l: u32, @builtin(subgroup_size) size: u32,
 ) {
-    let t = (wid.x + wid.y * nwg.x) * nsg + sg;
-    let ncb = (p.cout + 7u) / 8u;
-    let blocks = direct_blocks();
-    if t >= ncb * ((blocks + size - 1u) / size) { return; }
-    let co0 = (t % ncb) * 8u;
-    let blk = (t / ncb) * size + l;
-    let q = block_pixels(min(blk, blocks - 1u));
+    let tile = direct_tile((wid.x + wid.y * nwg.x) * nsg + sg, l, size);
+    if !tile.ok { return; }
+    let co0 = tile.co0;
+    let blk = tile.blk;
+    let q = tile.q;
+    let co = tile.co;
     let flip = FLIP;
     let ci_step = select(p.cout, 1u, flip);
-    let co = min(co0 + min(l, 7u), p.cout - 1u);
     let o = co * select(1u, p.cin, flip);
     var a: Acc8;
     if p.sw == 1u && p.dw == 1u {
@@ -1182,7 +1180,21 @@ fn conv2d_direct_sg(
             }
         }
     }
-    finish_block_sg(&a, q, co0, co, blk < blocks);
+    finish_block_sg(&a, q, co0, co, blk < direct_blocks());
+}
+
+// Subgroup `t`'s tile of the direct subgroup kernels (8 channels from co0 x `size` pixel
+// blocks) as lane `l` sees it: its block `blk` (past the last when the tile overhangs), that
+// block's pixels `q` (clamped), the channel `co` it loads; `ok` is false past the last tile.
+struct DirectTile { ok: bool, co0: u32, blk: u32, q: vec2<u32>, co: u32 }
+
+fn direct_tile(t: u32, l: u32, size: u32) -> DirectTile {
+    let ncb = (p.cout + 7u) / 8u;
+    let blocks = direct_blocks();
+    let co0 = (t % ncb) * 8u;
+    let blk = (t / ncb) * size + l;
+    let ok = t < ncb * ((blocks + size - 1u) / size);
+    return DirectTile(ok, co0, blk, block_pixels(min(blk, blocks - 1u)), min(co0 + min(l, 7u), p.cout - 1u));
 }
 
 // Adds the 8 channels' bias (lane l < 8 loads channel co0 + l's, `co`) to block `q`, then
@@ -1206,15 +1218,13 @@ fn conv2d_direct4_sg(
     @builtin(subgroup_id) sg: u32, @builtin(num_subgroups) nsg: u32,
     @builtin(subgroup_invocation_id) l: u32, @builtin(subgroup_size) size: u32,
 ) {
-    let t = (wid.x + wid.y * nwg.x) * nsg + sg;
-    let ncb = (p.cout + 7u) / 8u;
-    let blocks = direct_blocks();
-    if t >= ncb * ((blocks + size - 1u) / size) { return; }
-    let co0 = (t % ncb) * 8u;
-    let blk = (t / ncb) * size + l;
-    let q = block_pixels(min(blk, blocks - 1u));
+    let tile = direct_tile((wid.x + wid.y * nwg.x) * nsg + sg, l, size);
+    if !tile.ok { return; }
+    let co0 = tile.co0;
+    let blk = tile.blk;
+    let q = tile.q;
+    let co = tile.co;
     let ci_step = select(p.cout, 1u, FLIP);
-    let co = min(co0 + min(l, 7u), p.cout - 1u);
     let o = co * select(1u, p.cin, FLIP);
     let px = pixel(q.x * p.ow + q.y);
     var a: Acc8;
@@ -1232,7 +1242,7 @@ fn conv2d_direct4_sg(
             }
         }
     }
-    finish_block_sg(&a, q, co0, co, blk < blocks);
+    finish_block_sg(&a, q, co0, co, blk < direct_blocks());
 }
 
 // mac8 for 4 input channels: column j of `xs` holds the 4 pixels' values of channel j, columns
