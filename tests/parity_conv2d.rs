@@ -69,6 +69,30 @@ fn direct_row_blocks_cover_every_width_and_window() {
 }
 
 #[test]
+fn unrolled_direct_kernel_covers_every_small_window() {
+    // conv2d_direct_sg_k unrolls up to 3 x 3 taps and 16 input channels (constants of the
+    // pipeline): every kernel size it holds, 1, 7 and 16 channels, and 17 (past the unrolled
+    // steps: DirectUnrolled then runs as DirectSubgroup); strides and dilations down the
+    // columns only (along rows the window must slide), odd widths and every activation.
+    let acts = [Activation::None, Activation::Relu, Activation::Sigmoid, Activation::Tanh];
+    let mut seed = 900;
+    for kh in 1..=3 {
+        for kw in 1..=3 {
+            for (i, cin) in [1, 7, 16, 17].into_iter().enumerate() {
+                seed += 3;
+                let down = [1, 2][(kh + i) % 2];
+                let opts = Conv2dOptions::default()
+                    .padding([Padding::Valid, Padding::Same][(kw + i) % 2])
+                    .strides([down, 1])
+                    .dilations([3 - down, 1])
+                    .activation(acts[(kh + kw + i) % 4]);
+                check([2, 7, 5 + kw, cin], [kh, kw, cin, 3 + 5 * (i % 2)], opts, i % 2 == 0, seed);
+            }
+        }
+    }
+}
+
+#[test]
 fn fused_bias_and_every_activation_match_cpu() {
     for act in [Activation::None, Activation::Relu, Activation::Sigmoid, Activation::Tanh] {
         let opts = Conv2dOptions::default().padding(Padding::Same).activation(act);

@@ -185,8 +185,57 @@ def gen_filter_grad(vj=16):
     return "\n".join(L)
 
 
+# The unrolled direct kernel's limits: taps per side and input channels (conv2d.rs's UNROLL_*).
+UK_TAPS = 3
+UK_CIN = 16
+
+
+def gen_direct_unrolled():
+    """conv2d_direct_sg with its loops over kernel rows, input channels and kernel columns
+    unrolled up to UK_TAPS x UK_TAPS taps and UK_CIN channels; the pipeline-overridable UK_KH,
+    UK_KW and UK_CIN (the geometry's own) make every guard constant, so the driver's compiler
+    drops the steps past them and no step runs under a loop's or branch's mask."""
+    L = []
+    w = L.append
+    w("override UK_KH: u32 = 1u;")
+    w("override UK_KW: u32 = 1u;")
+    w("override UK_CIN: u32 = 1u;")
+    w("@compute @workgroup_size(64)")
+    w("fn conv2d_direct_sg_k(")
+    w("    @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,")
+    w("    @builtin(subgroup_id) sg: u32, @builtin(num_subgroups) nsg: u32,")
+    w("    @builtin(subgroup_invocation_id) l: u32, @builtin(subgroup_size) size: u32,")
+    w(") {")
+    w("    let tile = direct_tile((wid.x + wid.y * nwg.x) * nsg + sg, l, size);")
+    w("    let ci_step = select(p.cout, 1u, FLIP);")
+    w("    let o = tile.co * select(1u, p.cin, FLIP);")
+    w("    let px = pixel(tile.q.x * p.ow + tile.q.y);")
+    w("    var a: Acc8;")
+    for ky in range(UK_TAPS):
+        w(f"    if {ky}u < UK_KH {{")
+        w(f"        let r = window_row(px, {ky}u);")
+        for ci in range(UK_CIN):
+            w(f"        if {ci}u < UK_CIN {{ uk_row(&a, r, px.z, {ky}u, {ci}u, o, ci_step); }}")
+        w("    }")
+    w("    finish_block_sg(&a, tile.q, tile.co0, tile.co, tile.ok && tile.blk < direct_blocks());")
+    w("}")
+    w("")
+    w("// Kernel row ky's UK_KW taps of input channel ci for the 4 pixels from column `col` of")
+    w("// window row `r`, the window sliding one column a tap (conv2d_direct_sg's kx loop).")
+    w("fn uk_row(a: ptr<function, Acc8>, r: vec2<u32>, col: i32, ky: u32, ci: u32, o: u32, ci_step: u32) {")
+    w("    var xv = vec4(0.0, xat(r, col, ci), xat(r, col + 1, ci), xat(r, col + 2, ci));")
+    for kx in range(UK_TAPS):
+        w(f"    if {kx}u < UK_KW {{")
+        w(f"        xv = vec4(xv.yzw, xat(r, col + {3 + kx}, ci));")
+        w(f"        let fv = f[tap_filter(ky, {kx}u, ci, FLIP, ci_step) + o];")
+        w("        mac8(a, xv, lanes_0_3(fv), lanes_4_7(fv));")
+        w("    }")
+    w("}")
+    return "\n".join(L)
+
+
 if __name__ == "__main__":
     _, _, check = args("-", "-")
     splice("matmul_subgroup.wgsl", "gen_subgroup_reg.py", "8", "4", gen_matmul(), check)
-    conv = gen_conv() + "\n\n" + gen_filter_grad()
+    conv = gen_conv() + "\n\n" + gen_filter_grad() + "\n\n" + gen_direct_unrolled()
     splice("conv2d_subgroup.wgsl", "gen_subgroup_reg.py", "24", "8", conv, check)

@@ -30,17 +30,22 @@ pub enum Conv2dVariant {
     /// (`conv2d_direct_sg`); where the device has no fixed subgroup size of 8 to 64
     /// (`launch::shuffle_width`) it runs as `Direct`.
     DirectSubgroup,
+    /// `DirectSubgroup` with its loops over taps and input channels unrolled
+    /// (`conv2d_direct_sg_k`; the geometry's kh, kw and cin as pipeline constants): for kernels
+    /// of at most 3 x 3 taps and 16 input channels, stride and dilation 1 along the width;
+    /// elsewhere it runs as `DirectSubgroup`.
+    DirectUnrolled,
     /// Register-blocked implicit GEMM; needs cin and cout % 4 == 0.
     Register,
     /// Patch matrix + shared-memory tiled matmul.
     Im2col,
 }
 
-use Conv2dVariant::{Auto, Direct, DirectSubgroup, Im2col, Register};
+use Conv2dVariant::{Auto, Direct, DirectSubgroup, DirectUnrolled, Im2col, Register};
 
 impl Conv2dVariant {
     /// Every variant, `Auto` first (what the parity tests loop over).
-    pub const ALL: [Conv2dVariant; 5] = [Auto, Direct, DirectSubgroup, Register, Im2col];
+    pub const ALL: [Conv2dVariant; 6] = [Auto, Direct, DirectSubgroup, DirectUnrolled, Register, Im2col];
 
     /// The variant `self` resolves to for this adapter and geometry when nothing is timed:
     /// `Auto` is register-blocked where the channels allow it, else direct — the fastest on
@@ -51,7 +56,8 @@ impl Conv2dVariant {
         let patch_bytes = (g.win.n * g.win.oh * g.win.ow * g.win.kh * g.win.kw * g.win.c * 4) as u64;
         let im2col_fits = patch_bytes <= gpu.max_binding_bytes();
         match self {
-            DirectSubgroup if shuffle_width(gpu).is_none() => Direct,
+            DirectSubgroup | DirectUnrolled if shuffle_width(gpu).is_none() => Direct,
+            DirectUnrolled if !unrollable(g) => DirectSubgroup,
             Conv2dVariant::Register if !aligned => Conv2dVariant::Direct,
             Conv2dVariant::Im2col if !im2col_fits => Conv2dVariant::Direct,
             Conv2dVariant::Auto if aligned => Conv2dVariant::Register,
@@ -59,6 +65,17 @@ impl Conv2dVariant {
             v => v,
         }
     }
+}
+
+/// The largest kernel side and input-channel count `conv2d_direct_sg_k` unrolls (UK_TAPS and
+/// UK_CIN of tools/gen_subgroup_reg.py).
+const UNROLL_TAPS: usize = 3;
+const UNROLL_CIN: usize = 16;
+
+/// Whether `conv2d_direct_sg_k` covers the geometry (the window slides along output rows).
+fn unrollable(g: &Conv2dGeometry) -> bool {
+    let w = &g.win;
+    w.kh <= UNROLL_TAPS && w.kw <= UNROLL_TAPS && w.c <= UNROLL_CIN && w.sw == 1 && w.dw == 1
 }
 
 /// The autotune key of a conv2d geometry: `family [n, h, w, cin, kh, kw, strides, dilations,
@@ -71,10 +88,16 @@ fn shape_class(family: &str, g: &Conv2dGeometry) -> String {
 
 /// The forward variants valid for this geometry (each resolves to itself under `pick`).
 fn forward_candidates(gpu: &Gpu, g: &Conv2dGeometry) -> Vec<(&'static str, Conv2dVariant)> {
-    [("direct", Direct), ("direct subgroup", DirectSubgroup), ("register", Register), ("im2col", Im2col)]
-        .into_iter()
-        .filter(|&(_, v)| v.pick(gpu, g) == v)
-        .collect()
+    [
+        ("direct", Direct),
+        ("direct subgroup", DirectSubgroup),
+        ("direct unrolled", DirectUnrolled),
+        ("register", Register),
+        ("im2col", Im2col),
+    ]
+    .into_iter()
+    .filter(|&(_, v)| v.pick(gpu, g) == v)
+    .collect()
 }
 
 fn params(g: &Conv2dGeometry, has_bias: bool, act: Activation) -> Params {
@@ -144,7 +167,7 @@ pub fn conv2d(
             let block = autotune::choose(gpu, &key, &RegBlock::candidates(gpu), RegBlock::DEFAULT, run)?;
             conv2d_reg(gpu, x, filter, bias, g, act, block)
         }
-        v => direct(gpu, x, filter, bias, g, act, (false, v == DirectSubgroup)),
+        v => direct(gpu, x, filter, bias, g, act, (false, v)),
     }
 }
 
@@ -185,8 +208,8 @@ fn prologue(
 
 /// The direct kernel (`conv2d_direct`); with `flipped` it reads `filter` as a transposed
 /// conv's `[kh, kw, cout, cin]` filter, flipped and transposed in place (see
-/// [`conv2d_flipped`]); with `shared` the filter is shared by subgroup broadcasts
-/// (`conv2d_direct_sg`) where `shuffle_width` allows.
+/// [`conv2d_flipped`]); `variant` (one `pick` resolved) is `Direct`, `DirectSubgroup` (the
+/// filter shared by subgroup broadcasts, `conv2d_direct_sg`) or `DirectUnrolled`.
 fn direct(
     gpu: &Gpu,
     x: &GpuBuffer,
@@ -194,20 +217,28 @@ fn direct(
     bias: Option<&GpuBuffer>,
     g: &Conv2dGeometry,
     act: Activation,
-    (flipped, shared): (bool, bool),
+    (flipped, variant): (bool, Conv2dVariant),
 ) -> Result<GpuBuffer> {
     let rows = g.win.n * g.win.oh * g.win.ow;
     let out = out_f32(gpu, rows * g.cout)?;
     // 4-pixel blocks along output rows (conv2d_direct's), times 8-channel blocks.
     let blocks = g.win.n * g.win.oh * g.win.ow.div_ceil(4);
     let bias_buf = or_placeholder(gpu, bias)?;
-    let constants = [act_constant(act), ("FLIP", flipped as u8 as f64)];
-    let (pipe, groups) = match shuffle_width(gpu).filter(|_| shared) {
+    let w = &g.win;
+    let mut constants = vec![act_constant(act), ("FLIP", flipped as u8 as f64)];
+    let (pipe, groups) = match shuffle_width(gpu).filter(|_| variant != Direct) {
         Some(size) => {
             let tiles = g.cout.div_ceil(8) * blocks.div_ceil(size);
             // 4 input channels a step where the window slides along rows and cin % 4 == 0.
-            let by4 = g.win.c.is_multiple_of(4) && g.win.sw == 1 && g.win.dw == 1;
-            let entry = if by4 { "conv2d_direct4_sg" } else { "conv2d_direct_sg" };
+            let by4 = w.c.is_multiple_of(4) && w.sw == 1 && w.dw == 1;
+            let entry = match variant {
+                DirectUnrolled => {
+                    constants.extend([("UK_KH", w.kh as f64), ("UK_KW", w.kw as f64), ("UK_CIN", w.c as f64)]);
+                    "conv2d_direct_sg_k"
+                }
+                _ if by4 => "conv2d_direct4_sg",
+                _ => "conv2d_direct_sg",
+            };
             let pipe = pipeline(gpu, "conv2d_subgroup.wgsl", SUBGROUP_SRC, entry, &constants)?;
             (pipe, grid_1d(gpu, tiles, (64 / size) as u32))
         }
@@ -252,7 +283,7 @@ pub fn conv2d_flipped(
         v => v,
     };
     match variant.pick(gpu, g) {
-        v @ (Direct | DirectSubgroup) => direct(gpu, x, filter, bias, g, act, (true, v == DirectSubgroup)),
+        v @ (Direct | DirectSubgroup | DirectUnrolled) => direct(gpu, x, filter, bias, g, act, (true, v)),
         v => {
             let flipped = flip_filter(gpu, filter, [w.kh, w.kw, g.cout, w.c])?;
             conv2d(gpu, x, &flipped, bias, g, act, v)

@@ -310,11 +310,13 @@ fn op_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
 }
 
 /// LeNet-5's two convolutions (direct-kernel shapes), tuned and per direct variant (the
-/// subgroup one where the device runs it), and their filter and bias gradients (one dispatch).
+/// subgroup ones where the device runs them), and their filter and bias gradients (one dispatch).
 fn lenet_conv_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
     let shared = dev.as_gpu().and_then(tessera_kernels::launch::shuffle_width).is_some();
     let variants = [("", Conv2dVariant::Auto), (" (direct)", Conv2dVariant::Direct)];
-    let variants = [&variants[..], if shared { &[(" (direct subgroup)", Conv2dVariant::DirectSubgroup)] } else { &[] }];
+    let shared_variants =
+        [(" (direct subgroup)", Conv2dVariant::DirectSubgroup), (" (direct unrolled)", Conv2dVariant::DirectUnrolled)];
+    let variants = [&variants[..], if shared { &shared_variants[..] } else { &[] }];
     let mut cases = Vec::new();
     for (name, [n, h, w, cin, cout], seed) in
         [("[32,28,28,1] 3x3 1->6", [32, 28, 28, 1, 6], 5), ("[32,13,13,6] 3x3 6->16", [32, 13, 13, 6, 16], 13)]
