@@ -189,3 +189,68 @@ fn matmul_reg_sg(
     store4(row0 + 7u, col0 / 4u + 3u, ob, acc7_3);
 }
 // END GENERATED
+
+// matmul_naive's sums for any strides, with B shared by the subgroup: a subgroup owns `size`
+// consecutive rows (one per lane) x 16 columns; each step of k, lanes 0-7 load B's values of
+// columns j0 + l and j0 + 8 + l and `subgroupBroadcast` hands all 16 to every lane, which
+// loads its own row's value of A: 3 loads per 16 multiply-adds instead of 2 per 1 (products
+// the register kernels cannot take: LeNet's 10-class layer). Same sums, same order as
+// matmul_naive. One tile (size rows x 16 columns) per subgroup, the batch in z.
+@compute @workgroup_size(64)
+fn matmul_bcast(
+    @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(subgroup_id) sg: u32, @builtin(num_subgroups) nsg: u32,
+    @builtin(subgroup_invocation_id) l: u32, @builtin(subgroup_size) size: u32,
+) {
+    let t = (wid.x + wid.y * nwg.x) * nsg + sg;
+    let ncb = (p.n + 15u) / 16u;
+    let tb = t / ncb;
+    let j0 = (t - tb * ncb) * 16u;
+    let row = tb * size + l;
+    let bi = wid.z;
+    let lane = min(l, 7u);
+    var ia = bi * p.a_bs + min(row, p.m - 1u) * p.a_rs;
+    var ib_lo = bi * p.b_bs + min(j0 + lane, p.n - 1u) * p.b_cs;
+    var ib_hi = bi * p.b_bs + min(j0 + 8u + lane, p.n - 1u) * p.b_cs;
+    var acc0 = vec4(0.0);
+    var acc1 = vec4(0.0);
+    var acc2 = vec4(0.0);
+    var acc3 = vec4(0.0);
+    for (var kk = 0u; kk < p.k; kk++) {
+        let av = vec4(a[ia]);
+        let lo = b[ib_lo];
+        let hi = b[ib_hi];
+        acc0 = fma(av, lanes_0_3(lo), acc0);
+        acc1 = fma(av, lanes_4_7(lo), acc1);
+        acc2 = fma(av, lanes_0_3(hi), acc2);
+        acc3 = fma(av, lanes_4_7(hi), acc3);
+        ia += p.a_cs;
+        ib_lo += p.b_rs;
+        ib_hi += p.b_rs;
+    }
+    if row < p.m && bi < p.batch {
+        let o = (bi * p.m + row) * p.o_rs;
+        put_cols(o, j0, acc0);
+        put_cols(o, j0 + 4u, acc1);
+        put_cols(o, j0 + 8u, acc2);
+        put_cols(o, j0 + 12u, acc3);
+    }
+}
+
+// The values of `v` in lanes 0-3 and in lanes 4-7 (subgroupBroadcast takes a constant lane).
+fn lanes_0_3(v: f32) -> vec4<f32> {
+    return vec4(subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u), subgroupBroadcast(v, 3u));
+}
+
+fn lanes_4_7(v: f32) -> vec4<f32> {
+    return vec4(subgroupBroadcast(v, 4u), subgroupBroadcast(v, 5u), subgroupBroadcast(v, 6u), subgroupBroadcast(v, 7u));
+}
+
+// Stores the columns col0..col0 + 3 of `v` that exist (`finish`: scale, accumulate, bias,
+// activation) in the output row starting at `o`.
+fn put_cols(o: u32, col0: u32, v: vec4<f32>) {
+    for (var j = 0u; j < 4u; j++) {
+        let col = col0 + j;
+        if col < p.n { out[o + col] = finish(o + col, col, v[j]); }
+    }
+}

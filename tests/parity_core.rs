@@ -6,7 +6,7 @@ use tessera::kernels::elementwise::{BinaryOp, UnaryOp};
 use tessera::prelude::*;
 
 /// Every matmul kernel variant (`Auto` included).
-const EVERY: [MatmulVariant; 5] = MatmulVariant::ALL;
+const EVERY: [MatmulVariant; 6] = MatmulVariant::ALL;
 
 /// True when `g` runs the subgroup-shuffle kernels: one fixed subgroup size of 8 to 64.
 fn shuffles(g: &tessera::device::Gpu) -> bool {
@@ -76,7 +76,7 @@ fn auto_matmul_past_the_tuning_threshold_times_its_variants() {
     // where the device runs it (one fixed subgroup size of 8 to 64, lavapipe among them).
     assert!(tuned[0].0.starts_with("matmul [1, 256, 64, 256, 64, 1,"), "{tuned:?}");
     assert_eq!(tuned[0].0.contains("|subgroup|"), shuffles(g), "{tuned:?}");
-    assert!(["naive", "register", "subgroup", "tiled"].contains(&tuned[0].1.as_str()), "{tuned:?}");
+    assert!(["naive", "register", "subgroup", "tiled", "broadcast"].contains(&tuned[0].1.as_str()), "{tuned:?}");
 }
 
 #[test]

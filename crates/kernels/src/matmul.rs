@@ -32,16 +32,22 @@ pub enum MatmulVariant {
     /// shared by `subgroupShuffle` (`matmul_reg_sg`, shaders/matmul_subgroup.wgsl): row-major
     /// operands on a device with one fixed subgroup size of 8 to 64; elsewhere `Register`.
     Subgroup,
+    /// Any layout: one row per invocation x 16 columns, B's values loaded once per subgroup and
+    /// broadcast (`matmul_bcast`, shaders/matmul_subgroup.wgsl); what `Auto` runs where the
+    /// register kernels cannot and the device has one fixed subgroup size of 8 to 64;
+    /// elsewhere `Naive`.
+    Broadcast,
 }
 
 impl MatmulVariant {
     /// Every variant, `Auto` first (what the parity tests loop over).
-    pub const ALL: [MatmulVariant; 5] = [
+    pub const ALL: [MatmulVariant; 6] = [
         MatmulVariant::Auto,
         MatmulVariant::Naive,
         MatmulVariant::Register,
         MatmulVariant::Tiled,
         MatmulVariant::Subgroup,
+        MatmulVariant::Broadcast,
     ];
 }
 
@@ -134,15 +140,20 @@ impl Matmul {
             ("register", MatmulVariant::Register),
             ("subgroup", MatmulVariant::Subgroup),
             ("tiled", MatmulVariant::Tiled),
+            ("broadcast", MatmulVariant::Broadcast),
             ("naive", MatmulVariant::Naive),
         ];
         all.into_iter().filter(|&(_, v)| self.resolve(gpu, v) == v).collect()
     }
 
-    /// `pick`, with the subgroup kernel only where `gpu` runs it.
+    /// `pick`, with the subgroup kernels only where `gpu` runs them; there `Auto`'s naive
+    /// fallback is `Broadcast` (on lavapipe LeNet-5's 10-class layer ran ~10x faster in it).
     fn resolve(&self, gpu: &Gpu, v: MatmulVariant) -> MatmulVariant {
+        let shuffles = shuffle_width(gpu).is_some();
         match self.pick(v) {
             MatmulVariant::Subgroup if !self.subgroup_ok(gpu) => self.pick(MatmulVariant::Register),
+            MatmulVariant::Broadcast if !shuffles => MatmulVariant::Naive,
+            MatmulVariant::Naive if v == MatmulVariant::Auto && shuffles => MatmulVariant::Broadcast,
             v => v,
         }
     }
@@ -266,7 +277,7 @@ pub fn matmul(
     let v = match variant {
         MatmulVariant::Auto if fits && macs >= TUNE_MIN_MACS => {
             let run = |v| matmul(gpu, a, b, bias, mm, v);
-            autotune::choose(gpu, &mm.shape_class(), &mm.candidates(gpu), mm.pick(variant), run)?
+            autotune::choose(gpu, &mm.shape_class(), &mm.candidates(gpu), mm.resolve(gpu, variant), run)?
         }
         v => mm.resolve(gpu, v),
     };
@@ -350,10 +361,18 @@ fn launch(
             g[2] = mm.batch as u32;
             ("matmul_reg_sg", g)
         }
+        MatmulVariant::Broadcast => {
+            let size = shuffle_width(gpu).unwrap_or(64);
+            let mut g = grid_1d(gpu, n.div_ceil(16) * m.div_ceil(size), (64 / size) as u32);
+            g[2] = mm.batch as u32;
+            ("matmul_bcast", g)
+        }
         _ => naive_grid(gpu, m, n, mm.batch),
     };
     let pipe = match entry {
-        "matmul_reg_sg" => pipeline(gpu, "matmul_subgroup.wgsl", SUBGROUP_SRC, entry, &[act_constant(part.act)])?,
+        "matmul_reg_sg" | "matmul_bcast" => {
+            pipeline(gpu, "matmul_subgroup.wgsl", SUBGROUP_SRC, entry, &[act_constant(part.act)])?
+        }
         e if e.starts_with("matmul_reg") => {
             pipeline(gpu, "matmul.wgsl", SRC, entry, &[act_constant(part.act), ("WG", wg as f64)])?
         }

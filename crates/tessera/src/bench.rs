@@ -352,15 +352,26 @@ fn small_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
     let w = Tensor::randn(&[400, 120], 0.0, 0.1, 19, dev)?;
     let dy = Tensor::randn(&[32, 120], 0.0, 1.0, 20, dev)?;
     let flops = 2.0 * (32 * 400 * 120) as f64;
-    let variants =
-        [("", MatmulVariant::Auto), (" (naive)", MatmulVariant::Naive), (" (register)", MatmulVariant::Register)];
+    // LeNet-5's 10-class layer: n = 10 is not a multiple of 4 (no register kernel).
+    let x10 = Tensor::randn(&[32, 84], 0.0, 1.0, 22, dev)?;
+    let w10 = Tensor::randn(&[84, 10], 0.0, 0.1, 23, dev)?;
+    let dy10 = Tensor::randn(&[32, 10], 0.0, 1.0, 24, dev)?;
+    let variants = [
+        ("", MatmulVariant::Auto),
+        (" (naive)", MatmulVariant::Naive),
+        (" (register)", MatmulVariant::Register),
+        (" (broadcast)", MatmulVariant::Broadcast),
+    ];
     let products = [
-        ("dense [32,400] x [400,120]", &x, &w, false, false),
-        ("dense input grad [32,120] x [400,120]^T", &dy, &w, false, true),
-        ("dense filter grad [32,400]^T x [32,120]", &x, &dy, true, false),
+        ("dense [32,400] x [400,120]", &x, &w, false, false, flops),
+        ("dense input grad [32,120] x [400,120]^T", &dy, &w, false, true, flops),
+        ("dense filter grad [32,400]^T x [32,120]", &x, &dy, true, false, flops),
+        ("dense [32,84] x [84,10]", &x10, &w10, false, false, 2.0 * (32 * 84 * 10) as f64),
+        ("dense input grad [32,10] x [84,10]^T", &dy10, &w10, false, true, 2.0 * (32 * 84 * 10) as f64),
+        ("dense filter grad [32,84]^T x [32,10]", &x10, &dy10, true, false, 2.0 * (32 * 84 * 10) as f64),
     ];
     let mut cases = Vec::new();
-    for (name, a, b, transpose_a, transpose_b) in products {
+    for (name, a, b, transpose_a, transpose_b, flops) in products {
         for &(label, variant) in &variants {
             let (a, b) = (a.clone(), b.clone());
             let opts = MatmulOptions { transpose_a, transpose_b, variant };
