@@ -1206,6 +1206,41 @@ fn conv2d_direct_sg_k(
     finish_block_sg(&a, tile.q, tile.co0, tile.co, tile.ok && tile.blk < direct_blocks());
 }
 
+@compute @workgroup_size(64)
+fn conv2d_direct4_sg_k(
+    @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(subgroup_id) sg: u32, @builtin(num_subgroups) nsg: u32,
+    @builtin(subgroup_invocation_id) l: u32, @builtin(subgroup_size) size: u32,
+) {
+    let tile = direct_tile((wid.x + wid.y * nwg.x) * nsg + sg, l, size);
+    let ci_step = select(p.cout, 1u, FLIP);
+    let o = tile.co * select(1u, p.cin, FLIP);
+    let px = pixel(tile.q.x * p.ow + tile.q.y);
+    var a: Acc8;
+    if 0u < UK_KH {
+        let r = window_row(px, 0u);
+        if 0u < UK_CIN { uk_row4(&a, r, px.z, 0u, 0u, o, ci_step); }
+        if 4u < UK_CIN { uk_row4(&a, r, px.z, 0u, 4u, o, ci_step); }
+        if 8u < UK_CIN { uk_row4(&a, r, px.z, 0u, 8u, o, ci_step); }
+        if 12u < UK_CIN { uk_row4(&a, r, px.z, 0u, 12u, o, ci_step); }
+    }
+    if 1u < UK_KH {
+        let r = window_row(px, 1u);
+        if 0u < UK_CIN { uk_row4(&a, r, px.z, 1u, 0u, o, ci_step); }
+        if 4u < UK_CIN { uk_row4(&a, r, px.z, 1u, 4u, o, ci_step); }
+        if 8u < UK_CIN { uk_row4(&a, r, px.z, 1u, 8u, o, ci_step); }
+        if 12u < UK_CIN { uk_row4(&a, r, px.z, 1u, 12u, o, ci_step); }
+    }
+    if 2u < UK_KH {
+        let r = window_row(px, 2u);
+        if 0u < UK_CIN { uk_row4(&a, r, px.z, 2u, 0u, o, ci_step); }
+        if 4u < UK_CIN { uk_row4(&a, r, px.z, 2u, 4u, o, ci_step); }
+        if 8u < UK_CIN { uk_row4(&a, r, px.z, 2u, 8u, o, ci_step); }
+        if 12u < UK_CIN { uk_row4(&a, r, px.z, 2u, 12u, o, ci_step); }
+    }
+    finish_block_sg(&a, tile.q, tile.co0, tile.co, tile.ok && tile.blk < direct_blocks());
+}
+
 // Kernel row ky's UK_KW taps of input channel ci for the 4 pixels from column `col` of
 // window row `r`, the window sliding one column a tap (conv2d_direct_sg's kx loop).
 fn uk_row(a: ptr<function, Acc8>, r: vec2<u32>, col: i32, ky: u32, ci: u32, o: u32, ci_step: u32) {
@@ -1224,6 +1259,35 @@ fn uk_row(a: ptr<function, Acc8>, r: vec2<u32>, col: i32, ky: u32, ci: u32, o: u
         xv = vec4(xv.yzw, xat(r, col + 5, ci));
         let fv = f[tap_filter(ky, 2u, ci, FLIP, ci_step) + o];
         mac8(a, xv, lanes_0_3(fv), lanes_4_7(fv));
+    }
+}
+
+// uk_row for input channels ci..ci + 3 (vec4 loads, `conv2d_direct4_sg`'s step).
+fn uk_row4(a: ptr<function, Acc8>, r: vec2<u32>, col: i32, ky: u32, ci: u32, o: u32, ci_step: u32) {
+    var xs = array(xat4(r, col, ci), xat4(r, col + 1, ci), xat4(r, col + 2, ci));
+    if 0u < UK_KW {
+        let x3 = xat4(r, col + 3, ci);
+        let fv = filter4(tap_filter(ky, 0u, ci, FLIP, ci_step) + o, ci_step);
+        let lo = mat4x4(lanes_0_3(fv.x), lanes_0_3(fv.y), lanes_0_3(fv.z), lanes_0_3(fv.w));
+        let hi = mat4x4(lanes_4_7(fv.x), lanes_4_7(fv.y), lanes_4_7(fv.z), lanes_4_7(fv.w));
+        mac8x4(a, transpose(mat4x4(xs[0], xs[1], xs[2], x3)), lo, hi);
+        xs = array(xs[1], xs[2], x3);
+    }
+    if 1u < UK_KW {
+        let x3 = xat4(r, col + 4, ci);
+        let fv = filter4(tap_filter(ky, 1u, ci, FLIP, ci_step) + o, ci_step);
+        let lo = mat4x4(lanes_0_3(fv.x), lanes_0_3(fv.y), lanes_0_3(fv.z), lanes_0_3(fv.w));
+        let hi = mat4x4(lanes_4_7(fv.x), lanes_4_7(fv.y), lanes_4_7(fv.z), lanes_4_7(fv.w));
+        mac8x4(a, transpose(mat4x4(xs[0], xs[1], xs[2], x3)), lo, hi);
+        xs = array(xs[1], xs[2], x3);
+    }
+    if 2u < UK_KW {
+        let x3 = xat4(r, col + 5, ci);
+        let fv = filter4(tap_filter(ky, 2u, ci, FLIP, ci_step) + o, ci_step);
+        let lo = mat4x4(lanes_0_3(fv.x), lanes_0_3(fv.y), lanes_0_3(fv.z), lanes_0_3(fv.w));
+        let hi = mat4x4(lanes_4_7(fv.x), lanes_4_7(fv.y), lanes_4_7(fv.z), lanes_4_7(fv.w));
+        mac8x4(a, transpose(mat4x4(xs[0], xs[1], xs[2], x3)), lo, hi);
+        xs = array(xs[1], xs[2], x3);
     }
 }
 // END GENERATED

@@ -191,17 +191,31 @@ UK_CIN = 16
 
 
 def gen_direct_unrolled():
-    """conv2d_direct_sg with its loops over kernel rows, input channels and kernel columns
-    unrolled up to UK_TAPS x UK_TAPS taps and UK_CIN channels; the pipeline-overridable UK_KH,
-    UK_KW and UK_CIN (the geometry's own) make every guard constant, so the driver's compiler
-    drops the steps past them and no step runs under a loop's or branch's mask."""
+    """conv2d_direct_sg (and conv2d_direct4_sg) with their loops over kernel rows, input
+    channels and kernel columns unrolled up to UK_TAPS x UK_TAPS taps and UK_CIN channels; the
+    pipeline-overridable UK_KH, UK_KW and UK_CIN (the geometry's own) make every guard
+    constant, so the driver's compiler drops the steps past them and no step runs under a
+    loop's or branch's mask."""
     L = []
     w = L.append
     w("override UK_KH: u32 = 1u;")
     w("override UK_KW: u32 = 1u;")
     w("override UK_CIN: u32 = 1u;")
+    for vec in (False, True):
+        unrolled_entry(w, vec)
+        w("")
+    for vec in (False, True):
+        unrolled_row(w, vec)
+        if not vec:
+            w("")
+    return "\n".join(L)
+
+
+def unrolled_entry(w, vec):
+    """The entry point: `conv2d_direct4_sg_k` with `vec` (cin % 4 == 0, 4 channels a step)."""
+    name, row, step = ("conv2d_direct4_sg_k", "uk_row4", 4) if vec else ("conv2d_direct_sg_k", "uk_row", 1)
     w("@compute @workgroup_size(64)")
-    w("fn conv2d_direct_sg_k(")
+    w(f"fn {name}(")
     w("    @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,")
     w("    @builtin(subgroup_id) sg: u32, @builtin(num_subgroups) nsg: u32,")
     w("    @builtin(subgroup_invocation_id) l: u32, @builtin(subgroup_size) size: u32,")
@@ -214,25 +228,40 @@ def gen_direct_unrolled():
     for ky in range(UK_TAPS):
         w(f"    if {ky}u < UK_KH {{")
         w(f"        let r = window_row(px, {ky}u);")
-        for ci in range(UK_CIN):
-            w(f"        if {ci}u < UK_CIN {{ uk_row(&a, r, px.z, {ky}u, {ci}u, o, ci_step); }}")
+        for ci in range(0, UK_CIN, step):
+            w(f"        if {ci}u < UK_CIN {{ {row}(&a, r, px.z, {ky}u, {ci}u, o, ci_step); }}")
         w("    }")
     w("    finish_block_sg(&a, tile.q, tile.co0, tile.co, tile.ok && tile.blk < direct_blocks());")
     w("}")
-    w("")
-    w("// Kernel row ky's UK_KW taps of input channel ci for the 4 pixels from column `col` of")
-    w("// window row `r`, the window sliding one column a tap (conv2d_direct_sg's kx loop).")
-    w("fn uk_row(a: ptr<function, Acc8>, r: vec2<u32>, col: i32, ky: u32, ci: u32, o: u32, ci_step: u32) {")
-    w("    var xv = vec4(0.0, xat(r, col, ci), xat(r, col + 1, ci), xat(r, col + 2, ci));")
+
+
+def unrolled_row(w, vec):
+    """Kernel row ky's UK_KW taps for the 4 pixels (conv2d_direct_sg's kx loop, or with `vec`
+    conv2d_direct4_sg's for input channels ci..ci + 3)."""
+    if vec:
+        w("// uk_row for input channels ci..ci + 3 (vec4 loads, `conv2d_direct4_sg`'s step).")
+        w("fn uk_row4(a: ptr<function, Acc8>, r: vec2<u32>, col: i32, ky: u32, ci: u32, o: u32, ci_step: u32) {")
+        w("    var xs = array(xat4(r, col, ci), xat4(r, col + 1, ci), xat4(r, col + 2, ci));")
+    else:
+        w("// Kernel row ky's UK_KW taps of input channel ci for the 4 pixels from column `col` of")
+        w("// window row `r`, the window sliding one column a tap (conv2d_direct_sg's kx loop).")
+        w("fn uk_row(a: ptr<function, Acc8>, r: vec2<u32>, col: i32, ky: u32, ci: u32, o: u32, ci_step: u32) {")
+        w("    var xv = vec4(0.0, xat(r, col, ci), xat(r, col + 1, ci), xat(r, col + 2, ci));")
     for kx in range(UK_TAPS):
         w(f"    if {kx}u < UK_KW {{")
-        w(f"        xv = vec4(xv.yzw, xat(r, col + {3 + kx}, ci));")
-        w(f"        let fv = f[tap_filter(ky, {kx}u, ci, FLIP, ci_step) + o];")
-        w("        mac8(a, xv, lanes_0_3(fv), lanes_4_7(fv));")
+        if vec:
+            w(f"        let x3 = xat4(r, col + {3 + kx}, ci);")
+            w(f"        let fv = filter4(tap_filter(ky, {kx}u, ci, FLIP, ci_step) + o, ci_step);")
+            w("        let lo = mat4x4(lanes_0_3(fv.x), lanes_0_3(fv.y), lanes_0_3(fv.z), lanes_0_3(fv.w));")
+            w("        let hi = mat4x4(lanes_4_7(fv.x), lanes_4_7(fv.y), lanes_4_7(fv.z), lanes_4_7(fv.w));")
+            w("        mac8x4(a, transpose(mat4x4(xs[0], xs[1], xs[2], x3)), lo, hi);")
+            w("        xs = array(xs[1], xs[2], x3);")
+        else:
+            w(f"        xv = vec4(xv.yzw, xat(r, col + {3 + kx}, ci));")
+            w(f"        let fv = f[tap_filter(ky, {kx}u, ci, FLIP, ci_step) + o];")
+            w("        mac8(a, xv, lanes_0_3(fv), lanes_4_7(fv));")
         w("    }")
     w("}")
-    return "\n".join(L)
-
 
 if __name__ == "__main__":
     _, _, check = args("-", "-")

@@ -31,7 +31,8 @@ pub enum Conv2dVariant {
     /// (`launch::shuffle_width`) it runs as `Direct`.
     DirectSubgroup,
     /// `DirectSubgroup` with its loops over taps and input channels unrolled
-    /// (`conv2d_direct_sg_k`; the geometry's kh, kw and cin as pipeline constants): for kernels
+    /// (`conv2d_direct_sg_k`, `conv2d_direct4_sg_k` for cin % 4 == 0; the geometry's kh, kw
+    /// and cin as pipeline constants): for kernels
     /// of at most 3 x 3 taps and 16 input channels, stride and dilation 1 along the width;
     /// elsewhere it runs as `DirectSubgroup`.
     DirectUnrolled,
@@ -234,7 +235,11 @@ fn direct(
             let entry = match variant {
                 DirectUnrolled => {
                     constants.extend([("UK_KH", w.kh as f64), ("UK_KW", w.kw as f64), ("UK_CIN", w.c as f64)]);
-                    "conv2d_direct_sg_k"
+                    if by4 {
+                        "conv2d_direct4_sg_k"
+                    } else {
+                        "conv2d_direct_sg_k"
+                    }
                 }
                 _ if by4 => "conv2d_direct4_sg",
                 _ => "conv2d_direct_sg",
