@@ -324,6 +324,9 @@ fn info() -> anyhow::Result<()> {
     writeln!(s, "subgroups: {sg}")?;
     let cache = gpu.tune_cache_path().map_or("none (no cache directory)".into(), |p| p.display().to_string());
     writeln!(s, "autotune: {:?}, cache {cache}", gpu.tune_mode())?;
+    if let Some(n) = std::env::var_os("LP_NUM_THREADS") {
+        writeln!(s, "lavapipe compute workers: {} (LP_NUM_THREADS)", n.to_string_lossy())?;
+    }
     print!("{s}");
     Ok(())
 }
