@@ -21,8 +21,14 @@ struct Params {
 
 fn lin(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return linear_index(gid, nwg, 256u); }
 
+// The op code of `binop` / `unop` (the same as `p.op`) and the binary kernels' fused
+// activation (common.wgsl's codes, the same as `p.act`), fixed at pipeline creation: a
+// switch on a uniform would evaluate every op and every activation on CPU adapters.
+override OP: u32 = 0u;
+override ACT: u32 = 0u;
+
 fn binop(x: f32, y: f32) -> f32 {
-    switch p.op {
+    switch OP {
         case 0u: { return x + y; }
         case 1u: { return x - y; }
         case 2u: { return x * y; }
@@ -43,7 +49,7 @@ fn binop(x: f32, y: f32) -> f32 {
 }
 
 fn unop(x: f32) -> f32 {
-    switch p.op {
+    switch OP {
         case 0u: { return relu_nan(x); }
         case 1u: { return 1.0 / (1.0 + exp(-x)); }
         case 2u: { return tanh(x); }
@@ -136,7 +142,7 @@ fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
         ia += idx * p.sa[du / 4u][du % 4u];
         ib += idx * p.sb[du / 4u][du % 4u];
     }
-    out[i] = apply_activation(binop(a[ia], b[ib]), p.act);
+    out[i] = apply_activation(binop(a[ia], b[ib]), ACT);
 }
 
 // Broadcasting binary op over at most two (coalesced) axes: no loop over the rank.
@@ -149,7 +155,7 @@ fn binary2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     let i1 = i - i0 * d1;
     let ia = i0 * p.sa[0][0] + select(0u, i1 * p.sa[0][1], p.rank == 2u);
     let ib = i0 * p.sb[0][0] + select(0u, i1 * p.sb[0][1], p.rank == 2u);
-    out[i] = apply_activation(binop(a[ia], b[ib]), p.act);
+    out[i] = apply_activation(binop(a[ia], b[ib]), ACT);
 }
 
 // Same-shape binary op on contiguous operands.
@@ -157,7 +163,7 @@ fn binary2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 fn binary_same(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = lin(gid, nwg);
     if i >= p.n { return; }
-    out[i] = apply_activation(binop(a[i], b[i]), p.act);
+    out[i] = apply_activation(binop(a[i], b[i]), ACT);
 }
 
 // Unary op; `b` is bound but unused by most ops (kept for one layout across the family).

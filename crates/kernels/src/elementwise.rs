@@ -3,7 +3,7 @@
 
 use tessera_device::{Gpu, GpuBuffer};
 
-use crate::launch::{check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::launch::{act_constant, check_u32, grid_1d, out_f32, pipeline, Params};
 use crate::split::{binding_ranges, fits_binding};
 use crate::{shape_err, Activation, Result};
 
@@ -398,9 +398,15 @@ pub fn binary_act(
         _ => "binary",
     };
     let p = binary_params(op, n, [&dims, &sa, &sb], act);
-    let pipe = pipeline(gpu, "elementwise.wgsl", SRC, entry, &[])?;
+    let pipe = pipeline(gpu, "elementwise.wgsl", SRC, entry, &binary_constants(op, act))?;
     gpu.dispatch(&pipe, p.bytes()?, &[a, b, &out], grid_1d(gpu, n, 256))?;
     Ok((out, out_shape))
+}
+
+/// The binary kernels' pipeline constants: the op's code (`OP`) and the fused activation
+/// (`ACT`).
+fn binary_constants(op: BinaryOp, act: Activation) -> [(&'static str, f64); 2] {
+    [("OP", op.code().0 as f64), act_constant(act)]
 }
 
 /// The uniform of a binary kernel over `n` outputs: coalesced dims and both operands' strides.
@@ -422,7 +428,7 @@ fn binary_split(
     let n: usize = out_shape.iter().product();
     if a_shape == b_shape {
         let out = out_f32(gpu, n)?;
-        let pipe = pipeline(gpu, "elementwise.wgsl", SRC, "binary_same", &[])?;
+        let pipe = pipeline(gpu, "elementwise.wgsl", SRC, "binary_same", &binary_constants(op, act))?;
         for (start, len) in binding_ranges(gpu, n, 1) {
             let p = binary_params(op, len, [&[len], &[1], &[1]], act);
             let (at, bytes) = (start as u64 * 4, len as u64 * 4);
@@ -484,7 +490,7 @@ fn run_simple(
         return Ok(out);
     }
     let dummy = out_f32(gpu, 1)?;
-    let pipe = pipeline(gpu, "elementwise.wgsl", SRC, entry, &[])?;
+    let pipe = pipeline(gpu, "elementwise.wgsl", SRC, entry, &[("OP", code as f64)])?;
     if fits_binding(gpu, n) {
         let p = simple_params(n, code, [alpha, beta, gamma]);
         gpu.dispatch(&pipe, p.bytes()?, &[a, &dummy, &out], grid_1d(gpu, n, 256))?;

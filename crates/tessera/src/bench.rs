@@ -360,6 +360,7 @@ fn small_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
         ("", MatmulVariant::Auto),
         (" (naive)", MatmulVariant::Naive),
         (" (register)", MatmulVariant::Register),
+        (" (subgroup)", MatmulVariant::Subgroup),
         (" (broadcast)", MatmulVariant::Broadcast),
     ];
     let products = [
