@@ -19,6 +19,34 @@ override MODE: u32 = 0u;
 // same code): a switch on a uniform would run every case on CPU adapters.
 override ACT: u32 = 0u;
 
+// Every window is a full 2x2 (kh = kw = 2, none clipped by the input's edges), fixed at
+// pipeline creation: the window loops then run as straight-line code, which CPU adapters run
+// without masking each step (LeNet's pooling).
+override FULL2: bool = false;
+
+// The 4 cells of a full 2x2 window, row-major (the window loops' order).
+fn cells2x2(win: Win) -> vec4<u32> {
+    let r0 = (win.b * p.h + win.y0) * p.w + win.x0;
+    return vec4(r0, r0 + 1u, r0 + p.w, r0 + p.w + 1u);
+}
+
+// One window cell `v` into the pooled value `acc` (MODE: max skipping NaN, or the sum), for
+// 1, 2 and 4 channels.
+fn take1(acc: f32, v: f32) -> f32 {
+    if MODE == 0u { return select(acc, v, v > acc); }
+    return acc + v;
+}
+
+fn take2(acc: vec2<f32>, v: vec2<f32>) -> vec2<f32> {
+    if MODE == 0u { return select(acc, v, v > acc); }
+    return acc + v;
+}
+
+fn take4(acc: vec4<f32>, v: vec4<f32>) -> vec4<f32> {
+    if MODE == 0u { return select(acc, v, v > acc); }
+    return acc + v;
+}
+
 struct Params {
     n: u32, h: u32, w: u32, c: u32,
     oh: u32, ow: u32, kh: u32, kw: u32,
@@ -86,11 +114,14 @@ fn pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     // such as Chromium's, which reject it.)
     var acc = LOWEST_F32;
     if MODE == 1u { acc = 0.0; }
-    for (var y = win.y0; y < win.y1; y++) {
+    if FULL2 {
+        let q = cells2x2(win);
+        acc = take1(take1(take1(take1(acc, x[q.x * p.c + ch]), x[q.y * p.c + ch]), x[q.z * p.c + ch]), x[q.w * p.c + ch]);
+    }
+    for (var y = win.y0; !FULL2 && y < win.y1; y++) {
         let row = (win.b * p.h + y) * p.w;
         for (var xx = win.x0; xx < win.x1; xx++) {
-            let v = x[(row + xx) * p.c + ch];
-            if MODE == 0u { acc = select(acc, v, v > acc); } else { acc += v; }
+            acc = take1(acc, x[(row + xx) * p.c + ch]);
         }
     }
     if MODE == 1u { acc = acc / cells(win); }
@@ -106,11 +137,14 @@ fn pool4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
     let win = window(id / c4);
     var acc = vec4(LOWEST_F32);
     if MODE == 1u { acc = vec4(0.0); }
-    for (var y = win.y0; y < win.y1; y++) {
+    if FULL2 {
+        let q = cells2x2(win);
+        acc = take4(take4(take4(take4(acc, x4[q.x * c4 + ch]), x4[q.y * c4 + ch]), x4[q.z * c4 + ch]), x4[q.w * c4 + ch]);
+    }
+    for (var y = win.y0; !FULL2 && y < win.y1; y++) {
         let row = (win.b * p.h + y) * p.w;
         for (var xx = win.x0; xx < win.x1; xx++) {
-            let v = x4[(row + xx) * c4 + ch];
-            if MODE == 0u { acc = select(acc, v, v > acc); } else { acc += v; }
+            acc = take4(acc, x4[(row + xx) * c4 + ch]);
         }
     }
     if MODE == 1u { acc = acc / cells(win); }
@@ -126,11 +160,14 @@ fn pool2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
     let win = window(id / c2);
     var acc = vec2(LOWEST_F32);
     if MODE == 1u { acc = vec2(0.0); }
-    for (var y = win.y0; y < win.y1; y++) {
+    if FULL2 {
+        let q = cells2x2(win);
+        acc = take2(take2(take2(take2(acc, x2[q.x * c2 + ch]), x2[q.y * c2 + ch]), x2[q.z * c2 + ch]), x2[q.w * c2 + ch]);
+    }
+    for (var y = win.y0; !FULL2 && y < win.y1; y++) {
         let row = (win.b * p.h + y) * p.w;
         for (var xx = win.x0; xx < win.x1; xx++) {
-            let v = x2[(row + xx) * c2 + ch];
-            if MODE == 0u { acc = select(acc, v, v > acc); } else { acc += v; }
+            acc = take2(acc, x2[(row + xx) * c2 + ch]);
         }
     }
     if MODE == 1u { acc = acc / cells(win); }
@@ -251,6 +288,18 @@ fn avg_pool_grad4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
 fn window_argmax(win: Win, ch: u32) -> u32 {
     var at = (win.b * p.h + win.y0) * p.w + win.x0;
     var best = x[at * p.c + ch];
+    if FULL2 {
+        let q = cells2x2(win);
+        let v1 = x[q.y * p.c + ch];
+        let g1 = v1 > best;
+        best = select(best, v1, g1);
+        at = select(at, q.y, g1);
+        let v2 = x[q.z * p.c + ch];
+        let g2 = v2 > best;
+        best = select(best, v2, g2);
+        at = select(at, q.z, g2);
+        return select(at, q.w, x[q.w * p.c + ch] > best);
+    }
     for (var y = win.y0; y < win.y1; y++) {
         let row = (win.b * p.h + y) * p.w;
         for (var xx = win.x0; xx < win.x1; xx++) {
@@ -266,6 +315,18 @@ fn window_argmax4(win: Win, ch: u32, c4: u32) -> vec4<u32> {
     let first = (win.b * p.h + win.y0) * p.w + win.x0;
     var best = x4[first * c4 + ch];
     var at = vec4(first);
+    if FULL2 {
+        let q = cells2x2(win);
+        let v1 = x4[q.y * c4 + ch];
+        let g1 = v1 > best;
+        best = select(best, v1, g1);
+        at = select(at, vec4(q.y), g1);
+        let v2 = x4[q.z * c4 + ch];
+        let g2 = v2 > best;
+        best = select(best, v2, g2);
+        at = select(at, vec4(q.z), g2);
+        return select(at, vec4(q.w), x4[q.w * c4 + ch] > best);
+    }
     for (var y = win.y0; y < win.y1; y++) {
         let row = (win.b * p.h + y) * p.w;
         for (var xx = win.x0; xx < win.x1; xx++) {
@@ -358,6 +419,18 @@ fn window_argmax2(win: Win, ch: u32, c2: u32) -> vec2<u32> {
     let first = (win.b * p.h + win.y0) * p.w + win.x0;
     var best = x2[first * c2 + ch];
     var at = vec2(first);
+    if FULL2 {
+        let q = cells2x2(win);
+        let v1 = x2[q.y * c2 + ch];
+        let g1 = v1 > best;
+        best = select(best, v1, g1);
+        at = select(at, vec2(q.y), g1);
+        let v2 = x2[q.z * c2 + ch];
+        let g2 = v2 > best;
+        best = select(best, v2, g2);
+        at = select(at, vec2(q.z), g2);
+        return select(at, vec2(q.w), x2[q.w * c2 + ch] > best);
+    }
     for (var y = win.y0; y < win.y1; y++) {
         let row = (win.b * p.h + y) * p.w;
         for (var xx = win.x0; xx < win.x1; xx++) {

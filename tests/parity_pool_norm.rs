@@ -18,8 +18,16 @@ fn paddings() -> [Padding; 4] {
 #[test]
 fn pooling_matches_cpu_for_every_option() {
     let shapes: [&[usize]; 5] = [&[2, 7, 9, 3], &[1, 8, 8, 8], &[3, 5, 11, 1], &[2, 6, 5, 4], &[2, 5, 7, 6]];
-    let windows: [([usize; 2], [usize; 2]); 6] =
-        [([2, 2], [2, 2]), ([3, 3], [2, 2]), ([3, 3], [1, 1]), ([2, 3], [1, 2]), ([3, 2], [2, 1]), ([1, 1], [1, 1])];
+    // 2x2/2 and 2x2/1 unpadded: every window full (pool.wgsl's straight-line FULL2 path).
+    let windows: [([usize; 2], [usize; 2]); 7] = [
+        ([2, 2], [2, 2]),
+        ([2, 2], [1, 1]),
+        ([3, 3], [2, 2]),
+        ([3, 3], [1, 1]),
+        ([2, 3], [1, 2]),
+        ([3, 2], [2, 1]),
+        ([1, 1], [1, 1]),
+    ];
     for (si, shape) in shapes.iter().enumerate() {
         let (xc, xg) = pair(shape, 10 + si as u64);
         for (k, s) in windows {

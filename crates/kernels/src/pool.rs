@@ -79,9 +79,22 @@ pub fn pool2d(gpu: &Gpu, x: &GpuBuffer, win: &Window2d, mode: PoolMode, act: Act
         PoolMode::Max => 0.0,
         PoolMode::Avg => 1.0,
     };
-    let pipe = pipeline(gpu, "pool.wgsl", SRC, entry, &[("MODE", code), act_constant(act)])?;
+    let pipe = pipeline(gpu, "pool.wgsl", SRC, entry, &[("MODE", code), act_constant(act), full_2x2(win)])?;
     gpu.dispatch(&pipe, p.bytes()?, &[x, &out], grid_1d(gpu, threads, 64))?;
     Ok(out)
+}
+
+/// The `FULL2` constant of pool.wgsl: true when every window is a full 2x2 (no padding, the
+/// last window inside the input), which runs the window loops as straight-line code.
+fn full_2x2(win: &Window2d) -> (&'static str, f64) {
+    let inside = |o: usize, s: usize, n: usize| o == 0 || (o - 1) * s + 2 <= n;
+    let full = win.kh == 2
+        && win.kw == 2
+        && win.pad_top == 0
+        && win.pad_left == 0
+        && inside(win.oh, win.sh, win.h)
+        && inside(win.ow, win.sw, win.w);
+    ("FULL2", full as u8 as f64)
 }
 
 /// Channels per invocation of a pooling kernel for `c` channels: 4 (vec4 loads) where c % 4
@@ -149,7 +162,7 @@ pub fn pool2d_grad(
     let suffix = if width > 1 { width.to_string() } else { String::new() };
     let entry = format!("{name}{}{suffix}", if tiled { "_tiled" } else { "" });
     let threads = if tiled { outs } else { total } / width;
-    let pipe = pipeline(gpu, "pool.wgsl", SRC, &entry, &[act_constant(fused.act)])?;
+    let pipe = pipeline(gpu, "pool.wgsl", SRC, &entry, &[act_constant(fused.act), full_2x2(win)])?;
     let y = fused.operand(gpu, mode.op())?;
     let p = pool_params(win, threads, fused.act);
     let grid = grid_1d(gpu, threads, 64);
