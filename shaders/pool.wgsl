@@ -47,6 +47,26 @@ fn take4(acc: vec4<f32>, v: vec4<f32>) -> vec4<f32> {
     return acc + v;
 }
 
+// One window cell `v` (at `cell`) into the running first maximum: strict `>`, so ties keep
+// the earliest cell (TensorFlow's rule) and NaN never wins; for 1, 2 and 4 channels.
+fn argmax_step(best: ptr<function, f32>, at: ptr<function, u32>, v: f32, cell: u32) {
+    let gt = v > *best;
+    *best = select(*best, v, gt);
+    *at = select(*at, cell, gt);
+}
+
+fn argmax_step2(best: ptr<function, vec2<f32>>, at: ptr<function, vec2<u32>>, v: vec2<f32>, cell: u32) {
+    let gt = v > *best;
+    *best = select(*best, v, gt);
+    *at = select(*at, vec2(cell), gt);
+}
+
+fn argmax_step4(best: ptr<function, vec4<f32>>, at: ptr<function, vec4<u32>>, v: vec4<f32>, cell: u32) {
+    let gt = v > *best;
+    *best = select(*best, v, gt);
+    *at = select(*at, vec4(cell), gt);
+}
+
 struct Params {
     n: u32, h: u32, w: u32, c: u32,
     oh: u32, ow: u32, kh: u32, kw: u32,
@@ -290,21 +310,15 @@ fn window_argmax(win: Win, ch: u32) -> u32 {
     var best = x[at * p.c + ch];
     if FULL2 {
         let q = cells2x2(win);
-        let v1 = x[q.y * p.c + ch];
-        let g1 = v1 > best;
-        best = select(best, v1, g1);
-        at = select(at, q.y, g1);
-        let v2 = x[q.z * p.c + ch];
-        let g2 = v2 > best;
-        best = select(best, v2, g2);
-        at = select(at, q.z, g2);
-        return select(at, q.w, x[q.w * p.c + ch] > best);
+        argmax_step(&best, &at, x[q.y * p.c + ch], q.y);
+        argmax_step(&best, &at, x[q.z * p.c + ch], q.z);
+        argmax_step(&best, &at, x[q.w * p.c + ch], q.w);
+        return at;
     }
     for (var y = win.y0; y < win.y1; y++) {
         let row = (win.b * p.h + y) * p.w;
         for (var xx = win.x0; xx < win.x1; xx++) {
-            let v = x[(row + xx) * p.c + ch];
-            if v > best { best = v; at = row + xx; }
+            argmax_step(&best, &at, x[(row + xx) * p.c + ch], row + xx);
         }
     }
     return at;
@@ -317,23 +331,15 @@ fn window_argmax4(win: Win, ch: u32, c4: u32) -> vec4<u32> {
     var at = vec4(first);
     if FULL2 {
         let q = cells2x2(win);
-        let v1 = x4[q.y * c4 + ch];
-        let g1 = v1 > best;
-        best = select(best, v1, g1);
-        at = select(at, vec4(q.y), g1);
-        let v2 = x4[q.z * c4 + ch];
-        let g2 = v2 > best;
-        best = select(best, v2, g2);
-        at = select(at, vec4(q.z), g2);
-        return select(at, vec4(q.w), x4[q.w * c4 + ch] > best);
+        argmax_step4(&best, &at, x4[q.y * c4 + ch], q.y);
+        argmax_step4(&best, &at, x4[q.z * c4 + ch], q.z);
+        argmax_step4(&best, &at, x4[q.w * c4 + ch], q.w);
+        return at;
     }
     for (var y = win.y0; y < win.y1; y++) {
         let row = (win.b * p.h + y) * p.w;
         for (var xx = win.x0; xx < win.x1; xx++) {
-            let v = x4[(row + xx) * c4 + ch];
-            let gt = v > best;
-            best = select(best, v, gt);
-            at = select(at, vec4(row + xx), gt);
+            argmax_step4(&best, &at, x4[(row + xx) * c4 + ch], row + xx);
         }
     }
     return at;
@@ -421,23 +427,15 @@ fn window_argmax2(win: Win, ch: u32, c2: u32) -> vec2<u32> {
     var at = vec2(first);
     if FULL2 {
         let q = cells2x2(win);
-        let v1 = x2[q.y * c2 + ch];
-        let g1 = v1 > best;
-        best = select(best, v1, g1);
-        at = select(at, vec2(q.y), g1);
-        let v2 = x2[q.z * c2 + ch];
-        let g2 = v2 > best;
-        best = select(best, v2, g2);
-        at = select(at, vec2(q.z), g2);
-        return select(at, vec2(q.w), x2[q.w * c2 + ch] > best);
+        argmax_step2(&best, &at, x2[q.y * c2 + ch], q.y);
+        argmax_step2(&best, &at, x2[q.z * c2 + ch], q.z);
+        argmax_step2(&best, &at, x2[q.w * c2 + ch], q.w);
+        return at;
     }
     for (var y = win.y0; y < win.y1; y++) {
         let row = (win.b * p.h + y) * p.w;
         for (var xx = win.x0; xx < win.x1; xx++) {
-            let v = x2[(row + xx) * c2 + ch];
-            let gt = v > best;
-            best = select(best, v, gt);
-            at = select(at, vec2(row + xx), gt);
+            argmax_step2(&best, &at, x2[(row + xx) * c2 + ch], row + xx);
         }
     }
     return at;
