@@ -2,6 +2,7 @@
 
 mod common;
 use common::*;
+use tessera::kernels::bias_grad;
 use tessera::kernels::elementwise::{BinaryOp, UnaryOp};
 use tessera::prelude::*;
 
@@ -254,14 +255,19 @@ fn fused_bias_activation_gradient_matches_cpu_and_the_unfused_ops() {
     // an activation only db, gz being g itself): against the CPU twin and against the unfused
     // ops (activation gradient, then reduce_sum). Shapes: odd, batch > 1, more columns than a
     // workgroup's block of 16 (17, 33 with a partial block, 300), one column, and tall inputs
-    // (LeNet's first conv, [32·26·26, 6]; a ResNet-like [8·32·32, 64]).
-    let shapes: [&[usize]; 9] = [
+    // (LeNet's first conv, [32·26·26, 6]; a ResNet-like [8·32·32, 64]). Up to COLS_MAX_ROWS
+    // rows run the column kernels (300 columns: five workgroups), past it the block kernels:
+    // both sides of the boundary are here.
+    let edge = bias_grad::COLS_MAX_ROWS;
+    let shapes: [&[usize]; 11] = [
         &[3, 5, 7, 6],
         &[33, 10],
         &[2, 300],
         &[1, 1, 1, 5],
         &[5, 3, 17],
         &[7, 33],
+        &[edge, 19],
+        &[edge + 1, 19],
         &[1000, 1],
         &[32, 26, 26, 6],
         &[8, 32, 32, 64],

@@ -64,9 +64,18 @@ pub fn bias_grad_cpu(g: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 /// Columns per workgroup (the shader's `BLOCK`).
 const BLOCK: usize = 16;
 
-/// The workgroup grid: one workgroup of 256 lanes per block of [`BLOCK`] columns.
-fn grid(gpu: &Gpu, cols: usize) -> [u32; 3] {
-    grid_1d(gpu, cols.div_ceil(BLOCK), 1)
+/// Inputs of at most this many rows run the `_cols` kernels (a lane per column, no barrier).
+pub const COLS_MAX_ROWS: usize = 256;
+
+/// The entry point of `kernels` (the block form, the `_cols` form) for `rows` and its grid: the
+/// `_cols` form (64 columns per workgroup) for few rows, else one workgroup of 256 lanes per
+/// block of [`BLOCK`] columns.
+fn entry_and_grid(gpu: &Gpu, kernels: [&'static str; 2], rows: usize, cols: usize) -> (&'static str, [u32; 3]) {
+    if rows <= COLS_MAX_ROWS {
+        (kernels[1], grid_1d(gpu, cols, 64))
+    } else {
+        (kernels[0], grid_1d(gpu, cols.div_ceil(BLOCK), 1))
+    }
 }
 
 /// Checks the sizes and returns `rows · cols`.
@@ -89,8 +98,9 @@ pub fn bias_grad(gpu: &Gpu, g: &GpuBuffer, rows: usize, cols: usize) -> Result<G
         return Ok(db);
     }
     let p = Params::new("bias_grad").u(rows).u(cols).u(0).u(0);
-    let pipe = pipeline(gpu, "bias_grad.wgsl", SRC, "bias_grad", &[])?;
-    gpu.dispatch(&pipe, p.bytes()?, &[g, &db], grid(gpu, cols))?;
+    let (entry, grid) = entry_and_grid(gpu, ["bias_grad", "bias_grad_cols"], rows, cols);
+    let pipe = pipeline(gpu, "bias_grad.wgsl", SRC, entry, &[])?;
+    gpu.dispatch(&pipe, p.bytes()?, &[g, &db], grid)?;
     Ok(db)
 }
 
@@ -120,7 +130,8 @@ pub fn bias_act_grad(
         return Ok(outs);
     }
     let p = Params::new("bias_act_grad").u(rows).u(cols).u(op).u(0);
-    let pipe = pipeline(gpu, "bias_grad.wgsl", SRC, "bias_act_grad", &[("OP", op as f64)])?;
-    gpu.dispatch(&pipe, p.bytes()?, &[g, &outs.1, y, &outs.0], grid(gpu, cols))?;
+    let (entry, grid) = entry_and_grid(gpu, ["bias_act_grad", "bias_act_grad_cols"], rows, cols);
+    let pipe = pipeline(gpu, "bias_grad.wgsl", SRC, entry, &[("OP", op as f64)])?;
+    gpu.dispatch(&pipe, p.bytes()?, &[g, &outs.1, y, &outs.0], grid)?;
     Ok(outs)
 }
