@@ -32,6 +32,17 @@ fn activate(v: f32) -> f32 {
 // fixed at pipeline creation.
 override FLIP: bool = false;
 
+// The direct kernels' window slides along output rows (stride and dilation 1 across), fixed at
+// pipeline creation: only the path the geometry takes is compiled. SwiftShader runs every
+// statement of a kernel, masked, even where no lane takes it (the strided path cost conv 1's
+// direct kernel 1.7 → 1.1 ms when no lane ran anything).
+override SLIDE: bool = false;
+
+// Channels an 8-channel block of the direct kernels can hold, min(cout, 8), fixed at pipeline
+// creation: a conv with fewer than 8 output channels loads and stores only those (SwiftShader
+// pays for every statement, and LeNet's first conv has 6).
+override NCO: u32 = 8u;
+
 // Output pixel `row` as (batch, top input row, left input column) of its window.
 fn pixel(row: u32) -> vec3<i32> {
     let ox = row % p.ow;
@@ -79,7 +90,7 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     let o6 = min(co0 + 6u, last) * cs;
     let o7 = min(co0 + 7u, last) * cs;
     var a: Acc8;
-    if p.sw == 1u && p.dw == 1u {
+    if SLIDE {
         let px = pixel(q.x * p.ow + q.y);
         for (var ky = 0u; ky < p.kh; ky++) {
             let r = window_row(px, ky);
@@ -88,8 +99,8 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
                 for (var kx = 0u; kx < p.kw; kx++) {
                     xv = vec4(xv.yzw, xat(r, px.z + 3 + i32(kx), ci));
                     let fr = tap_filter(ky, kx, ci, flip, ci_step);
-                    let fl = vec4(f[fr + o0], f[fr + o1], f[fr + o2], f[fr + o3]);
-                    let fh = vec4(f[fr + o4], f[fr + o5], f[fr + o6], f[fr + o7]);
+                    let fl = vec4(fat(fr + o0, 0u), fat(fr + o1, 1u), fat(fr + o2, 2u), fat(fr + o3, 3u));
+                    let fh = vec4(fat(fr + o4, 4u), fat(fr + o5, 5u), fat(fr + o6, 6u), fat(fr + o7, 7u));
                     mac8(&a, xv, fl, fh);
                 }
             }
@@ -104,8 +115,8 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
                 let t3 = tap1(px[3], ky, kx);
                 for (var ci = 0u; ci < p.cin; ci++) {
                     let fr = tap_filter(ky, kx, ci, flip, ci_step);
-                    let fl = vec4(f[fr + o0], f[fr + o1], f[fr + o2], f[fr + o3]);
-                    let fh = vec4(f[fr + o4], f[fr + o5], f[fr + o6], f[fr + o7]);
+                    let fl = vec4(fat(fr + o0, 0u), fat(fr + o1, 1u), fat(fr + o2, 2u), fat(fr + o3, 3u));
+                    let fh = vec4(fat(fr + o4, 4u), fat(fr + o5, 5u), fat(fr + o6, 6u), fat(fr + o7, 7u));
                     let xv = vec4(tapv(t0, ci), tapv(t1, ci), tapv(t2, ci), tapv(t3, ci));
                     mac8(&a, xv, fl, fh);
                 }
@@ -206,13 +217,19 @@ fn put_block(q: vec2<u32>, co0: u32, a: Acc8) {
 // Applies the activation to 8 channels (lo, hi) of pixel `pix` and stores those that exist.
 fn put8(pix: u32, co0: u32, lo: vec4<f32>, hi: vec4<f32>) {
     put1(pix, co0, lo.x);
-    put1(pix, co0 + 1u, lo.y);
-    put1(pix, co0 + 2u, lo.z);
-    put1(pix, co0 + 3u, lo.w);
-    put1(pix, co0 + 4u, hi.x);
-    put1(pix, co0 + 5u, hi.y);
-    put1(pix, co0 + 6u, hi.z);
-    put1(pix, co0 + 7u, hi.w);
+    if 1u < NCO { put1(pix, co0 + 1u, lo.y); }
+    if 2u < NCO { put1(pix, co0 + 2u, lo.z); }
+    if 3u < NCO { put1(pix, co0 + 3u, lo.w); }
+    if 4u < NCO { put1(pix, co0 + 4u, hi.x); }
+    if 5u < NCO { put1(pix, co0 + 5u, hi.y); }
+    if 6u < NCO { put1(pix, co0 + 6u, hi.z); }
+    if 7u < NCO { put1(pix, co0 + 7u, hi.w); }
+}
+
+// Filter value `i` for channel `j` of an 8-channel block, 0 past NCO (never loaded).
+fn fat(i: u32, j: u32) -> f32 {
+    if j < NCO { return f[i]; }
+    return 0.0;
 }
 
 // Applies the activation to channel `co` of pixel `pix` and stores it when the channel exists.
@@ -1546,12 +1563,38 @@ fn conv2d_filter_grad_taps(@builtin(global_invocation_id) gid: vec3<u32>, @built
 }
 
 var<workgroup> taps_sum: array<vec4<f32>, 640>;
+
+// Lanes of the all-taps filter-gradient workgroups (at most 64, taps_sum's stride), fixed at
+// pipeline creation: 8 on software adapters, where workgroup memory costs (SwiftShader took
+// 5.5 ms for LeNet's second filter gradient with 64 lanes, 2.4 with 8), 64 on GPUs.
+override TAPS_WG: u32 = 64u;
+
+// The all-taps filter gradients' last step: lane l adds up slot t = l, l + TAPS_WG, ... of
+// taps_sum (tap t < ntaps, or the bias gradient in slot 9 when the workgroup owns input
+// channel 0 and p._p1 asks for it) and stores it.
+fn taps_finish(l: u32, ci: u32, co0: u32, ntaps: u32) {
+    for (var t = l; t < 10u; t += TAPS_WG) {
+        let bias = t == 9u;
+        if t < ntaps || (bias && ci == 0u && p._p1 != 0u) {
+            var s = vec4<f32>(0.0);
+            for (var k = 0u; k < TAPS_WG; k++) { s += taps_sum[t * 64u + k]; }
+            if bias {
+                for (var j = 0u; j < 4u; j++) {
+                    if co0 + j < p.cout { dbias[co0 + j] = s[j]; }
+                }
+            } else {
+                store_dw((t * p.cin + ci) * p.cout, co0, s);
+            }
+        }
+    }
+}
 @group(0) @binding(3) var<storage, read_write> dbias: array<f32>;
 
-// Filter gradient, all taps (kh*kw <= 9) x 1 cin x 4 cout per workgroup: lanes split the rows,
-// then lane t < kh*kw adds tap t's 64 partial sums (one pass, no chunk buffer). With p._p1 = 1
-// the workgroups of input channel 0 also write the bias gradient dbias[co] = Σ dy[.., co] (lane 9).
-@compute @workgroup_size(64)
+// Filter gradient, all taps (kh*kw <= 9) x 1 cin x 4 cout per workgroup: its TAPS_WG lanes
+// split the rows, then add up each tap's partial sums (`taps_finish`; one pass, no chunk
+// buffer). With p._p1 = 1 the workgroups of input channel 0 also write the bias gradient
+// dbias[co] = Σ dy[.., co] (slot 9).
+@compute @workgroup_size(TAPS_WG)
 fn conv2d_filter_grad_taps_wg(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(local_invocation_id) lid: vec3<u32>,
@@ -1602,7 +1645,7 @@ fn conv2d_filter_grad_taps_wg(
     // 3 taps wide, stride and dilation 1 across: tap (ky, kx + 1) at pixel ox is tap (ky, kx)
     // at ox + 1, so each window row slides right, one new load per row and pixel.
     let slide = p.kw == 3u && p.sw == 1u && p.dw == 1u;
-    for (var r = lid.x; slide && r < r1; r += 64u) {
+    for (var r = lid.x; slide && r < r1; r += TAPS_WG) {
         let b = r / p.oh;
         let oy = r % p.oh;
         let xb = b * p.h;
@@ -1637,7 +1680,7 @@ fn conv2d_filter_grad_taps_wg(
             acc8 = fma(vec4(w22), gv, acc8);
         }
     }
-    for (var r = select(lid.x, r1, slide); r < r1; r += 64u) {
+    for (var r = select(lid.x, r1, slide); r < r1; r += TAPS_WG) {
         let b = r / p.oh;
         let oy = r % p.oh;
         let xb = b * p.h;
@@ -1669,22 +1712,12 @@ fn conv2d_filter_grad_taps_wg(
     taps_sum[8u * 64u + lid.x] = acc8;
     taps_sum[9u * 64u + lid.x] = dsum;
     workgroupBarrier();
-    let bias_lane = lid.x == 9u && ci == 0u && p._p1 != 0u;
-    if lid.x >= ntaps && !bias_lane { return; }
-    var s = vec4<f32>(0.0);
-    for (var k = 0u; k < 64u; k++) { s += taps_sum[lid.x * 64u + k]; }
-    if bias_lane {
-        for (var j = 0u; j < 4u; j++) {
-            if co0 + j < p.cout { dbias[co0 + j] = s[j]; }
-        }
-        return;
-    }
-    store_dw((lid.x * p.cin + ci) * p.cout, co0, s);
+    taps_finish(lid.x, ci, co0, ntaps);
 }
 
 // conv2d_filter_grad_taps_wg for cout % 4 == 0: one vec4 load of the upstream gradient per
 // pixel instead of 4 (CPU adapters pay per load).
-@compute @workgroup_size(64)
+@compute @workgroup_size(TAPS_WG)
 fn conv2d_filter_grad_taps_wg4(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(local_invocation_id) lid: vec3<u32>,
@@ -1735,7 +1768,7 @@ fn conv2d_filter_grad_taps_wg4(
     // 3 taps wide, stride and dilation 1 across: tap (ky, kx + 1) at pixel ox is tap (ky, kx)
     // at ox + 1, so each window row slides right, one new load per row and pixel.
     let slide = p.kw == 3u && p.sw == 1u && p.dw == 1u;
-    for (var r = lid.x; slide && r < r1; r += 64u) {
+    for (var r = lid.x; slide && r < r1; r += TAPS_WG) {
         let b = r / p.oh;
         let oy = r % p.oh;
         let xb = b * p.h;
@@ -1770,7 +1803,7 @@ fn conv2d_filter_grad_taps_wg4(
             acc8 = fma(vec4(w22), gv, acc8);
         }
     }
-    for (var r = select(lid.x, r1, slide); r < r1; r += 64u) {
+    for (var r = select(lid.x, r1, slide); r < r1; r += TAPS_WG) {
         let b = r / p.oh;
         let oy = r % p.oh;
         let xb = b * p.h;
@@ -1802,17 +1835,7 @@ fn conv2d_filter_grad_taps_wg4(
     taps_sum[8u * 64u + lid.x] = acc8;
     taps_sum[9u * 64u + lid.x] = dsum;
     workgroupBarrier();
-    let bias_lane = lid.x == 9u && ci == 0u && p._p1 != 0u;
-    if lid.x >= ntaps && !bias_lane { return; }
-    var s = vec4<f32>(0.0);
-    for (var k = 0u; k < 64u; k++) { s += taps_sum[lid.x * 64u + k]; }
-    if bias_lane {
-        for (var j = 0u; j < 4u; j++) {
-            if co0 + j < p.cout { dbias[co0 + j] = s[j]; }
-        }
-        return;
-    }
-    store_dw((lid.x * p.cin + ci) * p.cout, co0, s);
+    taps_finish(lid.x, ci, co0, ntaps);
 }
 
 // x[b, iy, ix, ci], or 0 outside the input.

@@ -1314,7 +1314,7 @@ fn conv2d_direct_sg(
     let ci_step = select(p.cout, 1u, flip);
     let o = co * select(1u, p.cin, flip);
     var a: Acc8;
-    if p.sw == 1u && p.dw == 1u {
+    if SLIDE {
         let px = pixel(q.x * p.ow + q.y);
         for (var ky = 0u; ky < p.kh; ky++) {
             let r = window_row(px, ky);

@@ -157,8 +157,11 @@ fn small_all_taps_filter_gradients_take_one_pass_and_large_ones_chunk() {
     // dispatch; above it, the chunked partial sums and their sum (two dispatches, no bias
     // gradient). LeNet-5's two convolutions, odd shapes with strides, dilations and padding,
     // more rows than the 64 lanes or fewer, cout a multiple of 4 (dy read as vec4s) or not; every case against the
-    // CPU twin, with the kernel forced and through conv2d_backprop_filter_and_bias (tuned).
-    use tessera::kernels::conv2d::{conv2d_filter_bias_grad_kernel, TAPS_ONE_PASS_PIXELS};
+    // CPU twin, with the kernel forced and through conv2d_backprop_filter_and_bias (tuned). The
+    // one pass runs with both lane counts (TAPS_LANES: 8 on CPU adapters, 64 on GPUs) and 5.
+    use tessera::kernels::conv2d::{
+        conv2d_filter_bias_grad_kernel, conv2d_filter_bias_grad_taps, TAPS_LANES, TAPS_ONE_PASS_PIXELS,
+    };
     use tessera::kernels::Conv2dGeometry;
     let same = Conv2dOptions::default().padding(Padding::Same);
     let valid = Conv2dOptions::default();
@@ -208,6 +211,20 @@ fn small_all_taps_filter_gradients_take_one_pass_and_large_ones_chunk() {
                 }
                 None if !(with_bias && one_pass) => {}
                 _ => panic!("{what}: with_bias={with_bias} one_pass={one_pass}: unexpected bias gradient"),
+            }
+            for lanes in TAPS_LANES.into_iter().chain([5]) {
+                let what = format!("{what} with {lanes} lanes");
+                let r = conv2d_filter_bias_grad_taps(gp, &xb, &dyb, &g, (kernel, true, lanes));
+                let Some((dw, Some(db))) = r.as_ref().ok().filter(|_| one_pass) else {
+                    assert!(!one_pass && r.is_err(), "{what}: one_pass={one_pass}");
+                    continue;
+                };
+                assert_close_vec(&read(dw, want.numel()), &want.to_vec().unwrap(), RTOL, &format!("{what}: dw"));
+                assert_close_vec(&read(db, fs[3]), &want_db.to_vec().unwrap(), RTOL, &format!("{what}: db"));
+            }
+            for lanes in [0, 65] {
+                let e = conv2d_filter_bias_grad_taps(gp, &xb, &dyb, &g, (kernel, false, lanes));
+                assert!(matches!(e, Err(tessera::kernels::KernelError::Shape { .. })), "{what}: {lanes} lanes");
             }
         }
         if !vec4 {

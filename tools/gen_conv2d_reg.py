@@ -214,7 +214,7 @@ def gen_filter_grad_taps(taps=9):
     gradient value is loaded once per pixel and reused by all the taps. Two entry points:
     `conv2d_filter_grad_taps` sums one chunk of rows per invocation (partial sums that
     `sum_chunks` adds when there are several chunks); `conv2d_filter_grad_taps_wg` gives each
-    (cin, 4 cout) block one workgroup whose 64 lanes split the rows and add their sums in
+    (cin, 4 cout) block one workgroup whose TAPS_WG lanes split the rows and add their sums in
     workgroup memory, so small problems need one pass, and (p._p1 = 1) also writes the bias
     gradient, the sum of the upstream gradient it reads anyway."""
     L = []
@@ -238,11 +238,37 @@ def gen_filter_grad_taps(taps=9):
     w("}")
     w("")
     w(f"var<workgroup> taps_sum: array<vec4<f32>, {(taps + 1) * 64}>;")
+    w("")
+    w("// Lanes of the all-taps filter-gradient workgroups (at most 64, taps_sum's stride), fixed at")
+    w("// pipeline creation: 8 on software adapters, where workgroup memory costs (SwiftShader took")
+    w("// 5.5 ms for LeNet's second filter gradient with 64 lanes, 2.4 with 8), 64 on GPUs.")
+    w("override TAPS_WG: u32 = 64u;")
+    w("")
+    w("// The all-taps filter gradients' last step: lane l adds up slot t = l, l + TAPS_WG, ... of")
+    w(f"// taps_sum (tap t < ntaps, or the bias gradient in slot {taps} when the workgroup owns input")
+    w("// channel 0 and p._p1 asks for it) and stores it.")
+    w("fn taps_finish(l: u32, ci: u32, co0: u32, ntaps: u32) {")
+    w(f"    for (var t = l; t < {taps + 1}u; t += TAPS_WG) {{")
+    w(f"        let bias = t == {taps}u;")
+    w("        if t < ntaps || (bias && ci == 0u && p._p1 != 0u) {")
+    w("            var s = vec4<f32>(0.0);")
+    w("            for (var k = 0u; k < TAPS_WG; k++) { s += taps_sum[t * 64u + k]; }")
+    w("            if bias {")
+    w("                for (var j = 0u; j < 4u; j++) {")
+    w("                    if co0 + j < p.cout { dbias[co0 + j] = s[j]; }")
+    w("                }")
+    w("            } else {")
+    w("                store_dw((t * p.cin + ci) * p.cout, co0, s);")
+    w("            }")
+    w("        }")
+    w("    }")
+    w("}")
     w("@group(0) @binding(3) var<storage, read_write> dbias: array<f32>;")
     w("")
-    w(f"// Filter gradient, all taps (kh*kw <= {taps}) x 1 cin x 4 cout per workgroup: lanes split the rows,")
-    w("// then lane t < kh*kw adds tap t's 64 partial sums (one pass, no chunk buffer). With p._p1 = 1")
-    w(f"// the workgroups of input channel 0 also write the bias gradient dbias[co] = Σ dy[.., co] (lane {taps}).")
+    w(f"// Filter gradient, all taps (kh*kw <= {taps}) x 1 cin x 4 cout per workgroup: its TAPS_WG lanes")
+    w("// split the rows, then add up each tap's partial sums (`taps_finish`; one pass, no chunk")
+    w("// buffer). With p._p1 = 1 the workgroups of input channel 0 also write the bias gradient")
+    w(f"// dbias[co] = Σ dy[.., co] (slot {taps}).")
     taps_wg(w, taps, "conv2d_filter_grad_taps_wg", False)
     w("")
     w("// conv2d_filter_grad_taps_wg for cout % 4 == 0: one vec4 load of the upstream gradient per")
@@ -268,7 +294,7 @@ def gen_filter_grad_taps(taps=9):
 
 def taps_wg(w, taps, name, vec):
     """The one-pass taps kernel `name` (see gen_filter_grad_taps); `vec`: see `upstream`."""
-    w("@compute @workgroup_size(64)")
+    w("@compute @workgroup_size(TAPS_WG)")
     w(f"fn {name}(")
     w("    @builtin(workgroup_id) wid: vec3<u32>,")
     w("    @builtin(local_invocation_id) lid: vec3<u32>,")
@@ -279,22 +305,12 @@ def taps_wg(w, taps, name, vec):
     w("    let rows = p.n * p.oh;")
     w("    let blk = wid.x + wid.y * nwg.x;")
     w("    if blk >= blocks { return; }")
-    taps_body(w, taps, "lid.x", "rows", "r += 64u", True, vec)
+    taps_body(w, taps, "lid.x", "rows", "r += TAPS_WG", True, vec)
     for t in range(taps):
         w(f"    taps_sum[{t}u * 64u + lid.x] = acc{t};")
     w(f"    taps_sum[{taps}u * 64u + lid.x] = dsum;")
     w("    workgroupBarrier();")
-    w(f"    let bias_lane = lid.x == {taps}u && ci == 0u && p._p1 != 0u;")
-    w("    if lid.x >= ntaps && !bias_lane { return; }")
-    w("    var s = vec4<f32>(0.0);")
-    w("    for (var k = 0u; k < 64u; k++) { s += taps_sum[lid.x * 64u + k]; }")
-    w("    if bias_lane {")
-    w("        for (var j = 0u; j < 4u; j++) {")
-    w("            if co0 + j < p.cout { dbias[co0 + j] = s[j]; }")
-    w("        }")
-    w("        return;")
-    w("    }")
-    w("    store_dw((lid.x * p.cin + ci) * p.cout, co0, s);")
+    w("    taps_finish(lid.x, ci, co0, ntaps);")
     w("}")
 
 

@@ -370,6 +370,13 @@ impl Gpu {
         self.inner.info.device_type == wgpu::DeviceType::Cpu
     }
 
+    /// True when the adapter says it is a GPU (discrete, integrated or virtual); false for CPU
+    /// implementations and for adapters of unknown type (WebGPU in the browser tells none).
+    pub fn is_gpu_hardware(&self) -> bool {
+        use wgpu::DeviceType::{DiscreteGpu, IntegratedGpu, VirtualGpu};
+        matches!(self.inner.info.device_type, DiscreteGpu | IntegratedGpu | VirtualGpu)
+    }
+
     /// Usage counters since the device was opened.
     pub fn stats(&self) -> GpuStats {
         let rec = lock(&self.inner.rec);

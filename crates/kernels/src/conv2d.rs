@@ -226,7 +226,9 @@ fn direct(
     let blocks = g.win.n * g.win.oh * g.win.ow.div_ceil(4);
     let bias_buf = or_placeholder(gpu, bias)?;
     let w = &g.win;
-    let mut constants = vec![act_constant(act), ("FLIP", flipped as u8 as f64)];
+    let nco = ("NCO", g.cout.min(8) as f64);
+    let mut constants = vec![act_constant(act), ("FLIP", flipped as u8 as f64), nco];
+    let slide = ("SLIDE", (w.sw == 1 && w.dw == 1) as u8 as f64);
     let (pipe, groups) = match shuffle_width(gpu).filter(|_| variant != Direct) {
         Some(size) => {
             let tiles = g.cout.div_ceil(8) * blocks.div_ceil(size);
@@ -242,15 +244,21 @@ fn direct(
                     }
                 }
                 _ if by4 => "conv2d_direct4_sg",
-                _ => "conv2d_direct_sg",
+                _ => {
+                    constants.push(slide);
+                    "conv2d_direct_sg"
+                }
             };
             let pipe = pipeline(gpu, "conv2d_subgroup.wgsl", SUBGROUP_SRC, entry, &constants)?;
             (pipe, grid_1d(gpu, tiles, (64 / size) as u32))
         }
-        None => (
-            pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_direct", &constants)?,
-            grid_1d(gpu, blocks * g.cout.div_ceil(8), 64),
-        ),
+        None => {
+            constants.push(slide);
+            (
+                pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_direct", &constants)?,
+                grid_1d(gpu, blocks * g.cout.div_ceil(8), 64),
+            )
+        }
     };
     let p = params_ext(g, bias.is_some(), act, [0, flipped as usize, 0]);
     gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], groups)?;
@@ -729,7 +737,7 @@ fn filter_grad_block(
     if matches!(kernel, FilterGradKernel::Taps | FilterGradKernel::TapsVec4)
         && w.n * w.oh * w.ow <= TAPS_ONE_PASS_PIXELS
     {
-        return taps_one_pass(gpu, x, dy, g, (threads, elems), (kernel, with_bias));
+        return taps_one_pass(gpu, x, dy, g, (threads, elems), (kernel, with_bias, taps_lanes(gpu)));
     }
     let rows = (w.n * w.oh).max(1);
     // `threads` is 0 for a filter with no input channels (an all-zero gradient).
@@ -777,6 +785,39 @@ fn filter_grad_block(
 /// dominated by launches, larger ones gain from the chunks' extra invocations.
 pub const TAPS_ONE_PASS_PIXELS: usize = 1 << 16;
 
+/// The lane counts [`taps_lanes`] chooses between.
+pub const TAPS_LANES: [u32; 2] = [8, 64];
+
+/// The one-pass all-taps filter gradient ([`FilterGradKernel::Taps`] or `TapsVec4`, at most
+/// [`TAPS_ONE_PASS_PIXELS`] output pixels) with `lanes` (1 to 64) per workgroup instead of
+/// the adapter's choice, and the bias gradient when `with_bias`: how tests reach the lane count
+/// this adapter does not get.
+pub fn conv2d_filter_bias_grad_taps(
+    gpu: &Gpu,
+    x: &GpuBuffer,
+    dy: &GpuBuffer,
+    g: &Conv2dGeometry,
+    (kernel, with_bias, lanes): (FilterGradKernel, bool, u32),
+) -> Result<(GpuBuffer, Option<GpuBuffer>)> {
+    let w = &g.win;
+    let taps = matches!(kernel, FilterGradKernel::Taps | FilterGradKernel::TapsVec4);
+    if !taps || !kernel.valid(g) || w.n * w.oh * w.ow > TAPS_ONE_PASS_PIXELS || !(1..=64).contains(&lanes) {
+        return Err(crate::shape_err(
+            "conv2d_filter_grad",
+            format!("one-pass {kernel:?} with {lanes} lanes for {} output pixels, cout {}", w.n * w.oh * w.ow, g.cout),
+        ));
+    }
+    let elems = g.filter_shape().iter().product::<usize>();
+    taps_one_pass(gpu, x, dy, g, (kernel.threads(g), elems), (kernel, with_bias, lanes))
+}
+
+/// Lanes of the one-pass all-taps workgroups (`TAPS_WG`): 64 on GPUs; 8 elsewhere (CPU
+/// adapters, and the browser's, whose type WebGPU does not tell), where each lane's partial
+/// sums in workgroup memory cost more than the lanes gain.
+fn taps_lanes(gpu: &Gpu) -> u32 {
+    TAPS_LANES[gpu.is_gpu_hardware() as usize]
+}
+
 /// The all-taps filter gradient in one dispatch of `blocks` workgroups (see
 /// [`TAPS_ONE_PASS_PIXELS`]), with the bias gradient (`cout` sums of `dy`) when `with_bias`.
 fn taps_one_pass(
@@ -785,7 +826,7 @@ fn taps_one_pass(
     dy: &GpuBuffer,
     g: &Conv2dGeometry,
     (blocks, elems): (usize, usize),
-    (kernel, with_bias): (FilterGradKernel, bool),
+    (kernel, with_bias, lanes): (FilterGradKernel, bool, u32),
 ) -> Result<(GpuBuffer, Option<GpuBuffer>)> {
     let out = out_f32(gpu, elems)?;
     let db = out_f32(gpu, if with_bias { g.cout } else { 1 })?;
@@ -793,7 +834,7 @@ fn taps_one_pass(
         FilterGradKernel::TapsVec4 => "conv2d_filter_grad_taps_wg4",
         _ => "conv2d_filter_grad_taps_wg",
     };
-    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, entry, &[])?;
+    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, entry, &[("TAPS_WG", lanes as f64)])?;
     let p = params_ext(g, false, Activation::None, [0, with_bias as usize, 0]);
     gpu.dispatch(&pipe, p.bytes()?, &[x, dy, &db, &out], grid_1d(gpu, blocks, 1))?;
     Ok((out, with_bias.then_some(db)))
