@@ -14,6 +14,9 @@
 // categorical accuracy in one dispatch.
 // `xent_mean_accuracy`: xent_mean's out[0] and correct_mean's value in aux[0], one pass over
 // the rows (sparse labels): a training step's loss and accuracy in one dispatch.
+// `xent_mean_accuracy_grad`: the same, and in dx what xent_grad_rows writes for an upstream
+// gradient of 1 (g_scale 1/rows; `xent_row_grad`, the same arithmetic): a training step's
+// loss, accuracy and logits gradient in one dispatch.
 
 struct Params {
     rows: u32, k: u32, sparse: u32, _p0: u32,
@@ -26,6 +29,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read> x: array<f32>;
 // xent_grad_rows: the upstream gradient (read); xent_mean_accuracy: the accuracy (written).
 @group(0) @binding(4) var<storage, read_write> aux: array<f32>;
+// xent_mean_accuracy_grad: the logits gradient for an upstream gradient of 1 (written).
+@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
 
 fn lin(gid: vec3<u32>, nwg: vec3<u32>, wg: u32) -> u32 { return linear_index(gid, nwg, wg); }
 
@@ -118,6 +123,23 @@ fn correct_mean(@builtin(local_invocation_id) lid: vec3<u32>) {
 }
 
 @compute @workgroup_size(64)
+fn xent_mean_accuracy_grad(@builtin(local_invocation_id) lid: vec3<u32>) {
+    var s = vec2(0.0);
+    for (var r = lid.x; r < p.rows; r += 64u) {
+        s += vec2(row_loss(r), row_correct(r));
+        let g = row_grad(r);
+        for (var j = 0u; j < p.k; j++) {
+            dx[r * p.k + j] = xent_row_grad(r, j, g, p.g_scale);
+        }
+    }
+    let m = workgroup_mean(lid.x, s);
+    if lid.x == 0u {
+        out[0] = m.x;
+        aux[0] = m.y;
+    }
+}
+
+@compute @workgroup_size(64)
 fn xent_mean_accuracy(@builtin(local_invocation_id) lid: vec3<u32>) {
     var s = vec2(0.0);
     for (var r = lid.x; r < p.rows; r += 64u) { s += vec2(row_loss(r), row_correct(r)); }
@@ -128,25 +150,35 @@ fn xent_mean_accuracy(@builtin(local_invocation_id) lid: vec3<u32>) {
     }
 }
 
+// Row r's softmax and label, as its gradient needs them: the row max `m`, 1 / Σ exp(x − m),
+// and for sparse labels the class id (k, matching no column, when the id is not valid).
+struct RowGrad { m: f32, inv: f32, c: u32 }
+
+fn row_grad(r: u32) -> RowGrad {
+    let base = r * p.k;
+    let m = row_max(base);
+    let c = select(p.k, u32(labels[r]), p.sparse != 0u && valid_id(r));
+    return RowGrad(m, 1.0 / row_sum_exp(base, m), c);
+}
+
+// gr · (softmax(x[r])_j − labels[r, j]); NaN for a sparse row whose id is not valid.
+fn xent_row_grad(r: u32, j: u32, g: RowGrad, gr: f32) -> f32 {
+    let i = r * p.k + j;
+    let sm = exp(x[i] - g.m) * g.inv;
+    if p.sparse != 0u {
+        return select(p.nan, gr * (sm - select(0.0, 1.0, j == g.c)), g.c < p.k);
+    }
+    return gr * (sm - labels[i]);
+}
+
 @compute @workgroup_size(64)
 fn xent_grad_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let r = lin(gid, nwg, 64u);
     if r >= p.rows { return; }
-    let base = r * p.k;
-    let m = row_max(base);
-    let inv = 1.0 / row_sum_exp(base, m);
+    let g = row_grad(r);
     let gr = aux[r * p.g_stride] * p.g_scale;
-    if p.sparse != 0u {
-        let ok = valid_id(r);
-        let c = select(p.k, u32(labels[r]), ok);
-        for (var j = 0u; j < p.k; j++) {
-            let d = exp(x[base + j] - m) * inv - select(0.0, 1.0, j == c);
-            out[base + j] = select(p.nan, gr * d, ok);
-        }
-        return;
-    }
     for (var j = 0u; j < p.k; j++) {
-        out[base + j] = gr * (exp(x[base + j] - m) * inv - labels[base + j]);
+        out[r * p.k + j] = xent_row_grad(r, j, g, gr);
     }
 }
 

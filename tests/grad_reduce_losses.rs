@@ -323,11 +323,13 @@ fn close_or_nan(got: &[f32], want: &[f32], what: &str) {
 
 #[test]
 fn fused_loss_with_accuracy_and_one_dispatch_accuracy_match_the_cpu() {
-    // sparse_categorical_crossentropy_with_accuracy (GPU: one xent_mean_accuracy dispatch, then
-    // one gradient dispatch) and accuracy (GPU: one correct_mean dispatch) against the CPU's
-    // separate ops, for 1 row, 63 and 131 rows (more than the workgroup's 64 lanes), odd class
-    // counts, ties (the first argmax wins), -inf and NaN logits (NaN never wins), a
-    // non-unit upstream gradient, and the probabilities path (from_logits = false).
+    // sparse_categorical_crossentropy_with_accuracy (GPU: one dispatch for the loss and the
+    // accuracy, which for logits that need a gradient also writes the gradient for the seed of
+    // ones; a gradient dispatch only for another upstream gradient) and accuracy (GPU: one
+    // correct_mean dispatch) against the CPU's separate ops, for 1 row, 63 and 131 rows (more
+    // than the workgroup's 64 lanes), odd class counts, ties (the first argmax wins), -inf and
+    // NaN logits (NaN never wins), the seed of ones and a non-unit upstream gradient, and the
+    // probabilities path (from_logits = false).
     for (i, (rows, k)) in [(1usize, 10usize), (63, 7), (131, 3), (40, 1)].into_iter().enumerate() {
         let seed = 1300 + 10 * i as u64;
         let labels = ids(rows, k, seed + 1);
@@ -346,6 +348,8 @@ fn fused_loss_with_accuracy_and_one_dispatch_accuracy_match_the_cpu() {
             assert_eq!(a.to_vec().unwrap(), acc.to_vec().unwrap(), "{rows}x{k}: fused vs separate accuracy");
             let scale = Tensor::full(-1.5, &[], &dev).unwrap();
             let g = mul(&l, &scale).unwrap().backward().unwrap().remove(&logits).unwrap();
+            let (l1, _) = sparse_categorical_crossentropy_with_accuracy(&y, &logits, true).unwrap();
+            let g1 = l1.backward().unwrap().remove(&logits).unwrap();
             let probs = softmax(&logits.detach()).unwrap();
             let (lp, ap) = sparse_categorical_crossentropy_with_accuracy(&y, &probs, false).unwrap();
             let want_p = sparse_categorical_crossentropy(&y, &probs, false).unwrap();
@@ -357,29 +361,45 @@ fn fused_loss_with_accuracy_and_one_dispatch_accuracy_match_the_cpu() {
                 v(&g),
                 v(&ap),
                 v(&sparse_categorical_crossentropy(&y, &logits, true).unwrap()),
+                v(&g1),
             ));
         }
         let (c, g) = (&results[0], &results[1]);
         let what = format!("{rows}x{k}");
         assert_eq!(g.1, c.1, "{what}: accuracy GPU vs CPU");
         assert_eq!(g.3, c.3, "{what}: accuracy of probabilities GPU vs CPU");
-        for (got, want, name) in [(&g.0, &c.0, "loss"), (&g.0, &g.4, "loss vs the loss op"), (&g.2, &c.2, "gradient")] {
+        let pairs = [
+            (&g.0, &c.0, "loss"),
+            (&g.0, &g.4, "loss vs the loss op"),
+            (&g.2, &c.2, "gradient"),
+            (&g.5, &c.5, "gradient of the seed of ones"),
+        ];
+        for (got, want, name) in pairs {
             close_or_nan(got, want, &format!("{what}: {name}"));
         }
     }
-    // Dispatches on the GPU: the fused loss and accuracy 1, its gradient 1, accuracy alone 1
-    // (on a device of its own: tests run in parallel on the shared one).
+    // Dispatches on the GPU: the fused loss and accuracy 1 (with or without the gradient), the
+    // gradient for the seed of ones 0, for another upstream gradient 1, accuracy alone 1 (on a
+    // device of its own: tests run in parallel on the shared one).
     let _ = gpu();
     let dev = Device::gpu().unwrap();
     let count = || dev.as_gpu().unwrap().stats().dispatches;
     let logits = Tensor::randn(&[32, 10], 0.0, 1.0, 5, &dev).unwrap().variable();
     let y = Tensor::from_vec(ids(32, 10, 6), &[32], &dev).unwrap();
     let before = count();
+    sparse_categorical_crossentropy_with_accuracy(&y, &logits.detach(), true).unwrap();
+    assert_eq!(count() - before, 1, "fused loss and accuracy without a gradient");
+    let before = count();
     let (l, _) = sparse_categorical_crossentropy_with_accuracy(&y, &logits, true).unwrap();
     assert_eq!(count() - before, 1, "fused loss and accuracy");
     let before = count();
     l.backward().unwrap();
-    assert_eq!(count() - before, 1, "its gradient");
+    assert_eq!(count() - before, 0, "its gradient for the seed of ones");
+    let (l, _) = sparse_categorical_crossentropy_with_accuracy(&y, &logits, true).unwrap();
+    let seed = Tensor::full(0.5, &[], &dev).unwrap();
+    let before = count();
+    l.backward_with(&seed).unwrap();
+    assert_eq!(count() - before, 1, "its gradient for 0.5");
     let before = count();
     accuracy(&y, &logits.detach()).unwrap();
     assert_eq!(count() - before, 1, "accuracy");

@@ -97,13 +97,41 @@ pub fn softmax_xent_mean_accuracy(
     rows: usize,
     k: usize,
 ) -> Result<(GpuBuffer, GpuBuffer)> {
+    check_mean(rows, k)?;
+    let acc = out_f32(gpu, 1)?;
+    let loss = run(gpu, "xent_mean_accuracy", params(rows, k, true), &[labels, logits, &acc], 1, 64, 64)?;
+    Ok((loss, acc))
+}
+
+/// Problems up to this many logits take [`softmax_xent_mean_accuracy_grad`] in training: its
+/// one workgroup also writes every gradient entry, which a large problem would rather spread.
+pub const FUSED_GRAD_MAX: usize = 1 << 16;
+
+/// [`softmax_xent_mean_accuracy`] that also writes the logits gradient for an upstream
+/// gradient of 1, `(softmax(logits[r]) − onehot(labels[r])) / rows` (what
+/// [`softmax_xent_mean_grad`] gives for g = 1, the same arithmetic), in the same one dispatch:
+/// returns (loss, accuracy, gradient `[rows, k]`). Sparse labels.
+pub fn softmax_xent_mean_accuracy_grad(
+    gpu: &Gpu,
+    labels: &GpuBuffer,
+    logits: &GpuBuffer,
+    rows: usize,
+    k: usize,
+) -> Result<(GpuBuffer, GpuBuffer, GpuBuffer)> {
+    check_mean(rows, k)?;
+    let (acc, grad) = (out_f32(gpu, 1)?, out_f32(gpu, rows * k)?);
+    let p = params_g(rows, k, true, 0, 1.0 / rows as f32);
+    let loss = run(gpu, "xent_mean_accuracy_grad", p, &[labels, logits, &acc, &grad], 1, 64, 64)?;
+    Ok((loss, acc, grad))
+}
+
+/// Checks the sizes of a mean over `rows` rows of `k` logits (at least one of each).
+fn check_mean(rows: usize, k: usize) -> Result<()> {
     check_u32("softmax_cross_entropy_with_logits", &[rows * k])?;
     if rows == 0 || k == 0 {
         return Err(crate::shape_err("softmax_cross_entropy_with_logits", format!("the mean of {rows} rows of {k}")));
     }
-    let acc = out_f32(gpu, 1)?;
-    let loss = run(gpu, "xent_mean_accuracy", params(rows, k, true), &[labels, logits, &acc], 1, 64, 64)?;
-    Ok((loss, acc))
+    Ok(())
 }
 
 /// Records the logits gradient of [`softmax_xent_mean`] from its scalar gradient `g` (one

@@ -11,25 +11,42 @@ use crate::{shape_err, Device, Error, Result};
 use tessera_kernels::checked_numel;
 
 /// Where a tensor's numbers are. A GPU buffer uploaded from host data carries what the host
-/// saw of them ([`ClassBound`]), so a sparse loss can check its labels without a readback.
+/// saw of them ([`HostFacts`]), so a sparse loss can check its labels, and a loss see that its
+/// upstream gradient is the seed of ones, without a readback.
 pub(crate) enum Storage {
     Cpu(Vec<f32>),
-    Gpu(GpuBuffer, ClassBound),
+    Gpu(GpuBuffer, HostFacts),
 }
 
-/// `Some(b)`: every value is an integer class id in `[0, b)` (known from the host data the
-/// buffer was uploaded from, or from the tensor it was sliced out of); `None`: unknown.
+/// What the host data a GPU buffer was uploaded from (or the tensor it was sliced out of)
+/// showed; `None` fields are unknown.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct HostFacts {
+    /// `Some(b)`: every value is an integer class id in `[0, b)`.
+    pub class_bound: ClassBound,
+    /// `Some(v)`: every value is `v` (a gradient seed of ones, a `full` tensor).
+    pub uniform: Option<f32>,
+}
+
+/// `Some(b)`: every value is an integer class id in `[0, b)`; `None`: unknown.
 pub(crate) type ClassBound = Option<usize>;
 
-/// Host data up to this many values are scanned for their [`ClassBound`] when uploaded (a
-/// batch's labels; larger uploads are not worth scanning).
+/// Host data up to this many values are scanned for their [`HostFacts`] when uploaded (a
+/// batch's labels, a seed; larger uploads are not worth scanning).
 const CLASS_SCAN_MAX: usize = 1 << 20;
 
-/// The [`ClassBound`] of host data (`None` past [`CLASS_SCAN_MAX`] values).
-fn class_bound(data: &[f32]) -> ClassBound {
+/// The [`HostFacts`] of host data (none past [`CLASS_SCAN_MAX`] values).
+fn host_facts(data: &[f32]) -> HostFacts {
     if data.len() > CLASS_SCAN_MAX {
-        return None;
+        return HostFacts::default();
     }
+    let first = data.first().copied();
+    let uniform = first.filter(|f| data.iter().all(|v| v.to_bits() == f.to_bits()));
+    HostFacts { class_bound: class_bound(data), uniform }
+}
+
+/// The [`ClassBound`] of host data.
+fn class_bound(data: &[f32]) -> ClassBound {
     let mut max = -1.0f32;
     for &v in data {
         if !(v >= 0.0 && v.fract() == 0.0 && v < u32::MAX as f32) {
@@ -69,7 +86,7 @@ impl Tensor {
         }
         let storage = match device {
             Device::Cpu => Storage::Cpu(data),
-            Device::Gpu(g) => Storage::Gpu(g.upload(bytemuck::cast_slice(&data))?, class_bound(&data)),
+            Device::Gpu(g) => Storage::Gpu(g.upload(bytemuck::cast_slice(&data))?, host_facts(&data)),
         };
         Ok(Self::new(shape.to_vec(), Arc::new(storage), device.clone()))
     }
@@ -130,22 +147,34 @@ impl Tensor {
     }
 
     pub(crate) fn from_gpu(buf: GpuBuffer, shape: Vec<usize>, device: &Device) -> Self {
-        Self::new(shape, Arc::new(Storage::Gpu(buf, None)), device.clone())
+        Self::new(shape, Arc::new(Storage::Gpu(buf, HostFacts::default())), device.clone())
     }
 
     /// [`Tensor::from_gpu`] for a buffer holding some of `src`'s values (a slice of it): it
-    /// keeps `src`'s [`ClassBound`].
+    /// keeps `src`'s [`HostFacts`].
     pub(crate) fn from_gpu_part(buf: GpuBuffer, shape: Vec<usize>, src: &Tensor) -> Self {
-        Self::new(shape, Arc::new(Storage::Gpu(buf, src.class_bound())), src.device.clone())
+        Self::new(shape, Arc::new(Storage::Gpu(buf, src.host_facts())), src.device.clone())
+    }
+
+    /// What the upload of a GPU tensor saw of its values; nothing for CPU tensors (their
+    /// values are at hand).
+    fn host_facts(&self) -> HostFacts {
+        match &*self.storage {
+            Storage::Cpu(_) => HostFacts::default(),
+            Storage::Gpu(_, facts) => *facts,
+        }
     }
 
     /// What the upload of a GPU tensor saw of its values as class ids: `Some(b)` when all are
-    /// integers in `[0, b)`; `None` for CPU tensors (their values are at hand) and unknown ones.
+    /// integers in `[0, b)`; `None` for CPU tensors and unknown ones.
     pub(crate) fn class_bound(&self) -> ClassBound {
-        match &*self.storage {
-            Storage::Cpu(_) => None,
-            Storage::Gpu(_, bound) => *bound,
-        }
+        self.host_facts().class_bound
+    }
+
+    /// `Some(v)` when the upload of a GPU tensor saw every value equal to `v` (the gradient
+    /// seed of ones); `None` for CPU tensors and unknown ones.
+    pub(crate) fn uniform_value(&self) -> Option<f32> {
+        self.host_facts().uniform
     }
 
     /// This tensor as a trainable variable: gradients flow to it in [`Tensor::backward`].

@@ -81,15 +81,27 @@ fn xent_mean(op: &'static str, labels: &Tensor, logits: &Tensor, k: usize, spars
     }
     let out =
         Tensor::from_gpu(k::softmax_xent_mean(d, labels.gpu_buf(), logits.gpu_buf(), rows, k, sparse)?, vec![], &dev);
-    Ok(record_mean_grad(out, op, labels, logits, k, sparse))
+    Ok(record_mean_grad(out, op, labels, logits, (k, sparse), None))
 }
 
 /// Records on `out` (a fused mean cross-entropy on the GPU) its backward rule: the logits
-/// gradient in one `xent_grad_rows` dispatch reading the scalar upstream gradient.
-fn record_mean_grad(out: Tensor, op: &'static str, labels: &Tensor, logits: &Tensor, k: usize, sparse: bool) -> Tensor {
+/// gradient in one `xent_grad_rows` dispatch reading the scalar upstream gradient, or, when
+/// that gradient is the seed of ones (uploaded, so known without a readback) and the forward
+/// already wrote the gradient for it (`unit`), that gradient without a dispatch.
+fn record_mean_grad(
+    out: Tensor,
+    op: &'static str,
+    labels: &Tensor,
+    logits: &Tensor,
+    (k, sparse): (usize, bool),
+    unit: Option<Tensor>,
+) -> Tensor {
     let rows = logits.numel() / k;
     let (lab, lg) = (labels.detach(), logits.detach());
     record(out, op, &[labels, logits], move |g| {
+        if let Some(unit) = unit.as_ref().filter(|_| g.uniform_value() == Some(1.0)) {
+            return Ok(vec![None, Some(unit.clone())]);
+        }
         let Device::Gpu(d) = lg.device() else { unreachable!("xent_mean records only on the GPU") };
         let buf = k::softmax_xent_mean_grad(d, lab.gpu_buf(), lg.gpu_buf(), g.gpu_buf(), rows, k, sparse)?;
         Ok(vec![None, Some(Tensor::from_gpu(buf, lg.shape().to_vec(), lg.device()))])
@@ -239,9 +251,18 @@ pub fn sparse_categorical_crossentropy_with_accuracy(
     }
     common_device(op, &[labels, output])?;
     let k = check_sparse(op, labels, output)?;
-    let (loss, acc) = k::softmax_xent_mean_accuracy(d, labels.gpu_buf(), output.gpu_buf(), n, k)?;
     let dev = output.device();
-    let loss = record_mean_grad(Tensor::from_gpu(loss, vec![], dev), op, labels, output, k, true);
+    // Training (the logits need a gradient): the same dispatch also writes the gradient for
+    // the seed of ones, so the backward of `loss.backward()` records nothing for the loss.
+    let (loss, acc, unit) = if output.requires_grad() && n * k <= k::FUSED_GRAD_MAX {
+        let (loss, acc, grad) = k::softmax_xent_mean_accuracy_grad(d, labels.gpu_buf(), output.gpu_buf(), n, k)?;
+        (loss, acc, Some(Tensor::from_gpu(grad, output.shape().to_vec(), dev)))
+    } else {
+        let (loss, acc) = k::softmax_xent_mean_accuracy(d, labels.gpu_buf(), output.gpu_buf(), n, k)?;
+        (loss, acc, None)
+    };
+    let loss = Tensor::from_gpu(loss, vec![], dev);
+    let loss = record_mean_grad(loss, op, labels, output, (k, true), unit);
     Ok((loss, Tensor::from_gpu(acc, vec![], dev)))
 }
 
