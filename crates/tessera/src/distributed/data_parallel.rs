@@ -303,14 +303,22 @@ fn check_same_model(comm: &dyn Communicator, vars: &[Param]) -> anyhow::Result<(
     let mine = to_f32_pieces(&[count, hash]);
     let root = comm.broadcast(mine.clone(), 0, "model check (broadcast of rank 0's signature)")?;
     let differs = (root != mine) as u8 as f32;
-    let bad = comm.all_reduce(vec![differs], "model check (all-reduce)")?[0];
-    if differs > 0.0 {
+    let reason = (differs > 0.0).then(|| {
         let root_count = root[..4].iter().enumerate().map(|(k, &p)| (p as u64) << (16 * k)).sum::<u64>();
-        bail!(
+        format!(
             "rank {}: the model differs from rank 0's: {count} parameters with shapes checksum {hash:016x} here, \
              {root_count} parameters on rank 0 — every rank must build the same model",
             comm.rank()
-        );
+        )
+    });
+    // Said before the all-reduce: once it returns, the other ranks fail and exit, and mpirun
+    // ends the job at the first exit, possibly before this rank's error reaches its stderr.
+    if let Some(r) = &reason {
+        eprintln!("error: {r}");
+    }
+    let bad = comm.all_reduce(vec![differs], "model check (all-reduce)")?[0];
+    if let Some(r) = reason {
+        bail!(r);
     }
     if bad > 0.0 {
         bail!("rank {}: {bad} rank(s) built a model that differs from rank 0's ({count} parameters here)", comm.rank());
