@@ -313,12 +313,13 @@ fn check_same_model(comm: &dyn Communicator, vars: &[Param]) -> anyhow::Result<(
     });
     // Said before the all-reduce: once it returns, the other ranks fail and exit, and mpirun
     // ends the job at the first exit, possibly before this rank's error reaches its stderr.
+    // The error this rank returns then points at it rather than repeating it.
     if let Some(r) = &reason {
         eprintln!("error: {r}");
     }
     let bad = comm.all_reduce(vec![differs], "model check (all-reduce)")?[0];
-    if let Some(r) = reason {
-        bail!(r);
+    if reason.is_some() {
+        bail!("rank {}: stopped: its model differs from rank 0's (above)", comm.rank());
     }
     if bad > 0.0 {
         bail!("rank {}: {bad} rank(s) built a model that differs from rank 0's ({count} parameters here)", comm.rank());
