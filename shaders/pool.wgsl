@@ -24,6 +24,11 @@ override ACT: u32 = 0u;
 // without masking each step (LeNet's pooling).
 override FULL2: bool = false;
 
+// Every tile of the tiled max backward is exactly its full 2x2 window (FULL2, strides 2, the
+// input 2 oh x 2 ow), fixed at pipeline creation: the 4 cells are written as straight-line code
+// (SwiftShader pays for each loop iteration; LeNet's first pooling).
+override TILE2: bool = false;
+
 // The 4 cells of a full 2x2 window, row-major (the window loops' order).
 fn cells2x2(win: Win) -> vec4<u32> {
     let r0 = (win.b * p.h + win.y0) * p.w + win.x0;
@@ -410,6 +415,14 @@ fn max_pool_grad_tiled(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
     let win = window(o);
     let at = window_argmax(win, ch);
     let g = max_up(id);
+    if TILE2 {
+        let q = cells2x2(win);
+        gx[q.x * p.c + ch] = select(0.0, g, q.x == at);
+        gx[q.y * p.c + ch] = select(0.0, g, q.y == at);
+        gx[q.z * p.c + ch] = select(0.0, g, q.z == at);
+        gx[q.w * p.c + ch] = select(0.0, g, q.w == at);
+        return;
+    }
     let rows = tile((o / p.ow) % p.oh, p.pad_top, p.sh, p.h, p.oh);
     let cols = tile(o % p.ow, p.pad_left, p.sw, p.w, p.ow);
     for (var y = rows.x; y < rows.y; y++) {
@@ -451,6 +464,14 @@ fn max_pool_grad_tiled2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
     let win = window(o);
     let at = window_argmax2(win, ch, c2);
     let g = max_up2(id);
+    if TILE2 {
+        let q = cells2x2(win);
+        gx2[q.x * c2 + ch] = select(vec2(0.0), g, at == vec2(q.x));
+        gx2[q.y * c2 + ch] = select(vec2(0.0), g, at == vec2(q.y));
+        gx2[q.z * c2 + ch] = select(vec2(0.0), g, at == vec2(q.z));
+        gx2[q.w * c2 + ch] = select(vec2(0.0), g, at == vec2(q.w));
+        return;
+    }
     let rows = tile((o / p.ow) % p.oh, p.pad_top, p.sh, p.h, p.oh);
     let cols = tile(o % p.ow, p.pad_left, p.sw, p.w, p.ow);
     for (var y = rows.x; y < rows.y; y++) {
@@ -471,6 +492,14 @@ fn max_pool_grad_tiled4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
     let win = window(o);
     let at = window_argmax4(win, ch, c4);
     let g = max_up4(id);
+    if TILE2 {
+        let q = cells2x2(win);
+        gx4[q.x * c4 + ch] = select(vec4(0.0), g, at == vec4(q.x));
+        gx4[q.y * c4 + ch] = select(vec4(0.0), g, at == vec4(q.y));
+        gx4[q.z * c4 + ch] = select(vec4(0.0), g, at == vec4(q.z));
+        gx4[q.w * c4 + ch] = select(vec4(0.0), g, at == vec4(q.w));
+        return;
+    }
     let rows = tile((o / p.ow) % p.oh, p.pad_top, p.sh, p.h, p.oh);
     let cols = tile(o % p.ow, p.pad_left, p.sw, p.w, p.ow);
     for (var y = rows.x; y < rows.y; y++) {

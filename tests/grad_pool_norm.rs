@@ -46,7 +46,8 @@ fn pooling_gradients_for_every_padding_stride_and_window() {
 fn fused_activation_pooling_gradients() {
     // Finite differences and GPU-vs-CPU gradients of the fused ops, scalar, vec2 and vec4
     // kernels, tiled (non-overlapping) and gather (overlapping) backward kernels.
-    let shapes: [&[usize]; 3] = [&[2, 7, 9, 3], &[2, 6, 5, 8], &[2, 5, 7, 6]];
+    // [2, 6, 4, 6]: every 2x2/2 tile exactly its window (TILE2), vec2 kernel.
+    let shapes: [&[usize]; 4] = [&[2, 7, 9, 3], &[2, 6, 5, 8], &[2, 5, 7, 6], &[2, 6, 4, 6]];
     for (si, shape) in shapes.into_iter().enumerate() {
         for (k, s) in [([2, 2], [2, 2]), ([3, 3], [2, 2]), ([2, 3], [1, 2])] {
             for pad in [Padding::Valid, Padding::Same] {
@@ -185,7 +186,10 @@ fn upsample_gradient_by_hand_sums_blocks() {
 
 #[test]
 fn pooling_backward_kernels_match_cpu_on_larger_inputs() {
-    let shapes: [&[usize]; 3] = [&[2, 17, 13, 8], &[3, 15, 16, 5], &[1, 32, 31, 12]];
+    // The last three are 2 oh x 2 ow exactly: under 2x2/2 every tile of the tiled max kernels
+    // is its window (pool.wgsl's straight-line TILE2 path), for 6, 8 and 3 channels.
+    let shapes: [&[usize]; 6] =
+        [&[2, 17, 13, 8], &[3, 15, 16, 5], &[1, 32, 31, 12], &[2, 16, 14, 6], &[3, 10, 12, 8], &[2, 8, 6, 3]];
     for (si, shape) in shapes.into_iter().enumerate() {
         let (xc, xg) = pair(shape, 240 + si as u64);
         // Strides >= window take the tiled max-pool kernel (some cells in no window at all).

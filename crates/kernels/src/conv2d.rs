@@ -68,6 +68,11 @@ impl Conv2dVariant {
     }
 }
 
+/// The widest window row whose taps `conv2d_direct` unrolls (its `KX`): SwiftShader pays for
+/// every loop iteration, and unrolling more (all nine 3x3 taps) made its shader compiler take
+/// over 100 s and 16 GiB.
+const MAX_UNROLLED_KX: usize = 3;
+
 /// The largest kernel side and input-channel count `conv2d_direct_sg_k` unrolls (UK_TAPS and
 /// UK_CIN of tools/gen_subgroup_reg.py).
 const UNROLL_TAPS: usize = 3;
@@ -229,6 +234,7 @@ fn direct(
     let nco = ("NCO", g.cout.min(8) as f64);
     let mut constants = vec![act_constant(act), ("FLIP", flipped as u8 as f64), nco];
     let slide = ("SLIDE", (w.sw == 1 && w.dw == 1) as u8 as f64);
+    let unrolled_kx = ("KX", if w.kw <= MAX_UNROLLED_KX { w.kw as f64 } else { 0.0 });
     let (pipe, groups) = match shuffle_width(gpu).filter(|_| variant != Direct) {
         Some(size) => {
             let tiles = g.cout.div_ceil(8) * blocks.div_ceil(size);
@@ -253,7 +259,7 @@ fn direct(
             (pipe, grid_1d(gpu, tiles, (64 / size) as u32))
         }
         None => {
-            constants.push(slide);
+            constants.extend([slide, unrolled_kx]);
             (
                 pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_direct", &constants)?,
                 grid_1d(gpu, blocks * g.cout.div_ceil(8), 64),

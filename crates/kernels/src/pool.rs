@@ -97,6 +97,13 @@ fn full_2x2(win: &Window2d) -> (&'static str, f64) {
     ("FULL2", full as u8 as f64)
 }
 
+/// The `TILE2` constant of pool.wgsl: true when every tile of the tiled max backward is its
+/// full 2x2 window (strides 2, the input exactly 2 oh x 2 ow, no padding).
+fn tile_2x2(win: &Window2d) -> (&'static str, f64) {
+    let exact = full_2x2(win).1 == 1.0 && win.sh == 2 && win.sw == 2 && win.h == 2 * win.oh && win.w == 2 * win.ow;
+    ("TILE2", exact as u8 as f64)
+}
+
 /// Channels per invocation of a pooling kernel for `c` channels: 4 (vec4 loads) where c % 4
 /// == 0, else 2 where c is even and the kernel has a vec2 twin (`pair`: the forward and the
 /// tiled max backward), else 1. CPU adapters pay per load, whatever its width.
@@ -162,7 +169,10 @@ pub fn pool2d_grad(
     let suffix = if width > 1 { width.to_string() } else { String::new() };
     let entry = format!("{name}{}{suffix}", if tiled { "_tiled" } else { "" });
     let threads = if tiled { outs } else { total } / width;
-    let pipe = pipeline(gpu, "pool.wgsl", SRC, &entry, &[act_constant(fused.act), full_2x2(win)])?;
+    let mut constants = vec![act_constant(fused.act), full_2x2(win)];
+    // Only the tiled max kernels read TILE2.
+    constants.extend((tiled && mode == PoolMode::Max).then(|| tile_2x2(win)));
+    let pipe = pipeline(gpu, "pool.wgsl", SRC, &entry, &constants)?;
     let y = fused.operand(gpu, mode.op())?;
     let p = pool_params(win, threads, fused.act);
     let grid = grid_1d(gpu, threads, 64);
