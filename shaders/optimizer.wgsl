@@ -89,6 +89,10 @@ fn rmsprop_rule(x: vec4<f32>, g: vec4<f32>, s: ptr<function, Slots>) -> vec4<f32
 // run every rule on CPU adapters.
 override RULE: u32 = 0u;
 
+// The slots per element (`p.k`: 0 to 3), fixed at pipeline creation: CPU adapters run the
+// loads and stores of absent slots too, masked, when the count is a uniform.
+override SLOTS: u32 = 0u;
+
 fn apply_rule(x: vec4<f32>, g: vec4<f32>, s: ptr<function, Slots>) -> vec4<f32> {
     switch RULE {
         case 1u: { return adam_rule(x, g, s); }
@@ -103,13 +107,13 @@ fn update(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     let i = lin(gid, nwg);
     if i >= p.n { return; }
     var s: Slots;
-    if p.k > 0u { s.a = vec4(slots[i]); }
-    if p.k > 1u { s.b = vec4(slots[p.n + i]); }
-    if p.k > 2u { s.c = vec4(slots[2u * p.n + i]); }
+    if SLOTS > 0u { s.a = vec4(slots[i]); }
+    if SLOTS > 1u { s.b = vec4(slots[p.n + i]); }
+    if SLOTS > 2u { s.c = vec4(slots[2u * p.n + i]); }
     param_out[i] = apply_rule(vec4(param[i]), vec4(grad[i]), &s).x;
-    if p.k > 0u { slots_out[i] = s.a.x; }
-    if p.k > 1u { slots_out[p.n + i] = s.b.x; }
-    if p.k > 2u { slots_out[2u * p.n + i] = s.c.x; }
+    if SLOTS > 0u { slots_out[i] = s.a.x; }
+    if SLOTS > 1u { slots_out[p.n + i] = s.b.x; }
+    if SLOTS > 2u { slots_out[2u * p.n + i] = s.c.x; }
 }
 
 // 4 elements per invocation (n % 4 == 0), vec4 loads and stores.
@@ -119,11 +123,11 @@ fn update4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     let n4 = p.n / 4u;
     if i >= n4 { return; }
     var s: Slots;
-    if p.k > 0u { s.a = slots4[i]; }
-    if p.k > 1u { s.b = slots4[n4 + i]; }
-    if p.k > 2u { s.c = slots4[2u * n4 + i]; }
+    if SLOTS > 0u { s.a = slots4[i]; }
+    if SLOTS > 1u { s.b = slots4[n4 + i]; }
+    if SLOTS > 2u { s.c = slots4[2u * n4 + i]; }
     param_out4[i] = apply_rule(param4[i], grad4[i], &s);
-    if p.k > 0u { slots_out4[i] = s.a; }
-    if p.k > 1u { slots_out4[n4 + i] = s.b; }
-    if p.k > 2u { slots_out4[2u * n4 + i] = s.c; }
+    if SLOTS > 0u { slots_out4[i] = s.a; }
+    if SLOTS > 1u { slots_out4[n4 + i] = s.b; }
+    if SLOTS > 2u { slots_out4[2u * n4 + i] = s.c; }
 }

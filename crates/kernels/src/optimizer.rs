@@ -140,7 +140,7 @@ pub fn update(
         return Ok(outs);
     }
     let (rule, params) = kernel_params(upd, k);
-    let constants = [("RULE", rule as f64)];
+    let constants = [("RULE", rule as f64), ("SLOTS", k as f64)];
     if fits_binding(gpu, n * k.max(1)) {
         // 4 elements per invocation where every slot row starts aligned.
         let (entry, threads) = if n.is_multiple_of(4) { ("update4", n / 4) } else { ("update", n) };
