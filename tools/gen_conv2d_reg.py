@@ -165,33 +165,49 @@ def taps_body(w, taps, r0, r1, step, dsum=False, vec=False):
     if dsum:
         w("    var dsum = vec4<f32>(0.0);")
     w(f"    let r1 = {r1};")
-    if taps == 9:
-        w("    // 3 taps wide, stride and dilation 1 across: tap (ky, kx + 1) at pixel ox is tap (ky, kx)")
-        w("    // at ox + 1, so each window row slides right, one new load per row and pixel.")
-        w("    let slide = p.kw == 3u && p.sw == 1u && p.dw == 1u;")
-        w(f"    for (var r = {r0}; slide && r < r1; {step}) {{")
-        w("        let b = r / p.oh;")
-        w("        let oy = r % p.oh;")
-        w("        let xb = b * p.h;")
-        w("        let y0 = i32(oy * p.sh);")
-        for k in range(3):
-            for j in (1, 2):
-                w(f"        var w{k}{j} = tapx(xb, y0 + ty{3 * k}, tx{j - 1}, ci);")
-        w("        for (var ox = 0u; ox < p.ow; ox++) {")
-        w("            let g = (r * p.ow + ox) * p.cout;")
-        w(upstream(vec))
-        if dsum:
-            w("            dsum += gv;")
-        for k in range(3):
-            w(f"            let w{k}0 = w{k}1;")
-            w(f"            w{k}1 = w{k}2;")
-            w(f"            w{k}2 = tapx(xb, y0 + ty{3 * k}, i32(ox) + tx2, ci);")
-        for t in range(taps):
-            w(f"            acc{t} = fma(vec4(w{t // 3}{t % 3}), gv, acc{t});")
-        w("        }")
-        w("    }")
-    r_from = f"select({r0}, r1, slide)" if taps == 9 else r0
-    w(f"    for (var r = {r_from}; r < r1; {step}) {{")
+    if taps != 9:
+        plain_rows(w, taps, (r0, step), dsum, vec)
+        return
+    w("    // A constant, not a branch on p: SwiftShader's compiler took 114 s over the kernel with both")
+    w("    // loops, 16 s with one.")
+    w("    if TAPS_SLIDE {")
+    sliding_rows(lambda line: w("    " + line), taps, (r0, step), dsum, vec)
+    w("    } else {")
+    plain_rows(lambda line: w("    " + line), taps, (r0, step), dsum, vec)
+    w("    }")
+
+
+def sliding_rows(w, taps, rows, dsum, vec):
+    """The taps kernels' accumulation where each window row slides (TAPS_SLIDE): tap (ky, kx + 1)
+    at pixel ox is tap (ky, kx) at ox + 1, so a row and pixel need one new input load."""
+    r0, step = rows
+    w(f"    for (var r = {r0}; r < r1; {step}) {{")
+    w("        let b = r / p.oh;")
+    w("        let oy = r % p.oh;")
+    w("        let xb = b * p.h;")
+    w("        let y0 = i32(oy * p.sh);")
+    for k in range(3):
+        for j in (1, 2):
+            w(f"        var w{k}{j} = tapx(xb, y0 + ty{3 * k}, tx{j - 1}, ci);")
+    w("        for (var ox = 0u; ox < p.ow; ox++) {")
+    w("            let g = (r * p.ow + ox) * p.cout;")
+    w(upstream(vec))
+    if dsum:
+        w("            dsum += gv;")
+    for k in range(3):
+        w(f"            let w{k}0 = w{k}1;")
+        w(f"            w{k}1 = w{k}2;")
+        w(f"            w{k}2 = tapx(xb, y0 + ty{3 * k}, i32(ox) + tx2, ci);")
+    for t in range(taps):
+        w(f"            acc{t} = fma(vec4(w{t // 3}{t % 3}), gv, acc{t});")
+    w("        }")
+    w("    }")
+
+
+def plain_rows(w, taps, rows, dsum, vec):
+    """The taps kernels' accumulation for any geometry: every tap's input load at every pixel."""
+    r0, step = rows
+    w(f"    for (var r = {r0}; r < r1; {step}) {{")
     w("        let b = r / p.oh;")
     w("        let oy = r % p.oh;")
     w("        let xb = b * p.h;")
@@ -219,6 +235,11 @@ def gen_filter_grad_taps(taps=9):
     gradient, the sum of the upstream gradient it reads anyway."""
     L = []
     w = L.append
+    w("// The all-taps filter gradients slide each window row (3 taps wide, stride and dilation 1")
+    w("// across: tap (ky, kx + 1) at pixel ox is tap (ky, kx) at ox + 1, one new load per row and")
+    w("// pixel); false: the general loop. Fixed at pipeline creation, from the geometry.")
+    w("override TAPS_SLIDE: bool = false;")
+    w("")
     w(f"// Filter gradient, all taps (kh*kw <= {taps}) x 1 cin x 4 cout per invocation over a chunk of rows.")
     w("@compute @workgroup_size(64)")
     w("fn conv2d_filter_grad_taps(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {")

@@ -754,7 +754,12 @@ fn filter_grad_block(
     let partial = out_f32(gpu, chunks * elems)?;
     let dummy = out_f32(gpu, 1)?;
     let fg_tv = [("FG_TV", block.vec4s as f64)];
-    let constants: &[(&str, f64)] = if kernel == FilterGradKernel::Register { &fg_tv } else { &[] };
+    let slide = [taps_slide(g)];
+    let constants: &[(&str, f64)] = match kernel {
+        FilterGradKernel::Register => &fg_tv,
+        FilterGradKernel::Taps => &slide,
+        _ => &[],
+    };
     let p = match g.groups {
         1 => params_ext(g, false, Activation::None, [chunk_rows, 0, 0]),
         _ => grouped_params(g, false, Activation::None, chunk_rows),
@@ -824,6 +829,13 @@ fn taps_lanes(gpu: &Gpu) -> u32 {
     TAPS_LANES[gpu.is_gpu_hardware() as usize]
 }
 
+/// The all-taps kernels' `TAPS_SLIDE`: whether each window row slides along the width (3 taps
+/// wide, stride and dilation 1 across), so a pixel needs one new input load per row.
+fn taps_slide(g: &Conv2dGeometry) -> (&'static str, f64) {
+    let w = &g.win;
+    ("TAPS_SLIDE", (w.kw == 3 && w.sw == 1 && w.dw == 1) as u8 as f64)
+}
+
 /// The all-taps filter gradient in one dispatch of `blocks` workgroups (see
 /// [`TAPS_ONE_PASS_PIXELS`]), with the bias gradient (`cout` sums of `dy`) when `with_bias`.
 fn taps_one_pass(
@@ -840,7 +852,7 @@ fn taps_one_pass(
         FilterGradKernel::TapsVec4 => "conv2d_filter_grad_taps_wg4",
         _ => "conv2d_filter_grad_taps_wg",
     };
-    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, entry, &[("TAPS_WG", lanes as f64)])?;
+    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, entry, &[("TAPS_WG", lanes as f64), taps_slide(g)])?;
     let p = params_ext(g, false, Activation::None, [0, with_bias as usize, 0]);
     gpu.dispatch(&pipe, p.bytes()?, &[x, dy, &db, &out], grid_1d(gpu, blocks, 1))?;
     Ok((out, with_bias.then_some(db)))
