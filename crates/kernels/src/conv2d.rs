@@ -259,7 +259,7 @@ fn direct(
             (pipe, grid_1d(gpu, tiles, (64 / size) as u32))
         }
         None => {
-            constants.extend([slide, unrolled_kx]);
+            constants.extend([slide, unrolled_kx, ("CIN1", (w.c == 1) as u8 as f64)]);
             (
                 pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_direct", &constants)?,
                 grid_1d(gpu, blocks * g.cout.div_ceil(8), 64),
