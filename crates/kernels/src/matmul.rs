@@ -322,6 +322,7 @@ fn launch(
     let last = blk.shared.1 == mm.k;
     let part = Matmul { m, n, k, act: if last { mm.act } else { Activation::None }, ..*mm };
     let has_bias = bias.is_some() && last;
+    let adds = blk.shared.0 > 0;
     let params = Params::new("matmul")
         .u(m)
         .u(n)
@@ -337,7 +338,7 @@ fn launch(
         .u(part.act.code())
         .f(mm.alpha)
         .u(mm.n)
-        .u((blk.shared.0 > 0) as usize)
+        .u(adds as usize)
         .align4();
     // A block of a split problem (its rows strided by the whole output's) may not fit it.
     let shared = part.reg_entry(mm.n) == Some("matmul_reg") && shuffle_width(gpu).is_some();
@@ -369,14 +370,15 @@ fn launch(
         }
         _ => naive_grid(gpu, m, n, mm.batch),
     };
+    let mut constants =
+        vec![act_constant(part.act), ("ADD_BIAS", has_bias as u8 as f64), ("ADD_OUT", adds as u8 as f64)];
     let pipe = match entry {
-        "matmul_reg_sg" | "matmul_bcast" => {
-            pipeline(gpu, "matmul_subgroup.wgsl", SUBGROUP_SRC, entry, &[act_constant(part.act)])?
-        }
+        "matmul_reg_sg" | "matmul_bcast" => pipeline(gpu, "matmul_subgroup.wgsl", SUBGROUP_SRC, entry, &constants)?,
         e if e.starts_with("matmul_reg") => {
-            pipeline(gpu, "matmul.wgsl", SRC, entry, &[act_constant(part.act), ("WG", wg as f64)])?
+            constants.push(("WG", wg as f64));
+            pipeline(gpu, "matmul.wgsl", SRC, entry, &constants)?
         }
-        _ => pipeline(gpu, "matmul.wgsl", SRC, entry, &[act_constant(part.act)])?,
+        _ => pipeline(gpu, "matmul.wgsl", SRC, entry, &constants)?,
     };
     let bias = or_placeholder(gpu, bias)?;
     let whole = blk.rows == (0, mm.m) && blk.cols == (0, mm.n) && blk.shared == (0, mm.k);
