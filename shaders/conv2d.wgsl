@@ -1496,52 +1496,70 @@ fn conv2d_filter_grad_reg(@builtin(global_invocation_id) gid: vec3<u32>, @builti
 // pixel); false: the general loop. Fixed at pipeline creation, from the geometry.
 override TAPS_SLIDE: bool = false;
 
-// Filter gradient, all taps (kh*kw <= 9) x 1 cin x 4 cout per invocation over a chunk of rows.
+// Output channels per invocation of the all-taps filter gradients: 4, or 8 where that still
+// leaves enough workgroups (SwiftShader pays per loop iteration: LeNet's conv 2, 2.3 -> 1.6
+// ms). Fixed at pipeline creation.
+override TAPS_CO: u32 = 4u;
+
+// Filter gradient, all taps (kh*kw <= 9) x 1 cin x TAPS_CO cout per invocation over a chunk of rows.
 @compute @workgroup_size(64)
 fn conv2d_filter_grad_taps(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let id = gid.x + gid.y * nwg.x * 64u;
-    let ncb = (p.cout + 3u) / 4u;
+    let ncb = (p.cout + TAPS_CO - 1u) / TAPS_CO;
     let blocks = p.cin * ncb;
     let rows = p.n * p.oh;
     let nchunks = (rows + p._p0 - 1u) / p._p0;
     if id >= blocks * nchunks { return; }
     let chunk = id / blocks;
     let blk = id % blocks;
-    let co0 = (blk % ncb) * 4u;
+    let co0 = (blk % ncb) * TAPS_CO;
     let ci = blk / ncb;
     let last = p.cout - 1u;
     let c1 = min(co0 + 1u, last);
     let c2 = min(co0 + 2u, last);
     let c3 = min(co0 + 3u, last);
+    let c4 = min(co0 + 4u, last);
+    let c5 = min(co0 + 5u, last);
+    let c6 = min(co0 + 6u, last);
+    let c7 = min(co0 + 7u, last);
     let ntaps = p.kh * p.kw;
     // Taps past the kernel read row -h (outside the input), so they contribute zero.
     let ty0 = select(-i32(p.h), i32((0u / p.kw) * p.dh) - i32(p.pad_top), 0u < ntaps);
     let tx0 = i32((0u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc0 = vec4<f32>(0.0);
+    var lo0 = vec4<f32>(0.0);
+    var hi0 = vec4<f32>(0.0);
     let ty1 = select(-i32(p.h), i32((1u / p.kw) * p.dh) - i32(p.pad_top), 1u < ntaps);
     let tx1 = i32((1u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc1 = vec4<f32>(0.0);
+    var lo1 = vec4<f32>(0.0);
+    var hi1 = vec4<f32>(0.0);
     let ty2 = select(-i32(p.h), i32((2u / p.kw) * p.dh) - i32(p.pad_top), 2u < ntaps);
     let tx2 = i32((2u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc2 = vec4<f32>(0.0);
+    var lo2 = vec4<f32>(0.0);
+    var hi2 = vec4<f32>(0.0);
     let ty3 = select(-i32(p.h), i32((3u / p.kw) * p.dh) - i32(p.pad_top), 3u < ntaps);
     let tx3 = i32((3u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc3 = vec4<f32>(0.0);
+    var lo3 = vec4<f32>(0.0);
+    var hi3 = vec4<f32>(0.0);
     let ty4 = select(-i32(p.h), i32((4u / p.kw) * p.dh) - i32(p.pad_top), 4u < ntaps);
     let tx4 = i32((4u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc4 = vec4<f32>(0.0);
+    var lo4 = vec4<f32>(0.0);
+    var hi4 = vec4<f32>(0.0);
     let ty5 = select(-i32(p.h), i32((5u / p.kw) * p.dh) - i32(p.pad_top), 5u < ntaps);
     let tx5 = i32((5u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc5 = vec4<f32>(0.0);
+    var lo5 = vec4<f32>(0.0);
+    var hi5 = vec4<f32>(0.0);
     let ty6 = select(-i32(p.h), i32((6u / p.kw) * p.dh) - i32(p.pad_top), 6u < ntaps);
     let tx6 = i32((6u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc6 = vec4<f32>(0.0);
+    var lo6 = vec4<f32>(0.0);
+    var hi6 = vec4<f32>(0.0);
     let ty7 = select(-i32(p.h), i32((7u / p.kw) * p.dh) - i32(p.pad_top), 7u < ntaps);
     let tx7 = i32((7u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc7 = vec4<f32>(0.0);
+    var lo7 = vec4<f32>(0.0);
+    var hi7 = vec4<f32>(0.0);
     let ty8 = select(-i32(p.h), i32((8u / p.kw) * p.dh) - i32(p.pad_top), 8u < ntaps);
     let tx8 = i32((8u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc8 = vec4<f32>(0.0);
+    var lo8 = vec4<f32>(0.0);
+    var hi8 = vec4<f32>(0.0);
     let r1 = min(rows, (chunk + 1u) * p._p0);
     // A constant, not a branch on p: SwiftShader's compiler took 114 s over the kernel with both
     // loops, 16 s with one.
@@ -1569,15 +1587,27 @@ fn conv2d_filter_grad_taps(@builtin(global_invocation_id) gid: vec3<u32>, @built
                 let w20 = w21;
                 w21 = w22;
                 w22 = tapx(xb, y0 + ty6, i32(ox) + tx2, ci);
-                acc0 = fma(vec4(w00), gv, acc0);
-                acc1 = fma(vec4(w01), gv, acc1);
-                acc2 = fma(vec4(w02), gv, acc2);
-                acc3 = fma(vec4(w10), gv, acc3);
-                acc4 = fma(vec4(w11), gv, acc4);
-                acc5 = fma(vec4(w12), gv, acc5);
-                acc6 = fma(vec4(w20), gv, acc6);
-                acc7 = fma(vec4(w21), gv, acc7);
-                acc8 = fma(vec4(w22), gv, acc8);
+                lo0 = fma(vec4(w00), gv, lo0);
+                lo1 = fma(vec4(w01), gv, lo1);
+                lo2 = fma(vec4(w02), gv, lo2);
+                lo3 = fma(vec4(w10), gv, lo3);
+                lo4 = fma(vec4(w11), gv, lo4);
+                lo5 = fma(vec4(w12), gv, lo5);
+                lo6 = fma(vec4(w20), gv, lo6);
+                lo7 = fma(vec4(w21), gv, lo7);
+                lo8 = fma(vec4(w22), gv, lo8);
+                if TAPS_CO == 8u {
+                    let gw = vec4(gy[g + c4], gy[g + c5], gy[g + c6], gy[g + c7]);
+                    hi0 = fma(vec4(w00), gw, hi0);
+                    hi1 = fma(vec4(w01), gw, hi1);
+                    hi2 = fma(vec4(w02), gw, hi2);
+                    hi3 = fma(vec4(w10), gw, hi3);
+                    hi4 = fma(vec4(w11), gw, hi4);
+                    hi5 = fma(vec4(w12), gw, hi5);
+                    hi6 = fma(vec4(w20), gw, hi6);
+                    hi7 = fma(vec4(w21), gw, hi7);
+                    hi8 = fma(vec4(w22), gw, hi8);
+                }
             }
         }
     } else {
@@ -1590,29 +1620,77 @@ fn conv2d_filter_grad_taps(@builtin(global_invocation_id) gid: vec3<u32>, @built
                 let gv = vec4(gy[g + co0], gy[g + c1], gy[g + c2], gy[g + c3]);
                 let y0 = i32(oy * p.sh);
                 let x0 = i32(ox * p.sw);
-                acc0 = fma(vec4(tapx(xb, y0 + ty0, x0 + tx0, ci)), gv, acc0);
-                acc1 = fma(vec4(tapx(xb, y0 + ty1, x0 + tx1, ci)), gv, acc1);
-                acc2 = fma(vec4(tapx(xb, y0 + ty2, x0 + tx2, ci)), gv, acc2);
-                acc3 = fma(vec4(tapx(xb, y0 + ty3, x0 + tx3, ci)), gv, acc3);
-                acc4 = fma(vec4(tapx(xb, y0 + ty4, x0 + tx4, ci)), gv, acc4);
-                acc5 = fma(vec4(tapx(xb, y0 + ty5, x0 + tx5, ci)), gv, acc5);
-                acc6 = fma(vec4(tapx(xb, y0 + ty6, x0 + tx6, ci)), gv, acc6);
-                acc7 = fma(vec4(tapx(xb, y0 + ty7, x0 + tx7, ci)), gv, acc7);
-                acc8 = fma(vec4(tapx(xb, y0 + ty8, x0 + tx8, ci)), gv, acc8);
+                let v0 = tapx(xb, y0 + ty0, x0 + tx0, ci);
+                lo0 = fma(vec4(v0), gv, lo0);
+                let v1 = tapx(xb, y0 + ty1, x0 + tx1, ci);
+                lo1 = fma(vec4(v1), gv, lo1);
+                let v2 = tapx(xb, y0 + ty2, x0 + tx2, ci);
+                lo2 = fma(vec4(v2), gv, lo2);
+                let v3 = tapx(xb, y0 + ty3, x0 + tx3, ci);
+                lo3 = fma(vec4(v3), gv, lo3);
+                let v4 = tapx(xb, y0 + ty4, x0 + tx4, ci);
+                lo4 = fma(vec4(v4), gv, lo4);
+                let v5 = tapx(xb, y0 + ty5, x0 + tx5, ci);
+                lo5 = fma(vec4(v5), gv, lo5);
+                let v6 = tapx(xb, y0 + ty6, x0 + tx6, ci);
+                lo6 = fma(vec4(v6), gv, lo6);
+                let v7 = tapx(xb, y0 + ty7, x0 + tx7, ci);
+                lo7 = fma(vec4(v7), gv, lo7);
+                let v8 = tapx(xb, y0 + ty8, x0 + tx8, ci);
+                lo8 = fma(vec4(v8), gv, lo8);
+                if TAPS_CO == 8u {
+                    let gw = vec4(gy[g + c4], gy[g + c5], gy[g + c6], gy[g + c7]);
+                    hi0 = fma(vec4(v0), gw, hi0);
+                    hi1 = fma(vec4(v1), gw, hi1);
+                    hi2 = fma(vec4(v2), gw, hi2);
+                    hi3 = fma(vec4(v3), gw, hi3);
+                    hi4 = fma(vec4(v4), gw, hi4);
+                    hi5 = fma(vec4(v5), gw, hi5);
+                    hi6 = fma(vec4(v6), gw, hi6);
+                    hi7 = fma(vec4(v7), gw, hi7);
+                    hi8 = fma(vec4(v8), gw, hi8);
+                }
             }
         }
     }
     let e0 = chunk * p.kh * p.kw * p.cin * p.cout + ci * p.cout;
     if bias[0] == 12345.678 { return; } // keeps binding 3 in the layout
-    if 0u < ntaps { store_dw(e0 + 0u * p.cin * p.cout, co0, acc0); }
-    if 1u < ntaps { store_dw(e0 + 1u * p.cin * p.cout, co0, acc1); }
-    if 2u < ntaps { store_dw(e0 + 2u * p.cin * p.cout, co0, acc2); }
-    if 3u < ntaps { store_dw(e0 + 3u * p.cin * p.cout, co0, acc3); }
-    if 4u < ntaps { store_dw(e0 + 4u * p.cin * p.cout, co0, acc4); }
-    if 5u < ntaps { store_dw(e0 + 5u * p.cin * p.cout, co0, acc5); }
-    if 6u < ntaps { store_dw(e0 + 6u * p.cin * p.cout, co0, acc6); }
-    if 7u < ntaps { store_dw(e0 + 7u * p.cin * p.cout, co0, acc7); }
-    if 8u < ntaps { store_dw(e0 + 8u * p.cin * p.cout, co0, acc8); }
+    if 0u < ntaps {
+        store_dw(e0 + 0u * p.cin * p.cout, co0, lo0);
+        if TAPS_CO == 8u { store_dw(e0 + 0u * p.cin * p.cout, co0 + 4u, hi0); }
+    }
+    if 1u < ntaps {
+        store_dw(e0 + 1u * p.cin * p.cout, co0, lo1);
+        if TAPS_CO == 8u { store_dw(e0 + 1u * p.cin * p.cout, co0 + 4u, hi1); }
+    }
+    if 2u < ntaps {
+        store_dw(e0 + 2u * p.cin * p.cout, co0, lo2);
+        if TAPS_CO == 8u { store_dw(e0 + 2u * p.cin * p.cout, co0 + 4u, hi2); }
+    }
+    if 3u < ntaps {
+        store_dw(e0 + 3u * p.cin * p.cout, co0, lo3);
+        if TAPS_CO == 8u { store_dw(e0 + 3u * p.cin * p.cout, co0 + 4u, hi3); }
+    }
+    if 4u < ntaps {
+        store_dw(e0 + 4u * p.cin * p.cout, co0, lo4);
+        if TAPS_CO == 8u { store_dw(e0 + 4u * p.cin * p.cout, co0 + 4u, hi4); }
+    }
+    if 5u < ntaps {
+        store_dw(e0 + 5u * p.cin * p.cout, co0, lo5);
+        if TAPS_CO == 8u { store_dw(e0 + 5u * p.cin * p.cout, co0 + 4u, hi5); }
+    }
+    if 6u < ntaps {
+        store_dw(e0 + 6u * p.cin * p.cout, co0, lo6);
+        if TAPS_CO == 8u { store_dw(e0 + 6u * p.cin * p.cout, co0 + 4u, hi6); }
+    }
+    if 7u < ntaps {
+        store_dw(e0 + 7u * p.cin * p.cout, co0, lo7);
+        if TAPS_CO == 8u { store_dw(e0 + 7u * p.cin * p.cout, co0 + 4u, hi7); }
+    }
+    if 8u < ntaps {
+        store_dw(e0 + 8u * p.cin * p.cout, co0, lo8);
+        if TAPS_CO == 8u { store_dw(e0 + 8u * p.cin * p.cout, co0 + 4u, hi8); }
+    }
 }
 
 var<workgroup> taps_sum: array<vec4<f32>, 640>;
@@ -1643,7 +1721,7 @@ fn taps_finish(l: u32, ci: u32, co0: u32, ntaps: u32) {
 }
 @group(0) @binding(3) var<storage, read_write> dbias: array<f32>;
 
-// Filter gradient, all taps (kh*kw <= 9) x 1 cin x 4 cout per workgroup: its TAPS_WG lanes
+// Filter gradient, all taps (kh*kw <= 9) x 1 cin x TAPS_CO cout per workgroup: its TAPS_WG lanes
 // split the rows, then add up each tap's partial sums (`taps_finish`; one pass, no chunk
 // buffer). With p._p1 = 1 the workgroups of input channel 0 also write the bias gradient
 // dbias[co] = Σ dy[.., co] (slot 9).
@@ -1653,47 +1731,61 @@ fn conv2d_filter_grad_taps_wg(
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let ncb = (p.cout + 3u) / 4u;
+    let ncb = (p.cout + TAPS_CO - 1u) / TAPS_CO;
     let blocks = p.cin * ncb;
     let rows = p.n * p.oh;
     let blk = wid.x + wid.y * nwg.x;
     if blk >= blocks { return; }
-    let co0 = (blk % ncb) * 4u;
+    let co0 = (blk % ncb) * TAPS_CO;
     let ci = blk / ncb;
     let last = p.cout - 1u;
     let c1 = min(co0 + 1u, last);
     let c2 = min(co0 + 2u, last);
     let c3 = min(co0 + 3u, last);
+    let c4 = min(co0 + 4u, last);
+    let c5 = min(co0 + 5u, last);
+    let c6 = min(co0 + 6u, last);
+    let c7 = min(co0 + 7u, last);
     let ntaps = p.kh * p.kw;
     // Taps past the kernel read row -h (outside the input), so they contribute zero.
     let ty0 = select(-i32(p.h), i32((0u / p.kw) * p.dh) - i32(p.pad_top), 0u < ntaps);
     let tx0 = i32((0u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc0 = vec4<f32>(0.0);
+    var lo0 = vec4<f32>(0.0);
+    var hi0 = vec4<f32>(0.0);
     let ty1 = select(-i32(p.h), i32((1u / p.kw) * p.dh) - i32(p.pad_top), 1u < ntaps);
     let tx1 = i32((1u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc1 = vec4<f32>(0.0);
+    var lo1 = vec4<f32>(0.0);
+    var hi1 = vec4<f32>(0.0);
     let ty2 = select(-i32(p.h), i32((2u / p.kw) * p.dh) - i32(p.pad_top), 2u < ntaps);
     let tx2 = i32((2u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc2 = vec4<f32>(0.0);
+    var lo2 = vec4<f32>(0.0);
+    var hi2 = vec4<f32>(0.0);
     let ty3 = select(-i32(p.h), i32((3u / p.kw) * p.dh) - i32(p.pad_top), 3u < ntaps);
     let tx3 = i32((3u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc3 = vec4<f32>(0.0);
+    var lo3 = vec4<f32>(0.0);
+    var hi3 = vec4<f32>(0.0);
     let ty4 = select(-i32(p.h), i32((4u / p.kw) * p.dh) - i32(p.pad_top), 4u < ntaps);
     let tx4 = i32((4u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc4 = vec4<f32>(0.0);
+    var lo4 = vec4<f32>(0.0);
+    var hi4 = vec4<f32>(0.0);
     let ty5 = select(-i32(p.h), i32((5u / p.kw) * p.dh) - i32(p.pad_top), 5u < ntaps);
     let tx5 = i32((5u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc5 = vec4<f32>(0.0);
+    var lo5 = vec4<f32>(0.0);
+    var hi5 = vec4<f32>(0.0);
     let ty6 = select(-i32(p.h), i32((6u / p.kw) * p.dh) - i32(p.pad_top), 6u < ntaps);
     let tx6 = i32((6u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc6 = vec4<f32>(0.0);
+    var lo6 = vec4<f32>(0.0);
+    var hi6 = vec4<f32>(0.0);
     let ty7 = select(-i32(p.h), i32((7u / p.kw) * p.dh) - i32(p.pad_top), 7u < ntaps);
     let tx7 = i32((7u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc7 = vec4<f32>(0.0);
+    var lo7 = vec4<f32>(0.0);
+    var hi7 = vec4<f32>(0.0);
     let ty8 = select(-i32(p.h), i32((8u / p.kw) * p.dh) - i32(p.pad_top), 8u < ntaps);
     let tx8 = i32((8u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc8 = vec4<f32>(0.0);
-    var dsum = vec4<f32>(0.0);
+    var lo8 = vec4<f32>(0.0);
+    var hi8 = vec4<f32>(0.0);
+    var dlo = vec4<f32>(0.0);
+    var dhi = vec4<f32>(0.0);
     let r1 = rows;
     // A constant, not a branch on p: SwiftShader's compiler took 114 s over the kernel with both
     // loops, 16 s with one.
@@ -1712,7 +1804,7 @@ fn conv2d_filter_grad_taps_wg(
             for (var ox = 0u; ox < p.ow; ox++) {
                 let g = (r * p.ow + ox) * p.cout;
                 let gv = vec4(gy[g + co0], gy[g + c1], gy[g + c2], gy[g + c3]);
-                dsum += gv;
+                dlo += gv;
                 let w00 = w01;
                 w01 = w02;
                 w02 = tapx(xb, y0 + ty0, i32(ox) + tx2, ci);
@@ -1722,15 +1814,28 @@ fn conv2d_filter_grad_taps_wg(
                 let w20 = w21;
                 w21 = w22;
                 w22 = tapx(xb, y0 + ty6, i32(ox) + tx2, ci);
-                acc0 = fma(vec4(w00), gv, acc0);
-                acc1 = fma(vec4(w01), gv, acc1);
-                acc2 = fma(vec4(w02), gv, acc2);
-                acc3 = fma(vec4(w10), gv, acc3);
-                acc4 = fma(vec4(w11), gv, acc4);
-                acc5 = fma(vec4(w12), gv, acc5);
-                acc6 = fma(vec4(w20), gv, acc6);
-                acc7 = fma(vec4(w21), gv, acc7);
-                acc8 = fma(vec4(w22), gv, acc8);
+                lo0 = fma(vec4(w00), gv, lo0);
+                lo1 = fma(vec4(w01), gv, lo1);
+                lo2 = fma(vec4(w02), gv, lo2);
+                lo3 = fma(vec4(w10), gv, lo3);
+                lo4 = fma(vec4(w11), gv, lo4);
+                lo5 = fma(vec4(w12), gv, lo5);
+                lo6 = fma(vec4(w20), gv, lo6);
+                lo7 = fma(vec4(w21), gv, lo7);
+                lo8 = fma(vec4(w22), gv, lo8);
+                if TAPS_CO == 8u {
+                    let gw = vec4(gy[g + c4], gy[g + c5], gy[g + c6], gy[g + c7]);
+                    dhi += gw;
+                    hi0 = fma(vec4(w00), gw, hi0);
+                    hi1 = fma(vec4(w01), gw, hi1);
+                    hi2 = fma(vec4(w02), gw, hi2);
+                    hi3 = fma(vec4(w10), gw, hi3);
+                    hi4 = fma(vec4(w11), gw, hi4);
+                    hi5 = fma(vec4(w12), gw, hi5);
+                    hi6 = fma(vec4(w20), gw, hi6);
+                    hi7 = fma(vec4(w21), gw, hi7);
+                    hi8 = fma(vec4(w22), gw, hi8);
+                }
             }
         }
     } else {
@@ -1743,82 +1848,126 @@ fn conv2d_filter_grad_taps_wg(
                 let gv = vec4(gy[g + co0], gy[g + c1], gy[g + c2], gy[g + c3]);
                 let y0 = i32(oy * p.sh);
                 let x0 = i32(ox * p.sw);
-                dsum += gv;
-                acc0 = fma(vec4(tapx(xb, y0 + ty0, x0 + tx0, ci)), gv, acc0);
-                acc1 = fma(vec4(tapx(xb, y0 + ty1, x0 + tx1, ci)), gv, acc1);
-                acc2 = fma(vec4(tapx(xb, y0 + ty2, x0 + tx2, ci)), gv, acc2);
-                acc3 = fma(vec4(tapx(xb, y0 + ty3, x0 + tx3, ci)), gv, acc3);
-                acc4 = fma(vec4(tapx(xb, y0 + ty4, x0 + tx4, ci)), gv, acc4);
-                acc5 = fma(vec4(tapx(xb, y0 + ty5, x0 + tx5, ci)), gv, acc5);
-                acc6 = fma(vec4(tapx(xb, y0 + ty6, x0 + tx6, ci)), gv, acc6);
-                acc7 = fma(vec4(tapx(xb, y0 + ty7, x0 + tx7, ci)), gv, acc7);
-                acc8 = fma(vec4(tapx(xb, y0 + ty8, x0 + tx8, ci)), gv, acc8);
+                dlo += gv;
+                let v0 = tapx(xb, y0 + ty0, x0 + tx0, ci);
+                lo0 = fma(vec4(v0), gv, lo0);
+                let v1 = tapx(xb, y0 + ty1, x0 + tx1, ci);
+                lo1 = fma(vec4(v1), gv, lo1);
+                let v2 = tapx(xb, y0 + ty2, x0 + tx2, ci);
+                lo2 = fma(vec4(v2), gv, lo2);
+                let v3 = tapx(xb, y0 + ty3, x0 + tx3, ci);
+                lo3 = fma(vec4(v3), gv, lo3);
+                let v4 = tapx(xb, y0 + ty4, x0 + tx4, ci);
+                lo4 = fma(vec4(v4), gv, lo4);
+                let v5 = tapx(xb, y0 + ty5, x0 + tx5, ci);
+                lo5 = fma(vec4(v5), gv, lo5);
+                let v6 = tapx(xb, y0 + ty6, x0 + tx6, ci);
+                lo6 = fma(vec4(v6), gv, lo6);
+                let v7 = tapx(xb, y0 + ty7, x0 + tx7, ci);
+                lo7 = fma(vec4(v7), gv, lo7);
+                let v8 = tapx(xb, y0 + ty8, x0 + tx8, ci);
+                lo8 = fma(vec4(v8), gv, lo8);
+                if TAPS_CO == 8u {
+                    let gw = vec4(gy[g + c4], gy[g + c5], gy[g + c6], gy[g + c7]);
+                    dhi += gw;
+                    hi0 = fma(vec4(v0), gw, hi0);
+                    hi1 = fma(vec4(v1), gw, hi1);
+                    hi2 = fma(vec4(v2), gw, hi2);
+                    hi3 = fma(vec4(v3), gw, hi3);
+                    hi4 = fma(vec4(v4), gw, hi4);
+                    hi5 = fma(vec4(v5), gw, hi5);
+                    hi6 = fma(vec4(v6), gw, hi6);
+                    hi7 = fma(vec4(v7), gw, hi7);
+                    hi8 = fma(vec4(v8), gw, hi8);
+                }
             }
         }
     }
-    taps_sum[0u * 64u + lid.x] = acc0;
-    taps_sum[1u * 64u + lid.x] = acc1;
-    taps_sum[2u * 64u + lid.x] = acc2;
-    taps_sum[3u * 64u + lid.x] = acc3;
-    taps_sum[4u * 64u + lid.x] = acc4;
-    taps_sum[5u * 64u + lid.x] = acc5;
-    taps_sum[6u * 64u + lid.x] = acc6;
-    taps_sum[7u * 64u + lid.x] = acc7;
-    taps_sum[8u * 64u + lid.x] = acc8;
-    taps_sum[9u * 64u + lid.x] = dsum;
+    taps_sum[0u * 64u + lid.x] = lo0;
+    taps_sum[1u * 64u + lid.x] = lo1;
+    taps_sum[2u * 64u + lid.x] = lo2;
+    taps_sum[3u * 64u + lid.x] = lo3;
+    taps_sum[4u * 64u + lid.x] = lo4;
+    taps_sum[5u * 64u + lid.x] = lo5;
+    taps_sum[6u * 64u + lid.x] = lo6;
+    taps_sum[7u * 64u + lid.x] = lo7;
+    taps_sum[8u * 64u + lid.x] = lo8;
+    taps_sum[9u * 64u + lid.x] = dlo;
     workgroupBarrier();
     taps_finish(lid.x, ci, co0, ntaps);
+    if TAPS_CO == 8u {
+        workgroupBarrier();
+        taps_sum[0u * 64u + lid.x] = hi0;
+        taps_sum[1u * 64u + lid.x] = hi1;
+        taps_sum[2u * 64u + lid.x] = hi2;
+        taps_sum[3u * 64u + lid.x] = hi3;
+        taps_sum[4u * 64u + lid.x] = hi4;
+        taps_sum[5u * 64u + lid.x] = hi5;
+        taps_sum[6u * 64u + lid.x] = hi6;
+        taps_sum[7u * 64u + lid.x] = hi7;
+        taps_sum[8u * 64u + lid.x] = hi8;
+        taps_sum[9u * 64u + lid.x] = dhi;
+        workgroupBarrier();
+        taps_finish(lid.x, ci, co0 + 4u, ntaps);
+    }
 }
 
-// conv2d_filter_grad_taps_wg for cout % 4 == 0: one vec4 load of the upstream gradient per
-// pixel instead of 4 (CPU adapters pay per load).
+// conv2d_filter_grad_taps_wg for cout % 4 == 0: two vec4 loads of the upstream gradient per
+// pixel instead of 8 (CPU adapters pay per load).
 @compute @workgroup_size(TAPS_WG)
 fn conv2d_filter_grad_taps_wg4(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let ncb = (p.cout + 3u) / 4u;
+    let ncb = (p.cout + TAPS_CO - 1u) / TAPS_CO;
     let blocks = p.cin * ncb;
     let rows = p.n * p.oh;
     let blk = wid.x + wid.y * nwg.x;
     if blk >= blocks { return; }
-    let co0 = (blk % ncb) * 4u;
+    let co0 = (blk % ncb) * TAPS_CO;
     let ci = blk / ncb;
-    let last = p.cout - 1u;
-    let c1 = min(co0 + 1u, last);
-    let c2 = min(co0 + 2u, last);
-    let c3 = min(co0 + 3u, last);
+    let c4 = min(co0 + 4u, p.cout - 4u);
     let ntaps = p.kh * p.kw;
     // Taps past the kernel read row -h (outside the input), so they contribute zero.
     let ty0 = select(-i32(p.h), i32((0u / p.kw) * p.dh) - i32(p.pad_top), 0u < ntaps);
     let tx0 = i32((0u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc0 = vec4<f32>(0.0);
+    var lo0 = vec4<f32>(0.0);
+    var hi0 = vec4<f32>(0.0);
     let ty1 = select(-i32(p.h), i32((1u / p.kw) * p.dh) - i32(p.pad_top), 1u < ntaps);
     let tx1 = i32((1u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc1 = vec4<f32>(0.0);
+    var lo1 = vec4<f32>(0.0);
+    var hi1 = vec4<f32>(0.0);
     let ty2 = select(-i32(p.h), i32((2u / p.kw) * p.dh) - i32(p.pad_top), 2u < ntaps);
     let tx2 = i32((2u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc2 = vec4<f32>(0.0);
+    var lo2 = vec4<f32>(0.0);
+    var hi2 = vec4<f32>(0.0);
     let ty3 = select(-i32(p.h), i32((3u / p.kw) * p.dh) - i32(p.pad_top), 3u < ntaps);
     let tx3 = i32((3u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc3 = vec4<f32>(0.0);
+    var lo3 = vec4<f32>(0.0);
+    var hi3 = vec4<f32>(0.0);
     let ty4 = select(-i32(p.h), i32((4u / p.kw) * p.dh) - i32(p.pad_top), 4u < ntaps);
     let tx4 = i32((4u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc4 = vec4<f32>(0.0);
+    var lo4 = vec4<f32>(0.0);
+    var hi4 = vec4<f32>(0.0);
     let ty5 = select(-i32(p.h), i32((5u / p.kw) * p.dh) - i32(p.pad_top), 5u < ntaps);
     let tx5 = i32((5u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc5 = vec4<f32>(0.0);
+    var lo5 = vec4<f32>(0.0);
+    var hi5 = vec4<f32>(0.0);
     let ty6 = select(-i32(p.h), i32((6u / p.kw) * p.dh) - i32(p.pad_top), 6u < ntaps);
     let tx6 = i32((6u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc6 = vec4<f32>(0.0);
+    var lo6 = vec4<f32>(0.0);
+    var hi6 = vec4<f32>(0.0);
     let ty7 = select(-i32(p.h), i32((7u / p.kw) * p.dh) - i32(p.pad_top), 7u < ntaps);
     let tx7 = i32((7u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc7 = vec4<f32>(0.0);
+    var lo7 = vec4<f32>(0.0);
+    var hi7 = vec4<f32>(0.0);
     let ty8 = select(-i32(p.h), i32((8u / p.kw) * p.dh) - i32(p.pad_top), 8u < ntaps);
     let tx8 = i32((8u % p.kw) * p.dw) - i32(p.pad_left);
-    var acc8 = vec4<f32>(0.0);
-    var dsum = vec4<f32>(0.0);
+    var lo8 = vec4<f32>(0.0);
+    var hi8 = vec4<f32>(0.0);
+    var dlo = vec4<f32>(0.0);
+    var dhi = vec4<f32>(0.0);
     let r1 = rows;
     // A constant, not a branch on p: SwiftShader's compiler took 114 s over the kernel with both
     // loops, 16 s with one.
@@ -1837,7 +1986,7 @@ fn conv2d_filter_grad_taps_wg4(
             for (var ox = 0u; ox < p.ow; ox++) {
                 let g = (r * p.ow + ox) * p.cout;
                 let gv = gy4[(g + co0) / 4u];
-                dsum += gv;
+                dlo += gv;
                 let w00 = w01;
                 w01 = w02;
                 w02 = tapx(xb, y0 + ty0, i32(ox) + tx2, ci);
@@ -1847,15 +1996,28 @@ fn conv2d_filter_grad_taps_wg4(
                 let w20 = w21;
                 w21 = w22;
                 w22 = tapx(xb, y0 + ty6, i32(ox) + tx2, ci);
-                acc0 = fma(vec4(w00), gv, acc0);
-                acc1 = fma(vec4(w01), gv, acc1);
-                acc2 = fma(vec4(w02), gv, acc2);
-                acc3 = fma(vec4(w10), gv, acc3);
-                acc4 = fma(vec4(w11), gv, acc4);
-                acc5 = fma(vec4(w12), gv, acc5);
-                acc6 = fma(vec4(w20), gv, acc6);
-                acc7 = fma(vec4(w21), gv, acc7);
-                acc8 = fma(vec4(w22), gv, acc8);
+                lo0 = fma(vec4(w00), gv, lo0);
+                lo1 = fma(vec4(w01), gv, lo1);
+                lo2 = fma(vec4(w02), gv, lo2);
+                lo3 = fma(vec4(w10), gv, lo3);
+                lo4 = fma(vec4(w11), gv, lo4);
+                lo5 = fma(vec4(w12), gv, lo5);
+                lo6 = fma(vec4(w20), gv, lo6);
+                lo7 = fma(vec4(w21), gv, lo7);
+                lo8 = fma(vec4(w22), gv, lo8);
+                if TAPS_CO == 8u {
+                    let gw = gy4[(g + c4) / 4u];
+                    dhi += gw;
+                    hi0 = fma(vec4(w00), gw, hi0);
+                    hi1 = fma(vec4(w01), gw, hi1);
+                    hi2 = fma(vec4(w02), gw, hi2);
+                    hi3 = fma(vec4(w10), gw, hi3);
+                    hi4 = fma(vec4(w11), gw, hi4);
+                    hi5 = fma(vec4(w12), gw, hi5);
+                    hi6 = fma(vec4(w20), gw, hi6);
+                    hi7 = fma(vec4(w21), gw, hi7);
+                    hi8 = fma(vec4(w22), gw, hi8);
+                }
             }
         }
     } else {
@@ -1868,31 +2030,68 @@ fn conv2d_filter_grad_taps_wg4(
                 let gv = gy4[(g + co0) / 4u];
                 let y0 = i32(oy * p.sh);
                 let x0 = i32(ox * p.sw);
-                dsum += gv;
-                acc0 = fma(vec4(tapx(xb, y0 + ty0, x0 + tx0, ci)), gv, acc0);
-                acc1 = fma(vec4(tapx(xb, y0 + ty1, x0 + tx1, ci)), gv, acc1);
-                acc2 = fma(vec4(tapx(xb, y0 + ty2, x0 + tx2, ci)), gv, acc2);
-                acc3 = fma(vec4(tapx(xb, y0 + ty3, x0 + tx3, ci)), gv, acc3);
-                acc4 = fma(vec4(tapx(xb, y0 + ty4, x0 + tx4, ci)), gv, acc4);
-                acc5 = fma(vec4(tapx(xb, y0 + ty5, x0 + tx5, ci)), gv, acc5);
-                acc6 = fma(vec4(tapx(xb, y0 + ty6, x0 + tx6, ci)), gv, acc6);
-                acc7 = fma(vec4(tapx(xb, y0 + ty7, x0 + tx7, ci)), gv, acc7);
-                acc8 = fma(vec4(tapx(xb, y0 + ty8, x0 + tx8, ci)), gv, acc8);
+                dlo += gv;
+                let v0 = tapx(xb, y0 + ty0, x0 + tx0, ci);
+                lo0 = fma(vec4(v0), gv, lo0);
+                let v1 = tapx(xb, y0 + ty1, x0 + tx1, ci);
+                lo1 = fma(vec4(v1), gv, lo1);
+                let v2 = tapx(xb, y0 + ty2, x0 + tx2, ci);
+                lo2 = fma(vec4(v2), gv, lo2);
+                let v3 = tapx(xb, y0 + ty3, x0 + tx3, ci);
+                lo3 = fma(vec4(v3), gv, lo3);
+                let v4 = tapx(xb, y0 + ty4, x0 + tx4, ci);
+                lo4 = fma(vec4(v4), gv, lo4);
+                let v5 = tapx(xb, y0 + ty5, x0 + tx5, ci);
+                lo5 = fma(vec4(v5), gv, lo5);
+                let v6 = tapx(xb, y0 + ty6, x0 + tx6, ci);
+                lo6 = fma(vec4(v6), gv, lo6);
+                let v7 = tapx(xb, y0 + ty7, x0 + tx7, ci);
+                lo7 = fma(vec4(v7), gv, lo7);
+                let v8 = tapx(xb, y0 + ty8, x0 + tx8, ci);
+                lo8 = fma(vec4(v8), gv, lo8);
+                if TAPS_CO == 8u {
+                    let gw = gy4[(g + c4) / 4u];
+                    dhi += gw;
+                    hi0 = fma(vec4(v0), gw, hi0);
+                    hi1 = fma(vec4(v1), gw, hi1);
+                    hi2 = fma(vec4(v2), gw, hi2);
+                    hi3 = fma(vec4(v3), gw, hi3);
+                    hi4 = fma(vec4(v4), gw, hi4);
+                    hi5 = fma(vec4(v5), gw, hi5);
+                    hi6 = fma(vec4(v6), gw, hi6);
+                    hi7 = fma(vec4(v7), gw, hi7);
+                    hi8 = fma(vec4(v8), gw, hi8);
+                }
             }
         }
     }
-    taps_sum[0u * 64u + lid.x] = acc0;
-    taps_sum[1u * 64u + lid.x] = acc1;
-    taps_sum[2u * 64u + lid.x] = acc2;
-    taps_sum[3u * 64u + lid.x] = acc3;
-    taps_sum[4u * 64u + lid.x] = acc4;
-    taps_sum[5u * 64u + lid.x] = acc5;
-    taps_sum[6u * 64u + lid.x] = acc6;
-    taps_sum[7u * 64u + lid.x] = acc7;
-    taps_sum[8u * 64u + lid.x] = acc8;
-    taps_sum[9u * 64u + lid.x] = dsum;
+    taps_sum[0u * 64u + lid.x] = lo0;
+    taps_sum[1u * 64u + lid.x] = lo1;
+    taps_sum[2u * 64u + lid.x] = lo2;
+    taps_sum[3u * 64u + lid.x] = lo3;
+    taps_sum[4u * 64u + lid.x] = lo4;
+    taps_sum[5u * 64u + lid.x] = lo5;
+    taps_sum[6u * 64u + lid.x] = lo6;
+    taps_sum[7u * 64u + lid.x] = lo7;
+    taps_sum[8u * 64u + lid.x] = lo8;
+    taps_sum[9u * 64u + lid.x] = dlo;
     workgroupBarrier();
     taps_finish(lid.x, ci, co0, ntaps);
+    if TAPS_CO == 8u {
+        workgroupBarrier();
+        taps_sum[0u * 64u + lid.x] = hi0;
+        taps_sum[1u * 64u + lid.x] = hi1;
+        taps_sum[2u * 64u + lid.x] = hi2;
+        taps_sum[3u * 64u + lid.x] = hi3;
+        taps_sum[4u * 64u + lid.x] = hi4;
+        taps_sum[5u * 64u + lid.x] = hi5;
+        taps_sum[6u * 64u + lid.x] = hi6;
+        taps_sum[7u * 64u + lid.x] = hi7;
+        taps_sum[8u * 64u + lid.x] = hi8;
+        taps_sum[9u * 64u + lid.x] = dhi;
+        workgroupBarrier();
+        taps_finish(lid.x, ci, co0 + 4u, ntaps);
+    }
 }
 
 // x[b, iy, ix, ci], or 0 outside the input.

@@ -156,16 +156,18 @@ fn small_all_taps_filter_gradients_take_one_pass_and_large_ones_chunk() {
     // workgroup (one dispatch, no chunk pass) and can give the bias gradient Σ dy from the same
     // dispatch; above it, the chunked partial sums and their sum (two dispatches, no bias
     // gradient). LeNet-5's two convolutions, odd shapes with strides, dilations and padding,
-    // more rows than the 64 lanes or fewer, cout a multiple of 4 (dy read as vec4s) or not; every case against the
-    // CPU twin, with the kernel forced and through conv2d_backprop_filter_and_bias (tuned). The
-    // one pass runs with both lane counts (TAPS_LANES: 8 on CPU adapters, 64 on GPUs) and 5.
+    // more rows than the 64 lanes or fewer, cout a multiple of 4 (dy read as vec4s) or not, one
+    // or more blocks of 8 output channels; every case against the CPU twin, with the kernel
+    // forced and through conv2d_backprop_filter_and_bias (tuned). The one pass runs with both
+    // lane counts (TAPS_LANES: 8 on CPU adapters, 64 on GPUs) and 5, each with 4 and 8 output
+    // channels an invocation (TAPS_CHANNELS).
     use tessera::kernels::conv2d::{
-        conv2d_filter_bias_grad_kernel, conv2d_filter_bias_grad_taps, TAPS_LANES, TAPS_ONE_PASS_PIXELS,
+        conv2d_filter_bias_grad_kernel, conv2d_filter_bias_grad_taps, TAPS_CHANNELS, TAPS_LANES, TAPS_ONE_PASS_PIXELS,
     };
     use tessera::kernels::Conv2dGeometry;
     let same = Conv2dOptions::default().padding(Padding::Same);
     let valid = Conv2dOptions::default();
-    let cases: [([usize; 4], [usize; 4], Conv2dOptions); 8] = [
+    let cases: [([usize; 4], [usize; 4], Conv2dOptions); 10] = [
         ([32, 28, 28, 1], [3, 3, 1, 6], valid),
         ([32, 13, 13, 6], [3, 3, 6, 16], valid),
         ([3, 7, 5, 5], [3, 1, 5, 7], same.strides([2, 1])),
@@ -174,6 +176,9 @@ fn small_all_taps_filter_gradients_take_one_pass_and_large_ones_chunk() {
         ([2, 9, 8, 3], [2, 3, 3, 2], valid.dilations([2, 1]).padding(Padding::Explicit([[1, 0], [2, 1]]))),
         ([1, 2, 3, 2], [2, 2, 2, 5], valid),
         ([2, 130, 260, 1], [3, 3, 1, 2], same),
+        // Chunked, past one block of 8 output channels: sliding rows, then the general loop.
+        ([1, 257, 257, 2], [3, 3, 2, 11], same),
+        ([1, 300, 240, 1], [3, 2, 1, 9], same),
     ];
     let _ = gpu();
     let dev = Device::gpu().unwrap(); // a device of its own for the dispatch count
@@ -212,9 +217,10 @@ fn small_all_taps_filter_gradients_take_one_pass_and_large_ones_chunk() {
                 None if !(with_bias && one_pass) => {}
                 _ => panic!("{what}: with_bias={with_bias} one_pass={one_pass}: unexpected bias gradient"),
             }
-            for lanes in TAPS_LANES.into_iter().chain([5]) {
-                let what = format!("{what} with {lanes} lanes");
-                let r = conv2d_filter_bias_grad_taps(gp, &xb, &dyb, &g, (kernel, true, lanes));
+            let launches = TAPS_LANES.into_iter().chain([5]).flat_map(|l| TAPS_CHANNELS.map(|c| (l, c)));
+            for (lanes, channels) in launches {
+                let what = format!("{what} with {lanes} lanes, {channels} channels");
+                let r = conv2d_filter_bias_grad_taps(gp, &xb, &dyb, &g, (kernel, true, lanes, channels));
                 let Some((dw, Some(db))) = r.as_ref().ok().filter(|_| one_pass) else {
                     assert!(!one_pass && r.is_err(), "{what}: one_pass={one_pass}");
                     continue;
@@ -222,9 +228,10 @@ fn small_all_taps_filter_gradients_take_one_pass_and_large_ones_chunk() {
                 assert_close_vec(&read(dw, want.numel()), &want.to_vec().unwrap(), RTOL, &format!("{what}: dw"));
                 assert_close_vec(&read(db, fs[3]), &want_db.to_vec().unwrap(), RTOL, &format!("{what}: db"));
             }
-            for lanes in [0, 65] {
-                let e = conv2d_filter_bias_grad_taps(gp, &xb, &dyb, &g, (kernel, false, lanes));
-                assert!(matches!(e, Err(tessera::kernels::KernelError::Shape { .. })), "{what}: {lanes} lanes");
+            for (lanes, channels) in [(0, 4), (65, 8), (8, 6)] {
+                let e = conv2d_filter_bias_grad_taps(gp, &xb, &dyb, &g, (kernel, false, lanes, channels));
+                let refused = matches!(e, Err(tessera::kernels::KernelError::Shape { .. }));
+                assert!(refused, "{what}: {lanes} lanes, {channels} channels");
             }
         }
         if !vec4 {

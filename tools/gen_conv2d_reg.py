@@ -138,32 +138,52 @@ def gen_filter_grad(vj=16):
     return "\n".join(L)
 
 
-def upstream(vec):
-    """The line loading the upstream gradient's 4 channels co0.. at pixel offset g: one vec4
-    load through gy4 with `vec` (cout % 4 == 0), else 4 loads (the tail clamped to the last)."""
+def upstream(vec, hi=False):
+    """The line loading the upstream gradient's channels co0..co0 + 3 at pixel offset g as gv
+    (with `hi`, the next 4 as gw): a vec4 load through gy4 with `vec` (cout % 4 == 0; past the
+    last channel gw reloads the last 4), else scalar loads (clamped to the last channel)."""
     if vec:
-        return "            let gv = gy4[(g + co0) / 4u];"
+        return "            let gw = gy4[(g + c4) / 4u];" if hi else "            let gv = gy4[(g + co0) / 4u];"
+    if hi:
+        return "            let gw = vec4(gy[g + c4], gy[g + c5], gy[g + c6], gy[g + c7]);"
     return "            let gv = vec4(gy[g + co0], gy[g + c1], gy[g + c2], gy[g + c3]);"
+
+
+def high_half(w, taps, dsum, vec, tap):
+    """A taps loop body's second 4 output channels (TAPS_CO = 8): gw, and tap t's input `tap(t)`
+    times it into hi{t} (dsum: and into dhi)."""
+    w("            if TAPS_CO == 8u {")
+    w("    " + upstream(vec, True))
+    if dsum:
+        w("                dhi += gw;")
+    for t in range(taps):
+        w(f"                hi{t} = fma(vec4({tap(t)}), gw, hi{t});")
+    w("            }")
 
 
 def taps_body(w, taps, r0, r1, step, dsum=False, vec=False):
     """The taps kernels' shared body: block `blk` -> (ci, co0), the tap offsets, and the
-    accumulation over rows `r0`..`r1` (advancing by `step`) into acc0..acc{taps-1} (and, with
-    `dsum`, the upstream gradient's sum into dsum); `vec`: see `upstream`."""
-    w("    let co0 = (blk % ncb) * 4u;")
+    accumulation over rows `r0`..`r1` (advancing by `step`) into lo0..lo{taps-1} (channels
+    co0..co0 + 3) and, with TAPS_CO = 8, hi0.. (the next 4), and, with `dsum`, the upstream
+    gradient's sums into dlo (and dhi); `vec`: see `upstream`."""
+    w("    let co0 = (blk % ncb) * TAPS_CO;")
     w("    let ci = blk / ncb;")
-    w("    let last = p.cout - 1u;")
-    w("    let c1 = min(co0 + 1u, last);")
-    w("    let c2 = min(co0 + 2u, last);")
-    w("    let c3 = min(co0 + 3u, last);")
+    if vec:
+        w("    let c4 = min(co0 + 4u, p.cout - 4u);")
+    else:
+        w("    let last = p.cout - 1u;")
+        for j in range(1, 8):
+            w(f"    let c{j} = min(co0 + {j}u, last);")
     w("    let ntaps = p.kh * p.kw;")
     w("    // Taps past the kernel read row -h (outside the input), so they contribute zero.")
     for t in range(taps):
         w(f"    let ty{t} = select(-i32(p.h), i32(({t}u / p.kw) * p.dh) - i32(p.pad_top), {t}u < ntaps);")
         w(f"    let tx{t} = i32(({t}u % p.kw) * p.dw) - i32(p.pad_left);")
-        w(f"    var acc{t} = vec4<f32>(0.0);")
+        w(f"    var lo{t} = vec4<f32>(0.0);")
+        w(f"    var hi{t} = vec4<f32>(0.0);")
     if dsum:
-        w("    var dsum = vec4<f32>(0.0);")
+        w("    var dlo = vec4<f32>(0.0);")
+        w("    var dhi = vec4<f32>(0.0);")
     w(f"    let r1 = {r1};")
     if taps != 9:
         plain_rows(w, taps, (r0, step), dsum, vec)
@@ -193,13 +213,14 @@ def sliding_rows(w, taps, rows, dsum, vec):
     w("            let g = (r * p.ow + ox) * p.cout;")
     w(upstream(vec))
     if dsum:
-        w("            dsum += gv;")
+        w("            dlo += gv;")
     for k in range(3):
         w(f"            let w{k}0 = w{k}1;")
         w(f"            w{k}1 = w{k}2;")
         w(f"            w{k}2 = tapx(xb, y0 + ty{3 * k}, i32(ox) + tx2, ci);")
     for t in range(taps):
-        w(f"            acc{t} = fma(vec4(w{t // 3}{t % 3}), gv, acc{t});")
+        w(f"            lo{t} = fma(vec4(w{t // 3}{t % 3}), gv, lo{t});")
+    high_half(w, taps, dsum, vec, lambda t: f"w{t // 3}{t % 3}")
     w("        }")
     w("    }")
 
@@ -217,20 +238,22 @@ def plain_rows(w, taps, rows, dsum, vec):
     w("            let y0 = i32(oy * p.sh);")
     w("            let x0 = i32(ox * p.sw);")
     if dsum:
-        w("            dsum += gv;")
+        w("            dlo += gv;")
     for t in range(taps):
-        w(f"            acc{t} = fma(vec4(tapx(xb, y0 + ty{t}, x0 + tx{t}, ci)), gv, acc{t});")
+        w(f"            let v{t} = tapx(xb, y0 + ty{t}, x0 + tx{t}, ci);")
+        w(f"            lo{t} = fma(vec4(v{t}), gv, lo{t});")
+    high_half(w, taps, dsum, vec, lambda t: f"v{t}")
     w("        }")
     w("    }")
 
 
 def gen_filter_grad_taps(taps=9):
     """Filter gradient for small kernels (kh*kw <= TAPS) and any channel counts: each
-    invocation owns one input channel and 4 output channels for every tap, so each upstream
+    invocation owns one input channel and TAPS_CO output channels for every tap, so each upstream
     gradient value is loaded once per pixel and reused by all the taps. Two entry points:
     `conv2d_filter_grad_taps` sums one chunk of rows per invocation (partial sums that
     `sum_chunks` adds when there are several chunks); `conv2d_filter_grad_taps_wg` gives each
-    (cin, 4 cout) block one workgroup whose TAPS_WG lanes split the rows and add their sums in
+    (cin, TAPS_CO cout) block one workgroup whose TAPS_WG lanes split the rows and add their sums in
     workgroup memory, so small problems need one pass, and (p._p1 = 1) also writes the bias
     gradient, the sum of the upstream gradient it reads anyway."""
     L = []
@@ -240,11 +263,16 @@ def gen_filter_grad_taps(taps=9):
     w("// pixel); false: the general loop. Fixed at pipeline creation, from the geometry.")
     w("override TAPS_SLIDE: bool = false;")
     w("")
-    w(f"// Filter gradient, all taps (kh*kw <= {taps}) x 1 cin x 4 cout per invocation over a chunk of rows.")
+    w("// Output channels per invocation of the all-taps filter gradients: 4, or 8 where that still")
+    w("// leaves enough workgroups (SwiftShader pays per loop iteration: LeNet's conv 2, 2.3 -> 1.6")
+    w("// ms). Fixed at pipeline creation.")
+    w("override TAPS_CO: u32 = 4u;")
+    w("")
+    w(f"// Filter gradient, all taps (kh*kw <= {taps}) x 1 cin x TAPS_CO cout per invocation over a chunk of rows.")
     w("@compute @workgroup_size(64)")
     w("fn conv2d_filter_grad_taps(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {")
     w("    let id = gid.x + gid.y * nwg.x * 64u;")
-    w("    let ncb = (p.cout + 3u) / 4u;")
+    w("    let ncb = (p.cout + TAPS_CO - 1u) / TAPS_CO;")
     w("    let blocks = p.cin * ncb;")
     w("    let rows = p.n * p.oh;")
     w("    let nchunks = (rows + p._p0 - 1u) / p._p0;")
@@ -255,7 +283,10 @@ def gen_filter_grad_taps(taps=9):
     w("    let e0 = chunk * p.kh * p.kw * p.cin * p.cout + ci * p.cout;")
     w("    if bias[0] == 12345.678 { return; } // keeps binding 3 in the layout")
     for t in range(taps):
-        w(f"    if {t}u < ntaps {{ store_dw(e0 + {t}u * p.cin * p.cout, co0, acc{t}); }}")
+        w(f"    if {t}u < ntaps {{")
+        w(f"        store_dw(e0 + {t}u * p.cin * p.cout, co0, lo{t});")
+        w(f"        if TAPS_CO == 8u {{ store_dw(e0 + {t}u * p.cin * p.cout, co0 + 4u, hi{t}); }}")
+        w("    }")
     w("}")
     w("")
     w(f"var<workgroup> taps_sum: array<vec4<f32>, {(taps + 1) * 64}>;")
@@ -286,14 +317,14 @@ def gen_filter_grad_taps(taps=9):
     w("}")
     w("@group(0) @binding(3) var<storage, read_write> dbias: array<f32>;")
     w("")
-    w(f"// Filter gradient, all taps (kh*kw <= {taps}) x 1 cin x 4 cout per workgroup: its TAPS_WG lanes")
+    w(f"// Filter gradient, all taps (kh*kw <= {taps}) x 1 cin x TAPS_CO cout per workgroup: its TAPS_WG lanes")
     w("// split the rows, then add up each tap's partial sums (`taps_finish`; one pass, no chunk")
     w("// buffer). With p._p1 = 1 the workgroups of input channel 0 also write the bias gradient")
     w(f"// dbias[co] = Σ dy[.., co] (slot {taps}).")
     taps_wg(w, taps, "conv2d_filter_grad_taps_wg", False)
     w("")
-    w("// conv2d_filter_grad_taps_wg for cout % 4 == 0: one vec4 load of the upstream gradient per")
-    w("// pixel instead of 4 (CPU adapters pay per load).")
+    w("// conv2d_filter_grad_taps_wg for cout % 4 == 0: two vec4 loads of the upstream gradient per")
+    w("// pixel instead of 8 (CPU adapters pay per load).")
     taps_wg(w, taps, "conv2d_filter_grad_taps_wg4", True)
     w("")
     w("// x[b, iy, ix, ci], or 0 outside the input.")
@@ -321,17 +352,25 @@ def taps_wg(w, taps, name, vec):
     w("    @builtin(local_invocation_id) lid: vec3<u32>,")
     w("    @builtin(num_workgroups) nwg: vec3<u32>,")
     w(") {")
-    w("    let ncb = (p.cout + 3u) / 4u;")
+    w("    let ncb = (p.cout + TAPS_CO - 1u) / TAPS_CO;")
     w("    let blocks = p.cin * ncb;")
     w("    let rows = p.n * p.oh;")
     w("    let blk = wid.x + wid.y * nwg.x;")
     w("    if blk >= blocks { return; }")
     taps_body(w, taps, "lid.x", "rows", "r += TAPS_WG", True, vec)
     for t in range(taps):
-        w(f"    taps_sum[{t}u * 64u + lid.x] = acc{t};")
-    w(f"    taps_sum[{taps}u * 64u + lid.x] = dsum;")
+        w(f"    taps_sum[{t}u * 64u + lid.x] = lo{t};")
+    w(f"    taps_sum[{taps}u * 64u + lid.x] = dlo;")
     w("    workgroupBarrier();")
     w("    taps_finish(lid.x, ci, co0, ntaps);")
+    w("    if TAPS_CO == 8u {")
+    w("        workgroupBarrier();")
+    for t in range(taps):
+        w(f"        taps_sum[{t}u * 64u + lid.x] = hi{t};")
+    w(f"        taps_sum[{taps}u * 64u + lid.x] = dhi;")
+    w("        workgroupBarrier();")
+    w("        taps_finish(lid.x, ci, co0 + 4u, ntaps);")
+    w("    }")
     w("}")
 
 

@@ -504,7 +504,7 @@ fn filter_grad_auto(
 pub enum FilterGradKernel {
     /// One tap x 4 cin x 16 cout per invocation (cin, cout % 4 == 0).
     Register,
-    /// All taps (kh·kw <= 9) x 1 cin x 4 cout per invocation.
+    /// All taps (kh·kw <= 9) x 1 cin x 4 or 8 cout per invocation ([`taps_channels`]).
     Taps,
     /// `Taps` in one pass with the upstream gradient read as vec4s (cout % 4 == 0, at most
     /// [`TAPS_ONE_PASS_PIXELS`] output pixels): a quarter of its loads, which lavapipe pays
@@ -571,7 +571,7 @@ impl FilterGradKernel {
         let w = &g.win;
         match self {
             FilterGradKernel::Register => w.kh * w.kw * (w.c / 4) * g.cout.div_ceil(16),
-            FilterGradKernel::Taps | FilterGradKernel::TapsVec4 => w.c * g.cout.div_ceil(4),
+            FilterGradKernel::Taps | FilterGradKernel::TapsVec4 => w.c * g.cout.div_ceil(taps_channels(g)),
             FilterGradKernel::Generic => w.kh * w.kw * w.c * g.cout.div_ceil(4),
             FilterGradKernel::Grouped => {
                 w.kh * w.kw * (w.c / g.groups).div_ceil(4) * (g.cout / g.groups).div_ceil(4) * g.groups
@@ -740,10 +740,9 @@ fn filter_grad_block(
         _ => kernel.threads(g),
     };
     // TapsVec4 is valid only up to TAPS_ONE_PASS_PIXELS: it always takes the one pass.
-    if matches!(kernel, FilterGradKernel::Taps | FilterGradKernel::TapsVec4)
-        && w.n * w.oh * w.ow <= TAPS_ONE_PASS_PIXELS
-    {
-        return taps_one_pass(gpu, x, dy, g, (threads, elems), (kernel, with_bias, taps_lanes(gpu)));
+    if matches!(kernel, FilterGradKernel::Taps | FilterGradKernel::TapsVec4) && taps_fit_one_pass(g) {
+        let launch = (kernel, with_bias, taps_lanes(gpu), taps_channels(g));
+        return taps_one_pass(gpu, x, dy, g, elems, launch);
     }
     let rows = (w.n * w.oh).max(1);
     // `threads` is 0 for a filter with no input channels (an all-zero gradient).
@@ -754,10 +753,10 @@ fn filter_grad_block(
     let partial = out_f32(gpu, chunks * elems)?;
     let dummy = out_f32(gpu, 1)?;
     let fg_tv = [("FG_TV", block.vec4s as f64)];
-    let slide = [taps_slide(g)];
+    let taps = [taps_slide(g), ("TAPS_CO", taps_channels(g) as f64)];
     let constants: &[(&str, f64)] = match kernel {
         FilterGradKernel::Register => &fg_tv,
-        FilterGradKernel::Taps => &slide,
+        FilterGradKernel::Taps => &taps,
         _ => &[],
     };
     let p = match g.groups {
@@ -790,7 +789,7 @@ fn filter_grad_block(
 
 /// Output pixels up to which the all-taps filter gradient runs in one pass
 /// (`conv2d_filter_grad_taps_wg`, or `_wg4` for [`FilterGradKernel::TapsVec4`]: a workgroup
-/// per block of one input and four output channels,
+/// per block of one input and eight output channels,
 /// its 64 lanes splitting the rows and adding their sums in workgroup memory) instead of
 /// chunked partial sums and a `sum_chunks` pass: small problems (LeNet's convolutions) are
 /// dominated by launches, larger ones gain from the chunks' extra invocations.
@@ -799,27 +798,58 @@ pub const TAPS_ONE_PASS_PIXELS: usize = 1 << 16;
 /// The lane counts [`taps_lanes`] chooses between.
 pub const TAPS_LANES: [u32; 2] = [8, 64];
 
+/// The output channels per invocation [`taps_channels`] chooses between (`TAPS_CO`).
+pub const TAPS_CHANNELS: [usize; 2] = [4, 8];
+
+/// Fewest workgroups (blocks of one input and 8 output channels) for which the one-pass
+/// all-taps filter gradient gives each invocation 8 output channels: a CPU adapter runs a
+/// workgroup on one thread (LeNet's first conv, 1 input channel and 6 output ones, keeps 2).
+pub const TAPS_WIDE_MIN_WORKGROUPS: usize = 8;
+
+/// Whether the all-taps filter gradient takes one pass (at most [`TAPS_ONE_PASS_PIXELS`]).
+fn taps_fit_one_pass(g: &Conv2dGeometry) -> bool {
+    g.win.n * g.win.oh * g.win.ow <= TAPS_ONE_PASS_PIXELS
+}
+
+/// The all-taps kernels' output channels per invocation (`TAPS_CO`): 8, so that each loop
+/// iteration's input loads feed twice the channels (SwiftShader pays per iteration: LeNet's
+/// conv 2, 2.3 → 1.6 ms), unless a one pass would then keep fewer than
+/// [`TAPS_WIDE_MIN_WORKGROUPS`] workgroups (a chunked pass gets its parallelism from chunks).
+fn taps_channels(g: &Conv2dGeometry) -> usize {
+    let wide_blocks = g.win.c * g.cout.div_ceil(8);
+    TAPS_CHANNELS[(wide_blocks >= TAPS_WIDE_MIN_WORKGROUPS || !taps_fit_one_pass(g)) as usize]
+}
+
 /// The one-pass all-taps filter gradient ([`FilterGradKernel::Taps`] or `TapsVec4`, at most
-/// [`TAPS_ONE_PASS_PIXELS`] output pixels) with `lanes` (1 to 64) per workgroup instead of
-/// the adapter's choice, and the bias gradient when `with_bias`: how tests reach the lane count
-/// this adapter does not get.
+/// [`TAPS_ONE_PASS_PIXELS`] output pixels) with `lanes` (1 to 64) per workgroup and `channels`
+/// (one of [`TAPS_CHANNELS`]) per invocation instead of the adapter's and geometry's choice,
+/// and the bias gradient when `with_bias`: how tests reach the launches this case does not get.
 pub fn conv2d_filter_bias_grad_taps(
     gpu: &Gpu,
     x: &GpuBuffer,
     dy: &GpuBuffer,
     g: &Conv2dGeometry,
-    (kernel, with_bias, lanes): (FilterGradKernel, bool, u32),
+    (kernel, with_bias, lanes, channels): (FilterGradKernel, bool, u32, usize),
 ) -> Result<(GpuBuffer, Option<GpuBuffer>)> {
     let w = &g.win;
     let taps = matches!(kernel, FilterGradKernel::Taps | FilterGradKernel::TapsVec4);
-    if !taps || !kernel.valid(g) || w.n * w.oh * w.ow > TAPS_ONE_PASS_PIXELS || !(1..=64).contains(&lanes) {
+    if !taps
+        || !kernel.valid(g)
+        || !taps_fit_one_pass(g)
+        || !(1..=64).contains(&lanes)
+        || !TAPS_CHANNELS.contains(&channels)
+    {
         return Err(crate::shape_err(
             "conv2d_filter_grad",
-            format!("one-pass {kernel:?} with {lanes} lanes for {} output pixels, cout {}", w.n * w.oh * w.ow, g.cout),
+            format!(
+                "one-pass {kernel:?} with {lanes} lanes and {channels} channels an invocation for {} output pixels, cout {}",
+                w.n * w.oh * w.ow,
+                g.cout
+            ),
         ));
     }
     let elems = g.filter_shape().iter().product::<usize>();
-    taps_one_pass(gpu, x, dy, g, (kernel.threads(g), elems), (kernel, with_bias, lanes))
+    taps_one_pass(gpu, x, dy, g, elems, (kernel, with_bias, lanes, channels))
 }
 
 /// Lanes of the one-pass all-taps workgroups (`TAPS_WG`): 64 on GPUs; 8 elsewhere (CPU
@@ -836,23 +866,26 @@ fn taps_slide(g: &Conv2dGeometry) -> (&'static str, f64) {
     ("TAPS_SLIDE", (w.kw == 3 && w.sw == 1 && w.dw == 1) as u8 as f64)
 }
 
-/// The all-taps filter gradient in one dispatch of `blocks` workgroups (see
-/// [`TAPS_ONE_PASS_PIXELS`]), with the bias gradient (`cout` sums of `dy`) when `with_bias`.
+/// The all-taps filter gradient (`elems` values) in one dispatch of a workgroup per input
+/// channel and `channels` output channels (see [`TAPS_ONE_PASS_PIXELS`]), with the bias
+/// gradient (`cout` sums of `dy`) when `with_bias`.
 fn taps_one_pass(
     gpu: &Gpu,
     x: &GpuBuffer,
     dy: &GpuBuffer,
     g: &Conv2dGeometry,
-    (blocks, elems): (usize, usize),
-    (kernel, with_bias, lanes): (FilterGradKernel, bool, u32),
+    elems: usize,
+    (kernel, with_bias, lanes, channels): (FilterGradKernel, bool, u32, usize),
 ) -> Result<(GpuBuffer, Option<GpuBuffer>)> {
+    let blocks = g.win.c * g.cout.div_ceil(channels);
     let out = out_f32(gpu, elems)?;
     let db = out_f32(gpu, if with_bias { g.cout } else { 1 })?;
     let entry = match kernel {
         FilterGradKernel::TapsVec4 => "conv2d_filter_grad_taps_wg4",
         _ => "conv2d_filter_grad_taps_wg",
     };
-    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, entry, &[("TAPS_WG", lanes as f64), taps_slide(g)])?;
+    let constants = [("TAPS_WG", lanes as f64), taps_slide(g), ("TAPS_CO", channels as f64)];
+    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, entry, &constants)?;
     let p = params_ext(g, false, Activation::None, [0, with_bias as usize, 0]);
     gpu.dispatch(&pipe, p.bytes()?, &[x, dy, &db, &out], grid_1d(gpu, blocks, 1))?;
     Ok((out, with_bias.then_some(db)))

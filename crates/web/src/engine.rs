@@ -271,18 +271,28 @@ impl Trainer {
     }
 
     /// Records `steps` optimisation steps; returns their mean loss, still on the device.
+    /// One step records no dispatch beyond the step's own (the page awaits each one).
     pub fn record_steps(&mut self, steps: usize) -> Result<Tensor> {
-        let mut total = Tensor::zeros(&[], self.net.device())?;
-        for _ in 0..steps.max(1) {
-            let (x, y) = self.next_batch()?;
-            let logits = self.net.model.call(&x, true)?;
-            let loss = sparse_categorical_crossentropy(&y, &logits, true)?;
-            let grads = loss.backward()?;
-            self.opt.apply_gradients(&grads, &self.net.model.trainable_variables())?;
-            total = no_grad(|| add(&total, &loss.detach()))?;
-            self.steps += 1;
+        let mut total = self.record_step()?;
+        for _ in 1..steps {
+            let loss = self.record_step()?;
+            total = no_grad(|| add(&total, &loss))?;
         }
-        no_grad(|| affine(&total, 1.0 / steps.max(1) as f32, 0.0))
+        match steps {
+            0 | 1 => Ok(total),
+            _ => no_grad(|| affine(&total, 1.0 / steps as f32, 0.0)),
+        }
+    }
+
+    /// Records one optimisation step on the next mini-batch; returns its loss (detached).
+    fn record_step(&mut self) -> Result<Tensor> {
+        let (x, y) = self.next_batch()?;
+        let logits = self.net.model.call(&x, true)?;
+        let loss = sparse_categorical_crossentropy(&y, &logits, true)?;
+        let grads = loss.backward()?;
+        self.opt.apply_gradients(&grads, &self.net.model.trainable_variables())?;
+        self.steps += 1;
+        Ok(loss.detach())
     }
 
     /// Takes `steps` optimisation steps and returns their mean loss.

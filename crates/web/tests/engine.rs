@@ -115,6 +115,20 @@ fn a_few_training_steps_lower_the_loss() {
 }
 
 #[test]
+fn several_steps_resolve_to_the_mean_of_their_losses() {
+    let (images, labels) = bands(60);
+    let trainer = || Trainer::new(&Device::Cpu, images.clone(), labels.clone(), 20, 3e-3, 5).unwrap();
+    let mut one_by_one = trainer();
+    let losses: Vec<f32> = (0..3).map(|_| pollster::block_on(one_by_one.train(1)).unwrap()).collect();
+    let mut together = trainer();
+    let mean = pollster::block_on(together.train(3)).unwrap();
+    assert_eq!(together.steps(), 3);
+    let expected = losses.iter().sum::<f32>() / 3.0;
+    assert!((mean - expected).abs() <= 1e-6 * expected.abs().max(1.0), "{mean} vs mean of {losses:?}");
+    assert!(losses[0] != losses[2], "the steps train: {losses:?}");
+}
+
+#[test]
 fn gpu_matches_cpu_in_the_parity_report() {
     let lines = pollster::block_on(parity_report(&Device::gpu().unwrap())).unwrap();
     assert!(lines.len() > 4);
