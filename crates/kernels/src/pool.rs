@@ -84,23 +84,27 @@ pub fn pool2d(gpu: &Gpu, x: &GpuBuffer, win: &Window2d, mode: PoolMode, act: Act
     Ok(out)
 }
 
-/// The `FULL2` constant of pool.wgsl: true when every window is a full 2x2 (no padding, the
-/// last window inside the input), which runs the window loops as straight-line code.
+/// The `FULL2` constant of pool.wgsl: [`every_window_full_2x2`], which runs the window loops
+/// as straight-line code.
 fn full_2x2(win: &Window2d) -> (&'static str, f64) {
+    ("FULL2", every_window_full_2x2(win) as u8 as f64)
+}
+
+/// True when every window is a full 2x2 (no padding, the last window inside the input).
+fn every_window_full_2x2(win: &Window2d) -> bool {
     let inside = |o: usize, s: usize, n: usize| o == 0 || (o - 1) * s + 2 <= n;
-    let full = win.kh == 2
+    win.kh == 2
         && win.kw == 2
         && win.pad_top == 0
         && win.pad_left == 0
         && inside(win.oh, win.sh, win.h)
-        && inside(win.ow, win.sw, win.w);
-    ("FULL2", full as u8 as f64)
+        && inside(win.ow, win.sw, win.w)
 }
 
 /// The `TILE2` constant of pool.wgsl: true when every tile of the tiled max backward is its
 /// full 2x2 window (strides 2, the input exactly 2 oh x 2 ow, no padding).
 fn tile_2x2(win: &Window2d) -> (&'static str, f64) {
-    let exact = full_2x2(win).1 == 1.0 && win.sh == 2 && win.sw == 2 && win.h == 2 * win.oh && win.w == 2 * win.ow;
+    let exact = every_window_full_2x2(win) && win.sh == 2 && win.sw == 2 && win.h == 2 * win.oh && win.w == 2 * win.ow;
     ("TILE2", exact as u8 as f64)
 }
 

@@ -270,8 +270,8 @@ impl Trainer {
         Ok((images_tensor(&px, self.net.device())?, Tensor::from_vec(y, &[n], self.net.device())?))
     }
 
-    /// Records `steps` optimisation steps; returns their mean loss, still on the device.
-    /// One step records no dispatch beyond the step's own (the page awaits each one).
+    /// Records `steps` optimisation steps (at least one); returns their mean loss, still on
+    /// the device. One step records no dispatch beyond the step's own (the page awaits each).
     pub fn record_steps(&mut self, steps: usize) -> Result<Tensor> {
         let mut total = self.record_step()?;
         for _ in 1..steps {
