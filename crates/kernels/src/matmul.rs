@@ -370,15 +370,18 @@ fn launch(
         }
         _ => naive_grid(gpu, m, n, mm.batch),
     };
-    let mut constants =
-        vec![act_constant(part.act), ("ADD_BIAS", has_bias as u8 as f64), ("ADD_OUT", adds as u8 as f64)];
+    // The epilogue's constants, then the register-blocked entry points' workgroup size.
+    let constants = [
+        act_constant(part.act),
+        ("ADD_BIAS", has_bias as u8 as f64),
+        ("ADD_OUT", adds as u8 as f64),
+        ("WG", wg as f64),
+    ];
+    let (epilogue, with_wg) = (&constants[..3], &constants[..]);
     let pipe = match entry {
-        "matmul_reg_sg" | "matmul_bcast" => pipeline(gpu, "matmul_subgroup.wgsl", SUBGROUP_SRC, entry, &constants)?,
-        e if e.starts_with("matmul_reg") => {
-            constants.push(("WG", wg as f64));
-            pipeline(gpu, "matmul.wgsl", SRC, entry, &constants)?
-        }
-        _ => pipeline(gpu, "matmul.wgsl", SRC, entry, &constants)?,
+        "matmul_reg_sg" | "matmul_bcast" => pipeline(gpu, "matmul_subgroup.wgsl", SUBGROUP_SRC, entry, epilogue)?,
+        e if e.starts_with("matmul_reg") => pipeline(gpu, "matmul.wgsl", SRC, entry, with_wg)?,
+        _ => pipeline(gpu, "matmul.wgsl", SRC, entry, epilogue)?,
     };
     let bias = or_placeholder(gpu, bias)?;
     let whole = blk.rows == (0, mm.m) && blk.cols == (0, mm.n) && blk.shared == (0, mm.k);
