@@ -3,6 +3,7 @@
 mod common;
 use common::*;
 use tessera::kernels::bias_grad;
+use tessera::kernels::dense_grad::{self, DenseDims};
 use tessera::kernels::elementwise::{BinaryOp, UnaryOp};
 use tessera::prelude::*;
 
@@ -326,6 +327,68 @@ fn fused_bias_activation_gradient_matches_cpu_and_the_unfused_ops() {
         &Tensor::zeros(&[3, 2], &Device::Cpu).unwrap(),
     );
     assert!(matches!(bad, Err(Error::Shape { .. })));
+}
+
+#[test]
+fn fused_dense_backward_matches_its_cpu_twin_and_the_unfused_ops() {
+    // dx, dw and db of `y = act(x·w + b)` in one dispatch, against the CPU twin (plain loops),
+    // and the twin against the unfused ops (activation gradient, two matmuls, reduce_sum).
+    // Sizes: one of everything; odd; more inputs than a lane block of 64 (65: the db lane
+    // opens a second block; 130); more units than a unit block of 16 (17, 33) and batch rows
+    // than a row block of 16 (33); LeNet's last layer (32 x 84 x 10).
+    let sizes = [(1, 1, 1), (3, 5, 7), (33, 65, 17), (32, 84, 10), (7, 130, 33), (16, 64, 16)];
+    let _ = gpu();
+    let dev = Device::gpu().unwrap(); // a device of its own for the dispatch count
+    let gp = dev.as_gpu().unwrap();
+    let up = |v: &[f32]| gp.upload(&v.iter().flat_map(|f| f.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+    let read = |b: &tessera::device::GpuBuffer, n: usize| -> Vec<f32> {
+        let bytes = gp.read(b, (n * 4) as u64).unwrap();
+        bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    };
+    let cpu = |shape: &[usize], seed: u64| {
+        Tensor::from_vec(rand_vec(shape.iter().product(), seed), shape, &Device::Cpu).unwrap()
+    };
+    for (i, &(batch, inputs, units)) in sizes.iter().enumerate() {
+        let d = DenseDims { batch, inputs, units };
+        for act in [Activation::None, Activation::Relu, Activation::Sigmoid, Activation::Tanh] {
+            let seed = 900 + 10 * i as u64;
+            let (x, w, g, z) = (
+                cpu(&[batch, inputs], seed),
+                cpu(&[inputs, units], seed + 1),
+                cpu(&[batch, units], seed + 2),
+                cpu(&[batch, units], seed + 3),
+            );
+            // y is the activation's output, as the layer saves it.
+            let y = match act {
+                Activation::None => z.clone(),
+                Activation::Relu => relu(&z).unwrap(),
+                Activation::Sigmoid => sigmoid(&z).unwrap(),
+                Activation::Tanh => tanh(&z).unwrap(),
+            };
+            let what = format!("dense_grad {act:?} {batch}x{inputs}x{units}");
+            let v = |t: &Tensor| t.to_vec().unwrap();
+            let (dx, dw, db) = dense_grad::dense_grad_cpu(act, [&v(&x), &v(&w), &v(&y), &v(&g)], d);
+            let (xb, wb, yb, gb) = (up(&v(&x)), up(&v(&w)), up(&v(&y)), up(&v(&g)));
+            dev.synchronize().unwrap();
+            let before = gp.stats().dispatches;
+            let y_arg = (act != Activation::None).then_some(&yb);
+            let (gx, gw, gbias) = dense_grad::dense_grad(gp, act, [&xb, &wb, &gb], y_arg, d).unwrap();
+            assert_eq!(gp.stats().dispatches - before, 1, "{what}: one dispatch");
+            assert_close_vec(&read(&gx, batch * inputs), &dx, RTOL, &format!("{what}: dx"));
+            assert_close_vec(&read(&gw, inputs * units), &dw, RTOL, &format!("{what}: dw"));
+            assert_close_vec(&read(&gbias, units), &db, RTOL, &format!("{what}: db"));
+            let (gz, db_ref) = bias_activation_grad(act, &y, &g).unwrap();
+            let dx_ref = matmul_with(&gz, &w, MatmulOptions { transpose_b: true, ..Default::default() }).unwrap();
+            let dw_ref = matmul_with(&x, &gz, MatmulOptions { transpose_a: true, ..Default::default() }).unwrap();
+            assert_close_vec(&dx, &v(&dx_ref), RTOL, &format!("{what}: CPU twin dx"));
+            assert_close_vec(&dw, &v(&dw_ref), RTOL, &format!("{what}: CPU twin dw"));
+            assert_close_vec(&db, &v(&db_ref), RTOL, &format!("{what}: CPU twin db"));
+        }
+    }
+    let b = up(&[0.5; 24]);
+    let d = DenseDims { batch: 2, inputs: 3, units: 4 };
+    let no_y = dense_grad::dense_grad(gp, Activation::Relu, [&b, &b, &b], None, d);
+    assert!(matches!(no_y, Err(tessera::kernels::KernelError::Shape { .. })), "an activation needs its output y");
 }
 
 /// An activation op applied on its own.

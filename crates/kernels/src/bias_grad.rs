@@ -28,7 +28,7 @@ pub fn fused(act: Activation) -> bool {
 
 /// The activation's derivative times `up`, from the activation's output `y` (the same
 /// formulas as the binary ops `ReluGrad`, `SigmoidGrad`, `TanhGrad`).
-fn act_grad(act: Activation, y: f32, up: f32) -> f32 {
+pub(crate) fn act_grad(act: Activation, y: f32, up: f32) -> f32 {
     match act {
         Activation::None => up,
         Activation::Relu => {

@@ -8,6 +8,7 @@ pub mod bias_grad;
 pub mod concat;
 pub mod conv2d;
 pub mod conv2d_transpose;
+pub mod dense_grad;
 pub mod depthwise_conv2d;
 pub mod elementwise;
 mod error;

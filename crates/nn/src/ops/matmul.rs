@@ -1,5 +1,6 @@
 //! Matrix products: `matmul` (`tf.linalg.matmul`) and `dense` (a Keras Dense layer's forward).
 
+use tessera_kernels::dense_grad::{dense_backward, DenseDims};
 pub use tessera_kernels::matmul::MatmulVariant;
 use tessera_kernels::matmul::{self as k, Layout, Matmul};
 use tessera_kernels::Activation;
@@ -94,6 +95,9 @@ pub fn dense(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, act: Activation) -> 
     let (xc, wc) = (save_if(w.requires_grad(), x), save_if(x.requires_grad(), w));
     let (y, has_bias) = (activation_saved(act, &out), bias.is_some());
     Ok(record(out, "dense", &inputs, move |g| {
+        if let (Some(x), Some(w), Device::Gpu(gpu)) = (&xc, &wc, g.device()) {
+            return dense_backward_gpu(gpu, act, [x, w, g], y.as_ref(), has_bias);
+        }
         let (gz, db) = activation_bias_grad(act, y.as_ref(), g, has_bias)?;
         let o = MatmulOptions::default();
         let dx = wc.as_ref().map(|w| matmul_with(&gz, w, MatmulOptions { transpose_b: true, ..o })).transpose()?;
@@ -104,6 +108,28 @@ pub fn dense(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, act: Activation) -> 
         }
         Ok(grads)
     }))
+}
+
+/// A Dense layer's gradients `[dx, dw, db?]` on the GPU when both x and w need one: the fused
+/// backward kernel or the general path, as the autotuner finds faster
+/// (`tessera_kernels::dense_grad::dense_backward`).
+fn dense_backward_gpu(
+    gpu: &tessera_kernels::device::Gpu,
+    act: Activation,
+    [x, w, g]: [&Tensor; 3],
+    y: Option<&Tensor>,
+    has_bias: bool,
+) -> Result<Vec<Option<Tensor>>> {
+    let d = DenseDims { batch: x.shape()[0], inputs: x.shape()[1], units: w.shape()[1] };
+    let bufs = [x.gpu_buf(), w.gpu_buf(), g.gpu_buf()];
+    let (dx, dw, db) = dense_backward(gpu, act, bufs, y.map(|y| y.gpu_buf()), d)?;
+    let dev = g.device();
+    let mut grads =
+        vec![Some(Tensor::from_gpu(dx, x.shape().to_vec(), dev)), Some(Tensor::from_gpu(dw, w.shape().to_vec(), dev))];
+    if has_bias {
+        grads.push(Some(Tensor::from_gpu(db, vec![d.units], dev)));
+    }
+    Ok(grads)
 }
 
 fn run(

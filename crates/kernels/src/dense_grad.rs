@@ -1,0 +1,154 @@
+//! Launcher for `shaders/dense_grad.wgsl`: a Dense layer's whole backward (its activation's
+//! gradient, dx, dw and db) in one dispatch, for layers small enough that the three dispatches
+//! of the general path (`bias_grad` and two matmuls) cost more in launches than in work.
+//! [`dense_grad_cpu`] is the CPU twin; [`prefer_fused`] is the heuristic the autotuner falls
+//! back on.
+
+use tessera_device::{Gpu, GpuBuffer};
+
+use crate::bias_grad::act_grad;
+use crate::launch::{act_constant, check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::matmul::{matmul, Layout, Matmul, MatmulVariant};
+use crate::{Activation, Result};
+
+const SRC: &str = include_str!("../../../shaders/dense_grad.wgsl");
+
+/// Invocations per workgroup (lanes along the layer's inputs; the shader's `WG`).
+const WG: usize = 64;
+/// Rows of gz a workgroup shares (the shader's block of 16).
+const RB: usize = 16;
+
+/// Products `batch · inputs · units` up to this size take the fused kernel when no measurement
+/// decides (tuning off, the browser): LeNet's largest layer is 32 · 400 · 120 = 1.5 Mi.
+pub const FUSED_MAX_MACS: usize = 1 << 16;
+
+/// The sizes of a Dense layer's backward: input `[batch, inputs]`, kernel `[inputs, units]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DenseDims {
+    /// Rows of the input and output.
+    pub batch: usize,
+    /// Input features (kernel rows).
+    pub inputs: usize,
+    /// Output features (kernel columns).
+    pub units: usize,
+}
+
+impl DenseDims {
+    /// Multiply-adds of one of the two products (`batch · inputs · units`).
+    pub fn macs(&self) -> usize {
+        self.batch.saturating_mul(self.inputs).saturating_mul(self.units)
+    }
+}
+
+/// The fused kernel's choice without a measurement: products of at most [`FUSED_MAX_MACS`].
+pub fn prefer_fused(d: DenseDims) -> bool {
+    d.macs() <= FUSED_MAX_MACS
+}
+
+/// CPU twin: `(dx, dw, db)` of `y = act(x·w + bias)` for the upstream gradient `g`, with
+/// `gz = act'(y)·g` (`y` unused without an activation).
+pub fn dense_grad_cpu(act: Activation, [x, w, y, g]: [&[f32]; 4], d: DenseDims) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let DenseDims { batch, inputs, units } = d;
+    let gz: Vec<f32> = (0..batch * units).map(|e| act_grad(act, y[e], g[e])).collect();
+    let mut dx = vec![0.0f32; batch * inputs];
+    let mut dw = vec![0.0f32; inputs * units];
+    let mut db = vec![0.0f32; units];
+    for b in 0..batch {
+        for i in 0..inputs {
+            for u in 0..units {
+                dx[b * inputs + i] += gz[b * units + u] * w[i * units + u];
+                dw[i * units + u] += x[b * inputs + i] * gz[b * units + u];
+            }
+        }
+        for u in 0..units {
+            db[u] += gz[b * units + u];
+        }
+    }
+    (dx, dw, db)
+}
+
+/// Records the fused backward: returns `(dx, dw, db)` for input `x`, kernel `w`, the layer's
+/// output `y` (read only with an activation; `None` without one) and upstream gradient `g`.
+pub fn dense_grad(
+    gpu: &Gpu,
+    act: Activation,
+    [x, w, g]: [&GpuBuffer; 3],
+    y: Option<&GpuBuffer>,
+    d: DenseDims,
+) -> Result<(GpuBuffer, GpuBuffer, GpuBuffer)> {
+    let DenseDims { batch, inputs, units } = d;
+    check_u32("dense_grad", &[d.macs(), batch * inputs, inputs * units, batch * units])?;
+    let y = match (act, y) {
+        (Activation::None, _) => g,
+        (_, Some(y)) => y,
+        (_, None) => return Err(crate::shape_err("dense_grad", format!("activation {act:?} needs the output y"))),
+    };
+    let outs = (out_f32(gpu, batch * inputs)?, out_f32(gpu, inputs * units)?, out_f32(gpu, units)?);
+    if batch == 0 || inputs == 0 || units == 0 {
+        return Ok(outs);
+    }
+    let lane_blocks = (inputs + 1).div_ceil(WG);
+    let dw_groups = lane_blocks * units.div_ceil(RB);
+    let groups = dw_groups + lane_blocks * batch.div_ceil(RB);
+    let p = Params::new("dense_grad").u(batch).u(inputs).u(units).u(act.code()).u(lane_blocks).u(dw_groups).align4();
+    let pipe = pipeline(gpu, "dense_grad.wgsl", SRC, "dense_grad", &[act_constant(act)])?;
+    gpu.dispatch(&pipe, p.bytes()?, &[x, w, y, g, &outs.0, &outs.1, &outs.2], grid_1d(gpu, groups, 1))?;
+    Ok(outs)
+}
+
+/// Products past this size are never offered the fused kernel (its blocks are sized for
+/// launch-bound layers; a large layer's matmuls are register-blocked and tuned).
+const FUSED_CANDIDATE_MAX_MACS: usize = 1 << 26;
+
+/// A Dense layer's backward, `(dx, dw, db)`: the fused kernel or the general path (the
+/// activation's and bias's gradient in one dispatch, then dx and dw as matmuls), whichever
+/// the autotuner measures faster for these sizes ([`prefer_fused`] when it does not time).
+pub fn dense_backward(
+    gpu: &Gpu,
+    act: Activation,
+    [x, w, g]: [&GpuBuffer; 3],
+    y: Option<&GpuBuffer>,
+    d: DenseDims,
+) -> Result<(GpuBuffer, GpuBuffer, GpuBuffer)> {
+    let fits = [x.len(), w.len(), g.len()].iter().all(|&n| n <= gpu.max_binding_bytes());
+    let fused = if fits && d.macs() <= FUSED_CANDIDATE_MAX_MACS {
+        let key = format!("dense_grad act{} {}x{}x{}", act.code(), d.batch, d.inputs, d.units);
+        let run = |f: bool| Ok(backward_with(gpu, f, act, [x, w, g], y, d)?.0);
+        crate::autotune::choose(gpu, &key, &[("fused", true), ("split", false)], prefer_fused(d), run)?
+    } else {
+        false
+    };
+    backward_with(gpu, fused, act, [x, w, g], y, d)
+}
+
+/// The fused kernel when `fused`, else the general path.
+fn backward_with(
+    gpu: &Gpu,
+    fused: bool,
+    act: Activation,
+    [x, w, g]: [&GpuBuffer; 3],
+    y: Option<&GpuBuffer>,
+    d: DenseDims,
+) -> Result<(GpuBuffer, GpuBuffer, GpuBuffer)> {
+    if fused {
+        return dense_grad(gpu, act, [x, w, g], y, d);
+    }
+    let DenseDims { batch, inputs, units } = d;
+    // Without an activation gz is g itself, and only db is computed.
+    let (gz, db) = match (crate::bias_grad::fused(act), y) {
+        (true, Some(y)) => {
+            let (gz, db) = crate::bias_grad::bias_act_grad(gpu, act, y, g, batch, units)?;
+            (Some(gz), db)
+        }
+        (true, None) => return Err(crate::shape_err("dense_grad", format!("activation {act:?} needs the output y"))),
+        (false, _) => (None, crate::bias_grad::bias_grad(gpu, g, batch, units)?),
+    };
+    let gz = gz.as_ref().unwrap_or(g);
+    let mut nt = Matmul::new(batch, units, inputs);
+    nt.b = Layout::transposed(units, inputs);
+    let mut tn = Matmul::new(inputs, batch, units);
+    tn.a = Layout::transposed(inputs, batch);
+    let dx = matmul(gpu, gz, w, None, &nt, MatmulVariant::Auto)?;
+    let dw = matmul(gpu, x, gz, None, &tn, MatmulVariant::Auto)?;
+    Ok((dx, dw, db))
+}
