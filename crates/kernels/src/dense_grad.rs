@@ -18,9 +18,14 @@ const WG: usize = 64;
 /// Rows of gz a workgroup shares (the shader's block of 16).
 const RB: usize = 16;
 
-/// Products `batch · inputs · units` up to this size take the fused kernel when no measurement
-/// decides (tuning off, the browser): LeNet's largest layer is 32 · 400 · 120 = 1.5 Mi.
-pub const FUSED_MAX_MACS: usize = 1 << 16;
+/// Kernels of at most this many elements take the fused kernel when no measurement decides
+/// (tuning off, the browser), so a layer takes one path at every batch size (LeNet's 84 x 10
+/// layer: 840; the next, 120 x 84: 10 Ki, measured faster unfused on lavapipe at batch 32).
+/// A batch that makes the products pass [`FUSED_MAX_MACS`] takes the general path.
+pub const FUSED_MAX_WEIGHTS: usize = 4096;
+
+/// The largest product (`batch · inputs · units`) the heuristic sends to the fused kernel.
+pub const FUSED_MAX_MACS: usize = 1 << 20;
 
 /// The sizes of a Dense layer's backward: input `[batch, inputs]`, kernel `[inputs, units]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,9 +45,10 @@ impl DenseDims {
     }
 }
 
-/// The fused kernel's choice without a measurement: products of at most [`FUSED_MAX_MACS`].
+/// The fused kernel's choice without a measurement: kernels of at most [`FUSED_MAX_WEIGHTS`]
+/// elements, products of at most [`FUSED_MAX_MACS`].
 pub fn prefer_fused(d: DenseDims) -> bool {
-    d.macs() <= FUSED_MAX_MACS
+    d.inputs.saturating_mul(d.units) <= FUSED_MAX_WEIGHTS && d.macs() <= FUSED_MAX_MACS
 }
 
 /// CPU twin: `(dx, dw, db)` of `y = act(x·w + bias)` for the upstream gradient `g`, with
