@@ -10,10 +10,11 @@ fn root() -> PathBuf {
 }
 
 /// The generators and the shaders each one writes.
-const GENERATORS: [(&str, &[&str]); 3] = [
+const GENERATORS: [(&str, &[&str]); 4] = [
     ("gen_matmul_reg.py", &["matmul.wgsl"]),
     ("gen_conv2d_reg.py", &["conv2d.wgsl"]),
     ("gen_subgroup_reg.py", &["matmul_subgroup.wgsl", "conv2d_subgroup.wgsl"]),
+    ("gen_dense_grad.py", &["dense_grad.wgsl"]),
 ];
 
 /// Runs `python3 <dir>/tools/<script> --check`; true when it reports no difference.

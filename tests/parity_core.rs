@@ -3,7 +3,7 @@
 mod common;
 use common::*;
 use tessera::kernels::bias_grad;
-use tessera::kernels::dense_grad::{self, DenseDims};
+use tessera::kernels::dense_grad::{self, DenseDims, DenseGradKernel};
 use tessera::kernels::elementwise::{BinaryOp, UnaryOp};
 use tessera::prelude::*;
 
@@ -331,12 +331,25 @@ fn fused_bias_activation_gradient_matches_cpu_and_the_unfused_ops() {
 
 #[test]
 fn fused_dense_backward_matches_its_cpu_twin_and_the_unfused_ops() {
-    // dx, dw and db of `y = act(x·w + b)` in one dispatch, against the CPU twin (plain loops),
-    // and the twin against the unfused ops (activation gradient, two matmuls, reduce_sum).
-    // Sizes: one of everything; odd; more inputs than a lane block of 64 (65: the db lane
-    // opens a second block; 130); more units than a unit block of 16 (17, 33) and batch rows
-    // than a row block of 16 (33); LeNet's last layer (32 x 84 x 10).
-    let sizes = [(1, 1, 1), (3, 5, 7), (33, 65, 17), (32, 84, 10), (7, 130, 33), (16, 64, 16)];
+    // dx, dw and db of `y = act(x·w + b)` by every kernel that fits (the fused ones in one
+    // dispatch), against the CPU twin (plain loops), and the twin against the unfused ops
+    // (activation gradient, two matmuls, reduce_sum). Sizes: one of everything; odd; more
+    // inputs than a lane block of 64 (65: the db lane opens a second block; 130); more units
+    // than a unit block of 16 (17, 33) and batch rows than a row block of 16 (33); LeNet's
+    // layers (32 x 84 x 10; 32 x 120 x 84 and 32 x 400 x 120 for the register tiles); multiples
+    // of 4 with partial register tiles (5 x 20 x 12: 16 x 8 dw tiles and 8 x 16 dx tiles cut
+    // short on every side) and whole ones (16 x 64 x 16).
+    let sizes = [
+        (1, 1, 1),
+        (3, 5, 7),
+        (33, 65, 17),
+        (32, 84, 10),
+        (7, 130, 33),
+        (16, 64, 16),
+        (5, 20, 12),
+        (32, 120, 84),
+        (32, 400, 120),
+    ];
     let _ = gpu();
     let dev = Device::gpu().unwrap(); // a device of its own for the dispatch count
     let gp = dev.as_gpu().unwrap();
@@ -369,14 +382,25 @@ fn fused_dense_backward_matches_its_cpu_twin_and_the_unfused_ops() {
             let v = |t: &Tensor| t.to_vec().unwrap();
             let (dx, dw, db) = dense_grad::dense_grad_cpu(act, [&v(&x), &v(&w), &v(&y), &v(&g)], d);
             let (xb, wb, yb, gb) = (up(&v(&x)), up(&v(&w)), up(&v(&y)), up(&v(&g)));
-            dev.synchronize().unwrap();
-            let before = gp.stats().dispatches;
             let y_arg = (act != Activation::None).then_some(&yb);
-            let (gx, gw, gbias) = dense_grad::dense_grad(gp, act, [&xb, &wb, &gb], y_arg, d).unwrap();
-            assert_eq!(gp.stats().dispatches - before, 1, "{what}: one dispatch");
-            assert_close_vec(&read(&gx, batch * inputs), &dx, RTOL, &format!("{what}: dx"));
-            assert_close_vec(&read(&gw, inputs * units), &dw, RTOL, &format!("{what}: dw"));
-            assert_close_vec(&read(&gbias, units), &db, RTOL, &format!("{what}: db"));
+            let kernels = DenseGradKernel::candidates(d);
+            let register = inputs.is_multiple_of(4) && units.is_multiple_of(4);
+            assert_eq!(kernels.iter().any(|k| k.1 == DenseGradKernel::Register), register, "{what}");
+            for (_, kernel) in kernels {
+                let what = format!("{what} {kernel:?}");
+                dev.synchronize().unwrap();
+                let before = gp.stats().dispatches;
+                let (gx, gw, gbias) = dense_grad::dense_grad(gp, kernel, act, [&xb, &wb, &gb], y_arg, d).unwrap();
+                let launches = if kernel == DenseGradKernel::Split { 3 } else { 1 };
+                assert_eq!(gp.stats().dispatches - before, launches, "{what}: dispatches");
+                assert_close_vec(&read(&gx, batch * inputs), &dx, RTOL, &format!("{what}: dx"));
+                assert_close_vec(&read(&gw, inputs * units), &dw, RTOL, &format!("{what}: dw"));
+                assert_close_vec(&read(&gbias, units), &db, RTOL, &format!("{what}: db"));
+            }
+            if !register {
+                let e = dense_grad::dense_grad(gp, DenseGradKernel::Register, act, [&xb, &wb, &gb], y_arg, d);
+                assert!(matches!(e, Err(tessera::kernels::KernelError::Shape { .. })), "{what}: Register refused");
+            }
             let (gz, db_ref) = bias_activation_grad(act, &y, &g).unwrap();
             let dx_ref = matmul_with(&gz, &w, MatmulOptions { transpose_b: true, ..Default::default() }).unwrap();
             let dw_ref = matmul_with(&x, &gz, MatmulOptions { transpose_a: true, ..Default::default() }).unwrap();
@@ -387,7 +411,7 @@ fn fused_dense_backward_matches_its_cpu_twin_and_the_unfused_ops() {
     }
     let b = up(&[0.5; 24]);
     let d = DenseDims { batch: 2, inputs: 3, units: 4 };
-    let no_y = dense_grad::dense_grad(gp, Activation::Relu, [&b, &b, &b], None, d);
+    let no_y = dense_grad::dense_grad(gp, DenseGradKernel::Lanes, Activation::Relu, [&b, &b, &b], None, d);
     assert!(matches!(no_y, Err(tessera::kernels::KernelError::Shape { .. })), "an activation needs its output y");
 }
 

@@ -1,14 +1,14 @@
 //! Launcher for `shaders/dense_grad.wgsl`: a Dense layer's whole backward (its activation's
 //! gradient, dx, dw and db) in one dispatch, for layers small enough that the three dispatches
 //! of the general path (`bias_grad` and two matmuls) cost more in launches than in work.
-//! [`dense_grad_cpu`] is the CPU twin; [`prefer_fused`] is the heuristic the autotuner falls
-//! back on.
+//! [`dense_grad_cpu`] is the CPU twin; [`heuristic`] is the choice the autotuner falls back
+//! on.
 
 use tessera_device::{Gpu, GpuBuffer};
 
 use crate::bias_grad::act_grad;
 use crate::launch::{act_constant, check_u32, grid_1d, out_f32, pipeline, Params};
-use crate::matmul::{matmul, Layout, Matmul, MatmulVariant};
+use crate::matmul::{matmul, reg_workgroup, Layout, Matmul, MatmulVariant};
 use crate::{Activation, Result};
 
 const SRC: &str = include_str!("../../../shaders/dense_grad.wgsl");
@@ -45,10 +45,16 @@ impl DenseDims {
     }
 }
 
-/// The fused kernel's choice without a measurement: kernels of at most [`FUSED_MAX_WEIGHTS`]
-/// elements, products of at most [`FUSED_MAX_MACS`].
-pub fn prefer_fused(d: DenseDims) -> bool {
-    d.inputs.saturating_mul(d.units) <= FUSED_MAX_WEIGHTS && d.macs() <= FUSED_MAX_MACS
+/// The kernel without a measurement: a fused one for kernels of at most
+/// [`FUSED_MAX_WEIGHTS`] elements and products of at most [`FUSED_MAX_MACS`] (the register
+/// tiles where they fit), else the general path.
+pub fn heuristic(d: DenseDims) -> DenseGradKernel {
+    let small = d.inputs.saturating_mul(d.units) <= FUSED_MAX_WEIGHTS && d.macs() <= FUSED_MAX_MACS;
+    match (small, DenseGradKernel::Register.fits(d)) {
+        (false, _) => DenseGradKernel::Split,
+        (true, true) => DenseGradKernel::Register,
+        (true, false) => DenseGradKernel::Lanes,
+    }
 }
 
 /// CPU twin: `(dx, dw, db)` of `y = act(x·w + bias)` for the upstream gradient `g`, with
@@ -73,10 +79,40 @@ pub fn dense_grad_cpu(act: Activation, [x, w, y, g]: [&[f32]; 4], d: DenseDims) 
     (dx, dw, db)
 }
 
-/// Records the fused backward: returns `(dx, dw, db)` for input `x`, kernel `w`, the layer's
-/// output `y` (read only with an activation; `None` without one) and upstream gradient `g`.
+/// How a Dense layer's backward runs (the candidates [`dense_backward`] times).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenseGradKernel {
+    /// `dense_grad_reg`, one dispatch: register-blocked tiles (inputs and units multiples of 4).
+    Register,
+    /// `dense_grad`, one dispatch: lanes along the inputs, any sizes.
+    Lanes,
+    /// Three dispatches: the activation's and bias's gradient, then dx and dw as matmuls.
+    Split,
+}
+
+impl DenseGradKernel {
+    /// The kernels that can run `d`, most promising first.
+    pub fn candidates(d: DenseDims) -> Vec<(&'static str, DenseGradKernel)> {
+        let mut c = Vec::new();
+        if Self::Register.fits(d) {
+            c.push(("register", Self::Register));
+        }
+        c.extend([("lanes", Self::Lanes), ("split", Self::Split)]);
+        c
+    }
+
+    /// True when this kernel can run `d` (the register tiles load vec4s along both axes).
+    pub fn fits(self, d: DenseDims) -> bool {
+        self != Self::Register || (d.inputs.is_multiple_of(4) && d.units.is_multiple_of(4))
+    }
+}
+
+/// Records a Dense layer's backward with `kernel`: returns `(dx, dw, db)` for input `x`,
+/// kernel `w`, the layer's output `y` (read only with an activation; `None` without one) and
+/// upstream gradient `g`.
 pub fn dense_grad(
     gpu: &Gpu,
+    kernel: DenseGradKernel,
     act: Activation,
     [x, w, g]: [&GpuBuffer; 3],
     y: Option<&GpuBuffer>,
@@ -84,31 +120,49 @@ pub fn dense_grad(
 ) -> Result<(GpuBuffer, GpuBuffer, GpuBuffer)> {
     let DenseDims { batch, inputs, units } = d;
     check_u32("dense_grad", &[d.macs(), batch * inputs, inputs * units, batch * units])?;
+    if !kernel.fits(d) {
+        return Err(crate::shape_err(
+            "dense_grad",
+            format!("{kernel:?} needs inputs and units that are multiples of 4, got {d:?}"),
+        ));
+    }
     let y = match (act, y) {
         (Activation::None, _) => g,
         (_, Some(y)) => y,
         (_, None) => return Err(crate::shape_err("dense_grad", format!("activation {act:?} needs the output y"))),
     };
+    if kernel == DenseGradKernel::Split {
+        return split(gpu, act, [x, w, g], y, d);
+    }
     let outs = (out_f32(gpu, batch * inputs)?, out_f32(gpu, inputs * units)?, out_f32(gpu, units)?);
     if batch == 0 || inputs == 0 || units == 0 {
         return Ok(outs);
     }
-    let lane_blocks = (inputs + 1).div_ceil(WG);
-    let dw_groups = lane_blocks * units.div_ceil(RB);
-    let groups = dw_groups + lane_blocks * batch.div_ceil(RB);
-    let p = Params::new("dense_grad").u(batch).u(inputs).u(units).u(act.code()).u(lane_blocks).u(dw_groups).align4();
-    let pipe = pipeline(gpu, "dense_grad.wgsl", SRC, "dense_grad", &[act_constant(act)])?;
-    gpu.dispatch(&pipe, p.bytes()?, &[x, w, y, g, &outs.0, &outs.1, &outs.2], grid_1d(gpu, groups, 1))?;
+    let (entry, grid, words, wg) = if kernel == DenseGradKernel::Register {
+        let (nib, nub) = (inputs.div_ceil(16), units.div_ceil(8));
+        let tiles = nib * nub + nub + batch.div_ceil(8) * nib;
+        let wg = reg_workgroup(tiles);
+        ("dense_grad_reg", grid_1d(gpu, tiles, wg), [0, 0, nib * nub, nub], wg)
+    } else {
+        let lane_blocks = (inputs + 1).div_ceil(WG);
+        let dw_groups = lane_blocks * units.div_ceil(RB);
+        let groups = dw_groups + lane_blocks * batch.div_ceil(RB);
+        ("dense_grad", grid_1d(gpu, groups, 1), [lane_blocks, dw_groups, 0, 0], 64)
+    };
+    let p = words.iter().fold(Params::new("dense_grad").u(batch).u(inputs).u(units).u(act.code()), |p, &v| p.u(v));
+    let constants = [act_constant(act), ("WG_REG", wg as f64)];
+    let constants = if kernel == DenseGradKernel::Register { &constants[..] } else { &constants[..1] };
+    let pipe = pipeline(gpu, "dense_grad.wgsl", SRC, entry, constants)?;
+    gpu.dispatch(&pipe, p.bytes()?, &[x, w, y, g, &outs.0, &outs.1, &outs.2], grid)?;
     Ok(outs)
 }
 
-/// Products past this size are never offered the fused kernel (its blocks are sized for
+/// Products past this size are never offered the fused kernels (their tiles are sized for
 /// launch-bound layers; a large layer's matmuls are register-blocked and tuned).
 const FUSED_CANDIDATE_MAX_MACS: usize = 1 << 26;
 
-/// A Dense layer's backward, `(dx, dw, db)`: the fused kernel or the general path (the
-/// activation's and bias's gradient in one dispatch, then dx and dw as matmuls), whichever
-/// the autotuner measures faster for these sizes ([`prefer_fused`] when it does not time).
+/// A Dense layer's backward, `(dx, dw, db)`: the fused kernels or the general path, whichever
+/// the autotuner measures fastest for these sizes ([`heuristic`] when it does not time).
 pub fn dense_backward(
     gpu: &Gpu,
     act: Activation,
@@ -117,37 +171,31 @@ pub fn dense_backward(
     d: DenseDims,
 ) -> Result<(GpuBuffer, GpuBuffer, GpuBuffer)> {
     let fits = [x.len(), w.len(), g.len()].iter().all(|&n| n <= gpu.max_binding_bytes());
-    let fused = if fits && d.macs() <= FUSED_CANDIDATE_MAX_MACS {
+    let kernel = if fits && d.macs() <= FUSED_CANDIDATE_MAX_MACS {
         let key = format!("dense_grad act{} {}x{}x{}", act.code(), d.batch, d.inputs, d.units);
-        let run = |f: bool| Ok(backward_with(gpu, f, act, [x, w, g], y, d)?.0);
-        crate::autotune::choose(gpu, &key, &[("fused", true), ("split", false)], prefer_fused(d), run)?
+        let run = |k| Ok(dense_grad(gpu, k, act, [x, w, g], y, d)?.0);
+        crate::autotune::choose(gpu, &key, &DenseGradKernel::candidates(d), heuristic(d), run)?
     } else {
-        false
+        DenseGradKernel::Split
     };
-    backward_with(gpu, fused, act, [x, w, g], y, d)
+    dense_grad(gpu, kernel, act, [x, w, g], y, d)
 }
 
-/// The fused kernel when `fused`, else the general path.
-fn backward_with(
+/// The general path: the activation's and bias's gradient in one dispatch (only the bias's
+/// without an activation, gz being g), then dx = gz·wᵀ and dw = xᵀ·gz as matmuls.
+fn split(
     gpu: &Gpu,
-    fused: bool,
     act: Activation,
     [x, w, g]: [&GpuBuffer; 3],
-    y: Option<&GpuBuffer>,
+    y: &GpuBuffer,
     d: DenseDims,
 ) -> Result<(GpuBuffer, GpuBuffer, GpuBuffer)> {
-    if fused {
-        return dense_grad(gpu, act, [x, w, g], y, d);
-    }
     let DenseDims { batch, inputs, units } = d;
-    // Without an activation gz is g itself, and only db is computed.
-    let (gz, db) = match (crate::bias_grad::fused(act), y) {
-        (true, Some(y)) => {
-            let (gz, db) = crate::bias_grad::bias_act_grad(gpu, act, y, g, batch, units)?;
-            (Some(gz), db)
-        }
-        (true, None) => return Err(crate::shape_err("dense_grad", format!("activation {act:?} needs the output y"))),
-        (false, _) => (None, crate::bias_grad::bias_grad(gpu, g, batch, units)?),
+    let (gz, db) = if crate::bias_grad::fused(act) {
+        let (gz, db) = crate::bias_grad::bias_act_grad(gpu, act, y, g, batch, units)?;
+        (Some(gz), db)
+    } else {
+        (None, crate::bias_grad::bias_grad(gpu, g, batch, units)?)
     };
     let gz = gz.as_ref().unwrap_or(g);
     let mut nt = Matmul::new(batch, units, inputs);

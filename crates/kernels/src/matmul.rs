@@ -407,7 +407,7 @@ fn window(buf: &GpuBuffer, start: usize, elems: usize) -> View<'_> {
 /// (its `WG` constant): 64, halved down to 8 while that leaves fewer than 8 workgroups, so a
 /// small product (LeNet's dense layers: 32 to 400 blocks) spreads over a CPU adapter's threads,
 /// which run one workgroup each, instead of filling one workgroup.
-fn reg_workgroup(blocks: usize) -> u32 {
+pub(crate) fn reg_workgroup(blocks: usize) -> u32 {
     let mut wg = 64;
     while wg > 8 && blocks < 8 * wg {
         wg /= 2;
