@@ -451,11 +451,8 @@ fn invalid_sparse_ids_are_errors_on_cpu_and_gpu() {
         // that row's loss and logits gradient, finite values elsewhere.
         let g = gpu();
         let gp = g.as_gpu().unwrap();
-        let up = |v: &[f32]| gp.upload(&v.iter().flat_map(|f| f.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
-        let read = |b: &tessera::device::GpuBuffer, n: usize| -> Vec<f32> {
-            let bytes = gp.read(b, (n * 4) as u64).unwrap();
-            bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
-        };
+        let up = |v: &[f32]| upload_f32(gp, v);
+        let read = |b: &tessera::device::GpuBuffer, n: usize| read_f32(gp, b, n);
         let (ib, xb, gb) = (up(&[0., bad, 1., 2.]), up(&logits), up(&[1.0; 4]));
         let v = read(&tessera::kernels::losses::softmax_xent(gp, &ib, &xb, 4, 3, true).unwrap(), 4);
         assert!(v[1].is_nan() && v[0].is_finite() && v[2].is_finite() && v[3].is_finite(), "id {bad}: {v:?}");

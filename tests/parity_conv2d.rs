@@ -183,11 +183,8 @@ fn small_all_taps_filter_gradients_take_one_pass_and_large_ones_chunk() {
     let _ = gpu();
     let dev = Device::gpu().unwrap(); // a device of its own for the dispatch count
     let gp = dev.as_gpu().unwrap();
-    let up = |v: &[f32]| gp.upload(&v.iter().flat_map(|f| f.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
-    let read = |b: &tessera::device::GpuBuffer, n: usize| -> Vec<f32> {
-        let bytes = gp.read(b, (n * 4) as u64).unwrap();
-        bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
-    };
+    let up = |v: &[f32]| upload_f32(gp, v);
+    let read = |b: &tessera::device::GpuBuffer, n: usize| read_f32(gp, b, n);
     for (i, (xs, fs, o)) in cases.into_iter().enumerate() {
         let seed = 560 + 10 * i as u64;
         let what = format!("taps filter grad {xs:?} {fs:?} {o:?}");

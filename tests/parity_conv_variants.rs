@@ -431,7 +431,7 @@ fn stride1_transpose_reads_the_flipped_filter_with_every_conv_variant() {
     use tessera::kernels::Conv2dGeometry;
     let dev = gpu();
     let gp = dev.as_gpu().unwrap();
-    let up = |v: &[f32]| gp.upload(&v.iter().flat_map(|f| f.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+    let up = |v: &[f32]| upload_f32(gp, v);
     // (transposed conv input [n, h, w, cin], filter [kh, kw, cout, cin], dilations, the
     // forward conv's padding [[top, bottom], [left, right]])
     type Case = ([usize; 4], [usize; 4], [usize; 2], [[usize; 2]; 2]);
@@ -462,9 +462,7 @@ fn stride1_transpose_reads_the_flipped_filter_with_every_conv_variant() {
                 let what = format!("flipped conv {xs:?} {fs:?} {dil:?} {pad:?} {act:?} bias={} {v:?}", bias.is_some());
                 let buf =
                     conv2d_flipped(gp, &up(&x), &up(&f), bias.as_ref().map(|_| &bias_buf), &geom, act, v).unwrap();
-                let bytes = gp.read(&buf, (want.numel() * 4) as u64).unwrap();
-                let got: Vec<f32> =
-                    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+                let got = read_f32(gp, &buf, want.numel());
                 assert_close_vec(&got, &want.to_vec().unwrap(), RTOL, &what);
             }
         }

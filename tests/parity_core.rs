@@ -136,7 +136,7 @@ fn every_matmul_kernel_fuses_alpha_bias_and_activation() {
     use tessera::kernels::matmul::{matmul as launch, Layout, Matmul};
     let dev = gpu();
     let gp = dev.as_gpu().unwrap();
-    let up = |v: &[f32]| gp.upload(&v.iter().flat_map(|f| f.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+    let up = |v: &[f32]| upload_f32(gp, v);
     for (batch, m, k, n, seed) in [(2, 12, 8, 20, 70u64), (1, 9, 7, 10, 72)] {
         let (av, bv, biasv) = (rand_vec(batch * m * k, seed), rand_vec(batch * k * n, seed + 1), rand_vec(n, seed + 2));
         for act in [Activation::None, Activation::Relu, Activation::Sigmoid, Activation::Tanh] {
@@ -164,9 +164,7 @@ fn every_matmul_kernel_fuses_alpha_bias_and_activation() {
             };
             for v in MatmulVariant::ALL {
                 let out = launch(gp, &up(&av), &up(&bv), Some(&up(&biasv)), &mm, v).unwrap();
-                let bytes = gp.read(&out, (want.len() * 4) as u64).unwrap();
-                let got: Vec<f32> =
-                    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+                let got = read_f32(gp, &out, want.len());
                 assert_close_vec(&got, &want, RTOL, &format!("[{batch}, {m}, {k}, {n}] {act:?} {v:?}"));
             }
         }
@@ -353,11 +351,8 @@ fn fused_dense_backward_matches_its_cpu_twin_and_the_unfused_ops() {
     let _ = gpu();
     let dev = Device::gpu().unwrap(); // a device of its own for the dispatch count
     let gp = dev.as_gpu().unwrap();
-    let up = |v: &[f32]| gp.upload(&v.iter().flat_map(|f| f.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
-    let read = |b: &tessera::device::GpuBuffer, n: usize| -> Vec<f32> {
-        let bytes = gp.read(b, (n * 4) as u64).unwrap();
-        bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
-    };
+    let up = |v: &[f32]| upload_f32(gp, v);
+    let read = |b: &tessera::device::GpuBuffer, n: usize| read_f32(gp, b, n);
     let cpu = |shape: &[usize], seed: u64| {
         Tensor::from_vec(rand_vec(shape.iter().product(), seed), shape, &Device::Cpu).unwrap()
     };

@@ -112,3 +112,14 @@ pub fn grad_check(name: &str, shapes: &[&[usize]], seed: u64, f: impl Fn(&[Tenso
         assert_close_vec(&got, want, RTOL, &format!("{name}: GPU vs CPU gradient of input {i}"));
     }
 }
+
+/// `v` uploaded to a fresh buffer of `gp` (for calling a kernel launcher directly).
+pub fn upload_f32(gp: &tessera::device::Gpu, v: &[f32]) -> tessera::device::GpuBuffer {
+    gp.upload(&v.iter().flat_map(|f| f.to_le_bytes()).collect::<Vec<u8>>()).unwrap()
+}
+
+/// The first `n` f32s of `b`, read back (waits for the work recorded so far).
+pub fn read_f32(gp: &tessera::device::Gpu, b: &tessera::device::GpuBuffer, n: usize) -> Vec<f32> {
+    let bytes = gp.read(b, (n * 4) as u64).unwrap();
+    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
