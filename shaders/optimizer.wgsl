@@ -14,8 +14,6 @@ struct Params {
     n: u32, flag: u32, i_mom: u32, i_avg: u32,
     alpha: f32, momentum: f32, beta1: f32, beta2: f32,
     rho: f32, epsilon: f32, lr: f32, wd: f32,
-    // k: slots per element (0 to 3)
-    k: u32, _p0: u32, _p1: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -89,7 +87,7 @@ fn rmsprop_rule(x: vec4<f32>, g: vec4<f32>, s: ptr<function, Slots>) -> vec4<f32
 // run every rule on CPU adapters.
 override RULE: u32 = 0u;
 
-// The slots per element (`p.k`: 0 to 3), fixed at pipeline creation: CPU adapters run the
+// The slots per element (0 to 3), fixed at pipeline creation: CPU adapters run the
 // loads and stores of absent slots too, masked, when the count is a uniform.
 override SLOTS: u32 = 0u;
 

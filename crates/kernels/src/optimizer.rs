@@ -195,7 +195,7 @@ fn kernel_params(upd: &Update, k: usize) -> (u32, impl Fn(usize) -> Params) {
                 head(centered, 1, k - 1).f(0.0).f(momentum).f(0.0).f(0.0).f(rho).f(epsilon)
             }
         };
-        p.f(lr).f(wd).u(k).align4()
+        p.f(lr).f(wd)
     };
     (code, params)
 }
