@@ -408,6 +408,9 @@ fn fused_dense_backward_matches_its_cpu_twin_and_the_unfused_ops() {
     let d = DenseDims { batch: 2, inputs: 3, units: 4 };
     let no_y = dense_grad::dense_grad(gp, DenseGradKernel::Lanes, Activation::Relu, [&b, &b, &b], None, d);
     assert!(matches!(no_y, Err(tessera::kernels::KernelError::Shape { .. })), "an activation needs its output y");
+    let huge = DenseDims { batch: 1 << 20, inputs: 1 << 20, units: 1 << 20 };
+    let e = dense_grad::dense_grad(gp, DenseGradKernel::Lanes, Activation::None, [&b, &b, &b], None, huge);
+    assert!(matches!(e, Err(tessera::kernels::KernelError::Shape { .. })), "sizes past 32-bit indexing are refused");
 }
 
 /// An activation op applied on its own.

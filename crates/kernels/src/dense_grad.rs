@@ -120,7 +120,9 @@ pub fn dense_grad(
     d: DenseDims,
 ) -> Result<(GpuBuffer, GpuBuffer, GpuBuffer)> {
     let DenseDims { batch, inputs, units } = d;
-    check_u32("dense_grad", &[d.macs(), batch * inputs, inputs * units, batch * units])?;
+    // Saturating: on 32-bit targets (wasm32) these products can pass usize before the check.
+    let len = |a: usize, b: usize| a.saturating_mul(b);
+    check_u32("dense_grad", &[d.macs(), len(batch, inputs), len(inputs, units), len(batch, units)])?;
     if !kernel.fits(d) {
         return Err(crate::shape_err(
             "dense_grad",
