@@ -51,6 +51,14 @@ impl Device {
         }
     }
 
+    /// Submits the GPU work recorded so far without waiting for it (no-op on the CPU).
+    pub fn flush(&self) -> Result<()> {
+        match self {
+            Device::Gpu(g) => Ok(g.flush()?),
+            Device::Cpu => Ok(()),
+        }
+    }
+
     /// Waits for all recorded GPU work to finish (no-op on the CPU; native only).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn synchronize(&self) -> Result<()> {

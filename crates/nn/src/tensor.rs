@@ -242,13 +242,19 @@ impl Tensor {
         }
     }
 
-    /// The values, row-major, without blocking the thread (the browser's way).
-    pub async fn to_vec_async(&self) -> Result<Vec<f32>> {
-        match &*self.storage {
-            Storage::Cpu(v) => Ok(v.clone()),
-            Storage::Gpu(b, _) => {
-                let bytes = b.gpu().read_async(b, (self.numel() * 4) as u64).await?;
-                Ok(bytemuck::pod_collect_to_vec(&bytes))
+    /// The values, row-major, without blocking the thread (the browser's way). The copy is
+    /// submitted when this is called, not when the future is first polled, so GPU work recorded
+    /// afterwards (a step's backward after its loss) runs while the read is under way and does
+    /// not delay it.
+    pub fn to_vec_async(&self) -> impl std::future::Future<Output = Result<Vec<f32>>> + 'static {
+        let started = match &*self.storage {
+            Storage::Cpu(v) => Err(v.clone()),
+            Storage::Gpu(b, _) => Ok(b.gpu().read_async(b, (self.numel() * 4) as u64)),
+        };
+        async move {
+            match started {
+                Err(values) => Ok(values),
+                Ok(read) => Ok(bytemuck::pod_collect_to_vec(&read.await?)),
             }
         }
     }

@@ -214,8 +214,8 @@ impl Trainer {
     /// Takes `steps` optimisation steps; resolves to their mean loss.
     #[wasm_bindgen(js_name = trainSteps)]
     pub fn train_steps(&self, steps: usize) -> Promise {
-        let loss = self.inner.try_borrow_mut().map_err(js_err).and_then(|mut t| t.record_steps(steps).map_err(js_err));
-        scalar_promise(loss)
+        let read = self.inner.try_borrow_mut().map_err(js_err).and_then(|mut t| t.record_steps(steps).map_err(js_err));
+        future_to_promise(async move { Ok(JsValue::from_f64(read?.await.map_err(js_err)? as f64)) })
     }
 
     /// Resolves to the mean loss (inference mode) on u8 images with their labels.

@@ -270,34 +270,54 @@ impl Trainer {
         Ok((images_tensor(&px, self.net.device())?, Tensor::from_vec(y, &[n], self.net.device())?))
     }
 
-    /// Records `steps` optimisation steps (at least one); returns their mean loss, still on
-    /// the device. One step records no dispatch beyond the step's own (the page awaits each).
-    pub fn record_steps(&mut self, steps: usize) -> Result<Tensor> {
-        let mut total = self.record_step()?;
+    /// Records `steps` optimisation steps (at least one) and starts reading back their mean
+    /// loss as soon as the last step's forward pass is recorded: the read is submitted ahead of
+    /// that step's backward pass and update, which are submitted right after it, so the loss
+    /// comes back while the GPU is still busy with them (the page awaits each step; the next
+    /// step's work queues behind the update, so it still sees the new weights).
+    pub fn record_steps(&mut self, steps: usize) -> Result<impl std::future::Future<Output = Result<f32>> + 'static> {
+        let steps = steps.max(1);
+        let mut sum: Option<Tensor> = None;
         for _ in 1..steps {
-            let loss = self.record_step()?;
-            total = no_grad(|| add(&total, &loss))?;
+            let loss = self.record_forward()?;
+            sum = Some(add_loss(sum, &loss)?);
+            self.record_update(&loss)?;
         }
-        match steps {
-            0 | 1 => Ok(total),
-            _ => no_grad(|| affine(&total, 1.0 / steps as f32, 0.0)),
-        }
+        let loss = self.record_forward()?;
+        let total = add_loss(sum, &loss)?;
+        let mean = if steps == 1 { total } else { no_grad(|| affine(&total, 1.0 / steps as f32, 0.0))? };
+        let read = mean.to_vec_async();
+        self.record_update(&loss)?;
+        self.net.device().flush()?;
+        Ok(async move { Ok(read.await?[0]) })
     }
 
-    /// Records one optimisation step on the next mini-batch; returns its loss (detached).
-    fn record_step(&mut self) -> Result<Tensor> {
+    /// Records the forward pass and loss of one step on the next mini-batch.
+    fn record_forward(&mut self) -> Result<Tensor> {
         let (x, y) = self.next_batch()?;
         let logits = self.net.model.call(&x, true)?;
-        let loss = sparse_categorical_crossentropy(&y, &logits, true)?;
+        sparse_categorical_crossentropy(&y, &logits, true)
+    }
+
+    /// Records the backward pass of `loss` and the optimiser's update: one step taken.
+    fn record_update(&mut self, loss: &Tensor) -> Result<()> {
         let grads = loss.backward()?;
         self.opt.apply_gradients(&grads, &self.net.model.trainable_variables())?;
         self.steps += 1;
-        Ok(loss.detach())
+        Ok(())
     }
 
     /// Takes `steps` optimisation steps and returns their mean loss.
     pub async fn train(&mut self, steps: usize) -> Result<f32> {
-        Ok(self.record_steps(steps)?.to_vec_async().await?[0])
+        self.record_steps(steps)?.await
+    }
+}
+
+/// `sum + loss` (detached), or `loss` alone for the first step.
+fn add_loss(sum: Option<Tensor>, loss: &Tensor) -> Result<Tensor> {
+    match sum {
+        None => Ok(loss.detach()),
+        Some(s) => no_grad(|| add(&s, &loss.detach())),
     }
 }
 

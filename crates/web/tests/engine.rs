@@ -129,6 +129,25 @@ fn several_steps_resolve_to_the_mean_of_their_losses() {
 }
 
 #[test]
+fn gpu_steps_resolve_to_the_cpu_steps_losses_while_their_updates_run_on() {
+    // The GPU trainer submits each step's loss read ahead of the step's backward pass and
+    // update; every loss must still be that step's, and every step must see the last update.
+    let (images, labels) = bands(60);
+    let losses = |dev: &Device| {
+        let mut t = Trainer::new(dev, images.clone(), labels.clone(), 20, 3e-3, 9).unwrap();
+        let mut out: Vec<f32> = (0..4).map(|_| pollster::block_on(t.train(1)).unwrap()).collect();
+        out.push(pollster::block_on(t.train(2)).unwrap());
+        assert_eq!(t.steps(), 6);
+        out
+    };
+    let (cpu, gpu) = (losses(&Device::Cpu), losses(&Device::gpu().unwrap()));
+    for (c, g) in cpu.iter().zip(&gpu) {
+        assert!((c - g).abs() <= 1e-4 * c.abs().max(1.0), "gpu {gpu:?} vs cpu {cpu:?}");
+    }
+    assert!(cpu[0] != cpu[3], "the steps train: {cpu:?}");
+}
+
+#[test]
 fn gpu_matches_cpu_in_the_parity_report() {
     let lines = pollster::block_on(parity_report(&Device::gpu().unwrap())).unwrap();
     assert!(lines.len() > 4);
