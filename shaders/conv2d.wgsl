@@ -104,6 +104,8 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
         let px = pixel(q.x * p.ow + q.y);
         for (var ky = 0u; ky < p.kh; ky++) {
             let r = window_row(px, ky);
+            // A padding row adds only zeros (a stride-1 input gradient's first and last rows).
+            if r.y == 0u { continue; }
             if CIN1 {
                 slide_row(&a, r, px.z, vec3(ky, 0u, ci_step), off);
             } else {
