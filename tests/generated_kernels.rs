@@ -10,11 +10,12 @@ fn root() -> PathBuf {
 }
 
 /// The generators and the shaders each one writes.
-const GENERATORS: [(&str, &[&str]); 4] = [
+const GENERATORS: [(&str, &[&str]); 5] = [
     ("gen_matmul_reg.py", &["matmul.wgsl"]),
     ("gen_conv2d_reg.py", &["conv2d.wgsl"]),
     ("gen_subgroup_reg.py", &["matmul_subgroup.wgsl", "conv2d_subgroup.wgsl"]),
     ("gen_dense_grad.py", &["dense_grad.wgsl"]),
+    ("gen_pool_pairs.py", &["pool.wgsl"]),
 ];
 
 /// Runs `python3 <dir>/tools/<script> --check`; true when it reports no difference.
@@ -57,8 +58,8 @@ fn the_check_fails_on_an_edited_shader() {
         }
         // Each shader the script writes, edited alone, fails the check; the unedited copies pass.
         for (shader, text) in shaders.iter().zip(&texts) {
-            let edited = text.replacen("var acc0_0 = vec4<f32>(0.0);", "var acc0_0 = vec4<f32>(1.0);", 1);
-            assert_ne!(&edited, text, "{shader} has no generated accumulator to edit");
+            let edited = edit_generated(text);
+            assert_ne!(&edited, text, "{shader} has no generated region to edit");
             std::fs::write(dir.join("shaders").join(shader), &edited).unwrap();
             let caught = !check(&dir, script);
             std::fs::write(dir.join("shaders").join(shader), text).unwrap();
@@ -68,4 +69,12 @@ fn the_check_fails_on_an_edited_shader() {
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(clean, "tools/{script} --check rejected unedited copies of {shaders:?}");
     }
+}
+
+/// `text` with one line added inside its generated region (after the region's header line).
+fn edit_generated(text: &str) -> String {
+    let Some(start) = text.find("// BEGIN GENERATED") else { return text.to_string() };
+    let Some(eol) = text[start..].find('\n') else { return text.to_string() };
+    let at = start + eol + 1;
+    format!("{}// a hand edit\n{}", &text[..at], &text[at..])
 }

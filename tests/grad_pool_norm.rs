@@ -146,6 +146,49 @@ fn max_pool_gradient_by_hand_goes_to_the_first_maximum() {
 }
 
 #[test]
+fn cell_pair_max_pool_gradients_match_cpu_and_finite_differences() {
+    // Exact 2x2/2 tiles with c % 4 == 2 run max_pool_grad_pairs{c / 2} (c = 18 is past them),
+    // fused activations through the saved output; the odd height takes the tiled vec2 kernel.
+    for c in [2, 6, 10, 14, 18] {
+        for (i, shape) in [[2, 4, 6, c], [1, 5, 4, c]].iter().enumerate() {
+            let (xc, xg) = pair(shape, 720 + (10 * c + i) as u64);
+            let o = PoolOptions::new(2);
+            let out = max_pool2d(&xc, &o).unwrap().shape().to_vec();
+            let (dc, dg) = pair(&out, 730 + (10 * c + i) as u64);
+            let want = max_pool2d_grad(&xc, &dc, &o).unwrap();
+            assert_close(&max_pool2d_grad(&xg, &dg, &o).unwrap(), &want, RTOL, &format!("{shape:?}"));
+            for act in [Activation::Relu, Activation::Sigmoid] {
+                let o = o.activation(act);
+                grad_check(&format!("max_pool2d {shape:?} {act:?}"), &[shape], 740 + c as u64, |x| {
+                    max_pool2d(&x[0], &o)
+                });
+            }
+        }
+    }
+}
+
+#[test]
+fn cell_pair_max_pool_gradient_goes_to_each_channels_first_maximum() {
+    // [1, 2, 2, 6]: channel k's window holds (k, k, k, k) for even k (a four-way tie: the first
+    // cell) and (0, 1, 2, 3) · k for odd k (the last cell); dy = k + 1.
+    let x: Vec<f32> =
+        (0..4).flat_map(|cell| (0..6).map(move |k| if k % 2 == 0 { k as f32 } else { (cell * k) as f32 })).collect();
+    let dy: Vec<f32> = (0..6).map(|k| (k + 1) as f32).collect();
+    let want: Vec<f32> = (0..4)
+        .flat_map(|cell| {
+            (0..6)
+                .map(move |k| if (k % 2 == 0 && cell == 0) || (k % 2 == 1 && cell == 3) { (k + 1) as f32 } else { 0.0 })
+        })
+        .collect();
+    for dev in [Device::Cpu, gpu()] {
+        let xt = Tensor::from_slice(&x, &[1, 2, 2, 6], &dev).unwrap();
+        let dyt = Tensor::from_slice(&dy, &[1, 1, 1, 6], &dev).unwrap();
+        let dx = max_pool2d_grad(&xt, &dyt, &PoolOptions::new(2)).unwrap().to_vec().unwrap();
+        assert_eq!(dx, want, "{dev}");
+    }
+}
+
+#[test]
 fn vec4_max_pool_gradient_picks_per_channel_maxima() {
     // Two pixels, four channels: channel ch's maximum is at pixel ch % 2, ties (ch 3) go first.
     let x = [1.0, 0.0, 2.0, 7.0, 0.0, 1.0, 0.0, 7.0];

@@ -145,14 +145,34 @@ fn same_max_pool_of_negative_inputs_never_returns_padding() {
 
 #[test]
 fn vector_pooling_keeps_channels_apart() {
-    // 6 channels (the vec2 path) and 8 (vec4): channel k holds k * 10 + cell index.
-    for c in [6, 8] {
+    // 6, 10 and 14 channels (cell pairs), 8 (vec4): channel k holds k * 10 + cell index.
+    for c in [6, 8, 10, 14] {
         let (h, w) = (2, 4);
         let v: Vec<f32> = (0..h * w * c).map(|i| ((i % c) * 10 + i / c) as f32).collect();
         let x = Tensor::from_slice(&v, &[1, h, w, c], &gpu()).unwrap();
         let y = max_pool2d(&x, &PoolOptions::new(2)).unwrap().to_vec().unwrap();
         let want: Vec<f32> = (0..2).flat_map(|ox| (0..c).map(move |k| (k * 10 + 4 + ox * 2 + 1) as f32)).collect();
         assert_eq!(y, want, "{c} channels");
+    }
+}
+
+#[test]
+fn cell_pair_pooling_matches_cpu_for_channel_counts_2_mod_4() {
+    // 2x2/2 windows over even widths with c % 4 == 2 take pool.wgsl's cell-pair kernels (all c
+    // channels of a window per invocation) up to c = 14; c = 18 and the odd width 5 take the
+    // vec2 kernels; the odd height 7 leaves its last row out of every window.
+    for c in [2, 6, 10, 14, 18] {
+        for (i, [n, h, w]) in [[2, 6, 8], [3, 7, 4], [1, 2, 2], [2, 4, 5]].into_iter().enumerate() {
+            let shape = [n, h, w, c];
+            let (xc, xg) = pair(&shape, 700 + (10 * c + i) as u64);
+            for act in [Activation::None, Activation::Relu, Activation::Tanh] {
+                let o = PoolOptions::new(2).activation(act);
+                for (name, f) in POOLS {
+                    let what = format!("{name} {shape:?} {act:?}");
+                    assert_close(&f(&xg, &o).unwrap(), &f(&xc, &o).unwrap(), RTOL, &what);
+                }
+            }
+        }
     }
 }
 
