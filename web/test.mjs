@@ -218,10 +218,11 @@ async function gpuTests(cdp, base) {
     const after = await t.loss(...probe);
     const t2 = performance.now(); await t.trainSteps(12); const batched = (performance.now() - t2) / 12;
     return { before, after, losses, ms, warm, first, batched, steps: t.steps - 12 };`);
-  report.msPerStep32 = Math.round(tr.ms); report.firstStep = Math.round(tr.first); report.warmStep = Math.round(tr.warm); report.batchedStep = Math.round(tr.batched);
+  const tenth = (v) => Math.round(v * 10) / 10;
+  report.msPerStep32 = tenth(tr.ms); report.firstStep = tenth(tr.first); report.warmStep = tenth(tr.warm); report.batchedStep = tenth(tr.batched);
   check(tr.steps === 12 && tr.after < tr.before - 0.2,
     `12 training steps in the page lower the loss on 256 training images: ${tr.before.toFixed(3)} -> ${tr.after.toFixed(3)} (batch losses ${tr.losses.map((l) => l.toFixed(2)).join(' ')})`);
-  console.log(`      ${tr.ms.toFixed(0)} ms per training step (batch 32, LeNet-5, ${info.backend}; the first ${tr.first.toFixed(0)} ms, the next 11 ${tr.warm.toFixed(0)} ms each)`);
+  console.log(`      ${tr.ms.toFixed(1)} ms per training step (batch 32, LeNet-5, ${info.backend}; the first ${tr.first.toFixed(1)} ms, the next 11 ${tr.warm.toFixed(1)} ms each)`);
 
   const trained = await js(cdp, `${CANVAS_STATS} const { test } = await demo.loadData();
     document.getElementById('steps').value = 5;
