@@ -1,4 +1,4 @@
-//! The generated shader regions stay in sync with their generators: each `tools/gen_*_reg.py`
+//! The generated shader regions stay in sync with their generators: each `tools/gen_*.py`
 //! is rerun in `--check` mode against the committed shader (needs `python3`; fails without it).
 
 use std::path::{Path, PathBuf};

@@ -14,37 +14,37 @@ def half(row, h):
     return f"{row}{h // 2}.{'xy' if h % 2 == 0 else 'zw'}"
 
 
-def loads(w, v):
-    """The window's two rows as V vec4s each (a: the first row, b: the second)."""
+def head(w, name, v):
+    """An entry point's opening: one output pixel per invocation (`id`), its window's two rows
+    loaded as V vec4s each (a: the first row, b: the second)."""
+    w(f"@compute @workgroup_size(64)")
+    w(f"fn {name}{v}(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {{")
+    w(f"    let id = gid.x + gid.y * nwg.x * 64u;")
+    w(f"    if id >= p.total {{ return; }}")
     w(f"    let s0 = pair_start(window(id));")
     w(f"    let s1 = s0 + p.w * p.c / 4u;")
     for row, s in (("a", "s0"), ("b", "s1")):
         w("    " + " ".join(f"let {row}{k} = x4[{s} + {k}u];" for k in range(v)))
 
 
+def cells(m, v):
+    """Channel pair m's 4 cells, row-major: halves m and v + m of both rows."""
+    return ", ".join(half(r, h) for r in "ab" for h in (m, v + m))
+
+
 def forward(w, v):
-    """pool_pairs{v}: channel pair m pools halves m and v + m of both rows."""
-    w(f"@compute @workgroup_size(64)")
-    w(f"fn pool_pairs{v}(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {{")
-    w(f"    let id = gid.x + gid.y * nwg.x * 64u;")
-    w(f"    if id >= p.total {{ return; }}")
-    loads(w, v)
+    """pool_pairs{v}: each channel pair pooled from its 4 cells."""
+    head(w, "pool_pairs", v)
     for m in range(v):
-        cells = ", ".join(half(r, h) for r in "ab" for h in (m, v + m))
-        w(f"    out2[id * {v}u + {m}u] = pair_pool({cells});")
+        w(f"    out2[id * {v}u + {m}u] = pair_pool({cells(m, v)});")
     w(f"}}")
 
 
 def backward(w, v):
     """max_pool_grad_pairs{v}: each channel pair's first maximum, then both rows written back."""
-    w(f"@compute @workgroup_size(64)")
-    w(f"fn max_pool_grad_pairs{v}(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {{")
-    w(f"    let id = gid.x + gid.y * nwg.x * 64u;")
-    w(f"    if id >= p.total {{ return; }}")
-    loads(w, v)
+    head(w, "max_pool_grad_pairs", v)
     for m in range(v):
-        cells = ", ".join(half(r, h) for r in "ab" for h in (m, v + m))
-        w(f"    let at{m} = pair_argmax({cells});")
+        w(f"    let at{m} = pair_argmax({cells(m, v)});")
         w(f"    let g{m} = max_up2(id * {v}u + {m}u);")
 
     def val(h, row):

@@ -1,4 +1,4 @@
-"""Shared by the shader generators (`tools/gen_*_reg.py`): the command line and the splice of
+"""Shared by the shader generators (`tools/gen_*.py`): the command line and the splice of
 a generated region between the `// BEGIN GENERATED` / `// END GENERATED` markers of a shader."""
 
 import os
