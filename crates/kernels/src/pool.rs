@@ -1,5 +1,6 @@
 //! Launcher for `shaders/pool.wgsl`: `tf.nn.max_pool2d` / `avg_pool2d` on NHWC input (scalar,
-//! vec2 and vec4 variants, and cell-pair kernels for 2x2 windows over 2 mod 4 channels) and their input gradients (gathers over the windows covering each input
+//! vec2 and vec4 variants, and cell-pair kernels for 2x2 windows over 2 mod 4 channels) and
+//! their input gradients (gathers over the windows covering each input
 //! cell), plus global average/max pooling through the reduction kernels of
 //! `shaders/batch_norm.wgsl`. The window poolings can fuse an activation applied to the pooled
 //! value (forward) and its gradient from the saved output (backward), one dispatch each way.
@@ -159,8 +160,9 @@ fn pool_params(win: &Window2d, threads: usize, act: Activation) -> Params {
 /// rule) instead of storing argmax indices, so the forward stays a single plain kernel.
 /// Non-overlapping windows (strides ≥ window) instead run one invocation per window that
 /// writes its whole input tile (exact 2x2 tiles of 2 mod 4 channels: all channels of a
-/// window at once, [`PAIR_MAX_VEC4S`]). With a fused activation `dy` is first masked by its gradient
-/// from the saved output (`fused.y`), in the same dispatch. Returns the `[n, h, w, c]` gradient.
+/// window at once, [`PAIR_MAX_VEC4S`]). With a fused activation `dy` is first masked by its
+/// gradient from the saved output (`fused.y`), in the same dispatch. Returns the `[n, h, w, c]`
+/// gradient.
 pub fn pool2d_grad(
     gpu: &Gpu,
     x: &GpuBuffer,
