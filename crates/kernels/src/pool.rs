@@ -1,8 +1,7 @@
 //! Launcher for `shaders/pool.wgsl`: `tf.nn.max_pool2d` / `avg_pool2d` on NHWC input (scalar,
 //! vec2 and vec4 variants, and cell-pair kernels for 2x2 windows over 2 mod 4 channels) and
-//! their input gradients (gathers over the windows covering each input
-//! cell), plus global average/max pooling through the reduction kernels of
-//! `shaders/batch_norm.wgsl`. The window poolings can fuse an activation applied to the pooled
+//! their input gradients (gathers over the windows covering each input cell), plus global
+//! average/max pooling through the reduction kernels of `shaders/batch_norm.wgsl`. The window poolings can fuse an activation applied to the pooled
 //! value (forward) and its gradient from the saved output (backward), one dispatch each way.
 
 use tessera_device::{Gpu, GpuBuffer};
@@ -195,16 +194,18 @@ pub fn pool2d_grad(
         PoolMode::Max => "max_pool_grad",
         PoolMode::Avg => "avg_pool_grad",
     };
-    let width = channel_width(win.c, tiled && mode == PoolMode::Max);
-    let suffix = if width > 1 { width.to_string() } else { String::new() };
-    let mut entry = format!("{name}{}{suffix}", if tiled { "_tiled" } else { "" });
-    let mut threads = if tiled { outs } else { total } / width;
+    let (entry, threads) = match cell_pairs(win).filter(|_| mode == PoolMode::Max && exact_2x2_tiles(win)) {
+        Some(v) => (format!("max_pool_grad_pairs{v}"), outs / win.c),
+        None => {
+            let width = channel_width(win.c, tiled && mode == PoolMode::Max);
+            let suffix = if width > 1 { width.to_string() } else { String::new() };
+            let entry = format!("{name}{}{suffix}", if tiled { "_tiled" } else { "" });
+            (entry, if tiled { outs } else { total } / width)
+        }
+    };
     let mut constants = vec![act_constant(fused.act), full_2x2(win)];
     // Only the tiled max kernels read TILE2.
     constants.extend((tiled && mode == PoolMode::Max).then(|| tile_2x2(win)));
-    if let Some(v) = cell_pairs(win).filter(|_| mode == PoolMode::Max && exact_2x2_tiles(win)) {
-        (entry, threads) = (format!("max_pool_grad_pairs{v}"), outs / win.c);
-    }
     let pipe = pipeline(gpu, "pool.wgsl", SRC, &entry, &constants)?;
     let y = fused.operand(gpu, mode.op())?;
     let p = pool_params(win, threads, fused.act);
