@@ -189,6 +189,49 @@ fn subgroup_sizes_come_with_the_subgroup_feature() {
 }
 
 #[test]
+fn past_its_tuning_allowance_a_device_runs_the_heuristic_and_tunes_once_allowed() {
+    use tessera::device::{TuneBudget, TuneMode};
+    let _ = gpu();
+    let dev = Device::gpu().unwrap(); // its own tuning state
+    let g = dev.as_gpu().unwrap().clone();
+    g.use_tune_cache(None); // nothing remembered from earlier runs, nothing written
+    g.set_tune_budget(TuneBudget { initial_s: 0.0, share: 0.0 });
+    let (x, f) = (rand_vec(2 * 9 * 7 * 3, 1), rand_vec(3 * 3 * 3 * 5, 2));
+    let want = conv2d(
+        &Tensor::from_vec(x.clone(), &[2, 9, 7, 3], &Device::Cpu).unwrap(),
+        &Tensor::from_vec(f.clone(), &[3, 3, 3, 5], &Device::Cpu).unwrap(),
+        &Conv2dOptions::default(),
+    )
+    .unwrap();
+    let run = || {
+        let (x, f) = (
+            Tensor::from_vec(x.clone(), &[2, 9, 7, 3], &dev).unwrap(),
+            Tensor::from_vec(f.clone(), &[3, 3, 3, 5], &dev).unwrap(),
+        );
+        let y = conv2d(&x, &f, &Conv2dOptions::default()).unwrap();
+        assert_close_vec(&y.to_vec().unwrap(), &want.to_vec().unwrap(), 1e-4, "conv2d [2,9,7,3] 3x3 3->5");
+    };
+    let tuning_us = || g.stats().tuning_us;
+    let t0 = tuning_us();
+    run();
+    assert!(!g.may_tune());
+    assert_eq!(tuning_us(), t0, "no allowance: nothing timed");
+    assert!(g.tuned_entries().is_empty(), "nor remembered: {:?}", g.tuned_entries());
+    run(); // still not allowed: still the heuristic
+    assert_eq!((tuning_us(), g.tuned_entries().len()), (t0, 0));
+    g.set_tune_budget(TuneBudget::UNLIMITED);
+    run();
+    let tuned = g.tuned_entries();
+    match g.tune_mode() {
+        TuneMode::Off => assert!(tuned.is_empty() && tuning_us() == t0, "TESSERA_AUTOTUNE=off never times"),
+        _ => {
+            assert!(tuning_us() > t0, "allowed now: timed");
+            assert!(tuned.len() == 1 && tuned[0].0.starts_with("conv2d [2, 9, 7, 3, 3, 3"), "{tuned:?}");
+        }
+    }
+}
+
+#[test]
 fn the_driver_pipeline_cache_persists_per_adapter_and_cpu() {
     use tessera::device::{autotune, wgpu};
     let g = gpu().as_gpu().unwrap().clone();

@@ -1,8 +1,9 @@
 //! Autotuning state per adapter: the mode (`TESSERA_AUTOTUNE=off|on|force`) and the cache of
 //! measured winners (kernel family and shape class → variant name), kept on disk in one file
 //! per adapter and driver — and, for a CPU adapter such as lavapipe, per host vector features
-//! ([`cpu_tag`]), since its adapter string does not change when they do. The timing itself
-//! lives with the kernels (`tessera-kernels`).
+//! ([`cpu_tag`]), since its adapter string does not change when they do — and the allowance
+//! ([`TuneBudget`]) that keeps a cold start fast. The timing itself lives with the kernels
+//! (`tessera-kernels`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -14,9 +15,11 @@ use crate::{DeviceError, Result};
 pub enum TuneMode {
     /// Never time: use the per-adapter heuristic.
     Off,
-    /// Use the cached winner; time the variants of a shape class on its first use.
+    /// Use the cached winner; time the variants of a shape class on its first use while the
+    /// [`TuneBudget`] allows, else on a later use.
     On,
-    /// Time again on first use in this process, ignoring (and then replacing) cached winners.
+    /// Time again on first use in this process, ignoring (and then replacing) cached winners,
+    /// with no allowance.
     Force,
 }
 
@@ -39,6 +42,45 @@ impl TuneMode {
         match std::env::var("TESSERA_AUTOTUNE") {
             Ok(v) if !v.is_empty() => Self::parse(&v),
             _ => Ok(TuneMode::On),
+        }
+    }
+}
+
+/// How much of a process's time autotuning may take, so that a cold start (no cached winner:
+/// every candidate compiled and timed — 11 s of LeNet-5's first step on lavapipe with a cold
+/// driver cache, 49 s of ResNet-18's) stays fast: a shape class is timed only while the time
+/// spent tuning is below `initial_s` plus `share` of the time since the device opened;
+/// otherwise it runs the heuristic's variant, untimed and not remembered, and is timed on a
+/// later use once the allowance has grown (or in the next process). One shape class may
+/// overrun the allowance; the overrun delays the next. So tuning is spread over a run at a
+/// tenth of its time instead of front-loaded into its first step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TuneBudget {
+    /// Seconds of tuning allowed from the start.
+    pub initial_s: f64,
+    /// The part of the time since the device opened that tuning may add.
+    pub share: f64,
+}
+
+impl TuneBudget {
+    /// `TESSERA_AUTOTUNE=on`: half a second, plus a tenth of the time since the device opened.
+    pub const DEFAULT: TuneBudget = TuneBudget { initial_s: 0.5, share: 0.1 };
+    /// No limit: `TESSERA_AUTOTUNE=force`, and `tessera bench`, which times tuned kernels.
+    pub const UNLIMITED: TuneBudget = TuneBudget { initial_s: f64::INFINITY, share: 0.0 };
+
+    /// Whether a shape class may be timed after `spent_s` seconds of tuning, `elapsed_s`
+    /// seconds after the device opened.
+    pub fn allows(&self, spent_s: f64, elapsed_s: f64) -> bool {
+        spent_s < self.initial_s + self.share * elapsed_s
+    }
+}
+
+impl std::fmt::Display for TuneBudget {
+    /// `0.5 s + 10% of the time since the device opened`, or `unlimited`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.initial_s.is_finite() {
+            true => write!(f, "{} s + {}% of the time since the device opened", self.initial_s, self.share * 100.0),
+            false => f.write_str("unlimited"),
         }
     }
 }
@@ -233,6 +275,10 @@ pub(crate) struct Tuning {
     measured: BTreeSet<String>,
     /// Whether a first measurement is provisional: on GPU adapters, not on CPU ones.
     confirm: bool,
+    /// How much tuning this process may do ([`TuneBudget::UNLIMITED`] in `Force` mode).
+    pub(crate) budget: TuneBudget,
+    /// When the device opened (the budget's clock; `None` in the browser, which never tunes).
+    opened: Option<std::time::Instant>,
 }
 
 impl Tuning {
@@ -240,13 +286,30 @@ impl Tuning {
     /// `Force` mode).
     pub(crate) fn for_adapter(info: &wgpu::AdapterInfo) -> Result<Self> {
         let mode = TuneMode::from_env()?;
-        let path = cache_dir().map(|d| cache_file(&d, info));
-        let cache = match (&path, mode) {
+        let confirm = info.device_type != wgpu::DeviceType::Cpu;
+        let budget = if mode == TuneMode::Force { TuneBudget::UNLIMITED } else { TuneBudget::DEFAULT };
+        let opened = (!cfg!(target_arch = "wasm32")).then(std::time::Instant::now);
+        let (cache, used, measured) = Default::default();
+        let mut t = Self { mode, cache, path: None, used, measured, confirm, budget, opened };
+        t.use_cache(cache_dir().map(|d| cache_file(&d, info)));
+        Ok(t)
+    }
+
+    /// Whether a shape class may be timed now, `spent_s` seconds of tuning into the process.
+    pub(crate) fn allows(&self, spent_s: f64) -> bool {
+        let elapsed = self.opened.map_or(0.0, |t| t.elapsed().as_secs_f64());
+        self.budget.allows(spent_s, elapsed)
+    }
+
+    /// Uses the cache file `path` from now on (loaded unless the mode is `Force`), or no file
+    /// (an empty cache kept in memory) with `None`.
+    pub(crate) fn use_cache(&mut self, path: Option<PathBuf>) {
+        self.cache = match (&path, self.mode) {
             (Some(p), TuneMode::On) => TuneCache::load(p),
             _ => TuneCache::default(),
         };
-        let confirm = info.device_type != wgpu::DeviceType::Cpu;
-        Ok(Self { mode, cache, path, used: Default::default(), measured: Default::default(), confirm })
+        self.path = path;
+        self.measured.clear();
     }
 
     /// The winner to use for `key`, or `None` to measure: a provisional winner counts only in
@@ -357,7 +420,25 @@ mod tests {
     /// A tuning state as a device with (`gpu`) or without a GPU adapter opens it from `cache`.
     fn state(gpu: bool, cache: TuneCache) -> Tuning {
         let none = Default::default;
-        Tuning { mode: TuneMode::On, cache, path: None, used: none(), measured: none(), confirm: gpu }
+        let (budget, opened) = (TuneBudget::DEFAULT, None);
+        Tuning { mode: TuneMode::On, cache, path: None, used: none(), measured: none(), confirm: gpu, budget, opened }
+    }
+
+    #[test]
+    fn the_allowance_starts_small_grows_with_the_run_and_force_lifts_it() {
+        let b = TuneBudget::DEFAULT;
+        assert!(b.allows(0.0, 0.0) && b.allows(0.49, 0.0), "half a second from the start");
+        assert!(!b.allows(0.5, 0.0) && !b.allows(1.2, 5.0), "spent (an overrun included)");
+        assert!(b.allows(1.2, 8.0) && !b.allows(1.6, 10.0), "a tenth of the run added");
+        let zero = TuneBudget { initial_s: 0.0, share: 0.0 };
+        assert!(!zero.allows(0.0, 1e6), "no allowance: never");
+        assert!(TuneBudget::UNLIMITED.allows(1e9, 0.0));
+        assert_eq!(b.to_string(), "0.5 s + 10% of the time since the device opened");
+        assert_eq!(TuneBudget::UNLIMITED.to_string(), "unlimited");
+        let mut t = state(false, TuneCache::default());
+        assert!(t.allows(0.0) && !t.allows(0.6), "a fresh state: the default, its clock unstarted");
+        t.budget = TuneBudget::UNLIMITED;
+        assert!(t.allows(1e6));
     }
 
     #[test]

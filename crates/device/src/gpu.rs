@@ -407,6 +407,31 @@ impl Gpu {
         lock(&self.inner.tuning).mode
     }
 
+    /// Whether the tuning allowance ([`crate::autotune::TuneBudget`]) lets a shape class be
+    /// timed now, after this device's tuning so far ([`GpuStats::tuning_us`]).
+    pub fn may_tune(&self) -> bool {
+        let spent = lock(&self.inner.first_use).tuning_s;
+        lock(&self.inner.tuning).allows(spent)
+    }
+
+    /// This device's tuning allowance (`TuneBudget::DEFAULT`; unlimited with
+    /// `TESSERA_AUTOTUNE=force`).
+    pub fn tune_budget(&self) -> crate::autotune::TuneBudget {
+        lock(&self.inner.tuning).budget
+    }
+
+    /// Sets the tuning allowance (`tessera bench` lifts it: it times tuned kernels).
+    pub fn set_tune_budget(&self, budget: crate::autotune::TuneBudget) {
+        lock(&self.inner.tuning).budget = budget;
+    }
+
+    /// Keeps measured winners in the cache file `path` from now on (its winners replace those
+    /// in memory), or only in memory with `None` (a program, or a test, that must start from
+    /// an empty cache).
+    pub fn use_tune_cache(&self, path: Option<std::path::PathBuf>) {
+        lock(&self.inner.tuning).use_cache(path);
+    }
+
     /// The variant remembered for a kernel family and shape class (`key`), if any; `None` too
     /// for a GPU's provisional winner from an earlier process (see `Tuning::lookup`).
     pub fn tuned(&self, key: &str) -> Option<String> {

@@ -16,7 +16,7 @@ mod pool;
 mod readback;
 
 pub use adapter::{parse_backends, GpuOptions};
-pub use autotune::{TuneCache, TuneMode};
+pub use autotune::{TuneBudget, TuneCache, TuneMode};
 pub use buffer::{GpuBuffer, View};
 pub use error::{DeviceError, Result};
 pub use gpu::{Gpu, GpuStats, Pipeline, PipelineKey, PARAMS_SLOT};

@@ -7,8 +7,10 @@
 //! spike costs one sample, not the choice. A candidate over twice the leader's best after a
 //! round is dropped, and no candidate or round starts once the budget (of kernel runs, not
 //! compiles) is spent. A run shorter than 2 ms is repeated within its sample, so a driver's
-//! submit-and-wait cost does not decide between fast kernels. In the browser (which cannot block to time) and with
-//! `TESSERA_AUTOTUNE=off` the heuristic decides.
+//! submit-and-wait cost does not decide between fast kernels. A shape class is timed only
+//! while the device's allowance lasts (`TuneBudget`: half a second plus a tenth of the time
+//! since the device opened), so a cold start stays fast; past it, and in the browser (which
+//! cannot block to time) and with `TESSERA_AUTOTUNE=off`, the heuristic decides.
 
 use tessera_device::{Gpu, GpuBuffer, TuneMode};
 
@@ -16,8 +18,9 @@ use crate::Result;
 
 /// Picks the variant for shape class `key` among `candidates` (name, variant): the winner
 /// remembered among the same candidates ([`cache_key`]), else the fastest under
-/// [`TunePlan::DEFAULT`] of `run`, else `heuristic` (tuning off, or fewer than two
-/// candidates). `heuristic` should be one of the candidates.
+/// [`TunePlan::DEFAULT`] of `run`, else `heuristic` (tuning off, fewer than two candidates,
+/// or the device's tuning allowance spent: then nothing is remembered, and a later use times
+/// the class). `heuristic` should be one of the candidates.
 pub fn choose<V: Copy + PartialEq>(
     gpu: &Gpu,
     key: &str,
@@ -34,9 +37,26 @@ pub fn choose<V: Copy + PartialEq>(
             return Ok(v);
         }
     }
+    if !may_time(gpu) {
+        return Ok(heuristic); // past the allowance: timed on a later use
+    }
     let Some(winner) = time_candidates(gpu, candidates, heuristic, run)? else { return Ok(heuristic) };
     gpu.remember_tuned(&key, winner.0);
     Ok(winner.1)
+}
+
+/// Whether a shape class may be timed now: inside another tuning's run (the register block
+/// tuned on a register variant's first use), which that tuning's allowance already covers,
+/// or while the device's allowance ([`Gpu::may_tune`]) lasts.
+#[cfg(not(target_arch = "wasm32"))]
+fn may_time(gpu: &Gpu) -> bool {
+    nesting::inside() || gpu.may_tune()
+}
+
+/// The browser never times (see [`time_candidates`]).
+#[cfg(target_arch = "wasm32")]
+fn may_time(_: &Gpu) -> bool {
+    false
 }
 
 /// The cache key of shape class `key` timed among `candidates`: the class and the candidates'
@@ -174,6 +194,11 @@ mod nesting {
     thread_local! {
         static DEPTH: Cell<u32> = const { Cell::new(0) };
         static NESTED_S: Cell<f64> = const { Cell::new(0.0) };
+    }
+
+    /// Whether a tuning is in progress on this thread.
+    pub(super) fn inside() -> bool {
+        DEPTH.with(Cell::get) > 0
     }
 
     /// Seconds spent so far on this thread in tunings nested inside another.

@@ -39,7 +39,9 @@ const CPU_PARAMS: usize = 1_000_000;
 /// and batch (or `batch`), and images/s, on the GPU and (for small models) on the CPU path;
 /// then the peak resident memory of the process (on lavapipe the GPU's memory is host memory).
 /// Small models run at least 20 timed steps after 2 warm-ups; models of a million parameters
-/// or more run `reps` (at least 1) after one warm-up, as their steps take seconds.
+/// or more run `reps` (at least 1) after one warm-up, as their steps take seconds. The first
+/// step tunes within the device's allowance, as any program's would; the warm-ups tune the
+/// rest, so the timed steps run tuned kernels.
 fn train(spec: &ZooSpec, reps: usize, batch: Option<usize>) -> anyhow::Result<()> {
     let batch = batch.unwrap_or(spec.batch);
     if batch == 0 {
@@ -89,6 +91,11 @@ fn time_steps(spec: &ZooSpec, dev: &Device, batch: usize, n: usize, warm: usize)
     crate::train::train_step(model, &mut opt, &x, &y)?.0.item()?;
     let first = t0.elapsed().as_secs_f64() * 1e3;
     let first_use = s0.zip(dev.as_gpu()).map(|(s0, g)| (s0, g.stats()));
+    if let Some(g) = dev.as_gpu() {
+        // The first step tuned within the allowance, as any program's; the warm-ups tune the
+        // rest, so the timed steps run the tuned kernels.
+        g.set_tune_budget(tessera_device::TuneBudget::UNLIMITED);
+    }
     for _ in 0..warm {
         crate::train::train_step(model, &mut opt, &x, &y)?;
     }
@@ -151,6 +158,9 @@ fn distributed(spec: &ZooSpec, steps: usize) -> anyhow::Result<()> {
     let rows = shard(global, rank, size);
     let x = Tensor::rand_uniform(&[rows.len(), h, w, c], 0.0, 1.0, 1 + rank as u64, &dev)?;
     let y = Tensor::from_vec(rows.clone().map(|i| (i % 10) as f32).collect(), &[rows.len()], &dev)?;
+    if let Some(g) = dev.as_gpu() {
+        g.set_tune_budget(tessera_device::TuneBudget::UNLIMITED); // the warm-ups tune everything
+    }
     for _ in 0..2 {
         // compiles the pipelines and warms the pools
         crate::train::train_step_distributed(model.layer(), &mut opt, &mut dp, &x, &y, global)?;
@@ -202,6 +212,7 @@ fn lone_all_reduce_ms(dp: &crate::distributed::DataParallel, n: usize) -> anyhow
 fn ops(reps: usize, filter: &str) -> anyhow::Result<()> {
     let dev = Device::gpu()?;
     let gpu = dev.as_gpu().ok_or_else(|| anyhow::anyhow!("bench ops: {dev} is not a GPU device"))?;
+    gpu.set_tune_budget(tessera_device::TuneBudget::UNLIMITED); // the tuned kernels are what is timed
     println!("adapter: {} ({:?}, {:?})", gpu.info().name, gpu.info().backend, gpu.info().device_type);
     let cases = op_cases(&dev)?;
     println!("{:<44} {:>10} {:>10} {:>10}", "op", "ms (best)", "ms (mean)", "GFLOP/s");

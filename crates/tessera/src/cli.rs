@@ -323,7 +323,7 @@ fn info() -> anyhow::Result<()> {
     let sg = gpu.subgroup_sizes().map_or("none".into(), |(lo, hi)| format!("sizes {lo}..={hi}"));
     writeln!(s, "subgroups: {sg}")?;
     let cache = gpu.tune_cache_path().map_or("none (no cache directory)".into(), |p| p.display().to_string());
-    writeln!(s, "autotune: {:?}, cache {cache}", gpu.tune_mode())?;
+    writeln!(s, "autotune: {:?} (tuning allowance {}), cache {cache}", gpu.tune_mode(), gpu.tune_budget())?;
     if let Some(n) = std::env::var_os("LP_NUM_THREADS") {
         writeln!(s, "lavapipe compute workers: {} (LP_NUM_THREADS)", n.to_string_lossy())?;
     }
