@@ -48,7 +48,7 @@ impl TuneMode {
 
 /// How much of a process's time autotuning may take, so that a cold start (no cached winner:
 /// every candidate compiled and timed — 11 s of LeNet-5's first step on lavapipe with a cold
-/// driver cache, 49 s of ResNet-18's) stays fast: a shape class is timed only while the time
+/// driver cache, 79 s of ResNet-18's) stays fast: a shape class is timed only while the time
 /// spent tuning is below `initial_s` plus `share` of the time since the device opened;
 /// otherwise it runs the heuristic's variant, untimed and not remembered, and is timed on a
 /// later use once the allowance has grown (or in the next process). One shape class may
@@ -67,6 +67,14 @@ impl TuneBudget {
     pub const DEFAULT: TuneBudget = TuneBudget { initial_s: 0.5, share: 0.1 };
     /// No limit: `TESSERA_AUTOTUNE=force`, and `tessera bench`, which times tuned kernels.
     pub const UNLIMITED: TuneBudget = TuneBudget { initial_s: f64::INFINITY, share: 0.0 };
+
+    /// The allowance a device opened in `mode` starts with: none needed with `Force`.
+    pub fn for_mode(mode: TuneMode) -> TuneBudget {
+        match mode {
+            TuneMode::Force => TuneBudget::UNLIMITED,
+            TuneMode::On | TuneMode::Off => TuneBudget::DEFAULT,
+        }
+    }
 
     /// Whether a shape class may be timed after `spent_s` seconds of tuning, `elapsed_s`
     /// seconds after the device opened.
@@ -287,7 +295,7 @@ impl Tuning {
     pub(crate) fn for_adapter(info: &wgpu::AdapterInfo) -> Result<Self> {
         let mode = TuneMode::from_env()?;
         let confirm = info.device_type != wgpu::DeviceType::Cpu;
-        let budget = if mode == TuneMode::Force { TuneBudget::UNLIMITED } else { TuneBudget::DEFAULT };
+        let budget = TuneBudget::for_mode(mode);
         let opened = (!cfg!(target_arch = "wasm32")).then(std::time::Instant::now);
         let (cache, used, measured) = Default::default();
         let mut t = Self { mode, cache, path: None, used, measured, confirm, budget, opened };
@@ -433,6 +441,8 @@ mod tests {
         let zero = TuneBudget { initial_s: 0.0, share: 0.0 };
         assert!(!zero.allows(0.0, 1e6), "no allowance: never");
         assert!(TuneBudget::UNLIMITED.allows(1e9, 0.0));
+        assert_eq!(TuneBudget::for_mode(TuneMode::Force), TuneBudget::UNLIMITED);
+        assert_eq!(TuneBudget::for_mode(TuneMode::On), TuneBudget::DEFAULT);
         assert_eq!(b.to_string(), "0.5 s + 10% of the time since the device opened");
         assert_eq!(TuneBudget::UNLIMITED.to_string(), "unlimited");
         let mut t = state(false, TuneCache::default());

@@ -1,8 +1,9 @@
 //! Launcher for `shaders/pool.wgsl`: `tf.nn.max_pool2d` / `avg_pool2d` on NHWC input (scalar,
 //! vec2 and vec4 variants, and cell-pair kernels for 2x2 windows over 2 mod 4 channels) and
 //! their input gradients (gathers over the windows covering each input cell), plus global
-//! average/max pooling through the reduction kernels of `shaders/batch_norm.wgsl`. The window poolings can fuse an activation applied to the pooled
-//! value (forward) and its gradient from the saved output (backward), one dispatch each way.
+//! average/max pooling through the reduction kernels of `shaders/batch_norm.wgsl`. The window
+//! poolings can fuse an activation applied to the pooled value (forward) and its gradient from
+//! the saved output (backward), one dispatch each way.
 
 use tessera_device::{Gpu, GpuBuffer};
 
