@@ -195,15 +195,17 @@ def gen_direct_unrolled():
     channels and kernel columns unrolled up to UK_TAPS x UK_TAPS taps and UK_CIN channels; the
     pipeline-overridable UK_KH, UK_KW and UK_CIN (the geometry's own) make every guard
     constant, so the driver's compiler drops the steps past them and no step runs under a
-    loop's or branch's mask."""
+    loop's or branch's mask. Each has a `_pool` twin (`pool_tile`, `finish_block_pool`) that
+    also writes the 2x2 max pooling of its output."""
     L = []
     w = L.append
     w("override UK_KH: u32 = 1u;")
     w("override UK_KW: u32 = 1u;")
     w("override UK_CIN: u32 = 1u;")
-    for vec in (False, True):
-        unrolled_entry(w, vec)
-        w("")
+    for pool in (False, True):
+        for vec in (False, True):
+            unrolled_entry(w, vec, pool)
+            w("")
     for vec in (False, True):
         unrolled_row(w, vec)
         if not vec:
@@ -211,16 +213,19 @@ def gen_direct_unrolled():
     return "\n".join(L)
 
 
-def unrolled_entry(w, vec):
-    """The entry point: `conv2d_direct4_sg_k` with `vec` (cin % 4 == 0, 4 channels a step)."""
+def unrolled_entry(w, vec, pool):
+    """The entry point: `conv2d_direct4_sg_k` with `vec` (cin % 4 == 0, 4 channels a step);
+    with `pool` its `_pool` twin, whose lanes pair up rows for a fused 2x2 max pooling."""
     name, row, step = ("conv2d_direct4_sg_k", "uk_row4", 4) if vec else ("conv2d_direct_sg_k", "uk_row", 1)
+    name += "_pool" if pool else ""
+    tile_fn = "pool_tile" if pool else "direct_tile"
     w("@compute @workgroup_size(64)")
     w(f"fn {name}(")
     w("    @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,")
     w("    @builtin(subgroup_id) sg: u32, @builtin(num_subgroups) nsg: u32,")
     w("    @builtin(subgroup_invocation_id) l: u32, @builtin(subgroup_size) size: u32,")
     w(") {")
-    w("    let tile = direct_tile((wid.x + wid.y * nwg.x) * nsg + sg, l, size);")
+    w(f"    let tile = {tile_fn}((wid.x + wid.y * nwg.x) * nsg + sg, l, size);")
     w("    let ci_step = select(p.cout, 1u, FLIP);")
     w("    let o = tile.co * select(1u, p.cin, FLIP);")
     w("    let px = pixel(tile.q.x * p.ow + tile.q.y);")
@@ -231,7 +236,10 @@ def unrolled_entry(w, vec):
         for ci in range(0, UK_CIN, step):
             w(f"        if {ci}u < UK_CIN {{ {row}(&a, r, px.z, {ky}u, {ci}u, o, ci_step); }}")
         w("    }")
-    w("    finish_block_sg(&a, tile.q, tile.co0, tile.co, tile.ok && tile.blk < direct_blocks());")
+    if pool:
+        w("    finish_block_pool(&a, tile, l);")
+    else:
+        w("    finish_block_sg(&a, tile.q, tile.co0, tile.co, tile.ok && tile.blk < direct_blocks());")
     w("}")
 
 

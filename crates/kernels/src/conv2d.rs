@@ -1,6 +1,7 @@
 //! Launcher for `shaders/conv2d.wgsl`: `tf.nn.conv2d` with fused bias and activation, in
 //! three variants (direct, register-blocked implicit GEMM, im2col + tiled matmul; the first two
-//! also with subgroup operations, `shaders/conv2d_subgroup.wgsl`), and for
+//! also with subgroup operations, `shaders/conv2d_subgroup.wgsl`), a conv with the 2x2 max
+//! pooling after it from one dispatch (`conv2d_max_pool2x2`), and for
 //! `shaders/conv2d_grouped.wgsl`: grouped convolution (groups > 1) and its gradients.
 
 use tessera_device::{Gpu, GpuBuffer};
@@ -12,7 +13,7 @@ use crate::launch::{
 };
 use crate::matmul::{self, Matmul, MatmulVariant};
 use crate::split::{self, Part};
-use crate::{Activation, Conv2dGeometry, DepthwiseGeometry, Result};
+use crate::{Activation, Conv2dGeometry, DepthwiseGeometry, Padding, Result};
 
 const SUBGROUP_SRC: &str =
     concat!(include_str!("../../../shaders/conv2d.wgsl"), include_str!("../../../shaders/conv2d_subgroup.wgsl"));
@@ -269,6 +270,99 @@ fn direct(
     let p = params_ext(g, bias.is_some(), act, [0, flipped as usize, 0]);
     gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], groups)?;
     Ok(out)
+}
+
+/// Records `z = conv_act(conv2d(x, filter) + bias)` and `pool_act(max_pool2d(z))` over 2x2
+/// windows with strides 2 (VALID, `tf.nn.max_pool2d`): returns (`z`, `[n, oh, ow, cout]`, and
+/// the pooled `[n, oh / 2, ow / 2, cout]` output). Where the unrolled direct kernel covers
+/// the geometry (subgroups, at most 3x3 taps and 16 input channels, stride and dilation 1
+/// along rows, groups 1, one binding each) its `_pool` twin writes both from one dispatch;
+/// `Auto` times it against the two launches ([`conv2d`] `Auto`, then the pooling) per shape
+/// class (`fusion`: [`PoolFusion`]). Same values either way (the pooled max is pool.wgsl's).
+pub fn conv2d_max_pool2x2(
+    gpu: &Gpu,
+    [x, filter]: [&GpuBuffer; 2],
+    bias: Option<&GpuBuffer>,
+    g: &Conv2dGeometry,
+    [conv_act, pool_act]: [Activation; 2],
+    fusion: PoolFusion,
+) -> Result<(GpuBuffer, GpuBuffer)> {
+    let w = &g.win;
+    let pool = crate::pool::pool_geometry("max_pool2d", &[w.n, w.oh, w.ow, g.cout], [2, 2], [2, 2], &Padding::Valid)?;
+    let acts = [conv_act, pool_act];
+    let separate = || -> Result<(GpuBuffer, GpuBuffer)> {
+        let z = conv2d(gpu, x, filter, bias, g, conv_act, Auto)?;
+        let y = crate::pool::pool2d(gpu, &z, &pool, crate::pool::PoolMode::Max, pool_act)?;
+        Ok((z, y))
+    };
+    if fusion == PoolFusion::Separate || !pool_fusable(gpu, g) {
+        return separate();
+    }
+    let run = |fused: bool| match fused {
+        true => conv2d_pool_fused(gpu, [x, filter], bias, g, acts).map(|(_, y)| y),
+        false => separate().map(|(_, y)| y),
+    };
+    let key = shape_class("conv2d_max_pool2x2", g);
+    let candidates = [("fused", true), ("separate", false)];
+    match fusion == PoolFusion::Fused || autotune::choose(gpu, &key, &candidates, true, run)? {
+        true => conv2d_pool_fused(gpu, [x, filter], bias, g, acts),
+        false => separate(),
+    }
+}
+
+/// How [`conv2d_max_pool2x2`] runs: `Auto` times the fused kernel against the two launches,
+/// `Fused` takes the fused kernel wherever it covers the geometry (else the two launches),
+/// `Separate` always launches the two (for tests and benchmarks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolFusion {
+    /// Timed per shape class (the fused kernel when nothing is timed).
+    Auto,
+    /// The fused kernel where it covers the geometry.
+    Fused,
+    /// The conv, then the pooling.
+    Separate,
+}
+
+/// Whether `conv2d_direct_sg_k_pool` covers the geometry: [`unrollable`], groups 1, subgroups
+/// of an even size (lanes pair up), a non-empty output, and every operand in one binding.
+fn pool_fusable(gpu: &Gpu, g: &Conv2dGeometry) -> bool {
+    let w = &g.win;
+    let floats = [w.n * w.h * w.w * w.c, w.n * w.oh * w.ow * g.cout, w.kh * w.kw * w.c * g.cout];
+    let fits = floats.iter().all(|&f| (f as u64) * 4 <= gpu.max_binding_bytes());
+    let even = shuffle_width(gpu).is_some_and(|s| s % 2 == 0);
+    even && g.groups == 1 && unrollable(g) && floats[1] > 0 && fits && check_u32("conv2d", &floats).is_ok()
+}
+
+/// The fused launch of [`conv2d_max_pool2x2`] (the geometry [`pool_fusable`]).
+fn conv2d_pool_fused(
+    gpu: &Gpu,
+    [x, filter]: [&GpuBuffer; 2],
+    bias: Option<&GpuBuffer>,
+    g: &Conv2dGeometry,
+    [conv_act, pool_act]: [Activation; 2],
+) -> Result<(GpuBuffer, GpuBuffer)> {
+    let w = &g.win;
+    let size = shuffle_width(gpu).ok_or_else(|| crate::shape_err("conv2d", "the fused pooling needs subgroups"))?;
+    let z = out_f32(gpu, w.n * w.oh * w.ow * g.cout)?;
+    let y = out_f32(gpu, w.n * (w.oh / 2) * (w.ow / 2) * g.cout)?;
+    let bias_buf = or_placeholder(gpu, bias)?;
+    let by4 = w.c.is_multiple_of(4);
+    let entry = if by4 { "conv2d_direct4_sg_k_pool" } else { "conv2d_direct_sg_k_pool" };
+    let constants = [
+        act_constant(conv_act),
+        ("FLIP", 0.0),
+        ("NCO", g.cout.min(8) as f64),
+        ("UK_KH", w.kh as f64),
+        ("UK_KW", w.kw as f64),
+        ("UK_CIN", w.c as f64),
+        ("POOL_ACT", pool_act.code() as f64),
+    ];
+    let pipe = pipeline(gpu, "conv2d_subgroup.wgsl", SUBGROUP_SRC, entry, &constants)?;
+    let blocks = w.n * w.oh.div_ceil(2) * w.ow.div_ceil(4) * 2;
+    let tiles = g.cout.div_ceil(8) * blocks.div_ceil(size);
+    let p = params(g, bias.is_some(), conv_act);
+    gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &z, &y], grid_1d(gpu, tiles, (64 / size) as u32))?;
+    Ok((z, y))
 }
 
 /// Records `act(conv2d(x, flip(filter)) + bias)` for a plain conv geometry `g` (groups 1),

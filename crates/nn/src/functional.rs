@@ -255,6 +255,9 @@ struct GraphNode {
     /// The node of a plain activation layer this one may absorb (see [`mark_fusions`]) and
     /// that activation.
     fuse: Option<(usize, crate::Activation)>,
+    /// The node of a max pooling layer this one may absorb (see [`mark_fusions`]) and its
+    /// options (with that node's own absorbed activation, if any, when it runs).
+    pool: Option<(usize, crate::ops::PoolOptions)>,
 }
 
 /// `keras.Model(inputs, outputs)`: the layers between symbolic inputs and outputs.
@@ -372,9 +375,10 @@ impl Model {
         Ok(self.outputs.iter().map(|t| env[&t.inner.id].clone()).collect())
     }
 
-    /// Runs node `n` on `args`, fused with the activation node it may absorb when its layer
-    /// can fuse it ([`Layer::call_multi_fused`]; that node is then added to `absorbed`);
-    /// returns the id of the tensor computed and the tensor.
+    /// Runs node `n` on `args`, fused with the max pooling node (and that node's activation)
+    /// it may absorb when its layer can fuse it ([`Layer::call_pooled`]), else with the
+    /// activation node it may absorb ([`Layer::call_multi_fused`]); absorbed nodes are added
+    /// to `absorbed`. Returns the id of the tensor computed and the tensor.
     fn run_node(
         &self,
         n: &GraphNode,
@@ -383,6 +387,16 @@ impl Model {
         absorbed: &mut HashSet<usize>,
     ) -> Result<(u64, Tensor)> {
         let e = n.layer.lock();
+        if let (Some((j, pool)), [x]) = (n.pool, args) {
+            let act = self.nodes[j].fuse;
+            let opts = crate::ops::PoolOptions { activation: act.map_or(crate::Activation::None, |a| a.1), ..pool };
+            if let Some(y) = e.layer.call_pooled(x, &opts, training) {
+                absorbed.insert(j);
+                let last = act.map_or(j, |(k, _)| k);
+                absorbed.insert(last);
+                return Ok((self.nodes[last].output, y?));
+            }
+        }
         if let Some((j, act)) = n.fuse {
             if let Some(y) = e.layer.call_multi_fused(args, act, training) {
                 absorbed.insert(j);
@@ -559,7 +573,7 @@ fn collect_nodes(inputs: &[SymbolicTensor], outputs: &[SymbolicTensor]) -> Resul
             Origin::Call { layer, node, inputs } => {
                 let ids = inputs.iter().map(|i| i.inner.id).collect();
                 let (layer, call, output) = (layer.clone(), *node, t.inner.id);
-                let gn = GraphNode { layer, call, inputs: ids, output, release: vec![], fuse: None };
+                let gn = GraphNode { layer, call, inputs: ids, output, release: vec![], fuse: None, pool: None };
                 found.push((t.inner.id, gn));
                 stack.extend(inputs.iter().cloned());
             }
@@ -653,11 +667,12 @@ fn mark_releases(nodes: &mut [GraphNode], outputs: &[SymbolicTensor]) {
     }
 }
 
-/// The peephole of [`crate::layers::call_pair`] for graphs: node `i` may absorb node `j` when
-/// `j` calls a plain activation layer ([`Layer::fusable_activation`]) on `i`'s output alone,
-/// `j` is the only reader of that output, and it is not a model output (a sub-model that
-/// outputs it, e.g. for visualisation, sees it unfused). Whether `i`'s layer can fuse is
-/// known when it runs ([`Layer::call_multi_fused`]); otherwise both run as usual.
+/// The peephole of [`crate::layers::call_run`] for graphs: node `i` may absorb node `j` when
+/// `j` calls a plain activation layer ([`Layer::fusable_activation`]) or a max pooling
+/// ([`Layer::fusable_max_pool`]) on `i`'s output alone, `j` is the only reader of that output,
+/// and it is not a model output (a sub-model that outputs it, e.g. for visualisation, sees it
+/// unfused). Whether `i`'s layer can fuse is known when it runs ([`Layer::call_multi_fused`],
+/// [`Layer::call_pooled`]); otherwise both run as usual.
 fn mark_fusions(nodes: &mut [GraphNode], outputs: &[SymbolicTensor]) {
     let keep: HashSet<u64> = outputs.iter().map(|t| t.inner.id).collect();
     let producer: HashMap<u64, usize> = nodes.iter().enumerate().map(|(i, n)| (n.output, i)).collect();
@@ -671,8 +686,13 @@ fn mark_fusions(nodes: &mut [GraphNode], outputs: &[SymbolicTensor]) {
         if keep.contains(&input) || readers[&input] != 1 {
             continue;
         }
-        if let Some(act) = nodes[j].layer.lock().layer.fusable_activation() {
+        let layer = &nodes[j].layer.lock().layer;
+        let (act, pool) = (layer.fusable_activation(), layer.fusable_max_pool());
+        if let Some(act) = act {
             nodes[i].fuse = Some((j, act));
+        }
+        if let Some(pool) = pool {
+            nodes[i].pool = Some((j, pool));
         }
     }
 }

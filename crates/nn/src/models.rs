@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use crate::analysis::{analysis_table, input_field, next_field, LayerStats, ReceptiveField};
 use crate::functional::batch_shape;
-use crate::layers::{call_pair, snake_name, BuildCtx, Layer, Param};
+use crate::layers::{call_run, snake_name, BuildCtx, Layer, Param};
 use crate::random::Rng;
 use crate::{shape_err, Device, Result, Tensor};
 
@@ -79,16 +79,17 @@ impl Sequential {
     /// Runs every layer on a batch. A layer followed by a plain activation layer it can fuse
     /// (MaxPool2D / AveragePooling2D → ReLU; BatchNormalization → ReLU in training) runs as one
     /// fused op for the pair ([`crate::layers::call_pair`]): same values and gradients, one
-    /// dispatch each way instead of two. Calling the layers one by one (as the visualisations
-    /// do) sees every output.
+    /// dispatch each way instead of two; a Conv2D without activation followed by MaxPool2D
+    /// (and ReLU) runs as [`crate::ops::conv2d_max_pool2d`] ([`crate::layers::call_run`]).
+    /// Calling the layers one by one (as the visualisations do) sees every output.
     pub fn call(&self, x: &Tensor, training: bool) -> Result<Tensor> {
         if self.input.is_none() {
             return Err(shape_err("Sequential", format!("model '{}' was called before build()", self.name)));
         }
         let (mut h, mut i) = (x.clone(), 0);
-        while let Some(layer) = self.layers.get(i) {
-            let next_act = self.layers.get(i + 1).and_then(|l| l.fusable_activation());
-            let (y, covered) = call_pair(layer.as_ref(), next_act, &h, training)?;
+        while i < self.layers.len() {
+            let run: Vec<&dyn Layer> = self.layers[i..].iter().take(3).map(|l| l.as_ref()).collect();
+            let (y, covered) = call_run(&run, &h, training)?;
             (h, i) = (y, i + covered);
         }
         Ok(h)

@@ -343,6 +343,19 @@ fn lenet_conv_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
                 run: Box::new(move || conv2d_variant(&x, &f, None, &Conv2dOptions::default(), v)),
             });
         }
+        let pool = PoolOptions::new(2).activation(tessera_nn::Activation::Relu);
+        for (label, fusion) in
+            [("", PoolFusion::Auto), (" (fused)", PoolFusion::Fused), (" (separate)", PoolFusion::Separate)]
+        {
+            let (x, f) = (x.clone(), f.clone());
+            cases.push(Case {
+                name: format!("conv2d + max_pool2d + relu {name}{label}"),
+                flops,
+                run: Box::new(move || {
+                    conv2d_max_pool2d_variant(&x, &f, None, &Conv2dOptions::default(), &pool, fusion)
+                }),
+            });
+        }
         let dy = Tensor::randn(&[n, h - 2, w - 2, cout], 0.0, 1.0, seed + 2, dev)?;
         cases.push(Case {
             name: format!("conv2d filter+bias grad {name} VALID"),

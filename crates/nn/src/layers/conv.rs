@@ -190,6 +190,15 @@ impl Layer for Conv2D {
         let bias = self.bias.as_ref().map(Param::value);
         ops::conv2d_with_bias(x, &built(&self.kernel, &self.name)?.value(), bias.as_ref(), &self.c.opts)
     }
+    fn call_pooled(&self, x: &Tensor, pool: &ops::PoolOptions, _training: bool) -> Option<Result<Tensor>> {
+        let run = || {
+            check_input(&self.name, x, built(&self.input, &self.name)?)?;
+            let bias = self.bias.as_ref().map(Param::value);
+            let kernel = built(&self.kernel, &self.name)?.value();
+            ops::conv2d_max_pool2d(x, &kernel, bias.as_ref(), &self.c.opts, pool)
+        };
+        Some(run())
+    }
     fn variables(&self) -> Vec<Param> {
         self.kernel.iter().chain(&self.bias).cloned().collect()
     }

@@ -186,6 +186,18 @@ pub trait Layer: MaybeSendSync {
     fn call_fused(&self, _x: &Tensor, _act: crate::Activation, _training: bool) -> Option<Result<Tensor>> {
         None
     }
+    /// The pooling this layer computes when it is exactly a 2-D max pooling (`MaxPool2D`:
+    /// `Some(its options)`), so the layer before it may fuse it ([`Layer::call_pooled`]);
+    /// `None` (the default) otherwise.
+    fn fusable_max_pool(&self) -> Option<crate::ops::PoolOptions> {
+        None
+    }
+    /// `max_pool2d(self.call(x), pool)` (with `pool.activation` after it) computed by one fused
+    /// op, or `None` (the default) when the layer cannot fuse that pooling (`Conv2D` can:
+    /// [`crate::ops::conv2d_max_pool2d`]).
+    fn call_pooled(&self, _x: &Tensor, _pool: &crate::ops::PoolOptions, _training: bool) -> Option<Result<Tensor>> {
+        None
+    }
     /// [`Layer::call_fused`] on several inputs (an `Add` fuses a ReLU); by default the
     /// single-input form for one input, `None` otherwise.
     fn call_multi_fused(&self, xs: &[Tensor], act: crate::Activation, training: bool) -> Option<Result<Tensor>> {
@@ -212,6 +224,27 @@ pub fn call_pair(
         return Ok((y?, 2));
     }
     Ok((layer.call(x, training)?, 1))
+}
+
+/// [`call_pair`] with a max pooling first: runs `layers[0]` on `x`, fusing `layers[1]` into it
+/// when that is a max pooling ([`Layer::fusable_max_pool`]) the layer can fuse
+/// ([`Layer::call_pooled`]: Conv2D → MaxPool2D), and then `layers[2]` too when it is a plain
+/// activation the pooling takes (Conv2D → MaxPool2D → ReLU, LeNet-5's); else as
+/// [`call_pair`]. The caller makes sure each fused layer's output is read by the next alone.
+/// Returns the output and how many layers it covers (1 to 3).
+pub fn call_run(layers: &[&dyn Layer], x: &Tensor, training: bool) -> Result<(Tensor, usize)> {
+    let Some((first, rest)) = layers.split_first() else {
+        return Err(shape_err("layer", "no layer to call"));
+    };
+    if let Some(pool) = rest.first().and_then(|l| l.fusable_max_pool()) {
+        let act = rest.get(1).and_then(|l| l.fusable_activation());
+        let opts = crate::ops::PoolOptions { activation: act.unwrap_or(crate::Activation::None), ..pool };
+        if let Some(y) = first.call_pooled(x, &opts, training) {
+            return Ok((y?, 2 + act.is_some() as usize));
+        }
+    }
+    let next_act = rest.first().and_then(|l| l.fusable_activation());
+    call_pair(*first, next_act, x, training)
 }
 
 /// The error of a single-input layer given `n` inputs.

@@ -25,7 +25,7 @@ impl Pool2d {
 
 /// Builder methods of the window pooling layers.
 macro_rules! pool_layer {
-    ($ty:ident, $kind:literal, $op:ident, $doc:literal) => {
+    ($ty:ident, $kind:literal, $op:ident, $max:literal, $doc:literal) => {
         #[doc = $doc]
         pub struct $ty(Pool2d);
 
@@ -65,6 +65,9 @@ macro_rules! pool_layer {
             fn call_fused(&self, x: &Tensor, act: crate::Activation, _training: bool) -> Option<Result<Tensor>> {
                 Some(ops::$op(x, &self.0.opts.activation(act)))
             }
+            fn fusable_max_pool(&self) -> Option<PoolOptions> {
+                $max.then_some(self.0.opts)
+            }
             fn receptive_field(&self, input_shape: &[usize]) -> Option<ReceptiveField> {
                 let o = &self.0.opts;
                 let x = [&[1], input_shape].concat();
@@ -75,11 +78,12 @@ macro_rules! pool_layer {
     };
 }
 
-pool_layer!(MaxPool2D, "MaxPooling2D", max_pool2d, "`keras.layers.MaxPool2D(pool_size, strides, padding)`.");
+pool_layer!(MaxPool2D, "MaxPooling2D", max_pool2d, true, "`keras.layers.MaxPool2D(pool_size, strides, padding)`.");
 pool_layer!(
     AveragePooling2D,
     "AveragePooling2D",
     avg_pool2d,
+    false,
     "`keras.layers.AveragePooling2D(pool_size, strides, padding)`."
 );
 

@@ -1,15 +1,19 @@
 //! `conv2d` (`tf.nn.conv2d`): NHWC input, `[kh, kw, cin / groups, cout]` filter (grouped when
 //! the filter's input depth divides the input's channels), VALID / SAME / explicit padding,
-//! strides and dilations, optional fused bias and activation; and its two gradients.
+//! strides and dilations, optional fused bias and activation; its two gradients; and a conv
+//! with the max pooling after it as one op (`conv2d_max_pool2d`, the models' peephole).
 
 use tessera_kernels::conv2d as k;
-pub use tessera_kernels::conv2d::{Conv2dVariant, FilterGradBlock, FilterGradKernel, RegBlock};
+pub use tessera_kernels::conv2d::{Conv2dVariant, FilterGradBlock, FilterGradKernel, PoolFusion, RegBlock};
 use tessera_kernels::Conv2dGeometry;
 
 use crate::autodiff::{record, save_if};
-use crate::ops::{activation_bias_grad, activation_saved, bias_sum, conv2d_transpose, Conv2dOptions};
+use crate::ops::pool::record_max_pool2d;
+use crate::ops::{
+    activation_bias_grad, activation_saved, bias_sum, conv2d_transpose, max_pool2d, Conv2dOptions, PoolOptions,
+};
 use crate::tensor::common_device;
-use crate::{cpu, shape_err, Activation, Device, Result, Tensor};
+use crate::{cpu, shape_err, Activation, Device, Padding, Result, Tensor};
 
 /// `tf.nn.conv2d(x, filter, strides, padding, dilations)` followed by `opts.activation`. A
 /// filter `[kh, kw, cin / g, cout]` makes a grouped convolution of `g` groups.
@@ -30,15 +34,7 @@ pub fn conv2d_variant(
     opts: &Conv2dOptions,
     variant: Conv2dVariant,
 ) -> Result<Tensor> {
-    let g = Conv2dGeometry::new(x.shape(), filter.shape(), opts.strides, opts.dilations, &opts.padding)?;
-    if let Some(b) = bias {
-        if b.shape() != [g.cout] {
-            return Err(shape_err(
-                "conv2d",
-                format!("bias shape {:?} must be [{}] for filter {:?}", b.shape(), g.cout, filter.shape()),
-            ));
-        }
-    }
+    let g = checked_geometry(x, filter, bias, opts)?;
     let mut operands = vec![x, filter];
     operands.extend(bias);
     let dev = common_device("conv2d", &operands)?;
@@ -54,11 +50,78 @@ pub fn conv2d_variant(
             Tensor::from_gpu(buf, shape, &dev)
         }
     };
+    Ok(record_conv2d(out, x, filter, bias, opts))
+}
+
+/// `max_pool2d(conv2d_with_bias(x, filter, bias, conv), pool)`: Keras's Conv2D →
+/// MaxPool2D (→ ReLU, `pool.activation`), which the models' peephole runs as one op. The conv
+/// and the pooling are recorded as the two ops they are (same values, same gradients); on the
+/// GPU a 2x2 pooling with strides 2 (VALID) comes from one dispatch where the fused kernel
+/// covers the conv and measures faster (`tessera_kernels::conv2d::conv2d_max_pool2x2`),
+/// anything else from the two ops.
+pub fn conv2d_max_pool2d(
+    x: &Tensor,
+    filter: &Tensor,
+    bias: Option<&Tensor>,
+    conv: &Conv2dOptions,
+    pool: &PoolOptions,
+) -> Result<Tensor> {
+    conv2d_max_pool2d_variant(x, filter, bias, conv, pool, PoolFusion::Auto)
+}
+
+/// [`conv2d_max_pool2d`] with the fused kernel forced or refused on the GPU (for tests and
+/// benchmarks).
+pub fn conv2d_max_pool2d_variant(
+    x: &Tensor,
+    filter: &Tensor,
+    bias: Option<&Tensor>,
+    conv: &Conv2dOptions,
+    pool: &PoolOptions,
+    fusion: PoolFusion,
+) -> Result<Tensor> {
+    let two = pool.ksize == [2, 2] && pool.strides == [2, 2] && pool.padding == Padding::Valid;
+    let Device::Gpu(gpu) = x.device() else { return max_pool2d(&conv2d_with_bias(x, filter, bias, conv)?, pool) };
+    if !two {
+        return max_pool2d(&conv2d_with_bias(x, filter, bias, conv)?, pool);
+    }
+    let g = checked_geometry(x, filter, bias, conv)?;
+    let mut operands = vec![x, filter];
+    operands.extend(bias);
+    let dev = common_device("conv2d", &operands)?;
+    let b = bias.map(|b| b.gpu_buf());
+    let (z, y) =
+        k::conv2d_max_pool2x2(gpu, [x.gpu_buf(), filter.gpu_buf()], b, &g, [conv.activation, pool.activation], fusion)?;
+    let z = record_conv2d(Tensor::from_gpu(z, g.out_shape(), &dev), x, filter, bias, conv);
+    let [n, oh, ow, c] = [g.win.n, g.win.oh, g.win.ow, g.cout];
+    Ok(record_max_pool2d(Tensor::from_gpu(y, vec![n, oh / 2, ow / 2, c], &dev), &z, pool))
+}
+
+/// The conv's geometry, checking the bias's shape against the filter's.
+fn checked_geometry(
+    x: &Tensor,
+    filter: &Tensor,
+    bias: Option<&Tensor>,
+    opts: &Conv2dOptions,
+) -> Result<Conv2dGeometry> {
+    let g = Conv2dGeometry::new(x.shape(), filter.shape(), opts.strides, opts.dilations, &opts.padding)?;
+    match bias {
+        Some(b) if b.shape() != [g.cout] => Err(shape_err(
+            "conv2d",
+            format!("bias shape {:?} must be [{}] for filter {:?}", b.shape(), g.cout, filter.shape()),
+        )),
+        _ => Ok(g),
+    }
+}
+
+/// Attaches conv2d's backward to its output `out` (of `x`, `filter` and `bias` under `opts`).
+fn record_conv2d(out: Tensor, x: &Tensor, filter: &Tensor, bias: Option<&Tensor>, opts: &Conv2dOptions) -> Tensor {
+    let mut operands = vec![x, filter];
+    operands.extend(bias);
     // dx reads the filter and dw the input: each is kept only when the other gets a gradient.
     let (xc, fc) = (save_if(filter.requires_grad(), x), save_if(x.requires_grad(), filter));
     let (xs, fs) = (x.shape().to_vec(), filter.shape().to_vec());
     let (y, o, has_bias) = (activation_saved(opts.activation, &out), *opts, bias.is_some());
-    Ok(record(out, "conv2d", &operands, move |g| {
+    record(out, "conv2d", &operands, move |g| {
         // Without an activation the filter gradient's kernel may give the bias gradient too.
         let joint = has_bias && o.activation == Activation::None && xc.is_some();
         let (gz, db) = activation_bias_grad(o.activation, y.as_ref(), g, has_bias && !joint)?;
@@ -73,7 +136,7 @@ pub fn conv2d_variant(
             grads.push(db);
         }
         Ok(grads)
-    }))
+    })
 }
 
 /// `act(conv2d(x, filter) + bias)` by the register-blocked GPU kernel with an explicit

@@ -20,8 +20,13 @@ use crate::{cpu, shape_err, Device, Result, Tensor};
 /// MaxPool2D → ReLU in one dispatch each way; the backward masks by the saved output).
 pub fn max_pool2d(x: &Tensor, opts: &PoolOptions) -> Result<Tensor> {
     let out = pool2d(x, opts, PoolMode::Max)?;
+    Ok(record_max_pool2d(out, x, opts))
+}
+
+/// Attaches max_pool2d's backward to its output `out` (of `x` under `opts`).
+pub(crate) fn record_max_pool2d(out: Tensor, x: &Tensor, opts: &PoolOptions) -> Tensor {
     let (xc, y, o) = (x.detach(), activation_saved(opts.activation, &out), *opts);
-    Ok(record(out, "max_pool2d", &[x], move |g| Ok(vec![Some(max_pool_grad(&xc, g, y.as_ref(), &o)?)])))
+    record(out, "max_pool2d", &[x], move |g| Ok(vec![Some(max_pool_grad(&xc, g, y.as_ref(), &o)?)]))
 }
 
 /// `tf.nn.avg_pool2d(x, ksize, strides, padding)` on NHWC `x`: each window's mean over its
