@@ -1136,16 +1136,11 @@ fn conv2d_filter_grad_reg_sg(
 override UK_KH: u32 = 1u;
 override UK_KW: u32 = 1u;
 override UK_CIN: u32 = 1u;
-@compute @workgroup_size(64)
-fn conv2d_direct_sg_k(
-    @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(subgroup_id) sg: u32, @builtin(num_subgroups) nsg: u32,
-    @builtin(subgroup_invocation_id) l: u32, @builtin(subgroup_size) size: u32,
-) {
-    let tile = direct_tile((wid.x + wid.y * nwg.x) * nsg + sg, l, size);
+// The unrolled sums of block `q` for the lane's channel `co`.
+fn uk_block(q: vec2<u32>, co: u32) -> Acc8 {
     let ci_step = select(p.cout, 1u, FLIP);
-    let o = tile.co * select(1u, p.cin, FLIP);
-    let px = pixel(tile.q.x * p.ow + tile.q.y);
+    let o = co * select(1u, p.cin, FLIP);
+    let px = pixel(q.x * p.ow + q.y);
     var a: Acc8;
     if 0u < UK_KH {
         let r = window_row(px, 0u);
@@ -1204,6 +1199,47 @@ fn conv2d_direct_sg_k(
         if 14u < UK_CIN { uk_row(&a, r, px.z, 2u, 14u, o, ci_step); }
         if 15u < UK_CIN { uk_row(&a, r, px.z, 2u, 15u, o, ci_step); }
     }
+    return a;
+}
+
+// The unrolled sums of block `q` for the lane's channel `co` (4 input channels a step).
+fn uk_block4(q: vec2<u32>, co: u32) -> Acc8 {
+    let ci_step = select(p.cout, 1u, FLIP);
+    let o = co * select(1u, p.cin, FLIP);
+    let px = pixel(q.x * p.ow + q.y);
+    var a: Acc8;
+    if 0u < UK_KH {
+        let r = window_row(px, 0u);
+        if 0u < UK_CIN { uk_row4(&a, r, px.z, 0u, 0u, o, ci_step); }
+        if 4u < UK_CIN { uk_row4(&a, r, px.z, 0u, 4u, o, ci_step); }
+        if 8u < UK_CIN { uk_row4(&a, r, px.z, 0u, 8u, o, ci_step); }
+        if 12u < UK_CIN { uk_row4(&a, r, px.z, 0u, 12u, o, ci_step); }
+    }
+    if 1u < UK_KH {
+        let r = window_row(px, 1u);
+        if 0u < UK_CIN { uk_row4(&a, r, px.z, 1u, 0u, o, ci_step); }
+        if 4u < UK_CIN { uk_row4(&a, r, px.z, 1u, 4u, o, ci_step); }
+        if 8u < UK_CIN { uk_row4(&a, r, px.z, 1u, 8u, o, ci_step); }
+        if 12u < UK_CIN { uk_row4(&a, r, px.z, 1u, 12u, o, ci_step); }
+    }
+    if 2u < UK_KH {
+        let r = window_row(px, 2u);
+        if 0u < UK_CIN { uk_row4(&a, r, px.z, 2u, 0u, o, ci_step); }
+        if 4u < UK_CIN { uk_row4(&a, r, px.z, 2u, 4u, o, ci_step); }
+        if 8u < UK_CIN { uk_row4(&a, r, px.z, 2u, 8u, o, ci_step); }
+        if 12u < UK_CIN { uk_row4(&a, r, px.z, 2u, 12u, o, ci_step); }
+    }
+    return a;
+}
+
+@compute @workgroup_size(64)
+fn conv2d_direct_sg_k(
+    @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(subgroup_id) sg: u32, @builtin(num_subgroups) nsg: u32,
+    @builtin(subgroup_invocation_id) l: u32, @builtin(subgroup_size) size: u32,
+) {
+    let tile = direct_tile((wid.x + wid.y * nwg.x) * nsg + sg, l, size);
+    var a = uk_block(tile.q, tile.co);
     finish_block_sg(&a, tile.q, tile.co0, tile.co, tile.ok && tile.blk < direct_blocks());
 }
 
@@ -1214,31 +1250,7 @@ fn conv2d_direct4_sg_k(
     @builtin(subgroup_invocation_id) l: u32, @builtin(subgroup_size) size: u32,
 ) {
     let tile = direct_tile((wid.x + wid.y * nwg.x) * nsg + sg, l, size);
-    let ci_step = select(p.cout, 1u, FLIP);
-    let o = tile.co * select(1u, p.cin, FLIP);
-    let px = pixel(tile.q.x * p.ow + tile.q.y);
-    var a: Acc8;
-    if 0u < UK_KH {
-        let r = window_row(px, 0u);
-        if 0u < UK_CIN { uk_row4(&a, r, px.z, 0u, 0u, o, ci_step); }
-        if 4u < UK_CIN { uk_row4(&a, r, px.z, 0u, 4u, o, ci_step); }
-        if 8u < UK_CIN { uk_row4(&a, r, px.z, 0u, 8u, o, ci_step); }
-        if 12u < UK_CIN { uk_row4(&a, r, px.z, 0u, 12u, o, ci_step); }
-    }
-    if 1u < UK_KH {
-        let r = window_row(px, 1u);
-        if 0u < UK_CIN { uk_row4(&a, r, px.z, 1u, 0u, o, ci_step); }
-        if 4u < UK_CIN { uk_row4(&a, r, px.z, 1u, 4u, o, ci_step); }
-        if 8u < UK_CIN { uk_row4(&a, r, px.z, 1u, 8u, o, ci_step); }
-        if 12u < UK_CIN { uk_row4(&a, r, px.z, 1u, 12u, o, ci_step); }
-    }
-    if 2u < UK_KH {
-        let r = window_row(px, 2u);
-        if 0u < UK_CIN { uk_row4(&a, r, px.z, 2u, 0u, o, ci_step); }
-        if 4u < UK_CIN { uk_row4(&a, r, px.z, 2u, 4u, o, ci_step); }
-        if 8u < UK_CIN { uk_row4(&a, r, px.z, 2u, 8u, o, ci_step); }
-        if 12u < UK_CIN { uk_row4(&a, r, px.z, 2u, 12u, o, ci_step); }
-    }
+    var a = uk_block4(tile.q, tile.co);
     finish_block_sg(&a, tile.q, tile.co0, tile.co, tile.ok && tile.blk < direct_blocks());
 }
 
@@ -1249,67 +1261,7 @@ fn conv2d_direct_sg_k_pool(
     @builtin(subgroup_invocation_id) l: u32, @builtin(subgroup_size) size: u32,
 ) {
     let tile = pool_tile((wid.x + wid.y * nwg.x) * nsg + sg, l, size);
-    let ci_step = select(p.cout, 1u, FLIP);
-    let o = tile.co * select(1u, p.cin, FLIP);
-    let px = pixel(tile.q.x * p.ow + tile.q.y);
-    var a: Acc8;
-    if 0u < UK_KH {
-        let r = window_row(px, 0u);
-        if 0u < UK_CIN { uk_row(&a, r, px.z, 0u, 0u, o, ci_step); }
-        if 1u < UK_CIN { uk_row(&a, r, px.z, 0u, 1u, o, ci_step); }
-        if 2u < UK_CIN { uk_row(&a, r, px.z, 0u, 2u, o, ci_step); }
-        if 3u < UK_CIN { uk_row(&a, r, px.z, 0u, 3u, o, ci_step); }
-        if 4u < UK_CIN { uk_row(&a, r, px.z, 0u, 4u, o, ci_step); }
-        if 5u < UK_CIN { uk_row(&a, r, px.z, 0u, 5u, o, ci_step); }
-        if 6u < UK_CIN { uk_row(&a, r, px.z, 0u, 6u, o, ci_step); }
-        if 7u < UK_CIN { uk_row(&a, r, px.z, 0u, 7u, o, ci_step); }
-        if 8u < UK_CIN { uk_row(&a, r, px.z, 0u, 8u, o, ci_step); }
-        if 9u < UK_CIN { uk_row(&a, r, px.z, 0u, 9u, o, ci_step); }
-        if 10u < UK_CIN { uk_row(&a, r, px.z, 0u, 10u, o, ci_step); }
-        if 11u < UK_CIN { uk_row(&a, r, px.z, 0u, 11u, o, ci_step); }
-        if 12u < UK_CIN { uk_row(&a, r, px.z, 0u, 12u, o, ci_step); }
-        if 13u < UK_CIN { uk_row(&a, r, px.z, 0u, 13u, o, ci_step); }
-        if 14u < UK_CIN { uk_row(&a, r, px.z, 0u, 14u, o, ci_step); }
-        if 15u < UK_CIN { uk_row(&a, r, px.z, 0u, 15u, o, ci_step); }
-    }
-    if 1u < UK_KH {
-        let r = window_row(px, 1u);
-        if 0u < UK_CIN { uk_row(&a, r, px.z, 1u, 0u, o, ci_step); }
-        if 1u < UK_CIN { uk_row(&a, r, px.z, 1u, 1u, o, ci_step); }
-        if 2u < UK_CIN { uk_row(&a, r, px.z, 1u, 2u, o, ci_step); }
-        if 3u < UK_CIN { uk_row(&a, r, px.z, 1u, 3u, o, ci_step); }
-        if 4u < UK_CIN { uk_row(&a, r, px.z, 1u, 4u, o, ci_step); }
-        if 5u < UK_CIN { uk_row(&a, r, px.z, 1u, 5u, o, ci_step); }
-        if 6u < UK_CIN { uk_row(&a, r, px.z, 1u, 6u, o, ci_step); }
-        if 7u < UK_CIN { uk_row(&a, r, px.z, 1u, 7u, o, ci_step); }
-        if 8u < UK_CIN { uk_row(&a, r, px.z, 1u, 8u, o, ci_step); }
-        if 9u < UK_CIN { uk_row(&a, r, px.z, 1u, 9u, o, ci_step); }
-        if 10u < UK_CIN { uk_row(&a, r, px.z, 1u, 10u, o, ci_step); }
-        if 11u < UK_CIN { uk_row(&a, r, px.z, 1u, 11u, o, ci_step); }
-        if 12u < UK_CIN { uk_row(&a, r, px.z, 1u, 12u, o, ci_step); }
-        if 13u < UK_CIN { uk_row(&a, r, px.z, 1u, 13u, o, ci_step); }
-        if 14u < UK_CIN { uk_row(&a, r, px.z, 1u, 14u, o, ci_step); }
-        if 15u < UK_CIN { uk_row(&a, r, px.z, 1u, 15u, o, ci_step); }
-    }
-    if 2u < UK_KH {
-        let r = window_row(px, 2u);
-        if 0u < UK_CIN { uk_row(&a, r, px.z, 2u, 0u, o, ci_step); }
-        if 1u < UK_CIN { uk_row(&a, r, px.z, 2u, 1u, o, ci_step); }
-        if 2u < UK_CIN { uk_row(&a, r, px.z, 2u, 2u, o, ci_step); }
-        if 3u < UK_CIN { uk_row(&a, r, px.z, 2u, 3u, o, ci_step); }
-        if 4u < UK_CIN { uk_row(&a, r, px.z, 2u, 4u, o, ci_step); }
-        if 5u < UK_CIN { uk_row(&a, r, px.z, 2u, 5u, o, ci_step); }
-        if 6u < UK_CIN { uk_row(&a, r, px.z, 2u, 6u, o, ci_step); }
-        if 7u < UK_CIN { uk_row(&a, r, px.z, 2u, 7u, o, ci_step); }
-        if 8u < UK_CIN { uk_row(&a, r, px.z, 2u, 8u, o, ci_step); }
-        if 9u < UK_CIN { uk_row(&a, r, px.z, 2u, 9u, o, ci_step); }
-        if 10u < UK_CIN { uk_row(&a, r, px.z, 2u, 10u, o, ci_step); }
-        if 11u < UK_CIN { uk_row(&a, r, px.z, 2u, 11u, o, ci_step); }
-        if 12u < UK_CIN { uk_row(&a, r, px.z, 2u, 12u, o, ci_step); }
-        if 13u < UK_CIN { uk_row(&a, r, px.z, 2u, 13u, o, ci_step); }
-        if 14u < UK_CIN { uk_row(&a, r, px.z, 2u, 14u, o, ci_step); }
-        if 15u < UK_CIN { uk_row(&a, r, px.z, 2u, 15u, o, ci_step); }
-    }
+    var a = uk_block(tile.q, tile.co);
     finish_block_pool(&a, tile, l);
 }
 
@@ -1320,31 +1272,7 @@ fn conv2d_direct4_sg_k_pool(
     @builtin(subgroup_invocation_id) l: u32, @builtin(subgroup_size) size: u32,
 ) {
     let tile = pool_tile((wid.x + wid.y * nwg.x) * nsg + sg, l, size);
-    let ci_step = select(p.cout, 1u, FLIP);
-    let o = tile.co * select(1u, p.cin, FLIP);
-    let px = pixel(tile.q.x * p.ow + tile.q.y);
-    var a: Acc8;
-    if 0u < UK_KH {
-        let r = window_row(px, 0u);
-        if 0u < UK_CIN { uk_row4(&a, r, px.z, 0u, 0u, o, ci_step); }
-        if 4u < UK_CIN { uk_row4(&a, r, px.z, 0u, 4u, o, ci_step); }
-        if 8u < UK_CIN { uk_row4(&a, r, px.z, 0u, 8u, o, ci_step); }
-        if 12u < UK_CIN { uk_row4(&a, r, px.z, 0u, 12u, o, ci_step); }
-    }
-    if 1u < UK_KH {
-        let r = window_row(px, 1u);
-        if 0u < UK_CIN { uk_row4(&a, r, px.z, 1u, 0u, o, ci_step); }
-        if 4u < UK_CIN { uk_row4(&a, r, px.z, 1u, 4u, o, ci_step); }
-        if 8u < UK_CIN { uk_row4(&a, r, px.z, 1u, 8u, o, ci_step); }
-        if 12u < UK_CIN { uk_row4(&a, r, px.z, 1u, 12u, o, ci_step); }
-    }
-    if 2u < UK_KH {
-        let r = window_row(px, 2u);
-        if 0u < UK_CIN { uk_row4(&a, r, px.z, 2u, 0u, o, ci_step); }
-        if 4u < UK_CIN { uk_row4(&a, r, px.z, 2u, 4u, o, ci_step); }
-        if 8u < UK_CIN { uk_row4(&a, r, px.z, 2u, 8u, o, ci_step); }
-        if 12u < UK_CIN { uk_row4(&a, r, px.z, 2u, 12u, o, ci_step); }
-    }
+    var a = uk_block4(tile.q, tile.co);
     finish_block_pool(&a, tile, l);
 }
 

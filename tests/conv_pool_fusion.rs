@@ -98,16 +98,6 @@ fn fused_conv_max_pool_gradients_match_finite_differences() {
     });
 }
 
-/// Dispatches recorded by `f` on `dev`'s GPU.
-fn dispatches(dev: &Device, f: impl FnOnce()) -> u64 {
-    let g = dev.as_gpu().unwrap();
-    dev.synchronize().unwrap();
-    let before = g.stats().dispatches;
-    f();
-    dev.synchronize().unwrap();
-    g.stats().dispatches - before
-}
-
 /// Whether the adapter runs the fused kernel: subgroups of one even size of 8 to 64.
 fn fusing_adapter(dev: &Device) -> bool {
     dev.as_gpu().unwrap().subgroup_sizes().is_some_and(|(lo, hi)| lo == hi && (8..=64).contains(&lo) && lo % 2 == 0)
@@ -162,14 +152,6 @@ fn graph(expose: bool) -> Result<Model> {
     }
 }
 
-/// The output and the gradients of `Σ out·r` w.r.t. the input and every trainable variable.
-fn values_and_grads(out: &Tensor, x: &Tensor, vars: &[tessera::nn::layers::Param]) -> Vec<Vec<f32>> {
-    let g = weighted_sum(out).unwrap().backward().unwrap();
-    let mut all = vec![out.to_vec().unwrap(), g.get(x).unwrap().to_vec().unwrap()];
-    all.extend(vars.iter().map(|v| g.get(&v.value()).unwrap().to_vec().unwrap()));
-    all
-}
-
 #[test]
 fn models_fuse_conv_max_pool_relu_with_the_values_and_gradients_of_the_layers_one_by_one() {
     for dev in [Device::Cpu, gpu()] {
@@ -181,9 +163,7 @@ fn models_fuse_conv_max_pool_relu_with_the_values_and_gradients_of_the_layers_on
         let fused = values_and_grads(&s.call(&x, true).unwrap(), &x, &vars);
         let one_by_one = s.layers().iter().try_fold(x.clone(), |h, l| l.call(&h, true)).unwrap();
         let want = values_and_grads(&one_by_one, &x, &vars);
-        for (k, (g, w)) in fused.iter().zip(&want).enumerate() {
-            assert_close_vec(g, w, RTOL, &format!("sequential on {dev}: item {k}"));
-        }
+        assert_all_close(&fused, &want, &format!("sequential on {dev}"));
         let mut m = graph(false).unwrap();
         m.build(&dev, 5).unwrap();
         let vars = m.trainable_variables();
@@ -191,9 +171,7 @@ fn models_fuse_conv_max_pool_relu_with_the_values_and_gradients_of_the_layers_on
         let layers = m.layers();
         let one_by_one = layers.iter().try_fold(x.clone(), |h, l| l.call(&[h], true)).unwrap();
         let want = values_and_grads(&one_by_one, &x, &vars);
-        for (k, (g, w)) in fused.iter().zip(&want).enumerate() {
-            assert_close_vec(g, w, RTOL, &format!("functional on {dev}: item {k}"));
-        }
+        assert_all_close(&fused, &want, &format!("functional on {dev}"));
     }
 }
 

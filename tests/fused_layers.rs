@@ -7,8 +7,8 @@
 
 mod common;
 
-use common::{assert_close, gpu, pair, weighted_sum, RTOL};
-use tessera::nn::layers::{clear_session, Param};
+use common::{assert_all_close, assert_close, dispatches, gpu, pair, values_and_grads, RTOL};
+use tessera::nn::layers::clear_session;
 use tessera::prelude::*;
 
 /// Conv → pool → ReLU twice (max, then average with overlapping SAME windows) → Dense.
@@ -41,30 +41,6 @@ fn graph(expose: bool) -> Result<Model> {
     } else {
         Model::new(&[&x], &[&out])
     }
-}
-
-/// The output and the gradients of `Σ out·r` w.r.t. the input and every trainable variable.
-fn values_and_grads(out: &Tensor, x: &Tensor, vars: &[Param]) -> Vec<Vec<f32>> {
-    let g = weighted_sum(out).unwrap().backward().unwrap();
-    let mut all = vec![out.to_vec().unwrap(), g.get(x).unwrap().to_vec().unwrap()];
-    all.extend(vars.iter().map(|v| g.get(&v.value()).unwrap().to_vec().unwrap()));
-    all
-}
-
-fn assert_all_close(got: &[Vec<f32>], want: &[Vec<f32>], what: &str) {
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        common::assert_close_vec(g, w, RTOL, &format!("{what}: item {i} (0 output, 1 input gradient, then variables)"));
-    }
-}
-
-/// Dispatches recorded by `f` on `dev`'s GPU.
-fn dispatches(dev: &Device, f: impl FnOnce()) -> u64 {
-    let g = dev.as_gpu().unwrap();
-    dev.synchronize().unwrap();
-    let before = g.stats().dispatches;
-    f();
-    dev.synchronize().unwrap();
-    g.stats().dispatches - before
 }
 
 #[test]

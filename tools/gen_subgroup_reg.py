@@ -202,6 +202,9 @@ def gen_direct_unrolled():
     w("override UK_KH: u32 = 1u;")
     w("override UK_KW: u32 = 1u;")
     w("override UK_CIN: u32 = 1u;")
+    for vec in (False, True):
+        unrolled_block(w, vec)
+        w("")
     for pool in (False, True):
         for vec in (False, True):
             unrolled_entry(w, vec, pool)
@@ -213,10 +216,30 @@ def gen_direct_unrolled():
     return "\n".join(L)
 
 
+def unrolled_block(w, vec):
+    """The sums of one 4-pixel block (`q`, the lane's filter channel `co`): `uk_block`, or with
+    `vec` (cin % 4 == 0, 4 channels a step) `uk_block4`."""
+    name, row, step = ("uk_block4", "uk_row4", 4) if vec else ("uk_block", "uk_row", 1)
+    w(f"// The unrolled sums of block `q` for the lane's channel `co`{' (4 input channels a step)' if vec else ''}.")
+    w(f"fn {name}(q: vec2<u32>, co: u32) -> Acc8 {{")
+    w("    let ci_step = select(p.cout, 1u, FLIP);")
+    w("    let o = co * select(1u, p.cin, FLIP);")
+    w("    let px = pixel(q.x * p.ow + q.y);")
+    w("    var a: Acc8;")
+    for ky in range(UK_TAPS):
+        w(f"    if {ky}u < UK_KH {{")
+        w(f"        let r = window_row(px, {ky}u);")
+        for ci in range(0, UK_CIN, step):
+            w(f"        if {ci}u < UK_CIN {{ {row}(&a, r, px.z, {ky}u, {ci}u, o, ci_step); }}")
+        w("    }")
+    w("    return a;")
+    w("}")
+
+
 def unrolled_entry(w, vec, pool):
     """The entry point: `conv2d_direct4_sg_k` with `vec` (cin % 4 == 0, 4 channels a step);
     with `pool` its `_pool` twin, whose lanes pair up rows for a fused 2x2 max pooling."""
-    name, row, step = ("conv2d_direct4_sg_k", "uk_row4", 4) if vec else ("conv2d_direct_sg_k", "uk_row", 1)
+    name, block = ("conv2d_direct4_sg_k", "uk_block4") if vec else ("conv2d_direct_sg_k", "uk_block")
     name += "_pool" if pool else ""
     tile_fn = "pool_tile" if pool else "direct_tile"
     w("@compute @workgroup_size(64)")
@@ -226,16 +249,7 @@ def unrolled_entry(w, vec, pool):
     w("    @builtin(subgroup_invocation_id) l: u32, @builtin(subgroup_size) size: u32,")
     w(") {")
     w(f"    let tile = {tile_fn}((wid.x + wid.y * nwg.x) * nsg + sg, l, size);")
-    w("    let ci_step = select(p.cout, 1u, FLIP);")
-    w("    let o = tile.co * select(1u, p.cin, FLIP);")
-    w("    let px = pixel(tile.q.x * p.ow + tile.q.y);")
-    w("    var a: Acc8;")
-    for ky in range(UK_TAPS):
-        w(f"    if {ky}u < UK_KH {{")
-        w(f"        let r = window_row(px, {ky}u);")
-        for ci in range(0, UK_CIN, step):
-            w(f"        if {ci}u < UK_CIN {{ {row}(&a, r, px.z, {ky}u, {ci}u, o, ci_step); }}")
-        w("    }")
+    w(f"    var a = {block}(tile.q, tile.co);")
     if pool:
         w("    finish_block_pool(&a, tile, l);")
     else:

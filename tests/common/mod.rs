@@ -123,3 +123,29 @@ pub fn read_f32(gp: &tessera::device::Gpu, b: &tessera::device::GpuBuffer, n: us
     let bytes = gp.read(b, (n * 4) as u64).unwrap();
     bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
+
+/// The output and the gradients of `Σ out·r` ([`weighted_sum`]) w.r.t. the input `x` and every
+/// variable in `vars`, in that order.
+pub fn values_and_grads(out: &Tensor, x: &Tensor, vars: &[tessera::nn::layers::Param]) -> Vec<Vec<f32>> {
+    let g = weighted_sum(out).unwrap().backward().unwrap();
+    let mut all = vec![out.to_vec().unwrap(), g.get(x).unwrap().to_vec().unwrap()];
+    all.extend(vars.iter().map(|v| g.get(&v.value()).unwrap().to_vec().unwrap()));
+    all
+}
+
+/// Asserts each list of [`values_and_grads`] close to the other's (`RTOL`).
+pub fn assert_all_close(got: &[Vec<f32>], want: &[Vec<f32>], what: &str) {
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert_close_vec(g, w, RTOL, &format!("{what}: item {i} (0 output, 1 input gradient, then variables)"));
+    }
+}
+
+/// Dispatches recorded by `f` on `dev`'s GPU.
+pub fn dispatches(dev: &Device, f: impl FnOnce()) -> u64 {
+    let g = dev.as_gpu().unwrap();
+    dev.synchronize().unwrap();
+    let before = g.stats().dispatches;
+    f();
+    dev.synchronize().unwrap();
+    g.stats().dispatches - before
+}
