@@ -16,7 +16,7 @@ use tessera_nn::layers::Param;
 use tessera_nn::replica::{set_replica_group, ReplicaGroup};
 use tessera_nn::{ops, Device, Gradients, Tensor};
 
-use super::{Communicator, PendingReduce};
+use super::{Communicator, Contribution, PendingReduce};
 
 /// The rows `[start, end)` of a global batch of `n` examples that `rank` of `size` trains on.
 pub fn shard(n: usize, rank: usize, size: usize) -> Range<usize> {
@@ -174,9 +174,18 @@ impl DataParallel {
         if let Some(gpu) = t.device().as_gpu() {
             gpu.flush()?; // the device starts on this bucket's backward now
         }
-        let read = move || read_polling(&t);
         let what = format!("all-reduce of gradient bucket {b}");
-        st.reducing.push((b, self.comm.all_reduce_start(Box::new(read), &what)?));
+        let read: Contribution = match on_gl(&t) {
+            // One thread touches a GL device: its context is one lock that wgpu gives up on
+            // (panicking) after a second, and the training thread may hold it longer (a shader
+            // compile, a large submit). So the bucket is read here, without the overlap.
+            true => {
+                let data = t.to_vec().map_err(|e| e.to_string());
+                Box::new(move || data)
+            }
+            false => Box::new(move || read_polling(&t)),
+        };
+        st.reducing.push((b, self.comm.all_reduce_start(read, &what)?));
         Ok(())
     }
 
@@ -232,6 +241,11 @@ impl DataParallel {
             self.comm.all_reduce(flat, "averaging non-trainable variables")?.iter().map(|v| v * inv).collect();
         assign_flat(&vars, &mean)
     }
+}
+
+/// Whether `t` lives on a device of wgpu's GL backend (see [`DataParallel::submit`]).
+fn on_gl(t: &Tensor) -> bool {
+    t.device().as_gpu().is_some_and(|g| g.info().backend == tessera_device::wgpu::Backend::Gl)
 }
 
 /// Reads `t` back by polling the device without a blocking wait (a blocking wait on the
