@@ -80,10 +80,9 @@ pub fn conv2d_max_pool2d_variant(
     fusion: PoolFusion,
 ) -> Result<Tensor> {
     let two = pool.ksize == [2, 2] && pool.strides == [2, 2] && pool.padding == Padding::Valid;
-    let Device::Gpu(gpu) = x.device() else { return max_pool2d(&conv2d_with_bias(x, filter, bias, conv)?, pool) };
-    if !two {
+    let (Device::Gpu(gpu), true) = (x.device(), two) else {
         return max_pool2d(&conv2d_with_bias(x, filter, bias, conv)?, pool);
-    }
+    };
     let g = checked_geometry(x, filter, bias, conv)?;
     let mut operands = vec![x, filter];
     operands.extend(bias);
