@@ -9,6 +9,7 @@ pub mod concat;
 pub mod conv2d;
 pub mod conv2d_transpose;
 pub mod dense_grad;
+pub mod dense_xent;
 pub mod depthwise_conv2d;
 pub mod elementwise;
 mod error;

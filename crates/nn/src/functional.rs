@@ -360,9 +360,15 @@ impl Model {
             return Err(shape_err("Model", format!("model '{}' was called before build()", self.name)));
         }
         self.check_inputs(xs)?;
+        let env = self.run_nodes(xs, self.nodes.len(), training)?;
+        Ok(self.outputs.iter().map(|t| env[&t.inner.id].clone()).collect())
+    }
+
+    /// Runs the first `end` nodes on the inputs `xs`; returns the tensors still read later.
+    fn run_nodes(&self, xs: &[Tensor], end: usize, training: bool) -> Result<HashMap<u64, Tensor>> {
         let mut env: HashMap<u64, Tensor> = self.inputs.iter().map(|t| t.inner.id).zip(xs.iter().cloned()).collect();
         let mut absorbed = HashSet::new();
-        for (i, n) in self.nodes.iter().enumerate() {
+        for (i, n) in self.nodes[..end].iter().enumerate() {
             if !absorbed.contains(&i) {
                 let args: Vec<Tensor> = n.inputs.iter().map(|id| env[id].clone()).collect();
                 let (output, y) = self.run_node(n, &args, training, &mut absorbed)?;
@@ -372,7 +378,24 @@ impl Model {
                 env.remove(id);
             }
         }
-        Ok(self.outputs.iter().map(|t| env[&t.inner.id].clone()).collect())
+        Ok(env)
+    }
+
+    /// The loss of [`crate::layers::sparse_xent_with_accuracy`] for a model whose one output
+    /// is its last node's, a single-input layer (`last`): every node before it, then that
+    /// layer fused with the loss where it can ([`Layer::call_sparse_xent`]).
+    fn sparse_xent(&self, x: &Tensor, labels: &Tensor, last: &GraphNode, training: bool) -> Result<(Tensor, Tensor)> {
+        let xs = std::slice::from_ref(x);
+        self.check_inputs(xs)?;
+        let env = self.run_nodes(xs, self.nodes.len() - 1, training)?;
+        let h = &env[&last.inputs[0]];
+        let e = last.layer.lock();
+        match e.layer.call_sparse_xent(h, labels, training) {
+            Some(fused) => fused,
+            None => {
+                crate::ops::sparse_categorical_crossentropy_with_accuracy(labels, &e.layer.call(h, training)?, true)
+            }
+        }
     }
 
     /// Runs node `n` on `args`, fused with the max pooling node (and that node's activation)
@@ -741,6 +764,11 @@ impl Layer for Model {
     }
     fn variables(&self) -> Vec<Param> {
         Model::variables(self)
+    }
+    fn call_sparse_xent(&self, x: &Tensor, labels: &Tensor, training: bool) -> Option<Result<(Tensor, Tensor)>> {
+        let ([out], Some(last)) = (self.outputs.as_slice(), self.nodes.last()) else { return None };
+        let single = last.output == out.inner.id && last.inputs.len() == 1 && self.is_built();
+        single.then(|| self.sparse_xent(x, labels, last, training))
     }
     fn is_built(&self) -> bool {
         Model::is_built(self)

@@ -86,13 +86,31 @@ impl Sequential {
         if self.input.is_none() {
             return Err(shape_err("Sequential", format!("model '{}' was called before build()", self.name)));
         }
+        self.call_layers(x, self.layers.len(), training)
+    }
+
+    /// The first `end` layers on `x`, fusing runs of them ([`call_run`]) within those.
+    fn call_layers(&self, x: &Tensor, end: usize, training: bool) -> Result<Tensor> {
         let (mut h, mut i) = (x.clone(), 0);
-        while i < self.layers.len() {
-            let run: Vec<&dyn Layer> = self.layers[i..].iter().take(3).map(|l| l.as_ref()).collect();
+        while i < end {
+            let run: Vec<&dyn Layer> = self.layers[i..end].iter().take(3).map(|l| l.as_ref()).collect();
             let (y, covered) = call_run(&run, &h, training)?;
             (h, i) = (y, i + covered);
         }
         Ok(h)
+    }
+
+    /// The loss of [`crate::layers::sparse_xent_with_accuracy`]: every layer but the last,
+    /// then the last fused with the loss where it can ([`Layer::call_sparse_xent`]).
+    fn sparse_xent(&self, x: &Tensor, labels: &Tensor, training: bool) -> Result<(Tensor, Tensor)> {
+        let Some(last) = self.layers.last().filter(|_| self.input.is_some()) else {
+            return crate::ops::sparse_categorical_crossentropy_with_accuracy(labels, &self.call(x, training)?, true);
+        };
+        let h = self.call_layers(x, self.layers.len() - 1, training)?;
+        match last.call_sparse_xent(&h, labels, training) {
+            Some(fused) => fused,
+            None => crate::ops::sparse_categorical_crossentropy_with_accuracy(labels, &last.call(&h, training)?, true),
+        }
     }
 
     /// Every variable (trainable first within each layer, in Keras's order).
@@ -171,6 +189,9 @@ impl Layer for Sequential {
     }
     fn call(&self, x: &Tensor, training: bool) -> Result<Tensor> {
         Sequential::call(self, x, training)
+    }
+    fn call_sparse_xent(&self, x: &Tensor, labels: &Tensor, training: bool) -> Option<Result<(Tensor, Tensor)>> {
+        Some(self.sparse_xent(x, labels, training))
     }
     fn variables(&self) -> Vec<Param> {
         Sequential::variables(self)

@@ -407,6 +407,7 @@ fn small_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
             });
         }
     }
+    cases.extend(head_cases(dev)?);
     let one = Tensor::randn(&[32], 0.0, 1.0, 21, dev)?;
     let one2 = one.clone();
     cases.push(Case {
@@ -420,6 +421,29 @@ fn small_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
         run: Box::new(move || chain(&one2, 100)),
     });
     Ok(cases)
+}
+
+/// LeNet-5's classifier head (Dense 84 -> 10 and the sparse cross-entropy with its
+/// gradients): tuned, in one launch, and as the three launches.
+fn head_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
+    let x = Tensor::randn(&[32, 84], 0.0, 1.0, 25, dev)?.variable();
+    let w = Tensor::randn(&[84, 10], 0.0, 0.1, 26, dev)?.variable();
+    let b = Tensor::randn(&[10], 0.0, 0.1, 27, dev)?.variable();
+    let labels = Tensor::from_vec((0..32).map(|i| (i % 10) as f32).collect(), &[32], dev)?;
+    let fusions = [("", HeadFusion::Auto), (" (fused)", HeadFusion::Fused), (" (separate)", HeadFusion::Separate)];
+    Ok(fusions
+        .map(|(label, fusion)| {
+            let (x, w, b, labels) = (x.clone(), w.clone(), b.clone(), labels.clone());
+            Case {
+                name: format!("dense head + loss + grads [32,84] -> 10{label}"),
+                flops: 6.0 * (32 * 84 * 10) as f64,
+                run: Box::new(move || {
+                    dense_sparse_categorical_crossentropy_with_accuracy_variant(&labels, &x, &w, &b, fusion)
+                        .map(|r| r.0)
+                }),
+            }
+        })
+        .into())
 }
 
 /// `n` dependent additions of `x` to itself: one launch each, recorded before one wait.

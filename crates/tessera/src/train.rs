@@ -240,8 +240,7 @@ pub fn train_step_distributed(
     y: &Tensor,
     global: usize,
 ) -> anyhow::Result<(Tensor, Tensor)> {
-    let logits = model.call(x, true)?;
-    let (loss, acc) = sparse_categorical_crossentropy_with_accuracy(y, &logits, true)?;
+    let (loss, acc) = layers::sparse_xent_with_accuracy(model, x, y, true)?;
     let grads = dp.backward(&loss, x.shape()[0] as f32 / global as f32)?;
     opt.apply_gradients(&grads, &layers::trainable(model))?;
     Ok((loss.detach(), acc))
@@ -288,8 +287,7 @@ pub fn train_step(
     x: &Tensor,
     y: &Tensor,
 ) -> tessera_nn::Result<(Tensor, Tensor)> {
-    let logits = model.call(x, true)?;
-    let (loss, acc) = sparse_categorical_crossentropy_with_accuracy(y, &logits, true)?;
+    let (loss, acc) = layers::sparse_xent_with_accuracy(model, x, y, true)?;
     let grads = loss.backward()?;
     opt.apply_gradients(&grads, &layers::trainable(model))?;
     Ok((loss.detach(), acc))

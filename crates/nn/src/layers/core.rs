@@ -91,6 +91,18 @@ impl Layer for Dense {
         let bias = self.bias.as_ref().map(Param::value);
         ops::dense(x, &kernel, bias.as_ref(), self.activation)
     }
+    fn call_sparse_xent(&self, x: &Tensor, labels: &Tensor, _training: bool) -> Option<Result<(Tensor, Tensor)>> {
+        if self.activation != crate::Activation::None {
+            return None;
+        }
+        let bias = self.bias.as_ref()?.value();
+        let head = || {
+            check_input(&self.name, x, built(&self.input, &self.name)?)?;
+            let kernel = built(&self.kernel, &self.name)?.value();
+            ops::dense_sparse_categorical_crossentropy_with_accuracy(labels, x, &kernel, &bias)
+        };
+        Some(head())
+    }
     fn variables(&self) -> Vec<Param> {
         self.kernel.iter().chain(&self.bias).cloned().collect()
     }

@@ -198,6 +198,14 @@ pub trait Layer: MaybeSendSync {
     fn call_pooled(&self, _x: &Tensor, _pool: &crate::ops::PoolOptions, _training: bool) -> Option<Result<Tensor>> {
         None
     }
+    /// The sparse softmax cross-entropy (from logits) of this layer's output against class ids
+    /// `labels`, with the accuracy, as one fused op, or `None` (the default) when the layer
+    /// cannot fuse the loss (a Dense layer without activation can:
+    /// [`crate::ops::dense_sparse_categorical_crossentropy_with_accuracy`]; a Sequential model
+    /// runs its last layer so). Used through [`sparse_xent_with_accuracy`].
+    fn call_sparse_xent(&self, _x: &Tensor, _labels: &Tensor, _training: bool) -> Option<Result<(Tensor, Tensor)>> {
+        None
+    }
     /// [`Layer::call_fused`] on several inputs (an `Add` fuses a ReLU); by default the
     /// single-input form for one input, `None` otherwise.
     fn call_multi_fused(&self, xs: &[Tensor], act: crate::Activation, training: bool) -> Option<Result<Tensor>> {
@@ -245,6 +253,22 @@ pub fn call_run(layers: &[&dyn Layer], x: &Tensor, training: bool) -> Result<(Te
     }
     let next_act = rest.first().and_then(|l| l.fusable_activation());
     call_pair(*first, next_act, x, training)
+}
+
+/// A classifier's training loss: `model`'s output (logits) fed to
+/// [`crate::ops::sparse_categorical_crossentropy_with_accuracy`] against class ids `labels`,
+/// as `(loss, accuracy)`, with the model's last layer and the loss fused where the model can
+/// ([`Layer::call_sparse_xent`]: the same values and gradients).
+pub fn sparse_xent_with_accuracy(
+    model: &dyn Layer,
+    x: &Tensor,
+    labels: &Tensor,
+    training: bool,
+) -> Result<(Tensor, Tensor)> {
+    if let Some(fused) = model.call_sparse_xent(x, labels, training) {
+        return fused;
+    }
+    crate::ops::sparse_categorical_crossentropy_with_accuracy(labels, &model.call(x, training)?, true)
 }
 
 /// The error of a single-input layer given `n` inputs.

@@ -9,6 +9,9 @@
 //! work recorded so far). In the browser, which cannot block on a readback, a GPU row with
 //! such an id gets a NaN loss and logits gradient.
 
+use tessera_kernels::dense_grad::DenseDims;
+use tessera_kernels::dense_xent::dense_xent;
+pub use tessera_kernels::dense_xent::HeadFusion;
 use tessera_kernels::elementwise::{BinaryOp, UnaryOp};
 use tessera_kernels::losses as k;
 
@@ -264,6 +267,66 @@ pub fn sparse_categorical_crossentropy_with_accuracy(
     let loss = Tensor::from_gpu(loss, vec![], dev);
     let loss = record_mean_grad(loss, op, labels, output, (k, true), unit);
     Ok((loss, Tensor::from_gpu(acc, vec![], dev)))
+}
+
+/// A classifier's head as one op: [`sparse_categorical_crossentropy_with_accuracy`] of
+/// `dense(x, kernel, bias)` from logits, for a Dense layer without activation whose logits
+/// only the loss reads (`x [n, inputs]`, `kernel [inputs, k]`, `bias [k]`, `labels [n]`).
+/// On the GPU, when a gradient is wanted, the product, the loss, the accuracy and the loss's
+/// gradients for x, kernel and bias come from one dispatch where the autotuner measures that
+/// faster than the three launches (`tessera_kernels::dense_xent`); the gradients are kept for
+/// the unit seed `loss.backward()` gives and scaled for any other. Elsewhere: the two ops.
+pub fn dense_sparse_categorical_crossentropy_with_accuracy(
+    labels: &Tensor,
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: &Tensor,
+) -> Result<(Tensor, Tensor)> {
+    dense_sparse_categorical_crossentropy_with_accuracy_variant(labels, x, kernel, bias, HeadFusion::Auto)
+}
+
+/// [`dense_sparse_categorical_crossentropy_with_accuracy`] with the GPU path chosen
+/// (`HeadFusion::Fused` / `Separate`, for tests and benchmarks).
+pub fn dense_sparse_categorical_crossentropy_with_accuracy_variant(
+    labels: &Tensor,
+    x: &Tensor,
+    kernel: &Tensor,
+    bias: &Tensor,
+    fusion: HeadFusion,
+) -> Result<(Tensor, Tensor)> {
+    let op = "sparse_softmax_cross_entropy_with_logits";
+    let two_ops = || {
+        let logits = crate::ops::dense(x, kernel, Some(bias), crate::Activation::None)?;
+        sparse_categorical_crossentropy_with_accuracy(labels, &logits, true)
+    };
+    let training = x.requires_grad() || kernel.requires_grad() || bias.requires_grad();
+    let (Device::Gpu(d), true, Some(dims)) = (x.device(), training, head_dims(labels, x, kernel, bias)) else {
+        return two_ops(); // also the shape errors
+    };
+    let dev = common_device(op, &[labels, x, kernel, bias])?;
+    check_ids(op, labels, dims.units)?;
+    let h = dense_xent(d, labels.gpu_buf(), [x.gpu_buf(), kernel.gpu_buf(), bias.gpu_buf()], dims, fusion)?;
+    let grads = [
+        Tensor::from_gpu(h.dx, x.shape().to_vec(), &dev),
+        Tensor::from_gpu(h.dw, kernel.shape().to_vec(), &dev),
+        Tensor::from_gpu(h.db, bias.shape().to_vec(), &dev),
+    ];
+    let loss =
+        record(Tensor::from_gpu(h.loss, vec![], &dev), "dense_sparse_xent", &[x, kernel, bias], move |g| {
+            match g.uniform_value() == Some(1.0) {
+                true => Ok(grads.iter().cloned().map(Some).collect()),
+                false => grads.iter().map(|t| mul(t, g).map(Some)).collect(),
+            }
+        });
+    Ok((loss, Tensor::from_gpu(h.accuracy, vec![], &dev)))
+}
+
+/// The head's sizes when the operands fit together (`x [n, inputs]` with n > 0, `kernel
+/// [inputs, k]`, `bias [k]`, `labels [n]`), else `None`.
+fn head_dims(labels: &Tensor, x: &Tensor, kernel: &Tensor, bias: &Tensor) -> Option<DenseDims> {
+    let (&[batch, inputs], &[rows, units]) = (x.shape(), kernel.shape()) else { return None };
+    let fit = rows == inputs && bias.shape() == [units] && labels.shape() == [batch] && batch > 0 && units > 0;
+    fit.then_some(DenseDims { batch, inputs, units })
 }
 
 /// The loss and the accuracy by their own ops.
