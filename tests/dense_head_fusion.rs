@@ -248,3 +248,36 @@ fn tied_logits_count_their_first_argmax_as_keras_does() {
         assert_eq!(read_f32(gp, &h.accuracy, 1)[0], 0.5, "{fusion:?}");
     }
 }
+
+#[test]
+fn fit_steps_through_the_fused_head_with_the_logs_and_updates_of_the_unfused_step() {
+    gpu();
+    let dev = Device::gpu().unwrap();
+    let gp = dev.as_gpu().unwrap();
+    gp.use_tune_cache(None); // the head fused, in this device's memory only
+    gp.remember_tuned("dense_xent 6x12x5 among fused|separate", "fused");
+    let x = Tensor::from_vec(rand_vec(6 * 7 * 6 * 2, 61), &[6, 7, 6, 2], &dev).unwrap();
+    let y = Tensor::from_vec(vec![4.0, 0.0, 2.0, 1.0, 3.0, 2.0], &[6], &dev).unwrap();
+    let loss = Loss::SparseCategoricalCrossentropy { from_logits: true };
+    let compiled = |metrics: &[Metric]| {
+        let mut s = classifier(Activation::None);
+        s.build(&[7, 6, 2], &dev, 13).unwrap();
+        s.compile(Sgd::new(0.1), loss, metrics)
+    };
+    // Accuracy alone fuses; a top-k metric needs the logits, so that step runs unfused.
+    let mut fused = compiled(&[Metric::Accuracy, Metric::SparseCategoricalAccuracy]);
+    let mut unfused = compiled(&[
+        Metric::Accuracy,
+        Metric::SparseCategoricalAccuracy,
+        Metric::SparseTopKCategoricalAccuracy { k: 2 },
+    ]);
+    for step in 0..3 {
+        let (a, b) = (fused.train_on_batch(&x, &y).unwrap(), unfused.train_on_batch(&x, &y).unwrap());
+        for key in ["loss", "accuracy", "sparse_categorical_accuracy"] {
+            assert_close_vec(&[a[key]], &[b[key]], RTOL, &format!("step {step}: {key}"));
+        }
+    }
+    let weights =
+        |m: &dyn Layer| -> Vec<Vec<f32>> { m.variables().iter().map(|v| v.value().to_vec().unwrap()).collect() };
+    assert_all_close(&weights(fused.model()), &weights(unfused.model()), "weights after three steps");
+}

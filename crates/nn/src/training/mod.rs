@@ -203,11 +203,37 @@ impl<L: Layer> Step<'_, L> {
 
     /// One optimisation step; returns the batch's stats.
     fn train(&self, opt: &mut dyn Optimizer, x: &Tensor, y: &Tensor) -> Result<Tensor> {
+        if self.head_fusable(y) {
+            return self.train_head(opt, x, y);
+        }
         let y_pred = self.model.call(x, true)?;
         let loss = self.loss.call(y, &y_pred)?;
         let grads = loss.backward()?;
         opt.apply_gradients(&grads, &trainable(self.model))?;
         self.stats(&loss, y, &y_pred)
+    }
+
+    /// Whether a step may take the loss and the accuracy from
+    /// [`crate::layers::sparse_xent_with_accuracy`] (the model's last layer fused with the loss
+    /// where it can): sparse categorical cross-entropy from logits against class ids `[n]`, and
+    /// no metric but the accuracy (which for such labels is the sparse categorical accuracy).
+    fn head_fusable(&self, y: &Tensor) -> bool {
+        let accuracy = |m: &Metric| matches!(m, Metric::Accuracy | Metric::SparseCategoricalAccuracy);
+        self.loss == (Loss::SparseCategoricalCrossentropy { from_logits: true })
+            && y.rank() == 1
+            && self.metrics.iter().all(accuracy)
+    }
+
+    /// [`Step::train`] through the fused head ([`Step::head_fusable`]).
+    fn train_head(&self, opt: &mut dyn Optimizer, x: &Tensor, y: &Tensor) -> Result<Tensor> {
+        let (loss, accuracy) = crate::layers::sparse_xent_with_accuracy(self.model, x, y, true)?;
+        let grads = loss.backward()?;
+        opt.apply_gradients(&grads, &trainable(self.model))?;
+        no_grad(|| {
+            let (loss, accuracy) = (loss.detach().reshape(&[1])?, accuracy.reshape(&[1])?);
+            let parts: Vec<&Tensor> = std::iter::once(&loss).chain(self.metrics.iter().map(|_| &accuracy)).collect();
+            concat(&parts, 0)
+        })
     }
 
     /// The stats of a batch in inference mode.
