@@ -389,13 +389,7 @@ impl Model {
         self.check_inputs(xs)?;
         let env = self.run_nodes(xs, self.nodes.len() - 1, training)?;
         let h = &env[&last.inputs[0]];
-        let e = last.layer.lock();
-        match e.layer.call_sparse_xent(h, labels, training) {
-            Some(fused) => fused,
-            None => {
-                crate::ops::sparse_categorical_crossentropy_with_accuracy(labels, &e.layer.call(h, training)?, true)
-            }
-        }
+        crate::layers::sparse_xent_with_accuracy(last.layer.lock().layer.as_ref(), h, labels, training)
     }
 
     /// Runs node `n` on `args`, fused with the max pooling node (and that node's activation)

@@ -100,17 +100,11 @@ impl Sequential {
         Ok(h)
     }
 
-    /// The loss of [`crate::layers::sparse_xent_with_accuracy`]: every layer but the last,
-    /// then the last fused with the loss where it can ([`Layer::call_sparse_xent`]).
-    fn sparse_xent(&self, x: &Tensor, labels: &Tensor, training: bool) -> Result<(Tensor, Tensor)> {
-        let Some(last) = self.layers.last().filter(|_| self.input.is_some()) else {
-            return crate::ops::sparse_categorical_crossentropy_with_accuracy(labels, &self.call(x, training)?, true);
-        };
+    /// The loss of [`crate::layers::sparse_xent_with_accuracy`]: every layer but the `last`,
+    /// then `last` fused with the loss where it can ([`Layer::call_sparse_xent`]).
+    fn sparse_xent(&self, x: &Tensor, labels: &Tensor, last: &dyn Layer, training: bool) -> Result<(Tensor, Tensor)> {
         let h = self.call_layers(x, self.layers.len() - 1, training)?;
-        match last.call_sparse_xent(&h, labels, training) {
-            Some(fused) => fused,
-            None => crate::ops::sparse_categorical_crossentropy_with_accuracy(labels, &last.call(&h, training)?, true),
-        }
+        crate::layers::sparse_xent_with_accuracy(last, &h, labels, training)
     }
 
     /// Every variable (trainable first within each layer, in Keras's order).
@@ -191,7 +185,8 @@ impl Layer for Sequential {
         Sequential::call(self, x, training)
     }
     fn call_sparse_xent(&self, x: &Tensor, labels: &Tensor, training: bool) -> Option<Result<(Tensor, Tensor)>> {
-        Some(self.sparse_xent(x, labels, training))
+        let last = self.layers.last().filter(|_| self.input.is_some())?;
+        Some(self.sparse_xent(x, labels, last.as_ref(), training))
     }
     fn variables(&self) -> Vec<Param> {
         Sequential::variables(self)
