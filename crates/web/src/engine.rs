@@ -295,8 +295,7 @@ impl Trainer {
     /// Records the forward pass and loss of one step on the next mini-batch.
     fn record_forward(&mut self) -> Result<Tensor> {
         let (x, y) = self.next_batch()?;
-        let logits = self.net.model.call(&x, true)?;
-        sparse_categorical_crossentropy(&y, &logits, true)
+        Ok(layers::sparse_xent_with_accuracy(&self.net.model, &x, &y, true)?.0)
     }
 
     /// Records the backward pass of `loss` and the optimiser's update: one step taken.
@@ -379,7 +378,8 @@ async fn step_parity(cpu: Net, gpu: Net, ic: &Tensor, ig: &Tensor) -> Result<Vec
     let mut losses = Vec::new();
     for (net, x) in [(&cpu, ic), (&gpu, ig)] {
         let y = Tensor::from_slice(&labels, &[4], net.device())?;
-        let loss = sparse_categorical_crossentropy(&y, &net.model.call(x, true)?, true)?;
+        // The model's head and the loss as the training step runs them (one kernel on the GPU).
+        let (loss, _) = layers::sparse_xent_with_accuracy(&net.model, x, &y, true)?;
         let grads = loss.backward()?;
         Adam::new(0.01).apply_gradients(&grads, &net.model.trainable_variables())?;
         losses.push(loss.detach());
