@@ -4,8 +4,9 @@
 // loss (for an upstream gradient of 1): dl = (softmax(logits) − onehot(id)) / rows,
 // dx = dl·wᵀ, dw = xᵀ·dl, db = Σ_rows dl. What three launches do otherwise (the dense
 // product, `losses.wgsl`'s xent_mean_accuracy_grad, `dense_grad.wgsl`), for heads small
-// enough to be launch-bound: one workgroup, the logits (then dl, in place) in workgroup
-// memory. Same arithmetic as losses.wgsl (row max first; NaN never an argmax); an id that is
+// enough to be launch-bound: each workgroup computes every logit (then dl, in place) in
+// its workgroup memory, and the workgroups share the gradients' elements (one workgroup, or
+// a few so that a CPU adapter's threads split the work; the launcher's `HeadFusion`). Same arithmetic as losses.wgsl (row max first; NaN never an argmax); an id that is
 // not an integer in [0, k) makes its row's loss and gradient NaN. inputs % 4 == 0 (vec4
 // loads of x and stores of dx); rows·k <= HEAD (the launcher checks both).
 // The CPU twin is `dense_xent_cpu` in crates/kernels/src/dense_xent.rs.
@@ -92,43 +93,43 @@ fn workgroup_mean(l: u32, s: vec2<f32>) -> vec2<f32> {
 }
 
 // dw[4q..4q+4, u] = Σ_r x[r, 4q..4q+4]·dl[r, u] for q < inputs / 4; q = inputs / 4 gives
-// db[u] = Σ_r dl[r, u] (x read as 1).
-fn weight_grads(l: u32, in4: u32) {
-    for (var e = l; e < (in4 + 1u) * p.k; e += WG) {
-        let q = e / p.k;
-        let u = e - q * p.k;
-        let one = q == in4;
-        let qc = min(q, in4 - 1u);
-        var a = vec4(0.0);
-        for (var r = 0u; r < p.rows; r++) {
-            let xv = select(x4[r * in4 + qc], vec4(1.0), one);
-            a = fma(xv, vec4(head[r * p.k + u]), a);
-        }
-        if one {
-            db[u] = a.x;
-        } else {
-            let i = 4u * q;
-            dw[i * p.k + u] = a.x;
-            dw[(i + 1u) * p.k + u] = a.y;
-            dw[(i + 2u) * p.k + u] = a.z;
-            dw[(i + 3u) * p.k + u] = a.w;
-        }
+// db[u] = Σ_r dl[r, u] (x read as 1): element e < (inputs / 4 + 1)·k of the gradients.
+fn weight_grad(e: u32, in4: u32) {
+    let q = e / p.k;
+    let u = e - q * p.k;
+    let one = q == in4;
+    let qc = min(q, in4 - 1u);
+    var a = vec4(0.0);
+    for (var r = 0u; r < p.rows; r++) {
+        let xv = select(x4[r * in4 + qc], vec4(1.0), one);
+        a = fma(xv, vec4(head[r * p.k + u]), a);
+    }
+    if one {
+        db[u] = a.x;
+    } else {
+        let i = 4u * q;
+        dw[i * p.k + u] = a.x;
+        dw[(i + 1u) * p.k + u] = a.y;
+        dw[(i + 2u) * p.k + u] = a.z;
+        dw[(i + 3u) * p.k + u] = a.w;
     }
 }
 
-// dx[r, 4q..4q+4] = Σ_u dl[r, u]·w[4q..4q+4, u].
-fn input_grad(l: u32, in4: u32) {
-    for (var e = l; e < p.rows * in4; e += WG) {
-        let r = e / in4;
-        let q = e - r * in4;
-        var a = vec4(0.0);
-        for (var u = 0u; u < p.k; u++) { a = fma(w_col4(4u * q, u), vec4(head[r * p.k + u]), a); }
-        dx4[e] = a;
-    }
+// dx[r, 4q..4q+4] = Σ_u dl[r, u]·w[4q..4q+4, u] for e = r·inputs / 4 + q.
+fn input_grad(e: u32, in4: u32) {
+    let r = e / in4;
+    let q = e - r * in4;
+    var a = vec4(0.0);
+    for (var u = 0u; u < p.k; u++) { a = fma(w_col4(4u * q, u), vec4(head[r * p.k + u]), a); }
+    dx4[e] = a;
 }
 
 @compute @workgroup_size(64)
-fn dense_xent_grad(@builtin(local_invocation_id) lid: vec3<u32>) {
+fn dense_xent_grad(
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
     let l = lid.x;
     let in4 = p.inputs / 4u;
     logits(l, in4);
@@ -136,10 +137,14 @@ fn dense_xent_grad(@builtin(local_invocation_id) lid: vec3<u32>) {
     var s = vec2(0.0);
     for (var r = l; r < p.rows; r += WG) { s += row_loss_grad(r); }
     let m = workgroup_mean(l, s); // its barriers also publish dl
-    if l == 0u {
+    if l == 0u && wid.x == 0u {
         stats[0] = m.x;
         stats[1] = m.y;
     }
-    weight_grads(l, in4);
-    input_grad(l, in4);
+    // The gradients' elements, weights then inputs, dealt out WG at a time to the workgroups.
+    let n_w = (in4 + 1u) * p.k;
+    let n = n_w + p.rows * in4;
+    var e = wid.x * WG + l;
+    for (; e < n_w; e += nwg.x * WG) { weight_grad(e, in4); }
+    for (; e < n; e += nwg.x * WG) { input_grad(e - n_w, in4); }
 }

@@ -1,7 +1,7 @@
 //! A classifier's head as one op (`dense_sparse_categorical_crossentropy_with_accuracy`): a
 //! Dense layer without activation, the sparse softmax cross-entropy of its logits, the
-//! accuracy and the loss's gradients. The fused kernel (`shaders/dense_xent.wgsl`) and the
-//! three launches against the CPU twin (`dense_xent_cpu`) across odd sizes, batches, class
+//! accuracy and the loss's gradients. The fused kernel (`shaders/dense_xent.wgsl`, on one
+//! workgroup and split over several) and the three launches against the CPU twin (`dense_xent_cpu`) across odd sizes, batches, class
 //! counts, the workgroup's logit limit and invalid labels; the op on the GPU against the two
 //! ops on the CPU, for the unit seed and another; its finite-difference gradient check; one
 //! launch against three; and Sequential models' `sparse_xent_with_accuracy`.
@@ -24,6 +24,17 @@ fn ids(rows: usize, k: usize, seed: u64) -> Vec<f32> {
 const SIZES: [(usize, usize, usize); 9] =
     [(32, 84, 10), (3, 4, 7), (1, 8, 1), (5, 12, 3), (7, 40, 17), (64, 16, 16), (2, 36, 2), (3, 6, 5), (40, 8, 30)];
 
+/// Every way the head runs: one workgroup, split over 2, 3 (an uneven deal of the gradients'
+/// elements) and 4 workgroups, the three launches, and the tuned choice.
+const FUSIONS: [HeadFusion; 6] = [
+    HeadFusion::Fused,
+    HeadFusion::Split(2),
+    HeadFusion::Split(3),
+    HeadFusion::Split(4),
+    HeadFusion::Separate,
+    HeadFusion::Auto,
+];
+
 #[test]
 fn the_head_kernel_and_the_three_launches_match_the_cpu_twin() {
     let dev = gpu();
@@ -40,7 +51,7 @@ fn the_head_kernel_and_the_three_launches_match_the_cpu_twin() {
         let (stats, dx, dw, db) = dense_xent_cpu(&labels, [&x, &w, &b], d);
         let bufs = [upload_f32(gp, &x), upload_f32(gp, &w), upload_f32(gp, &b)];
         let lab = upload_f32(gp, &labels);
-        for fusion in [HeadFusion::Fused, HeadFusion::Separate, HeadFusion::Auto] {
+        for fusion in FUSIONS {
             let h = dense_xent(gp, &lab, [&bufs[0], &bufs[1], &bufs[2]], d, fusion).unwrap();
             let what = |item: &str| format!("case {i} {d:?} {fusion:?}: {item}");
             let got = [read_f32(gp, &h.loss, 1)[0], read_f32(gp, &h.accuracy, 1)[0]];
@@ -83,7 +94,7 @@ fn the_op_on_the_gpu_matches_the_two_ops_on_the_cpu_for_any_seed() {
         for scale in [1.0, -2.5] {
             let seed = 800 + 10 * i as u64;
             let want = op_run(&Device::Cpu, size, seed, scale, HeadFusion::Auto);
-            for fusion in [HeadFusion::Fused, HeadFusion::Separate, HeadFusion::Auto] {
+            for fusion in FUSIONS {
                 let got = op_run(&gpu(), size, seed, scale, fusion);
                 let what = format!("case {i} {size:?} seed {scale} {fusion:?} (loss, accuracy, dx, dw, db)");
                 assert_all_close(&got, &want, &what);
@@ -132,6 +143,7 @@ fn the_fused_head_is_one_dispatch_and_the_separate_one_at_least_three() {
     };
     let (fused, separate) = (count(HeadFusion::Fused), count(HeadFusion::Separate));
     assert_eq!(fused, 1);
+    assert_eq!(count(HeadFusion::Split(2)), 1, "one dispatch of two workgroups");
     assert!(separate >= 3, "the product, the loss and the dense backward: {separate}");
 }
 
@@ -196,7 +208,7 @@ fn a_models_fused_head_saves_two_launches() {
     // The head fused (what the tuner may or may not find faster at these tiny sizes), in
     // this device's memory only.
     gp.use_tune_cache(None);
-    gp.remember_tuned("dense_xent 4x12x5 among fused|separate", "fused");
+    gp.remember_tuned("dense_xent 4x12x5 among fused|split2|split4|separate", "fused");
     let x = Tensor::randn(&[4, 7, 6, 2], 0.0, 1.0, 3, &dev).unwrap();
     let labels = Tensor::from_vec(vec![4.0, 0.0, 2.0, 1.0], &[4], &dev).unwrap();
     let mut s = classifier(Activation::None);
@@ -255,7 +267,7 @@ fn fit_steps_through_the_fused_head_with_the_logs_and_updates_of_the_unfused_ste
     let dev = Device::gpu().unwrap();
     let gp = dev.as_gpu().unwrap();
     gp.use_tune_cache(None); // the head fused, in this device's memory only
-    gp.remember_tuned("dense_xent 6x12x5 among fused|separate", "fused");
+    gp.remember_tuned("dense_xent 6x12x5 among fused|split2|split4|separate", "fused");
     let x = Tensor::from_vec(rand_vec(6 * 7 * 6 * 2, 61), &[6, 7, 6, 2], &dev).unwrap();
     let y = Tensor::from_vec(vec![4.0, 0.0, 2.0, 1.0, 3.0, 2.0], &[6], &dev).unwrap();
     let loss = Loss::SparseCategoricalCrossentropy { from_logits: true };

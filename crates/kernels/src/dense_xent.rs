@@ -1,9 +1,11 @@
 //! Launcher for `shaders/dense_xent.wgsl`: a classifier's head — a Dense layer without
 //! activation, then the mean sparse softmax cross-entropy of its logits, the accuracy, and
 //! the gradients of the loss for its input, kernel and bias — in one dispatch
-//! ([`HeadFusion::Fused`]) or in the three launches it replaces (the dense product,
-//! `losses::softmax_xent_mean_accuracy_grad` and `dense_grad::dense_backward`). The autotuner
-//! times the two per shape class. [`dense_xent_cpu`] is the CPU twin.
+//! ([`HeadFusion::Fused`] on one workgroup, [`HeadFusion::Split`] on a few that each compute
+//! the logits and share the gradients, so that a CPU adapter's threads split the work) or in
+//! the three launches it replaces (the dense product, `losses::softmax_xent_mean_accuracy_grad`
+//! and `dense_grad::dense_backward`). The autotuner times them per shape class.
+//! [`dense_xent_cpu`] is the CPU twin.
 
 use tessera_device::{Gpu, GpuBuffer};
 
@@ -17,15 +19,17 @@ const SRC: &str = include_str!("../../../shaders/dense_xent.wgsl");
 /// The most logits (`rows · classes`) the fused kernel holds in workgroup memory (its `HEAD`).
 pub const HEAD_MAX_LOGITS: usize = 1024;
 
-/// How [`dense_xent`] runs: `Auto` times the fused kernel against the three launches,
-/// `Fused` takes the fused kernel wherever it covers the sizes ([`head_fusable`]), `Separate`
-/// always launches the three (for tests and benchmarks).
+/// How [`dense_xent`] runs: `Auto` times the fused kernel (on 1, 2 and 4 workgroups) against
+/// the three launches, `Fused` and `Split` take the fused kernel wherever it covers the sizes
+/// ([`head_fusable`]), `Separate` always launches the three (for tests and benchmarks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HeadFusion {
     /// Timed per shape class (the fused kernel when nothing is timed).
     Auto,
-    /// The fused kernel where it covers the sizes.
+    /// The fused kernel on one workgroup where it covers the sizes.
     Fused,
+    /// The fused kernel on this many workgroups (at least 1) where it covers the sizes.
+    Split(u32),
     /// The dense product, the loss, the dense backward.
     Separate,
 }
@@ -70,28 +74,39 @@ pub fn dense_xent(
     if fusion == HeadFusion::Separate || !head_fusable(gpu, d) {
         return separate(gpu, labels, [x, w, b], d);
     }
-    let run = |fused: bool| match fused {
-        true => fused_head(gpu, labels, [x, w, b], d).map(|h| h.dx),
-        false => separate(gpu, labels, [x, w, b], d).map(|h| h.dx),
+    // The workgroups of the fused kernel; 0: the three launches.
+    let launch = |groups: u32| match groups {
+        0 => separate(gpu, labels, [x, w, b], d),
+        g => fused_head(gpu, labels, [x, w, b], d, g),
     };
-    let key = format!("dense_xent {}x{}x{}", d.batch, d.inputs, d.units);
-    let candidates = [("fused", true), ("separate", false)];
-    match fusion == HeadFusion::Fused || autotune::choose(gpu, &key, &candidates, true, run)? {
-        true => fused_head(gpu, labels, [x, w, b], d),
-        false => separate(gpu, labels, [x, w, b], d),
-    }
+    let groups = match fusion {
+        HeadFusion::Fused => 1,
+        HeadFusion::Split(g) => g.max(1),
+        _ => {
+            let key = format!("dense_xent {}x{}x{}", d.batch, d.inputs, d.units);
+            let candidates = [("fused", 1), ("split2", 2), ("split4", 4), ("separate", 0)];
+            autotune::choose(gpu, &key, &candidates, 1, |g| launch(g).map(|h| h.dx))?
+        }
+    };
+    launch(groups)
 }
 
-/// The fused kernel (sizes [`head_fusable`]); the loss and accuracy are copied out of its
-/// two-element result.
-fn fused_head(gpu: &Gpu, labels: &GpuBuffer, [x, w, b]: [&GpuBuffer; 3], d: DenseDims) -> Result<HeadGrads> {
+/// The fused kernel on `groups` workgroups (sizes [`head_fusable`]); the loss and accuracy
+/// are copied out of its two-element result.
+fn fused_head(
+    gpu: &Gpu,
+    labels: &GpuBuffer,
+    [x, w, b]: [&GpuBuffer; 3],
+    d: DenseDims,
+    groups: u32,
+) -> Result<HeadGrads> {
     let DenseDims { batch, inputs, units } = d;
     let stats = out_f32(gpu, 2)?;
     let (dx, dw, db) = (out_f32(gpu, batch * inputs)?, out_f32(gpu, inputs * units)?, out_f32(gpu, units)?);
     let p = Params::new("dense_xent").u(batch).u(inputs).u(units).u(0);
     let p = p.f(f32::NAN).f(1.0 / batch as f32).u(0).u(0);
     let pipe = pipeline(gpu, "dense_xent.wgsl", SRC, "dense_xent_grad", &[])?;
-    gpu.dispatch(&pipe, p.bytes()?, &[labels, x, w, b, &stats, &dx, &dw, &db], [1, 1, 1])?;
+    gpu.dispatch(&pipe, p.bytes()?, &[labels, x, w, b, &stats, &dx, &dw, &db], [groups, 1, 1])?;
     let (loss, accuracy) = (out_f32(gpu, 1)?, out_f32(gpu, 1)?);
     gpu.copy(&stats, 0, &loss, 0, 4)?;
     gpu.copy(&stats, 4, &accuracy, 0, 4)?;

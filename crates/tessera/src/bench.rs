@@ -424,13 +424,18 @@ fn small_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
 }
 
 /// LeNet-5's classifier head (Dense 84 -> 10 and the sparse cross-entropy with its
-/// gradients): tuned, in one launch, and as the three launches.
+/// gradients): tuned, in one launch (on one and on two workgroups), and as the three launches.
 fn head_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
     let x = Tensor::randn(&[32, 84], 0.0, 1.0, 25, dev)?.variable();
     let w = Tensor::randn(&[84, 10], 0.0, 0.1, 26, dev)?.variable();
     let b = Tensor::randn(&[10], 0.0, 0.1, 27, dev)?.variable();
     let labels = Tensor::from_vec((0..32).map(|i| (i % 10) as f32).collect(), &[32], dev)?;
-    let fusions = [("", HeadFusion::Auto), (" (fused)", HeadFusion::Fused), (" (separate)", HeadFusion::Separate)];
+    let fusions = [
+        ("", HeadFusion::Auto),
+        (" (fused)", HeadFusion::Fused),
+        (" (fused, 2 workgroups)", HeadFusion::Split(2)),
+        (" (separate)", HeadFusion::Separate),
+    ];
     Ok(fusions
         .map(|(label, fusion)| {
             let (x, w, b, labels) = (x.clone(), w.clone(), b.clone(), labels.clone());

@@ -286,7 +286,7 @@ pub fn dense_sparse_categorical_crossentropy_with_accuracy(
 }
 
 /// [`dense_sparse_categorical_crossentropy_with_accuracy`] with the GPU path chosen
-/// (`HeadFusion::Fused` / `Separate`, for tests and benchmarks).
+/// (`HeadFusion::Fused` / `Split` / `Separate`, for tests and benchmarks).
 pub fn dense_sparse_categorical_crossentropy_with_accuracy_variant(
     labels: &Tensor,
     x: &Tensor,
