@@ -336,7 +336,8 @@ fn fused_dense_backward_matches_its_cpu_twin_and_the_unfused_ops() {
     // than a unit block of 16 (17, 33) and batch rows than a row block of 16 (33); LeNet's
     // layers (32 x 84 x 10; 32 x 120 x 84 and 32 x 400 x 120 for the register tiles); multiples
     // of 4 with partial register tiles (5 x 20 x 12: 16 x 8 dw tiles and 8 x 16 dx tiles cut
-    // short on every side) and whole ones (16 x 64 x 16).
+    // short on every side) and whole ones (16 x 64 x 16); 40 x 256 x 96 deals ten workgroups
+    // of 32 lanes, its three dx workgroups (the last half full) interleaved among the others.
     let sizes = [
         (1, 1, 1),
         (3, 5, 7),
@@ -347,6 +348,7 @@ fn fused_dense_backward_matches_its_cpu_twin_and_the_unfused_ops() {
         (5, 20, 12),
         (32, 120, 84),
         (32, 400, 120),
+        (40, 256, 96),
     ];
     let _ = gpu();
     let dev = Device::gpu().unwrap(); // a device of its own for the dispatch count

@@ -143,9 +143,11 @@ pub fn dense_grad(
     }
     let (entry, grid, words, wg) = if kernel == DenseGradKernel::Register {
         let (nib, nub) = (inputs.div_ceil(16), units.div_ceil(8));
-        let tiles = nib * nub + nub + batch.div_ceil(8) * nib;
-        let wg = reg_workgroup(tiles);
-        ("dense_grad_reg", grid_1d(gpu, tiles, wg), [0, 0, nib * nub, nub], wg)
+        let kinds = [nib * nub, nub, batch.div_ceil(8) * nib]; // dw, db and dx tiles
+        let wg = reg_workgroup(kinds.iter().sum());
+        // Each kind fills whole workgroups (the shader interleaves them).
+        let groups: usize = kinds.iter().map(|t| t.div_ceil(wg as usize)).sum();
+        ("dense_grad_reg", grid_1d(gpu, groups * wg as usize, wg), [0, 0, kinds[0], kinds[1]], wg)
     } else {
         let lane_blocks = (inputs + 1).div_ceil(WG);
         let dw_groups = lane_blocks * units.div_ceil(RB);
