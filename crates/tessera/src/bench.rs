@@ -41,7 +41,8 @@ const CPU_PARAMS: usize = 1_000_000;
 /// Small models run at least 20 timed steps after 2 warm-ups; models of a million parameters
 /// or more run `reps` (at least 1) after one warm-up, as their steps take seconds. The first
 /// step tunes within the device's allowance, as any program's would; the warm-ups tune the
-/// rest, so the timed steps run tuned kernels.
+/// rest, so the timed steps run tuned kernels. Where both paths were timed, their ratio is
+/// then measured again in interleaved rounds ([`paired_ratio`]).
 fn train(spec: &ZooSpec, reps: usize, batch: Option<usize>) -> anyhow::Result<()> {
     let batch = batch.unwrap_or(spec.batch);
     if batch == 0 {
@@ -58,15 +59,112 @@ fn train(spec: &ZooSpec, reps: usize, batch: Option<usize>) -> anyhow::Result<()
         Err(e) => return Err(e.into()),
     }
     let (steps, warm) = if cpu_too { (reps.max(20), 2) } else { (reps.max(1), 1) };
-    for dev in devices {
-        let n = if matches!(dev, Device::Cpu) { (steps / 4).max(3) } else { steps };
-        time_steps(spec, &dev, batch, n, warm)?;
-        print_profile(&dev);
+    for dev in &devices {
+        time_steps(spec, dev, batch, cpu_steps(dev, steps), warm)?;
+        print_profile(dev);
+    }
+    if let [gpu @ Device::Gpu(_), Device::Cpu] = devices.as_slice() {
+        paired_ratio(spec, [gpu, &Device::Cpu], batch, steps)?;
     }
     if let Some(kib) = peak_rss_kib() {
         println!("peak resident memory: {:.0} MiB", kib as f64 / 1024.0);
     }
     Ok(())
+}
+
+/// Steps a timing of `dev` runs where the GPU runs `steps`: a quarter of them on the CPU path
+/// (at least 3), whose steps take several times longer.
+fn cpu_steps(dev: &Device, steps: usize) -> usize {
+    if matches!(dev, Device::Cpu) {
+        (steps / 4).max(3)
+    } else {
+        steps
+    }
+}
+
+/// Rounds of [`paired_ratio`].
+const PAIRED_ROUNDS: usize = 9;
+
+/// GPU ÷ CPU step time from interleaved rounds: each round times a tenth of `steps` (at least
+/// 5) on the GPU and a quarter of that on the CPU path back to back, which goes first
+/// alternating, and the line gives the median and quartiles of the rounds' ratios. The two
+/// tables above time one device after the other, so a machine whose speed drifts within the
+/// run (shared hosts do, by tens of percent) moves their ratio; a round's two timings share
+/// the machine's state.
+fn paired_ratio(spec: &ZooSpec, devs: [&Device; 2], batch: usize, steps: usize) -> anyhow::Result<()> {
+    let mut runs = Vec::new();
+    for dev in devs {
+        let mut run = StepRun::new(spec, dev, batch)?;
+        run.time(2)?;
+        runs.push(run);
+    }
+    let per_round = (steps / 10).max(5);
+    let mut ratios = Vec::with_capacity(PAIRED_ROUNDS);
+    for round in 0..PAIRED_ROUNDS {
+        let mut ms = [0.0; 2];
+        for k in 0..2 {
+            let i = (round + k) % 2;
+            ms[i] = runs[i].time(cpu_steps(devs[i], per_round))?;
+        }
+        ratios.push(ms[0] / ms[1]);
+    }
+    let [q1, med, q3] = quartiles(&mut ratios);
+    println!(
+        "GPU ÷ CPU, {PAIRED_ROUNDS} interleaved rounds of {per_round} GPU and {} CPU steps: median {med:.3} (quartiles {q1:.3}–{q3:.3})",
+        cpu_steps(&Device::Cpu, per_round)
+    );
+    Ok(())
+}
+
+/// The first quartile, median and third quartile of `v` (sorted in place; linear
+/// interpolation between order statistics, as numpy's default); NaN when `v` is empty.
+fn quartiles(v: &mut [f64]) -> [f64; 3] {
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        let Some(last) = v.len().checked_sub(1) else { return f64::NAN };
+        let pos = q * last as f64;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+    };
+    [at(0.25), at(0.5), at(0.75)]
+}
+
+/// A model, its optimizer and one batch on a device, for timing training steps.
+struct StepRun<'a> {
+    dev: &'a Device,
+    model: crate::zoo::ZooModel,
+    opt: tessera_nn::optimizers::Adam,
+    x: Tensor,
+    y: Tensor,
+}
+
+impl<'a> StepRun<'a> {
+    /// Builds the model (seed 0) on `dev` with a uniform random batch and cycling labels.
+    fn new(spec: &ZooSpec, dev: &'a Device, batch: usize) -> anyhow::Result<Self> {
+        let model = crate::train::build_model(spec, spec.input, spec.classes, dev, 0)?;
+        let [h, w, c] = spec.input;
+        let x = Tensor::rand_uniform(&[batch, h, w, c], 0.0, 1.0, 1, dev)?;
+        let labels = (0..batch).map(|i| (i % spec.classes) as f32).collect();
+        let y = Tensor::from_vec(labels, &[batch], dev)?;
+        Ok(Self { dev, model, opt: tessera_nn::optimizers::Adam::default(), x, y })
+    }
+
+    /// Runs one step and waits for it (its loss read back): ms.
+    fn first(&mut self) -> anyhow::Result<f64> {
+        let t = Instant::now();
+        crate::train::train_step(self.model.layer(), &mut self.opt, &self.x, &self.y)?.0.item()?;
+        Ok(t.elapsed().as_secs_f64() * 1e3)
+    }
+
+    /// Runs `n` steps and waits for the device: ms per step.
+    fn time(&mut self, n: usize) -> anyhow::Result<f64> {
+        let t = Instant::now();
+        for _ in 0..n {
+            crate::train::train_step(self.model.layer(), &mut self.opt, &self.x, &self.y)?;
+        }
+        self.dev.synchronize()?;
+        Ok(t.elapsed().as_secs_f64() * 1e3 / n.max(1) as f64)
+    }
 }
 
 /// The process's peak resident set size (`VmHWM` of `/proc/self/status`), in KiB.
@@ -79,37 +177,21 @@ pub fn peak_rss_kib() -> Option<u64> {
 /// Builds the model on `dev` and times `n` steps of `batch` after a first (compiling) step and
 /// `warm` warm-ups.
 fn time_steps(spec: &ZooSpec, dev: &Device, batch: usize, n: usize, warm: usize) -> anyhow::Result<()> {
-    let model = crate::train::build_model(spec, spec.input, spec.classes, dev, 0)?;
-    let model = model.layer();
-    let mut opt = tessera_nn::optimizers::Adam::default();
-    let [h, w, c] = spec.input;
-    let x = Tensor::rand_uniform(&[batch, h, w, c], 0.0, 1.0, 1, dev)?;
-    let labels = (0..batch).map(|i| (i % spec.classes) as f32).collect();
-    let y = Tensor::from_vec(labels, &[batch], dev)?;
+    let mut run = StepRun::new(spec, dev, batch)?;
     let s0 = dev.as_gpu().map(|g| g.stats());
-    let t0 = Instant::now();
-    crate::train::train_step(model, &mut opt, &x, &y)?.0.item()?;
-    let first = t0.elapsed().as_secs_f64() * 1e3;
+    let first = run.first()?;
     let first_use = s0.zip(dev.as_gpu()).map(|(s0, g)| (s0, g.stats()));
     if let Some(g) = dev.as_gpu() {
         // The first step tuned within the allowance, as any program's; the warm-ups tune the
         // rest, so the timed steps run the tuned kernels.
         g.set_tune_budget(tessera_device::TuneBudget::UNLIMITED);
     }
-    for _ in 0..warm {
-        crate::train::train_step(model, &mut opt, &x, &y)?;
-    }
-    dev.synchronize()?;
+    run.time(warm)?;
     if let Some(g) = dev.as_gpu() {
         g.reset_peak();
     }
     let before = dev.as_gpu().map(|g| g.stats());
-    let t = Instant::now();
-    for _ in 0..n {
-        crate::train::train_step(model, &mut opt, &x, &y)?;
-    }
-    dev.synchronize()?;
-    let ms = t.elapsed().as_secs_f64() * 1e3 / n as f64;
+    let ms = run.time(n)?;
     println!("{:<40} {:>12.1} {:>12.2} {:>12.2}", dev.to_string(), first, ms, batch as f64 * 1e3 / ms);
     if let Some((s0, s1)) = first_use {
         print_first_use(&s0, &s1);
@@ -561,4 +643,19 @@ fn print_profile(dev: &Device) {
     let excess: f64 = rows.iter().filter(|r| r.1 > 1).map(|(_, n, t, f)| (f - (t - f) / (n - 1) as f64).max(0.0)).sum();
     let once = rows.iter().filter(|r| r.1 == 1).count();
     println!("  first dispatches over their kernels' mean: {:.0} ms ({once} kernels ran once)", excess * 1e3);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quartiles;
+
+    #[test]
+    fn quartiles_interpolate_between_order_statistics() {
+        // numpy.percentile([1, 2, 4, 8, 16], [25, 50, 75]) = 2, 4, 8 (sorted first).
+        assert_eq!(quartiles(&mut [16.0, 1.0, 8.0, 2.0, 4.0]), [2.0, 4.0, 8.0]);
+        // numpy.percentile([1, 2, 3, 10], [25, 50, 75]) = 1.75, 2.5, 4.75.
+        assert_eq!(quartiles(&mut [10.0, 3.0, 2.0, 1.0]), [1.75, 2.5, 4.75]);
+        assert_eq!(quartiles(&mut [0.3]), [0.3, 0.3, 0.3]);
+        assert!(quartiles(&mut []).iter().all(|q| q.is_nan()));
+    }
 }
