@@ -2,7 +2,8 @@
 # Runs every check Tessera has, on a fresh machine: installs the software Vulkan GPU (Mesa
 # lavapipe) and the wasm32 target if missing, then formatting, clippy, all tests (GPU tests
 # fail, never skip, without an adapter), the data-parallel tests on Open MPI (feature `mpi`,
-# two ranks under mpirun) and the wasm32 build of device/kernels/nn.
+# two ranks under mpirun), clippy on wasm32 and the browser demo (whose release wasm build
+# compiles device/kernels/nn/tessera for wasm32).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,12 +36,15 @@ echo "== GPU adapter"
 cargo run -q -p tessera -- info
 echo "== cargo test"
 cargo test --workspace
+# The MPI build is a second build of the wgpu stack: mpi-sys's build script uses bindgen, which
+# turns on syn features that zerocopy-derive then shares (zerocopy -> half -> naga -> wgpu).
 echo "== data parallelism on MPI (feature mpi): each case runs mpirun --oversubscribe --allow-run-as-root -np 2"
 cargo clippy -p tessera --features mpi --all-targets -- -D warnings
 timeout 1800 cargo test -p tessera --features mpi --test distributed_mpi --test distributed_local
-echo "== wasm32 build (device, kernels, nn, tessera with wgpu's webgpu backend) + clippy there"
-cargo build --target wasm32-unknown-unknown -p tessera-device -p tessera-kernels -p tessera-nn -p tessera
+echo "== clippy on wasm32 (device, kernels, nn, tessera with wgpu's webgpu backend, web)"
 cargo clippy --target wasm32-unknown-unknown -p tessera-device -p tessera-kernels -p tessera-nn -p tessera -p tessera-web -- -D warnings
 echo "== browser demo: wasm-bindgen build + tests in headless chromium on WebGPU (web/test.sh)"
-bash web/test.sh
+# The wasm is built in release (web/build.sh); the native weights and assets tools in the dev
+# profile the steps above already built (a release build of the native stack costs ~5 minutes).
+TESSERA_WEB_NATIVE_PROFILE=dev bash web/test.sh
 echo "== all checks passed"
