@@ -7,8 +7,9 @@
 #      ~98% test accuracy: the page's test wants 18 of 20 drawn digits right; such a run got 19
 #      here, a 20,000-image run's ~96% model 18)
 #      into target/web/lenet5.safetensors — re-exported without the optimizer state; the native
-#      tools build in $TESSERA_WEB_NATIVE_PROFILE (a cargo profile: release, else e.g. dev, which
-#      trains a little slower but builds in seconds where `cargo test` has built the rest);
+#      tools build with the cargo arguments in $TESSERA_WEB_NATIVE_ARGS (default --release; e.g.
+#      "--profile dev" trains a little slower but builds in seconds where `cargo test` has built
+#      the rest);
 #   3. mnist-train.bin / mnist-test.bin: 4,000 training and 1,000 test images from the cached
 #      MNIST dataset (TESSERA_WEB_TRAIN / TESSERA_WEB_TEST change the counts);
 #   4. the page itself (index.html, app.js, style.css).
@@ -29,18 +30,18 @@ cargo build --release --target wasm32-unknown-unknown -p tessera-web --lib
 mkdir -p "$DIST"
 wasm-bindgen --target web --no-typescript --out-dir "$DIST" target/wasm32-unknown-unknown/release/tessera_web.wasm
 
-NATIVE_PROFILE="${TESSERA_WEB_NATIVE_PROFILE:-release}"
+read -ra NATIVE_ARGS <<< "${TESSERA_WEB_NATIVE_ARGS:---release}"
 WEIGHTS="${TESSERA_WEB_WEIGHTS:-checkpoints/lenet5.safetensors}"
 if [ ! -f "$WEIGHTS" ]; then
   WEIGHTS=target/web/lenet5.safetensors
   if [ ! -f "$WEIGHTS" ]; then
     echo "== no trained weights: a LeNet-5 run (1 epoch, 60,000 images) into $WEIGHTS"
-    cargo run --profile "$NATIVE_PROFILE" -p tessera -- train lenet5 --epochs 1 --test-limit 2000 \
+    cargo run "${NATIVE_ARGS[@]}" -p tessera -- train lenet5 --epochs 1 --test-limit 2000 \
       --quiet --checkpoint "$WEIGHTS"
   fi
 fi
 echo "== weights from $WEIGHTS, MNIST subsets"
-cargo run --profile "$NATIVE_PROFILE" -q -p tessera-web --bin tessera-web-assets -- --out "$DIST" --weights "$WEIGHTS" \
+cargo run "${NATIVE_ARGS[@]}" -q -p tessera-web --bin tessera-web-assets -- --out "$DIST" --weights "$WEIGHTS" \
   --train "${TESSERA_WEB_TRAIN:-4000}" --test "${TESSERA_WEB_TEST:-1000}"
 
 cp web/index.html web/app.js web/style.css "$DIST/"
