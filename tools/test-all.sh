@@ -30,11 +30,9 @@ export MESA_SHADER_CACHE_DIR="${MESA_SHADER_CACHE_DIR:-$PWD/target/mesa-shader-c
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
-# Every native build below has the `mpi` feature on: mpi-sys's build script uses bindgen, which
-# turns on syn features that zerocopy-derive then shares (zerocopy -> half -> naga -> wgpu), so
-# a build without the feature is a second build of the whole wgpu stack (~6 minutes). The
-# default build is linted by the first clippy; `distributed_without_the_mpi_feature_is_an_error`
-# (tests/distributed_local.rs) is the one test only a plain `cargo test` runs.
+# Every native build below has the `mpi` feature on: without it the wgpu stack is a second
+# ~6-minute build (why: docs/distributed.md). The first clippy lints the default build;
+# `distributed_without_the_mpi_feature_is_an_error` is the one test only a plain `cargo test` runs.
 MPI="--features tessera/mpi"
 echo "== cargo clippy (default features, then with mpi)"
 cargo clippy --workspace --all-targets -- -D warnings
