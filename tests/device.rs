@@ -256,3 +256,75 @@ fn the_driver_pipeline_cache_persists_per_adapter_and_cpu() {
     assert!(leftovers.is_empty(), "no temporary files left: {leftovers:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn memory_access_probes_read_what_the_host_sums() {
+    // access_costs checks every probe's sums against the host's before timing it.
+    let dev = gpu();
+    let costs = tessera_device::probe::access_costs(dev.as_gpu().unwrap(), 2).unwrap();
+    let kinds: Vec<_> = costs.iter().map(|c| c.kind).collect();
+    assert_eq!(
+        kinds,
+        ["storage_f32", "storage_vec4", "texel_vec4", "uniform_f32", "workgroup_f32", "store_f32", "alu_f32"]
+    );
+    assert!(costs.iter().all(|c| c.ns.is_finite() && c.ns > 0.0), "{costs:?}");
+}
+
+#[test]
+fn texel_views_bind_a_windows_bytes_as_a_texture() {
+    // A kernel written for a storage array, its array read through texel_source's texture:
+    // windows of one buffer at offsets, one texel row and several, whole rows and a part row.
+    let dev = gpu();
+    let g = dev.as_gpu().unwrap().clone();
+    let src = "@group(0) @binding(0) var<uniform> n: vec4<u32>;\n\
+               @group(0) @binding(1) var<storage, read> src: array<f32>;\n\
+               @group(0) @binding(2) var<storage, read_write> dst: array<f32>;\n\
+               @compute @workgroup_size(64)\n\
+               fn copy(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {\n\
+                   let i = id.x + id.y * nwg.x * 64u;\n\
+                   if i < n.x { dst[i] = src[i]; }\n\
+               }\n";
+    let key = tessera::device::PipelineKey { file: "texel_view_test.wgsl", entry: "copy", constants: &[] };
+    let pipe = g.pipeline(key, || tessera::kernels::launch::texel_source(src, 1)).unwrap();
+    let row = tessera::device::TEXEL_ROW as usize * 4; // floats per texture row
+    let data: Vec<f32> = (0..3 * row + 4096).map(|i| i as f32 * 0.5 - 7.0).collect();
+    let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let buf = g.upload(&bytes).unwrap();
+    let align = g.binding_alignment() as usize / 4;
+    for (offset, len) in [(0, 5), (align, 4 * 4 + 3), (0, row), (2 * align, 2 * row + 7), (0, 3 * row + 4096)] {
+        let out = g.alloc(len as u64 * 4).unwrap();
+        let params: Vec<u8> = [len as u32, 0, 0, 0].iter().flat_map(|w| w.to_le_bytes()).collect();
+        let window = buf.window(offset as u64 * 4, len as u64 * 4).texels();
+        let groups = tessera::kernels::launch::grid_1d(&g, len, 64);
+        g.dispatch_views(&pipe, &params, &[window, out.whole()], groups).unwrap();
+        let got: Vec<f32> = g
+            .read(&out, len as u64 * 4)
+            .unwrap()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        assert_eq!(got, data[offset..offset + len], "window of {len} floats at {offset}");
+    }
+}
+
+#[test]
+fn a_texel_view_past_the_texture_limit_is_a_typed_error() {
+    let dev = gpu();
+    let g = dev.as_gpu().unwrap().clone();
+    let limit = g.max_texel_bytes();
+    assert!(limit >= tessera::device::TEXEL_ROW as u64 * 16 * 4096, "limit {limit}");
+    let src = "@group(0) @binding(1) var<storage, read> src: array<f32>;\n\
+               @group(0) @binding(2) var<storage, read_write> dst: array<f32>;\n\
+               @compute @workgroup_size(64) fn copy() { dst[0] = src[0]; }\n";
+    let key = tessera::device::PipelineKey { file: "texel_limit_test.wgsl", entry: "copy", constants: &[] };
+    let pipe = g.pipeline(key, || tessera::kernels::launch::texel_source(src, 1)).unwrap();
+    let big = g.alloc(limit + 16).unwrap();
+    let out = g.alloc(4).unwrap();
+    match g.dispatch_views(&pipe, &[], &[big.window(0, limit + 16).texels(), out.whole()], [1, 1, 1]) {
+        Err(tessera::device::DeviceError::BufferTooLarge { bytes, limit: l, what }) => {
+            assert_eq!((bytes, l), (limit + 16, limit));
+            assert!(what.contains("texel binding of texel_limit_test.wgsl"), "{what}");
+        }
+        other => panic!("expected BufferTooLarge, got {other:?}"),
+    }
+}

@@ -6,12 +6,36 @@ use common::*;
 use tessera::prelude::*;
 
 fn check(x_shape: [usize; 4], f_shape: [usize; 4], opts: Conv2dOptions, with_bias: bool, seed: u64) {
+    check_variants(x_shape, f_shape, opts, with_bias, seed, &Conv2dVariant::ALL);
+}
+
+/// Every variant but the texel twin of the unrolled kernel, whose pipelines (one per window,
+/// channel count and activation) are as slow to compile as the unrolled kernel's: the cases
+/// that use these still cover both of its entry points, every activation, FLIP (the input
+/// gradient's) and inputs of several texture rows.
+const UNTEXELED: [Conv2dVariant; 6] = [
+    Conv2dVariant::Auto,
+    Conv2dVariant::Direct,
+    Conv2dVariant::DirectSubgroup,
+    Conv2dVariant::DirectUnrolled,
+    Conv2dVariant::Register,
+    Conv2dVariant::Im2col,
+];
+
+fn check_variants(
+    x_shape: [usize; 4],
+    f_shape: [usize; 4],
+    opts: Conv2dOptions,
+    with_bias: bool,
+    seed: u64,
+    variants: &[Conv2dVariant],
+) {
     let (xc, xg) = pair(&x_shape, seed);
     let (fc, fg) = pair(&f_shape, seed + 1);
     let (bc, bg) = pair(&[f_shape[3]], seed + 2);
     let (bc, bg) = if with_bias { (Some(&bc), Some(&bg)) } else { (None, None) };
     let want = conv2d_with_bias(&xc, &fc, bc, &opts).unwrap();
-    for v in Conv2dVariant::ALL {
+    for &v in variants {
         let got = conv2d_variant(&xg, &fg, bg, &opts, v).unwrap();
         assert_close(&got, &want, RTOL, &format!("conv2d {x_shape:?} {f_shape:?} {opts:?} bias={with_bias} {v:?}"));
     }
@@ -86,10 +110,14 @@ fn unrolled_direct_kernel_covers_every_small_window() {
                     .strides([down, 1])
                     .dilations([3 - down, 1])
                     .activation(acts[(kh + kw + i) % 4]);
-                check([2, 7, 5 + kw, cin], [kh, kw, cin, 3 + 5 * (i % 2)], opts, i % 2 == 0, seed);
+                let variants = if kh == kw { &Conv2dVariant::ALL[..] } else { &UNTEXELED[..] };
+                check_variants([2, 7, 5 + kw, cin], [kh, kw, cin, 3 + 5 * (i % 2)], opts, i % 2 == 0, seed, variants);
             }
         }
     }
+    // Inputs of several texture rows and a part row (DirectUnrolledTexels: 1024 texels a row).
+    check([4, 30, 21, 8], [3, 3, 8, 6], Conv2dOptions::default(), true, 990);
+    check([3, 28, 29, 1], [3, 3, 1, 6], Conv2dOptions::default().padding(Padding::Same), false, 991);
 }
 
 #[test]
@@ -122,6 +150,8 @@ fn check_filter_grad(x_shape: [usize; 4], f_shape: [usize; 4], opts: Conv2dOptio
             FilterGradKernel::Register => aligned,
             FilterGradKernel::Taps => f_shape[0] * f_shape[1] <= 9,
             FilterGradKernel::TapsVec4 => f_shape[0] * f_shape[1] <= 9 && f_shape[3].is_multiple_of(4),
+            // Every case here is a one-pass problem (few output pixels).
+            FilterGradKernel::TapsTexels => f_shape[0] * f_shape[1] <= 9,
             FilterGradKernel::Generic => true,
             FilterGradKernel::Grouped => false,
         };
@@ -196,10 +226,14 @@ fn small_all_taps_filter_gradients_take_one_pass_and_large_ones_chunk() {
         let one_pass = out.numel() / fs[3] <= TAPS_ONE_PASS_PIXELS;
         let g = Conv2dGeometry::new(&xs, &fs, o.strides, o.dilations, &o.padding).unwrap();
         let (xb, dyb) = (up(&xc.to_vec().unwrap()), up(&dyc.to_vec().unwrap()));
-        // TapsVec4 (dy as vec4s) exists for the one-pass problems with cout % 4 == 0.
+        // TapsVec4 (dy as vec4s) exists for the one-pass problems with cout % 4 == 0, TapsTexels
+        // (x and dy from texel views) for all one-pass problems.
         let vec4 = one_pass && fs[3].is_multiple_of(4);
-        let kernels: &[FilterGradKernel] =
-            if vec4 { &[FilterGradKernel::Taps, FilterGradKernel::TapsVec4] } else { &[FilterGradKernel::Taps] };
+        let kernels = match (one_pass, vec4) {
+            (false, _) => &[FilterGradKernel::Taps][..],
+            (true, false) => &[FilterGradKernel::Taps, FilterGradKernel::TapsTexels][..],
+            (true, true) => &[FilterGradKernel::Taps, FilterGradKernel::TapsVec4, FilterGradKernel::TapsTexels][..],
+        };
         for (&kernel, with_bias) in kernels.iter().flat_map(|k| [(k, false), (k, true)]) {
             let what = format!("{what} {kernel:?}");
             dev.synchronize().unwrap();
@@ -234,6 +268,10 @@ fn small_all_taps_filter_gradients_take_one_pass_and_large_ones_chunk() {
         if !vec4 {
             let e = conv2d_filter_bias_grad_kernel(gp, &xb, &dyb, &g, FilterGradKernel::TapsVec4, false);
             assert!(matches!(e, Err(tessera::kernels::KernelError::Shape { .. })), "{what}: TapsVec4 refused");
+        }
+        if !one_pass {
+            let e = conv2d_filter_bias_grad_kernel(gp, &xb, &dyb, &g, FilterGradKernel::TapsTexels, false);
+            assert!(matches!(e, Err(tessera::kernels::KernelError::Shape { .. })), "{what}: TapsTexels refused");
         }
         let (xg, dyg) = (xc.to_device(&dev).unwrap(), dyc.to_device(&dev).unwrap());
         let got = conv2d_backprop_filter_kernel(&xg, &dyg, &fs, &o, Some(FilterGradKernel::Taps)).unwrap();

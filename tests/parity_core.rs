@@ -8,7 +8,7 @@ use tessera::kernels::elementwise::{BinaryOp, UnaryOp};
 use tessera::prelude::*;
 
 /// Every matmul kernel variant (`Auto` included).
-const EVERY: [MatmulVariant; 6] = MatmulVariant::ALL;
+const EVERY: [MatmulVariant; 7] = MatmulVariant::ALL;
 
 /// True when `g` runs the subgroup-shuffle kernels: one fixed subgroup size of 8 to 64.
 fn shuffles(g: &tessera::device::Gpu) -> bool {
@@ -436,4 +436,62 @@ fn add_with_a_fused_activation_matches_cpu_and_the_unfused_ops() {
             assert_close(&want, &unfused, RTOL, &format!("fused vs unfused {what}"));
         }
     }
+}
+
+#[test]
+fn untimed_kernels_read_texel_views_where_the_adapter_measured_them_cheaper() {
+    // Kernels that are not timed (a matmul under the tuning threshold, max pooling both ways,
+    // the optimizer) read their inputs from texel views where autotune::texels_pay: here a
+    // device told so (lavapipe's AVX2 code measures so; its AVX-512 code does not). Operands of
+    // several texture rows and a part row, against the CPU twin.
+    use tessera::kernels::autotune::TEXELS_KEY;
+    use tessera::kernels::optimizer::{update, Rule, Update};
+    let _ = gpu();
+    let dev = Device::gpu().unwrap(); // its own device: the verdict stays in its memory
+    let gp = dev.as_gpu().unwrap();
+    gp.use_tune_cache(None);
+    gp.remember_tuned(TEXELS_KEY, "texels");
+    let views = || gp.stats().texel_views;
+    let before = views();
+    let (ac, ag) = (rand_vec(70 * 132, 31), rand_vec(132 * 44, 32));
+    let on = |v: &[f32], s: &[usize], d: &Device| Tensor::from_slice(v, s, d).unwrap();
+    let want = matmul(&on(&ac, &[70, 132], &Device::Cpu), &on(&ag, &[132, 44], &Device::Cpu)).unwrap();
+    let got = matmul(&on(&ac, &[70, 132], &dev), &on(&ag, &[132, 44], &dev)).unwrap();
+    assert_close(&got, &want, RTOL, "matmul [70,132] x [132,44] from texel views");
+    assert_eq!(views() - before, 2, "matmul: A and B as texel views");
+    let pool = PoolOptions::new(2).activation(Activation::Relu);
+    let x = rand_vec(3 * 30 * 34 * 6, 33);
+    let run = |d: &Device| {
+        let x = on(&x, &[3, 30, 34, 6], d).variable();
+        let y = max_pool2d(&x, &pool).unwrap();
+        let g = weighted_sum(&y).unwrap().backward().unwrap();
+        (y.to_vec().unwrap(), g.get(&x).unwrap().to_vec().unwrap())
+    };
+    let before = views();
+    let ((yg, dxg), (yc, dxc)) = (run(&dev), run(&Device::Cpu));
+    assert_close_vec(&yg, &yc, RTOL, "max_pool2d + relu from a texel view");
+    assert_close_vec(&dxg, &dxc, RTOL, "its gradient from texel views");
+    assert!(views() - before >= 4, "pooling: x; its gradient: x, dy and y ({} views)", views() - before);
+    let upd = Update {
+        lr: 0.01,
+        weight_decay: 0.004,
+        rule: Rule::Adam { alpha: 0.01, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, amsgrad: false },
+    };
+    let n = 5 * 1024 + 8; // a multiple of 4: update4
+    let (p, g, s) = (rand_vec(n, 34), rand_vec(n, 35), rand_vec(2 * n, 36).iter().map(|v| v.abs()).collect::<Vec<_>>());
+    let before = views();
+    let bufs = [upload_f32(gp, &p), upload_f32(gp, &g), upload_f32(gp, &s)];
+    let (np, ns) = update(gp, &upd, [&bufs[0], &bufs[1], &bufs[2]], n).unwrap();
+    assert_eq!(views() - before, 3, "the optimizer: values, gradients and slots as texel views");
+    let mut want_s = s.clone();
+    let want_p: Vec<f32> = (0..n)
+        .map(|i| {
+            let mut slots = [want_s[i], want_s[n + i]];
+            let v = upd.apply(p[i], g[i], &mut slots);
+            (want_s[i], want_s[n + i]) = (slots[0], slots[1]);
+            v
+        })
+        .collect();
+    assert_close_vec(&read_f32(gp, &np, n), &want_p, RTOL, "Adam from texel views: values");
+    assert_close_vec(&read_f32(gp, &ns, 2 * n), &want_s, RTOL, "Adam from texel views: slots");
 }

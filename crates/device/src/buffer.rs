@@ -43,7 +43,7 @@ impl GpuBuffer {
 
     /// A view of the whole buffer (the requested bytes), for binding to a kernel.
     pub fn whole(&self) -> View<'_> {
-        View { buf: self, offset: 0, len: self.len }
+        View { buf: self, offset: 0, len: self.len, texels: false }
     }
 
     /// A view of `len` bytes from byte `offset` (clamped to the requested bytes), for binding
@@ -51,7 +51,7 @@ impl GpuBuffer {
     /// [`Gpu::binding_alignment`]; the dispatch checks it.
     pub fn window(&self, offset: u64, len: u64) -> View<'_> {
         let offset = offset.min(self.len);
-        View { buf: self, offset, len: len.min(self.len - offset) }
+        View { buf: self, offset, len: len.min(self.len - offset), texels: false }
     }
 }
 
@@ -61,9 +61,28 @@ pub struct View<'a> {
     buf: &'a GpuBuffer,
     offset: u64,
     len: u64,
+    texels: bool,
 }
 
-impl View<'_> {
+impl<'a> View<'a> {
+    /// The window bound as an rgba32float texture instead of a storage buffer: the dispatch
+    /// copies its bytes into a pooled texture, [`crate::TEXEL_ROW`] texels a row, which the
+    /// kernel reads with `textureLoad` (see the `texels` module). At most
+    /// [`crate::Gpu::max_texel_bytes`].
+    pub fn texels(self) -> Self {
+        Self { texels: true, ..self }
+    }
+
+    /// Whether the dispatch binds this window as a texture ([`View::texels`]).
+    pub fn is_texels(&self) -> bool {
+        self.texels
+    }
+
+    /// The buffer, byte offset and bytes of the window.
+    pub(crate) fn parts(&self) -> (&'a wgpu::Buffer, u64, u64) {
+        (self.buf.raw(), self.offset, self.len)
+    }
+
     /// Bytes the window covers.
     pub fn bytes(&self) -> u64 {
         self.len

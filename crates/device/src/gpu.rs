@@ -139,6 +139,10 @@ pub(crate) struct Recorder {
     submits: u64,
     /// Number of dispatches so far (a statistic for tests and benches).
     dispatches: u64,
+    /// Idle textures for texel views.
+    texels: crate::texels::TexelPool,
+    /// Number of texel views bound so far (a statistic for tests and benches).
+    texel_views: u64,
 }
 
 /// A pipeline's identity: shader file, entry point and pipeline-overridable constants. Looked
@@ -207,6 +211,8 @@ pub struct GpuStats {
     pub submits: u64,
     /// Compute dispatches recorded.
     pub dispatches: u64,
+    /// Operands bound as texel views (each a buffer-to-texture copy before its dispatch).
+    pub texel_views: u64,
     /// Storage buffers created.
     pub buffers_created: u64,
     /// Storage buffers served from the pool.
@@ -307,7 +313,16 @@ impl Gpu {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let rec = Recorder { encoder: None, pass: None, params: Vec::new(), arena, submits: 0, dispatches: 0 };
+        let rec = Recorder {
+            encoder: None,
+            pass: None,
+            params: Vec::new(),
+            arena,
+            submits: 0,
+            dispatches: 0,
+            texels: Default::default(),
+            texel_views: 0,
+        };
         let features = device.features();
         let tuning = Mutex::new(Tuning::for_adapter(&info)?);
         let disk_cache = DiskPipelineCache::open(&device, &info);
@@ -386,6 +401,7 @@ impl Gpu {
         GpuStats {
             submits: rec.submits,
             dispatches: rec.dispatches,
+            texel_views: rec.texel_views,
             buffers_created: pool.created,
             buffers_reused: pool.reused,
             pipelines: lock(&self.inner.pipelines).len() as u64,
@@ -591,6 +607,7 @@ impl Gpu {
         let offset = rec.params.len() as u64;
         rec.params.extend_from_slice(params);
         rec.params.resize((offset + PARAMS_SLOT) as usize, 0);
+        let texels = self.fill_texels(&mut rec, buffers);
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
             resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
@@ -599,14 +616,17 @@ impl Gpu {
                 size: wgpu::BufferSize::new(PARAMS_SLOT),
             }),
         }];
-        for (i, b) in buffers.iter().enumerate() {
-            entries.push(wgpu::BindGroupEntry { binding: i as u32 + 1, resource: b.resource() });
+        for (i, (b, t)) in buffers.iter().zip(&texels).enumerate() {
+            let resource = t.as_ref().map_or_else(|| b.resource(), |t| wgpu::BindingResource::TextureView(&t.view));
+            entries.push(wgpu::BindGroupEntry { binding: i as u32 + 1, resource });
         }
         let bind = self.inner.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,
             layout: &pipeline.0.layout,
             entries: &entries,
         });
+        drop(entries);
+        texels.into_iter().flatten().for_each(|t| rec.texels.give(t));
         let pass = rec.pass(&self.inner.device);
         pass.set_pipeline(&pipeline.0.pipeline);
         pass.set_bind_group(0, &bind, &[]);
@@ -617,6 +637,20 @@ impl Gpu {
             self.profile_dispatch(profile, pipeline.key())?;
         }
         self.check()
+    }
+
+    /// Records the copies of the texel views among `views` into pooled textures (outside the
+    /// compute pass), in binding order; `None` for storage bindings.
+    fn fill_texels(&self, rec: &mut Recorder, views: &[crate::View<'_>]) -> Vec<Option<crate::texels::Texels>> {
+        if !views.iter().any(|v| v.is_texels()) {
+            return views.iter().map(|_| None).collect();
+        }
+        let dev = &self.inner.device;
+        let Recorder { encoder, pass, texels, texel_views, .. } = rec;
+        *pass = None;
+        *texel_views += views.iter().filter(|v| v.is_texels()).count() as u64;
+        let enc = encoder.get_or_insert_with(|| dev.create_command_encoder(&Default::default()));
+        views.iter().map(|v| v.is_texels().then(|| texels.fill(dev, enc, v.parts()))).collect()
     }
 
     /// With `TESSERA_PROFILE` set: runs the dispatch now and adds its time to its kernel's row.
@@ -684,6 +718,7 @@ impl Gpu {
     /// Drops every idle pooled buffer.
     pub fn trim(&self) {
         lock(&self.inner.pool).clear();
+        lock(&self.inner.rec).texels.clear();
     }
 
     fn submit_locked(&self, rec: &mut Recorder) {
@@ -701,7 +736,11 @@ impl Gpu {
     fn check_views(&self, pipeline: &Pipeline, views: &[crate::View<'_>]) -> Result<()> {
         let (limit, align) = (self.max_binding_bytes(), self.binding_alignment().max(1));
         for v in views {
-            if v.bytes() > limit {
+            if v.is_texels() && v.bytes() > self.max_texel_bytes() {
+                let what = format!("texel binding of {}", pipeline.key());
+                return Err(DeviceError::BufferTooLarge { bytes: v.bytes(), limit: self.max_texel_bytes(), what });
+            }
+            if !v.is_texels() && v.bytes() > limit {
                 let what = format!("storage binding of {}", pipeline.key());
                 return Err(DeviceError::BufferTooLarge { bytes: v.bytes(), limit, what });
             }
@@ -712,6 +751,11 @@ impl Gpu {
             }
         }
         Ok(())
+    }
+
+    /// The most bytes a texel view ([`crate::View::texels`]) can bind on this adapter.
+    pub fn max_texel_bytes(&self) -> u64 {
+        crate::texels::max_texel_bytes(&self.inner.limits)
     }
 
     /// Allocates a storage buffer able to hold `bytes` (pooled by size class). A buffer may

@@ -13,7 +13,10 @@ mod buffer;
 mod error;
 mod gpu;
 mod pool;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod probe;
 mod readback;
+mod texels;
 
 pub use adapter::{parse_backends, GpuOptions};
 pub use autotune::{TuneBudget, TuneCache, TuneMode};
@@ -21,4 +24,5 @@ pub use buffer::{GpuBuffer, View};
 pub use error::{DeviceError, Result};
 pub use gpu::{Gpu, GpuStats, Pipeline, PipelineKey, PARAMS_SLOT};
 pub use readback::ReadFuture;
+pub use texels::TEXEL_ROW;
 pub use wgpu;

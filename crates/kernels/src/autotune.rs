@@ -45,6 +45,43 @@ pub fn choose<V: Copy + PartialEq>(
     Ok(winner.1)
 }
 
+/// The tune-cache key of [`texels_pay`]'s measurement (value `texels` or `storage`).
+pub const TEXELS_KEY: &str = "loads: texel vec4 against storage vec4";
+
+/// Whether kernels that are not timed (problems under a family's tuning threshold) should read
+/// their inputs from texel views on this adapter: measured once, when tuning may run, as a
+/// texel fetch costing under half a storage vec4 load (`tessera_device::probe`; lavapipe's
+/// AVX2 code: 5 against 35 ns, its AVX-512 code: 6 against 7) and remembered with the tuned
+/// variants; false when tuning is off, past the device's allowance and in the browser.
+pub fn texels_pay(gpu: &Gpu) -> bool {
+    if gpu.tune_mode() == TuneMode::Off {
+        return false;
+    }
+    if let Some(v) = gpu.tuned(TEXELS_KEY) {
+        return v == "texels";
+    }
+    measure_texels(gpu).unwrap_or(false)
+}
+
+/// Times the two probes and remembers the verdict (`None`: not measured now).
+#[cfg(not(target_arch = "wasm32"))]
+fn measure_texels(gpu: &Gpu) -> Option<bool> {
+    if !may_time(gpu) {
+        return None;
+    }
+    let t = std::time::Instant::now();
+    let costs = tessera_device::probe::costs_of(gpu, &["storage_vec4", "texel_vec4"], 3).ok()?;
+    gpu.add_tuning_time(t.elapsed().as_secs_f64());
+    let pay = costs[1].ns < 0.5 * costs[0].ns;
+    gpu.remember_tuned(TEXELS_KEY, if pay { "texels" } else { "storage" });
+    Some(pay)
+}
+
+#[cfg(target_arch = "wasm32")]
+fn measure_texels(_: &Gpu) -> Option<bool> {
+    None
+}
+
 /// Whether a shape class may be timed now: inside another tuning's run (the register block
 /// tuned on a register variant's first use), which that tuning's allowance already covers,
 /// or while the device's allowance ([`Gpu::may_tune`]) lasts.

@@ -9,7 +9,8 @@ use tessera_device::{Gpu, GpuBuffer};
 use crate::autotune;
 use crate::depthwise_conv2d::{self as dw, DepthwiseVariant};
 use crate::launch::{
-    act_constant, check_u32, grid_1d, or_placeholder, out_f32, pipeline, shuffle_width, window_params, Params,
+    act_constant, check_u32, grid_1d, or_placeholder, out_f32, pipeline, pipeline_and_views, shuffle_width,
+    window_params, Params,
 };
 use crate::matmul::{self, Matmul, MatmulVariant};
 use crate::split::{self, Part};
@@ -37,17 +38,23 @@ pub enum Conv2dVariant {
     /// of at most 3 x 3 taps and 16 input channels, stride and dilation 1 along the width;
     /// elsewhere it runs as `DirectSubgroup`.
     DirectUnrolled,
+    /// `DirectUnrolled` reading its input from a texel view (an rgba32float texture,
+    /// `launch::texel_pipeline`): on lavapipe a texel fetch costs the same with AVX2 and
+    /// AVX-512 code, a storage load 3-5 times more with AVX2 (`tessera bench loads`). Where
+    /// the input passes the adapter's texture size it runs as `DirectUnrolled`.
+    DirectUnrolledTexels,
     /// Register-blocked implicit GEMM; needs cin and cout % 4 == 0.
     Register,
     /// Patch matrix + shared-memory tiled matmul.
     Im2col,
 }
 
-use Conv2dVariant::{Auto, Direct, DirectSubgroup, DirectUnrolled, Im2col, Register};
+use Conv2dVariant::{Auto, Direct, DirectSubgroup, DirectUnrolled, DirectUnrolledTexels, Im2col, Register};
 
 impl Conv2dVariant {
     /// Every variant, `Auto` first (what the parity tests loop over).
-    pub const ALL: [Conv2dVariant; 6] = [Auto, Direct, DirectSubgroup, DirectUnrolled, Register, Im2col];
+    pub const ALL: [Conv2dVariant; 7] =
+        [Auto, Direct, DirectSubgroup, DirectUnrolled, DirectUnrolledTexels, Register, Im2col];
 
     /// The variant `self` resolves to for this adapter and geometry when nothing is timed:
     /// `Auto` is register-blocked where the channels allow it, else direct — the fastest on
@@ -57,9 +64,12 @@ impl Conv2dVariant {
         let aligned = g.win.c.is_multiple_of(4) && g.cout.is_multiple_of(4);
         let patch_bytes = (g.win.n * g.win.oh * g.win.ow * g.win.kh * g.win.kw * g.win.c * 4) as u64;
         let im2col_fits = patch_bytes <= gpu.max_binding_bytes();
+        let operand_bytes =
+            (g.win.n * g.win.h * g.win.w * g.win.c * 4).max(g.win.kh * g.win.kw * g.win.c * g.cout * 4) as u64;
         match self {
-            DirectSubgroup | DirectUnrolled if shuffle_width(gpu).is_none() => Direct,
-            DirectUnrolled if !unrollable(g) => DirectSubgroup,
+            DirectSubgroup | DirectUnrolled | DirectUnrolledTexels if shuffle_width(gpu).is_none() => Direct,
+            DirectUnrolled | DirectUnrolledTexels if !unrollable(g) => DirectSubgroup,
+            DirectUnrolledTexels if operand_bytes > gpu.max_texel_bytes() => DirectUnrolled,
             Conv2dVariant::Register if !aligned => Conv2dVariant::Direct,
             Conv2dVariant::Im2col if !im2col_fits => Conv2dVariant::Direct,
             Conv2dVariant::Auto if aligned => Conv2dVariant::Register,
@@ -99,6 +109,7 @@ fn forward_candidates(gpu: &Gpu, g: &Conv2dGeometry) -> Vec<(&'static str, Conv2
         ("direct", Direct),
         ("direct subgroup", DirectSubgroup),
         ("direct unrolled", DirectUnrolled),
+        ("direct unrolled texels", DirectUnrolledTexels),
         ("register", Register),
         ("im2col", Im2col),
     ]
@@ -236,13 +247,13 @@ fn direct(
     let mut constants = vec![act_constant(act), ("FLIP", flipped as u8 as f64), nco];
     let slide = ("SLIDE", (w.sw == 1 && w.dw == 1) as u8 as f64);
     let unrolled_kx = ("KX", if w.kw <= MAX_UNROLLED_KX { w.kw as f64 } else { 0.0 });
-    let (pipe, groups) = match shuffle_width(gpu).filter(|_| variant != Direct) {
+    let (file, entry, groups) = match shuffle_width(gpu).filter(|_| variant != Direct) {
         Some(size) => {
             let tiles = g.cout.div_ceil(8) * blocks.div_ceil(size);
             // 4 input channels a step where the window slides along rows and cin % 4 == 0.
             let by4 = w.c.is_multiple_of(4) && w.sw == 1 && w.dw == 1;
             let entry = match variant {
-                DirectUnrolled => {
+                DirectUnrolled | DirectUnrolledTexels => {
                     constants.extend([("UK_KH", w.kh as f64), ("UK_KW", w.kw as f64), ("UK_CIN", w.c as f64)]);
                     if by4 {
                         "conv2d_direct4_sg_k"
@@ -256,19 +267,17 @@ fn direct(
                     "conv2d_direct_sg"
                 }
             };
-            let pipe = pipeline(gpu, "conv2d_subgroup.wgsl", SUBGROUP_SRC, entry, &constants)?;
-            (pipe, grid_1d(gpu, tiles, (64 / size) as u32))
+            (("conv2d_subgroup.wgsl", SUBGROUP_SRC), entry, grid_1d(gpu, tiles, (64 / size) as u32))
         }
         None => {
             constants.extend([slide, unrolled_kx, ("CIN1", (w.c == 1) as u8 as f64)]);
-            (
-                pipeline(gpu, "conv2d.wgsl", SRC, "conv2d_direct", &constants)?,
-                grid_1d(gpu, blocks * g.cout.div_ceil(8), 64),
-            )
+            (("conv2d.wgsl", SRC), "conv2d_direct", grid_1d(gpu, blocks * g.cout.div_ceil(8), 64))
         }
     };
+    let texels = (variant == DirectUnrolledTexels && entry.ends_with("_k")).then_some(&[1, 2][..]);
+    let (pipe, views) = pipeline_and_views(gpu, file, (entry, &constants), &[x, filter, &bias_buf, &out], texels)?;
     let p = params_ext(g, bias.is_some(), act, [0, flipped as usize, 0]);
-    gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &out], groups)?;
+    gpu.dispatch_views(&pipe, p.bytes()?, &views, groups)?;
     Ok(out)
 }
 
@@ -298,27 +307,38 @@ pub fn conv2d_max_pool2x2(
     if fusion == PoolFusion::Separate || !pool_fusable(gpu, g) {
         return separate();
     }
-    let run = |fused: bool| match fused {
-        true => conv2d_pool_fused(gpu, [x, filter], bias, g, acts).map(|(_, y)| y),
-        false => separate().map(|(_, y)| y),
+    let texels_fit = (w.n * w.h * w.w * w.c * 4) as u64 <= gpu.max_texel_bytes();
+    let launch = |fusion| match fusion {
+        PoolFusion::Fused => conv2d_pool_fused(gpu, [x, filter], bias, g, acts, false),
+        PoolFusion::FusedTexels if texels_fit => conv2d_pool_fused(gpu, [x, filter], bias, g, acts, true),
+        PoolFusion::FusedTexels => conv2d_pool_fused(gpu, [x, filter], bias, g, acts, false),
+        _ => separate(),
     };
-    let key = shape_class("conv2d_max_pool2x2", g);
-    let candidates = [("fused", true), ("separate", false)];
-    match fusion == PoolFusion::Fused || autotune::choose(gpu, &key, &candidates, true, run)? {
-        true => conv2d_pool_fused(gpu, [x, filter], bias, g, acts),
-        false => separate(),
+    if fusion != PoolFusion::Auto {
+        return launch(fusion);
     }
+    let key = shape_class("conv2d_max_pool2x2", g);
+    let mut candidates = vec![("fused", PoolFusion::Fused), ("separate", PoolFusion::Separate)];
+    if texels_fit {
+        candidates.insert(1, ("fused texels", PoolFusion::FusedTexels));
+    }
+    let run = |fusion| launch(fusion).map(|(_, y)| y);
+    launch(autotune::choose(gpu, &key, &candidates, PoolFusion::Fused, run)?)
 }
 
-/// How [`conv2d_max_pool2x2`] runs: `Auto` times the fused kernel against the two launches,
-/// `Fused` takes the fused kernel wherever it covers the geometry (else the two launches),
-/// `Separate` always launches the two (for tests and benchmarks).
+/// How [`conv2d_max_pool2x2`] runs: `Auto` times the fused kernel (reading its input and filter
+/// from storage buffers or from texel views) against the two launches, `Fused` and
+/// `FusedTexels` take that fused kernel wherever it covers the geometry (else the two
+/// launches), `Separate` always launches the two (for tests and benchmarks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PoolFusion {
     /// Timed per shape class (the fused kernel when nothing is timed).
     Auto,
     /// The fused kernel where it covers the geometry.
     Fused,
+    /// The fused kernel reading its input and filter from texel views (see
+    /// [`Conv2dVariant::DirectUnrolledTexels`]) where the input fits the adapter's textures.
+    FusedTexels,
     /// The conv, then the pooling.
     Separate,
 }
@@ -340,6 +360,7 @@ fn conv2d_pool_fused(
     bias: Option<&GpuBuffer>,
     g: &Conv2dGeometry,
     [conv_act, pool_act]: [Activation; 2],
+    texels: bool,
 ) -> Result<(GpuBuffer, GpuBuffer)> {
     let w = &g.win;
     let size = shuffle_width(gpu).ok_or_else(|| crate::shape_err("conv2d", "the fused pooling needs subgroups"))?;
@@ -357,11 +378,14 @@ fn conv2d_pool_fused(
         ("UK_CIN", w.c as f64),
         ("POOL_ACT", pool_act.code() as f64),
     ];
-    let pipe = pipeline(gpu, "conv2d_subgroup.wgsl", SUBGROUP_SRC, entry, &constants)?;
+    let buffers = [x, filter, &bias_buf, &z, &y];
+    let texels = texels.then_some(&[1, 2][..]);
+    let file = ("conv2d_subgroup.wgsl", SUBGROUP_SRC);
+    let (pipe, views) = pipeline_and_views(gpu, file, (entry, &constants), &buffers, texels)?;
     let blocks = w.n * w.oh.div_ceil(2) * w.ow.div_ceil(4) * 2;
     let tiles = g.cout.div_ceil(8) * blocks.div_ceil(size);
     let p = params(g, bias.is_some(), conv_act);
-    gpu.dispatch(&pipe, p.bytes()?, &[x, filter, &bias_buf, &z, &y], grid_1d(gpu, tiles, (64 / size) as u32))?;
+    gpu.dispatch_views(&pipe, p.bytes()?, &views, grid_1d(gpu, tiles, (64 / size) as u32))?;
     Ok((z, y))
 }
 
@@ -396,7 +420,9 @@ pub fn conv2d_flipped(
         v => v,
     };
     match variant.pick(gpu, g) {
-        v @ (Direct | DirectSubgroup | DirectUnrolled) => direct(gpu, x, filter, bias, g, act, (true, v)),
+        v @ (Direct | DirectSubgroup | DirectUnrolled | DirectUnrolledTexels) => {
+            direct(gpu, x, filter, bias, g, act, (true, v))
+        }
         v => {
             let flipped = flip_filter(gpu, filter, [w.kh, w.kw, g.cout, w.c])?;
             conv2d(gpu, x, &flipped, bias, g, act, v)
@@ -583,7 +609,7 @@ fn filter_grad_auto(
         _ if g.groups > 1 => FilterGradKernel::Grouped,
         Auto => {
             let cands: Vec<_> =
-                FilterGradKernel::ALL.into_iter().filter(|k| k.valid(g)).map(|k| (k.entry(), k)).collect();
+                FilterGradKernel::ALL.into_iter().filter(|k| k.valid(g)).map(|k| (k.tune_name(), k)).collect();
             let run = |k: FilterGradKernel| Ok(filter_grad_with(gpu, x, dy, g, k, false)?.0);
             autotune::choose(gpu, &shape_class("conv2d_filter_grad", g), &cands, FilterGradKernel::heuristic(g), run)?
         }
@@ -604,6 +630,10 @@ pub enum FilterGradKernel {
     /// [`TAPS_ONE_PASS_PIXELS`] output pixels): a quarter of its loads, which lavapipe pays
     /// for one by one (SwiftShader does not gain), so it is tuned, never the untimed choice.
     TapsVec4,
+    /// The one pass of `Taps` (or of `TapsVec4` where cout % 4 == 0) reading the input and the
+    /// upstream gradient from texel views (see [`Conv2dVariant::DirectUnrolledTexels`]); where
+    /// either passes the adapter's texture size it reads storage buffers.
+    TapsTexels,
     /// One tap x 1 cin x 4 cout per invocation; any sizes.
     Generic,
     /// Grouped convolutions (groups > 1; the others need groups == 1).
@@ -612,10 +642,11 @@ pub enum FilterGradKernel {
 
 impl FilterGradKernel {
     /// Every kernel, in the heuristic's order of preference.
-    pub const ALL: [FilterGradKernel; 5] = [
+    pub const ALL: [FilterGradKernel; 6] = [
         FilterGradKernel::Register,
         FilterGradKernel::Taps,
         FilterGradKernel::TapsVec4,
+        FilterGradKernel::TapsTexels,
         FilterGradKernel::Generic,
         FilterGradKernel::Grouped,
     ];
@@ -631,6 +662,7 @@ impl FilterGradKernel {
                     && g.cout.is_multiple_of(4)
                     && g.win.n * g.win.oh * g.win.ow <= TAPS_ONE_PASS_PIXELS
             }
+            FilterGradKernel::TapsTexels => FilterGradKernel::Taps.valid(g) && taps_fit_one_pass(g),
             FilterGradKernel::Generic => plain,
             FilterGradKernel::Grouped => !plain,
         }
@@ -647,9 +679,24 @@ impl FilterGradKernel {
             FilterGradKernel::Register => "conv2d_filter_grad_reg",
             FilterGradKernel::Taps => "conv2d_filter_grad_taps",
             FilterGradKernel::TapsVec4 => "conv2d_filter_grad_taps_wg4",
+            FilterGradKernel::TapsTexels => "conv2d_filter_grad_taps_wg",
             FilterGradKernel::Generic => "conv2d_filter_grad",
             FilterGradKernel::Grouped => "grouped_filter_grad",
         }
+    }
+
+    /// The kernel's name among the autotuner's candidates (its entry point, or the entry point
+    /// and "texels" for the texel twin).
+    fn tune_name(self) -> &'static str {
+        match self {
+            FilterGradKernel::TapsTexels => "conv2d_filter_grad_taps texels",
+            k => k.entry(),
+        }
+    }
+
+    /// Whether this is one of the all-taps kernels (`Taps`, `TapsVec4`, `TapsTexels`).
+    fn all_taps(self) -> bool {
+        matches!(self, FilterGradKernel::Taps | FilterGradKernel::TapsVec4 | FilterGradKernel::TapsTexels)
     }
 
     /// The shader file and its text.
@@ -665,7 +712,9 @@ impl FilterGradKernel {
         let w = &g.win;
         match self {
             FilterGradKernel::Register => w.kh * w.kw * (w.c / 4) * g.cout.div_ceil(16),
-            FilterGradKernel::Taps | FilterGradKernel::TapsVec4 => w.c * g.cout.div_ceil(taps_channels(g)),
+            FilterGradKernel::Taps | FilterGradKernel::TapsVec4 | FilterGradKernel::TapsTexels => {
+                w.c * g.cout.div_ceil(taps_channels(g))
+            }
             FilterGradKernel::Generic => w.kh * w.kw * w.c * g.cout.div_ceil(4),
             FilterGradKernel::Grouped => {
                 w.kh * w.kw * (w.c / g.groups).div_ceil(4) * (g.cout / g.groups).div_ceil(4) * g.groups
@@ -833,8 +882,8 @@ fn filter_grad_block(
         FilterGradKernel::Register => w.kh * w.kw * (w.c / 4) * g.cout.div_ceil(4 * block.vec4s),
         _ => kernel.threads(g),
     };
-    // TapsVec4 is valid only up to TAPS_ONE_PASS_PIXELS: it always takes the one pass.
-    if matches!(kernel, FilterGradKernel::Taps | FilterGradKernel::TapsVec4) && taps_fit_one_pass(g) {
+    // TapsVec4 and TapsTexels are valid only up to TAPS_ONE_PASS_PIXELS: they always take the one pass.
+    if kernel.all_taps() && taps_fit_one_pass(g) {
         let launch = (kernel, with_bias, taps_lanes(gpu), taps_channels(g));
         return taps_one_pass(gpu, x, dy, g, elems, launch);
     }
@@ -926,8 +975,7 @@ pub fn conv2d_filter_bias_grad_taps(
     (kernel, with_bias, lanes, channels): (FilterGradKernel, bool, u32, usize),
 ) -> Result<(GpuBuffer, Option<GpuBuffer>)> {
     let w = &g.win;
-    let taps = matches!(kernel, FilterGradKernel::Taps | FilterGradKernel::TapsVec4);
-    if !taps
+    if !kernel.all_taps()
         || !kernel.valid(g)
         || !taps_fit_one_pass(g)
         || !(1..=64).contains(&lanes)
@@ -974,14 +1022,16 @@ fn taps_one_pass(
     let blocks = g.win.c * g.cout.div_ceil(channels);
     let out = out_f32(gpu, elems)?;
     let db = out_f32(gpu, if with_bias { g.cout } else { 1 })?;
-    let entry = match kernel {
-        FilterGradKernel::TapsVec4 => "conv2d_filter_grad_taps_wg4",
-        _ => "conv2d_filter_grad_taps_wg",
-    };
+    let vec4 =
+        kernel == FilterGradKernel::TapsVec4 || (kernel == FilterGradKernel::TapsTexels && g.cout.is_multiple_of(4));
+    let entry = if vec4 { "conv2d_filter_grad_taps_wg4" } else { "conv2d_filter_grad_taps_wg" };
     let constants = [("TAPS_WG", lanes as f64), taps_slide(g), ("TAPS_CO", channels as f64)];
-    let pipe = pipeline(gpu, "conv2d.wgsl", SRC, entry, &constants)?;
+    let fit = [x, dy].iter().all(|b| b.len() <= gpu.max_texel_bytes());
+    let texels = (kernel == FilterGradKernel::TapsTexels && fit).then_some(&[1, 2][..]);
+    let (pipe, views) =
+        pipeline_and_views(gpu, ("conv2d.wgsl", SRC), (entry, &constants), &[x, dy, &db, &out], texels)?;
     let p = params_ext(g, false, Activation::None, [0, with_bias as usize, 0]);
-    gpu.dispatch(&pipe, p.bytes()?, &[x, dy, &db, &out], grid_1d(gpu, blocks, 1))?;
+    gpu.dispatch_views(&pipe, p.bytes()?, &views, grid_1d(gpu, blocks, 1))?;
     Ok((out, with_bias.then_some(db)))
 }
 

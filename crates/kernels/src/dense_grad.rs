@@ -7,7 +7,7 @@
 use tessera_device::{Gpu, GpuBuffer};
 
 use crate::bias_grad::act_grad;
-use crate::launch::{act_constant, check_u32, grid_1d, out_f32, pipeline, Params};
+use crate::launch::{act_constant, check_u32, grid_1d, out_f32, pipeline_and_views, Params};
 use crate::matmul::{matmul, reg_workgroup, Layout, Matmul, MatmulVariant};
 use crate::{Activation, Result};
 
@@ -85,6 +85,10 @@ pub fn dense_grad_cpu(act: Activation, [x, w, y, g]: [&[f32]; 4], d: DenseDims) 
 pub enum DenseGradKernel {
     /// `dense_grad_reg`, one dispatch: register-blocked tiles (inputs and units multiples of 4).
     Register,
+    /// `Register` reading x, w, y and the upstream gradient from texel views (see
+    /// `Conv2dVariant::DirectUnrolledTexels`); operands past the adapter's texture size are
+    /// read from storage.
+    RegisterTexels,
     /// `dense_grad`, one dispatch: lanes along the inputs, any sizes.
     Lanes,
     /// Three dispatches: the activation's and bias's gradient, then dx and dw as matmuls.
@@ -96,7 +100,7 @@ impl DenseGradKernel {
     pub fn candidates(d: DenseDims) -> Vec<(&'static str, DenseGradKernel)> {
         let mut c = Vec::new();
         if Self::Register.fits(d) {
-            c.push(("register", Self::Register));
+            c.extend([("register", Self::Register), ("register texels", Self::RegisterTexels)]);
         }
         c.extend([("lanes", Self::Lanes), ("split", Self::Split)]);
         c
@@ -104,7 +108,8 @@ impl DenseGradKernel {
 
     /// True when this kernel can run `d` (the register tiles load vec4s along both axes).
     pub fn fits(self, d: DenseDims) -> bool {
-        self != Self::Register || (d.inputs.is_multiple_of(4) && d.units.is_multiple_of(4))
+        !matches!(self, Self::Register | Self::RegisterTexels)
+            || (d.inputs.is_multiple_of(4) && d.units.is_multiple_of(4))
     }
 }
 
@@ -141,7 +146,8 @@ pub fn dense_grad(
     if batch == 0 || inputs == 0 || units == 0 {
         return Ok(outs);
     }
-    let (entry, grid, words, wg) = if kernel == DenseGradKernel::Register {
+    let register = matches!(kernel, DenseGradKernel::Register | DenseGradKernel::RegisterTexels);
+    let (entry, grid, words, wg) = if register {
         let (nib, nub) = (inputs.div_ceil(16), units.div_ceil(8));
         let kinds = [nib * nub, nub, batch.div_ceil(8) * nib]; // dw, db and dx tiles
         let wg = reg_workgroup(kinds.iter().sum());
@@ -156,9 +162,12 @@ pub fn dense_grad(
     };
     let p = words.iter().fold(Params::new("dense_grad").u(batch).u(inputs).u(units).u(act.code()), |p, &v| p.u(v));
     let constants = [act_constant(act), ("WG_REG", wg as f64)];
-    let constants = if kernel == DenseGradKernel::Register { &constants[..] } else { &constants[..1] };
-    let pipe = pipeline(gpu, "dense_grad.wgsl", SRC, entry, constants)?;
-    gpu.dispatch(&pipe, p.bytes()?, &[x, w, y, g, &outs.0, &outs.1, &outs.2], grid)?;
+    let constants = if register { &constants[..] } else { &constants[..1] };
+    let fit = [x, w, y, g].iter().all(|b| b.len() <= gpu.max_texel_bytes());
+    let texels = (kernel == DenseGradKernel::RegisterTexels && fit).then_some(&[1, 2, 3, 4][..]);
+    let buffers = [x, w, y, g, &outs.0, &outs.1, &outs.2];
+    let (pipe, views) = pipeline_and_views(gpu, ("dense_grad.wgsl", SRC), (entry, constants), &buffers, texels)?;
+    gpu.dispatch_views(&pipe, p.bytes()?, &views, grid)?;
     Ok(outs)
 }
 

@@ -119,6 +119,125 @@ pub fn pipeline(
     Ok(gpu.pipeline(key, || shader_text(file, src))?)
 }
 
+/// Gets (or compiles) `entry` of a shader file with its read-only storage arrays at
+/// `bindings` read from texel views' textures instead ([`texel_source`]); the dispatch binds
+/// those operands with [`tessera_device::View::texels`].
+pub fn texel_pipeline(
+    gpu: &Gpu,
+    (file, src): (&'static str, &'static str),
+    bindings: &[u32],
+    entry: &str,
+    constants: &[(&str, f64)],
+) -> Result<Pipeline> {
+    let texel_file = format!("{file} (texels at {bindings:?})");
+    let key = tessera_device::PipelineKey { file: &texel_file, entry, constants };
+    let source = || bindings.iter().fold(shader_text(file, src), |text, &b| texel_source(&text, b));
+    Ok(gpu.pipeline(key, source)?)
+}
+
+/// Compiles `entry` of a shader file and binds `buffers` whole as its bindings 1..: with
+/// `texels`, those at the bindings it lists through texel views ([`texel_pipeline`]).
+pub fn pipeline_and_views<'a>(
+    gpu: &Gpu,
+    (file, src): (&'static str, &'static str),
+    (entry, constants): (&str, &[(&str, f64)]),
+    buffers: &[&'a GpuBuffer],
+    texels: Option<&[u32]>,
+) -> Result<(Pipeline, Vec<tessera_device::View<'a>>)> {
+    let as_texels = |i: usize| texels.is_some_and(|t| t.contains(&(i as u32 + 1)));
+    let views = buffers.iter().enumerate().map(|(i, b)| if as_texels(i) { b.whole().texels() } else { b.whole() });
+    let pipe = match texels {
+        Some(t) => texel_pipeline(gpu, (file, src), t, entry, constants)?,
+        None => pipeline(gpu, file, src, entry, constants)?,
+    };
+    Ok((pipe, views.collect()))
+}
+
+/// Whether a kernel that is not timed reads `inputs` through texel views: where
+/// [`crate::autotune::texels_pay`] on this adapter and every input fits a texture.
+pub fn untimed_texels(gpu: &Gpu, inputs: &[&GpuBuffer]) -> bool {
+    inputs.iter().all(|b| b.len() <= gpu.max_texel_bytes()) && crate::autotune::texels_pay(gpu)
+}
+
+/// `src` with every `var<storage, read>` array declared at `@binding(binding)` (`f32`,
+/// `vec2<f32>` or `vec4<f32>` elements; one binding may carry several such views) replaced by
+/// one `texture_2d<f32>`, and every `name[i]` of those arrays by a `textureLoad` of the texel
+/// holding element `i` (texel `t` at `(t % TEXEL_ROW, t / TEXEL_ROW)`,
+/// [`tessera_device::TEXEL_ROW`]). Other bindings and text are kept as they are.
+pub fn texel_source(src: &str, binding: u32) -> String {
+    let decl = format!("@group(0) @binding({binding}) var<storage, read> ");
+    let tex = format!("texels_{binding}");
+    let mut names = Vec::new();
+    let mut out = String::with_capacity(src.len() + 1024);
+    for line in src.lines() {
+        match line.strip_prefix(&decl).and_then(parse_array_decl) {
+            Some((name, elem)) => {
+                if names.is_empty() {
+                    out.push_str(&format!("@group(0) @binding({binding}) var {tex}: texture_2d<f32>;\n"));
+                }
+                names.push((name, elem));
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    for (name, _) in &names {
+        out = rewrite_indexing(&out, name);
+    }
+    let row = tessera_device::TEXEL_ROW;
+    for (name, elem) in &names {
+        let fetch = format!("textureLoad({tex}, vec2(t % {row}u, t / {row}u), 0)");
+        let (per_texel, body) = match *elem {
+            "f32" => (4, format!("return {fetch}[i % 4u];")),
+            "vec2<f32>" => (2, format!("let v = {fetch}; return select(v.xy, v.zw, i % 2u == 1u);")),
+            _ => (1, format!("return {fetch};")),
+        };
+        out.push_str(&format!("fn {name}_texel(i: u32) -> {elem} {{ let t = i / {per_texel}u; {body} }}\n"));
+    }
+    out
+}
+
+/// `name` and element type of an array declaration's rest (`x: array<f32>;`).
+fn parse_array_decl(rest: &str) -> Option<(&str, &str)> {
+    let (name, ty) = rest.split_once(':')?;
+    let elem = ty.trim().strip_prefix("array<")?.strip_suffix(">;")?;
+    ["f32", "vec2<f32>", "vec4<f32>"].contains(&elem).then_some((name.trim(), elem))
+}
+
+/// `src` with every `name[expr]` (`name` a whole identifier) as `name_texel(u32(expr))`.
+fn rewrite_indexing(src: &str, name: &str) -> String {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(src.len());
+    let mut rest = src;
+    while let Some(at) = rest.find(&format!("{name}[")) {
+        let whole = !rest[..at].ends_with(|c: char| is_ident(c) || c == '.');
+        out.push_str(&rest[..at]);
+        rest = &rest[at + name.len()..];
+        if !whole {
+            out.push_str(name);
+            continue;
+        }
+        let mut depth = 0usize;
+        let close = rest
+            .char_indices()
+            .find(|&(_, c)| {
+                depth = match c {
+                    '[' => depth + 1,
+                    ']' => depth - 1,
+                    _ => depth,
+                };
+                depth == 0
+            })
+            .map_or(rest.len(), |(i, _)| i);
+        out.push_str(&format!("{name}_texel(u32({}))", &rest[1..close]));
+        rest = &rest[(close + 1).min(rest.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The subgroup size the shuffle-sharing register kernels (`*_subgroup.wgsl`) run with: the
 /// device's one fixed subgroup size when it has subgroup operations and that size is 8 to 64
 /// (their B block of at most 32 vec4s fits 4 slots per invocation, and a 64-wide workgroup
@@ -224,6 +343,25 @@ pub fn or_placeholder<'a>(gpu: &Gpu, b: Option<&'a GpuBuffer>) -> Result<Operand
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn texel_source_reads_every_view_of_the_binding_from_one_texture() {
+        let src = "@group(0) @binding(1) var<storage, read> x: array<f32>;\n\
+                   @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;\n\
+                   @group(0) @binding(2) var<storage, read> xs: array<f32>;\n\
+                   fn f(i: i32) -> f32 { return x[u32(i) + xs[0]] + x4[idx[i]].y + v.x[0] + xs[1]; }\n";
+        let out = texel_source(src, 1);
+        assert!(out.starts_with("@group(0) @binding(1) var texels_1: texture_2d<f32>;\n"), "{out}");
+        assert!(!out.contains("binding(1) var<storage"), "{out}");
+        assert!(out.contains("@group(0) @binding(2) var<storage, read> xs: array<f32>;"), "{out}");
+        assert!(
+            out.contains("return x_texel(u32(u32(i) + xs[0])) + x4_texel(u32(idx[i])).y + v.x[0] + xs[1];"),
+            "{out}"
+        );
+        assert!(out.contains("fn x_texel(i: u32) -> f32 { let t = i / 4u; return textureLoad(texels_1, vec2(t % 1024u, t / 1024u), 0)[i % 4u]; }"), "{out}");
+        assert!(out.contains("fn x4_texel(i: u32) -> vec4<f32> { let t = i / 1u;"), "{out}");
+        assert_eq!(texel_source(src, 3), src, "no array at binding 3: unchanged");
+    }
 
     #[test]
     fn shaders_on_disk_follow_the_common_helpers_and_subgroup_files_their_family() {

@@ -3,7 +3,9 @@
 use tessera_device::{Gpu, GpuBuffer, View};
 
 use crate::autotune;
-use crate::launch::{act_constant, check_u32, grid_1d, or_placeholder, out_f32, pipeline, shuffle_width, Params};
+use crate::launch::{
+    act_constant, check_u32, grid_1d, or_placeholder, out_f32, pipeline, shuffle_width, texel_pipeline, Params,
+};
 use crate::split::window_align;
 use crate::{Activation, Result};
 
@@ -26,6 +28,10 @@ pub enum MatmulVariant {
     /// Register-blocked 8x16 per invocation, no shared memory; row-major or transposed
     /// operands, k and n % 4 == 0 (and m for a transposed A).
     Register,
+    /// [`MatmulVariant::Register`] reading A and B from texel views (see
+    /// `Conv2dVariant::DirectUnrolledTexels`; operands past the adapter's texture size are read
+    /// from storage). `Auto` takes it untimed where [`crate::autotune::texels_pay`].
+    RegisterTexels,
     /// 64x64 shared-memory tiles; any layout.
     Tiled,
     /// [`MatmulVariant::Register`] with each step's B block loaded once per subgroup and
@@ -41,10 +47,11 @@ pub enum MatmulVariant {
 
 impl MatmulVariant {
     /// Every variant, `Auto` first (what the parity tests loop over).
-    pub const ALL: [MatmulVariant; 6] = [
+    pub const ALL: [MatmulVariant; 7] = [
         MatmulVariant::Auto,
         MatmulVariant::Naive,
         MatmulVariant::Register,
+        MatmulVariant::RegisterTexels,
         MatmulVariant::Tiled,
         MatmulVariant::Subgroup,
         MatmulVariant::Broadcast,
@@ -119,7 +126,7 @@ impl Matmul {
         let reg_ok = self.reg_entry(self.n).is_some();
         match v {
             MatmulVariant::Subgroup if !self.shares_b() => self.pick(MatmulVariant::Register),
-            MatmulVariant::Register if !reg_ok => MatmulVariant::Naive,
+            MatmulVariant::Register | MatmulVariant::RegisterTexels if !reg_ok => MatmulVariant::Naive,
             MatmulVariant::Auto if reg_ok => MatmulVariant::Register,
             MatmulVariant::Auto => MatmulVariant::Naive,
             v => v,
@@ -138,6 +145,7 @@ impl Matmul {
     fn candidates(&self, gpu: &Gpu) -> Vec<(&'static str, MatmulVariant)> {
         let all = [
             ("register", MatmulVariant::Register),
+            ("register texels", MatmulVariant::RegisterTexels),
             ("subgroup", MatmulVariant::Subgroup),
             ("tiled", MatmulVariant::Tiled),
             ("broadcast", MatmulVariant::Broadcast),
@@ -279,6 +287,9 @@ pub fn matmul(
             let run = |v| matmul(gpu, a, b, bias, mm, v);
             autotune::choose(gpu, &mm.shape_class(), &mm.candidates(gpu), mm.resolve(gpu, variant), run)?
         }
+        MatmulVariant::Auto if mm.resolve(gpu, variant) == MatmulVariant::Register && autotune::texels_pay(gpu) => {
+            MatmulVariant::RegisterTexels
+        }
         v => mm.resolve(gpu, v),
     };
     let out = out_f32(gpu, mm.batch * mm.m * mm.n)?;
@@ -345,7 +356,7 @@ fn launch(
     let v = if v == MatmulVariant::Subgroup && !shared { MatmulVariant::Register } else { v };
     let mut wg = 64;
     let (entry, groups) = match v {
-        MatmulVariant::Register => match part.reg_entry(mm.n) {
+        MatmulVariant::Register | MatmulVariant::RegisterTexels => match part.reg_entry(mm.n) {
             Some(entry) => {
                 let blocks = m.div_ceil(8) * n.div_ceil(16);
                 wg = reg_workgroup(blocks);
@@ -378,23 +389,31 @@ fn launch(
         ("WG", wg as f64),
     ];
     let (epilogue, with_wg) = (&constants[..3], &constants[..]);
+    let bias = or_placeholder(gpu, bias)?;
+    let whole = blk.rows == (0, mm.m) && blk.cols == (0, mm.n) && blk.shared == (0, mm.k);
+    let (sa, sb) = (mm.a, mm.b);
+    let mut views = match whole {
+        true => [a.whole(), b.whole(), bias.whole(), out.whole()],
+        false => [
+            window(a, blk.rows.0 * sa.row + blk.shared.0 * sa.col, span(m, k, sa.row, sa.col)),
+            window(b, blk.shared.0 * sb.row + blk.cols.0 * sb.col, span(k, n, sb.row, sb.col)),
+            window(&bias, if has_bias { blk.cols.0 } else { 0 }, n),
+            window(out, blk.rows.0 * mm.n + blk.cols.0, span(m, n, mm.n, 1)),
+        ],
+    };
+    let texels = v == MatmulVariant::RegisterTexels
+        && entry.starts_with("matmul_reg")
+        && views[..2].iter().all(|w| w.bytes() <= gpu.max_texel_bytes());
     let pipe = match entry {
         "matmul_reg_sg" | "matmul_bcast" => pipeline(gpu, "matmul_subgroup.wgsl", SUBGROUP_SRC, entry, epilogue)?,
+        e if texels => texel_pipeline(gpu, ("matmul.wgsl", SRC), &[1, 2], e, with_wg)?,
         e if e.starts_with("matmul_reg") => pipeline(gpu, "matmul.wgsl", SRC, entry, with_wg)?,
         _ => pipeline(gpu, "matmul.wgsl", SRC, entry, epilogue)?,
     };
-    let bias = or_placeholder(gpu, bias)?;
-    let whole = blk.rows == (0, mm.m) && blk.cols == (0, mm.n) && blk.shared == (0, mm.k);
-    if whole {
-        return Ok(gpu.dispatch(&pipe, params.bytes()?, &[a, b, &bias, out], groups)?);
+    if texels {
+        views[0] = views[0].texels();
+        views[1] = views[1].texels();
     }
-    let (sa, sb) = (mm.a, mm.b);
-    let views = [
-        window(a, blk.rows.0 * sa.row + blk.shared.0 * sa.col, span(m, k, sa.row, sa.col)),
-        window(b, blk.shared.0 * sb.row + blk.cols.0 * sb.col, span(k, n, sb.row, sb.col)),
-        window(&bias, if has_bias { blk.cols.0 } else { 0 }, n),
-        window(out, blk.rows.0 * mm.n + blk.cols.0, span(m, n, mm.n, 1)),
-    ];
     Ok(gpu.dispatch_views(&pipe, params.bytes()?, &views, groups)?)
 }
 

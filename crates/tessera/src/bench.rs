@@ -20,11 +20,30 @@ struct Case {
 pub fn run(what: &str, model: Option<&str>, reps: usize, filter: &str, batch: Option<usize>) -> anyhow::Result<()> {
     match (what, model) {
         ("ops", _) => ops(reps, filter),
+        ("loads", _) => loads(reps),
         ("train", Some(name)) => train(crate::zoo::by_name(name)?, reps, batch),
         ("train", None) => anyhow::bail!("name a zoo model: tessera bench train <model> ({})", model_names()),
         ("distributed", model) => distributed(crate::zoo::by_name(model.unwrap_or("lenet5"))?, reps),
-        (other, _) => anyhow::bail!("unknown benchmark '{other}' (try: ops, train <model>, distributed <model>)"),
+        (other, _) => {
+            anyhow::bail!("unknown benchmark '{other}' (try: ops, loads, train <model>, distributed <model>)")
+        }
     }
+}
+
+/// What one memory access of each kind costs a kernel on this adapter (ns per invocation and
+/// access, best of `reps`), beside a storage f32 load: the figures that tell which kernel
+/// variants can pay on a CPU adapter (`GALLIUM_OVERRIDE_CPU_CAPS=avx` shows lavapipe's AVX2 code).
+fn loads(reps: usize) -> anyhow::Result<()> {
+    let dev = Device::gpu()?;
+    let gpu = dev.as_gpu().ok_or_else(|| anyhow::anyhow!("no GPU adapter"))?;
+    let costs = tessera_device::probe::access_costs(gpu, reps)?;
+    println!("{dev}: 8192 invocations x 256 accesses, best of {}", reps.max(2));
+    println!("{:<15} {:>10} {:>12}  access", "probe", "ns/access", "x storage f32");
+    let base = costs.iter().find(|c| c.kind == "storage_f32").map_or(f64::NAN, |c| c.ns);
+    for c in &costs {
+        println!("{:<15} {:>10.3} {:>12.2}  {}", c.kind, c.ns, c.ns / base, c.what);
+    }
+    Ok(())
 }
 
 /// The zoo's model names, comma-separated.
@@ -200,8 +219,9 @@ fn time_steps(spec: &ZooSpec, dev: &Device, batch: usize, n: usize, warm: usize)
         let s1 = g.stats();
         let per = |x: u64, y: u64| (x - y) as f64 / n as f64;
         println!(
-            "  per step: {:.1} dispatches, {:.2} submits; peak GPU memory {:.1} MiB (pool high-water mark)",
+            "  per step: {:.1} dispatches ({:.1} texel views), {:.2} submits; peak GPU memory {:.1} MiB (pool high-water mark)",
             per(s1.dispatches, s0.dispatches),
+            per(s1.texel_views, s0.texel_views),
             per(s1.submits, s0.submits),
             s1.peak_bytes as f64 / (1 << 20) as f64
         );
@@ -407,8 +427,11 @@ fn op_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
 fn lenet_conv_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
     let shared = dev.as_gpu().and_then(tessera_kernels::launch::shuffle_width).is_some();
     let variants = [("", Conv2dVariant::Auto), (" (direct)", Conv2dVariant::Direct)];
-    let shared_variants =
-        [(" (direct subgroup)", Conv2dVariant::DirectSubgroup), (" (direct unrolled)", Conv2dVariant::DirectUnrolled)];
+    let shared_variants = [
+        (" (direct subgroup)", Conv2dVariant::DirectSubgroup),
+        (" (direct unrolled)", Conv2dVariant::DirectUnrolled),
+        (" (direct unrolled texels)", Conv2dVariant::DirectUnrolledTexels),
+    ];
     let variants = [&variants[..], if shared { &shared_variants[..] } else { &[] }];
     let mut cases = Vec::new();
     for (name, [n, h, w, cin, cout], seed) in
@@ -426,9 +449,12 @@ fn lenet_conv_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
             });
         }
         let pool = PoolOptions::new(2).activation(tessera_nn::Activation::Relu);
-        for (label, fusion) in
-            [("", PoolFusion::Auto), (" (fused)", PoolFusion::Fused), (" (separate)", PoolFusion::Separate)]
-        {
+        for (label, fusion) in [
+            ("", PoolFusion::Auto),
+            (" (fused)", PoolFusion::Fused),
+            (" (fused texels)", PoolFusion::FusedTexels),
+            (" (separate)", PoolFusion::Separate),
+        ] {
             let (x, f) = (x.clone(), f.clone());
             cases.push(Case {
                 name: format!("conv2d + max_pool2d + relu {name}{label}"),

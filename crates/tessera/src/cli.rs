@@ -56,7 +56,8 @@ enum Cmd {
     },
     /// Run a benchmark and print a table.
     Bench {
-        /// What to benchmark: `ops`, `train <zoo model>` or `distributed <zoo model>` (under mpirun).
+        /// What to benchmark: `ops`, `loads` (what each kind of memory access costs a kernel),
+        /// `train <zoo model>` or `distributed <zoo model>` (under mpirun).
         what: String,
         /// The model, for `train` and `distributed`.
         model: Option<String>,
