@@ -63,6 +63,21 @@ pub fn texels_pay(gpu: &Gpu) -> bool {
     measure_texels(gpu).unwrap_or(false)
 }
 
+/// `candidates` without the texel twins (`is_twin`) unless [`texels_pay`] on this adapter:
+/// where a texel fetch is not clearly cheaper than a storage load the twins rarely win, and
+/// each would cost the tuner a compile per shape class (on lavapipe, seconds for the unrolled
+/// kernels).
+pub fn with_texel_twins<V: Copy>(
+    gpu: &Gpu,
+    candidates: Vec<(&'static str, V)>,
+    is_twin: impl Fn(V) -> bool,
+) -> Vec<(&'static str, V)> {
+    if !candidates.iter().any(|c| is_twin(c.1)) || texels_pay(gpu) {
+        return candidates;
+    }
+    candidates.into_iter().filter(|c| !is_twin(c.1)).collect()
+}
+
 /// Times the two probes and remembers the verdict (`None`: not measured now).
 #[cfg(not(target_arch = "wasm32"))]
 fn measure_texels(gpu: &Gpu) -> Option<bool> {

@@ -105,7 +105,7 @@ fn shape_class(family: &str, g: &Conv2dGeometry) -> String {
 
 /// The forward variants valid for this geometry (each resolves to itself under `pick`).
 fn forward_candidates(gpu: &Gpu, g: &Conv2dGeometry) -> Vec<(&'static str, Conv2dVariant)> {
-    [
+    let candidates = [
         ("direct", Direct),
         ("direct subgroup", DirectSubgroup),
         ("direct unrolled", DirectUnrolled),
@@ -115,7 +115,8 @@ fn forward_candidates(gpu: &Gpu, g: &Conv2dGeometry) -> Vec<(&'static str, Conv2
     ]
     .into_iter()
     .filter(|&(_, v)| v.pick(gpu, g) == v)
-    .collect()
+    .collect();
+    autotune::with_texel_twins(gpu, candidates, |v| v == DirectUnrolledTexels)
 }
 
 fn params(g: &Conv2dGeometry, has_bias: bool, act: Activation) -> Params {
@@ -322,6 +323,7 @@ pub fn conv2d_max_pool2x2(
     if texels_fit {
         candidates.insert(1, ("fused texels", PoolFusion::FusedTexels));
     }
+    let candidates = autotune::with_texel_twins(gpu, candidates, |f| f == PoolFusion::FusedTexels);
     let run = |fusion| launch(fusion).map(|(_, y)| y);
     launch(autotune::choose(gpu, &key, &candidates, PoolFusion::Fused, run)?)
 }
@@ -610,6 +612,7 @@ fn filter_grad_auto(
         Auto => {
             let cands: Vec<_> =
                 FilterGradKernel::ALL.into_iter().filter(|k| k.valid(g)).map(|k| (k.tune_name(), k)).collect();
+            let cands = autotune::with_texel_twins(gpu, cands, |k| k == FilterGradKernel::TapsTexels);
             let run = |k: FilterGradKernel| Ok(filter_grad_with(gpu, x, dy, g, k, false)?.0);
             autotune::choose(gpu, &shape_class("conv2d_filter_grad", g), &cands, FilterGradKernel::heuristic(g), run)?
         }

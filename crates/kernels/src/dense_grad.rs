@@ -188,7 +188,10 @@ pub fn dense_backward(
     let kernel = if fits && d.macs() <= FUSED_CANDIDATE_MAX_MACS {
         let key = format!("dense_grad act{} {}x{}x{}", act.code(), d.batch, d.inputs, d.units);
         let run = |k| Ok(dense_grad(gpu, k, act, [x, w, g], y, d)?.0);
-        crate::autotune::choose(gpu, &key, &DenseGradKernel::candidates(d), heuristic(d), run)?
+        let candidates = crate::autotune::with_texel_twins(gpu, DenseGradKernel::candidates(d), |k| {
+            k == DenseGradKernel::RegisterTexels
+        });
+        crate::autotune::choose(gpu, &key, &candidates, heuristic(d), run)?
     } else {
         DenseGradKernel::Split
     };

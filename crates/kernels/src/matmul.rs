@@ -151,7 +151,8 @@ impl Matmul {
             ("broadcast", MatmulVariant::Broadcast),
             ("naive", MatmulVariant::Naive),
         ];
-        all.into_iter().filter(|&(_, v)| self.resolve(gpu, v) == v).collect()
+        let valid = all.into_iter().filter(|&(_, v)| self.resolve(gpu, v) == v).collect();
+        autotune::with_texel_twins(gpu, valid, |v| v == MatmulVariant::RegisterTexels)
     }
 
     /// `pick`, with the subgroup kernels only where `gpu` runs them; there `Auto`'s naive
