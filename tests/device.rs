@@ -221,12 +221,15 @@ fn past_its_tuning_allowance_a_device_runs_the_heuristic_and_tunes_once_allowed(
     assert_eq!((tuning_us(), g.tuned_entries().len()), (t0, 0));
     g.set_tune_budget(TuneBudget::UNLIMITED);
     run();
-    let tuned = g.tuned_entries();
+    // Besides the shape class, whether texel views pay here (measured once allowed).
+    let texels_key = tessera::kernels::autotune::TEXELS_KEY;
+    let (texels, tuned): (Vec<_>, Vec<_>) = g.tuned_entries().into_iter().partition(|e| e.0 == texels_key);
     match g.tune_mode() {
         TuneMode::Off => assert!(tuned.is_empty() && tuning_us() == t0, "TESSERA_AUTOTUNE=off never times"),
         _ => {
             assert!(tuning_us() > t0, "allowed now: timed");
             assert!(tuned.len() == 1 && tuned[0].0.starts_with("conv2d [2, 9, 7, 3, 3, 3"), "{tuned:?}");
+            assert!(texels.len() == 1 && ["texels", "storage"].contains(&texels[0].1.as_str()), "{texels:?}");
         }
     }
 }
