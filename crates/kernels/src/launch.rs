@@ -129,10 +129,24 @@ pub fn texel_pipeline(
     entry: &str,
     constants: &[(&str, f64)],
 ) -> Result<Pipeline> {
-    let texel_file = format!("{file} (texels at {bindings:?})");
-    let key = tessera_device::PipelineKey { file: &texel_file, entry, constants };
+    let key = tessera_device::PipelineKey { file: texel_file(file, bindings), entry, constants };
     let source = || bindings.iter().fold(shader_text(file, src), |text, &b| texel_source(&text, b));
     Ok(gpu.pipeline(key, source)?)
+}
+
+/// The module name of `file` read with texel views at `bindings` (`"<file> (texels at
+/// [..])"`), formatted once per pair and kept, so a launch formats no string.
+fn texel_file(file: &'static str, bindings: &[u32]) -> &'static str {
+    type Names = Vec<(&'static str, Vec<u32>, &'static str)>;
+    static NAMES: std::sync::Mutex<Names> = std::sync::Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(n) = names.iter().find(|n| n.0 == file && n.1 == bindings) {
+        return n.2;
+    }
+    // A few families x binding sets: leaked once each.
+    let name: &'static str = Box::leak(format!("{file} (texels at {bindings:?})").into_boxed_str());
+    names.push((file, bindings.to_vec(), name));
+    name
 }
 
 /// Compiles `entry` of a shader file and binds `buffers` whole as its bindings 1..: with
