@@ -25,12 +25,15 @@ const SIZES: [(usize, usize, usize); 9] =
     [(32, 84, 10), (3, 4, 7), (1, 8, 1), (5, 12, 3), (7, 40, 17), (64, 16, 16), (2, 36, 2), (3, 6, 5), (40, 8, 30)];
 
 /// Every way the head runs: one workgroup, split over 2, 3 (an uneven deal of the gradients'
-/// elements) and 4 workgroups, the three launches, and the tuned choice.
-const FUSIONS: [HeadFusion; 6] = [
+/// elements) and 4 workgroups, the texel twin on 1 and 3, the three launches, and the tuned
+/// choice.
+const FUSIONS: [HeadFusion; 8] = [
     HeadFusion::Fused,
     HeadFusion::Split(2),
     HeadFusion::Split(3),
     HeadFusion::Split(4),
+    HeadFusion::SplitTexels(1),
+    HeadFusion::SplitTexels(3),
     HeadFusion::Separate,
     HeadFusion::Auto,
 ];
@@ -144,6 +147,13 @@ fn the_fused_head_is_one_dispatch_and_the_separate_one_at_least_three() {
     let (fused, separate) = (count(HeadFusion::Fused), count(HeadFusion::Separate));
     assert_eq!(fused, 1);
     assert_eq!(count(HeadFusion::Split(2)), 1, "one dispatch of two workgroups");
+    let views = || dev.as_gpu().unwrap().stats();
+    let before = views();
+    assert_eq!(count(HeadFusion::SplitTexels(2)), 1, "the texel twin: one dispatch");
+    // Two runs (one compiling): labels, x, kernel and bias through texel views in each, or
+    // uniform views where those pay (autotune::uniform_pays).
+    let staged = |s: tessera::device::GpuStats| s.texel_views + s.uniform_views;
+    assert_eq!(staged(views()) - staged(before), 8, "texel and uniform views of the twin's two runs");
     assert!(separate >= 3, "the product, the loss and the dense backward: {separate}");
 }
 

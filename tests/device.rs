@@ -268,17 +268,25 @@ fn memory_access_probes_read_what_the_host_sums() {
     let kinds: Vec<_> = costs.iter().map(|c| c.kind).collect();
     assert_eq!(
         kinds,
-        ["storage_f32", "storage_vec4", "texel_vec4", "uniform_f32", "workgroup_f32", "store_f32", "alu_f32"]
+        [
+            "storage_f32",
+            "storage_vec4",
+            "texel_vec4",
+            "storage_f32_same",
+            "texel_vec4_same",
+            "uniform_f32",
+            "workgroup_f32",
+            "store_f32",
+            "alu_f32"
+        ]
     );
     assert!(costs.iter().all(|c| c.ns.is_finite() && c.ns > 0.0), "{costs:?}");
 }
 
-#[test]
-fn texel_views_bind_a_windows_bytes_as_a_texture() {
-    // A kernel written for a storage array, its array read through texel_source's texture:
-    // windows of one buffer at offsets, one texel row and several, whole rows and a part row.
-    let dev = gpu();
-    let g = dev.as_gpu().unwrap().clone();
+/// A copy kernel written for a storage array at binding 1, as `texel_source` or
+/// `uniform_source` rewrites it to read (`uniform`), compiled on `g` under `file`.
+fn copy_kernel(g: &tessera::device::Gpu, file: &'static str, uniform: bool) -> tessera::device::Pipeline {
+    use tessera::kernels::launch::{texel_source, uniform_source};
     let src = "@group(0) @binding(0) var<uniform> n: vec4<u32>;\n\
                @group(0) @binding(1) var<storage, read> src: array<f32>;\n\
                @group(0) @binding(2) var<storage, read_write> dst: array<f32>;\n\
@@ -287,26 +295,82 @@ fn texel_views_bind_a_windows_bytes_as_a_texture() {
                    let i = id.x + id.y * nwg.x * 64u;\n\
                    if i < n.x { dst[i] = src[i]; }\n\
                }\n";
-    let key = tessera::device::PipelineKey { file: "texel_view_test.wgsl", entry: "copy", constants: &[] };
-    let pipe = g.pipeline(key, || tessera::kernels::launch::texel_source(src, 1)).unwrap();
+    let key = tessera::device::PipelineKey { file, entry: "copy", constants: &[] };
+    g.pipeline(key, || if uniform { uniform_source(src, 1) } else { texel_source(src, 1) }).unwrap()
+}
+
+/// Copies `len` floats of `buf` from float `offset` through `bind(window)` with `pipe`.
+fn copied<'a>(
+    g: &tessera::device::Gpu,
+    pipe: &tessera::device::Pipeline,
+    buf: &'a tessera::device::GpuBuffer,
+    (offset, len): (usize, usize),
+    bind: impl Fn(tessera::device::View<'a>) -> tessera::device::View<'a>,
+) -> Vec<f32> {
+    let out = g.alloc(len as u64 * 4).unwrap();
+    let params: Vec<u8> = [len as u32, 0, 0, 0].iter().flat_map(|w| w.to_le_bytes()).collect();
+    let window = bind(buf.window(offset as u64 * 4, len as u64 * 4));
+    let groups = tessera::kernels::launch::grid_1d(g, len, 64);
+    g.dispatch_views(pipe, &params, &[window, out.whole()], groups).unwrap();
+    g.read(&out, len as u64 * 4).unwrap().chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
+}
+
+#[test]
+fn texel_views_bind_a_windows_bytes_as_a_texture() {
+    // A kernel written for a storage array, its array read through texel_source's texture:
+    // windows of one buffer at offsets, one texel row and several, whole rows and a part row.
+    let dev = gpu();
+    let g = dev.as_gpu().unwrap().clone();
+    let pipe = copy_kernel(&g, "texel_view_test.wgsl", false);
     let row = tessera::device::TEXEL_ROW as usize * 4; // floats per texture row
     let data: Vec<f32> = (0..3 * row + 4096).map(|i| i as f32 * 0.5 - 7.0).collect();
     let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
     let buf = g.upload(&bytes).unwrap();
     let align = g.binding_alignment() as usize / 4;
     for (offset, len) in [(0, 5), (align, 4 * 4 + 3), (0, row), (2 * align, 2 * row + 7), (0, 3 * row + 4096)] {
-        let out = g.alloc(len as u64 * 4).unwrap();
-        let params: Vec<u8> = [len as u32, 0, 0, 0].iter().flat_map(|w| w.to_le_bytes()).collect();
-        let window = buf.window(offset as u64 * 4, len as u64 * 4).texels();
-        let groups = tessera::kernels::launch::grid_1d(&g, len, 64);
-        g.dispatch_views(&pipe, &params, &[window, out.whole()], groups).unwrap();
-        let got: Vec<f32> = g
-            .read(&out, len as u64 * 4)
-            .unwrap()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-            .collect();
+        let got = copied(&g, &pipe, &buf, (offset, len), |w| w.texels());
         assert_eq!(got, data[offset..offset + len], "window of {len} floats at {offset}");
+    }
+}
+
+#[test]
+fn uniform_views_bind_a_windows_bytes_as_a_uniform_buffer() {
+    // The same kernel reading its array through uniform_source's uniform buffer: windows at
+    // offsets, of one float, a part vec4, and up to the whole 64 KiB, one pooled buffer
+    // reused by every dispatch.
+    let dev = gpu();
+    let g = dev.as_gpu().unwrap().clone();
+    let limit = g.max_uniform_view_bytes();
+    assert_eq!(limit, tessera::device::UNIFORM_VIEW_BYTES, "lavapipe binds 64 KiB uniform buffers");
+    let pipe = copy_kernel(&g, "uniform_view_test.wgsl", true);
+    let most = limit as usize / 4;
+    let data: Vec<f32> = (0..most + 4096).map(|i| i as f32 * 0.25 + 3.0).collect();
+    let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let buf = g.upload(&bytes).unwrap();
+    let align = g.binding_alignment() as usize / 4;
+    let before = g.stats().uniform_views;
+    let windows = [(0, 1), (align, 4 * 4 + 3), (3 * align, 1000), (0, most), (2 * align, most - 7)];
+    for (offset, len) in windows {
+        let got = copied(&g, &pipe, &buf, (offset, len), |w| w.uniform());
+        assert_eq!(got, data[offset..offset + len], "window of {len} floats at {offset}");
+    }
+    assert_eq!(g.stats().uniform_views - before, windows.len() as u64);
+}
+
+#[test]
+fn a_uniform_view_past_64_kib_is_a_typed_error() {
+    let dev = gpu();
+    let g = dev.as_gpu().unwrap().clone();
+    let limit = g.max_uniform_view_bytes();
+    let pipe = copy_kernel(&g, "uniform_limit_test.wgsl", true);
+    let big = g.alloc(limit + 16).unwrap();
+    let out = g.alloc(4).unwrap();
+    match g.dispatch_views(&pipe, &[0; 16], &[big.window(0, limit + 16).uniform(), out.whole()], [1, 1, 1]) {
+        Err(tessera::device::DeviceError::BufferTooLarge { bytes, limit: l, what }) => {
+            assert_eq!((bytes, l), (limit + 16, limit));
+            assert!(what.contains("uniform binding of uniform_limit_test.wgsl"), "{what}");
+        }
+        other => panic!("expected BufferTooLarge, got {other:?}"),
     }
 }
 

@@ -438,6 +438,17 @@ fn add_with_a_fused_activation_matches_cpu_and_the_unfused_ops() {
     }
 }
 
+/// A GPU device of its own (so the verdicts stay in its memory), without the on-disk tune
+/// cache, told the probes' `verdicts` (tune-cache key, value).
+fn device_told(verdicts: &[(&str, &str)]) -> Device {
+    let _ = gpu(); // fails the test with the adapter message where there is none
+    let dev = Device::gpu().unwrap();
+    let gp = dev.as_gpu().unwrap();
+    gp.use_tune_cache(None);
+    verdicts.iter().for_each(|(key, v)| gp.remember_tuned(key, v));
+    dev
+}
+
 #[test]
 fn untimed_kernels_read_texel_views_where_the_adapter_measured_them_cheaper() {
     // Kernels that are not timed (a matmul under the tuning threshold, max pooling both ways,
@@ -446,11 +457,8 @@ fn untimed_kernels_read_texel_views_where_the_adapter_measured_them_cheaper() {
     // several texture rows and a part row, against the CPU twin.
     use tessera::kernels::autotune::TEXELS_KEY;
     use tessera::kernels::optimizer::{update, Rule, Update};
-    let _ = gpu();
-    let dev = Device::gpu().unwrap(); // its own device: the verdict stays in its memory
+    let dev = device_told(&[(TEXELS_KEY, "texels")]);
     let gp = dev.as_gpu().unwrap();
-    gp.use_tune_cache(None);
-    gp.remember_tuned(TEXELS_KEY, "texels");
     let views = || gp.stats().texel_views;
     let before = views();
     let (ac, ag) = (rand_vec(70 * 132, 31), rand_vec(132 * 44, 32));
@@ -494,4 +502,60 @@ fn untimed_kernels_read_texel_views_where_the_adapter_measured_them_cheaper() {
         .collect();
     assert_close_vec(&read_f32(gp, &np, n), &want_p, RTOL, "Adam from texel views: values");
     assert_close_vec(&read_f32(gp, &ns, 2 * n), &want_s, RTOL, "Adam from texel views: slots");
+}
+
+#[test]
+fn fast_reads_bind_small_weights_as_uniform_views_where_those_pay() {
+    // Where autotune::uniform_pays as well (a device told so; lavapipe measures so with either
+    // ISA's code), the unrolled direct convolution's texel twin reads its filter from a uniform
+    // view when it fits 64 KiB (from a texel view when not: [3,3,16,120] is 69,120 bytes), and
+    // the classifier head's texel twin its four operands; the register matmul keeps texel views
+    // (uniform views ran slower there). Against the CPU, counting the views of each kind.
+    use tessera::kernels::autotune::{TEXELS_KEY, UNIFORM_KEY};
+    use tessera::kernels::dense_xent::{dense_xent, dense_xent_cpu, HeadFusion};
+    let dev = device_told(&[(TEXELS_KEY, "texels"), (UNIFORM_KEY, "uniform")]);
+    let gp = dev.as_gpu().unwrap();
+    let views = || (gp.stats().texel_views, gp.stats().uniform_views);
+    let counted = |f: &mut dyn FnMut()| {
+        let before = views();
+        f();
+        (views().0 - before.0, views().1 - before.1)
+    };
+    let on = |v: &[f32], s: &[usize], d: &Device| Tensor::from_slice(v, s, d).unwrap();
+    let opts = Conv2dOptions::default().padding(Padding::Same).activation(Activation::Relu);
+    for (i, (xs, fs, want)) in
+        [([2, 9, 11, 6], [3, 3, 6, 8], (1, 1)), ([1, 5, 6, 16], [3, 3, 16, 120], (2, 0))].into_iter().enumerate()
+    {
+        let (xv, fv) = (rand_vec(xs.iter().product(), 50 + i as u64), rand_vec(fs.iter().product(), 60 + i as u64));
+        let cpu = conv2d(&on(&xv, &xs, &Device::Cpu), &on(&fv, &fs, &Device::Cpu), &opts).unwrap();
+        let mut got = None;
+        let n = counted(&mut || {
+            let (x, f) = (on(&xv, &xs, &dev), on(&fv, &fs, &dev));
+            got = Some(conv2d_variant(&x, &f, None, &opts, Conv2dVariant::DirectUnrolledTexels).unwrap());
+        });
+        assert_close(&got.unwrap(), &cpu, RTOL, &format!("conv2d {xs:?} {fs:?} from fast reads"));
+        assert_eq!(n, want, "conv2d {xs:?} {fs:?}: (texel, uniform) views");
+    }
+    let d = DenseDims { batch: 32, inputs: 84, units: 10 };
+    let (x, w, b) = (rand_vec(32 * 84, 70), rand_vec(84 * 10, 71), rand_vec(10, 72));
+    let labels: Vec<f32> = (0..32).map(|r| (r % 10) as f32).collect();
+    let (stats, dx, dw, db) = dense_xent_cpu(&labels, [&x, &w, &b], d);
+    let bufs = [upload_f32(gp, &x), upload_f32(gp, &w), upload_f32(gp, &b), upload_f32(gp, &labels)];
+    let mut h = None;
+    let n = counted(&mut || {
+        h = Some(dense_xent(gp, &bufs[3], [&bufs[0], &bufs[1], &bufs[2]], d, HeadFusion::SplitTexels(2)).unwrap())
+    });
+    assert_eq!(n, (0, 4), "the head: labels, x, kernel and bias as uniform views");
+    let h = h.unwrap();
+    let got = [read_f32(gp, &h.loss, 1)[0], read_f32(gp, &h.accuracy, 1)[0]];
+    assert_close_vec(&got, &stats, RTOL, "the head's loss and accuracy from uniform views");
+    assert_close_vec(&read_f32(gp, &h.dx, 32 * 84), &dx, RTOL, "the head's dx from uniform views");
+    assert_close_vec(&read_f32(gp, &h.dw, 84 * 10), &dw, RTOL, "the head's dw from uniform views");
+    assert_close_vec(&read_f32(gp, &h.db, 10), &db, RTOL, "the head's db from uniform views");
+    let (ac, ag) = (rand_vec(70 * 132, 73), rand_vec(132 * 44, 74));
+    let want = matmul(&on(&ac, &[70, 132], &Device::Cpu), &on(&ag, &[132, 44], &Device::Cpu)).unwrap();
+    let mut got = None;
+    let n = counted(&mut || got = Some(matmul(&on(&ac, &[70, 132], &dev), &on(&ag, &[132, 44], &dev)).unwrap()));
+    assert_close(&got.unwrap(), &want, RTOL, "matmul [70,132] x [132,44] from texel views");
+    assert_eq!(n, (2, 0), "the register matmul: texel views only");
 }

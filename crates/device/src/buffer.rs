@@ -43,7 +43,7 @@ impl GpuBuffer {
 
     /// A view of the whole buffer (the requested bytes), for binding to a kernel.
     pub fn whole(&self) -> View<'_> {
-        View { buf: self, offset: 0, len: self.len, texels: false }
+        View { buf: self, offset: 0, len: self.len, via: Via::Storage }
     }
 
     /// A view of `len` bytes from byte `offset` (clamped to the requested bytes), for binding
@@ -51,7 +51,7 @@ impl GpuBuffer {
     /// [`Gpu::binding_alignment`]; the dispatch checks it.
     pub fn window(&self, offset: u64, len: u64) -> View<'_> {
         let offset = offset.min(self.len);
-        View { buf: self, offset, len: len.min(self.len - offset), texels: false }
+        View { buf: self, offset, len: len.min(self.len - offset), via: Via::Storage }
     }
 }
 
@@ -61,7 +61,18 @@ pub struct View<'a> {
     buf: &'a GpuBuffer,
     offset: u64,
     len: u64,
-    texels: bool,
+    via: Via,
+}
+
+/// How a dispatch binds a [`View`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Via {
+    /// As a storage buffer (the window itself).
+    Storage,
+    /// Copied into a pooled texture ([`View::texels`]).
+    Texels,
+    /// Copied into a pooled uniform buffer ([`View::uniform`]).
+    Uniform,
 }
 
 impl<'a> View<'a> {
@@ -70,12 +81,30 @@ impl<'a> View<'a> {
     /// kernel reads with `textureLoad` (see the `texels` module). At most
     /// [`crate::Gpu::max_texel_bytes`].
     pub fn texels(self) -> Self {
-        Self { texels: true, ..self }
+        Self { via: Via::Texels, ..self }
+    }
+
+    /// The window bound as a uniform buffer instead of a storage buffer: the dispatch copies its
+    /// bytes into a pooled uniform buffer of [`crate::UNIFORM_VIEW_BYTES`], which the kernel
+    /// reads as `array<vec4<f32>, 4096>` (see the `uniforms` module). At most
+    /// [`crate::Gpu::max_uniform_view_bytes`].
+    pub fn uniform(self) -> Self {
+        Self { via: Via::Uniform, ..self }
     }
 
     /// Whether the dispatch binds this window as a texture ([`View::texels`]).
     pub fn is_texels(&self) -> bool {
-        self.texels
+        self.via == Via::Texels
+    }
+
+    /// Whether the dispatch binds this window as a uniform buffer ([`View::uniform`]).
+    pub fn is_uniform(&self) -> bool {
+        self.via == Via::Uniform
+    }
+
+    /// Whether the dispatch binds the window itself as a storage buffer.
+    pub fn is_storage(&self) -> bool {
+        self.via == Via::Storage
     }
 
     /// The buffer, byte offset and bytes of the window.

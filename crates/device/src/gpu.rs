@@ -143,6 +143,16 @@ pub(crate) struct Recorder {
     texels: crate::texels::TexelPool,
     /// Number of texel views bound so far (a statistic for tests and benches).
     texel_views: u64,
+    /// Idle buffers for uniform views.
+    uniforms: crate::uniforms::UniformPool,
+    /// Number of uniform views bound so far (a statistic for tests and benches).
+    uniform_views: u64,
+}
+
+/// Where a texel or uniform view's bytes were copied for one dispatch.
+enum Staged {
+    Texels(crate::texels::Texels),
+    Uniform(wgpu::Buffer),
 }
 
 /// A pipeline's identity: shader file, entry point and pipeline-overridable constants. Looked
@@ -213,6 +223,8 @@ pub struct GpuStats {
     pub dispatches: u64,
     /// Operands bound as texel views (each a buffer-to-texture copy before its dispatch).
     pub texel_views: u64,
+    /// Operands bound as uniform views (each a buffer-to-buffer copy before its dispatch).
+    pub uniform_views: u64,
     /// Storage buffers created.
     pub buffers_created: u64,
     /// Storage buffers served from the pool.
@@ -322,6 +334,8 @@ impl Gpu {
             dispatches: 0,
             texels: Default::default(),
             texel_views: 0,
+            uniforms: Default::default(),
+            uniform_views: 0,
         };
         let features = device.features();
         let tuning = Mutex::new(Tuning::for_adapter(&info)?);
@@ -402,6 +416,7 @@ impl Gpu {
             submits: rec.submits,
             dispatches: rec.dispatches,
             texel_views: rec.texel_views,
+            uniform_views: rec.uniform_views,
             buffers_created: pool.created,
             buffers_reused: pool.reused,
             pipelines: lock(&self.inner.pipelines).len() as u64,
@@ -607,7 +622,7 @@ impl Gpu {
         let offset = rec.params.len() as u64;
         rec.params.extend_from_slice(params);
         rec.params.resize((offset + PARAMS_SLOT) as usize, 0);
-        let texels = self.fill_texels(&mut rec, buffers);
+        let staged = self.stage_views(&mut rec, buffers);
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
             resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
@@ -616,8 +631,12 @@ impl Gpu {
                 size: wgpu::BufferSize::new(PARAMS_SLOT),
             }),
         }];
-        for (i, (b, t)) in buffers.iter().zip(&texels).enumerate() {
-            let resource = t.as_ref().map_or_else(|| b.resource(), |t| wgpu::BindingResource::TextureView(&t.view));
+        for (i, (b, t)) in buffers.iter().zip(&staged).enumerate() {
+            let resource = match t {
+                None => b.resource(),
+                Some(Staged::Texels(t)) => wgpu::BindingResource::TextureView(&t.view),
+                Some(Staged::Uniform(u)) => u.as_entire_binding(),
+            };
             entries.push(wgpu::BindGroupEntry { binding: i as u32 + 1, resource });
         }
         let bind = self.inner.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -626,7 +645,12 @@ impl Gpu {
             entries: &entries,
         });
         drop(entries);
-        texels.into_iter().flatten().for_each(|t| rec.texels.give(t));
+        for t in staged.into_iter().flatten() {
+            match t {
+                Staged::Texels(t) => rec.texels.give(t),
+                Staged::Uniform(u) => rec.uniforms.give(u),
+            }
+        }
         let pass = rec.pass(&self.inner.device);
         pass.set_pipeline(&pipeline.0.pipeline);
         pass.set_bind_group(0, &bind, &[]);
@@ -639,18 +663,28 @@ impl Gpu {
         self.check()
     }
 
-    /// Records the copies of the texel views among `views` into pooled textures (outside the
-    /// compute pass), in binding order; `None` for storage bindings.
-    fn fill_texels(&self, rec: &mut Recorder, views: &[crate::View<'_>]) -> Vec<Option<crate::texels::Texels>> {
-        if !views.iter().any(|v| v.is_texels()) {
+    /// Records the copies of the texel and uniform views among `views` into pooled textures and
+    /// uniform buffers (outside the compute pass), in binding order; `None` for storage bindings.
+    fn stage_views(&self, rec: &mut Recorder, views: &[crate::View<'_>]) -> Vec<Option<Staged>> {
+        if views.iter().all(|v| v.is_storage()) {
             return views.iter().map(|_| None).collect();
         }
         let dev = &self.inner.device;
-        let Recorder { encoder, pass, texels, texel_views, .. } = rec;
+        let Recorder { encoder, pass, texels, texel_views, uniforms, uniform_views, .. } = rec;
         *pass = None;
         *texel_views += views.iter().filter(|v| v.is_texels()).count() as u64;
+        *uniform_views += views.iter().filter(|v| v.is_uniform()).count() as u64;
         let enc = encoder.get_or_insert_with(|| dev.create_command_encoder(&Default::default()));
-        views.iter().map(|v| v.is_texels().then(|| texels.fill(dev, enc, v.parts()))).collect()
+        let stage = |v: &crate::View<'_>| {
+            if v.is_texels() {
+                Some(Staged::Texels(texels.fill(dev, enc, v.parts())))
+            } else if v.is_uniform() {
+                Some(Staged::Uniform(uniforms.fill(dev, enc, v.parts())))
+            } else {
+                None
+            }
+        };
+        views.iter().map(stage).collect()
     }
 
     /// With `TESSERA_PROFILE` set: runs the dispatch now and adds its time to its kernel's row.
@@ -718,7 +752,9 @@ impl Gpu {
     /// Drops every idle pooled buffer.
     pub fn trim(&self) {
         lock(&self.inner.pool).clear();
-        lock(&self.inner.rec).texels.clear();
+        let mut rec = lock(&self.inner.rec);
+        rec.texels.clear();
+        rec.uniforms.clear();
     }
 
     fn submit_locked(&self, rec: &mut Recorder) {
@@ -740,7 +776,15 @@ impl Gpu {
                 let what = format!("texel binding of {}", pipeline.key());
                 return Err(DeviceError::BufferTooLarge { bytes: v.bytes(), limit: self.max_texel_bytes(), what });
             }
-            if !v.is_texels() && v.bytes() > limit {
+            if v.is_uniform() && v.bytes() > self.max_uniform_view_bytes() {
+                let what = format!("uniform binding of {}", pipeline.key());
+                return Err(DeviceError::BufferTooLarge {
+                    bytes: v.bytes(),
+                    limit: self.max_uniform_view_bytes(),
+                    what,
+                });
+            }
+            if v.is_storage() && v.bytes() > limit {
                 let what = format!("storage binding of {}", pipeline.key());
                 return Err(DeviceError::BufferTooLarge { bytes: v.bytes(), limit, what });
             }
@@ -756,6 +800,12 @@ impl Gpu {
     /// The most bytes a texel view ([`crate::View::texels`]) can bind on this adapter.
     pub fn max_texel_bytes(&self) -> u64 {
         crate::texels::max_texel_bytes(&self.inner.limits)
+    }
+
+    /// The most bytes a uniform view ([`crate::View::uniform`]) can bind on this adapter:
+    /// [`crate::UNIFORM_VIEW_BYTES`], or 0 where its uniform bindings are smaller.
+    pub fn max_uniform_view_bytes(&self) -> u64 {
+        crate::uniforms::max_uniform_bytes(&self.inner.limits)
     }
 
     /// Allocates a storage buffer able to hold `bytes` (pooled by size class). A buffer may

@@ -17,6 +17,7 @@ mod pool;
 pub mod probe;
 mod readback;
 mod texels;
+mod uniforms;
 
 pub use adapter::{parse_backends, GpuOptions};
 pub use autotune::{TuneBudget, TuneCache, TuneMode};
@@ -25,4 +26,5 @@ pub use error::{DeviceError, Result};
 pub use gpu::{Gpu, GpuStats, Pipeline, PipelineKey, PARAMS_SLOT};
 pub use readback::ReadFuture;
 pub use texels::TEXEL_ROW;
+pub use uniforms::UNIFORM_VIEW_BYTES;
 pub use wgpu;

@@ -12,6 +12,8 @@ const INVOCATIONS: usize = 8192;
 const STEPS: usize = 256;
 /// Elements of the probed storage buffer and texture (f32s).
 const ELEMS: usize = 65536;
+/// Elements of the probed uniform buffer (a uniform view's, `UNIFORM_VIEW_BYTES`).
+const UNIFORM_ELEMS: usize = crate::UNIFORM_VIEW_BYTES as usize / 4;
 
 /// One kind of memory access and what it cost.
 #[derive(Clone, Debug)]
@@ -25,11 +27,13 @@ pub struct AccessCost {
 }
 
 /// The probes: entry point, what one access is, and the binding-1 resource it reads.
-const PROBES: [(&str, &str, Source); 7] = [
+const PROBES: [(&str, &str, Source); 9] = [
     ("storage_f32", "storage-buffer load, f32", Source::Storage),
     ("storage_vec4", "storage-buffer load, vec4<f32>", Source::Storage),
     ("texel_vec4", "textureLoad of an rgba32float texel", Source::Texture),
-    ("uniform_f32", "uniform-buffer load, f32", Source::Uniform),
+    ("storage_f32_same", "storage-buffer load, f32, one address for the workgroup", Source::Storage),
+    ("texel_vec4_same", "textureLoad, one texel for the workgroup", Source::Texture),
+    ("uniform_f32", "uniform-buffer load, f32 (of 64 KiB)", Source::Uniform),
     ("workgroup_f32", "workgroup-memory load, f32", Source::None),
     ("store_f32", "storage-buffer store, f32", Source::None),
     ("alu_f32", "no access: one multiply-add (the loop's own cost)", Source::None),
@@ -88,11 +92,11 @@ impl Resources {
         let device = &gpu.inner.device;
         let table = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("probe table"),
-            size: 256,
+            size: crate::UNIFORM_VIEW_BYTES,
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let words: Vec<u8> = (0..64).flat_map(|i| (i as u32 % 7).to_le_bytes()).collect();
+        let words: Vec<u8> = (0..crate::UNIFORM_VIEW_BYTES / 4).flat_map(|i| (i as u32 % 7).to_le_bytes()).collect();
         gpu.inner.queue.write_buffer(&table, 0, &words);
         let texels = crate::texels::create(device, (ELEMS / 4) as u32 / crate::TEXEL_ROW);
         let size = texels.texture.size();
@@ -201,7 +205,9 @@ fn expected_sum(kind: &str, g: usize) -> f32 {
     let step = |i: usize| match kind {
         "storage_f32" => value(at(g, i, ELEMS)),
         "storage_vec4" | "texel_vec4" => vec4(at(g, i, ELEMS / 4)),
-        "uniform_f32" => value(at(g, i, 64)),
+        "storage_f32_same" => value(at(g / 64, i, ELEMS)),
+        "texel_vec4_same" => vec4(at(g / 64, i, ELEMS / 4)),
+        "uniform_f32" => value(at(g, i, UNIFORM_ELEMS)),
         "workgroup_f32" => value(at(g, i, 1024)),
         _ => value(i),
     };

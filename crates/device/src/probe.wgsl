@@ -3,7 +3,7 @@
 // (`at`) and adds up what it read, so no access can be dropped, then writes its sum to
 // outv[g], which probe.rs checks against the same sums on the host.
 struct Table {
-    v: array<vec4<u32>, 16>,
+    v: array<vec4<u32>, 4096>,
 }
 
 @group(0) @binding(0) var<storage, read_write> outv: array<f32>;
@@ -49,11 +49,32 @@ fn texel_vec4(@builtin(global_invocation_id) g: vec3<u32>) {
     outv[g.x] = acc.x + acc.y + acc.z + acc.w;
 }
 
+// The storage_f32 and texel_vec4 probes with one address for the whole workgroup (a
+// kernel's weights): whether the adapter loads it once for all lanes.
+@compute @workgroup_size(64)
+fn storage_f32_same(@builtin(workgroup_id) w: vec3<u32>, @builtin(global_invocation_id) g: vec3<u32>) {
+    var acc = 0.0;
+    for (var i = 0u; i < STEPS; i++) {
+        acc += data[at(w.x, i, 65536u)];
+    }
+    outv[g.x] = acc;
+}
+
+@compute @workgroup_size(64)
+fn texel_vec4_same(@builtin(workgroup_id) w: vec3<u32>, @builtin(global_invocation_id) g: vec3<u32>) {
+    var acc = vec4(0.0);
+    for (var i = 0u; i < STEPS; i++) {
+        let t = at(w.x, i, 16384u);
+        acc += textureLoad(tex, vec2(t & 1023u, t >> 10u), 0);
+    }
+    outv[g.x] = acc.x + acc.y + acc.z + acc.w;
+}
+
 @compute @workgroup_size(64)
 fn uniform_f32(@builtin(global_invocation_id) g: vec3<u32>) {
     var acc = 0.0;
     for (var i = 0u; i < STEPS; i++) {
-        let k = at(g.x, i, 64u);
+        let k = at(g.x, i, 16384u);
         acc += f32(table.v[k >> 2u][k & 3u]);
     }
     outv[g.x] = acc;

@@ -63,6 +63,25 @@ pub fn texels_pay(gpu: &Gpu) -> bool {
     measure_texels(gpu).unwrap_or(false)
 }
 
+/// The tune-cache key of [`uniform_pays`]'s measurement (value `uniform` or `texels`).
+pub const UNIFORM_KEY: &str = "loads: uniform f32 against texel vec4";
+
+/// Whether the fast-read twins should read their small operands (those that fit
+/// [`Gpu::max_uniform_view_bytes`]) from uniform views rather than texel views: measured once,
+/// when tuning may run, as a uniform load (lane-varying index into 64 KiB) costing under half
+/// a texel fetch (`tessera_device::probe`; lavapipe: 2.0 against 5.3 ns with AVX2 code, 1.7
+/// against 5.2 with AVX-512 code), and remembered with the tuned variants; false when tuning
+/// is off, past the device's allowance and in the browser.
+pub fn uniform_pays(gpu: &Gpu) -> bool {
+    if gpu.tune_mode() == TuneMode::Off || gpu.max_uniform_view_bytes() == 0 {
+        return false;
+    }
+    if let Some(v) = gpu.tuned(UNIFORM_KEY) {
+        return v == "uniform";
+    }
+    measure_uniform(gpu).unwrap_or(false)
+}
+
 /// `candidates` without the texel twins (`is_twin`) unless [`texels_pay`] on this adapter:
 /// where a texel fetch is not clearly cheaper than a storage load the twins rarely win, and
 /// each would cost the tuner a compile per shape class (on lavapipe, seconds for the unrolled
@@ -78,22 +97,35 @@ pub fn with_texel_twins<V: Copy>(
     candidates.into_iter().filter(|c| !is_twin(c.1)).collect()
 }
 
-/// Times the two probes and remembers the verdict (`None`: not measured now).
-#[cfg(not(target_arch = "wasm32"))]
+/// Times the storage and texel probes and remembers the verdict (`None`: not measured now).
 fn measure_texels(gpu: &Gpu) -> Option<bool> {
+    measure_half(gpu, TEXELS_KEY, ["storage_vec4", "texel_vec4"], ["texels", "storage"])
+}
+
+/// Times the texel and uniform probes and remembers the verdict (`None`: not measured now).
+fn measure_uniform(gpu: &Gpu) -> Option<bool> {
+    measure_half(gpu, UNIFORM_KEY, ["texel_vec4", "uniform_f32"], ["uniform", "texels"])
+}
+
+/// Whether probe `kinds[1]` costs under half of probe `kinds[0]` (`tessera_device::probe`),
+/// remembered under `key` as `verdicts[0]` (yes) or `verdicts[1]`; `None` where no tuning may
+/// run now (past the allowance; always in the browser, which cannot block to time).
+#[cfg(not(target_arch = "wasm32"))]
+fn measure_half(gpu: &Gpu, key: &str, kinds: [&str; 2], verdicts: [&str; 2]) -> Option<bool> {
     if !may_time(gpu) {
         return None;
     }
     let t = std::time::Instant::now();
-    let costs = tessera_device::probe::costs_of(gpu, &["storage_vec4", "texel_vec4"], 3).ok()?;
+    let costs = tessera_device::probe::costs_of(gpu, &kinds, 3).ok()?;
     gpu.add_tuning_time(t.elapsed().as_secs_f64());
-    let pay = costs[1].ns < 0.5 * costs[0].ns;
-    gpu.remember_tuned(TEXELS_KEY, if pay { "texels" } else { "storage" });
+    let ns = |kind: &str| costs.iter().find(|c| c.kind == kind).map(|c| c.ns);
+    let pay = ns(kinds[1])? < 0.5 * ns(kinds[0])?;
+    gpu.remember_tuned(key, verdicts[usize::from(!pay)]);
     Some(pay)
 }
 
 #[cfg(target_arch = "wasm32")]
-fn measure_texels(_: &Gpu) -> Option<bool> {
+fn measure_half(_: &Gpu, _: &str, _: [&str; 2], _: [&str; 2]) -> Option<bool> {
     None
 }
 

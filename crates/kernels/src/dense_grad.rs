@@ -7,7 +7,7 @@
 use tessera_device::{Gpu, GpuBuffer};
 
 use crate::bias_grad::act_grad;
-use crate::launch::{act_constant, check_u32, grid_1d, out_f32, pipeline_and_views, Params};
+use crate::launch::{act_constant, check_u32, grid_1d, out_f32, pipeline_and_views, FastReads, Params};
 use crate::matmul::{matmul, reg_workgroup, Layout, Matmul, MatmulVariant};
 use crate::{Activation, Result};
 
@@ -164,7 +164,7 @@ pub fn dense_grad(
     let constants = [act_constant(act), ("WG_REG", wg as f64)];
     let constants = if register { &constants[..] } else { &constants[..1] };
     let fit = [x, w, y, g].iter().all(|b| b.len() <= gpu.max_texel_bytes());
-    let texels = (kernel == DenseGradKernel::RegisterTexels && fit).then_some(&[1, 2, 3, 4][..]);
+    let texels = (kernel == DenseGradKernel::RegisterTexels && fit).then_some(FastReads::texels(&[1, 2, 3, 4]));
     let buffers = [x, w, y, g, &outs.0, &outs.1, &outs.2];
     let (pipe, views) = pipeline_and_views(gpu, ("dense_grad.wgsl", SRC), (entry, constants), &buffers, texels)?;
     gpu.dispatch_views(&pipe, p.bytes()?, &views, grid)?;

@@ -4,13 +4,14 @@
 //! ([`HeadFusion::Fused`] on one workgroup, [`HeadFusion::Split`] on a few that each compute
 //! the logits and share the gradients, so that a CPU adapter's threads split the work) or in
 //! the three launches it replaces (the dense product, `losses::softmax_xent_mean_accuracy_grad`
-//! and `dense_grad::dense_backward`). The autotuner times them per shape class.
+//! and `dense_grad::dense_backward`); [`HeadFusion::SplitTexels`] is the fused kernel reading
+//! its inputs through texel views. The autotuner times them per shape class.
 //! [`dense_xent_cpu`] is the CPU twin.
 
 use tessera_device::{Gpu, GpuBuffer};
 
 use crate::dense_grad::{dense_backward, DenseDims};
-use crate::launch::{check_u32, out_f32, pipeline, Params};
+use crate::launch::{check_u32, out_f32, pipeline_and_views, FastReads, Params};
 use crate::matmul::{matmul, Matmul, MatmulVariant};
 use crate::{autotune, Activation, Result};
 
@@ -19,8 +20,9 @@ const SRC: &str = include_str!("../../../shaders/dense_xent.wgsl");
 /// The most logits (`rows · classes`) the fused kernel holds in workgroup memory (its `HEAD`).
 pub const HEAD_MAX_LOGITS: usize = 1024;
 
-/// How [`dense_xent`] runs: `Auto` times the fused kernel (on 1, 2 and 4 workgroups) against
-/// the three launches, `Fused` and `Split` take the fused kernel wherever it covers the sizes
+/// How [`dense_xent`] runs: `Auto` times the fused kernel (on 1, 2 and 4 workgroups, and
+/// its texel twin where [`autotune::texels_pay`]) against the three launches, `Fused`,
+/// `Split` and `SplitTexels` take the fused kernel wherever it covers the sizes
 /// ([`head_fusable`]), `Separate` always launches the three (for tests and benchmarks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HeadFusion {
@@ -30,6 +32,9 @@ pub enum HeadFusion {
     Fused,
     /// The fused kernel on this many workgroups (at least 1) where it covers the sizes.
     Split(u32),
+    /// `Split` reading the labels, input, kernel and bias through texel views (storage
+    /// where one of them is past the adapter's texture size).
+    SplitTexels(u32),
     /// The dense product, the loss, the dense backward.
     Separate,
 }
@@ -74,39 +79,56 @@ pub fn dense_xent(
     if fusion == HeadFusion::Separate || !head_fusable(gpu, d) {
         return separate(gpu, labels, [x, w, b], d);
     }
-    // The workgroups of the fused kernel; 0: the three launches.
-    let launch = |groups: u32| match groups {
-        0 => separate(gpu, labels, [x, w, b], d),
-        g => fused_head(gpu, labels, [x, w, b], d, g),
+    let launch = |f: HeadFusion| match f {
+        HeadFusion::Split(g) => fused_head(gpu, labels, [x, w, b], d, (g, false)),
+        HeadFusion::SplitTexels(g) => fused_head(gpu, labels, [x, w, b], d, (g, true)),
+        HeadFusion::Fused => fused_head(gpu, labels, [x, w, b], d, (1, false)),
+        HeadFusion::Separate | HeadFusion::Auto => separate(gpu, labels, [x, w, b], d),
     };
-    let groups = match fusion {
-        HeadFusion::Fused => 1,
-        HeadFusion::Split(g) => g.max(1),
-        _ => {
-            let key = format!("dense_xent {}x{}x{}", d.batch, d.inputs, d.units);
-            let candidates = [("fused", 1), ("split2", 2), ("split4", 4), ("separate", 0)];
-            autotune::choose(gpu, &key, &candidates, 1, |g| launch(g).map(|h| h.dx))?
-        }
-    };
-    launch(groups)
+    if fusion != HeadFusion::Auto {
+        return launch(fusion);
+    }
+    let key = format!("dense_xent {}x{}x{}", d.batch, d.inputs, d.units);
+    let candidates = autotune::with_texel_twins(gpu, candidates(), |f| matches!(f, HeadFusion::SplitTexels(_)));
+    let chosen = autotune::choose(gpu, &key, &candidates, HeadFusion::Fused, |f| launch(f).map(|h| h.dx))?;
+    launch(chosen)
 }
 
-/// The fused kernel on `groups` workgroups (sizes [`head_fusable`]); the loss and accuracy
-/// are copied out of its two-element result.
+/// What the autotuner times for a head the fused kernel covers (the texel twins are dropped
+/// where texel views do not pay).
+fn candidates() -> Vec<(&'static str, HeadFusion)> {
+    vec![
+        ("fused", HeadFusion::Fused),
+        ("split2", HeadFusion::Split(2)),
+        ("split4", HeadFusion::Split(4)),
+        ("fused texels", HeadFusion::SplitTexels(1)),
+        ("split2 texels", HeadFusion::SplitTexels(2)),
+        ("split4 texels", HeadFusion::SplitTexels(4)),
+        ("separate", HeadFusion::Separate),
+    ]
+}
+
+/// The fused kernel on `groups` workgroups (sizes [`head_fusable`]), with `texels` reading
+/// its inputs through texel views where they fit; the loss and accuracy are copied out of its
+/// two-element result.
 fn fused_head(
     gpu: &Gpu,
     labels: &GpuBuffer,
     [x, w, b]: [&GpuBuffer; 3],
     d: DenseDims,
-    groups: u32,
+    (groups, texels): (u32, bool),
 ) -> Result<HeadGrads> {
     let DenseDims { batch, inputs, units } = d;
     let stats = out_f32(gpu, 2)?;
     let (dx, dw, db) = (out_f32(gpu, batch * inputs)?, out_f32(gpu, inputs * units)?, out_f32(gpu, units)?);
     let p = Params::new("dense_xent").u(batch).u(inputs).u(units).u(0);
     let p = p.f(f32::NAN).f(1.0 / batch as f32).u(0).u(0);
-    let pipe = pipeline(gpu, "dense_xent.wgsl", SRC, "dense_xent_grad", &[])?;
-    gpu.dispatch(&pipe, p.bytes()?, &[labels, x, w, b, &stats, &dx, &dw, &db], [groups, 1, 1])?;
+    let fit = [labels, x, w, b].iter().all(|v| v.len() <= gpu.max_texel_bytes());
+    // All four are small (the launcher's HEAD bounds them): uniform views where those pay.
+    let views = (texels && fit).then_some(FastReads { texels: &[], small: &[1, 2, 3, 4] });
+    let buffers = [labels, x, w, b, &stats, &dx, &dw, &db];
+    let (pipe, views) = pipeline_and_views(gpu, ("dense_xent.wgsl", SRC), ("dense_xent_grad", &[]), &buffers, views)?;
+    gpu.dispatch_views(&pipe, p.bytes()?, &views, [groups.max(1), 1, 1])?;
     let (loss, accuracy) = (out_f32(gpu, 1)?, out_f32(gpu, 1)?);
     gpu.copy(&stats, 0, &loss, 0, 4)?;
     gpu.copy(&stats, 4, &accuracy, 0, 4)?;

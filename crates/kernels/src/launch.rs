@@ -1,4 +1,5 @@
-//! Helpers every launcher shares: uniform packing, dispatch grids, output allocation.
+//! Helpers every launcher shares: uniform packing, dispatch grids, output allocation, pipelines
+//! keyed by file, entry and constants, and the fast-read rewrites (texel and uniform views).
 
 use tessera_device::{Gpu, GpuBuffer, Pipeline};
 
@@ -119,52 +120,126 @@ pub fn pipeline(
     Ok(gpu.pipeline(key, || shader_text(file, src))?)
 }
 
-/// Gets (or compiles) `entry` of a shader file with its read-only storage arrays at
-/// `bindings` read from texel views' textures instead ([`texel_source`]); the dispatch binds
-/// those operands with [`tessera_device::View::texels`].
-pub fn texel_pipeline(
+/// Bit `b` of a binding mask: binding `b` (1..=31).
+const fn bit(binding: u32) -> u32 {
+    1 << binding
+}
+
+/// The bindings of mask `m`, ascending.
+fn bindings_of(m: u32) -> impl Iterator<Item = u32> {
+    (0..32).filter(move |b| m & bit(*b) != 0)
+}
+
+/// Gets (or compiles) `entry` of a shader file with its read-only storage arrays at the
+/// bindings of mask `texels` read from texel views' textures ([`texel_source`]) and those of
+/// mask `uniform` from uniform views ([`uniform_source`]); the dispatch binds those operands
+/// with [`tessera_device::View::texels`] and [`tessera_device::View::uniform`].
+pub fn read_pipeline(
     gpu: &Gpu,
     (file, src): (&'static str, &'static str),
+    [texels, uniform]: [u32; 2],
+    entry: &str,
+    constants: &[(&str, f64)],
+) -> Result<Pipeline> {
+    let key = tessera_device::PipelineKey { file: read_file(file, [texels, uniform]), entry, constants };
+    let source = || {
+        let text = bindings_of(texels).fold(shader_text(file, src), |text, b| texel_source(&text, b));
+        bindings_of(uniform).fold(text, |text, b| uniform_source(&text, b))
+    };
+    Ok(gpu.pipeline(key, source)?)
+}
+
+/// Gets (or compiles) `entry` of a shader file with its read-only storage arrays at
+/// `bindings` read from texel views' textures instead ([`read_pipeline`]).
+pub fn texel_pipeline(
+    gpu: &Gpu,
+    file: (&'static str, &'static str),
     bindings: &[u32],
     entry: &str,
     constants: &[(&str, f64)],
 ) -> Result<Pipeline> {
-    let key = tessera_device::PipelineKey { file: texel_file(file, bindings), entry, constants };
-    let source = || bindings.iter().fold(shader_text(file, src), |text, &b| texel_source(&text, b));
-    Ok(gpu.pipeline(key, source)?)
+    read_pipeline(gpu, file, [bindings.iter().fold(0, |m, &b| m | bit(b)), 0], entry, constants)
 }
 
-/// The module name of `file` read with texel views at `bindings` (`"<file> (texels at
-/// [..])"`), formatted once per pair and kept, so a launch formats no string.
-fn texel_file(file: &'static str, bindings: &[u32]) -> &'static str {
-    type Names = Vec<(&'static str, Vec<u32>, &'static str)>;
+/// The module name of `file` read with texel views and uniform views at the bindings of the two
+/// masks (`"<file> (texels at [..], uniform at [..])"`, the parts present), formatted once per
+/// file and masks and kept, so a launch formats no string.
+fn read_file(file: &'static str, masks: [u32; 2]) -> &'static str {
+    type Names = Vec<(&'static str, [u32; 2], &'static str)>;
     static NAMES: std::sync::Mutex<Names> = std::sync::Mutex::new(Vec::new());
     let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(n) = names.iter().find(|n| n.0 == file && n.1 == bindings) {
+    if let Some(n) = names.iter().find(|n| n.0 == file && n.1 == masks) {
         return n.2;
     }
+    let parts: Vec<String> = [("texels", masks[0]), ("uniform", masks[1])]
+        .iter()
+        .filter(|p| p.1 != 0)
+        .map(|(what, m)| format!("{what} at {:?}", bindings_of(*m).collect::<Vec<_>>()))
+        .collect();
     // A few families x binding sets: leaked once each.
-    let name: &'static str = Box::leak(format!("{file} (texels at {bindings:?})").into_boxed_str());
-    names.push((file, bindings.to_vec(), name));
+    let name: &'static str = Box::leak(format!("{file} ({})", parts.join(", ")).into_boxed_str());
+    names.push((file, masks, name));
     name
 }
 
+/// The read-only operands a fast-read launch stages, by binding (1-based, into its operands).
+#[derive(Clone, Copy, Debug)]
+pub struct FastReads<'a> {
+    /// Read through texel views.
+    pub texels: &'a [u32],
+    /// Small operands (a layer's weights): through uniform views where they fit one
+    /// ([`Gpu::max_uniform_view_bytes`]) and [`crate::autotune::uniform_pays`] on this adapter,
+    /// else through texel views.
+    pub small: &'a [u32],
+}
+
+impl<'a> FastReads<'a> {
+    /// Every operand at `texels` through texel views.
+    pub const fn texels(texels: &'a [u32]) -> Self {
+        Self { texels, small: &[] }
+    }
+}
+
 /// Compiles `entry` of a shader file and binds `buffers` whole as its bindings 1..: with
-/// `texels`, those at the bindings it lists through texel views ([`texel_pipeline`]).
+/// `fast`, the read-only operands it lists through texel or uniform views ([`fast_reads`]).
 pub fn pipeline_and_views<'a>(
     gpu: &Gpu,
-    (file, src): (&'static str, &'static str),
+    file: (&'static str, &'static str),
     (entry, constants): (&str, &[(&str, f64)]),
     buffers: &[&'a GpuBuffer],
-    texels: Option<&[u32]>,
+    fast: Option<FastReads<'_>>,
 ) -> Result<(Pipeline, Vec<tessera_device::View<'a>>)> {
-    let as_texels = |i: usize| texels.is_some_and(|t| t.contains(&(i as u32 + 1)));
-    let views = buffers.iter().enumerate().map(|(i, b)| if as_texels(i) { b.whole().texels() } else { b.whole() });
-    let pipe = match texels {
-        Some(t) => texel_pipeline(gpu, (file, src), t, entry, constants)?,
-        None => pipeline(gpu, file, src, entry, constants)?,
+    let mut views: Vec<_> = buffers.iter().map(|b| b.whole()).collect();
+    let pipe = match fast {
+        Some(fast) => fast_reads(gpu, file, (entry, constants), &mut views, fast)?,
+        None => pipeline(gpu, file.0, file.1, entry, constants)?,
     };
-    Ok((pipe, views.collect()))
+    Ok((pipe, views))
+}
+
+/// A fast-read launch's binding plan ([`FastReads`]) applied to `views`; returns the pipeline
+/// compiled for it. Uniform views pay for some kernels only: on lavapipe the direct
+/// convolutions' filters and the classifier head's operands (docs/benchmarks.md, twentieth
+/// round); the register matmuls ran slower reading them than reading texels.
+pub fn fast_reads(
+    gpu: &Gpu,
+    file: (&'static str, &'static str),
+    (entry, constants): (&str, &[(&str, f64)]),
+    views: &mut [tessera_device::View<'_>],
+    fast: FastReads<'_>,
+) -> Result<Pipeline> {
+    let mut masks = [0u32; 2];
+    for &b in fast.texels {
+        views[b as usize - 1] = views[b as usize - 1].texels();
+        masks[0] |= bit(b);
+    }
+    for &b in fast.small {
+        let v = &mut views[b as usize - 1];
+        let uniform = v.bytes() <= gpu.max_uniform_view_bytes() && crate::autotune::uniform_pays(gpu);
+        *v = if uniform { v.uniform() } else { v.texels() };
+        masks[usize::from(uniform)] |= bit(b);
+    }
+    read_pipeline(gpu, file, masks, entry, constants)
 }
 
 /// Whether a kernel that is not timed reads `inputs` through texel views: where
@@ -173,21 +248,50 @@ pub fn untimed_texels(gpu: &Gpu, inputs: &[&GpuBuffer]) -> bool {
     inputs.iter().all(|b| b.len() <= gpu.max_texel_bytes()) && crate::autotune::texels_pay(gpu)
 }
 
+/// How [`read_source`] reads an array: from a texture or from a uniform buffer.
+#[derive(Clone, Copy)]
+enum Reader {
+    Texels,
+    Uniform,
+}
+
 /// `src` with every `var<storage, read>` array declared at `@binding(binding)` (`f32`,
 /// `vec2<f32>` or `vec4<f32>` elements; one binding may carry several such views) replaced by
 /// one `texture_2d<f32>`, and every `name[i]` of those arrays by a `textureLoad` of the texel
 /// holding element `i` (texel `t` at `(t % TEXEL_ROW, t / TEXEL_ROW)`,
 /// [`tessera_device::TEXEL_ROW`]). Other bindings and text are kept as they are.
 pub fn texel_source(src: &str, binding: u32) -> String {
+    read_source(src, binding, Reader::Texels)
+}
+
+/// [`texel_source`] with the arrays at `binding` read from one uniform
+/// `array<vec4<f32>, 4096>` ([`tessera_device::UNIFORM_VIEW_BYTES`]) instead: every `name[i]`
+/// becomes a load of the vec4 holding element `i`.
+pub fn uniform_source(src: &str, binding: u32) -> String {
+    read_source(src, binding, Reader::Uniform)
+}
+
+/// [`texel_source`] and [`uniform_source`].
+fn read_source(src: &str, binding: u32, reader: Reader) -> String {
     let decl = format!("@group(0) @binding({binding}) var<storage, read> ");
-    let tex = format!("texels_{binding}");
+    let (var, ty) = match reader {
+        Reader::Texels => (format!("texels_{binding}"), "texture_2d<f32>".to_string()),
+        Reader::Uniform => {
+            let vec4s = tessera_device::UNIFORM_VIEW_BYTES / 16;
+            (format!("uniform_{binding}"), format!("array<vec4<f32>, {vec4s}>"))
+        }
+    };
     let mut names = Vec::new();
     let mut out = String::with_capacity(src.len() + 1024);
     for line in src.lines() {
         match line.strip_prefix(&decl).and_then(parse_array_decl) {
             Some((name, elem)) => {
                 if names.is_empty() {
-                    out.push_str(&format!("@group(0) @binding({binding}) var {tex}: texture_2d<f32>;\n"));
+                    let space = match reader {
+                        Reader::Texels => "",
+                        Reader::Uniform => "<uniform>",
+                    };
+                    out.push_str(&format!("@group(0) @binding({binding}) var{space} {var}: {ty};\n"));
                 }
                 names.push((name, elem));
             }
@@ -202,7 +306,10 @@ pub fn texel_source(src: &str, binding: u32) -> String {
     }
     let row = tessera_device::TEXEL_ROW;
     for (name, elem) in &names {
-        let fetch = format!("textureLoad({tex}, vec2(t % {row}u, t / {row}u), 0)");
+        let fetch = match reader {
+            Reader::Texels => format!("textureLoad({var}, vec2(t % {row}u, t / {row}u), 0)"),
+            Reader::Uniform => format!("{var}[t]"),
+        };
         let (per_texel, body) = match *elem {
             "f32" => (4, format!("return {fetch}[i % 4u];")),
             "vec2<f32>" => (2, format!("let v = {fetch}; return select(v.xy, v.zw, i % 2u == 1u);")),
@@ -220,7 +327,8 @@ fn parse_array_decl(rest: &str) -> Option<(&str, &str)> {
     ["f32", "vec2<f32>", "vec4<f32>"].contains(&elem).then_some((name.trim(), elem))
 }
 
-/// `src` with every `name[expr]` (`name` a whole identifier) as `name_texel(u32(expr))`.
+/// `src` with every `name[expr]` (`name` a whole identifier) as `name_texel(u32(expr))`, `expr`
+/// rewritten too.
 fn rewrite_indexing(src: &str, name: &str) -> String {
     let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let mut out = String::with_capacity(src.len());
@@ -245,7 +353,8 @@ fn rewrite_indexing(src: &str, name: &str) -> String {
                 depth == 0
             })
             .map_or(rest.len(), |(i, _)| i);
-        out.push_str(&format!("{name}_texel(u32({}))", &rest[1..close]));
+        let index = rewrite_indexing(&rest[1..close], name); // an index may index the array too
+        out.push_str(&format!("{name}_texel(u32({index}))"));
         rest = &rest[(close + 1).min(rest.len())..];
     }
     out.push_str(rest);
@@ -375,6 +484,31 @@ mod tests {
         assert!(out.contains("fn x_texel(i: u32) -> f32 { let t = i / 4u; return textureLoad(texels_1, vec2(t % 1024u, t / 1024u), 0)[i % 4u]; }"), "{out}");
         assert!(out.contains("fn x4_texel(i: u32) -> vec4<f32> { let t = i / 1u;"), "{out}");
         assert_eq!(texel_source(src, 3), src, "no array at binding 3: unchanged");
+    }
+
+    #[test]
+    fn uniform_source_reads_every_view_of_the_binding_from_one_uniform_array() {
+        let src = "@group(0) @binding(2) var<storage, read> w: array<f32>;\n\
+                   @group(0) @binding(2) var<storage, read> w2: array<vec2<f32>>;\n\
+                   @group(0) @binding(2) var<storage, read> w4: array<vec4<f32>>;\n\
+                   fn f(i: u32) -> f32 { return w[i + 1u] + w2[i].y + w4[w4[0].x].x; }\n";
+        let out = uniform_source(src, 2);
+        assert!(out.starts_with("@group(0) @binding(2) var<uniform> uniform_2: array<vec4<f32>, 4096>;\n"), "{out}");
+        assert!(!out.contains("var<storage"), "{out}");
+        assert!(out.contains("return w_texel(u32(i + 1u)) + w2_texel(u32(i)).y + w4_texel(u32(w4_texel(u32(0)).x)).x;"));
+        assert!(out.contains("fn w_texel(i: u32) -> f32 { let t = i / 4u; return uniform_2[t][i % 4u]; }"), "{out}");
+        assert!(out.contains("fn w2_texel(i: u32) -> vec2<f32> { let t = i / 2u; let v = uniform_2[t];"), "{out}");
+        assert!(out.contains("fn w4_texel(i: u32) -> vec4<f32> { let t = i / 1u; return uniform_2[t]; }"), "{out}");
+    }
+
+    #[test]
+    fn read_modules_are_named_by_their_texel_and_uniform_bindings_once() {
+        let both = read_file("fam.wgsl", [bit(1) | bit(3), bit(2)]);
+        assert_eq!(both, "fam.wgsl (texels at [1, 3], uniform at [2])");
+        assert_eq!(read_file("fam.wgsl", [0, bit(4)]), "fam.wgsl (uniform at [4])");
+        assert_eq!(read_file("fam.wgsl", [bit(1), 0]), "fam.wgsl (texels at [1])");
+        let again = read_file("fam.wgsl", [bit(1) | bit(3), bit(2)]);
+        assert!(std::ptr::eq(both, again), "formatted once and kept");
     }
 
     #[test]

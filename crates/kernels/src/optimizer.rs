@@ -4,7 +4,7 @@
 
 use tessera_device::{Gpu, GpuBuffer};
 
-use crate::launch::{check_u32, grid_1d, out_f32, pipeline, pipeline_and_views, untimed_texels, Params};
+use crate::launch::{check_u32, grid_1d, out_f32, pipeline, pipeline_and_views, untimed_texels, FastReads, Params};
 use crate::split::{binding_ranges, fits_binding};
 use crate::Result;
 
@@ -144,7 +144,7 @@ pub fn update(
     if fits_binding(gpu, n * k.max(1)) {
         // 4 elements per invocation where every slot row starts aligned.
         let (entry, threads) = if n.is_multiple_of(4) { ("update4", n / 4) } else { ("update", n) };
-        let texels = untimed_texels(gpu, &[param, grad, slots]).then_some(&[1, 2, 3][..]);
+        let texels = untimed_texels(gpu, &[param, grad, slots]).then_some(FastReads::texels(&[1, 2, 3]));
         let bufs = [param, grad, slots, &outs.0, &outs.1];
         let (pipe, views) = pipeline_and_views(gpu, ("optimizer.wgsl", SRC), (entry, &constants), &bufs, texels)?;
         gpu.dispatch_views(&pipe, params(n).bytes()?, &views, grid_1d(gpu, threads, 256))?;

@@ -10,7 +10,7 @@ use tessera_device::{Gpu, GpuBuffer};
 use crate::batch_norm::{reduce, ReduceOp, ReducePlan};
 use crate::geometry::rank4;
 pub use crate::launch::FusedGrad;
-use crate::launch::{act_constant, check_u32, grid_1d, out_f32, pipeline_and_views, untimed_texels, Params};
+use crate::launch::{act_constant, check_u32, grid_1d, out_f32, pipeline_and_views, untimed_texels, FastReads, Params};
 use crate::split;
 use crate::{shape_err, Activation, Padding, Result, Window2d};
 
@@ -82,7 +82,7 @@ pub fn pool2d(gpu: &Gpu, x: &GpuBuffer, win: &Window2d, mode: PoolMode, act: Act
         PoolMode::Avg => 1.0,
     };
     let constants = [("MODE", code), act_constant(act), full_2x2(win)];
-    let texels = untimed_texels(gpu, &[x]).then_some(&[1][..]);
+    let texels = untimed_texels(gpu, &[x]).then_some(FastReads::texels(&[1]));
     let (pipe, views) = pipeline_and_views(gpu, ("pool.wgsl", SRC), (&entry, &constants), &[x, &out], texels)?;
     gpu.dispatch_views(&pipe, p.bytes()?, &views, grid_1d(gpu, threads, 64))?;
     Ok(out)
@@ -213,7 +213,9 @@ pub fn pool2d_grad(
     let p = pool_params(win, threads, fused.act);
     let grid = grid_1d(gpu, threads, 64);
     let (bufs, texels) = match mode {
-        PoolMode::Max => (vec![x, dy, &out, &y], untimed_texels(gpu, &[x, dy, &y]).then_some(&[1, 2, 4][..])),
+        PoolMode::Max => {
+            (vec![x, dy, &out, &y], untimed_texels(gpu, &[x, dy, &y]).then_some(FastReads::texels(&[1, 2, 4])))
+        }
         PoolMode::Avg => (vec![dy, &out, &y], None),
     };
     let (pipe, views) = pipeline_and_views(gpu, ("pool.wgsl", SRC), (&entry, &constants), &bufs, texels)?;

@@ -219,9 +219,10 @@ fn time_steps(spec: &ZooSpec, dev: &Device, batch: usize, n: usize, warm: usize)
         let s1 = g.stats();
         let per = |x: u64, y: u64| (x - y) as f64 / n as f64;
         println!(
-            "  per step: {:.1} dispatches ({:.1} texel views), {:.2} submits; peak GPU memory {:.1} MiB (pool high-water mark)",
+            "  per step: {:.1} dispatches ({:.1} texel, {:.1} uniform views), {:.2} submits; peak GPU memory {:.1} MiB (pool high-water mark)",
             per(s1.dispatches, s0.dispatches),
             per(s1.texel_views, s0.texel_views),
+            per(s1.uniform_views, s0.uniform_views),
             per(s1.submits, s0.submits),
             s1.peak_bytes as f64 / (1 << 20) as f64
         );
@@ -542,6 +543,7 @@ fn head_cases(dev: &Device) -> tessera_nn::Result<Vec<Case>> {
         ("", HeadFusion::Auto),
         (" (fused)", HeadFusion::Fused),
         (" (fused, 2 workgroups)", HeadFusion::Split(2)),
+        (" (fused texels, 2 workgroups)", HeadFusion::SplitTexels(2)),
         (" (separate)", HeadFusion::Separate),
     ];
     Ok(fusions
