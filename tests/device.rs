@@ -275,6 +275,7 @@ fn memory_access_probes_read_what_the_host_sums() {
             "storage_f32_same",
             "texel_vec4_same",
             "uniform_f32",
+            "uniform_vec4",
             "workgroup_f32",
             "store_f32",
             "alu_f32"

@@ -27,13 +27,14 @@ pub struct AccessCost {
 }
 
 /// The probes: entry point, what one access is, and the binding-1 resource it reads.
-const PROBES: [(&str, &str, Source); 9] = [
+const PROBES: [(&str, &str, Source); 10] = [
     ("storage_f32", "storage-buffer load, f32", Source::Storage),
     ("storage_vec4", "storage-buffer load, vec4<f32>", Source::Storage),
     ("texel_vec4", "textureLoad of an rgba32float texel", Source::Texture),
     ("storage_f32_same", "storage-buffer load, f32, one address for the workgroup", Source::Storage),
     ("texel_vec4_same", "textureLoad, one texel for the workgroup", Source::Texture),
     ("uniform_f32", "uniform-buffer load, f32 (of 64 KiB)", Source::Uniform),
+    ("uniform_vec4", "uniform-buffer load, vec4 (of 64 KiB)", Source::Uniform),
     ("workgroup_f32", "workgroup-memory load, f32", Source::None),
     ("store_f32", "storage-buffer store, f32", Source::None),
     ("alu_f32", "no access: one multiply-add (the loop's own cost)", Source::None),
@@ -208,6 +209,7 @@ fn expected_sum(kind: &str, g: usize) -> f32 {
         "storage_f32_same" => value(at(g / 64, i, ELEMS)),
         "texel_vec4_same" => vec4(at(g / 64, i, ELEMS / 4)),
         "uniform_f32" => value(at(g, i, UNIFORM_ELEMS)),
+        "uniform_vec4" => vec4(at(g, i, UNIFORM_ELEMS / 4)),
         "workgroup_f32" => value(at(g, i, 1024)),
         _ => value(i),
     };

@@ -80,6 +80,15 @@ fn uniform_f32(@builtin(global_invocation_id) g: vec3<u32>) {
     outv[g.x] = acc;
 }
 
+@compute @workgroup_size(64)
+fn uniform_vec4(@builtin(global_invocation_id) g: vec3<u32>) {
+    var acc = vec4(0u);
+    for (var i = 0u; i < STEPS; i++) {
+        acc += table.v[at(g.x, i, 4096u)];
+    }
+    outv[g.x] = f32(acc.x + acc.y + acc.z + acc.w);
+}
+
 // Each invocation first stores 16 values (a sixteenth of its accesses).
 @compute @workgroup_size(64)
 fn workgroup_f32(@builtin(global_invocation_id) g: vec3<u32>, @builtin(local_invocation_index) l: u32) {

@@ -5,7 +5,7 @@
 //! the logits and share the gradients, so that a CPU adapter's threads split the work) or in
 //! the three launches it replaces (the dense product, `losses::softmax_xent_mean_accuracy_grad`
 //! and `dense_grad::dense_backward`); [`HeadFusion::SplitTexels`] is the fused kernel reading
-//! its inputs through texel views. The autotuner times them per shape class.
+//! its inputs through uniform or texel views. The autotuner times them per shape class.
 //! [`dense_xent_cpu`] is the CPU twin.
 
 use tessera_device::{Gpu, GpuBuffer};
@@ -32,8 +32,9 @@ pub enum HeadFusion {
     Fused,
     /// The fused kernel on this many workgroups (at least 1) where it covers the sizes.
     Split(u32),
-    /// `Split` reading the labels, input, kernel and bias through texel views (storage
-    /// where one of them is past the adapter's texture size).
+    /// `Split` reading the labels, input, kernel and bias through uniform views where they fit
+    /// and those pay (`autotune::uniform_pays`), else texel views (storage where one of them
+    /// is past the adapter's texture size).
     SplitTexels(u32),
     /// The dense product, the loss, the dense backward.
     Separate,
@@ -109,8 +110,8 @@ fn candidates() -> Vec<(&'static str, HeadFusion)> {
 }
 
 /// The fused kernel on `groups` workgroups (sizes [`head_fusable`]), with `texels` reading
-/// its inputs through texel views where they fit; the loss and accuracy are copied out of its
-/// two-element result.
+/// its inputs through uniform or texel views ([`FastReads`]) where they fit a texture; the
+/// loss and accuracy are copied out of its two-element result.
 fn fused_head(
     gpu: &Gpu,
     labels: &GpuBuffer,
@@ -124,7 +125,7 @@ fn fused_head(
     let p = Params::new("dense_xent").u(batch).u(inputs).u(units).u(0);
     let p = p.f(f32::NAN).f(1.0 / batch as f32).u(0).u(0);
     let fit = [labels, x, w, b].iter().all(|v| v.len() <= gpu.max_texel_bytes());
-    // All four are small (the launcher's HEAD bounds them): uniform views where those pay.
+    // Uniform views where they fit and those pay (LeNet-5's x and kernel: 10.5 and 3.3 KiB).
     let views = (texels && fit).then_some(FastReads { texels: &[], small: &[1, 2, 3, 4] });
     let buffers = [labels, x, w, b, &stats, &dx, &dw, &db];
     let (pipe, views) = pipeline_and_views(gpu, ("dense_xent.wgsl", SRC), ("dense_xent_grad", &[]), &buffers, views)?;

@@ -221,7 +221,7 @@ pub fn pipeline_and_views<'a>(
 /// compiled for it. Uniform views pay for some kernels only: on lavapipe the direct
 /// convolutions' filters and the classifier head's operands (docs/benchmarks.md, twentieth
 /// round); the register matmuls ran slower reading them than reading texels.
-pub fn fast_reads(
+fn fast_reads(
     gpu: &Gpu,
     file: (&'static str, &'static str),
     (entry, constants): (&str, &[(&str, f64)]),
