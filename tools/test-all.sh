@@ -28,6 +28,11 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/tessera-xdg}"
 mkdir -p -m 700 "$XDG_RUNTIME_DIR"
 export MESA_SHADER_CACHE_DIR="${MESA_SHADER_CACHE_DIR:-$PWD/target/mesa-shader-cache}"
 
+# Disk: the workspace's dev profile keeps line tables only (Cargo.toml), and a one-off build gains
+# nothing from incremental caches, so a fresh run's target/ stays small (it was 15 GB with full
+# debug info and incremental caches, more than one CI host had free).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+echo "== disk: $(df -h --output=avail . | tail -1 | tr -d ' ') free here"
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 # Every native build below has the `mpi` feature on: without it the wgpu stack is a second
