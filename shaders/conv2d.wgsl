@@ -365,6 +365,7 @@ fn store4(row: u32, c4: u32, rows: u32, v: vec4<f32>) {
 // The upstream gradient dY [n, oh, ow, cout] at binding 2, for the filter-gradient entries.
 @group(0) @binding(2) var<storage, read> gy: array<f32>;
 @group(0) @binding(2) var<storage, read> gy4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> gy2: array<vec2<f32>>;
 
 // Filter gradient, dW[ky, kx, ci, co0..co0+4] per invocation over one chunk of `p._p0`
 // batch-rows (n*oh rows of output pixels); partial sums land at out[chunk * K + e] and
@@ -2064,6 +2065,190 @@ fn conv2d_filter_grad_taps_wg4(
                 lo8 = fma(vec4(v8), gv, lo8);
                 if TAPS_CO == 8u {
                     let gw = gy4[(g + c4) / 4u];
+                    dhi += gw;
+                    hi0 = fma(vec4(v0), gw, hi0);
+                    hi1 = fma(vec4(v1), gw, hi1);
+                    hi2 = fma(vec4(v2), gw, hi2);
+                    hi3 = fma(vec4(v3), gw, hi3);
+                    hi4 = fma(vec4(v4), gw, hi4);
+                    hi5 = fma(vec4(v5), gw, hi5);
+                    hi6 = fma(vec4(v6), gw, hi6);
+                    hi7 = fma(vec4(v7), gw, hi7);
+                    hi8 = fma(vec4(v8), gw, hi8);
+                }
+            }
+        }
+    }
+    taps_sum[0u * 64u + lid.x] = lo0;
+    taps_sum[1u * 64u + lid.x] = lo1;
+    taps_sum[2u * 64u + lid.x] = lo2;
+    taps_sum[3u * 64u + lid.x] = lo3;
+    taps_sum[4u * 64u + lid.x] = lo4;
+    taps_sum[5u * 64u + lid.x] = lo5;
+    taps_sum[6u * 64u + lid.x] = lo6;
+    taps_sum[7u * 64u + lid.x] = lo7;
+    taps_sum[8u * 64u + lid.x] = lo8;
+    taps_sum[9u * 64u + lid.x] = dlo;
+    workgroupBarrier();
+    taps_finish(lid.x, ci, co0, ntaps);
+    if TAPS_CO == 8u {
+        workgroupBarrier();
+        taps_sum[0u * 64u + lid.x] = hi0;
+        taps_sum[1u * 64u + lid.x] = hi1;
+        taps_sum[2u * 64u + lid.x] = hi2;
+        taps_sum[3u * 64u + lid.x] = hi3;
+        taps_sum[4u * 64u + lid.x] = hi4;
+        taps_sum[5u * 64u + lid.x] = hi5;
+        taps_sum[6u * 64u + lid.x] = hi6;
+        taps_sum[7u * 64u + lid.x] = hi7;
+        taps_sum[8u * 64u + lid.x] = hi8;
+        taps_sum[9u * 64u + lid.x] = dhi;
+        workgroupBarrier();
+        taps_finish(lid.x, ci, co0 + 4u, ntaps);
+    }
+}
+
+// conv2d_filter_grad_taps_wg for cout % 2 == 0: four vec2 loads of the upstream gradient per
+// pixel instead of 8 (a texel fetch each where it is read from texels).
+@compute @workgroup_size(TAPS_WG)
+fn conv2d_filter_grad_taps_wg2(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let ncb = (p.cout + TAPS_CO - 1u) / TAPS_CO;
+    let blocks = p.cin * ncb;
+    let rows = p.n * p.oh;
+    let blk = wid.x + wid.y * nwg.x;
+    if blk >= blocks { return; }
+    let co0 = (blk % ncb) * TAPS_CO;
+    let ci = blk / ncb;
+    let c2 = min(co0 + 2u, p.cout - 2u);
+    let c4 = min(co0 + 4u, p.cout - 2u);
+    let c6 = min(co0 + 6u, p.cout - 2u);
+    let ntaps = p.kh * p.kw;
+    // Taps past the kernel read row -h (outside the input), so they contribute zero.
+    let ty0 = select(-i32(p.h), i32((0u / p.kw) * p.dh) - i32(p.pad_top), 0u < ntaps);
+    let tx0 = i32((0u % p.kw) * p.dw) - i32(p.pad_left);
+    var lo0 = vec4<f32>(0.0);
+    var hi0 = vec4<f32>(0.0);
+    let ty1 = select(-i32(p.h), i32((1u / p.kw) * p.dh) - i32(p.pad_top), 1u < ntaps);
+    let tx1 = i32((1u % p.kw) * p.dw) - i32(p.pad_left);
+    var lo1 = vec4<f32>(0.0);
+    var hi1 = vec4<f32>(0.0);
+    let ty2 = select(-i32(p.h), i32((2u / p.kw) * p.dh) - i32(p.pad_top), 2u < ntaps);
+    let tx2 = i32((2u % p.kw) * p.dw) - i32(p.pad_left);
+    var lo2 = vec4<f32>(0.0);
+    var hi2 = vec4<f32>(0.0);
+    let ty3 = select(-i32(p.h), i32((3u / p.kw) * p.dh) - i32(p.pad_top), 3u < ntaps);
+    let tx3 = i32((3u % p.kw) * p.dw) - i32(p.pad_left);
+    var lo3 = vec4<f32>(0.0);
+    var hi3 = vec4<f32>(0.0);
+    let ty4 = select(-i32(p.h), i32((4u / p.kw) * p.dh) - i32(p.pad_top), 4u < ntaps);
+    let tx4 = i32((4u % p.kw) * p.dw) - i32(p.pad_left);
+    var lo4 = vec4<f32>(0.0);
+    var hi4 = vec4<f32>(0.0);
+    let ty5 = select(-i32(p.h), i32((5u / p.kw) * p.dh) - i32(p.pad_top), 5u < ntaps);
+    let tx5 = i32((5u % p.kw) * p.dw) - i32(p.pad_left);
+    var lo5 = vec4<f32>(0.0);
+    var hi5 = vec4<f32>(0.0);
+    let ty6 = select(-i32(p.h), i32((6u / p.kw) * p.dh) - i32(p.pad_top), 6u < ntaps);
+    let tx6 = i32((6u % p.kw) * p.dw) - i32(p.pad_left);
+    var lo6 = vec4<f32>(0.0);
+    var hi6 = vec4<f32>(0.0);
+    let ty7 = select(-i32(p.h), i32((7u / p.kw) * p.dh) - i32(p.pad_top), 7u < ntaps);
+    let tx7 = i32((7u % p.kw) * p.dw) - i32(p.pad_left);
+    var lo7 = vec4<f32>(0.0);
+    var hi7 = vec4<f32>(0.0);
+    let ty8 = select(-i32(p.h), i32((8u / p.kw) * p.dh) - i32(p.pad_top), 8u < ntaps);
+    let tx8 = i32((8u % p.kw) * p.dw) - i32(p.pad_left);
+    var lo8 = vec4<f32>(0.0);
+    var hi8 = vec4<f32>(0.0);
+    var dlo = vec4<f32>(0.0);
+    var dhi = vec4<f32>(0.0);
+    let r1 = rows;
+    // A constant, not a branch on p: SwiftShader's compiler took 114 s over the kernel with both
+    // loops, 16 s with one.
+    if TAPS_SLIDE {
+        for (var r = lid.x; r < r1; r += TAPS_WG) {
+            let b = r / p.oh;
+            let oy = r % p.oh;
+            let xb = b * p.h;
+            let y0 = i32(oy * p.sh);
+            var w01 = tapx(xb, y0 + ty0, tx0, ci);
+            var w02 = tapx(xb, y0 + ty0, tx1, ci);
+            var w11 = tapx(xb, y0 + ty3, tx0, ci);
+            var w12 = tapx(xb, y0 + ty3, tx1, ci);
+            var w21 = tapx(xb, y0 + ty6, tx0, ci);
+            var w22 = tapx(xb, y0 + ty6, tx1, ci);
+            for (var ox = 0u; ox < p.ow; ox++) {
+                let g = (r * p.ow + ox) * p.cout;
+                let gv = vec4(gy2[(g + co0) / 2u], gy2[(g + c2) / 2u]);
+                dlo += gv;
+                let w00 = w01;
+                w01 = w02;
+                w02 = tapx(xb, y0 + ty0, i32(ox) + tx2, ci);
+                let w10 = w11;
+                w11 = w12;
+                w12 = tapx(xb, y0 + ty3, i32(ox) + tx2, ci);
+                let w20 = w21;
+                w21 = w22;
+                w22 = tapx(xb, y0 + ty6, i32(ox) + tx2, ci);
+                lo0 = fma(vec4(w00), gv, lo0);
+                lo1 = fma(vec4(w01), gv, lo1);
+                lo2 = fma(vec4(w02), gv, lo2);
+                lo3 = fma(vec4(w10), gv, lo3);
+                lo4 = fma(vec4(w11), gv, lo4);
+                lo5 = fma(vec4(w12), gv, lo5);
+                lo6 = fma(vec4(w20), gv, lo6);
+                lo7 = fma(vec4(w21), gv, lo7);
+                lo8 = fma(vec4(w22), gv, lo8);
+                if TAPS_CO == 8u {
+                    let gw = vec4(gy2[(g + c4) / 2u], gy2[(g + c6) / 2u]);
+                    dhi += gw;
+                    hi0 = fma(vec4(w00), gw, hi0);
+                    hi1 = fma(vec4(w01), gw, hi1);
+                    hi2 = fma(vec4(w02), gw, hi2);
+                    hi3 = fma(vec4(w10), gw, hi3);
+                    hi4 = fma(vec4(w11), gw, hi4);
+                    hi5 = fma(vec4(w12), gw, hi5);
+                    hi6 = fma(vec4(w20), gw, hi6);
+                    hi7 = fma(vec4(w21), gw, hi7);
+                    hi8 = fma(vec4(w22), gw, hi8);
+                }
+            }
+        }
+    } else {
+        for (var r = lid.x; r < r1; r += TAPS_WG) {
+            let b = r / p.oh;
+            let oy = r % p.oh;
+            let xb = b * p.h;
+            for (var ox = 0u; ox < p.ow; ox++) {
+                let g = (r * p.ow + ox) * p.cout;
+                let gv = vec4(gy2[(g + co0) / 2u], gy2[(g + c2) / 2u]);
+                let y0 = i32(oy * p.sh);
+                let x0 = i32(ox * p.sw);
+                dlo += gv;
+                let v0 = tapx(xb, y0 + ty0, x0 + tx0, ci);
+                lo0 = fma(vec4(v0), gv, lo0);
+                let v1 = tapx(xb, y0 + ty1, x0 + tx1, ci);
+                lo1 = fma(vec4(v1), gv, lo1);
+                let v2 = tapx(xb, y0 + ty2, x0 + tx2, ci);
+                lo2 = fma(vec4(v2), gv, lo2);
+                let v3 = tapx(xb, y0 + ty3, x0 + tx3, ci);
+                lo3 = fma(vec4(v3), gv, lo3);
+                let v4 = tapx(xb, y0 + ty4, x0 + tx4, ci);
+                lo4 = fma(vec4(v4), gv, lo4);
+                let v5 = tapx(xb, y0 + ty5, x0 + tx5, ci);
+                lo5 = fma(vec4(v5), gv, lo5);
+                let v6 = tapx(xb, y0 + ty6, x0 + tx6, ci);
+                lo6 = fma(vec4(v6), gv, lo6);
+                let v7 = tapx(xb, y0 + ty7, x0 + tx7, ci);
+                lo7 = fma(vec4(v7), gv, lo7);
+                let v8 = tapx(xb, y0 + ty8, x0 + tx8, ci);
+                lo8 = fma(vec4(v8), gv, lo8);
+                if TAPS_CO == 8u {
+                    let gw = vec4(gy2[(g + c4) / 2u], gy2[(g + c6) / 2u]);
                     dhi += gw;
                     hi0 = fma(vec4(v0), gw, hi0);
                     hi1 = fma(vec4(v1), gw, hi1);

@@ -123,6 +123,11 @@ fn unrolled_direct_kernel_covers_every_small_window() {
     // Inputs of several texture rows and a part row (DirectUnrolledTexels: 1024 texels a row).
     check_all([4, 30, 21, 8], [3, 3, 8, 6], Conv2dOptions::default(), true, 990);
     check_all([3, 28, 29, 1], [3, 3, 1, 6], Conv2dOptions::default().padding(Padding::Same), false, 991);
+    // One input channel whose rows and blocks start vec4s (the texel twin's ROW_VEC 2; the SAME
+    // and odd-width cases above are its ROW_VEC 1): the last block past the row's end, a 3x3
+    // and a 2x2 window (SAME pads 2x2 on the right only).
+    check_all([2, 9, 12, 1], [3, 3, 1, 6], Conv2dOptions::default(), true, 992);
+    check_all([2, 6, 8, 1], [2, 2, 1, 3], Conv2dOptions::default().padding(Padding::Same), false, 993);
 }
 
 #[test]
@@ -254,9 +259,12 @@ fn small_all_taps_filter_gradients_take_one_pass_and_large_ones_chunk() {
                 _ => panic!("{what}: with_bias={with_bias} one_pass={one_pass}: unexpected bias gradient"),
             }
             // Every lane and channel count for the storage kernels; the texel twin shares their
-            // launch code (a slow compile per count), so it runs the adapter's choice only.
+            // launch code (a slow compile per count), so it runs the adapter's choice, and where
+            // it reads dy as vec2s (cout % 4 == 2) both channel counts on CPU adapters' lanes.
             let launches = TAPS_LANES.into_iter().chain([5]).flat_map(|l| TAPS_CHANNELS.map(|c| (l, c)));
-            let launches = launches.filter(|_| kernel != FilterGradKernel::TapsTexels);
+            let vec2 = fs[3] % 4 == 2;
+            let launches =
+                launches.filter(|&(l, _)| kernel != FilterGradKernel::TapsTexels || (vec2 && l == TAPS_LANES[0]));
             for (lanes, channels) in launches {
                 let what = format!("{what} with {lanes} lanes, {channels} channels");
                 let r = conv2d_filter_bias_grad_taps(gp, &xb, &dyb, &g, (kernel, true, lanes, channels));

@@ -435,8 +435,10 @@ fn stride1_transpose_reads_the_flipped_filter_with_every_conv_variant() {
     // (transposed conv input [n, h, w, cin], filter [kh, kw, cout, cin], dilations, the
     // forward conv's padding [[top, bottom], [left, right]])
     type Case = ([usize; 4], [usize; 4], [usize; 2], [[usize; 2]; 2]);
-    let cases: [Case; 4] = [
+    let cases: [Case; 5] = [
         ([2, 5, 7, 3], [3, 2, 6, 3], [1, 1], [[0, 0], [0, 0]]),
+        // One input channel, its rows and blocks starting vec4s (the texel twin's ROW_VEC 2).
+        ([2, 5, 8, 1], [3, 3, 3, 1], [1, 1], [[1, 1], [2, 0]]),
         ([3, 4, 4, 8], [3, 3, 8, 8], [1, 1], [[1, 1], [1, 1]]),
         ([2, 6, 5, 16], [3, 3, 6, 16], [2, 1], [[1, 0], [0, 1]]),
         ([1, 3, 9, 5], [2, 4, 4, 5], [1, 2], [[0, 1], [2, 1]]),

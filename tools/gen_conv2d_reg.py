@@ -140,10 +140,15 @@ def gen_filter_grad(vj=16):
 
 def upstream(vec, hi=False):
     """The line loading the upstream gradient's channels co0..co0 + 3 at pixel offset g as gv
-    (with `hi`, the next 4 as gw): a vec4 load through gy4 with `vec` (cout % 4 == 0; past the
-    last channel gw reloads the last 4), else scalar loads (clamped to the last channel)."""
-    if vec:
+    (with `hi`, the next 4 as gw), `vec` channels a load: 4 through gy4 (cout % 4 == 0), 2
+    through gy2 (cout % 2 == 0), past the last channel reloading the last 4 or 2; 1: scalar
+    loads clamped to the last channel."""
+    if vec == 4:
         return "            let gw = gy4[(g + c4) / 4u];" if hi else "            let gv = gy4[(g + co0) / 4u];"
+    if vec == 2:
+        lo, up = ("c4", "c6") if hi else ("co0", "c2")
+        name = "gw" if hi else "gv"
+        return f"            let {name} = vec4(gy2[(g + {lo}) / 2u], gy2[(g + {up}) / 2u]);"
     if hi:
         return "            let gw = vec4(gy[g + c4], gy[g + c5], gy[g + c6], gy[g + c7]);"
     return "            let gv = vec4(gy[g + co0], gy[g + c1], gy[g + c2], gy[g + c3]);"
@@ -161,15 +166,18 @@ def high_half(w, taps, dsum, vec, tap):
     w("            }")
 
 
-def taps_body(w, taps, r0, r1, step, dsum=False, vec=False):
+def taps_body(w, taps, r0, r1, step, dsum=False, vec=1):
     """The taps kernels' shared body: block `blk` -> (ci, co0), the tap offsets, and the
     accumulation over rows `r0`..`r1` (advancing by `step`) into lo0..lo{taps-1} (channels
     co0..co0 + 3) and, with TAPS_CO = 8, hi0.. (the next 4), and, with `dsum`, the upstream
     gradient's sums into dlo (and dhi); `vec`: see `upstream`."""
     w("    let co0 = (blk % ncb) * TAPS_CO;")
     w("    let ci = blk / ncb;")
-    if vec:
+    if vec == 4:
         w("    let c4 = min(co0 + 4u, p.cout - 4u);")
+    elif vec == 2:
+        for j in (2, 4, 6):
+            w(f"    let c{j} = min(co0 + {j}u, p.cout - 2u);")
     else:
         w("    let last = p.cout - 1u;")
         for j in range(1, 8):
@@ -321,11 +329,15 @@ def gen_filter_grad_taps(taps=9):
     w("// split the rows, then add up each tap's partial sums (`taps_finish`; one pass, no chunk")
     w("// buffer). With p._p1 = 1 the workgroups of input channel 0 also write the bias gradient")
     w(f"// dbias[co] = Σ dy[.., co] (slot {taps}).")
-    taps_wg(w, taps, "conv2d_filter_grad_taps_wg", False)
+    taps_wg(w, taps, "conv2d_filter_grad_taps_wg", 1)
     w("")
     w("// conv2d_filter_grad_taps_wg for cout % 4 == 0: two vec4 loads of the upstream gradient per")
     w("// pixel instead of 8 (CPU adapters pay per load).")
-    taps_wg(w, taps, "conv2d_filter_grad_taps_wg4", True)
+    taps_wg(w, taps, "conv2d_filter_grad_taps_wg4", 4)
+    w("")
+    w("// conv2d_filter_grad_taps_wg for cout % 2 == 0: four vec2 loads of the upstream gradient per")
+    w("// pixel instead of 8 (a texel fetch each where it is read from texels).")
+    taps_wg(w, taps, "conv2d_filter_grad_taps_wg2", 2)
     w("")
     w("// x[b, iy, ix, ci], or 0 outside the input.")
     w("fn tapx(xb: u32, iy: i32, ix: i32, ci: u32) -> f32 {")

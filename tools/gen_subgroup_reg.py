@@ -202,25 +202,31 @@ def gen_direct_unrolled():
     w("override UK_KH: u32 = 1u;")
     w("override UK_KW: u32 = 1u;")
     w("override UK_CIN: u32 = 1u;")
-    for vec in (False, True):
-        unrolled_block(w, vec)
+    for kind in KINDS:
+        unrolled_block(w, kind)
         w("")
     for pool in (False, True):
-        for vec in (False, True):
-            unrolled_entry(w, vec, pool)
+        for kind in KINDS:
+            unrolled_entry(w, kind, pool)
             w("")
-    for vec in (False, True):
-        unrolled_row(w, vec)
-        if not vec:
+    for kind in KINDS:
+        unrolled_row(w, kind)
+        if kind != KINDS[-1]:
             w("")
     return "\n".join(L)
 
 
-def unrolled_block(w, vec):
-    """The sums of one 4-pixel block (`q`, the lane's filter channel `co`): `uk_block`, or with
-    `vec` (cin % 4 == 0, 4 channels a step) `uk_block4`."""
-    name, row, step = ("uk_block4", "uk_row4", 4) if vec else ("uk_block", "uk_row", 1)
-    w(f"// The unrolled sums of block `q` for the lane's channel `co`{' (4 input channels a step)' if vec else ''}.")
+# The unrolled kernels' kinds, by the suffix of their names: "" one input channel a step, "4"
+# four (cin % 4 == 0, vec4 loads), "1" a one-channel input whose window rows are read as vec4s.
+KINDS = ("", "4", "1")
+
+
+def unrolled_block(w, kind):
+    """The sums of one 4-pixel block (`q`, the lane's filter channel `co`): `uk_block`,
+    `uk_block4` (cin % 4 == 0, 4 channels a step) or `uk_block1` (cin == 1; see KINDS)."""
+    name, row, step = f"uk_block{kind}", f"uk_row{kind}", 4 if kind == "4" else 1
+    what = {"": "", "4": " (4 input channels a step)", "1": " (one input channel, rows as vec4s)"}[kind]
+    w(f"// The unrolled sums of block `q` for the lane's channel `co`{what}.")
     w(f"fn {name}(q: vec2<u32>, co: u32) -> Acc8 {{")
     w("    let ci_step = select(p.cout, 1u, FLIP);")
     w("    let o = co * select(1u, p.cin, FLIP);")
@@ -229,17 +235,19 @@ def unrolled_block(w, vec):
     for ky in range(UK_TAPS):
         w(f"    if {ky}u < UK_KH {{")
         w(f"        let r = window_row(px, {ky}u);")
-        for ci in range(0, UK_CIN, step):
+        if kind == "1":
+            w(f"        {row}(&a, r, px.z, {ky}u, 0u, o, ci_step);")
+        for ci in range(0, UK_CIN if kind != "1" else 0, step):
             w(f"        if {ci}u < UK_CIN {{ {row}(&a, r, px.z, {ky}u, {ci}u, o, ci_step); }}")
         w("    }")
     w("    return a;")
     w("}")
 
 
-def unrolled_entry(w, vec, pool):
-    """The entry point: `conv2d_direct4_sg_k` with `vec` (cin % 4 == 0, 4 channels a step);
-    with `pool` its `_pool` twin, whose lanes pair up rows for a fused 2x2 max pooling."""
-    name, block = ("conv2d_direct4_sg_k", "uk_block4") if vec else ("conv2d_direct_sg_k", "uk_block")
+def unrolled_entry(w, kind, pool):
+    """The entry point `conv2d_direct{kind}_sg_k` (see KINDS); with `pool` its `_pool` twin,
+    whose lanes pair up rows for a fused 2x2 max pooling."""
+    name, block = f"conv2d_direct{kind}_sg_k", f"uk_block{kind}"
     name += "_pool" if pool else ""
     tile_fn = "pool_tile" if pool else "direct_tile"
     w("@compute @workgroup_size(64)")
@@ -257,33 +265,47 @@ def unrolled_entry(w, vec, pool):
     w("}")
 
 
-def unrolled_row(w, vec):
-    """Kernel row ky's UK_KW taps for the 4 pixels (conv2d_direct_sg's kx loop, or with `vec`
-    conv2d_direct4_sg's for input channels ci..ci + 3)."""
-    if vec:
-        w("// uk_row for input channels ci..ci + 3 (vec4 loads, `conv2d_direct4_sg`'s step).")
-        w("fn uk_row4(a: ptr<function, Acc8>, r: vec2<u32>, col: i32, ky: u32, ci: u32, o: u32, ci_step: u32) {")
-        w("    var xs = array(xat4(r, col, ci), xat4(r, col + 1, ci), xat4(r, col + 2, ci));")
-    else:
-        w("// Kernel row ky's UK_KW taps of input channel ci for the 4 pixels from column `col` of")
-        w("// window row `r`, the window sliding one column a tap (conv2d_direct_sg's kx loop).")
-        w("fn uk_row(a: ptr<function, Acc8>, r: vec2<u32>, col: i32, ky: u32, ci: u32, o: u32, ci_step: u32) {")
-        w("    var xv = vec4(0.0, xat(r, col, ci), xat(r, col + 1, ci), xat(r, col + 2, ci));")
+def unrolled_row(w, kind):
+    """Kernel row ky's UK_KW taps for the 4 pixels (conv2d_direct_sg's kx loop; see KINDS)."""
+    if kind != "4":
+        if kind == "1":
+            w("// uk_row for a one-channel input, the window row's values from `row6` (vec4 loads).")
+        else:
+            w("// Kernel row ky's UK_KW taps of input channel ci for the 4 pixels from column `col` of")
+            w("// window row `r`, the window sliding one column a tap (conv2d_direct_sg's kx loop).")
+        w(f"fn uk_row{kind}(a: ptr<function, Acc8>, r: vec2<u32>, col: i32, ky: u32, ci: u32, o: u32, ci_step: u32) {{")
+        if kind == "1":
+            w("    let xr = row6(r, col);")
+            w("    var xv = vec4(0.0, xr[0], xr[1], xr[2]);")
+            row_taps(w, "    ", lambda kx: f"xr[{3 + kx}]")
+        else:
+            w("    var xv = vec4(0.0, xat(r, col, ci), xat(r, col + 1, ci), xat(r, col + 2, ci));")
+            row_taps(w, "    ", lambda kx: f"xat(r, col + {3 + kx}, ci)")
+        w("}")
+        return
+    w("// uk_row for input channels ci..ci + 3 (vec4 loads, `conv2d_direct4_sg`'s step).")
+    w("fn uk_row4(a: ptr<function, Acc8>, r: vec2<u32>, col: i32, ky: u32, ci: u32, o: u32, ci_step: u32) {")
+    w("    var xs = array(xat4(r, col, ci), xat4(r, col + 1, ci), xat4(r, col + 2, ci));")
     for kx in range(UK_TAPS):
         w(f"    if {kx}u < UK_KW {{")
-        if vec:
-            w(f"        let x3 = xat4(r, col + {3 + kx}, ci);")
-            w(f"        let fv = filter4(tap_filter(ky, {kx}u, ci, FLIP, ci_step) + o, ci_step);")
-            w("        let lo = mat4x4(lanes_0_3(fv.x), lanes_0_3(fv.y), lanes_0_3(fv.z), lanes_0_3(fv.w));")
-            w("        let hi = mat4x4(lanes_4_7(fv.x), lanes_4_7(fv.y), lanes_4_7(fv.z), lanes_4_7(fv.w));")
-            w("        mac8x4(a, transpose(mat4x4(xs[0], xs[1], xs[2], x3)), lo, hi);")
-            w("        xs = array(xs[1], xs[2], x3);")
-        else:
-            w(f"        xv = vec4(xv.yzw, xat(r, col + {3 + kx}, ci));")
-            w(f"        let fv = f[tap_filter(ky, {kx}u, ci, FLIP, ci_step) + o];")
-            w("        mac8(a, xv, lanes_0_3(fv), lanes_4_7(fv));")
+        w(f"        let x3 = xat4(r, col + {3 + kx}, ci);")
+        w(f"        let fv = filter4(tap_filter(ky, {kx}u, ci, FLIP, ci_step) + o, ci_step);")
+        w("        let lo = mat4x4(lanes_0_3(fv.x), lanes_0_3(fv.y), lanes_0_3(fv.z), lanes_0_3(fv.w));")
+        w("        let hi = mat4x4(lanes_4_7(fv.x), lanes_4_7(fv.y), lanes_4_7(fv.z), lanes_4_7(fv.w));")
+        w("        mac8x4(a, transpose(mat4x4(xs[0], xs[1], xs[2], x3)), lo, hi);")
+        w("        xs = array(xs[1], xs[2], x3);")
         w("    }")
     w("}")
+
+
+def row_taps(w, ind, x):
+    """uk_row's UK_KW taps at indent `ind`, tap kx's new input value `x(kx)`."""
+    for kx in range(UK_TAPS):
+        w(f"{ind}if {kx}u < UK_KW {{")
+        w(f"{ind}    xv = vec4(xv.yzw, {x(kx)});")
+        w(f"{ind}    let fv = f[tap_filter(ky, {kx}u, ci, FLIP, ci_step) + o];")
+        w(f"{ind}    mac8(a, xv, lanes_0_3(fv), lanes_4_7(fv));")
+        w(f"{ind}}}")
 
 if __name__ == "__main__":
     _, _, check = args("-", "-")

@@ -232,6 +232,30 @@ fn prologue(
 /// with it, so they read storage).
 const FILTER_UNIFORM: FastReads<'static> = FastReads { texels: &[1], small: &[2] };
 
+/// The unrolled direct kernel for `kind` and its constants: `conv2d_direct{kind}_sg_k`, with
+/// `kind` "4" where cin % 4 == 0 (4 channels a step); "1" for a one-channel input read from
+/// a texel view, whose window rows it reads as vec4s (a texel fetch costs as much as one
+/// value's; a storage binding's vec4 view would miss a tail of 1-3 values), with
+/// `ROW_ALIGNED` where every 4-pixel block starts a vec4; "" otherwise.
+fn unrolled(w: &crate::Window2d, texels: bool, pool: bool) -> (&'static str, Vec<(&'static str, f64)>) {
+    const ENTRIES: [[&str; 2]; 3] = [
+        ["conv2d_direct_sg_k", "conv2d_direct_sg_k_pool"],
+        ["conv2d_direct4_sg_k", "conv2d_direct4_sg_k_pool"],
+        ["conv2d_direct1_sg_k", "conv2d_direct1_sg_k_pool"],
+    ];
+    let mut constants = vec![("UK_KH", w.kh as f64), ("UK_KW", w.kw as f64), ("UK_CIN", w.c as f64)];
+    let kind = if w.c.is_multiple_of(4) {
+        1
+    } else if w.c == 1 && texels {
+        let aligned = w.w.is_multiple_of(4) && w.pad_left.is_multiple_of(4);
+        constants.push(("ROW_ALIGNED", aligned as u8 as f64));
+        2
+    } else {
+        0
+    };
+    (ENTRIES[kind][pool as usize], constants)
+}
+
 /// The direct kernel (`conv2d_direct`); with `flipped` it reads `filter` as a transposed
 /// conv's `[kh, kw, cout, cin]` filter, flipped and transposed in place (see
 /// [`conv2d_flipped`]); `variant` (one `pick` resolved) is `Direct`, `DirectSubgroup` (the
@@ -262,12 +286,9 @@ fn direct(
             let by4 = w.c.is_multiple_of(4) && w.sw == 1 && w.dw == 1;
             let entry = match variant {
                 DirectUnrolled | DirectUnrolledTexels => {
-                    constants.extend([("UK_KH", w.kh as f64), ("UK_KW", w.kw as f64), ("UK_CIN", w.c as f64)]);
-                    if by4 {
-                        "conv2d_direct4_sg_k"
-                    } else {
-                        "conv2d_direct_sg_k"
-                    }
+                    let (entry, unrolled) = unrolled(w, variant == DirectUnrolledTexels, false);
+                    constants.extend(unrolled);
+                    entry
                 }
                 _ if by4 => "conv2d_direct4_sg",
                 _ => {
@@ -376,17 +397,10 @@ fn conv2d_pool_fused(
     let z = out_f32(gpu, w.n * w.oh * w.ow * g.cout)?;
     let y = out_f32(gpu, w.n * (w.oh / 2) * (w.ow / 2) * g.cout)?;
     let bias_buf = or_placeholder(gpu, bias)?;
-    let by4 = w.c.is_multiple_of(4);
-    let entry = if by4 { "conv2d_direct4_sg_k_pool" } else { "conv2d_direct_sg_k_pool" };
-    let constants = [
-        act_constant(conv_act),
-        ("FLIP", 0.0),
-        ("NCO", g.cout.min(8) as f64),
-        ("UK_KH", w.kh as f64),
-        ("UK_KW", w.kw as f64),
-        ("UK_CIN", w.c as f64),
-        ("POOL_ACT", pool_act.code() as f64),
-    ];
+    let (entry, unrolled) = unrolled(w, texels, true);
+    let mut constants = vec![act_constant(conv_act), ("FLIP", 0.0), ("NCO", g.cout.min(8) as f64)];
+    constants.extend(unrolled);
+    constants.push(("POOL_ACT", pool_act.code() as f64));
     let buffers = [x, filter, &bias_buf, &z, &y];
     let texels = texels.then_some(FILTER_UNIFORM);
     let file = ("conv2d_subgroup.wgsl", SUBGROUP_SRC);
@@ -640,8 +654,9 @@ pub enum FilterGradKernel {
     /// [`TAPS_ONE_PASS_PIXELS`] output pixels): a quarter of its loads, which lavapipe pays
     /// for one by one (SwiftShader does not gain), so it is tuned, never the untimed choice.
     TapsVec4,
-    /// The one pass of `Taps` (or of `TapsVec4` where cout % 4 == 0) reading the input and the
-    /// upstream gradient from texel views (see [`Conv2dVariant::DirectUnrolledTexels`]); where
+    /// The one pass of `Taps` (or of `TapsVec4` where cout % 4 == 0, or with the upstream
+    /// gradient read as vec2s where cout % 2 == 0) reading the input and the upstream gradient
+    /// from texel views (see [`Conv2dVariant::DirectUnrolledTexels`]); where
     /// either passes the adapter's texture size it reads storage buffers.
     TapsTexels,
     /// One tap x 1 cin x 4 cout per invocation; any sizes.
@@ -1032,9 +1047,7 @@ fn taps_one_pass(
     let blocks = g.win.c * g.cout.div_ceil(channels);
     let out = out_f32(gpu, elems)?;
     let db = out_f32(gpu, if with_bias { g.cout } else { 1 })?;
-    let vec4 =
-        kernel == FilterGradKernel::TapsVec4 || (kernel == FilterGradKernel::TapsTexels && g.cout.is_multiple_of(4));
-    let entry = if vec4 { "conv2d_filter_grad_taps_wg4" } else { "conv2d_filter_grad_taps_wg" };
+    let entry = taps_one_pass_entry(kernel, g.cout);
     let constants = [("TAPS_WG", lanes as f64), taps_slide(g), ("TAPS_CO", channels as f64)];
     let fit = [x, dy].iter().all(|b| b.len() <= gpu.max_texel_bytes());
     let texels = (kernel == FilterGradKernel::TapsTexels && fit).then_some(FastReads::texels(&[1, 2]));
@@ -1043,6 +1056,20 @@ fn taps_one_pass(
     let p = params_ext(g, false, Activation::None, [0, with_bias as usize, 0]);
     gpu.dispatch_views(&pipe, p.bytes()?, &views, grid_1d(gpu, blocks, 1))?;
     Ok((out, with_bias.then_some(db)))
+}
+
+/// The one-pass entry point of an all-taps `kernel` for `cout` output channels: the texel twin
+/// reads the upstream gradient 4 channels a texel fetch where cout % 4 == 0, else 2 where
+/// cout % 2 == 0 (a fetch each, where the scalar kernel fetches a texel per channel).
+fn taps_one_pass_entry(kernel: FilterGradKernel, cout: usize) -> &'static str {
+    let texels = kernel == FilterGradKernel::TapsTexels;
+    if kernel == FilterGradKernel::TapsVec4 || (texels && cout.is_multiple_of(4)) {
+        "conv2d_filter_grad_taps_wg4"
+    } else if texels && cout.is_multiple_of(2) {
+        "conv2d_filter_grad_taps_wg2"
+    } else {
+        "conv2d_filter_grad_taps_wg"
+    }
 }
 
 /// Records the input gradient of a (grouped) conv2d, `dX[pixel, ci] = Σ dY[out pixel, co] ·
