@@ -123,9 +123,9 @@ fn unrolled_direct_kernel_covers_every_small_window() {
     // Inputs of several texture rows and a part row (DirectUnrolledTexels: 1024 texels a row).
     check_all([4, 30, 21, 8], [3, 3, 8, 6], Conv2dOptions::default(), true, 990);
     check_all([3, 28, 29, 1], [3, 3, 1, 6], Conv2dOptions::default().padding(Padding::Same), false, 991);
-    // One input channel whose rows and blocks start vec4s (the texel twin's ROW_VEC 2; the SAME
-    // and odd-width cases above are its ROW_VEC 1): the last block past the row's end, a 3x3
-    // and a 2x2 window (SAME pads 2x2 on the right only).
+    // One input channel whose rows and blocks start vec4s (conv2d_direct1_sg_k with ROW_ALIGNED;
+    // the SAME and odd-width cases above run it without): the last block past the row's end, a
+    // 3x3 and a 2x2 window (SAME pads 2x2 on the right only).
     check_all([2, 9, 12, 1], [3, 3, 1, 6], Conv2dOptions::default(), true, 992);
     check_all([2, 6, 8, 1], [2, 2, 1, 3], Conv2dOptions::default().padding(Padding::Same), false, 993);
 }

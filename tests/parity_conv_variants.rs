@@ -437,7 +437,7 @@ fn stride1_transpose_reads_the_flipped_filter_with_every_conv_variant() {
     type Case = ([usize; 4], [usize; 4], [usize; 2], [[usize; 2]; 2]);
     let cases: [Case; 5] = [
         ([2, 5, 7, 3], [3, 2, 6, 3], [1, 1], [[0, 0], [0, 0]]),
-        // One input channel, its rows and blocks starting vec4s (the texel twin's ROW_VEC 2).
+        // One input channel, its rows and blocks starting vec4s (the texel twin's ROW_ALIGNED).
         ([2, 5, 8, 1], [3, 3, 3, 1], [1, 1], [[1, 1], [2, 0]]),
         ([3, 4, 4, 8], [3, 3, 8, 8], [1, 1], [[1, 1], [1, 1]]),
         ([2, 6, 5, 16], [3, 3, 6, 16], [2, 1], [[1, 0], [0, 1]]),

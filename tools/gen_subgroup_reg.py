@@ -237,8 +237,9 @@ def unrolled_block(w, kind):
         w(f"        let r = window_row(px, {ky}u);")
         if kind == "1":
             w(f"        {row}(&a, r, px.z, {ky}u, 0u, o, ci_step);")
-        for ci in range(0, UK_CIN if kind != "1" else 0, step):
-            w(f"        if {ci}u < UK_CIN {{ {row}(&a, r, px.z, {ky}u, {ci}u, o, ci_step); }}")
+        else:
+            for ci in range(0, UK_CIN, step):
+                w(f"        if {ci}u < UK_CIN {{ {row}(&a, r, px.z, {ky}u, {ci}u, o, ci_step); }}")
         w("    }")
     w("    return a;")
     w("}")
